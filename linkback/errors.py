@@ -1,0 +1,51 @@
+"""linkback's one exception hierarchy.
+
+* LinkbackError
+  + SourceError          — an input file or record cannot be read (carries path and offset)
+    - NotAnArchive       — the whole file is not WARC/ARC
+  + URLError             — a URL cannot be parsed or is not acceptable
+  + StoreError           — the database cannot be used
+    - SchemaTooNew       — the file was written by a newer linkback
+    - StoreLocked        — another process owns the database file
+  + TargetError          — a report's TARGET is not a domain, host or URL prefix
+"""
+
+from __future__ import annotations
+
+
+class LinkbackError(Exception):
+    """Base of every error linkback raises on purpose."""
+
+
+class SourceError(LinkbackError):
+    def __init__(self, message: str, *, path: str = "", offset: int = -1) -> None:
+        self.path = path
+        self.offset = offset
+        where = f"{path}" + (f" at byte {offset}" if offset >= 0 else "")
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class NotAnArchive(SourceError):
+    pass
+
+
+class URLError(LinkbackError, ValueError):
+    def __init__(self, message: str, *, url: str = "") -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class StoreError(LinkbackError):
+    pass
+
+
+class SchemaTooNew(StoreError):
+    pass
+
+
+class StoreLocked(StoreError):
+    pass
+
+
+class TargetError(LinkbackError, ValueError):
+    pass

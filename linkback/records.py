@@ -1,0 +1,110 @@
+"""The records that flow through linkback (DESIGN §1).
+
+Every source yields :class:`FetchedPage`; :func:`linkback.extract.extract` turns one into
+:class:`PageFacts` and a list of :class:`Link`. All three are frozen, slotted and picklable,
+because extraction runs in process pools and Spark tasks as well as in-process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+#: Link kinds, exactly as the issue and the schema name them.
+LINK_KINDS = ("text", "image", "redirect", "canonical", "alternate", "feed", "frame", "form")
+#: Where on the page a link sits.
+SECTIONS = ("content", "nav", "header", "footer", "aside", "comment")
+#: How a page reached linkback.
+VIAS = ("warc", "crawl", "webmention", "pingback", "trackback", "refback", "import")
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """One HTTP response, whatever source it came from.
+
+    ``url`` is the requested URL (``WARC-Target-URI``), ``final_url`` the URL after redirects when
+    the source followed them (a crawler); archives record each hop as its own response, so for
+    them ``final_url == url``. ``headers`` are the HTTP response headers in wire order.
+    ``fetched_at`` is timezone-aware UTC. ``source``/``offset`` say where the record was read,
+    so an error about it can name the file and byte offset.
+    """
+
+    url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    fetched_at: datetime
+    final_url: str = ""
+    via: str = "warc"
+    record_id: str = ""
+    source: str = ""
+    offset: int = -1
+
+    def header(self, name: str) -> str | None:
+        """The first header called ``name`` (case-insensitive), or None."""
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PageFacts:
+    """What one observation says about its page.
+
+    ``url`` is the stored (normalised) form of the page URL; ``host``, ``domain`` (registrable
+    domain, Public Suffix List) and ``rhost`` (reversed host, ``com.example.www``) are derived
+    from it once, here. ``noindex``/``nofollow`` come from ``<meta name=robots>`` and
+    ``X-Robots-Tag``. ``skipped`` names why the body was not parsed as HTML ("" when it was).
+    """
+
+    url: str
+    status: int
+    fetched_at: datetime
+    host: str
+    domain: str
+    rhost: str
+    final_url: str = ""
+    via: str = "warc"
+    title: str = ""
+    lang: str = ""
+    canonical: str = ""
+    noindex: bool = False
+    nofollow: bool = False
+    charset: str = ""
+    content_type: str = ""
+    n_internal: int = 0
+    n_external: int = 0
+    skipped: str = ""
+    record_id: str = ""
+    source: str = ""
+    offset: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One link found on a page, resolved as a browser resolves it.
+
+    ``<a href="/x" rel="nofollow ugc">Read <b>more</b></a>`` on ``https://example.com/post`` is
+    ``Link(target_url="https://example.com/x", anchor="Read more", rel=("nofollow", "ugc"),
+    nofollow=True, ugc=True, kind="text", ...)``. ``rel`` keeps the link's own rel tokens
+    (lower-cased, de-duplicated, in order); ``nofollow`` is also true when the page as a whole is
+    nofollow. For ``kind="image"`` the anchor is the image's alt text; ``alt`` always holds the alt
+    of an image inside the link, if any. ``internal`` means same registrable domain as the page.
+    """
+
+    target_url: str
+    target_host: str
+    target_domain: str
+    target_rhost: str
+    anchor: str = ""
+    alt: str = ""
+    rel: tuple[str, ...] = field(default_factory=tuple)
+    nofollow: bool = False
+    ugc: bool = False
+    sponsored: bool = False
+    kind: str = "text"
+    section: str = "content"
+    context: str = ""
+    internal: bool = False

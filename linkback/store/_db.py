@@ -1,0 +1,103 @@
+"""Opening the database file, its schema version and migrations."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from linkback import schema
+from linkback.errors import SchemaTooNew, StoreError, StoreLocked
+
+DEFAULT_DB = "linkback.duckdb"
+
+
+def default_db_path() -> Path:
+    """``$LINKBACK_DB``, else ``./linkback.duckdb``."""
+    return Path(os.environ.get("LINKBACK_DB") or DEFAULT_DB)
+
+
+# Each migration takes the store from version N-1 to N inside one transaction.
+_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+
+
+def migration(version: int):
+    def register(fn: Callable[[duckdb.DuckDBPyConnection], None]):
+        _MIGRATIONS[version] = fn
+        return fn
+
+    return register
+
+
+@migration(1)
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for name in schema.TABLES:
+        con.execute(schema.create_table_sql(name))
+    con.execute("CREATE SEQUENCE IF NOT EXISTS obs_id_seq START 1")
+    con.execute("CREATE TABLE IF NOT EXISTS dirty_pages (url VARCHAR)")
+
+
+class Store:
+    """An open linkback database.
+
+    ``Store(path)`` opens (creating if needed) and migrates the file; ``Store(":memory:")`` is a
+    throw-away store for tests. ``con`` is the DuckDB connection; reports read through it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
+        self.path = str(path if path is not None else default_db_path())
+        self.read_only = read_only
+        if read_only and self.path != ":memory:" and not Path(self.path).exists():
+            raise StoreError(f"{self.path}: no such database; run 'linkback ingest' first")
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(f"{self.path} is in use by another process ({exc})") from exc
+            raise StoreError(f"{self.path}: cannot open ({exc})") from exc
+        self._migrate()
+
+    def _migrate(self) -> None:
+        con = self.con
+        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)") if not self.read_only else None
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException:
+            row = None
+        version = int(row[0]) if row else 0
+        if version > schema.SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} has schema version {version}; this linkback reads up to "
+                f"{schema.SCHEMA_VERSION}. Upgrade linkback."
+            )
+        if version == schema.SCHEMA_VERSION:
+            return
+        if self.read_only:
+            raise StoreError(f"{self.path} needs a schema upgrade; open it once without read_only")
+        for target in range(version + 1, schema.SCHEMA_VERSION + 1):
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _MIGRATIONS[target](con)
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

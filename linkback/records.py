@@ -56,7 +56,8 @@ class PageFacts:
     ``url`` is the stored (normalised) form of the page URL; ``host``, ``domain`` (registrable
     domain, Public Suffix List) and ``rhost`` (reversed host, ``com.example.www``) are derived
     from it once, here. ``noindex``/``nofollow`` come from ``<meta name=robots>`` and
-    ``X-Robots-Tag``. ``skipped`` names why the body was not parsed as HTML ("" when it was).
+    ``X-Robots-Tag``. ``skipped`` names why the body was not parsed as HTML ("" when it was);
+    ``skipped_links`` counts the hrefs that gave no link, by reason (``non_http_scheme``, ...).
     """
 
     url: str
@@ -77,6 +78,7 @@ class PageFacts:
     n_internal: int = 0
     n_external: int = 0
     skipped: str = ""
+    skipped_links: tuple[tuple[str, int], ...] = ()
     record_id: str = ""
     source: str = ""
     offset: int = -1

@@ -57,16 +57,19 @@ class Store:
             if "lock" in str(exc).lower():
                 raise StoreLocked(f"{self.path} is in use by another process ({exc})") from exc
             raise StoreError(f"{self.path}: cannot open ({exc})") from exc
+        # Timestamps are stored as TIMESTAMPTZ and always shown in UTC, whatever the machine's zone.
+        self.con.execute("SET TimeZone = 'UTC'")
         self._migrate()
 
     def _migrate(self) -> None:
         con = self.con
-        con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)") if not self.read_only else None
+        if not self.read_only:
+            con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
         try:
-            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
         except duckdb.CatalogException:
-            row = None
-        version = int(row[0]) if row else 0
+            rows = []
+        version = int(rows[0][0]) if rows else 0
         if version > schema.SCHEMA_VERSION:
             raise SchemaTooNew(
                 f"{self.path} has schema version {version}; this linkback reads up to "
@@ -90,8 +93,8 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0])
+        (value,) = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0]
+        return int(value)
 
     def close(self) -> None:
         self.con.close()

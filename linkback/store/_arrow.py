@@ -1,0 +1,49 @@
+"""Records → Arrow batches in the one schema (what workers hand to the store)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from linkback import schema
+from linkback.records import Link, PageFacts
+
+_OBS_FIELDS = {  # observation column -> PageFacts attribute
+    name: name for name in schema.OBSERVATIONS.names if name not in ("obs_id", "obs_key", "archive_id")
+}
+_OBS_FIELDS["record_offset"] = "offset"
+OBS_BATCH_SCHEMA = pa.schema([schema.OBSERVATIONS.field(n) for n in ("obs_key", *_OBS_FIELDS)])
+_LINK_ATTRS = schema.LINK_OBSERVATIONS.names[1:]
+LINK_BATCH_SCHEMA = pa.schema(
+    [pa.field("page_idx", pa.int32()), *(schema.LINK_OBSERVATIONS.field(n) for n in _LINK_ATTRS)]
+)
+
+
+def obs_key(url: str, fetched_at_iso: str) -> int:
+    """A stable 64-bit key for one capture: the same URL fetched at the same instant."""
+    digest = hashlib.blake2b(f"{url}\x00{fetched_at_iso}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def to_batches(facts: Sequence[PageFacts], links: Sequence[Sequence[Link]]) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """Observation and link batches for pages ``facts`` whose links are ``links[i]``."""
+    obs_cols: dict[str, list] = {"obs_key": [obs_key(f.url, f.fetched_at.isoformat()) for f in facts]}
+    for col, attr in _OBS_FIELDS.items():
+        obs_cols[col] = [getattr(f, attr) for f in facts]
+    page_idx: list[int] = []
+    flat: list[Link] = []
+    for i, page_links in enumerate(links):
+        page_idx.extend([i] * len(page_links))
+        flat.extend(page_links)
+    link_cols: dict[str, list] = {"page_idx": page_idx}
+    for col in _LINK_ATTRS:
+        if col == "rel":
+            link_cols[col] = [" ".join(link.rel) for link in flat]
+        else:
+            link_cols[col] = [getattr(link, col) for link in flat]
+    return (
+        pa.RecordBatch.from_pydict(obs_cols, schema=OBS_BATCH_SCHEMA),
+        pa.RecordBatch.from_pydict(link_cols, schema=LINK_BATCH_SCHEMA),
+    )

@@ -52,11 +52,7 @@ _parse_with_base = lib.ada_parse_with_base
 _is_valid = lib.ada_is_valid
 _free = lib.ada_free
 _get_href = lib.ada_get_href
-_get_scheme_type = lib.ada_get_scheme_type
-_get_components = lib.ada_get_components
-_unpack = ffi.unpack
-_OMITTED = 0xFFFFFFFF  # ada_url_components: "this component is absent"
-_HTTP, _HTTPS = 0, 2  # ada SchemeType values
+_string = ffi.string
 
 _SCHEME = re.compile(r"[\x00-\x20]*([A-Za-z][A-Za-z0-9+.\-]*):")
 _TAB_NEWLINE = str.maketrans("", "", "\t\n\r")
@@ -71,15 +67,30 @@ def _usv(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def _parse_http(href: str, base: str) -> tuple[str, str, int]:
-    """Parse; returns (stored_url, "", search_start) or ("", reason, 0)."""
+def resolve(href: str, base: str, encoding: str = "utf-8") -> tuple[str, str]:
+    """Resolve ``href`` found in a page exactly as a browser does, against ``base``.
+
+    ``base`` is the page's final URL or its ``<base href>`` (already absolute); ``""`` means
+    "no base" (``href`` must then be absolute). ``encoding`` is the page's character encoding
+    (a WHATWG label such as ``"windows-1252"`` or ``"Shift_JIS"``): per WHATWG, the query of a
+    link in a non-UTF-8 page is percent-encoded in that encoding.
+
+    Returns ``(stored_url, "")``, or ``("", reason)`` with reason ``"non_http_scheme"``
+    (javascript:, mailto:, data:, tel:, ftp: ...), ``"invalid_url"`` or ``"url_too_long"``.
+    Never raises; an unparsable ``base`` makes every href "invalid_url".
+
+    >>> resolve("../b?q=1#top", "https://Example.COM:443/a/c")
+    ('https://example.com/b?q=1', '')
+    >>> resolve("mailto:me@example.com", "https://example.com/")
+    ('', 'non_http_scheme')
+    """
     global _last_base
     if len(href) > MAX_URL_LENGTH:
         # Don't hand megabytes (inline data: URLs) to the parser: the scheme alone decides.
         m = _SCHEME.match(href)
         if m is not None and m.group(1).lower() not in ("http", "https"):
-            return "", "non_http_scheme", 0
-        return "", "url_too_long", 0
+            return "", "non_http_scheme"
+        return "", "url_too_long"
     try:
         hb = href.encode()
     except UnicodeEncodeError:
@@ -98,53 +109,45 @@ def _parse_http(href: str, base: str) -> tuple[str, str, int]:
     else:
         u = _parse(hb, len(hb))
     try:
-        if not _is_valid(u):
-            return "", "invalid_url", 0
-        st = _get_scheme_type(u)
-        if st != _HTTP and st != _HTTPS:
-            return "", "non_http_scheme", 0
+        # An invalid result has an empty href; a valid one never does. A valid href never
+        # holds a NUL (it is percent-encoded), so ffi.string copies all of it.
         s = _get_href(u)
-        c = _get_components(u)
         n = s.length
-        if c.hash_start != _OMITTED:
-            n = c.hash_start
-        if n > MAX_URL_LENGTH:
-            return "", "url_too_long", 0
-        return _unpack(s.data, n).decode("ascii"), "", c.search_start
+        data = _string(s.data, n) if n else b""
     finally:
         _free(u)
+    if not n:
+        return "", "invalid_url"
+    # The parser lower-cases the scheme; http(s) hrefs always have "//" after it.
+    if data[:7] != b"http://" and data[:8] != b"https://":
+        return "", "non_http_scheme"
+    # In an http(s) href every "#" but the fragment's is percent-encoded.
+    cut = data.find(b"#")
+    if cut >= 0:
+        data = data[:cut]
+    if len(data) > MAX_URL_LENGTH:
+        return "", "url_too_long"
+    url = data.decode("ascii")
+    if encoding == "utf-8" or encoding == "UTF-8" or encoding == "utf8":
+        return url, ""
+    return _requery(url, href, encoding)
 
 
-def resolve(href: str, base: str, encoding: str = "utf-8") -> tuple[str, str]:
-    """Resolve ``href`` found in a page exactly as a browser does, against ``base``.
-
-    ``base`` is the page's final URL or its ``<base href>`` (already absolute); ``""`` means
-    "no base" (``href`` must then be absolute). ``encoding`` is the page's character encoding
-    (a WHATWG label such as ``"windows-1252"`` or ``"Shift_JIS"``): per WHATWG, the query of a
-    link in a non-UTF-8 page is percent-encoded in that encoding.
-
-    Returns ``(stored_url, "")``, or ``("", reason)`` with reason ``"non_http_scheme"``
-    (javascript:, mailto:, data:, tel:, ftp: ...), ``"invalid_url"`` or ``"url_too_long"``.
-    Never raises.
-
-    >>> resolve("../b?q=1#top", "https://Example.COM:443/a/c")
-    ('https://example.com/b?q=1', '')
-    >>> resolve("mailto:me@example.com", "https://example.com/")
-    ('', 'non_http_scheme')
-    """
-    url, reason, search_start = _parse_http(href, base)
-    if reason or search_start == _OMITTED or encoding in ("utf-8", "UTF-8", "utf8"):
-        return url, reason
+def _requery(url: str, href: str, encoding: str) -> tuple[str, str]:
+    """Re-encode the query ``href`` gave ``url`` in a non-UTF-8 page's ``encoding``."""
+    search_start = url.find("?")  # in an http(s) href every other "?" is percent-encoded
+    if search_start < 0:
+        return url, ""
     codec = _query_codec(encoding)
     if codec is None or (href.isascii() and codec not in _REFUSED):
-        return url, reason  # ASCII encodes the same in every encoding, with the noted exceptions
+        return url, ""  # ASCII encodes the same in every encoding, with the noted exceptions
     query = _raw_query(href)
     if query is None or (query.isascii() and not any(c in _REFUSED.get(codec, ()) for c in query)):
-        return url, reason  # the query came from the base, or UTF-8 and ``codec`` agree
+        return url, ""  # the query came from the base, or UTF-8 and ``codec`` agree
     url = url[:search_start] + "?" + _encode_query(query, codec)
     if len(url) > MAX_URL_LENGTH:
         return "", "url_too_long"
-    return url, reason
+    return url, ""
 
 
 def normalize(url: str) -> str:
@@ -160,7 +163,7 @@ def normalize(url: str) -> str:
     text = url.strip(_C0_SPACE)
     if not text:
         raise URLError("empty URL", url=url)
-    stored, reason, _ = _parse_http(text, "")
+    stored, reason = resolve(text, "")
     if not reason:
         return stored
     if reason == "url_too_long":
@@ -170,7 +173,7 @@ def normalize(url: str) -> str:
         scheme = m.group(1).lower() if m else "?"
         raise URLError(f"{scheme}: URL, only http and https URLs are accepted: {url!r}", url=url)
     if m is None or text[m.end() : m.end() + 2] != "//":
-        if "://" not in text and _parse_http("http://" + text, "")[1] == "":
+        if "://" not in text and resolve("http://" + text, "")[1] == "":
             raise URLError(
                 f"not an absolute URL (no scheme): {url!r}; did you mean 'https://{text}'?",
                 url=url,
@@ -444,8 +447,8 @@ def parse_target(text: str) -> Target:
     raw = text.strip() if isinstance(text, str) else ""
     if not raw:
         raise TargetError("empty TARGET: give a domain, a host or a URL prefix")
-    if any(c.isspace() for c in raw):
-        raise TargetError(f"TARGET {text!r} contains whitespace: give a domain, host or URL")
+    if any(c.isspace() for c in raw.split("://", 1)[-1].split("/", 1)[0]):
+        raise TargetError(f"TARGET {text!r} has whitespace in its host: give a domain, host or URL")
     if "://" in raw:
         try:
             url = normalize(raw)
@@ -454,7 +457,7 @@ def parse_target(text: str) -> Target:
         parts = split_host(host_of(url))
         return Target("url_prefix", url, parts.domain, parts.rhost)
     slash = raw.find("/")
-    url, reason, _ = _parse_http("http://" + raw, "")
+    url, reason = resolve("http://" + raw, "")
     if reason:
         raise TargetError(
             f"TARGET {text!r} is not a domain, host or URL prefix"

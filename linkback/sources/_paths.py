@@ -1,0 +1,95 @@
+"""Naming archive files: expanding inputs to paths, and telling WARC from ARC by magic bytes."""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import NotAnArchive, SourceError
+from . import _recovery as rec_
+
+#: File names :func:`iter_paths` picks up from directories and globs.
+ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.zst", ".warc.lz4")
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"
+
+
+
+def iter_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Archive files named by ``inputs``: files as given, directories (recursively) and globs
+    expanded to files ending in one of :data:`ARCHIVE_SUFFIXES`. Sorted, de-duplicated.
+
+    Raises SourceError for an input that matches nothing.
+    """
+    found: set[Path] = set()
+    for item in inputs:
+        text = os.fspath(item)
+        p = Path(text)
+        if p.is_file():
+            found.add(p)
+            continue
+        if p.is_dir():
+            hits = [q for q in p.rglob("*") if q.is_file() and q.name.lower().endswith(ARCHIVE_SUFFIXES)]
+            if not hits:
+                raise SourceError(f"directory {text!r} holds no WARC/ARC files ({', '.join(ARCHIVE_SUFFIXES)})")
+            found.update(hits)
+            continue
+        if _glob.has_magic(text):
+            hits = []
+            for name in _glob.glob(text, recursive=True):
+                q = Path(name)
+                if q.is_file():
+                    hits.append(q)
+                elif q.is_dir():
+                    hits += [r for r in q.rglob("*") if r.is_file() and r.name.lower().endswith(ARCHIVE_SUFFIXES)]
+            if not hits:
+                raise SourceError(f"pattern {text!r} matches no files")
+            found.update(hits)
+            continue
+        raise SourceError(f"{text!r} does not exist")
+    return sorted(found)
+
+
+def _first_bytes(path: str, head: bytes, n: int = 64) -> bytes:
+    """The first ``n`` bytes of the (decompressed) archive data."""
+    if head.startswith(rec_.GZIP_MAGIC[:2]):
+        with open(path, "rb") as fh:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                return d.decompress(fh.read(65536), n)
+            except zlib.error as exc:
+                raise NotAnArchive(f"gzip data that does not decompress ({exc})", path=path, offset=0) from None
+    if head.startswith((_ZSTD_MAGIC, _LZ4_MAGIC)):
+        from fastwarc.stream_io import FileStream, LZ4Stream, ZstdStream  # noqa: PLC0415
+
+        cls = ZstdStream if head.startswith(_ZSTD_MAGIC) else LZ4Stream
+        try:
+            return cls(FileStream(path, "rb")).read(n)
+        except OSError as exc:
+            raise NotAnArchive(f"compressed data that does not decompress ({exc})", path=path, offset=0) from None
+    return head[:n]
+
+
+def sniff_archive(path: str | os.PathLike[str]) -> str:
+    """``"warc"`` or ``"arc"``, judged by the first bytes (after decompression), not the name.
+
+    Raises NotAnArchive (offset 0) with one line saying what the file starts with instead.
+    """
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise SourceError(f"cannot open: {exc.strerror or exc}", path=p) from None
+    if not head:
+        raise NotAnArchive("not a WARC or ARC file (empty file)", path=p, offset=0)
+    data = _first_bytes(p, head).lstrip(b"\r\n\t ")
+    if rec_.is_warc_start(data):
+        return "warc"
+    if data.startswith(b"filedesc:"):
+        return "arc"
+    what = "gzip data" if head.startswith(rec_.GZIP_MAGIC[:2]) else "file"
+    raise NotAnArchive(f"not a WARC or ARC file ({what} starts with {data[:16]!r})", path=p, offset=0)

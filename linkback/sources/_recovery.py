@@ -1,0 +1,103 @@
+"""Finding where a damaged WARC file can be read again.
+
+FastWARC stops a file at the first record whose framing is wrong (``OSError: Invalid WARC
+header``) and ends quietly when a gzip member is cut short. These helpers look at the raw bytes
+(an mmap of the file) to say what went wrong and where the next readable record starts, so the
+reader can count the damage, name the byte offset and carry on.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+
+GZIP_MAGIC = b"\x1f\x8b\x08"
+_SLICE = 1 << 20
+_WARC_LINE = re.compile(rb"WARC/\d")
+
+
+@dataclass(slots=True)
+class Member:
+    """One gzip member starting at ``start``.
+
+    ``end`` is the offset just past it, or None if the file ends inside it (``truncated``) or its
+    data is corrupt (``error``). ``size`` is its decompressed length so far, ``head`` its first
+    decompressed bytes and ``tail_sample`` up to 64 KiB starting at ``sample_from``.
+    """
+
+    start: int
+    end: int | None
+    size: int
+    head: bytes
+    tail_sample: bytes = b""
+    truncated: bool = False
+    error: str = ""
+
+
+def read_member(mm, start: int, *, sample_from: int = -1, head_len: int = 65536) -> Member:
+    """Decompress the gzip member at ``start`` (streaming, output discarded but for samples)."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    pos = start
+    size = 0
+    head = bytearray()
+    sample = bytearray()
+    n = len(mm)
+    try:
+        while pos < n and not d.eof:
+            chunk = mm[pos : pos + _SLICE]
+            out = d.decompress(chunk)
+            if len(head) < head_len:
+                head += out[: head_len - len(head)]
+            if sample_from >= 0 and len(sample) < 65536:
+                lo = max(sample_from - size, 0)
+                if lo < len(out):
+                    sample += out[lo : lo + 65536 - len(sample)]
+            size += len(out)
+            pos += len(chunk) - len(d.unused_data)
+    except zlib.error as exc:
+        return Member(start, None, size, bytes(head), bytes(sample), error=str(exc))
+    if not d.eof:
+        return Member(start, None, size, bytes(head), bytes(sample), truncated=True)
+    return Member(start, pos, size, bytes(head), bytes(sample))
+
+
+def is_warc_start(data: bytes) -> bool:
+    return _WARC_LINE.match(data.lstrip(b"\r\n")) is not None
+
+
+def header_end(data, start: int = 0) -> int:
+    """Offset just past the blank line ending the header block that starts at ``start``, or -1."""
+    crlf = data.find(b"\r\n\r\n", start)
+    lf = data.find(b"\n\n", start)
+    ends = [e + 4 for e in (crlf,) if e >= 0] + [e + 2 for e in (lf,) if e >= 0]
+    return min(ends) if ends else -1
+
+
+def next_warc_line(mm, after: int) -> int:
+    """Offset of the next line starting ``WARC/<digit>`` at or after ``after``, or -1."""
+    pos = after
+    while True:
+        i = mm.find(b"WARC/", pos)
+        if i < 0:
+            return -1
+        if (i == 0 or mm[i - 1 : i] == b"\n") and mm[i + 5 : i + 6].isdigit():
+            return i
+        pos = i + 1
+
+
+def next_gzip_record(mm, after: int) -> int:
+    """Offset of the next gzip member (at or after ``after``) whose data starts with a WARC line."""
+    pos = after
+    while True:
+        i = mm.find(GZIP_MAGIC, pos)
+        if i < 0:
+            return -1
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            head = d.decompress(mm[i : i + 4096], 64)
+        except zlib.error:
+            head = b""
+        if is_warc_start(head):
+            return i
+        pos = i + 1

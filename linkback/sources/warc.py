@@ -1,0 +1,426 @@
+"""Read WARC and ARC files as a stream of :class:`~linkback.records.FetchedPage`.
+
+One page per HTTP ``response`` record; every other record is counted in :class:`ReadStats` and
+skipped. WARC (gzipped per record, gzipped whole, or plain) is read with FastWARC; ARC with
+warcio, which converts ARC records on the fly. The format is told by magic bytes, not by name.
+
+Damage policy. A damaged record is skipped and counted under a stable key, with a message naming
+the file and byte offset in ``stats.errors``; the reader then finds the next readable record and
+goes on. A file that dies midway (a truncated gzip member, a cut-off record) does **not** raise:
+everything before the damage is yielded, the damage is counted, and the caller can move on to
+the next file. Only a file that is unusable as a whole raises: :class:`~linkback.errors.NotAnArchive`
+(not WARC/ARC at all, or empty) and :class:`~linkback.errors.SourceError` (cannot be opened).
+
+Skip keys (``stats.skipped``): record types ``warcinfo``, ``request``, ``metadata``, ``revisit``,
+``conversion``, ``continuation``, ``unknown``; ``dns``, ``resource_not_http``,
+``response_not_http``, ``no_target_uri``, ``url_too_long``, ``bad_http_headers``, ``no_date``;
+damage: ``truncated_record``, ``truncated_gzip``, ``corrupt_gzip``, ``bad_content_length``,
+``bad_warc_header``, ``garbage_bytes``, ``arc_unreadable``, ``not_an_archive``. The keys in
+:data:`YIELDED_ANYWAY` count pages that *were* yielded, with a caveat: ``body_truncated`` (body
+cut at ``max_body_bytes``), ``bad_content_encoding`` (raw body kept), ``bad_chunked_encoding``,
+``unsupported_content_encoding``, ``bad_date`` (date parsed leniently or taken from the warcinfo
+record or HTTP ``Date``), ``non_utf8_headers`` (decoded as Latin-1), ``warc_truncated`` (the
+producer set ``WARC-Truncated``).
+
+Why truncated records are dropped rather than yielded: a page observed with half its body would
+look, to the link-history logic, as if the links in the missing half had been removed.
+"""
+
+from __future__ import annotations
+
+import collections
+import mmap
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+from ..errors import NotAnArchive, SourceError
+from ..records import FetchedPage
+from . import _recovery as rec_
+from ._body import decode_payload
+from ._dates import as_utc, parse_lenient
+from ._paths import ARCHIVE_SUFFIXES, iter_paths, sniff_archive
+
+__all__ = ["ReadStats", "YIELDED_ANYWAY", "iter_archive", "iter_paths", "sniff_archive", "ARCHIVE_SUFFIXES"]
+
+#: Keys of ``ReadStats.skipped`` that count yielded pages with a caveat, not dropped records.
+YIELDED_ANYWAY = frozenset(
+    {
+        "body_truncated",
+        "bad_content_encoding",
+        "bad_chunked_encoding",
+        "unsupported_content_encoding",
+        "bad_date",
+        "non_utf8_headers",
+        "warc_truncated",
+    }
+)
+#: Longer WARC-Target-URIs are skipped as ``url_too_long``.
+MAX_URL_CHARS = 32 * 1024
+#: A WARC or HTTP header block longer than this is damage (FastWARC's default is 32 KiB).
+MAX_HEADER_BYTES = 1 << 20
+
+_TYPE_KEYS = {
+    int(t): str(t)
+    for t in (
+        WarcRecordType.warcinfo,
+        WarcRecordType.request,
+        WarcRecordType.metadata,
+        WarcRecordType.revisit,
+        WarcRecordType.conversion,
+        WarcRecordType.continuation,
+        WarcRecordType.unknown,
+    )
+}
+
+
+@dataclass
+class ReadStats:
+    """What reading one or more archives did. Pass the same instance to several files to sum them.
+
+    ``records`` counts WARC/ARC records seen (any type), ``responses`` the pages yielded,
+    ``bytes`` the input bytes (file sizes) read. ``errors`` holds one line per damage event:
+    ``"<file> at byte <offset>: <what>"``.
+    """
+
+    records: int = 0
+    responses: int = 0
+    bytes: int = 0
+    skipped: collections.Counter[str] = field(default_factory=collections.Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, key: str, message: str, *, path: str, offset: int) -> None:
+        self.skipped[key] += 1
+        self.errors.append(str(SourceError(message, path=path, offset=offset)))
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+def iter_archive(
+    path: str | os.PathLike[str], *, stats: ReadStats, max_body_bytes: int = 10 * 2**20
+) -> Iterator[FetchedPage]:
+    """Yield one FetchedPage per HTTP response record of the WARC or ARC file at ``path``.
+
+    Bodies are de-chunked and Content-Encoding-decoded, and cut at ``max_body_bytes`` (counted
+    as ``body_truncated``; memory stays bounded by that limit). Everything else that is not a
+    page, or is damaged, is counted in ``stats`` (see the module docstring for the keys).
+    """
+    source = os.fspath(path)
+    try:
+        kind = sniff_archive(source)
+    except NotAnArchive as exc:
+        stats.skipped["not_an_archive"] += 1
+        stats.errors.append(str(exc))
+        raise
+    stats.bytes += os.path.getsize(source)
+    if kind == "arc":
+        from ._arc import iter_arc  # noqa: PLC0415
+
+        yield from iter_arc(source, stats=stats, max_body_bytes=max_body_bytes)
+    else:
+        yield from _WarcReader(source, stats, max_body_bytes).run()
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A record read but not yet released: it is released once the next record's header parses
+    (which proves this record's Content-Length was right), or dropped if it proves wrong."""
+
+    offset: int
+    page: FetchedPage | None
+    reason: str = ""
+    notes: tuple[str, ...] = ()
+    declared_end: int = -1  # uncompressed files: where the block should end
+    content_length: int = -1
+    short: bool = False
+    message: str = ""  # for damage reasons: what went wrong, for stats.errors
+
+    def mark(self, key: str, message: str) -> None:
+        self.reason, self.message = key, message
+
+
+def _text(raw: bytes) -> tuple[str, bool]:
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), True
+
+
+class _WarcReader:
+    def __init__(self, source: str, stats: ReadStats, max_body: int) -> None:
+        self.source = source
+        self.stats = stats
+        self.max_body = max_body
+        self.warcinfo_date: datetime | None = None
+
+    # -- damage bookkeeping
+    def _damage(self, key: str, message: str, offset: int) -> None:
+        self.stats.error(key, message, path=self.source, offset=offset)
+
+    def _release(self, pending: _Pending | None) -> Iterator[FetchedPage]:
+        if pending is None:
+            return
+        if pending.reason:
+            if pending.message:
+                self._damage(pending.reason, pending.message, pending.offset)
+            else:
+                self.stats.skipped[pending.reason] += 1
+            return
+        for note in pending.notes:
+            self.stats.skipped[note] += 1
+        self.stats.responses += 1
+        assert pending.page is not None
+        yield pending.page
+
+    # -- main loop
+    def run(self) -> Iterator[FetchedPage]:
+        with open(self.source, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                gz = mm[:2] == rec_.GZIP_MAGIC[:2]
+                pos: int = 0
+                pending: _Pending | None = None
+                while pos >= 0:
+                    # A file object, not the path: FastWARC picks the decompressor for a path by
+                    # its name, and we go by magic bytes. After damage it restarts at ``pos``.
+                    fh.seek(pos)
+                    it = ArchiveIterator(
+                        fh,
+                        parse_http=False,
+                        quirks_mode=False,
+                        max_header_len=MAX_HEADER_BYTES,
+                        fsspec_args=False,
+                    )
+                    try:
+                        for record in it:
+                            self.stats.records += 1
+                            yield from self._release(pending)
+                            pending = self._read(record, mm, gz)
+                    except OSError as exc:
+                        new_pos, pending = self._resync(mm, gz, pos, pending, str(exc))
+                        yield from self._release(pending)
+                        pending = None
+                        if 0 <= new_pos <= pos:  # never loop on the same bytes
+                            self._damage("garbage_bytes", "cannot resynchronise; rest of file skipped", new_pos)
+                            new_pos = -1
+                        pos = new_pos
+                        continue
+                    pending = self._finish(mm, gz, size, pos, pending)
+                    yield from self._release(pending)
+                    pending = None
+                    pos = -1
+            finally:
+                mm.close()
+
+    # -- one record
+    def _read(self, record, mm, gz: bool) -> _Pending:
+        offset = record.stream_pos
+        rtype = record.record_type
+        declared = record.content_length
+        declared_end = -1
+        if not gz:
+            hend = rec_.header_end(mm, offset)
+            declared_end = hend + declared if hend >= 0 else len(mm) + 1  # no blank line: header cut off
+        pend = _Pending(offset, None, declared_end=declared_end, content_length=declared)
+        if rtype == WarcRecordType.warcinfo:
+            self.warcinfo_date = record.record_date or parse_lenient(record.headers.get("WARC-Date"))
+        if rtype not in (WarcRecordType.response, WarcRecordType.resource):
+            pend.reason = _TYPE_KEYS.get(int(rtype), "unknown")
+            pend.short = self._drain(record, declared, pend)
+            return pend
+        uri_raw = (record.headers.get_bytes(b"WARC-Target-URI") or b"").strip()
+        if uri_raw.startswith(b"<") and uri_raw.endswith(b">"):  # WARC/0.17-era producers (wget)
+            uri_raw = uri_raw[1:-1]
+        uri, uri_latin1 = _text(uri_raw)
+        if uri.startswith("dns:"):
+            pend.reason = "dns"
+        elif not record.is_http:
+            pend.reason = "resource_not_http" if rtype == WarcRecordType.resource else "response_not_http"
+        elif not uri:
+            pend.reason = "no_target_uri"
+        elif len(uri) > MAX_URL_CHARS:
+            pend.reason = "url_too_long"
+        if pend.reason:
+            pend.short = self._drain(record, declared, pend)
+            return pend
+        try:
+            record.parse_http(quirks_mode=True, max_header_len=MAX_HEADER_BYTES)
+        except OSError:
+            pend.reason = "bad_http_headers"
+            return pend
+        http = record.http_headers
+        status = http.status_code if http is not None else None
+        line = http.status_line if http is not None else None
+        if status is None or not line or not line.startswith("HTTP/") or not 100 <= status <= 999:
+            pend.reason = "bad_http_headers"
+            pend.short = self._drain(record, record.content_length, pend)
+            return pend
+        notes: list[str] = []
+        headers = []
+        bad_text = uri_latin1
+        for k, v in http.items_bytes():
+            ks, b1 = _text(k)
+            vs, b2 = _text(v)
+            bad_text = bad_text or b1 or b2
+            headers.append((ks, vs))
+        if bad_text:
+            notes.append("non_utf8_headers")
+        remaining = record.content_length
+        # read(n) allocates n bytes up front: ask for no more than the record can hold
+        raw = record.reader.read(min(remaining, self.max_body + 1))
+        got = len(raw)
+        if got > self.max_body:
+            got += record.reader.consume()
+            raw = raw[: self.max_body]
+            notes.append("body_truncated")
+        if got < remaining:
+            pend.short = True
+            pend.mark("truncated_record", f"record cut short: {remaining - got} bytes of its block are missing")
+            return pend
+        te = ce = None
+        for k, v in headers:
+            kl = k.lower()
+            if kl == "transfer-encoding" and te is None:
+                te = v
+            elif kl == "content-encoding" and ce is None:
+                ce = v
+        body, more = decode_payload(raw, transfer_encoding=te, content_encoding=ce, limit=self.max_body)
+        notes += [n for n in more if n not in notes]
+        fetched_at = record.record_date
+        if fetched_at is None:
+            fetched_at = parse_lenient(record.headers.get_bytes(b"WARC-Date")) or self.warcinfo_date or record.http_date
+            if fetched_at is None:
+                pend.reason = "no_date"
+                return pend
+            notes.append("bad_date")
+        if record.headers.get("WARC-Truncated"):
+            notes.append("warc_truncated")
+        pend.page = FetchedPage(
+            url=uri,
+            status=status,
+            headers=tuple(headers),
+            body=body,
+            fetched_at=as_utc(fetched_at),
+            final_url=uri,
+            via="warc",
+            record_id=record.record_id or "",
+            source=self.source,
+            offset=offset,
+        )
+        pend.notes = tuple(notes)
+        return pend
+
+    def _drain(self, record, expected: int, pend: _Pending) -> bool:
+        """Consume a skipped record's block; True if the stream ended before ``expected`` bytes."""
+        try:
+            got = record.reader.consume() if record.reader is not None else 0
+        except OSError:
+            return True
+        return got < expected
+
+    # -- end of file
+    def _finish(self, mm, gz: bool, size: int, pos: int, pending: _Pending | None) -> _Pending | None:
+        if gz:
+            start = pending.offset if pending is not None else pos
+            if mm[start : start + 2] != rec_.GZIP_MAGIC[:2]:  # a whole-file gzip: check it all
+                start = pos
+            while start < size:
+                if mm[start : start + 2] != rec_.GZIP_MAGIC[:2]:
+                    if mm[start:size].strip(b"\r\n\t \x00"):
+                        self._damage("garbage_bytes", f"{size - start} bytes after the last gzip member", start)
+                    break
+                member = rec_.read_member(mm, start, head_len=0)
+                if member.truncated or member.error:
+                    key = "truncated_gzip" if member.truncated else "corrupt_gzip"
+                    what = (
+                        "gzip member cut short: the file ends inside it (truncated download?); "
+                        "records before it were read"
+                        if member.truncated
+                        else f"corrupt gzip data ({member.error})"
+                    )
+                    if pending is not None and pending.offset == start:
+                        pending.mark(key, what)
+                    else:
+                        self._damage(key, what, start)
+                    break
+                start = member.end  # type: ignore[assignment]
+        if pending is not None and pending.reason not in ("truncated_gzip", "corrupt_gzip"):
+            if pending.short or (not gz and pending.declared_end > size):
+                pending.mark(
+                    "truncated_record",
+                    "record cut short: the file ends inside it",
+                )
+        return pending
+
+    # -- damage in the middle
+    def _resync(self, mm, gz: bool, pos: int, pending: _Pending | None, err: str) -> tuple[int, _Pending | None]:
+        return (self._resync_gz if gz else self._resync_plain)(mm, pos, pending, err)
+
+    def _resync_plain(self, mm, pos: int, pending: _Pending | None, err: str) -> tuple[int, _Pending | None]:
+        if pending is not None:
+            end = pending.declared_end
+            if 0 <= end and mm[end : end + 4] in (b"\r\n\r\n", b"\n\n", b"\r\n"):
+                after = end
+            else:
+                pending.mark(
+                    "bad_content_length",
+                    f"record's Content-Length ({pending.content_length}) does not match its block; record skipped",
+                )
+                return rec_.next_warc_line(mm, pending.offset + 1), pending
+        else:
+            after = pos
+        nxt = rec_.next_warc_line(mm, after)
+        if nxt < 0:
+            if mm[after:].strip(b"\r\n\t \x00"):
+                self._damage("garbage_bytes", f"{len(mm) - after} bytes that are not a WARC record ({err})", after)
+            return -1, pending
+        if mm[after:nxt].strip(b"\r\n\t \x00"):
+            self._damage("garbage_bytes", f"{nxt - after} bytes between records skipped ({err})", after)
+            return nxt, pending
+        self._damage("bad_warc_header", f"unreadable WARC record header ({err}); record skipped", nxt)
+        return rec_.next_warc_line(mm, nxt + 1), pending
+
+    def _resync_gz(self, mm, pos: int, pending: _Pending | None, err: str) -> tuple[int, _Pending | None]:
+        start = pos
+        if pending is not None and mm[pending.offset : pending.offset + 2] != rec_.GZIP_MAGIC[:2]:
+            self._damage("garbage_bytes", f"unreadable data inside a whole-file gzip ({err}); rest skipped", pos)
+            return -1, pending
+        if pending is not None:
+            first = rec_.read_member(mm, pending.offset, head_len=65536)
+            if first.end is None:  # cannot happen for a record FastWARC read, but be safe
+                pending.mark("corrupt_gzip", f"gzip member unreadable ({first.error or 'truncated'})")
+                return rec_.next_gzip_record(mm, pending.offset + 1), pending
+            hend = rec_.header_end(first.head)
+            expected = hend + pending.content_length if hend >= 0 else -1
+            if expected >= 0 and first.size != expected:
+                extra = rec_.read_member(mm, pending.offset, head_len=0, sample_from=expected)
+                whole_file = first.size > expected and rec_.next_warc_line(extra.tail_sample, 0) >= 0
+                if whole_file:
+                    self._damage("garbage_bytes", f"unreadable data inside a whole-file gzip ({err}); rest skipped", pending.offset)
+                    return -1, pending
+                if first.size < expected or extra.tail_sample.strip(b"\r\n"):
+                    pending.mark(
+                        "bad_content_length",
+                        f"record's Content-Length ({pending.content_length}) does not match its gzip member; "
+                        "record skipped",
+                    )
+                    return first.end, pending
+            start = first.end
+        if mm[start : start + 2] != rec_.GZIP_MAGIC[:2]:
+            nxt = rec_.next_gzip_record(mm, start)
+            self._damage("garbage_bytes", f"{(nxt if nxt >= 0 else len(mm)) - start} bytes that are not gzip ({err})", start)
+            return nxt, pending
+        member = rec_.read_member(mm, start, head_len=64)
+        if member.truncated:
+            self._damage("truncated_gzip", "gzip member cut short: the file ends inside it", start)
+            return -1, pending
+        if member.error:
+            self._damage("corrupt_gzip", f"corrupt gzip member ({member.error}); skipped", start)
+            return rec_.next_gzip_record(mm, start + 1), pending
+        self._damage("bad_warc_header", f"unreadable WARC record header ({err}); record skipped", start)
+        return member.end, pending  # type: ignore[return-value]

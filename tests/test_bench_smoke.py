@@ -1,0 +1,85 @@
+"""The benchmarks still run (tiny modes), so they never rot. No timing is asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, shared_path
+
+BENCH = ROOT / "bench"
+
+
+def _run(script: str, *args: str, timeout: int = 600) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-W", "error", str(BENCH / script), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.mark.shared
+def test_bench_extract_quick(tmp_path: Path) -> None:
+    pytest.importorskip("bs4")
+    pytest.importorskip("lxml")
+    warc = shared_path("02_warc", "real-pages-1169.warc.gz")
+    out_json = tmp_path / "extract.json"
+    out = _run("bench_extract.py", str(warc), "--quick", "--pages", "3", "--json", str(out_json))
+    assert "| pipeline" in out
+    for label in ("common:", "bare:", "linkback:"):
+        assert label in out
+    result = json.loads(out_json.read_text())
+    assert result["results"]["common"]["pages"] == 3
+    assert result["results"]["bare"]["pages"] == 3
+    assert result["results"]["bare"]["links"] > 0
+
+
+def test_bench_queries_quick(tmp_path: Path) -> None:
+    db = tmp_path / "links.duckdb"
+    out_json = tmp_path / "queries.json"
+    args = ("--quick", "--links", "20000", "--domains", "2000", "--targets", "5", "--reps", "1",
+            "--db", str(db), "--memory-limit", "1GB", "--gen-memory-limit", "1GB", "--json", str(out_json))
+    out = _run("bench_queries.py", *args)
+    assert "| query" in out
+    for kind in ("backlinks", "refdomains", "anchors", "overview"):
+        assert kind in out
+    result = json.loads(out_json.read_text())
+    assert result["links"] == 20000
+    assert {r["variant"] for r in result["results"]} >= {"raw sorted", "raw unsorted"}
+    assert db.exists() and (tmp_path / "links.unsorted.duckdb").exists()
+    # a second run reuses the generated files
+    out2 = _run("bench_queries.py", *args)
+    assert "(reused)" in out2
+
+
+def test_gen_index_schema_matches(tmp_path: Path) -> None:
+    """The generated table has exactly the schema's ``links`` columns and sane values."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from gen_index import ensure_index
+    finally:
+        sys.path.remove(str(BENCH))
+    from linkback.schema import column_names
+    from linkback.store import Store
+    from linkback.urls import reverse_host
+
+    db = tmp_path / "g.duckdb"
+    ensure_index(str(db), 5000, 500, unsorted=False, memory_limit="1GB", log=lambda *_: None)
+    with Store(db, read_only=True) as st:
+        cols = [r[0] for r in st.con.execute("DESCRIBE links").fetchall()]
+        assert cols == column_names("links")
+        assert st.con.execute("SELECT count(*) FROM links").fetchone()[0] == 5000
+        rows = st.con.execute(
+            "SELECT target_host, target_rhost, target_domain, target_url FROM links USING SAMPLE 50 ROWS"
+        ).fetchall()
+        for host, rhost, domain, url in rows:
+            assert rhost == reverse_host(host)
+            assert host == domain or host.endswith("." + domain)
+            assert url.startswith(f"https://{host}/")
+        order = [r[0] for r in st.con.execute("SELECT target_rhost FROM links").fetchall()]
+        assert order == sorted(order)

@@ -1,0 +1,45 @@
+# The README's two commands: `make demo` and `make test`. Each sets everything up first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DB := build/demo.duckdb
+# pytest workers: 2 cores on CI.
+PYTEST_WORKERS ?= auto
+
+.PHONY: demo test venv browser bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,browser]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian's Chromium for the browser checks (Playwright drives it; it never downloads a browser).
+# Installed when we are root on a machine with apt; otherwise those tests skip and say why.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser checks"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "chromium could not be installed: the browser checks will skip"; \
+	else echo "no /usr/bin/chromium and not root: the browser checks will skip"; fi
+
+demo: $(STAMP)
+	@mkdir -p build && rm -f $(DEMO_DB) $(DEMO_DB).wal
+	$(BIN)/linkback ingest tests/data/warc --db $(DEMO_DB)
+	$(BIN)/linkback overview archive.org --db $(DEMO_DB)
+	$(BIN)/linkback backlinks archive.org --db $(DEMO_DB) --limit 15
+	$(BIN)/linkback refdomains archive.org --db $(DEMO_DB) --limit 10
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_extract.py
+	$(BIN)/python bench/bench_queries.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

@@ -1,0 +1,122 @@
+"""Ingest end to end into DuckDB: `--workers 2` against `--workers 1`, and peak memory.
+
+Runs `linkback ingest` as a subprocess into a fresh database for each repetition and samples the
+resident memory of the whole process tree (main process + workers) every 20 ms. The "large" run
+ingests an archive made of the input repeated K times (each copy with its own capture dates, so
+nothing is de-duplicated away) to show that memory does not grow with the archive.
+
+    python bench/bench_ingest.py [WARC] [--reps 3] [--large 5]
+
+Goals (issue #2): workers 2 ≥ 1.7× workers 1; peak memory < 1 GB whatever the archive size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WARC = ROOT.parent / "shared" / "data" / "02_warc" / "real-pages-1169.warc.gz"
+
+
+def run_ingest(warc: Path, workers: int, tmp: Path) -> dict:
+    db = tmp / f"bench-{workers}-{time.monotonic_ns()}.duckdb"
+    cmd = [sys.executable, "-m", "linkback.cli", "ingest", str(warc), "--db", str(db),
+           "--workers", str(workers), "--format", "json", "--quiet"]
+    t0 = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [proc, *proc.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - t0
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed ({proc.returncode}): {err.decode()[-2000:]}")
+    summary = json.loads(out)
+    db.unlink(missing_ok=True)
+    return {"seconds": elapsed, "peak_rss": peak, "pages": summary["pages"], "links": summary["links"]}
+
+
+def repeated_archive(warc: Path, copies: int, out: Path) -> Path:
+    """The archive repeated ``copies`` times, each copy's WARC-Date moved by one day per copy."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.warcwriter import WARCWriter
+
+    with open(out, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for k in range(copies):
+            with open(warc, "rb") as src:
+                for record in ArchiveIterator(src):
+                    date = record.rec_headers.get_header("WARC-Date")
+                    if date:
+                        record.rec_headers.replace_header("WARC-Date", f"{int(date[:4]) + k:04d}{date[4:]}")
+                    payload = record.content_stream().read()
+                    new = writer.create_warc_record(
+                        record.rec_headers.get_header("WARC-Target-URI"), record.rec_type,
+                        payload=io.BytesIO(payload), warc_headers=record.rec_headers,
+                        http_headers=record.http_headers,
+                    )
+                    writer.write_record(new)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("warc", nargs="?", type=Path, default=DEFAULT_WARC)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--large", type=int, default=5, help="copies in the large-archive memory run (0: skip)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not args.warc.exists():
+        raise SystemExit(f"{args.warc} is absent: pass a WARC (default needs ../shared/data)")
+    size_mb = args.warc.stat().st_size / 2**20
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        for workers in (1, 2):
+            runs = [run_ingest(args.warc, workers, tmp) for _ in range(args.reps)]
+            results[f"workers={workers}"] = {
+                "seconds_median": statistics.median(r["seconds"] for r in runs),
+                "peak_rss_mb_max": max(r["peak_rss"] for r in runs) / 2**20,
+                "pages": runs[0]["pages"],
+                "links": runs[0]["links"],
+                "runs": [round(r["seconds"], 2) for r in runs],
+            }
+        if args.large:
+            big = repeated_archive(args.warc, args.large, tmp / "large.warc.gz")
+            run = run_ingest(big, 2, tmp)
+            results[f"large x{args.large}, workers=2"] = {
+                "seconds_median": run["seconds"], "peak_rss_mb_max": run["peak_rss"] / 2**20,
+                "pages": run["pages"], "links": run["links"], "runs": [round(run["seconds"], 2)],
+                "archive_mb": big.stat().st_size / 2**20,
+            }
+    speedup = results["workers=1"]["seconds_median"] / results["workers=2"]["seconds_median"]
+    if args.json:
+        print(json.dumps({"archive": str(args.warc), "results": results, "speedup_w2_over_w1": speedup}, indent=2))
+        return
+    print(f"ingest end to end: {args.warc.name} ({size_mb:.1f} MB), {args.reps} reps, median; fresh DB each run")
+    print(f"{'run':<26} {'pages':>7} {'links':>9} {'seconds':>8} {'pages/s':>8} {'peak RSS':>9}  runs")
+    for name, r in results.items():
+        print(f"{name:<26} {r['pages']:>7,} {r['links']:>9,} {r['seconds_median']:>8.2f} "
+              f"{r['pages'] / r['seconds_median']:>8.0f} {r['peak_rss_mb_max']:>7.0f}MB  {r['runs']}")
+    print(f"speed-up workers=2 / workers=1: {speedup:.2f}x (goal >= 1.7x)")
+    print(f"peak memory, whole process tree: {max(r['peak_rss_mb_max'] for r in results.values()):.0f} MB (goal < 1024 MB)")
+
+
+if __name__ == "__main__":
+    main()

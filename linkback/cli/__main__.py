@@ -1,0 +1,3 @@
+from linkback.cli import app
+
+app(prog_name="linkback")

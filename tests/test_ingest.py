@@ -1,0 +1,121 @@
+"""Ingest end to end on the bundled real archives: idempotent, parallel, interruptible."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from linkback.cli import app
+from linkback.ingest import ingest
+from linkback.store import Store
+
+from .conftest import REPO_DATA
+
+WARCS = REPO_DATA / "warc"
+CRAWL = WARCS / "aut" / "example.warc.gz"  # Internet Archive, 2008: 261 responses
+
+
+def snapshot(store: Store) -> dict[str, list[tuple]]:
+    """Everything a user can see, in a stable order."""
+    return {
+        "links": store.con.execute(
+            "SELECT source_url, target_url, kind, anchor, rel, section, first_seen, last_seen, lost_at, lost_reason "
+            "FROM links ORDER BY ALL"
+        ).fetchall(),
+        "pages": store.con.execute("SELECT url, status, title, observations FROM pages ORDER BY ALL").fetchall(),
+    }
+
+
+def test_the_2008_crawl_ingests_with_its_pages_and_links(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.duckdb") as store:
+        summary = ingest([CRAWL], store=store, workers=1)
+        (f,) = summary.files
+        assert f.status == "ingested"
+        assert f.pages == 261 and f.html_pages > 100
+        assert f.skipped["record/request"] == 261 and f.skipped["record/dns"] == 38
+        n_links, n_pages = store.con.execute("SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM pages)").fetchall()[0]
+        assert n_pages == 261
+        assert n_links > 1000
+        # every link row carries its derived host parts
+        assert store.con.execute(
+            "SELECT count(*) FROM links WHERE target_domain = '' OR target_rhost = '' OR source_domain IS NULL"
+        ).fetchall()[0] == (0,)
+
+
+def test_reingesting_a_file_adds_nothing(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.duckdb") as store:
+        ingest([WARCS], store=store, workers=1)
+        before = snapshot(store)
+        counts = store.con.execute("SELECT (SELECT count(*) FROM observations), (SELECT count(*) FROM link_observations)").fetchall()
+        again = ingest([WARCS], store=store, workers=1)
+        assert {f.status for f in again.files if f.status != "failed"} == {"already_ingested"}
+        # a renamed copy of the same bytes is recognised too, and the same capture in another file is stored once
+        copy = tmp_path / "copy.warc.gz"
+        shutil.copy(CRAWL, copy)
+        assert ingest([copy], store=store, workers=1).files[0].status == "already_ingested"
+        assert snapshot(store) == before
+        assert store.con.execute("SELECT (SELECT count(*) FROM observations), (SELECT count(*) FROM link_observations)").fetchall() == counts
+
+
+def test_two_workers_give_the_same_index_as_one(tmp_path: Path) -> None:
+    with Store(tmp_path / "one.duckdb") as one, Store(tmp_path / "two.duckdb") as two:
+        ingest([WARCS], store=one, workers=1)
+        ingest([WARCS], store=two, workers=2)
+        assert snapshot(one) == snapshot(two)
+
+
+def test_an_interrupted_ingest_keeps_committed_batches_and_finishes_on_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("linkback.ingest.BATCH_PAGES", 40)
+    with Store(tmp_path / "clean.duckdb") as clean:
+        ingest([CRAWL], store=clean, workers=1)
+        expected = snapshot(clean)
+
+    calls = {"n": 0}
+
+    def interrupt_after_two_batches(progress) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    with Store(tmp_path / "db.duckdb") as store:
+        summary = ingest([CRAWL], store=store, workers=1, on_progress=interrupt_after_two_batches)
+        assert summary.interrupted
+        (committed,) = store.con.execute("SELECT count(*) FROM observations").fetchall()[0]
+        assert 0 < committed < 261
+        # the committed batches were folded into link state; nothing half-written
+        assert store.con.execute("SELECT count(*) FROM dirty_pages").fetchall()[0] == (0,)
+        assert store.con.execute("SELECT count(*) FROM pages").fetchall()[0] == (committed,)
+        rerun = ingest([CRAWL], store=store, workers=1)
+        assert rerun.files[0].status == "ingested"
+        assert rerun.files[0].duplicates == committed
+        assert snapshot(store) == expected
+
+
+def test_a_file_that_is_not_an_archive_is_reported_and_the_rest_ingested(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.warc"
+    bogus.write_text("<!DOCTYPE html><p>not an archive</p>")
+    with Store(tmp_path / "db.duckdb") as store:
+        summary = ingest([bogus, WARCS / "jwarc" / "cc.warc.gz"], store=store, workers=1)
+        statuses = {Path(f.path).name: f.status for f in summary.files}
+        assert statuses == {"notes.warc": "failed", "cc.warc.gz": "ingested"}
+        (failed,) = [f for f in summary.files if f.status == "failed"]
+        assert "notes.warc" in failed.errors[0] and "byte 0" in failed.errors[0]
+        assert store.con.execute("SELECT count(*) FROM pages").fetchall()[0] == (1,)
+
+
+def test_the_cli_ingests_and_prints_a_json_summary(tmp_path: Path) -> None:
+    db = tmp_path / "db.duckdb"
+    result = CliRunner().invoke(app, ["ingest", str(WARCS / "resiliparse"), "--db", str(db), "--format", "json", "-w", "1"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["pages"] == 16
+    assert summary["skipped"]["record/truncated_gzip"] == 1
+    assert any("clipped.warc.gz" in e for f in summary["files"] for e in f["errors"])
+    with Store(db, read_only=True) as store:
+        assert store.con.execute("SELECT count(*) FROM pages").fetchall()[0] == (16,)

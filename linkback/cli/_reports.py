@@ -1,0 +1,346 @@
+"""Report commands: each calls the :mod:`linkback.reports` function of the same name with the same
+parameter names (DESIGN §6; sqlite-utils style). Shared options come from :mod:`._output`."""
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from linkback import reports
+from linkback.cli._app import app
+from linkback.cli._output import DbOption, Report, fail, open_store, report_command
+from linkback.records import LINK_KINDS, SECTIONS
+from linkback.store import Store
+
+
+def _choices(name: str, values) -> type[Enum]:
+    return Enum(name, {v: v for v in values}, type=str)  # type: ignore[return-value]
+
+
+Kind = _choices("Kind", LINK_KINDS)
+Section = _choices("Section", SECTIONS)
+BacklinkSort = _choices("BacklinkSort", reports.BACKLINK_SORTS)
+RefdomainSort = _choices("RefdomainSort", reports.REFDOMAIN_SORTS)
+AnchorSort = _choices("AnchorSort", reports.ANCHOR_SORTS)
+PageSort = _choices("PageSort", reports.PAGE_SORTS)
+Period = _choices("Period", reports.PERIODS)
+ExportTable = _choices("ExportTable", reports.EXPORT_TABLES)
+ExportFormat = _choices("ExportFormat", reports.EXPORT_FORMATS)
+
+TargetArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="TARGET",
+        help="A domain (example.com: all its hosts), a host (www.example.com) or a URL prefix "
+        "(https://example.com/blog/).",
+        show_default=False,
+    ),
+]
+Follow = Annotated[bool | None, typer.Option("--follow", help="Only followed links (not nofollow, ugc or sponsored).")]
+Nofollow = Annotated[bool | None, typer.Option("--nofollow", help="Only nofollow links (rel or page-level).")]
+Ugc = Annotated[bool | None, typer.Option("--ugc", help="Only rel=ugc links.")]
+Sponsored = Annotated[bool | None, typer.Option("--sponsored", help="Only rel=sponsored links.")]
+KindOpt = Annotated[list[Kind] | None, typer.Option("--kind", help="Only links of this kind (repeatable).")]
+SectionOpt = Annotated[list[Section] | None, typer.Option("--section", help="Only links in this page section (repeatable).")]
+FromOpt = Annotated[str | None, typer.Option("--from", metavar="DOMAIN", help="Only links from this referring domain or host.")]
+AnchorOpt = Annotated[str | None, typer.Option("--anchor", metavar="TEXT", help="Only links whose anchor contains TEXT (any case).")]
+Internal = Annotated[bool, typer.Option("--internal", help="Links inside the target's own site instead of from other sites.")]
+IncludeLost = Annotated[bool, typer.Option("--include-lost", help="Include lost links (lost_at, lost_reason).")]
+
+
+def _values(chosen: list[Enum] | None) -> list[str] | None:
+    return [c.value for c in chosen] if chosen else None
+
+
+def _links(internal: bool, include_lost: bool, noun: str = "backlinks") -> str:
+    return f"{'internal ' if internal else ''}{'live and lost ' if include_lost else ''}{noun}"
+
+
+@app.command("overview")
+@report_command(limit=False)
+def overview_cmd(target: TargetArg, internal: Internal = False, *, store: Store, limit: int | None) -> Report:
+    """Summary of the links to TARGET: backlinks, referring pages, hosts and domains, dofollow
+    share, link kinds, first/last seen and lost links.
+
+    Example: linkback overview example.com
+    """
+    row = reports.overview(store, target, internal=internal)
+    return Report(row, f"overview of {_links(internal, False)} to {row['target']} ({row['target_kind']})", reports.OVERVIEW_COLUMNS)
+
+
+@app.command("backlinks")
+@report_command
+def backlinks_cmd(
+    target: TargetArg,
+    follow: Follow = None,
+    nofollow: Nofollow = None,
+    ugc: Ugc = None,
+    sponsored: Sponsored = None,
+    kind: KindOpt = None,
+    section: SectionOpt = None,
+    from_domain: FromOpt = None,
+    anchor: AnchorOpt = None,
+    internal: Internal = False,
+    include_lost: IncludeLost = False,
+    sort: Annotated[BacklinkSort, typer.Option("--sort", help="Dates newest first; source_domain A-Z.")] = BacklinkSort("first_seen"),
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """The links to TARGET, one row each: source and target URL, anchor, rel, kind, section,
+    first and last seen. External live links unless --internal / --include-lost.
+
+    Example: linkback backlinks example.com --follow --kind text --sort last_seen --limit 20
+    """
+    rows = reports.backlinks(
+        store,
+        target,
+        follow=follow,
+        nofollow=nofollow,
+        ugc=ugc,
+        sponsored=sponsored,
+        kind=_values(kind),
+        section=_values(section),
+        from_domain=from_domain,
+        anchor=anchor,
+        internal=internal,
+        include_lost=include_lost,
+        sort=sort.value,
+        limit=limit,
+    )
+    shown = ["source_url", "target_url", "anchor", "rel", "kind", "section", "first_seen", "last_seen"]
+    if include_lost:
+        shown += ["lost_at", "lost_reason"]
+    return Report(rows, f"{_links(internal, include_lost)} to {target}", reports.BACKLINK_COLUMNS, shown)
+
+
+@app.command("refdomains")
+@report_command
+def refdomains_cmd(
+    target: TargetArg,
+    follow: Follow = None,
+    nofollow: Nofollow = None,
+    ugc: Ugc = None,
+    sponsored: Sponsored = None,
+    kind: KindOpt = None,
+    section: SectionOpt = None,
+    from_domain: FromOpt = None,
+    anchor: AnchorOpt = None,
+    internal: Internal = False,
+    include_lost: IncludeLost = False,
+    sort: Annotated[RefdomainSort, typer.Option("--sort", help="Counts and dates descending; domain A-Z.")] = RefdomainSort("links"),
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """The referring domains of TARGET: links and dofollow links from each, its pages, first and
+    last seen, TLD.
+
+    Example: linkback refdomains example.com --follow --sort first_seen
+    """
+    rows = reports.refdomains(
+        store,
+        target,
+        follow=follow,
+        nofollow=nofollow,
+        ugc=ugc,
+        sponsored=sponsored,
+        kind=_values(kind),
+        section=_values(section),
+        from_domain=from_domain,
+        anchor=anchor,
+        internal=internal,
+        include_lost=include_lost,
+        sort=sort.value,
+        limit=limit,
+    )
+    return Report(rows, f"referring domains of {_links(internal, include_lost)} to {target}", reports.REFDOMAIN_COLUMNS)
+
+
+@app.command("anchors")
+@report_command
+def anchors_cmd(
+    target: TargetArg,
+    follow: Follow = None,
+    nofollow: Nofollow = None,
+    ugc: Ugc = None,
+    sponsored: Sponsored = None,
+    kind: KindOpt = None,
+    section: SectionOpt = None,
+    from_domain: FromOpt = None,
+    anchor: AnchorOpt = None,
+    internal: Internal = False,
+    include_lost: IncludeLost = False,
+    sort: Annotated[AnchorSort, typer.Option("--sort", help="Counts descending; anchor A-Z.")] = AnchorSort("links"),
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """The anchor texts of the links to TARGET: links, referring domains, dofollow links and share.
+
+    Example: linkback anchors example.com --limit 20
+    """
+    rows = reports.anchors(
+        store,
+        target,
+        follow=follow,
+        nofollow=nofollow,
+        ugc=ugc,
+        sponsored=sponsored,
+        kind=_values(kind),
+        section=_values(section),
+        from_domain=from_domain,
+        anchor=anchor,
+        internal=internal,
+        include_lost=include_lost,
+        sort=sort.value,
+        limit=limit,
+    )
+    return Report(rows, f"anchors of {_links(internal, include_lost)} to {target}", reports.ANCHOR_COLUMNS)
+
+
+@app.command("pages")
+@report_command
+def pages_cmd(
+    domain: Annotated[str, typer.Argument(metavar="DOMAIN", help="A domain, host or URL prefix.", show_default=False)],
+    follow: Follow = None,
+    nofollow: Nofollow = None,
+    ugc: Ugc = None,
+    sponsored: Sponsored = None,
+    kind: KindOpt = None,
+    section: SectionOpt = None,
+    from_domain: FromOpt = None,
+    anchor: AnchorOpt = None,
+    internal: Internal = False,
+    include_lost: IncludeLost = False,
+    sort: Annotated[PageSort, typer.Option("--sort", help="Descending.")] = PageSort("referring_domains"),
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """The pages of DOMAIN by links to them ("best by links"): referring domains, backlinks,
+    dofollow backlinks, first and last seen.
+
+    Example: linkback pages example.com --sort backlinks
+    """
+    rows = reports.pages(
+        store,
+        domain,
+        follow=follow,
+        nofollow=nofollow,
+        ugc=ugc,
+        sponsored=sponsored,
+        kind=_values(kind),
+        section=_values(section),
+        from_domain=from_domain,
+        anchor=anchor,
+        internal=internal,
+        include_lost=include_lost,
+        sort=sort.value,
+        limit=limit,
+    )
+    return Report(rows, f"pages of {domain} by {_links(internal, include_lost)}", reports.PAGE_COLUMNS)
+
+
+@app.command("tlds")
+@report_command
+def tlds_cmd(
+    target: TargetArg,
+    follow: Follow = None,
+    nofollow: Nofollow = None,
+    ugc: Ugc = None,
+    sponsored: Sponsored = None,
+    kind: KindOpt = None,
+    section: SectionOpt = None,
+    from_domain: FromOpt = None,
+    anchor: AnchorOpt = None,
+    internal: Internal = False,
+    include_lost: IncludeLost = False,
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """Top-level domains and ccTLD countries of the domains linking to TARGET ("generic" for
+    .com, .org and the like).
+
+    Example: linkback tlds example.com --format csv
+    """
+    rows = reports.tlds(
+        store,
+        target,
+        follow=follow,
+        nofollow=nofollow,
+        ugc=ugc,
+        sponsored=sponsored,
+        kind=_values(kind),
+        section=_values(section),
+        from_domain=from_domain,
+        anchor=anchor,
+        internal=internal,
+        include_lost=include_lost,
+        limit=limit,
+    )
+    return Report(rows, f"TLDs of the domains with {_links(internal, include_lost)} to {target}", reports.TLD_COLUMNS)
+
+
+@app.command("history")
+@report_command
+def history_cmd(
+    target: TargetArg,
+    by: Annotated[Period, typer.Option("--by", help="Period: each is named by its first day (UTC).")] = Period("day"),
+    internal: Internal = False,
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """New and lost links to TARGET per day, week or month, lost ones by reason (removed,
+    page_gone, redirected, noindex), with referring domains gained and lost. --limit keeps the
+    latest periods.
+
+    Example: linkback history example.com --by week
+    """
+    rows = reports.history(store, target, by=by.value, internal=internal, limit=limit)
+    return Report(rows, f"{by.value}s with new or lost {_links(internal, False)} to {target}", reports.HISTORY_COLUMNS)
+
+
+def _stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+@app.command("export")
+def export_cmd(
+    what: Annotated[ExportTable, typer.Argument(help="The table to export.", show_default=False)],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl, csv (with a header) or parquet.")] = ExportFormat("jsonl"),
+    out: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False, help="File to write (default stdout; parquet needs a file or a pipe).", show_default=False),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Export a whole table (links or pages), streamed, so any size fits in memory.
+
+    Example: linkback export links --format parquet --output links.parquet
+    """
+    if out is None and fmt.value == "parquet" and _stdout_is_tty():
+        fail("parquet is binary: give --output FILE or redirect stdout to a file or pipe")
+    with open_store(db) as store:
+        if out is None:
+            sys.stdout.flush()
+            stream = sys.stdout.buffer
+            reports.export(store, what.value, fmt.value, stream)
+            stream.flush()
+            return
+        part = out.with_name(out.name + ".part")
+        try:
+            with part.open("wb") as f:
+                rows = reports.export(store, what.value, fmt.value, f)
+            part.replace(out)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            fail(f"{out}: cannot write ({exc.strerror or exc})")
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+    typer.echo(f"exported {rows} {what.value} rows to {out}", err=True)

@@ -1,0 +1,193 @@
+"""The grouped reports: referring domains, anchors, top linked pages and the TLD/country mix.
+
+Each takes the same link filters as :func:`~linkback.reports.backlinks` (``LinkFilters``), so
+"dofollow referring domains" is ``refdomains(store, "example.com", follow=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypedDict, Unpack
+
+from linkback.reports._countries import country_of
+from linkback.reports._select import (
+    DOFOLLOW,
+    check_choice,
+    check_limit,
+    fetch_rows,
+    link_where,
+    tld_sql,
+)
+from linkback.store import Store
+from linkback.urls import Target
+
+
+class LinkFilters(TypedDict, total=False):
+    """The link filters every grouped report accepts (see :func:`~linkback.reports.backlinks`)."""
+
+    follow: bool | None
+    nofollow: bool | None
+    ugc: bool | None
+    sponsored: bool | None
+    kind: str | Sequence[str] | None
+    section: str | Sequence[str] | None
+    from_domain: str | None
+    anchor: str | None
+    internal: bool
+    include_lost: bool
+
+
+REFDOMAIN_COLUMNS = ("domain", "tld", "links", "dofollow", "referring_pages", "first_seen", "last_seen")
+REFDOMAIN_SORTS = {
+    "links": "links DESC, domain",
+    "dofollow": "dofollow DESC, links DESC, domain",
+    "first_seen": "first_seen DESC NULLS LAST, domain",
+    "last_seen": "last_seen DESC NULLS LAST, domain",
+    "domain": "domain",
+}
+
+ANCHOR_COLUMNS = ("anchor", "links", "referring_domains", "dofollow", "share")
+ANCHOR_SORTS = {
+    "links": "links DESC, referring_domains DESC, anchor",
+    "referring_domains": "referring_domains DESC, links DESC, anchor",
+    "anchor": "anchor",
+}
+
+PAGE_COLUMNS = ("target_url", "referring_domains", "backlinks", "dofollow", "first_seen", "last_seen")
+PAGE_SORTS = {
+    "referring_domains": "referring_domains DESC, backlinks DESC, target_url",
+    "backlinks": "backlinks DESC, referring_domains DESC, target_url",
+    "dofollow": "dofollow DESC, referring_domains DESC, target_url",
+    "first_seen": "first_seen DESC NULLS LAST, target_url",
+}
+
+TLD_COLUMNS = ("tld", "country_code", "country", "referring_domains", "share")
+
+
+def refdomains(
+    store: Store,
+    target: str | Target,
+    *,
+    sort: str = "links",
+    limit: int | None = None,
+    **filters: Unpack[LinkFilters],
+) -> list[dict[str, Any]]:
+    """The referring domains of ``target``, one row each with :data:`REFDOMAIN_COLUMNS`.
+
+    ``domain`` is the source's registrable domain, ``tld`` its top-level label (None for an IP
+    address), ``links`` and ``dofollow`` count its links to the target, ``referring_pages`` its
+    distinct pages, ``first_seen``/``last_seen`` the range over those links. ``sort`` is one of
+    :data:`REFDOMAIN_SORTS` (counts and dates descending).
+    """
+    order = REFDOMAIN_SORTS[check_choice("sort", sort, REFDOMAIN_SORTS)]
+    where, params = link_where(target, **filters)
+    limit_sql, limit_params = check_limit(limit)
+    # The TLD is worked out per domain, after grouping, not per link.
+    sql = f"""
+SELECT domain, {tld_sql("domain")} AS tld, links, dofollow, referring_pages, first_seen, last_seen
+FROM (
+  SELECT source_domain AS domain, count(*) AS links,
+         count(*) FILTER (WHERE {DOFOLLOW}) AS dofollow,
+         count(DISTINCT source_url) AS referring_pages,
+         min(first_seen) AS first_seen, max(last_seen) AS last_seen
+  FROM links WHERE {where}
+  GROUP BY source_domain
+  ORDER BY {order}{limit_sql}
+)
+ORDER BY {order}"""
+    return fetch_rows(store.con, sql, params + limit_params)
+
+
+def anchors(
+    store: Store,
+    target: str | Target,
+    *,
+    sort: str = "links",
+    limit: int | None = None,
+    **filters: Unpack[LinkFilters],
+) -> list[dict[str, Any]]:
+    """The anchor texts of the links to ``target``, with :data:`ANCHOR_COLUMNS`.
+
+    Anchors are grouped as stored (whitespace-normalised; an image link's is its alt text;
+    ``""`` for none). ``share`` is the anchor's fraction of all the selected links (0..1),
+    before ``limit``. ``sort`` is one of :data:`ANCHOR_SORTS`.
+    """
+    order = ANCHOR_SORTS[check_choice("sort", sort, ANCHOR_SORTS)]
+    where, params = link_where(target, **filters)
+    limit_sql, limit_params = check_limit(limit)
+    sql = f"""
+SELECT coalesce(anchor, '') AS anchor, count(*) AS links,
+       count(DISTINCT source_domain) AS referring_domains,
+       count(*) FILTER (WHERE {DOFOLLOW}) AS dofollow,
+       count(*) / sum(count(*)) OVER () AS share
+FROM links WHERE {where}
+GROUP BY coalesce(anchor, '')
+ORDER BY {order}{limit_sql}"""
+    return fetch_rows(store.con, sql, params + limit_params)
+
+
+def pages(
+    store: Store,
+    domain: str | Target,
+    *,
+    sort: str = "referring_domains",
+    limit: int | None = None,
+    **filters: Unpack[LinkFilters],
+) -> list[dict[str, Any]]:
+    """The pages of ``domain`` (or of a host or URL prefix) by links to them ("best by links").
+
+    One row per target URL with :data:`PAGE_COLUMNS`: distinct ``referring_domains``,
+    ``backlinks``, ``dofollow`` backlinks, and the first/last seen range. ``sort`` is one of
+    :data:`PAGE_SORTS`.
+    """
+    order = PAGE_SORTS[check_choice("sort", sort, PAGE_SORTS)]
+    where, params = link_where(domain, **filters)
+    limit_sql, limit_params = check_limit(limit)
+    sql = f"""
+SELECT target_url, count(DISTINCT source_domain) AS referring_domains, count(*) AS backlinks,
+       count(*) FILTER (WHERE {DOFOLLOW}) AS dofollow,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen
+FROM links WHERE {where}
+GROUP BY target_url
+ORDER BY {order}{limit_sql}"""
+    return fetch_rows(store.con, sql, params + limit_params)
+
+
+def tlds(
+    store: Store,
+    target: str | Target,
+    *,
+    limit: int | None = None,
+    **filters: Unpack[LinkFilters],
+) -> list[dict[str, Any]]:
+    """How the referring domains of ``target`` spread over top-level domains and countries.
+
+    One row per TLD with :data:`TLD_COLUMNS`: ``country_code`` (ISO 3166-1 alpha-2) and
+    ``country`` for a ccTLD (``.uk`` is GB, ``.eu`` EU), ``country`` ``"generic"`` for the rest;
+    IP-address sources have ``tld`` None and ``country`` ``"IP address"``. ``share`` is the
+    fraction of all referring domains (0..1). Most referring domains first.
+    """
+    where, params = link_where(target, **filters)
+    limit_sql, limit_params = check_limit(limit)
+    sql = f"""
+SELECT tld, count(*) AS referring_domains, count(*) / sum(count(*)) OVER () AS share
+FROM (SELECT {tld_sql("source_domain")} AS tld FROM (SELECT DISTINCT source_domain FROM links WHERE {where}))
+GROUP BY tld
+ORDER BY referring_domains DESC, tld NULLS LAST{limit_sql}"""
+    rows = fetch_rows(store.con, sql, params + limit_params)
+    out = []
+    for row in rows:
+        if row["tld"] is None:
+            code, country = None, "IP address"
+        else:
+            code, country = country_of(row["tld"])
+        out.append(
+            {
+                "tld": row["tld"],
+                "country_code": code,
+                "country": country,
+                "referring_domains": row["referring_domains"],
+                "share": row["share"],
+            }
+        )
+    return out

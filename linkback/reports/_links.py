@@ -1,0 +1,143 @@
+"""The link-level reports: :func:`overview` (the summary card) and :func:`backlinks` (the list)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from linkback.records import LINK_KINDS
+from linkback.reports._select import (
+    DOFOLLOW,
+    as_target,
+    check_choice,
+    check_limit,
+    fetch_rows,
+    link_where,
+)
+from linkback.store import Store
+from linkback.urls import Target
+
+#: Columns of :func:`backlinks`, in order (the JSON keys and CSV header).
+BACKLINK_COLUMNS = (
+    "source_url",
+    "target_url",
+    "anchor",
+    "rel",
+    "nofollow",
+    "ugc",
+    "sponsored",
+    "kind",
+    "section",
+    "first_seen",
+    "last_seen",
+    "lost_at",
+    "lost_reason",
+)
+
+#: ``sort`` choices of :func:`backlinks`: newest first for dates, A-Z for the domain.
+BACKLINK_SORTS = {
+    "first_seen": "first_seen DESC NULLS LAST, source_url, target_url",
+    "last_seen": "last_seen DESC NULLS LAST, source_url, target_url",
+    "source_domain": "source_domain, source_url, target_url",
+}
+
+#: Keys of :func:`overview`, in order.
+OVERVIEW_COLUMNS = (
+    "target",
+    "target_kind",
+    "backlinks",
+    "referring_pages",
+    "referring_hosts",
+    "referring_domains",
+    "dofollow",
+    "dofollow_share",
+    "nofollow",
+    "ugc",
+    "sponsored",
+    *(f"kind_{k}" for k in LINK_KINDS),
+    "kind_other",
+    "first_seen",
+    "last_seen",
+    "lost",
+)
+
+
+def overview(store: Store, target: str | Target, *, internal: bool = False) -> dict[str, Any]:
+    """The summary of the links to ``target`` (a domain, host or URL prefix).
+
+    Counts are over live links (external ones, or internal ones with ``internal=True``):
+    ``backlinks``, distinct ``referring_pages``/``referring_hosts``/``referring_domains``,
+    ``dofollow`` (neither nofollow, ugc nor sponsored) and its ``dofollow_share`` (0..1, None
+    without links), the ``nofollow``/``ugc``/``sponsored`` flag counts, one ``kind_<kind>`` count
+    per link kind (``kind_other`` for none of them), the ``first_seen``..``last_seen`` range;
+    ``lost`` counts the lost links.
+    """
+    tgt = as_target(target)
+    where, params = link_where(tgt, internal=internal, include_lost=True)
+    live = "lost_at IS NULL"
+    kinds = ",\n  ".join(
+        f"count(*) FILTER (WHERE {live} AND kind = '{k}') AS kind_{k}" for k in LINK_KINDS
+    )
+    known = ", ".join(f"'{k}'" for k in LINK_KINDS)
+    sql = f"""
+SELECT
+  count(*) FILTER (WHERE {live}) AS backlinks,
+  count(DISTINCT source_url) FILTER (WHERE {live}) AS referring_pages,
+  count(DISTINCT source_host) FILTER (WHERE {live}) AS referring_hosts,
+  count(DISTINCT source_domain) FILTER (WHERE {live}) AS referring_domains,
+  count(*) FILTER (WHERE {live} AND {DOFOLLOW}) AS dofollow,
+  count(*) FILTER (WHERE {live} AND coalesce(nofollow, false)) AS nofollow,
+  count(*) FILTER (WHERE {live} AND coalesce(ugc, false)) AS ugc,
+  count(*) FILTER (WHERE {live} AND coalesce(sponsored, false)) AS sponsored,
+  {kinds},
+  count(*) FILTER (WHERE {live} AND (kind IS NULL OR kind NOT IN ({known}))) AS kind_other,
+  min(first_seen) FILTER (WHERE {live}) AS first_seen,
+  max(last_seen) FILTER (WHERE {live}) AS last_seen,
+  count(*) FILTER (WHERE lost_at IS NOT NULL) AS lost
+FROM links
+WHERE {where}"""
+    (row,) = fetch_rows(store.con, sql, params)
+    row["dofollow_share"] = row["dofollow"] / row["backlinks"] if row["backlinks"] else None
+    row["target"] = tgt.value
+    row["target_kind"] = tgt.kind
+    return {k: row[k] for k in OVERVIEW_COLUMNS}
+
+
+def backlinks(
+    store: Store,
+    target: str | Target,
+    *,
+    follow: bool | None = None,
+    nofollow: bool | None = None,
+    ugc: bool | None = None,
+    sponsored: bool | None = None,
+    kind: str | Sequence[str] | None = None,
+    section: str | Sequence[str] | None = None,
+    from_domain: str | None = None,
+    anchor: str | None = None,
+    internal: bool = False,
+    include_lost: bool = False,
+    sort: str = "first_seen",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The links to ``target``, one row each, with :data:`BACKLINK_COLUMNS`.
+
+    External live links by default; ``internal=True`` lists links from inside the target's own
+    site instead ("what links here"), ``include_lost=True`` adds lost links (``lost_at`` and
+    ``lost_reason`` set). ``follow`` True keeps followed links (none of nofollow, ugc,
+    sponsored), False the others; ``nofollow``/``ugc``/``sponsored`` True keep links with the
+    flag, False without; ``kind``/``section`` take one value or several; ``from_domain`` is a
+    referring domain or host; ``anchor`` a case-insensitive substring. ``sort`` is one of
+    :data:`BACKLINK_SORTS` (dates newest first); ``limit=None`` returns every row.
+    """
+    sql, params = backlinks_query(**{k: v for k, v in locals().items() if k != "store"})
+    return fetch_rows(store.con, sql, params)
+
+
+def backlinks_query(target: str | Target, *, sort: str = "first_seen", limit: int | None = None, **filters: Any) -> tuple[str, list[Any]]:
+    """The SQL and parameters :func:`backlinks` runs (for EXPLAIN and benchmarks)."""
+    order = BACKLINK_SORTS[check_choice("sort", sort, BACKLINK_SORTS)]
+    where, params = link_where(target, **filters)
+    limit_sql, limit_params = check_limit(limit)
+    sql = f"SELECT {', '.join(BACKLINK_COLUMNS)} FROM links WHERE {where} ORDER BY {order}{limit_sql}"
+    return sql, params + limit_params

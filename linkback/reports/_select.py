@@ -1,0 +1,163 @@
+"""Selecting links for a report: the TARGET filter and the link filters every report shares.
+
+``links`` is clustered on ``target_rhost`` (reversed target host, ``com.example.www``), so each
+target kind becomes a predicate DuckDB can push into the table scan and answer from zone maps:
+
+* domain ``example.com``: ``target_rhost >= 'com.example' AND target_rhost < 'com.example/'``
+  (``'/'`` is the character after ``'.'``, so the range holds ``com.example`` and every
+  ``com.example.*`` host), then the exact ``target_domain = 'example.com'``, which drops the
+  look-alikes the range also holds (``com.example-x``);
+* host ``www.example.com``: ``target_rhost = 'com.example.www'``;
+* URL prefix: the host's ``target_rhost`` plus ``starts_with(target_url, prefix)``.
+
+Every value reaches DuckDB as a parameter; the SQL text is built only from constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+
+from linkback.records import LINK_KINDS, SECTIONS
+from linkback.urls import Target, parse_target
+
+#: A link is followed (passes authority) when none of these is set.
+DOFOLLOW = "NOT (coalesce(nofollow, false) OR coalesce(ugc, false) OR coalesce(sponsored, false))"
+
+def tld_sql(column: str) -> str:
+    """SQL for the top-level label of the domain in ``column``; NULL for an IP address."""
+    return (
+        f"CASE WHEN {column} LIKE '[%' "
+        rf"OR regexp_full_match({column}, '\d{{1,3}}(\.\d{{1,3}}){{3}}') THEN NULL "
+        f"ELSE regexp_extract(rtrim({column}, '.'), '[^.]*$') END"
+    )
+
+
+Params = list[Any]
+
+
+def as_target(target: str | Target) -> Target:
+    """A :class:`~linkback.urls.Target` from a TARGET string (or one given as is)."""
+    return target if isinstance(target, Target) else parse_target(target)
+
+
+def target_clauses(target: Target) -> tuple[list[str], Params]:
+    """The WHERE clauses (ANDed) that select the links pointing at ``target``."""
+    if target.kind == "domain":
+        return (
+            ["target_rhost >= ?", "target_rhost < ?", "target_domain = ?"],
+            [target.rhost, target.rhost + chr(ord(".") + 1), target.domain],
+        )
+    if target.kind == "host":
+        return ["target_rhost = ?"], [target.rhost]
+    if target.kind == "url_prefix":
+        prefixes = target.prefixes()
+        starts = " OR ".join("starts_with(target_url, ?)" for _ in prefixes)
+        return ["target_rhost = ?", f"({starts})"], [target.rhost, *prefixes]
+    raise ValueError(f"unknown target kind {target.kind!r}")
+
+
+def _flag(column: str, want: bool | None, clauses: list[str]) -> None:
+    if want is True:
+        clauses.append(f"coalesce({column}, false)")
+    elif want is False:
+        clauses.append(f"NOT coalesce({column}, false)")
+
+
+def _choices(name: str, given: str | Sequence[str] | None, allowed: Sequence[str]) -> list[str]:
+    if given is None:
+        return []
+    values = [given] if isinstance(given, str) else list(given)
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ValueError(f"unknown {name} {', '.join(map(repr, bad))}; choose from {', '.join(allowed)}")
+    return values
+
+
+def _source_site(text: str) -> str:
+    site = text.strip().lower().rstrip(".")
+    if not site or any(c.isspace() or c in "/:@?#" for c in site):
+        raise ValueError(f"--from {text!r}: give a referring domain or host, like blog.example.org")
+    return site
+
+
+def link_where(
+    target: str | Target,
+    *,
+    internal: bool = False,
+    include_lost: bool = False,
+    follow: bool | None = None,
+    nofollow: bool | None = None,
+    ugc: bool | None = None,
+    sponsored: bool | None = None,
+    kind: str | Sequence[str] | None = None,
+    section: str | Sequence[str] | None = None,
+    from_domain: str | None = None,
+    anchor: str | None = None,
+) -> tuple[str, Params]:
+    """The WHERE condition and its parameters for the links a report reads.
+
+    ``follow`` True keeps followed links only (no nofollow, ugc or sponsored), False the others;
+    ``nofollow``/``ugc``/``sponsored`` True keep links with that flag, False those without it;
+    None does not filter. ``kind``/``section`` take one value or several (any of them).
+    ``from_domain`` matches the source's registrable domain or its exact host; ``anchor`` is
+    a case-insensitive substring. ``internal`` False (the default) keeps links from other
+    sites, True keeps links inside the target's site. Lost links only with ``include_lost``.
+    """
+    clauses, params = target_clauses(as_target(target))
+    clauses.append("coalesce(internal, false) = ?")
+    params.append(bool(internal))
+    if not include_lost:
+        clauses.append("lost_at IS NULL")
+    if follow is True:
+        clauses.append(DOFOLLOW)
+    elif follow is False:
+        clauses.append(f"NOT ({DOFOLLOW})")
+    _flag("nofollow", nofollow, clauses)
+    _flag("ugc", ugc, clauses)
+    _flag("sponsored", sponsored, clauses)
+    for column, given, allowed in (("kind", kind, LINK_KINDS), ("section", section, SECTIONS)):
+        values = _choices(column, given, allowed)
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+    if from_domain is not None:
+        site = _source_site(from_domain)
+        clauses.append("(source_domain = ? OR source_host = ?)")
+        params.extend([site, site])
+    if anchor:
+        clauses.append("contains(lower(anchor), lower(?))")
+        params.append(anchor)
+    return " AND ".join(clauses), params
+
+
+def check_limit(limit: int | None) -> tuple[str, Params]:
+    """``LIMIT ?`` and its parameter, or nothing for ``limit=None`` (every row)."""
+    if limit is None:
+        return "", []
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be a whole number >= 0 or None, not {limit!r}")
+    return " LIMIT ?", [limit]
+
+
+def check_choice(name: str, value: str, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose from {', '.join(allowed)}")
+    return value
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc)
+    return value
+
+
+def fetch_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params) -> list[dict[str, Any]]:
+    """Run ``sql`` and return its rows as dicts; timestamps come back as UTC datetimes."""
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [{n: _utc(v) for n, v in zip(names, row)} for row in cur.fetchall()]

@@ -30,9 +30,10 @@ browser:
 demo: $(STAMP)
 	@mkdir -p build && rm -f $(DEMO_DB) $(DEMO_DB).wal
 	$(BIN)/linkback ingest tests/data/warc --db $(DEMO_DB)
-	$(BIN)/linkback overview archive.org --db $(DEMO_DB)
-	$(BIN)/linkback backlinks archive.org --db $(DEMO_DB) --limit 15
-	$(BIN)/linkback refdomains archive.org --db $(DEMO_DB) --limit 10
+	$(BIN)/linkback overview twitter.com --db $(DEMO_DB)
+	$(BIN)/linkback backlinks twitter.com --db $(DEMO_DB) --limit 15
+	$(BIN)/linkback refdomains twitter.com --db $(DEMO_DB) --limit 10
+	$(BIN)/linkback tlds twitter.com --db $(DEMO_DB) --limit 10
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q

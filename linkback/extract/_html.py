@@ -1,0 +1,263 @@
+"""The DOM walk: one Lexbor parse, one combined CSS query, a few dictionary look-ups per link.
+
+What becomes a link (kind):
+
+* ``a[href]``, ``area[href]`` → text; an ``a`` whose text is empty but holds an ``img`` → image,
+  with the image's alt as anchor. ``alt`` is the first non-empty alt of an ``img`` in the link
+  (for ``area``, its own alt, which is also its anchor).
+* ``link[rel~=canonical]`` → canonical (the first also sets ``PageFacts.canonical``);
+  ``link[rel~=alternate]`` → alternate, or feed when ``type`` is RSS or Atom; ``alternate
+  stylesheet`` is a stylesheet and is not a link.
+* ``iframe[src]``, ``frame[src]`` → frame; ``form[action]`` → form. A form without ``action`` (or
+  with an empty one) submits to the page itself, a self-link that says nothing: no link.
+* ``<meta http-equiv=refresh>`` with a URL → redirect.
+
+Everything resolves against the first ``<base href>`` (itself resolved against the page URL) or
+the page URL, in the document's encoding. Hrefs that give no URL are counted by reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import NamedTuple
+
+from selectolax.lexbor import LexborHTMLParser
+
+from linkback.extract import _robots
+from linkback.extract._sections import CANDIDATES, INLINE, classify, window
+from linkback.records import Link
+from linkback.urls import HostParts, host_of, resolve, split_host
+
+_SELECT = (
+    "a[href],area[href],a[href] img,"
+    "link[rel~=canonical i][href],link[rel~=alternate i][href],"
+    "base[href],iframe[src],frame[src],form[action],title,"
+    "meta[name=robots i],meta[name=googlebot i],meta[http-equiv=refresh i]"
+)
+_FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
+_CONTEXT_KINDS = ("text", "image")
+#: How far up the tree a link's context block is looked for.
+_BLOCK_DEPTH = 6
+#: Characters of block text a page may compute for contexts, as a multiple of its size.
+_CONTEXT_BUDGET = 4
+
+
+class Limits(NamedTuple):
+    max_links: int
+    max_anchor_chars: int
+    max_context_chars: int
+    max_title_chars: int
+    max_ancestors: int
+
+
+class HeadFacts(NamedTuple):
+    title: str
+    lang: str
+    canonical: str
+    noindex: bool
+    nofollow: bool
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Page:
+    """Per-page state: resolution, host and section caches, the skip counter."""
+
+    __slots__ = ("base", "encoding", "domain", "resolved", "hosts", "rels", "sections", "texts",
+                 "budget", "skipped", "limits", "nofollow", "links")
+
+    def __init__(self, base: str, encoding: str, domain: str, limits: Limits, size: int) -> None:
+        self.base = base
+        self.encoding = encoding
+        self.domain = domain
+        self.limits = limits
+        self.resolved: dict[str, tuple[str, str]] = {}
+        self.hosts: dict[str, HostParts] = {}
+        self.rels: dict[str, tuple[tuple[str, ...], bool, bool, bool]] = {}
+        self.sections: dict[int, str] = {}
+        self.texts: dict[int, str] = {}
+        self.budget = _CONTEXT_BUDGET * size + 65536
+        self.skipped: Counter[str] = Counter()
+        self.nofollow = False
+        self.links: list[Link] = []
+
+    def target(self, href: str) -> str:
+        """The stored URL for ``href``, or "" (the reason counted)."""
+        got = self.resolved.get(href)
+        if got is None:
+            got = self.resolved[href] = resolve(href, self.base, self.encoding)
+        if got[1]:
+            self.skipped[got[1]] += 1
+        return got[0]
+
+    def rel(self, value: str | None) -> tuple[tuple[str, ...], bool, bool, bool]:
+        if not value:
+            return (), False, False, False
+        got = self.rels.get(value)
+        if got is None:
+            toks = tuple(dict.fromkeys(value.lower().split()))
+            got = self.rels[value] = (toks, "nofollow" in toks, "ugc" in toks, "sponsored" in toks)
+        return got
+
+    def place(self, node, anchor: str, want_context: bool) -> tuple[str, str]:  # noqa: ANN001
+        """(section, context) of a link element; see :mod:`._sections`."""
+        sections = self.sections
+        parent = p = node.parent
+        path: list[int] = []
+        sec = None
+        steps = 0
+        limit = self.limits.max_ancestors
+        while p is not None and steps < limit:
+            mid = p.mem_id
+            sec = sections.get(mid)
+            if sec is not None:
+                break
+            path.append(mid)
+            p = p.parent
+            steps += 1
+        if sec is None:
+            sec = "content"
+        for mid in path:
+            sections[mid] = sec
+        if not want_context or parent is None:
+            return sec, ""
+        block = parent
+        for _ in range(3):
+            if block.tag not in INLINE:
+                break
+            up = block.parent
+            if up is None:
+                break
+            block = up
+        bid = block.mem_id
+        text = self.texts.get(bid)
+        if text is None:
+            if self.budget <= 0:
+                return sec, ""
+            raw = block.text()
+            self.budget -= len(raw)
+            text = self.texts[bid] = _norm(raw)
+        return sec, window(text, anchor, self.limits.max_context_chars)
+
+    def add(self, node, href: str, kind: str, anchor: str = "", alt: str = "",  # noqa: ANN001
+            rel: str | None = None) -> str:
+        """Resolve and append one link; returns its URL ("" when skipped)."""
+        url = self.target(href)
+        if not url:
+            return ""
+        if len(self.links) >= self.limits.max_links:
+            self.skipped["too_many_links"] += 1
+            return ""
+        host = host_of(url)
+        hp = self.hosts.get(host)
+        if hp is None:
+            hp = self.hosts[host] = split_host(host)
+        toks, nofollow, ugc, sponsored = self.rel(rel)
+        if node is None:
+            section, context = "content", ""
+        else:
+            section, context = self.place(node, anchor, kind in _CONTEXT_KINDS)
+        self.links.append(Link(url, host, hp.domain, hp.rhost, anchor, alt, toks,
+                               nofollow or self.nofollow, ugc, sponsored, kind, section, context,
+                               hp.domain == self.domain))
+        return url
+
+
+def extract_html(data: bytes, doc_url: str, encoding: str, domain: str, limits: Limits,
+                 page_nofollow: bool, page_noindex: bool) -> tuple[HeadFacts, list[Link], Counter[str]]:
+    """Parse ``data`` (UTF-8) and return the head facts, the links and the skip counts."""
+    tree = LexborHTMLParser(data)
+    nodes = tree.css(_SELECT)
+    tags = [n.tag for n in nodes]
+
+    base = doc_url
+    title = ""
+    refresh: list[str] = []
+    noindex, nofollow = page_noindex, page_nofollow
+    have_base = have_title = False
+    for i, tag in enumerate(tags):
+        if tag == "meta":
+            attrs = nodes[i].attributes
+            content = attrs.get("content") or ""
+            if attrs.get("http-equiv") is not None:
+                url = _robots.refresh_url(content)
+                if url is not None:
+                    refresh.append(url)
+            else:
+                ni, nf = _robots.tokens(content)
+                noindex |= ni
+                nofollow |= nf
+        elif tag == "base" and not have_base:
+            have_base = True
+            got = resolve(nodes[i].attributes.get("href") or "", doc_url, encoding)
+            if got[0]:
+                base = got[0]
+        elif tag == "title" and not have_title:
+            have_title = True
+            title = _norm(nodes[i].text())[: limits.max_title_chars]
+
+    page = _Page(base, encoding, domain, limits, len(data))
+    sections = page.sections
+    for cand in tree.css(CANDIDATES):
+        sec = classify(cand.tag, cand.attributes)
+        if sec is not None:
+            sections[cand.mem_id] = sec
+    for top in ("body", "html"):  # the walk stops at <body>: its classes describe the whole page
+        node = tree.body if top == "body" else tree.root
+        if node is not None:
+            sections[node.mem_id] = "content"
+    page.nofollow = nofollow
+    max_anchor = limits.max_anchor_chars
+    canonical = ""
+    n = len(nodes)
+    for i in range(n):
+        tag = tags[i]
+        if tag == "a" or tag == "area":
+            node = nodes[i]
+            attrs = node.attributes
+            alt = ""
+            if tag == "a":
+                anchor = _norm(node.text())[:max_anchor]
+                j = i + 1
+                has_img = False
+                while j < n and tags[j] == "img":
+                    has_img = True
+                    if not alt:
+                        alt = _norm(nodes[j].attributes.get("alt") or "")[:max_anchor]
+                    j += 1
+                kind = "image" if has_img and not anchor else "text"
+                if kind == "image":
+                    anchor = alt
+            else:
+                anchor = alt = _norm(attrs.get("alt") or "")[:max_anchor]
+                kind = "text"
+            page.add(node, attrs.get("href") or "", kind, anchor, alt, attrs.get("rel"))
+        elif tag == "link":
+            attrs = nodes[i].attributes
+            toks = page.rel(attrs.get("rel"))[0]
+            if "canonical" in toks:
+                url = page.add(None, attrs.get("href") or "", "canonical", rel=attrs.get("rel"))
+                if url and not canonical:
+                    canonical = url
+            elif "stylesheet" not in toks:
+                mime = (attrs.get("type") or "").strip().lower()
+                kind = "feed" if mime in _FEED_TYPES else "alternate"
+                page.add(None, attrs.get("href") or "", kind, rel=attrs.get("rel"))
+        elif tag == "iframe" or tag == "frame":
+            node = nodes[i]
+            page.add(node, node.attributes.get("src") or "", "frame")
+        elif tag == "form":
+            node = nodes[i]
+            action = node.attributes.get("action") or ""
+            if action.strip():
+                page.add(node, action, "form")
+    for url in refresh:
+        page.add(None, url, "redirect")
+
+    lang = ""
+    root = tree.root
+    if root is not None:
+        lang = (root.attributes.get("lang") or "").strip().lower()
+    return HeadFacts(title, lang, canonical, noindex, nofollow), page.links, page.skipped

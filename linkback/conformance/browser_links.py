@@ -17,7 +17,8 @@ is an image link anchored by the first non-empty alt; an ``area`` is anchored by
 
 The browser's answers are cached in ``build/browser-links-<warc sha256>-<collector>.jsonl.gz``
 (git-ignored; reused only for the same WARC, collector code and Chromium version); from scratch
-the browser side takes about 3-4 minutes of CPU on 2 cores (10 minutes wall on a loaded box).
+the browser side costs about 6 CPU-minutes (about 3 minutes on 2 idle cores; 10 minutes wall
+measured on a box shared with other jobs at load 12), 4 pages open at once.
 
 linkback's side is :func:`linkback.sources.warc.iter_archive` then :func:`linkback.extract.extract`,
 keeping kinds ``text`` and ``image``. Pages are matched by their position in the WARC (two of the

@@ -24,7 +24,7 @@ from typing import NamedTuple
 from selectolax.lexbor import LexborHTMLParser
 
 from linkback.extract import _robots
-from linkback.extract._sections import CANDIDATES, INLINE, classify, window
+from linkback.extract._sections import INLINE, classify, window
 from linkback.records import Link
 from linkback.urls import HostParts, host_of, resolve, split_host
 
@@ -114,6 +114,10 @@ class _Page:
             sec = sections.get(mid)
             if sec is not None:
                 break
+            sec = classify(p.tag, p.attributes)
+            if sec is not None:
+                sections[mid] = sec
+                break
             path.append(mid)
             p = p.parent
             steps += 1
@@ -131,6 +135,8 @@ class _Page:
             if up is None:
                 break
             block = up
+        if block is parent and node.prev is None and node.next is None:
+            return sec, anchor[: self.limits.max_context_chars]  # the link is all its parent holds
         bid = block.mem_id
         text = self.texts.get(bid)
         if text is None:
@@ -199,15 +205,6 @@ def extract_html(data: bytes, doc_url: str, encoding: str, domain: str, limits: 
             title = _norm(nodes[i].text())[: limits.max_title_chars]
 
     page = _Page(base, encoding, domain, limits, len(data))
-    sections = page.sections
-    for cand in tree.css(CANDIDATES):
-        sec = classify(cand.tag, cand.attributes)
-        if sec is not None:
-            sections[cand.mem_id] = sec
-    for top in ("body", "html"):  # the walk stops at <body>: its classes describe the whole page
-        node = tree.body if top == "body" else tree.root
-        if node is not None:
-            sections[node.mem_id] = "content"
     page.nofollow = nofollow
     max_anchor = limits.max_anchor_chars
     canonical = ""

@@ -16,9 +16,7 @@
    nav/navbar/navigation/menu/menubar/breadcrumb(s) → nav; footer → footer; header/masthead → header.
 
 Nearest wins, so a plain ``<footer>`` inside a comment is footer. The walk is bounded (:attr:`ExtractLimits.max_ancestors` elements up; beyond that the link is
-``content``) and memoised per element, so links that share ancestors cost one step each; one CSS
-query (:data:`CANDIDATES`) finds the elements worth classifying, so the walk itself only compares
-element ids.
+``content``) and memoised per element, so links that share ancestors cost one step each.
 
 **Context.** The whitespace-normalised text of the link's parent element, skipping up to three
 inline parents (``<p>See <em><a>x</a></em> there</p>`` gives the ``p``), cut to a window of ``max_context_chars`` centred on the first
@@ -66,15 +64,6 @@ _PAGE = frozenset({"body", "html"})
 _NOT_COMMENT = re.compile(r"comments-open|comments-closed|no-comments")
 _WORD = re.compile(r"(?<![a-z0-9])(" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")(?![a-z0-9])")
 
-#: A CSS selector for every element :func:`classify` might give a section (a superset: the
-#: substring tests here are refined by :func:`classify`), so the per-link walk only classifies these.
-CANDIDATES = ":is(nav,menu,header,footer,aside,main,[role]," + ",".join(
-    f"[{attr}*={word} i]"
-    for word in ("comment", "disqus", "sidebar", "aside", "nav", "menu", "breadcrumb", "footer",
-                 "header", "masthead", "respond")
-    for attr in ("id", "class")
-) + ")"
-
 #: Inline elements a link's context block is looked for above (up to three of them).
 INLINE = frozenset(
     "a abbr b bdi bdo cite code data dfn em font i kbd mark q s samp small span strong sub sup "
@@ -88,6 +77,8 @@ def classify(tag: str, attrs: dict[str, str | None]) -> str | None:
     >>> classify("div", {"class": "widget-area sidebar-left"}), classify("div", {"id": "comments"})
     ('aside', 'comment')
     """
+    if not attrs:
+        return _TAG.get(tag)
     role = attrs.get("role")
     if role:
         for token in role.lower().split():

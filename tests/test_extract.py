@@ -52,6 +52,12 @@ def test_page_facts_of_a_plain_page() -> None:
         ("https://other.org/", False), ("https://sub.example.com/a", True)]
 
 
+def test_svg_links_are_not_page_links() -> None:
+    # Lexbor's a[href] matches SVG <a xlink:href>; a browser's document.links does not list it.
+    body = '<svg><a xlink:href="/svg-target"><text>t</text></a></svg><a href="/html">h</a>'
+    assert [x.target_url for x in links_of(body)] == ["https://example.com/html"]
+
+
 def test_lang_falls_back_to_content_language() -> None:
     facts, _ = extract(page("<p>x", headers=HTML + (("Content-Language", "de-DE, en"),)))
     assert facts.lang == "de-de"

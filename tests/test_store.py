@@ -186,3 +186,8 @@ def test_links_stay_sorted_by_target_after_many_refreshes(store: Store) -> None:
         write.refresh(store, resort_fraction=0.2)
     rhosts = [r[0] for r in store.con.execute("SELECT target_rhost FROM links").fetchall()]
     assert rhosts == sorted(rhosts)
+
+
+def test_link_fields_are_the_link_columns_in_order() -> None:
+    # to_batches transposes Link tuples straight into the link columns.
+    assert Link._fields == tuple(schema.LINK_OBSERVATIONS.names[1:])

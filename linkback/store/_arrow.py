@@ -37,12 +37,11 @@ def to_batches(facts: Sequence[PageFacts], links: Sequence[Sequence[Link]]) -> t
     for i, page_links in enumerate(links):
         page_idx.extend([i] * len(page_links))
         flat.extend(page_links)
-    link_cols: dict[str, list] = {"page_idx": page_idx}
-    for col in _LINK_ATTRS:
-        if col == "rel":
-            link_cols[col] = [" ".join(link.rel) for link in flat]
-        else:
-            link_cols[col] = [getattr(link, col) for link in flat]
+    # Link is a NamedTuple whose fields are the link columns, in order: transpose in one go.
+    columns = list(zip(*flat, strict=True)) if flat else [()] * len(_LINK_ATTRS)
+    link_cols: dict[str, object] = {"page_idx": page_idx}
+    for col, values in zip(_LINK_ATTRS, columns, strict=True):
+        link_cols[col] = [" ".join(rel) for rel in values] if col == "rel" else values
     return (
         pa.RecordBatch.from_pydict(obs_cols, schema=OBS_BATCH_SCHEMA),
         pa.RecordBatch.from_pydict(link_cols, schema=LINK_BATCH_SCHEMA),

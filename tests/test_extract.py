@@ -54,8 +54,8 @@ def test_page_facts_of_a_plain_page() -> None:
 
 def test_svg_links_are_not_page_links() -> None:
     # Lexbor's a[href] matches SVG <a xlink:href>; a browser's document.links does not list it.
-    body = '<svg><a xlink:href="/svg-target"><text>t</text></a></svg><a href="/html">h</a>'
-    assert [x.target_url for x in links_of(body)] == ["https://example.com/html"]
+    body = '<svg><a xlink:href="/svg-target"><text>t</text></a></svg><a href="/html">h</a><a href>e</a>'
+    assert [x.target_url for x in links_of(body)] == ["https://example.com/html", "https://example.com/post"]
 
 
 def test_lang_falls_back_to_content_language() -> None:

@@ -88,7 +88,7 @@ def test_link_extraction_pages_pair_with_expected_json():
 
 def test_bundle_has_source_notes_and_stays_small():
     total = sum(p.stat().st_size for p in WARC.rglob("*") if p.is_file())
-    assert total < 2_600_000
+    assert total < 6_500_000  # the demo's two real crawls are most of it
     notes = (WARC / "SOURCE.txt").read_text()
     for p in WARC.rglob("*"):
         if p.is_file() and p.name != "SOURCE.txt":

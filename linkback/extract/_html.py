@@ -214,7 +214,7 @@ def extract_html(data: bytes, doc_url: str, encoding: str, domain: str, limits: 
         if tag == "a" or tag == "area":
             node = nodes[i]
             attrs = node.attributes
-            if attrs.get("href") is None:
+            if "href" not in attrs:
                 # Lexbor's a[href] also matches SVG's <a xlink:href>, which a browser's
                 # document.links leaves out; its href is not the page's own URL.
                 continue

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from linkback.errors import SourceError
 from linkback.extract import extract
 from linkback.records import FetchedPage, Link, PageFacts
-from linkback.errors import SourceError
 from linkback.sources.warc import ReadStats, iter_archive, iter_paths, sniff_archive
 from linkback.store import Store
 from linkback.store import _write as write
@@ -31,6 +31,7 @@ from linkback.store._arrow import to_batches
 BATCH_PAGES = 250
 #: A batch is also cut when its bodies reach this many bytes.
 BATCH_BYTES = 24 * 2**20
+
 
 @dataclass
 class ExtractedBatch:
@@ -157,9 +158,7 @@ def ingest(
     workers = default_workers() if workers is None else max(1, workers)
     progress = Progress(total_bytes=sum(p.stat().st_size for p in paths))
     summary = IngestSummary()
-    pool = (
-        ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) if workers > 1 else None
-    )
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) if workers > 1 else None
     try:
         for path in paths:
             progress.current = str(path)

@@ -21,9 +21,7 @@ SCHEMA_VERSION = 1
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
-    return pa.schema(
-        [pa.field(name, typ, nullable=True, metadata={"description": doc}) for name, typ, doc in columns]
-    )
+    return pa.schema([pa.field(name, typ, nullable=True, metadata={"description": doc}) for name, typ, doc in columns])
 
 
 _TS = pa.timestamp("us", tz="UTC")

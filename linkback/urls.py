@@ -188,25 +188,62 @@ def normalize(url: str) -> str:
 # goes through codecs.lookup(); an unknown label is treated as UTF-8 (the spec's fallback).
 _LABELS = {
     # "get an output encoding": UTF-16 and replacement encode URLs as UTF-8
-    "utf-16": None, "utf-16le": None, "utf-16be": None, "unicode": None, "replacement": None,
-    "utf-8": None, "utf8": None, "unicode-1-1-utf-8": None, "x-user-defined": None,
+    "utf-16": None,
+    "utf-16le": None,
+    "utf-16be": None,
+    "unicode": None,
+    "replacement": None,
+    "utf-8": None,
+    "utf8": None,
+    "unicode-1-1-utf-8": None,
+    "x-user-defined": None,
     # windows-1252 takes the Latin-1 and ASCII labels
-    "ascii": "cp1252", "us-ascii": "cp1252", "iso-8859-1": "cp1252", "iso8859-1": "cp1252",
-    "iso_8859-1": "cp1252", "latin1": "cp1252", "l1": "cp1252", "cp819": "cp1252",
-    "ibm819": "cp1252", "iso-ir-100": "cp1252", "x-cp1252": "cp1252", "windows-1252": "cp1252",
+    "ascii": "cp1252",
+    "us-ascii": "cp1252",
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso_8859-1": "cp1252",
+    "latin1": "cp1252",
+    "l1": "cp1252",
+    "cp819": "cp1252",
+    "ibm819": "cp1252",
+    "iso-ir-100": "cp1252",
+    "x-cp1252": "cp1252",
+    "windows-1252": "cp1252",
     # windows-1254 takes Latin-5, windows-874 takes TIS-620
-    "iso-8859-9": "cp1254", "latin5": "cp1254", "l5": "cp1254", "windows-1254": "cp1254",
-    "iso-8859-11": "cp874", "tis-620": "cp874", "windows-874": "cp874",
+    "iso-8859-9": "cp1254",
+    "latin5": "cp1254",
+    "l5": "cp1254",
+    "windows-1254": "cp1254",
+    "iso-8859-11": "cp874",
+    "tis-620": "cp874",
+    "windows-874": "cp874",
     # CJK: WHATWG's encoders are the Microsoft supersets
-    "shift_jis": "shift_jis", "sjis": "shift_jis", "ms932": "shift_jis",
-    "windows-31j": "shift_jis", "x-sjis": "shift_jis", "csshiftjis": "shift_jis",
+    "shift_jis": "shift_jis",
+    "sjis": "shift_jis",
+    "ms932": "shift_jis",
+    "windows-31j": "shift_jis",
+    "x-sjis": "shift_jis",
+    "csshiftjis": "shift_jis",
     "ms_kanji": "shift_jis",
-    "euc-kr": "cp949", "ks_c_5601-1987": "cp949", "windows-949": "cp949", "korean": "cp949",
-    "gb2312": "gbk", "gbk": "gbk", "x-gbk": "gbk", "chinese": "gbk", "csgb2312": "gbk",
+    "euc-kr": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "windows-949": "cp949",
+    "korean": "cp949",
+    "gb2312": "gbk",
+    "gbk": "gbk",
+    "x-gbk": "gbk",
+    "chinese": "gbk",
+    "csgb2312": "gbk",
     "gb18030": "gb18030",
-    "big5": "big5", "big5-hkscs": "big5", "cn-big5": "big5", "x-x-big5": "big5",
-    "iso-2022-jp": "iso2022_jp", "csiso2022jp": "iso2022_jp",
-    "euc-jp": "euc_jp", "x-euc-jp": "euc_jp",
+    "big5": "big5",
+    "big5-hkscs": "big5",
+    "cn-big5": "big5",
+    "x-x-big5": "big5",
+    "iso-2022-jp": "iso2022_jp",
+    "csiso2022jp": "iso2022_jp",
+    "euc-jp": "euc_jp",
+    "x-euc-jp": "euc_jp",
 }
 # A second codec tried for a character the first cannot encode (WHATWG Shift_JIS includes the
 # NEC/IBM rows of Windows-31J, which Python's shift_jis lacks).
@@ -219,9 +256,7 @@ _REFUSED = {
     "gbk": {"\ue5e5": 0xE5E5},
 }
 # The special-query percent-encode set: C0 controls, space, " # < > ' and everything >= 0x7F.
-_QUERY_BYTE = [
-    f"%{b:02X}" if b < 0x21 or b > 0x7E or b in b"\"#<>'" else chr(b) for b in range(256)
-]
+_QUERY_BYTE = [f"%{b:02X}" if b < 0x21 or b > 0x7E or b in b"\"#<>'" else chr(b) for b in range(256)]
 
 
 @lru_cache(maxsize=64)
@@ -460,8 +495,7 @@ def parse_target(text: str) -> Target:
     url, reason = resolve("http://" + raw, "")
     if reason:
         raise TargetError(
-            f"TARGET {text!r} is not a domain, host or URL prefix"
-            + (" (too long)" if reason == "url_too_long" else "")
+            f"TARGET {text!r} is not a domain, host or URL prefix" + (" (too long)" if reason == "url_too_long" else "")
         )
     host = host_of(url)
     if "@" in url.split("/", 3)[2] or (slash < 0 and url != f"http://{host}/"):
@@ -478,8 +512,7 @@ def parse_target(text: str) -> Target:
         return Target("host", host, parts.domain, parts.rhost)
     if parts.suffix and parts.suffix == host.rstrip("."):
         raise TargetError(
-            f"TARGET {text!r} is a public suffix, not a site: give a domain under it, "
-            f"like example.{parts.suffix}"
+            f"TARGET {text!r} is a public suffix, not a site: give a domain under it, like example.{parts.suffix}"
         )
     if host == parts.domain:
         return Target("domain", host, parts.domain, parts.rhost)

@@ -17,7 +17,10 @@ BENCH = ROOT / "bench"
 def _run(script: str, *args: str, timeout: int = 600) -> str:
     proc = subprocess.run(
         [sys.executable, "-W", "error", str(BENCH / script), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
@@ -42,8 +45,25 @@ def test_bench_extract_quick(tmp_path: Path) -> None:
 def test_bench_queries_quick(tmp_path: Path) -> None:
     db = tmp_path / "links.duckdb"
     out_json = tmp_path / "queries.json"
-    args = ("--quick", "--links", "20000", "--domains", "2000", "--targets", "5", "--reps", "1",
-            "--db", str(db), "--memory-limit", "1GB", "--gen-memory-limit", "1GB", "--json", str(out_json))
+    args = (
+        "--quick",
+        "--links",
+        "20000",
+        "--domains",
+        "2000",
+        "--targets",
+        "5",
+        "--reps",
+        "1",
+        "--db",
+        str(db),
+        "--memory-limit",
+        "1GB",
+        "--gen-memory-limit",
+        "1GB",
+        "--json",
+        str(out_json),
+    )
     out = _run("bench_queries.py", *args)
     assert "| query" in out
     for kind in ("backlinks", "refdomains", "anchors", "overview"):

@@ -9,9 +9,9 @@ See :mod:`linkback.conformance.browser_links` for the method and the classes of 
 from __future__ import annotations
 
 import pytest
+from conftest import shared_path
 
 from linkback.conformance import browser_links as bl
-from conftest import shared_path
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,9 @@ def _doc(n: int, url: str, html: str, ctype: str = "text/html", encoding: str = 
 
 TRICKY = [
     # <base href> (relative itself), relative hrefs, ../, query, fragment dropped, rel tokens.
-    ("https://example.com/a/b/page.html", """<!doctype html><html><head>
+    (
+        "https://example.com/a/b/page.html",
+        """<!doctype html><html><head>
 <base href="../other/"><title>t</title></head><body>
 <a href="x.html#frag" rel="NoFollow  ugc nofollow">Read <b>more</b></a>
 <a href="/root?q=1&amp;r=2">Tom &amp; Jerry &lt;3</a>
@@ -40,26 +42,37 @@ TRICKY = [
 <a href="mailto:me@example.com">mail</a><a href="javascript:void(0)">js</a>
 <a href="https://example.org/img"><img src="i.png" alt=" An  image "></a>
 <map name="m"><area href="/area" alt="Area alt" rel="sponsored"></map>
-</body></html>""", "text/html"),
+</body></html>""",
+        "text/html",
+    ),
     # <noscript> is markup with scripting off; <template> content is inert; IDN hosts.
-    ("https://example.com/", """<!doctype html><html><head><meta charset="utf-8">
+    (
+        "https://example.com/",
+        """<!doctype html><html><head><meta charset="utf-8">
 <noscript><a href="/from-noscript">noscript link</a></noscript></head><body>
 <template><a href="/from-template">template link</a></template>
 <a href="https://bücher.example/straße?q=ä">IDN &amp; UTF-8 query</a>
 <a href="HTTPS://EXAMPLE.COM:443/%7euser/./x/../y">case, default port, dot segments</a>
 <noscript><p><a href="/ns2" rel="ugc">inside p in noscript</a></p></noscript>
-</body></html>""", "text/html"),
+</body></html>""",
+        "text/html",
+    ),
     # A non-UTF-8 page: the query is percent-encoded in the document's encoding.
-    ("http://example.de/seite", """<html><head><meta http-equiv="Content-Type"
+    (
+        "http://example.de/seite",
+        """<html><head><meta http-equiv="Content-Type"
 content="text/html; charset=windows-1252"></head><body>
 <a href="/suche?q=Müller">Müller</a><a href="/pfad/ä">Pfad ä</a></body></html>""",
-     "text/html"),
+        "text/html",
+    ),
 ]
 
 
 def test_tricky_pages_agree_exactly() -> None:
-    docs = [_doc(i, url, html, ctype, "windows-1252" if "1252" in html else "utf-8")
-            for i, (url, html, ctype) in enumerate(TRICKY)]
+    docs = [
+        _doc(i, url, html, ctype, "windows-1252" if "1252" in html else "utf-8")
+        for i, (url, html, ctype) in enumerate(TRICKY)
+    ]
     rep, rows, ours = bl.compare_docs(docs)
     assert not rep.browser_errors, rep.browser_errors
     browser = [[(o.target, o.rel, o.anchor, o.kind) for o in bl.browser_occurrences(r)] for r in rows]
@@ -70,8 +83,7 @@ def test_tricky_pages_agree_exactly() -> None:
     assert ("https://example.org/img", (), "An image", "image") in browser[0]
     assert any(t == "https://example.com/from-noscript" for t, *_ in browser[1])
     assert not any("from-template" in t for t, *_ in browser[1])
-    assert ("https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A4", (), "IDN & UTF-8 query",
-            "text") in browser[1]
+    assert ("https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A4", (), "IDN & UTF-8 query", "text") in browser[1]
     assert ("http://example.de/suche?q=M%FCller", (), "Müller", "text") in browser[2]
     assert rows[2]["charset"] == "windows-1252"
 

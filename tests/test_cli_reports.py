@@ -12,13 +12,13 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from test_reports import LINKS, build_store, insert, link
 from typer.testing import CliRunner
 
 from linkback import reports, schema
-from linkback.cli import app
 from linkback.cli import _reports as cli_reports
+from linkback.cli import app
 from linkback.store import Store
-from test_reports import LINKS, build_store, insert, link
 
 runner = CliRunner()
 
@@ -92,7 +92,10 @@ CASES = [
     (["anchors", "example.com"], lambda s: reports.anchors(s, "example.com")),
     (["anchors", "example.com", "--limit", "2"], lambda s: reports.anchors(s, "example.com", limit=2)),
     (["pages", "example.com"], lambda s: reports.pages(s, "example.com")),
-    (["pages", "example.com", "--sort", "backlinks", "--include-lost"], lambda s: reports.pages(s, "example.com", sort="backlinks", include_lost=True)),
+    (
+        ["pages", "example.com", "--sort", "backlinks", "--include-lost"],
+        lambda s: reports.pages(s, "example.com", sort="backlinks", include_lost=True),
+    ),
     (["tlds", "example.com", "--include-lost"], lambda s: reports.tlds(s, "example.com", include_lost=True)),
     (["history", "example.com"], lambda s: reports.history(s, "example.com")),
     (["history", "example.com", "--by", "week"], lambda s: reports.history(s, "example.com", by="week")),
@@ -105,7 +108,9 @@ def test_json_matches_the_python_function(db: str, store: Store, args: list[str]
     assert got == as_json(python(store))
 
 
-@pytest.mark.parametrize(("args", "python"), CASES[:1] + CASES[11:], ids=[" ".join(a) for a, _ in CASES[:1] + CASES[11:]])
+@pytest.mark.parametrize(
+    ("args", "python"), CASES[:1] + CASES[11:], ids=[" ".join(a) for a, _ in CASES[:1] + CASES[11:]]
+)
 def test_jsonl_and_csv_match_the_python_function(db: str, store: Store, args: list[str], python: Any) -> None:
     expected = as_json(python(store))
     lines = ok(*args, "--format", "jsonl", "--db", db).splitlines()

@@ -16,8 +16,14 @@ WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 HTML = (("Content-Type", "text/html"),)
 
 
-def page(body: bytes | str, url: str = "https://example.com/post", *, status: int = 200,
-         headers: tuple[tuple[str, str], ...] = HTML, **kw: object) -> FetchedPage:
+def page(
+    body: bytes | str,
+    url: str = "https://example.com/post",
+    *,
+    status: int = 200,
+    headers: tuple[tuple[str, str], ...] = HTML,
+    **kw: object,
+) -> FetchedPage:
     if isinstance(body, str):
         body = body.encode()
     return FetchedPage(url=url, status=status, headers=headers, body=body, fetched_at=WHEN, **kw)
@@ -30,26 +36,53 @@ def links_of(body: bytes | str, **kw: object) -> list[Link]:
 def test_the_records_docstring_example() -> None:
     [link] = links_of('<a href="/x" rel="nofollow ugc">Read <b>more</b></a>')
     assert link == Link(
-        target_url="https://example.com/x", target_host="example.com", target_domain="example.com",
-        target_rhost="com.example", anchor="Read more", rel=("nofollow", "ugc"), nofollow=True,
-        ugc=True, kind="text", section="content", context="Read more", internal=True,
+        target_url="https://example.com/x",
+        target_host="example.com",
+        target_domain="example.com",
+        target_rhost="com.example",
+        anchor="Read more",
+        rel=("nofollow", "ugc"),
+        nofollow=True,
+        ugc=True,
+        kind="text",
+        section="content",
+        context="Read more",
+        internal=True,
     )
 
 
 def test_page_facts_of_a_plain_page() -> None:
-    facts, links = extract(page(
-        '<html lang="en-GB"><head><title>  Hello\n world </title></head><body>'
-        '<a href="https://other.org/">o</a><a href="//sub.example.com/a">s</a></body></html>',
-        url="HTTPS://Example.COM:443/post#top", record_id="<urn:x>", source="a.warc", offset=42,
-    ))
+    facts, links = extract(
+        page(
+            '<html lang="en-GB"><head><title>  Hello\n world </title></head><body>'
+            '<a href="https://other.org/">o</a><a href="//sub.example.com/a">s</a></body></html>',
+            url="HTTPS://Example.COM:443/post#top",
+            record_id="<urn:x>",
+            source="a.warc",
+            offset=42,
+        )
+    )
     assert facts == PageFacts(
-        url="https://example.com/post", status=200, fetched_at=WHEN, host="example.com",
-        domain="example.com", rhost="com.example", title="Hello world", lang="en-gb",
-        charset="utf-8", content_type="text/html", n_internal=1, n_external=1,
-        record_id="<urn:x>", source="a.warc", offset=42,
+        url="https://example.com/post",
+        status=200,
+        fetched_at=WHEN,
+        host="example.com",
+        domain="example.com",
+        rhost="com.example",
+        title="Hello world",
+        lang="en-gb",
+        charset="utf-8",
+        content_type="text/html",
+        n_internal=1,
+        n_external=1,
+        record_id="<urn:x>",
+        source="a.warc",
+        offset=42,
     )
     assert [(x.target_url, x.internal) for x in links] == [
-        ("https://other.org/", False), ("https://sub.example.com/a", True)]
+        ("https://other.org/", False),
+        ("https://sub.example.com/a", True),
+    ]
 
 
 def test_svg_links_are_not_page_links() -> None:
@@ -72,22 +105,27 @@ def test_first_base_href_wins_and_is_resolved_against_the_page_url() -> None:
 
 
 def test_base_without_href_is_ignored() -> None:
-    assert links_of('<base target="_blank"><base href="/d/"><a href="x">x</a>')[0].target_url == \
-        "https://example.com/d/x"
+    assert (
+        links_of('<base target="_blank"><base href="/d/"><a href="x">x</a>')[0].target_url == "https://example.com/d/x"
+    )
 
 
 def test_final_url_is_the_base_when_the_source_followed_redirects() -> None:
-    facts, links = extract(page('<a href="x">x</a>', url="http://example.com/old",
-                                final_url="https://www.example.com/new/"))
+    facts, links = extract(
+        page('<a href="x">x</a>', url="http://example.com/old", final_url="https://www.example.com/new/")
+    )
     assert facts.url == "http://example.com/old"
     assert facts.final_url == "https://www.example.com/new/"
     assert links[0].target_url == "https://www.example.com/new/x"
 
 
 def test_fragments_are_dropped_and_bad_hrefs_counted() -> None:
-    facts, links = extract(page(
-        '<a href="#top">t</a><a href="javascript:void(0)">j</a><a href="mailto:a@b.c">m</a>'
-        '<a href="http://[bad/">b</a><a href=" /ok#x ">ok</a><a href="tel:1">t</a>'))
+    facts, links = extract(
+        page(
+            '<a href="#top">t</a><a href="javascript:void(0)">j</a><a href="mailto:a@b.c">m</a>'
+            '<a href="http://[bad/">b</a><a href=" /ok#x ">ok</a><a href="tel:1">t</a>'
+        )
+    )
     assert [x.target_url for x in links] == ["https://example.com/post", "https://example.com/ok"]
     assert facts.skipped_links == (("invalid_url", 1), ("non_http_scheme", 3))
 
@@ -109,28 +147,34 @@ def test_rel_tokens_are_lowercased_deduplicated_and_flagged() -> None:
     assert (link.nofollow, link.ugc, link.sponsored) == (True, True, True)
 
 
-@pytest.mark.parametrize("meta, noindex, nofollow", [
-    ('<meta name="robots" content="noindex, nofollow">', True, True),
-    ('<meta name="ROBOTS" content="NOFOLLOW">', False, True),
-    ('<meta name="googlebot" content="noindex">', True, False),
-    ('<meta name="robots" content="none">', True, True),
-    ('<meta name="bingbot" content="nofollow">', False, False),
-    ('<meta name="robots" content="index, follow">', False, False),
-])
+@pytest.mark.parametrize(
+    "meta, noindex, nofollow",
+    [
+        ('<meta name="robots" content="noindex, nofollow">', True, True),
+        ('<meta name="ROBOTS" content="NOFOLLOW">', False, True),
+        ('<meta name="googlebot" content="noindex">', True, False),
+        ('<meta name="robots" content="none">', True, True),
+        ('<meta name="bingbot" content="nofollow">', False, False),
+        ('<meta name="robots" content="index, follow">', False, False),
+    ],
+)
 def test_meta_robots(meta: str, noindex: bool, nofollow: bool) -> None:
     facts, [link] = extract(page(meta + '<a href="/x">x</a>'))
     assert (facts.noindex, facts.nofollow) == (noindex, nofollow)
     assert link.nofollow is nofollow and link.rel == ()
 
 
-@pytest.mark.parametrize("values, noindex, nofollow", [
-    (["nofollow"], False, True),
-    (["none"], True, True),
-    (["googlebot: noindex, nofollow"], True, True),
-    (["bingbot: noindex, nofollow"], False, False),
-    (["bingbot: noindex", "nofollow"], False, True),
-    (["unavailable_after: 25 Jun 2010 15:00:00 PST, noindex"], True, False),
-])
+@pytest.mark.parametrize(
+    "values, noindex, nofollow",
+    [
+        (["nofollow"], False, True),
+        (["none"], True, True),
+        (["googlebot: noindex, nofollow"], True, True),
+        (["bingbot: noindex, nofollow"], False, False),
+        (["bingbot: noindex", "nofollow"], False, True),
+        (["unavailable_after: 25 Jun 2010 15:00:00 PST, noindex"], True, False),
+    ],
+)
 def test_x_robots_tag(values: list[str], noindex: bool, nofollow: bool) -> None:
     headers = HTML + tuple(("X-Robots-Tag", v) for v in values)
     facts, [link] = extract(page('<a href="/x">x</a>', headers=headers))
@@ -145,7 +189,8 @@ def test_image_link_takes_the_alt_as_anchor() -> None:
     image, text, area = links_of(
         '<a href="/i"><img src="l.png" alt="  Our\n logo "></a>'
         '<a href="/t"><img src="i.png" alt="icon"> Read</a>'
-        '<map><area href="/m" alt="Map area" shape="rect"></map>')
+        '<map><area href="/m" alt="Map area" shape="rect"></map>'
+    )
     assert (image.kind, image.anchor, image.alt) == ("image", "Our logo", "Our logo")
     assert (text.kind, text.anchor, text.alt) == ("text", "Read", "icon")
     assert (area.kind, area.anchor, area.alt) == ("text", "Map area", "Map area")
@@ -157,12 +202,15 @@ def test_image_without_alt_is_an_image_link_with_empty_anchor() -> None:
 
 
 def test_head_links_canonical_alternate_feed() -> None:
-    facts, links = extract(page(
-        '<link rel="canonical" href="/c"><link rel="canonical" href="/c2">'
-        '<link rel="alternate" hreflang="de" href="/de/">'
-        '<link rel="alternate" type="application/rss+xml" href="/feed">'
-        '<link rel="alternate" type="Application/Atom+XML" href="/atom">'
-        '<link rel="alternate stylesheet" href="/s.css"><link rel="stylesheet" href="/t.css">'))
+    facts, links = extract(
+        page(
+            '<link rel="canonical" href="/c"><link rel="canonical" href="/c2">'
+            '<link rel="alternate" hreflang="de" href="/de/">'
+            '<link rel="alternate" type="application/rss+xml" href="/feed">'
+            '<link rel="alternate" type="Application/Atom+XML" href="/atom">'
+            '<link rel="alternate stylesheet" href="/s.css"><link rel="stylesheet" href="/t.css">'
+        )
+    )
     assert facts.canonical == "https://example.com/c"
     assert [(x.kind, x.target_url, x.rel) for x in links] == [
         ("canonical", "https://example.com/c", ("canonical",)),
@@ -178,7 +226,8 @@ def test_frames_forms_and_meta_refresh() -> None:
     links = links_of(
         '<meta http-equiv="Refresh" content="5; URL=\'/moved\'"><meta http-equiv="refresh" content="3">'
         '<iframe src="https://video.example.net/e/1"></iframe><frameset><frame src="/f"></frameset>'
-        '<form action="/search"></form><form action=""></form><form></form>')
+        '<form action="/search"></form><form action=""></form><form></form>'
+    )
     assert [(x.kind, x.target_url) for x in links] == [
         ("frame", "https://video.example.net/e/1"),
         ("form", "https://example.com/search"),
@@ -187,11 +236,11 @@ def test_frames_forms_and_meta_refresh() -> None:
 
 
 def test_redirect_status_gives_one_link_whatever_the_body() -> None:
-    facts, links = extract(page('<a href="/body-link">x</a>', status=301,
-                                headers=(("Location", "/new"), ("Content-Type", "text/html"))))
+    facts, links = extract(
+        page('<a href="/body-link">x</a>', status=301, headers=(("Location", "/new"), ("Content-Type", "text/html")))
+    )
     assert facts.skipped == "redirect"
-    assert [(x.kind, x.target_url, x.internal) for x in links] == [
-        ("redirect", "https://example.com/new", True)]
+    assert [(x.kind, x.target_url, x.internal) for x in links] == [("redirect", "https://example.com/new", True)]
 
 
 def test_redirect_to_a_bad_location_is_counted() -> None:
@@ -204,14 +253,17 @@ def test_http_errors_record_facts_but_no_links() -> None:
     assert (facts.skipped, facts.status, facts.content_type, links) == ("http_error", 404, "text/html", [])
 
 
-@pytest.mark.parametrize("content_type, body, skipped", [
-    ("application/pdf", b"%PDF-1.4 <a href='/x'>", "not_html"),
-    ("text/plain", b"<html><a href='/x'>x</a>", "not_html"),
-    ("", b"  <!DOCTYPE html><a href='/x'>x</a>", ""),
-    ("", b"\xef\xbb\xbf<html><a href='/x'>x</a>", ""),
-    ("", b"GIF89a<a href='/x'>", "not_html"),
-    ("application/xhtml+xml; charset=utf-8", b"<?xml version='1.0'?><html><a href='/x'>x</a>", ""),
-])
+@pytest.mark.parametrize(
+    "content_type, body, skipped",
+    [
+        ("application/pdf", b"%PDF-1.4 <a href='/x'>", "not_html"),
+        ("text/plain", b"<html><a href='/x'>x</a>", "not_html"),
+        ("", b"  <!DOCTYPE html><a href='/x'>x</a>", ""),
+        ("", b"\xef\xbb\xbf<html><a href='/x'>x</a>", ""),
+        ("", b"GIF89a<a href='/x'>", "not_html"),
+        ("application/xhtml+xml; charset=utf-8", b"<?xml version='1.0'?><html><a href='/x'>x</a>", ""),
+    ],
+)
 def test_only_html_is_parsed(content_type: str, body: bytes, skipped: str) -> None:
     headers = (("Content-Type", content_type),) if content_type else ()
     facts, links = extract(page(body, headers=headers))
@@ -248,9 +300,21 @@ SECTIONED = """<body class="single comments-open">
 def test_sections() -> None:
     got = {x.target_url.rsplit("/", 1)[1] or x.target_host: x.section for x in links_of(SECTIONED)}
     assert got == {
-        "h": "header", "n": "nav", "rn": "nav", "m": "nav", "c": "content", "as": "aside",
-        "commenter.example.org": "comment", "mf": "comment", "sb": "aside", "rc": "aside",
-        "f": "footer", "rf": "footer", "cf": "footer", "mh": "header", "d": "comment",
+        "h": "header",
+        "n": "nav",
+        "rn": "nav",
+        "m": "nav",
+        "c": "content",
+        "as": "aside",
+        "commenter.example.org": "comment",
+        "mf": "comment",
+        "sb": "aside",
+        "rc": "aside",
+        "f": "footer",
+        "rf": "footer",
+        "cf": "footer",
+        "mh": "header",
+        "d": "comment",
         "rb": "header",
     }
 
@@ -291,8 +355,9 @@ def test_limits_cap_links_and_bytes() -> None:
 
 
 def test_default_limits() -> None:
-    assert DEFAULT_LIMITS == ExtractLimits(max_parse_bytes=5 * 2**20, max_links=20_000,
-                                           max_anchor_chars=256, max_context_chars=100)
+    assert DEFAULT_LIMITS == ExtractLimits(
+        max_parse_bytes=5 * 2**20, max_links=20_000, max_anchor_chars=256, max_context_chars=100
+    )
     with pytest.raises(TypeError):
         ExtractLimits(10)  # type: ignore[misc]  # keyword-only
 
@@ -300,31 +365,57 @@ def test_default_limits() -> None:
 # --- charsets -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, headers, charset, anchor", [
-    ("<a href='/x'>café</a>".encode("cp1252"), (("Content-Type", "text/html; charset=ISO-8859-1"),),
-     "windows-1252", "café"),
-    ("<meta charset='windows-1252'><a href='/x'>naïve – “q”</a>".encode("cp1252"), HTML, "windows-1252",
-     "naïve – “q”"),
-    ('<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"><a href="/x">日本語</a>'
-     .encode("shift_jis"), HTML, "shift_jis", "日本語"),
-    ("<a href='/x'>日本語</a>".encode("shift_jis"), (("Content-Type", 'text/html; charset="sjis"'),),
-     "shift_jis", "日本語"),
-    (b"\xef\xbb\xbf<meta charset=windows-1252><a href='/x'>caf\xc3\xa9</a>",
-     (("Content-Type", "text/html; charset=latin1"),), "utf-8", "café"),
-    (b"\xff\xfe" + "<a href='/x'>ünï</a>".encode("utf-16-le"), HTML, "utf-16le", "ünï"),
-    ("<a href='/x'>ünï</a>".encode(), HTML, "utf-8", "ünï"),
-    ("<meta charset='utf-16'><a href='/x'>ünï</a>".encode(), HTML, "utf-8", "ünï"),
-    (b"<a href='/x'>caf\xc3\xa9 \xff</a>", (("Content-Type", "text/html; charset=utf-8"),), "utf-8",
-     "café \ufffd"),
-])
+@pytest.mark.parametrize(
+    "body, headers, charset, anchor",
+    [
+        (
+            "<a href='/x'>café</a>".encode("cp1252"),
+            (("Content-Type", "text/html; charset=ISO-8859-1"),),
+            "windows-1252",
+            "café",
+        ),
+        (
+            "<meta charset='windows-1252'><a href='/x'>naïve – “q”</a>".encode("cp1252"),
+            HTML,
+            "windows-1252",
+            "naïve – “q”",
+        ),
+        (
+            '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS"><a href="/x">日本語</a>'.encode(
+                "shift_jis"
+            ),
+            HTML,
+            "shift_jis",
+            "日本語",
+        ),
+        (
+            "<a href='/x'>日本語</a>".encode("shift_jis"),
+            (("Content-Type", 'text/html; charset="sjis"'),),
+            "shift_jis",
+            "日本語",
+        ),
+        (
+            b"\xef\xbb\xbf<meta charset=windows-1252><a href='/x'>caf\xc3\xa9</a>",
+            (("Content-Type", "text/html; charset=latin1"),),
+            "utf-8",
+            "café",
+        ),
+        (b"\xff\xfe" + "<a href='/x'>ünï</a>".encode("utf-16-le"), HTML, "utf-16le", "ünï"),
+        ("<a href='/x'>ünï</a>".encode(), HTML, "utf-8", "ünï"),
+        ("<meta charset='utf-16'><a href='/x'>ünï</a>".encode(), HTML, "utf-8", "ünï"),
+        (b"<a href='/x'>caf\xc3\xa9 \xff</a>", (("Content-Type", "text/html; charset=utf-8"),), "utf-8", "café \ufffd"),
+    ],
+)
 def test_charset(body: bytes, headers: tuple[tuple[str, str], ...], charset: str, anchor: str) -> None:
     facts, [link] = extract(page(body, headers=headers))
     assert (facts.charset, link.anchor) == (charset, anchor)
 
 
 def test_charset_is_detected_when_undeclared_and_not_utf8() -> None:
-    text = ("Die Größe der Bäume überrascht täglich viele Besucher, die früh über die Brücke "
-            "gehen. Später äußern sie sich über die schöne Aussicht. ") * 20
+    text = (
+        "Die Größe der Bäume überrascht täglich viele Besucher, die früh über die Brücke "
+        "gehen. Später äußern sie sich über die schöne Aussicht. "
+    ) * 20
     facts, [link] = extract(page(f"<p>{text}<a href='/x'>Grüße</a></p>".encode("cp1252")))
     assert facts.charset in ("windows-1252", "iso-8859-15", "windows-1250")
     assert link.anchor == "Grüße"
@@ -370,10 +461,13 @@ def test_output_pickles() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(body=st.binary(max_size=4000),
-       content_type=st.sampled_from(["text/html", "", "text/html; charset=shift_jis",
-                                     "text/html; charset=utf-16", "application/octet-stream"]),
-       status=st.sampled_from([200, 301, 404]))
+@given(
+    body=st.binary(max_size=4000),
+    content_type=st.sampled_from(
+        ["text/html", "", "text/html; charset=shift_jis", "text/html; charset=utf-16", "application/octet-stream"]
+    ),
+    status=st.sampled_from([200, 301, 404]),
+)
 def test_extract_never_raises(body: bytes, content_type: str, status: int) -> None:
     headers = (("Content-Type", content_type), ("Location", body[:40].decode("latin-1")))
     facts, links = extract(page(body, headers=headers, status=status))
@@ -381,11 +475,33 @@ def test_extract_never_raises(body: bytes, content_type: str, status: int) -> No
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([
-    "<a href='/x'>", "</a>", "<img alt='i'>", "<div>", "</div>", "<nav>", "<p>", "<table><td>",
-    "<base href='//h.example/'>", "<meta name=robots content=nofollow>", "text", "<li>", "<!--",
-    "<form action='/f'>", "<iframe src='/i'>", "<script>", "&amp;", "<area href=x>",
-]), max_size=60))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "<a href='/x'>",
+                "</a>",
+                "<img alt='i'>",
+                "<div>",
+                "</div>",
+                "<nav>",
+                "<p>",
+                "<table><td>",
+                "<base href='//h.example/'>",
+                "<meta name=robots content=nofollow>",
+                "text",
+                "<li>",
+                "<!--",
+                "<form action='/f'>",
+                "<iframe src='/i'>",
+                "<script>",
+                "&amp;",
+                "<area href=x>",
+            ]
+        ),
+        max_size=60,
+    )
+)
 def test_extract_never_raises_on_tag_soup(parts: list[str]) -> None:
     facts, links = extract(page("".join(parts)))
     assert facts.skipped == ""

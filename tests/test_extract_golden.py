@@ -26,31 +26,51 @@ from collections import Counter
 from datetime import timezone
 
 import pytest
+from conftest import shared_path
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from linkback.extract import extract
 from linkback.records import FetchedPage
 from linkback.urls import resolve
-from conftest import shared_path
 
 pytestmark = pytest.mark.shared
 
-IN_SCOPE = {"A@/href": "a", "AREA@/href": "a", "FRAME@/src": "frame", "IFRAME@/src": "frame",
-            "FORM@/action": "form", "__meta_refresh__": "redirect"}
-OUR_KIND = {"text": "a", "image": "a", "frame": "frame", "form": "form", "redirect": "redirect",
-            "canonical": "canonical", "alternate": "alternate", "feed": "alternate"}
+IN_SCOPE = {
+    "A@/href": "a",
+    "AREA@/href": "a",
+    "FRAME@/src": "frame",
+    "IFRAME@/src": "frame",
+    "FORM@/action": "form",
+    "__meta_refresh__": "redirect",
+}
+OUR_KIND = {
+    "text": "a",
+    "image": "a",
+    "frame": "frame",
+    "form": "form",
+    "redirect": "redirect",
+    "canonical": "canonical",
+    "alternate": "alternate",
+    "feed": "alternate",
+}
 
 
 def _pages(path: str) -> list[FetchedPage]:
     out = []
     for rec in ArchiveIterator(path, record_types=WarcRecordType.response, parse_http=True):
         when = rec.record_date
-        out.append(FetchedPage(
-            url=rec.headers.get("WARC-Target-URI").strip("<>"),  # record 9 wraps it in <>
-            status=rec.http_headers.status_code, headers=tuple(rec.http_headers.items()),
-            body=rec.reader.read(), fetched_at=when if when.tzinfo else when.replace(tzinfo=timezone.utc),
-            record_id=rec.record_id, source=path, offset=rec.stream_pos,
-        ))
+        out.append(
+            FetchedPage(
+                url=rec.headers.get("WARC-Target-URI").strip("<>"),  # record 9 wraps it in <>
+                status=rec.http_headers.status_code,
+                headers=tuple(rec.http_headers.items()),
+                body=rec.reader.read(),
+                fetched_at=when if when.tzinfo else when.replace(tzinfo=timezone.utc),
+                record_id=rec.record_id,
+                source=path,
+                offset=rec.stream_pos,
+            )
+        )
     return out
 
 
@@ -109,7 +129,9 @@ def test_golden_page_facts() -> None:
     assert facts[7].title == 'Title – "Title" written using character entities'
     assert [f.charset for f in facts] == ["utf-8"] * 9
     nofollow = [x for x in extract(golden[7][0])[1] if x.nofollow]
-    assert [(x.target_url, x.rel) for x in nofollow] == [("http://www.example.com/search?q=examples&n=20", ("nofollow",))]
+    assert [(x.target_url, x.rel) for x in nofollow] == [
+        ("http://www.example.com/search?q=examples&n=20", ("nofollow",))
+    ]
 
 
 def test_real_pages_extract_cleanly() -> None:

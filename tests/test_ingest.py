@@ -7,13 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import REPO_DATA
 from typer.testing import CliRunner
 
 from linkback.cli import app
 from linkback.ingest import ingest
 from linkback.store import Store
-
-from conftest import REPO_DATA
 
 WARCS = REPO_DATA / "warc"
 CRAWL = WARCS / "aut" / "example.warc.gz"  # Internet Archive, 2008: 261 responses
@@ -37,7 +36,9 @@ def test_the_2008_crawl_ingests_with_its_pages_and_links(tmp_path: Path) -> None
         assert f.status == "ingested"
         assert f.pages == 261 and f.html_pages == 94  # 140 HTML responses: 94 parsed, 40 errors, 7 redirects
         assert f.skipped["record/request"] == 261 and f.skipped["record/dns"] == 38
-        n_links, n_pages = store.con.execute("SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM pages)").fetchall()[0]
+        n_links, n_pages = store.con.execute(
+            "SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM pages)"
+        ).fetchall()[0]
         assert n_pages == 261
         assert n_links > 1000
         # every link row carries its derived host parts
@@ -50,7 +51,9 @@ def test_reingesting_a_file_adds_nothing(tmp_path: Path) -> None:
     with Store(tmp_path / "db.duckdb") as store:
         ingest([WARCS], store=store, workers=1)
         before = snapshot(store)
-        counts = store.con.execute("SELECT (SELECT count(*) FROM observations), (SELECT count(*) FROM link_observations)").fetchall()
+        counts = store.con.execute(
+            "SELECT (SELECT count(*) FROM observations), (SELECT count(*) FROM link_observations)"
+        ).fetchall()
         again = ingest([WARCS], store=store, workers=1)
         assert {f.status for f in again.files if f.status != "failed"} == {"already_ingested"}
         # a renamed copy of the same bytes is recognised too, and the same capture in another file is stored once
@@ -58,7 +61,12 @@ def test_reingesting_a_file_adds_nothing(tmp_path: Path) -> None:
         shutil.copy(CRAWL, copy)
         assert ingest([copy], store=store, workers=1).files[0].status == "already_ingested"
         assert snapshot(store) == before
-        assert store.con.execute("SELECT (SELECT count(*) FROM observations), (SELECT count(*) FROM link_observations)").fetchall() == counts
+        assert (
+            store.con.execute(
+                "SELECT (SELECT count(*) FROM observations), (SELECT count(*) FROM link_observations)"
+            ).fetchall()
+            == counts
+        )
 
 
 def test_two_workers_give_the_same_index_as_one(tmp_path: Path) -> None:
@@ -111,7 +119,9 @@ def test_a_file_that_is_not_an_archive_is_reported_and_the_rest_ingested(tmp_pat
 
 def test_the_cli_ingests_and_prints_a_json_summary(tmp_path: Path) -> None:
     db = tmp_path / "db.duckdb"
-    result = CliRunner().invoke(app, ["ingest", str(WARCS / "resiliparse"), "--db", str(db), "--format", "json", "-w", "1"])
+    result = CliRunner().invoke(
+        app, ["ingest", str(WARCS / "resiliparse"), "--db", str(db), "--format", "json", "-w", "1"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["pages"] == 16
@@ -143,8 +153,13 @@ def test_a_database_held_by_another_process_gives_a_clear_error(tmp_path: Path) 
     db = tmp_path / "held.duckdb"
     Store(db).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ready"

@@ -57,22 +57,87 @@ def link(source_url: str, target_url: str, **values: Any) -> dict[str, Any]:
 
 # The store every test reads: links to example.com of every sort, look-alike domains, lost links.
 LINKS = [
-    link("https://a.org/p1", "https://example.com/", anchor="Example Home", first_seen=ts("2024-01-01"), last_seen=ts("2024-03-01")),
-    link("https://a.org/p2", "https://www.example.com/blog/post", anchor="great post", rel="nofollow", nofollow=True,
-         section="comment", first_seen=ts("2024-01-02"), last_seen=ts("2024-02-20")),
-    link("https://blog.b.co.uk/x", "https://example.com/", anchor="example", alt="example", rel="ugc", ugc=True,
-         kind="image", first_seen=ts("2024-01-02"), last_seen=ts("2024-02-01")),
-    link("https://c.de/y", "https://example.com/pricing", anchor="Pricing", rel="sponsored", sponsored=True,
-         section="footer", first_seen=ts("2024-02-01"), last_seen=ts("2024-02-15")),
-    link("http://192.0.2.1/ip", "http://example.com/blog/", anchor="ip link", first_seen=ts("2024-01-05"), last_seen=ts("2024-01-06")),
-    link("https://news.c.de/z", "https://example.com/", anchor="EXAMPLE home page", kind="redirect", section=None,
-         first_seen=ts("2024-01-10"), last_seen=ts("2024-01-10")),
-    link("https://d.com/gone", "https://example.com/", anchor="example", first_seen=ts("2024-01-01"),
-         last_seen=ts("2024-02-01"), lost_at=ts("2024-02-10"), lost_reason="removed"),
-    link("https://e.io/q", "https://www.example.com/blog/other", anchor="other", first_seen=ts("2024-01-03"),
-         last_seen=ts("2024-02-01"), lost_at=ts("2024-02-10T13:00:00"), lost_reason="page_gone"),
-    link("https://e.io/r", "https://example.com/pricing", anchor="prices", first_seen=ts("2024-01-03"),
-         last_seen=ts("2024-03-01"), lost_at=ts("2024-03-05"), lost_reason="redirected"),
+    link(
+        "https://a.org/p1",
+        "https://example.com/",
+        anchor="Example Home",
+        first_seen=ts("2024-01-01"),
+        last_seen=ts("2024-03-01"),
+    ),
+    link(
+        "https://a.org/p2",
+        "https://www.example.com/blog/post",
+        anchor="great post",
+        rel="nofollow",
+        nofollow=True,
+        section="comment",
+        first_seen=ts("2024-01-02"),
+        last_seen=ts("2024-02-20"),
+    ),
+    link(
+        "https://blog.b.co.uk/x",
+        "https://example.com/",
+        anchor="example",
+        alt="example",
+        rel="ugc",
+        ugc=True,
+        kind="image",
+        first_seen=ts("2024-01-02"),
+        last_seen=ts("2024-02-01"),
+    ),
+    link(
+        "https://c.de/y",
+        "https://example.com/pricing",
+        anchor="Pricing",
+        rel="sponsored",
+        sponsored=True,
+        section="footer",
+        first_seen=ts("2024-02-01"),
+        last_seen=ts("2024-02-15"),
+    ),
+    link(
+        "http://192.0.2.1/ip",
+        "http://example.com/blog/",
+        anchor="ip link",
+        first_seen=ts("2024-01-05"),
+        last_seen=ts("2024-01-06"),
+    ),
+    link(
+        "https://news.c.de/z",
+        "https://example.com/",
+        anchor="EXAMPLE home page",
+        kind="redirect",
+        section=None,
+        first_seen=ts("2024-01-10"),
+        last_seen=ts("2024-01-10"),
+    ),
+    link(
+        "https://d.com/gone",
+        "https://example.com/",
+        anchor="example",
+        first_seen=ts("2024-01-01"),
+        last_seen=ts("2024-02-01"),
+        lost_at=ts("2024-02-10"),
+        lost_reason="removed",
+    ),
+    link(
+        "https://e.io/q",
+        "https://www.example.com/blog/other",
+        anchor="other",
+        first_seen=ts("2024-01-03"),
+        last_seen=ts("2024-02-01"),
+        lost_at=ts("2024-02-10T13:00:00"),
+        lost_reason="page_gone",
+    ),
+    link(
+        "https://e.io/r",
+        "https://example.com/pricing",
+        anchor="prices",
+        first_seen=ts("2024-01-03"),
+        last_seen=ts("2024-03-01"),
+        lost_at=ts("2024-03-05"),
+        lost_reason="redirected",
+    ),
     link("https://example.com/about", "https://example.com/", anchor="Home", section="nav"),
     link("https://www.example.com/blog/post", "https://example.com/pricing", anchor="our pricing"),
     # Look-alikes of example.com that a domain target must not match.
@@ -84,12 +149,38 @@ LINKS = [
 ]
 
 PAGES = [
-    {"url": "https://a.org/p1", "host": "a.org", "domain": "a.org", "rhost": "org.a", "status": 200,
-     "title": "A", "lang": "en", "canonical": None, "noindex": False, "n_internal": 3, "n_external": 1,
-     "first_seen": ts("2024-01-01"), "last_seen": ts("2024-03-01"), "observations": 2},
-    {"url": "https://c.de/y", "host": "c.de", "domain": "c.de", "rhost": "de.c", "status": 200,
-     "title": "C", "lang": "de", "canonical": None, "noindex": False, "n_internal": 0, "n_external": 1,
-     "first_seen": ts("2024-02-01"), "last_seen": ts("2024-02-15"), "observations": 1},
+    {
+        "url": "https://a.org/p1",
+        "host": "a.org",
+        "domain": "a.org",
+        "rhost": "org.a",
+        "status": 200,
+        "title": "A",
+        "lang": "en",
+        "canonical": None,
+        "noindex": False,
+        "n_internal": 3,
+        "n_external": 1,
+        "first_seen": ts("2024-01-01"),
+        "last_seen": ts("2024-03-01"),
+        "observations": 2,
+    },
+    {
+        "url": "https://c.de/y",
+        "host": "c.de",
+        "domain": "c.de",
+        "rhost": "de.c",
+        "status": 200,
+        "title": "C",
+        "lang": "de",
+        "canonical": None,
+        "noindex": False,
+        "n_internal": 0,
+        "n_external": 1,
+        "first_seen": ts("2024-02-01"),
+        "last_seen": ts("2024-02-15"),
+        "observations": 1,
+    },
 ]
 
 
@@ -322,13 +413,19 @@ def test_refdomains(store: Store) -> None:
 
 def test_refdomains_sorts_filters_and_limit(store: Store) -> None:
     assert [r["domain"] for r in reports.refdomains(store, "example.com", sort="domain")] == [
-        "192.0.2.1", "a.org", "b.co.uk", "c.de"
+        "192.0.2.1",
+        "a.org",
+        "b.co.uk",
+        "c.de",
     ]
     assert [r["domain"] for r in reports.refdomains(store, "example.com", sort="first_seen", limit=2)] == [
-        "c.de", "192.0.2.1"
+        "c.de",
+        "192.0.2.1",
     ]
     assert [r["domain"] for r in reports.refdomains(store, "example.com", follow=True, sort="domain")] == [
-        "192.0.2.1", "a.org", "c.de"
+        "192.0.2.1",
+        "a.org",
+        "c.de",
     ]
     lost = reports.refdomains(store, "example.com", include_lost=True, sort="domain")
     assert {"d.com", "e.io"} <= {r["domain"] for r in lost}
@@ -337,7 +434,13 @@ def test_refdomains_sorts_filters_and_limit(store: Store) -> None:
 def test_anchors(store: Store) -> None:
     rows = reports.anchors(store, "example.com", include_lost=True)
     by_anchor = {r["anchor"]: r for r in rows}
-    assert by_anchor["example"] == {"anchor": "example", "links": 2, "referring_domains": 2, "dofollow": 1, "share": 2 / 9}
+    assert by_anchor["example"] == {
+        "anchor": "example",
+        "links": 2,
+        "referring_domains": 2,
+        "dofollow": 1,
+        "share": 2 / 9,
+    }
     assert rows[0]["anchor"] == "example"
     assert sum(r["links"] for r in rows) == 9
     assert sum(r["share"] for r in rows) == pytest.approx(1.0)
@@ -387,9 +490,16 @@ def test_tlds_counts_referring_domains_not_links(store: Store) -> None:
 
 @pytest.mark.parametrize(
     ("tld", "expected"),
-    [("uk", ("GB", "United Kingdom")), ("gb", ("GB", "United Kingdom")), ("eu", ("EU", "European Union")),
-     ("de", ("DE", "Germany")), ("xn--p1ai", ("RU", "Russia")), ("com", (None, "generic")),
-     ("shop", (None, "generic")), ("JP", ("JP", "Japan"))],
+    [
+        ("uk", ("GB", "United Kingdom")),
+        ("gb", ("GB", "United Kingdom")),
+        ("eu", ("EU", "European Union")),
+        ("de", ("DE", "Germany")),
+        ("xn--p1ai", ("RU", "Russia")),
+        ("com", (None, "generic")),
+        ("shop", (None, "generic")),
+        ("JP", ("JP", "Japan")),
+    ],
 )
 def test_country_of(tld: str, expected: tuple[str | None, str]) -> None:
     assert reports.country_of(tld) == expected

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import brotli
 import pytest
-
 from conftest import REPO_DATA, ROOT, shared_path
+
 from linkback.errors import NotAnArchive, SourceError
 from linkback.records import FetchedPage
 from linkback.sources import YIELDED_ANYWAY, ReadStats, iter_archive, iter_paths, sniff_archive
-from linkback.sources._body import decode_payload, dechunk
+from linkback.sources._body import dechunk, decode_payload
 
 WARC = REPO_DATA / "warc"
 BROKEN = REPO_DATA / "broken"
@@ -75,7 +75,12 @@ def test_chunked_body_is_dechunked_and_headers_kept_in_order():
     assert page.body.startswith(b"<!doctype html>") and page.body.rstrip().endswith(b"</html>")
     assert b"\r\n001c37\r\n" not in page.body
     assert [k for k, _ in page.headers][:6] == [
-        "Vary", "Last-Modified", "Content-Type", "Cache-Control", "Transfer-Encoding", "Date",
+        "Vary",
+        "Last-Modified",
+        "Content-Type",
+        "Cache-Control",
+        "Transfer-Encoding",
+        "Date",
     ]
 
 
@@ -230,7 +235,11 @@ def test_warc_header_over_the_limit_is_skipped_and_reading_goes_on(tmp_path):
     path = tmp_path / "huge-header.warc"
     path.write_bytes(good + huge + good)
     pages, stats = read(path)
-    assert [p.url for p in pages] == ["http://www.iana.org/", "http://www.example.com/html4.html", "http://www.iana.org/"]
+    assert [p.url for p in pages] == [
+        "http://www.iana.org/",
+        "http://www.example.com/html4.html",
+        "http://www.iana.org/",
+    ]
     assert stats.skipped["bad_warc_header"] == 1
     assert stats.errors == [
         f"{path} at byte {len(good) + recs.index(b'WARC/1.0', 10)}: unreadable WARC record header "
@@ -285,8 +294,13 @@ print(out, dict(stats.skipped), (after - before) // 1024)
 
 def test_decode_payload_gzip_deflate_br_and_bomb():
     html = b"<html>" + b"a" * 5000 + b"</html>"
-    assert decode_payload(gzip.compress(html), transfer_encoding=None, content_encoding="gzip", limit=10**6) == (html, [])
-    assert decode_payload(zlib.compress(html), transfer_encoding=None, content_encoding="deflate", limit=10**6)[0] == html
+    assert decode_payload(gzip.compress(html), transfer_encoding=None, content_encoding="gzip", limit=10**6) == (
+        html,
+        [],
+    )
+    assert (
+        decode_payload(zlib.compress(html), transfer_encoding=None, content_encoding="deflate", limit=10**6)[0] == html
+    )
     raw_deflate = zlib.compressobj(wbits=-15)
     data = raw_deflate.compress(html) + raw_deflate.flush()
     assert decode_payload(data, transfer_encoding=None, content_encoding="Deflate", limit=10**6)[0] == html
@@ -360,7 +374,9 @@ def test_truncated_arc_record_is_counted_not_yielded(tmp_path, compress):
     assert [p.url for p in pages] == ["http://www.archive.org/"]
     assert stats.skipped == {"warcinfo": 1, "truncated_record": 1}
     second = len(parts[0]) + len(parts[1])
-    assert stats.errors == [f"{path} at byte {second}: record cut short: {'38' if compress else '29'} bytes of its block are missing"]
+    assert stats.errors == [
+        f"{path} at byte {second}: record cut short: {'38' if compress else '29'} bytes of its block are missing"
+    ]
 
 
 # --------------------------------------------------------------------------- paths and sniffing
@@ -386,7 +402,12 @@ def test_iter_paths(tmp_path):
         (tmp_path / name).write_bytes(b"WARC/1.0\r\n")
     got = iter_paths([str(tmp_path / "a"), str(tmp_path / "*.warc"), str(tmp_path / "a" / "x.warc.gz")])
     assert got == sorted(
-        [tmp_path / "a" / "x.warc.gz", tmp_path / "a" / "b" / "y.arc", tmp_path / "a" / "b" / "z.WARC", tmp_path / "w.warc"]
+        [
+            tmp_path / "a" / "x.warc.gz",
+            tmp_path / "a" / "b" / "y.arc",
+            tmp_path / "a" / "b" / "z.WARC",
+            tmp_path / "w.warc",
+        ]
     )
     with pytest.raises(SourceError, match="does not exist"):
         iter_paths([str(tmp_path / "missing.warc")])

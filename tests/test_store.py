@@ -23,15 +23,24 @@ def day(n: int) -> datetime:
 
 def facts(url: str = SRC, *, at: datetime, status: int = 200, noindex: bool = False) -> PageFacts:
     return PageFacts(
-        url=url, status=status, fetched_at=at, host="blog.example.org", domain="example.org",
-        rhost="org.example.blog", noindex=noindex,
+        url=url,
+        status=status,
+        fetched_at=at,
+        host="blog.example.org",
+        domain="example.org",
+        rhost="org.example.blog",
+        noindex=noindex,
     )
 
 
 def link(target: str = "https://target.com/", anchor: str = "a target", **kw: object) -> Link:
     return Link(
-        target_url=target, target_host="target.com", target_domain="target.com", target_rhost="com.target",
-        anchor=anchor, **kw,  # type: ignore[arg-type]
+        target_url=target,
+        target_host="target.com",
+        target_domain="target.com",
+        target_rhost="com.target",
+        anchor=anchor,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -178,10 +187,15 @@ def test_pages_keep_the_newest_observation_and_count_them(store: Store) -> None:
 def test_links_stay_sorted_by_target_after_many_refreshes(store: Store) -> None:
     for i, target in enumerate(["zz.com", "aa.com", "mm.com", "bb.com"], start=1):
         url = f"https://src{i}.net/"
-        page = PageFacts(url=url, status=200, fetched_at=day(i), host=f"src{i}.net", domain=f"src{i}.net",
-                         rhost=f"net.src{i}")
-        lk = Link(target_url=f"https://{target}/", target_host=target, target_domain=target,
-                  target_rhost=".".join(reversed(target.split("."))))
+        page = PageFacts(
+            url=url, status=200, fetched_at=day(i), host=f"src{i}.net", domain=f"src{i}.net", rhost=f"net.src{i}"
+        )
+        lk = Link(
+            target_url=f"https://{target}/",
+            target_host=target,
+            target_domain=target,
+            target_rhost=".".join(reversed(target.split("."))),
+        )
         observe(store, (page, [lk]))
         write.refresh(store, resort_fraction=0.2)
     rhosts = [r[0] for r in store.con.execute("SELECT target_rhost FROM links").fetchall()]

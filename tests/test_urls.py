@@ -59,9 +59,7 @@ def test_urltestdata_is_complete():
 # --- (1) WHATWG urltestdata.json -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "case", URLTESTDATA, ids=[_case_id(i, c) for i, c in enumerate(URLTESTDATA)]
-)
+@pytest.mark.parametrize("case", URLTESTDATA, ids=[_case_id(i, c) for i, c in enumerate(URLTESTDATA)])
 def test_wpt_urltestdata_resolve(case):
     """Every WPT case through resolve(): http(s) -> the href minus its fragment, any other
     scheme -> non_http_scheme, a parse failure -> invalid_url. A null base is passed as ""."""
@@ -71,9 +69,7 @@ def test_wpt_urltestdata_resolve(case):
 ABSOLUTE_CASES = [c for c in URLTESTDATA if c.get("base") is None]
 
 
-@pytest.mark.parametrize(
-    "case", ABSOLUTE_CASES, ids=[_case_id(i, c) for i, c in enumerate(ABSOLUTE_CASES)]
-)
+@pytest.mark.parametrize("case", ABSOLUTE_CASES, ids=[_case_id(i, c) for i, c in enumerate(ABSOLUTE_CASES)])
 def test_wpt_urltestdata_normalize(case):
     """The base-less WPT cases through normalize(): the stored form, or URLError."""
     url, reason = _expected(case)
@@ -90,9 +86,7 @@ def test_wpt_urltestdata_normalize(case):
 PE_CASES = [(c["input"], enc, out) for c in PERCENT_ENCODING for enc, out in c["output"].items()]
 
 
-@pytest.mark.parametrize(
-    "text,encoding,expected", PE_CASES, ids=[f"{e}:{t!r}" for t, e, _ in PE_CASES]
-)
+@pytest.mark.parametrize("text,encoding,expected", PE_CASES, ids=[f"{e}:{t!r}" for t, e, _ in PE_CASES])
 def test_wpt_percent_encoding_of_query_in_page_encoding(text, encoding, expected):
     """WPT percent-encoding.json: a link "?{input}" in a page of each encoding."""
     assert resolve("?" + text, "https://example.com/page", encoding) == (
@@ -130,9 +124,7 @@ def test_psl_registrable_domain(host, expected):
     assert registrable_domain_or_none(host) == expected
 
 
-@pytest.mark.parametrize(
-    "host,expected", [(h, e) for h, e in PSL_CHECKS if h and not h.startswith(".")]
-)
+@pytest.mark.parametrize("host,expected", [(h, e) for h, e in PSL_CHECKS if h and not h.startswith(".")])
 def test_psl_registrable_domain_total_form(host, expected):
     """registrable_domain() never says "none": a host without one (a public suffix) is its own."""
     assert registrable_domain(host.lower()) == (expected or host.lower())
@@ -297,8 +289,11 @@ def test_resolve_lone_surrogates_become_replacement_characters():
 
 
 @settings(max_examples=400, deadline=None)
-@given(href=st.text(max_size=200), base=st.sampled_from([PAGE, "", "http://x/", "about:blank"]),
-       encoding=st.sampled_from(["utf-8", "windows-1252", "shift_jis", "iso-2022-jp", "gb18030"]))
+@given(
+    href=st.text(max_size=200),
+    base=st.sampled_from([PAGE, "", "http://x/", "about:blank"]),
+    encoding=st.sampled_from(["utf-8", "windows-1252", "shift_jis", "iso-2022-jp", "gb18030"]),
+)
 def test_resolve_never_raises(href, base, encoding):
     url, reason = resolve(href, base, encoding)
     assert (url == "") != (reason == "")
@@ -395,21 +390,14 @@ def test_host_of(url, host):
         (" Example.COM ", Target("domain", "example.com", "example.com", "com.example")),
         ("example.co.uk", Target("domain", "example.co.uk", "example.co.uk", "uk.co.example")),
         ("www.example.com", Target("host", "www.example.com", "example.com", "com.example.www")),
-        ("blog.example.co.uk",
-         Target("host", "blog.example.co.uk", "example.co.uk", "uk.co.example.blog")),
-        ("alice.github.io",
-         Target("domain", "alice.github.io", "alice.github.io", "io.github.alice")),
-        ("bücher.de",
-         Target("domain", "xn--bcher-kva.de", "xn--bcher-kva.de", "de.xn--bcher-kva")),
+        ("blog.example.co.uk", Target("host", "blog.example.co.uk", "example.co.uk", "uk.co.example.blog")),
+        ("alice.github.io", Target("domain", "alice.github.io", "alice.github.io", "io.github.alice")),
+        ("bücher.de", Target("domain", "xn--bcher-kva.de", "xn--bcher-kva.de", "de.xn--bcher-kva")),
         ("192.0.2.1", Target("host", "192.0.2.1", "192.0.2.1", "192.0.2.1")),
-        ("https://Example.com/blog#x",
-         Target("url_prefix", "https://example.com/blog", "example.com", "com.example")),
-        ("http://www.example.com",
-         Target("url_prefix", "http://www.example.com/", "example.com", "com.example.www")),
-        ("example.com/blog",
-         Target("url_prefix", "example.com/blog", "example.com", "com.example")),
-        ("www.example.com/a b/",
-         Target("url_prefix", "www.example.com/a%20b/", "example.com", "com.example.www")),
+        ("https://Example.com/blog#x", Target("url_prefix", "https://example.com/blog", "example.com", "com.example")),
+        ("http://www.example.com", Target("url_prefix", "http://www.example.com/", "example.com", "com.example.www")),
+        ("example.com/blog", Target("url_prefix", "example.com/blog", "example.com", "com.example")),
+        ("www.example.com/a b/", Target("url_prefix", "www.example.com/a%20b/", "example.com", "com.example.www")),
     ],
 )
 def test_parse_target(text, target):

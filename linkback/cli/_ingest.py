@@ -26,7 +26,9 @@ err = Console(stderr=True)
 def ingest_command(
     paths: Annotated[list[str], typer.Argument(help="WARC/ARC files (gzipped or not), directories or globs.")],
     workers: Annotated[int, typer.Option("--workers", "-w", help="Extraction processes (default: all cores).")] = 0,
-    db: Annotated[Path | None, typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).")] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).")
+    ] = None,
     output: Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")] = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -76,8 +78,15 @@ def _ingest_with_bar(paths: list[str], store: Store, workers: int) -> IngestSumm
         def update(p: IngestProgress) -> None:
             dt = max(time.perf_counter() - t0, 1e-9)
             rate = f"{p.pages / dt:,.0f} pages/s {p.done_bytes / dt / 2**20:,.1f} MB/s"
-            bar.update(task, total=p.total_bytes, completed=p.done_bytes, records=p.records,
-                       pages=p.pages, links=p.links, rate=rate)
+            bar.update(
+                task,
+                total=p.total_bytes,
+                completed=p.done_bytes,
+                records=p.records,
+                pages=p.pages,
+                links=p.links,
+                rate=rate,
+            )
 
         return ingest(paths, store=store, workers=workers, on_progress=update)
 
@@ -86,9 +95,17 @@ def _summary_dict(summary: IngestSummary, elapsed: float, workers: int) -> dict:
     return {
         "files": [
             {
-                "path": f.path, "status": f.status, "records": f.records, "responses": f.responses,
-                "pages": f.pages, "html_pages": f.html_pages, "duplicates": f.duplicates, "links": f.links,
-                "skipped": dict(sorted(f.skipped.items())), "errors": f.errors, "note": f.note,
+                "path": f.path,
+                "status": f.status,
+                "records": f.records,
+                "responses": f.responses,
+                "pages": f.pages,
+                "html_pages": f.html_pages,
+                "duplicates": f.duplicates,
+                "links": f.links,
+                "skipped": dict(sorted(f.skipped.items())),
+                "errors": f.errors,
+                "note": f.note,
             }
             for f in summary.files
         ],
@@ -110,13 +127,23 @@ def _print_summary(summary: IngestSummary, elapsed: float, workers: int) -> None
         files.add_column(col, justify="left" if col in ("file", "status") else "right")
     for f in summary.files:
         files.add_row(
-            f.path, f.status + (f" ({f.note})" if f.note else ""), f"{f.records:,}", f"{f.pages:,}",
-            f"{f.html_pages:,}", f"{f.links:,}", f"{sum(f.skipped.values()):,}",
+            f.path,
+            f.status + (f" ({f.note})" if f.note else ""),
+            f"{f.records:,}",
+            f"{f.pages:,}",
+            f"{f.html_pages:,}",
+            f"{f.links:,}",
+            f"{sum(f.skipped.values()):,}",
         )
     files.add_section()
     files.add_row(
-        "total", "", f"{summary.total('records'):,}", f"{summary.total('pages'):,}",
-        f"{summary.total('html_pages'):,}", f"{summary.total('links'):,}", f"{sum(summary.skipped.values()):,}",
+        "total",
+        "",
+        f"{summary.total('records'):,}",
+        f"{summary.total('pages'):,}",
+        f"{summary.total('html_pages'):,}",
+        f"{summary.total('links'):,}",
+        f"{sum(summary.skipped.values()):,}",
     )
     out.print(files)
     if summary.skipped:

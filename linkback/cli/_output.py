@@ -143,9 +143,11 @@ def render(report: Report, fmt: Format, limit: int | None) -> None:
     rows = report.rows
     out = sys.stdout
     if fmt is Format.json:
-        plain = {k: _plain(v) for k, v in rows.items()} if isinstance(rows, dict) else [
-            {k: _plain(row[k]) for k in report.columns} for row in rows
-        ]
+        plain = (
+            {k: _plain(v) for k, v in rows.items()}
+            if isinstance(rows, dict)
+            else [{k: _plain(row[k]) for k in report.columns} for row in rows]
+        )
         out.write(json.dumps(plain, ensure_ascii=False, indent=2) + "\n")
         return
     records = [rows] if isinstance(rows, dict) else rows
@@ -198,11 +200,15 @@ def report_command(fn: Callable[..., Report] | None = None, *, limit: bool = Tru
         if p.name not in ("store", "limit")
     ]
     shared = [
-        inspect.Parameter("output_format", inspect.Parameter.KEYWORD_ONLY, default=Format.table, annotation=FormatOption),
+        inspect.Parameter(
+            "output_format", inspect.Parameter.KEYWORD_ONLY, default=Format.table, annotation=FormatOption
+        ),
         inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DbOption),
     ]
     if with_limit:
-        shared.insert(0, inspect.Parameter("limit", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=LimitOption))
+        shared.insert(
+            0, inspect.Parameter("limit", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=LimitOption)
+        )
 
     @functools.wraps(fn)
     def command(*, output_format: Format, db: Path | None, limit: int | None = None, **kwargs: Any) -> None:

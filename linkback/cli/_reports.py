@@ -43,10 +43,18 @@ Nofollow = Annotated[bool | None, typer.Option("--nofollow", help="Only nofollow
 Ugc = Annotated[bool | None, typer.Option("--ugc", help="Only rel=ugc links.")]
 Sponsored = Annotated[bool | None, typer.Option("--sponsored", help="Only rel=sponsored links.")]
 KindOpt = Annotated[list[Kind] | None, typer.Option("--kind", help="Only links of this kind (repeatable).")]
-SectionOpt = Annotated[list[Section] | None, typer.Option("--section", help="Only links in this page section (repeatable).")]
-FromOpt = Annotated[str | None, typer.Option("--from", metavar="DOMAIN", help="Only links from this referring domain or host.")]
-AnchorOpt = Annotated[str | None, typer.Option("--anchor", metavar="TEXT", help="Only links whose anchor contains TEXT (any case).")]
-Internal = Annotated[bool, typer.Option("--internal", help="Links inside the target's own site instead of from other sites.")]
+SectionOpt = Annotated[
+    list[Section] | None, typer.Option("--section", help="Only links in this page section (repeatable).")
+]
+FromOpt = Annotated[
+    str | None, typer.Option("--from", metavar="DOMAIN", help="Only links from this referring domain or host.")
+]
+AnchorOpt = Annotated[
+    str | None, typer.Option("--anchor", metavar="TEXT", help="Only links whose anchor contains TEXT (any case).")
+]
+Internal = Annotated[
+    bool, typer.Option("--internal", help="Links inside the target's own site instead of from other sites.")
+]
 IncludeLost = Annotated[bool, typer.Option("--include-lost", help="Include lost links (lost_at, lost_reason).")]
 
 
@@ -67,7 +75,11 @@ def overview_cmd(target: TargetArg, internal: Internal = False, *, store: Store,
     Example: linkback overview example.com
     """
     row = reports.overview(store, target, internal=internal)
-    return Report(row, f"overview of {_links(internal, False)} to {row['target']} ({row['target_kind']})", reports.OVERVIEW_COLUMNS)
+    return Report(
+        row,
+        f"overview of {_links(internal, False)} to {row['target']} ({row['target_kind']})",
+        reports.OVERVIEW_COLUMNS,
+    )
 
 
 @app.command("backlinks")
@@ -84,7 +96,9 @@ def backlinks_cmd(
     anchor: AnchorOpt = None,
     internal: Internal = False,
     include_lost: IncludeLost = False,
-    sort: Annotated[BacklinkSort, typer.Option("--sort", help="Dates newest first; source_domain A-Z.")] = BacklinkSort("first_seen"),
+    sort: Annotated[BacklinkSort, typer.Option("--sort", help="Dates newest first; source_domain A-Z.")] = BacklinkSort(
+        "first_seen"
+    ),
     *,
     store: Store,
     limit: int | None,
@@ -130,7 +144,9 @@ def refdomains_cmd(
     anchor: AnchorOpt = None,
     internal: Internal = False,
     include_lost: IncludeLost = False,
-    sort: Annotated[RefdomainSort, typer.Option("--sort", help="Counts and dates descending; domain A-Z.")] = RefdomainSort("links"),
+    sort: Annotated[
+        RefdomainSort, typer.Option("--sort", help="Counts and dates descending; domain A-Z.")
+    ] = RefdomainSort("links"),
     *,
     store: Store,
     limit: int | None,
@@ -312,10 +328,18 @@ def _stdout_is_tty() -> bool:
 @app.command("export")
 def export_cmd(
     what: Annotated[ExportTable, typer.Argument(help="The table to export.", show_default=False)],
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl, csv (with a header) or parquet.")] = ExportFormat("jsonl"),
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="jsonl, csv (with a header) or parquet.")
+    ] = ExportFormat("jsonl"),
     out: Annotated[
         Path | None,
-        typer.Option("--output", "-o", dir_okay=False, help="File to write (default stdout; parquet needs a file or a pipe).", show_default=False),
+        typer.Option(
+            "--output",
+            "-o",
+            dir_okay=False,
+            help="File to write (default stdout; parquet needs a file or a pipe).",
+            show_default=False,
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:

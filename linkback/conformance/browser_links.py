@@ -42,7 +42,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -64,12 +63,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 #: Every host name fails to resolve, and images are not fetched (their alt stays in the DOM).
-NO_NET = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
-          "--blink-settings=imagesEnabled=false"]
+NO_NET = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost", "--blink-settings=imagesEnabled=false"]
 ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_WARC = Path(
-    os.environ.get("LINKBACK_SHARED_DATA", ROOT.parent / "shared" / "data")
-) / "02_warc" / "real-pages-1169.warc.gz"
+DEFAULT_WARC = (
+    Path(os.environ.get("LINKBACK_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    / "02_warc"
+    / "real-pages-1169.warc.gz"
+)
 DEFAULT_CACHE = ROOT / "build"
 #: The agreement the issue asks for, on (page, target) pairs.
 THRESHOLD = 0.995
@@ -282,8 +282,7 @@ async def _browse(docs: list[Doc], jobs: int, progress: bool) -> list[dict[str, 
                 results[i] = row
                 done += 1
                 if progress and done % 100 == 0:
-                    print(f"  browser: {done}/{len(docs)} pages, {time.monotonic() - t0:.0f}s",
-                          file=sys.stderr)
+                    print(f"  browser: {done}/{len(docs)} pages, {time.monotonic() - t0:.0f}s", file=sys.stderr)
 
         await asyncio.gather(*(worker() for _ in range(max(1, jobs))))
         await context.close()
@@ -314,8 +313,7 @@ def browser_results(
     """
     digest = sha256_file(warc)
     version = chromium_version()
-    meta = {"warc": str(warc), "warc_sha256": digest, "collector": COLLECTOR_VERSION,
-            "chromium": version}
+    meta = {"warc": str(warc), "warc_sha256": digest, "collector": COLLECTOR_VERSION, "chromium": version}
     cache = None
     if cache_dir is not None:
         cache = Path(cache_dir) / f"browser-links-{digest[:16]}-{COLLECTOR_VERSION}.jsonl.gz"
@@ -351,27 +349,29 @@ CLASSES: dict[str, str] = {
     "chromium_escapes_pipe": (
         "Chromium's URL parser (GURL) percent-encodes '|' in the path (%7C); the WHATWG URL "
         "Standard leaves it as is, and so does linkback. Same link, two spellings of its URL: "
-        "counted once as browser-only and once as linkback-only. Chromium deviates, not us."),
+        "counted once as browser-only and once as linkback-only. Chromium deviates, not us."
+    ),
     "percent_encoding_serialisation": (
         "The same URL up to percent-encoding (browser and linkback serialise some code point "
-        "differently). Same link, two spellings."),
+        "differently). Same link, two spellings."
+    ),
     "chromium_accepts_invalid_host": (
         "An href like 'http://Du%20bist%20halle' or 'http://Some text ...': a host containing a "
         "space or %20, a forbidden host code point under WHATWG (the URL fails to parse, so "
         "linkback counts it as skipped_links['invalid_url']). Chromium's host canonicaliser "
-        "still makes a URL of it (xn--...%20...). Garbage in the page; no browser could follow it."),
-    "chromium_accepts_invalid_url": (
-        "Other hrefs that Chromium turns into a URL but WHATWG rejects."),
+        "still makes a URL of it (xn--...%20...). Garbage in the page; no browser could follow it."
+    ),
+    "chromium_accepts_invalid_url": ("Other hrefs that Chromium turns into a URL but WHATWG rejects."),
     "noscript_markup": (
         "A link inside <noscript>: with scripting off the browser parses noscript content as "
-        "markup, so the link exists; a parser with scripting on sees raw text."),
-    "template_content": (
-        "A link inside <template>: inert content, not part of the document a browser shows."),
+        "markup, so the link exists; a parser with scripting on sees raw text."
+    ),
+    "template_content": ("A link inside <template>: inert content, not part of the document a browser shows."),
     "charset_differs": (
         "A link whose target depends on the document encoding (non-ASCII in the href) on a page "
-        "the two sides decode differently (see anchor_charset_differs)."),
-    "page_not_compared": (
-        "linkback skipped the page (not HTML, error status) or the browser failed on it."),
+        "the two sides decode differently (see anchor_charset_differs)."
+    ),
+    "page_not_compared": ("linkback skipped the page (not HTML, error status) or the browser failed on it."),
     "unexplained_browser_only": "A browser link with no known reason to be missing: a bug.",
     "unexplained_linkback_only": "A linkback link the browser does not have: a bug.",
     # --- field differences on matched pairs
@@ -379,7 +379,8 @@ CLASSES: dict[str, str] = {
         "linkback collapses all Unicode whitespace (str.split: NBSP, U+2002, ...) and trims it; "
         "the browser keeps NBSP and the other non-ASCII spaces ('\\xa0Twitter' vs 'Twitter'). "
         "Same words, deliberate normalisation in linkback (also explains cut-offs at 256 chars "
-        "falling elsewhere)."),
+        "falling elsewhere)."
+    ),
     "anchor_charset_differs": (
         "The page has no charset in the header or a <meta> prescan can see. Mostly its bytes are "
         "valid UTF-8 and linkback decodes them as UTF-8, while headless Chromium's guess (its encoding detector, en-US default) is "
@@ -387,11 +388,13 @@ CLASSES: dict[str, str] = {
         "browser's anchor is mojibake ('Epsteinâ€™s' vs 'Epstein’s'). The archived header carries "
         "no charset by design (INVENTORY: encodings must be detected). A few legacy pages get "
         "different single-byte guesses (ISO-8859-2 or windows-1252 vs windows-1250). No link "
-        "target on these pages changes with the encoding, only text."),
+        "target on these pages changes with the encoding, only text."
+    ),
     "kind_whitespace_only_text": (
         "An <a> whose only text is NBSP-like whitespace around an <img>: the browser's text "
         "is not empty (text link, anchor NBSP), linkback's normalised text is empty so it is an "
-        "image link anchored by the alt. Follows from anchor_unicode_whitespace."),
+        "image link anchored by the alt. Follows from anchor_unicode_whitespace."
+    ),
     "kind_other": "A link the two sides classify differently for another reason.",
     "anchor_other": "An anchor that differs for another reason.",
     "rel": "rel tokens differ.",
@@ -400,7 +403,8 @@ CLASSES: dict[str, str] = {
         "<a xlink:href=...> (no plain href) matches Lexbor's a[href] selector (it matches the "
         "attribute by local name), and extract reads its missing href as '' = a self-link to "
         "the page; the browser's a[href] does not match xlink:href. The pair itself exists "
-        "anyway (the page also links to itself with href='#')."),
+        "anyway (the page also links to itself with href='#')."
+    ),
 }
 
 
@@ -437,8 +441,18 @@ def browser_occurrences(row: dict[str, Any], max_anchor: int = 256) -> list[Occ]
             if alts and not anchor:
                 kind = "image"
                 anchor = next((collapse(a) for a in alts if collapse(a)), "")[:max_anchor]
-        out.append(Occ(drop_fragment(link["h"]), rel_tokens(link.get("rel") or ()), anchor, kind,
-                       link.get("raw") or "", link["tag"], bool(link.get("ns")), link.get("map")))
+        out.append(
+            Occ(
+                drop_fragment(link["h"]),
+                rel_tokens(link.get("rel") or ()),
+                anchor,
+                kind,
+                link.get("raw") or "",
+                link["tag"],
+                bool(link.get("ns")),
+                link.get("map"),
+            )
+        )
     return out
 
 
@@ -459,8 +473,7 @@ def our_pages(warc: Path) -> list[OurPage]:
     pages = []
     for n, page in enumerate(iter_archive(warc, stats=ReadStats())):
         facts, links = extract(page)
-        occs = [Occ(lk.target_url, tuple(lk.rel), lk.anchor, lk.kind)
-                for lk in links if lk.kind in KINDS]
+        occs = [Occ(lk.target_url, tuple(lk.rel), lk.anchor, lk.kind) for lk in links if lk.kind in KINDS]
         pages.append(OurPage(f"#{n}", page.url, facts.charset, facts.skipped, occs))
     return pages
 
@@ -535,8 +548,10 @@ class Report:
             f"    kind equal                        {pct(self.kind_equal, self.matched_occ)}",
             f"    pairs with a different number of occurrences: {self.count_mismatch:,}",
             f"  pages whose charset differs (browser vs linkback): {len(self.charset_pages)}"
-            + "".join(f"\n    {n:3d} x browser {b} / linkback {o}" for (b, o), n in
-                      Counter((b, o) for _, _, b, o in self.charset_pages).most_common()),
+            + "".join(
+                f"\n    {n:3d} x browser {b} / linkback {o}"
+                for (b, o), n in Counter((b, o) for _, _, b, o in self.charset_pages).most_common()
+            ),
             "",
             "Pair differences by class (count, 2 examples):",
         ]
@@ -606,16 +621,18 @@ def compare(rows: list[dict[str, Any]], ours: list[OurPage], meta: dict[str, Any
             elif twin is not None:
                 paired_e.add(twin)
                 detail += f" linkback={twin}"
-                cls = ("chromium_escapes_pipe" if t.replace("%7C", "|") == twin
-                       else "percent_encoding_serialisation")
+                cls = "chromium_escapes_pipe" if t.replace("%7C", "|") == twin else "percent_encoding_serialisation"
             elif o.noscript:
                 cls = "noscript_markup"
             else:
                 got, why = resolve(o.raw, base, page.charset or "utf-8")
                 if not got and why == "invalid_url":
                     host = t.split("/")[2] if t.count("/") >= 2 else ""
-                    cls = ("chromium_accepts_invalid_host" if "%" in host or " " in host
-                           else "chromium_accepts_invalid_url")
+                    cls = (
+                        "chromium_accepts_invalid_host"
+                        if "%" in host or " " in host
+                        else "chromium_accepts_invalid_url"
+                    )
                 elif got and got != t and cs_differs:
                     cls = "charset_differs"
                 else:
@@ -641,7 +658,8 @@ def compare(rows: list[dict[str, Any]], ours: list[OurPage], meta: dict[str, Any
             if len(bl) != len(el):
                 rep.count_mismatch += 1
                 rep.field_classes["occurrence_count"].append(
-                    (key, page.url, f"{t}: browser {len(bl)} occurrences, linkback {len(el)}"))
+                    (key, page.url, f"{t}: browser {len(bl)} occurrences, linkback {len(el)}")
+                )
             for b, e in zip(bl, el):
                 rep.matched_occ += 1
                 rep.rel_equal += b.rel == e.rel
@@ -652,27 +670,31 @@ def compare(rows: list[dict[str, Any]], ours: list[OurPage], meta: dict[str, Any
                 if b.rel != e.rel:
                     rep.field_classes["rel"].append((key, page.url, f"{t}: {b.rel} vs {e.rel}"))
                 if b.kind != e.kind:
-                    cls = ("kind_whitespace_only_text" if not b.anchor.split() or not e.anchor.split()
-                           else "kind_other")
+                    cls = "kind_whitespace_only_text" if not b.anchor.split() or not e.anchor.split() else "kind_other"
                     rep.field_classes[cls].append(
-                        (key, page.url, f"{t}: browser {b.kind} {b.anchor!r}, linkback {e.kind} {e.anchor!r}"))
+                        (key, page.url, f"{t}: browser {b.kind} {b.anchor!r}, linkback {e.kind} {e.anchor!r}")
+                    )
                 if b.anchor != e.anchor and b.kind == e.kind:
                     if cs_differs:
                         cls = "anchor_charset_differs"
                     elif ws_equal or _unicode_norm(collapse(b.anchor), 10**6)[:256] == e.anchor:
                         cls = "anchor_unicode_whitespace"
-                    elif " ".join(b.anchor.split()).startswith(e.anchor) or " ".join(
-                            b.anchor.split())[:250] == e.anchor[:250]:
+                    elif (
+                        " ".join(b.anchor.split()).startswith(e.anchor)
+                        or " ".join(b.anchor.split())[:250] == e.anchor[:250]
+                    ):
                         cls = "anchor_unicode_whitespace"
                     else:
                         cls = "anchor_other"
                     rep.field_classes[cls].append(
-                        (key, page.url, f"{t}: browser {b.anchor[:120]!r} linkback {e.anchor[:120]!r}"))
+                        (key, page.url, f"{t}: browser {b.anchor[:120]!r} linkback {e.anchor[:120]!r}")
+                    )
     return rep
 
 
-def run(warc: Path = DEFAULT_WARC, cache_dir: Path | None = DEFAULT_CACHE, jobs: int = 4,
-        progress: bool = True) -> Report:
+def run(
+    warc: Path = DEFAULT_WARC, cache_dir: Path | None = DEFAULT_CACHE, jobs: int = 4, progress: bool = True
+) -> Report:
     """The whole check: browser side (cached), our side, comparison."""
     rows, meta = browser_results(warc, cache_dir=cache_dir, jobs=jobs, progress=progress)
     t0 = time.monotonic()
@@ -685,7 +707,8 @@ def run(warc: Path = DEFAULT_WARC, cache_dir: Path | None = DEFAULT_CACHE, jobs:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m linkback.conformance.browser_links",
-        description="Compare linkback's text/image links with what headless Chromium sees.")
+        description="Compare linkback's text/image links with what headless Chromium sees.",
+    )
     ap.add_argument("--warc", type=Path, default=DEFAULT_WARC)
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--no-cache", action="store_true", help="always run the browser")
@@ -702,8 +725,10 @@ def main(argv: list[str] | None = None) -> int:
     rep = run(args.warc, None if args.no_cache else args.cache_dir, args.jobs)
     print(rep.text())
     ok = rep.agreement >= args.min_agreement
-    print(f"\n{'PASS' if ok else 'FAIL'}: agreement {100 * rep.agreement:.3f} % "
-          f"(minimum {100 * args.min_agreement:.1f} %)")
+    print(
+        f"\n{'PASS' if ok else 'FAIL'}: agreement {100 * rep.agreement:.3f} % "
+        f"(minimum {100 * args.min_agreement:.1f} %)"
+    )
     return 0 if ok else 1
 
 
@@ -720,12 +745,23 @@ def docs_pages(docs: list[Doc]) -> list[OurPage]:
 
     out = []
     for doc in docs:
-        page = FetchedPage(url=doc.url, status=200, headers=(("Content-Type", doc.content_type),),
-                           body=doc.body, fetched_at=datetime(2024, 5, 1, tzinfo=timezone.utc))
+        page = FetchedPage(
+            url=doc.url,
+            status=200,
+            headers=(("Content-Type", doc.content_type),),
+            body=doc.body,
+            fetched_at=datetime(2024, 5, 1, tzinfo=timezone.utc),
+        )
         facts, links = extract(page)
-        out.append(OurPage(doc.key, doc.url, facts.charset, facts.skipped,
-                           [Occ(lk.target_url, tuple(lk.rel), lk.anchor, lk.kind)
-                            for lk in links if lk.kind in KINDS]))
+        out.append(
+            OurPage(
+                doc.key,
+                doc.url,
+                facts.charset,
+                facts.skipped,
+                [Occ(lk.target_url, tuple(lk.rel), lk.anchor, lk.kind) for lk in links if lk.kind in KINDS],
+            )
+        )
     return out
 
 

@@ -50,9 +50,25 @@ __all__ = ["DEFAULT_LIMITS", "ExtractLimits", "extract"]
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _UNKNOWN_TYPES = frozenset({"", "unknown/unknown", "application/unknown", "*/*"})
 # WHATWG MIME sniffing, "the rules for identifying an unknown MIME type": tags that make it HTML.
-_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<script", b"<iframe", b"<h1", b"<div",
-                b"<font", b"<table", b"<a", b"<style", b"<title", b"<b", b"<body", b"<br", b"<p",
-                b"<!--")
+_HTML_STARTS = (
+    b"<!doctype html",
+    b"<html",
+    b"<head",
+    b"<script",
+    b"<iframe",
+    b"<h1",
+    b"<div",
+    b"<font",
+    b"<table",
+    b"<a",
+    b"<style",
+    b"<title",
+    b"<b",
+    b"<body",
+    b"<br",
+    b"<p",
+    b"<!--",
+)
 _SNIFF_BYTES = 512
 
 
@@ -85,11 +101,11 @@ def _sniff_html(body: bytes) -> bool:
     head = body[:_SNIFF_BYTES]
     found = _charset.bom(head)
     if found is not None:
-        head = head[found[1]:]
+        head = head[found[1] :]
     head = head.lstrip(b"\t\n\x0c\r ").lower()
     for start in _HTML_STARTS:
         if head.startswith(start):
-            end = head[len(start): len(start) + 1]
+            end = head[len(start) : len(start) + 1]
             if end in (b" ", b">") or (start == b"<!--" and end != b""):
                 return True
     return False
@@ -164,8 +180,16 @@ def extract(page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tup
         if reason:
             return PageFacts(skipped="redirect", skipped_links=((reason, 1),), **facts), []
         thp = split_host(host_of(target))
-        link = Link(target, thp.host, thp.domain, thp.rhost, rel=(), nofollow=nofollow,
-                    kind="redirect", internal=thp.domain == doc_domain)
+        link = Link(
+            target,
+            thp.host,
+            thp.domain,
+            thp.rhost,
+            rel=(),
+            nofollow=nofollow,
+            kind="redirect",
+            internal=thp.domain == doc_domain,
+        )
         return PageFacts(skipped="redirect", **facts), [link]
     if status >= 400:
         return PageFacts(skipped="http_error", **facts), []
@@ -187,10 +211,19 @@ def extract(page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tup
         notes.append(("deep_nesting", 1))
 
     head, links, skipped = extract_html(
-        data, doc_url, encoding, doc_domain,
-        Limits(limits.max_links, limits.max_anchor_chars, limits.max_context_chars,
-               limits.max_title_chars, limits.max_ancestors),
-        nofollow, noindex,
+        data,
+        doc_url,
+        encoding,
+        doc_domain,
+        Limits(
+            limits.max_links,
+            limits.max_anchor_chars,
+            limits.max_context_chars,
+            limits.max_title_chars,
+            limits.max_ancestors,
+        ),
+        nofollow,
+        noindex,
     )
     n_internal = n_external = 0
     for link in links:

@@ -23,20 +23,31 @@ from charset_normalizer import from_bytes
 
 #: WHATWG name -> (Python codec, labels). Labels from the WHATWG Encoding Standard's table.
 _ENCODINGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "utf-8": ("utf-8", ("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8",
-                        "x-unicode20utf8")),
+    "utf-8": ("utf-8", ("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8")),
     "ibm866": ("cp866", ("866", "cp866", "csibm866", "ibm866")),
     "iso-8859-2": ("iso8859_2", ("csisolatin2", "iso-ir-101", "l2", "latin2")),
     "iso-8859-3": ("iso8859_3", ("csisolatin3", "iso-ir-109", "l3", "latin3")),
     "iso-8859-4": ("iso8859_4", ("csisolatin4", "iso-ir-110", "l4", "latin4")),
     "iso-8859-5": ("iso8859_5", ("csisolatincyrillic", "cyrillic", "iso-ir-144")),
-    "iso-8859-6": ("iso8859_6", ("arabic", "asmo-708", "csiso88596e", "csiso88596i",
-                                 "csisolatinarabic", "ecma-114", "iso-8859-6-e", "iso-8859-6-i",
-                                 "iso-ir-127")),
-    "iso-8859-7": ("iso8859_7", ("csisolatingreek", "ecma-118", "elot_928", "greek", "greek8",
-                                 "iso-ir-126", "sun_eu_greek")),
-    "iso-8859-8": ("iso8859_8", ("csiso88598e", "csisolatinhebrew", "hebrew", "iso-8859-8-e",
-                                 "iso-ir-138", "visual")),
+    "iso-8859-6": (
+        "iso8859_6",
+        (
+            "arabic",
+            "asmo-708",
+            "csiso88596e",
+            "csiso88596i",
+            "csisolatinarabic",
+            "ecma-114",
+            "iso-8859-6-e",
+            "iso-8859-6-i",
+            "iso-ir-127",
+        ),
+    ),
+    "iso-8859-7": (
+        "iso8859_7",
+        ("csisolatingreek", "ecma-118", "elot_928", "greek", "greek8", "iso-ir-126", "sun_eu_greek"),
+    ),
+    "iso-8859-8": ("iso8859_8", ("csiso88598e", "csisolatinhebrew", "hebrew", "iso-8859-8-e", "iso-ir-138", "visual")),
     "iso-8859-8-i": ("iso8859_8", ("csiso88598i", "iso-8859-8-i", "logical")),
     "iso-8859-10": ("iso8859_10", ("csisolatin6", "iso-ir-157", "l6", "latin6")),
     "iso-8859-13": ("iso8859_13", ()),
@@ -46,30 +57,79 @@ _ENCODINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "koi8-r": ("koi8_r", ("cskoi8r", "koi", "koi8", "koi8-r", "koi8_r")),
     "koi8-u": ("koi8_u", ("koi8-ru", "koi8-u")),
     "macintosh": ("mac_roman", ("csmacintosh", "mac", "macintosh", "x-mac-roman")),
-    "windows-874": ("cp874", ("dos-874", "iso-8859-11", "iso8859-11", "iso885911", "tis-620",
-                              "windows-874")),
-    "windows-1252": ("cp1252", ("ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1",
-                                "ibm819", "iso-8859-1", "iso-ir-100", "iso8859-1", "iso88591",
-                                "iso_8859-1", "iso_8859-1:1987", "l1", "latin1", "us-ascii",
-                                "windows-1252", "x-cp1252")),
-    "windows-1254": ("cp1254", ("cp1254", "csisolatin5", "iso-8859-9", "iso-ir-148", "iso8859-9",
-                                "iso88599", "iso_8859-9", "iso_8859-9:1989", "l5", "latin5",
-                                "windows-1254", "x-cp1254")),
+    "windows-874": ("cp874", ("dos-874", "iso-8859-11", "iso8859-11", "iso885911", "tis-620", "windows-874")),
+    "windows-1252": (
+        "cp1252",
+        (
+            "ansi_x3.4-1968",
+            "ascii",
+            "cp1252",
+            "cp819",
+            "csisolatin1",
+            "ibm819",
+            "iso-8859-1",
+            "iso-ir-100",
+            "iso8859-1",
+            "iso88591",
+            "iso_8859-1",
+            "iso_8859-1:1987",
+            "l1",
+            "latin1",
+            "us-ascii",
+            "windows-1252",
+            "x-cp1252",
+        ),
+    ),
+    "windows-1254": (
+        "cp1254",
+        (
+            "cp1254",
+            "csisolatin5",
+            "iso-8859-9",
+            "iso-ir-148",
+            "iso8859-9",
+            "iso88599",
+            "iso_8859-9",
+            "iso_8859-9:1989",
+            "l5",
+            "latin5",
+            "windows-1254",
+            "x-cp1254",
+        ),
+    ),
     "x-mac-cyrillic": ("mac_cyrillic", ("x-mac-cyrillic", "x-mac-ukrainian")),
-    "gbk": ("gb18030", ("chinese", "csgb2312", "csiso58gb231280", "gb2312", "gb_2312",
-                        "gb_2312-80", "gbk", "iso-ir-58", "x-gbk")),
+    "gbk": (
+        "gb18030",
+        ("chinese", "csgb2312", "csiso58gb231280", "gb2312", "gb_2312", "gb_2312-80", "gbk", "iso-ir-58", "x-gbk"),
+    ),
     "gb18030": ("gb18030", ("gb18030",)),
     "big5": ("big5hkscs", ("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5")),
     "euc-jp": ("euc_jp", ("cseucpkdfmtjapanese", "euc-jp", "x-euc-jp")),
     "iso-2022-jp": ("iso2022_jp", ("csiso2022jp", "iso-2022-jp")),
-    "shift_jis": ("cp932", ("csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis",
-                            "windows-31j", "x-sjis")),
-    "euc-kr": ("cp949", ("cseuckr", "csksc56011987", "euc-kr", "iso-ir-149", "korean",
-                         "ks_c_5601-1987", "ks_c_5601-1989", "ksc5601", "ksc_5601",
-                         "windows-949")),
+    "shift_jis": (
+        "cp932",
+        ("csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis", "windows-31j", "x-sjis"),
+    ),
+    "euc-kr": (
+        "cp949",
+        (
+            "cseuckr",
+            "csksc56011987",
+            "euc-kr",
+            "iso-ir-149",
+            "korean",
+            "ks_c_5601-1987",
+            "ks_c_5601-1989",
+            "ksc5601",
+            "ksc_5601",
+            "windows-949",
+        ),
+    ),
     "utf-16be": ("utf-16-be", ("unicodefffe", "utf-16be")),
-    "utf-16le": ("utf-16-le", ("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff",
-                               "utf-16", "utf-16le")),
+    "utf-16le": (
+        "utf-16-le",
+        ("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff", "utf-16", "utf-16le"),
+    ),
 }
 
 _LABELS: dict[str, str] = {}
@@ -89,9 +149,20 @@ _LABELS["x-user-defined"] = "x-user-defined"  # only reachable from the header; 
 
 #: Python codec (its normalised name) -> WHATWG name, for charset-normalizer's answers.
 _FROM_CODEC: dict[str, str] = {codecs.lookup(c).name: n for n, (c, _) in reversed(_ENCODINGS.items())}
-_FROM_CODEC.update({"latin-1": "windows-1252", "iso8859-1": "windows-1252", "ascii": "windows-1252",
-                    "shift_jis": "shift_jis", "euc_kr": "euc-kr", "gb2312": "gbk", "big5": "big5",
-                    "utf-8": "utf-8", "iso8859-11": "windows-874", "iso8859-9": "windows-1254"})
+_FROM_CODEC.update(
+    {
+        "latin-1": "windows-1252",
+        "iso8859-1": "windows-1252",
+        "ascii": "windows-1252",
+        "shift_jis": "shift_jis",
+        "euc_kr": "euc-kr",
+        "gb2312": "gbk",
+        "big5": "big5",
+        "utf-8": "utf-8",
+        "iso8859-11": "windows-874",
+        "iso8859-9": "windows-1254",
+    }
+)
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16le"), (codecs.BOM_UTF16_BE, "utf-16be"))
 

@@ -65,8 +65,21 @@ def _norm(text: str) -> str:
 class _Page:
     """Per-page state: resolution, host and section caches, the skip counter."""
 
-    __slots__ = ("base", "encoding", "domain", "resolved", "hosts", "rels", "sections", "texts",
-                 "budget", "skipped", "limits", "nofollow", "links")
+    __slots__ = (
+        "base",
+        "encoding",
+        "domain",
+        "resolved",
+        "hosts",
+        "rels",
+        "sections",
+        "texts",
+        "budget",
+        "skipped",
+        "limits",
+        "nofollow",
+        "links",
+    )
 
     def __init__(self, base: str, encoding: str, domain: str, limits: Limits, size: int) -> None:
         self.base = base
@@ -147,8 +160,15 @@ class _Page:
             text = self.texts[bid] = _norm(raw)
         return sec, window(text, anchor, self.limits.max_context_chars)
 
-    def add(self, node, href: str, kind: str, anchor: str = "", alt: str = "",  # noqa: ANN001
-            rel: str | None = None) -> str:
+    def add(
+        self,
+        node,
+        href: str,
+        kind: str,
+        anchor: str = "",
+        alt: str = "",  # noqa: ANN001
+        rel: str | None = None,
+    ) -> str:
         """Resolve and append one link; returns its URL ("" when skipped)."""
         url = self.target(href)
         if not url:
@@ -165,14 +185,30 @@ class _Page:
             section, context = "content", ""
         else:
             section, context = self.place(node, anchor, kind in _CONTEXT_KINDS)
-        self.links.append(Link(url, host, hp.domain, hp.rhost, anchor, alt, toks,
-                               nofollow or self.nofollow, ugc, sponsored, kind, section, context,
-                               hp.domain == self.domain))
+        self.links.append(
+            Link(
+                url,
+                host,
+                hp.domain,
+                hp.rhost,
+                anchor,
+                alt,
+                toks,
+                nofollow or self.nofollow,
+                ugc,
+                sponsored,
+                kind,
+                section,
+                context,
+                hp.domain == self.domain,
+            )
+        )
         return url
 
 
-def extract_html(data: bytes, doc_url: str, encoding: str, domain: str, limits: Limits,
-                 page_nofollow: bool, page_noindex: bool) -> tuple[HeadFacts, list[Link], Counter[str]]:
+def extract_html(
+    data: bytes, doc_url: str, encoding: str, domain: str, limits: Limits, page_nofollow: bool, page_noindex: bool
+) -> tuple[HeadFacts, list[Link], Counter[str]]:
     """Parse ``data`` (UTF-8) and return the head facts, the links and the skip counts."""
     tree = LexborHTMLParser(data)
     nodes = tree.css(_SELECT)

@@ -17,8 +17,7 @@ import re
 
 _VALUED = frozenset({"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"})
 _OUR_AGENTS = frozenset({"googlebot", "linkback", "*"})
-_REFRESH = re.compile(r"[\t\n\f\r ]*[0-9.]+[\t\n\f\r ]*[;,]?[\t\n\f\r ]*(?:url[\t\n\f\r ]*=[\t\n\f\r ]*)?",
-                      re.I)
+_REFRESH = re.compile(r"[\t\n\f\r ]*[0-9.]+[\t\n\f\r ]*[;,]?[\t\n\f\r ]*(?:url[\t\n\f\r ]*=[\t\n\f\r ]*)?", re.I)
 
 
 def tokens(content: str) -> tuple[bool, bool]:
@@ -51,7 +50,7 @@ def refresh_url(content: str) -> str | None:
     m = _REFRESH.match(content)
     if m is None:
         return None
-    rest = content[m.end():]
+    rest = content[m.end() :]
     if rest[:1] in ("'", '"'):
         quote = rest[0]
         end = rest.find(quote, 1)

@@ -66,8 +66,7 @@ _WORD = re.compile(r"(?<![a-z0-9])(" + "|".join(sorted(_WORDS, key=len, reverse=
 
 #: Inline elements a link's context block is looked for above (up to three of them).
 INLINE = frozenset(
-    "a abbr b bdi bdo cite code data dfn em font i kbd mark q s samp small span strong sub sup "
-    "time u var".split()
+    "a abbr b bdi bdo cite code data dfn em font i kbd mark q s samp small span strong sub sup time u var".split()
 )
 
 
@@ -88,8 +87,9 @@ def classify(tag: str, attrs: dict[str, str | None]) -> str | None:
     ident = attrs.get("id")
     cls = attrs.get("class")
     names = f"{ident or ''} {cls or ''}".lower() if (ident or cls) and tag not in _PAGE else ""
-    if names and (("comment" in names and not _NOT_COMMENT.search(names)) or "disqus" in names
-                  or names.startswith("respond ")):
+    if names and (
+        ("comment" in names and not _NOT_COMMENT.search(names)) or "disqus" in names or names.startswith("respond ")
+    ):
         return "comment"
     sec = _TAG.get(tag)
     if sec is not None or not names:

@@ -48,9 +48,7 @@ def history(
     def bucket(column: str) -> str:
         return f"CAST(date_trunc('{period}', timezone('UTC', {column})) AS DATE)"
 
-    reasons = ",\n    ".join(
-        f"count(*) FILTER (WHERE lost_reason = '{r}') AS lost_{r}" for r in LOST_REASONS
-    )
+    reasons = ",\n    ".join(f"count(*) FILTER (WHERE lost_reason = '{r}') AS lost_{r}" for r in LOST_REASONS)
     known = ", ".join(f"'{r}'" for r in LOST_REASONS)
     sql = f"""
 WITH sel AS (

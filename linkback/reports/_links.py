@@ -75,9 +75,7 @@ def overview(store: Store, target: str | Target, *, internal: bool = False) -> d
     tgt = as_target(target)
     where, params = link_where(tgt, internal=internal, include_lost=True)
     live = "lost_at IS NULL"
-    kinds = ",\n  ".join(
-        f"count(*) FILTER (WHERE {live} AND kind = '{k}') AS kind_{k}" for k in LINK_KINDS
-    )
+    kinds = ",\n  ".join(f"count(*) FILTER (WHERE {live} AND kind = '{k}') AS kind_{k}" for k in LINK_KINDS)
     known = ", ".join(f"'{k}'" for k in LINK_KINDS)
     sql = f"""
 SELECT
@@ -134,7 +132,9 @@ def backlinks(
     return fetch_rows(store.con, sql, params)
 
 
-def backlinks_query(target: str | Target, *, sort: str = "first_seen", limit: int | None = None, **filters: Any) -> tuple[str, list[Any]]:
+def backlinks_query(
+    target: str | Target, *, sort: str = "first_seen", limit: int | None = None, **filters: Any
+) -> tuple[str, list[Any]]:
     """The SQL and parameters :func:`backlinks` runs (for EXPLAIN and benchmarks)."""
     order = BACKLINK_SORTS[check_choice("sort", sort, BACKLINK_SORTS)]
     where, params = link_where(target, **filters)

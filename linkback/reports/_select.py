@@ -27,6 +27,7 @@ from linkback.urls import Target, parse_target
 #: A link is followed (passes authority) when none of these is set.
 DOFOLLOW = "NOT (coalesce(nofollow, false) OR coalesce(ugc, false) OR coalesce(sponsored, false))"
 
+
 def tld_sql(column: str) -> str:
     """SQL for the top-level label of the domain in ``column``; NULL for an IP address."""
     return (

@@ -94,4 +94,6 @@ def iter_arc(source: str, *, stats: ReadStats, max_body_bytes: int) -> Iterator[
                     offset=offset,
                 )
         except _READ_ERRORS as exc:
-            stats.error("arc_unreadable", f"ARC record unreadable ({exc}); rest of file skipped", path=source, offset=offset)
+            stats.error(
+                "arc_unreadable", f"ARC record unreadable ({exc}); rest of file skipped", path=source, offset=offset
+            )

@@ -17,7 +17,6 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
 
-
 def iter_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Archive files named by ``inputs``: files as given, directories (recursively) and globs
     expanded to files ending in one of :data:`ARCHIVE_SUFFIXES`. Sorted, de-duplicated.

@@ -401,7 +401,11 @@ class _WarcReader:
                 extra = rec_.read_member(mm, pending.offset, head_len=0, sample_from=expected)
                 whole_file = first.size > expected and rec_.next_warc_line(extra.tail_sample, 0) >= 0
                 if whole_file:
-                    self._damage("garbage_bytes", f"unreadable data inside a whole-file gzip ({err}); rest skipped", pending.offset)
+                    self._damage(
+                        "garbage_bytes",
+                        f"unreadable data inside a whole-file gzip ({err}); rest skipped",
+                        pending.offset,
+                    )
                     return -1, pending
                 if first.size < expected or extra.tail_sample.strip(b"\r\n"):
                     pending.mark(
@@ -413,7 +417,9 @@ class _WarcReader:
             start = first.end
         if mm[start : start + 2] != rec_.GZIP_MAGIC[:2]:
             nxt = rec_.next_gzip_record(mm, start)
-            self._damage("garbage_bytes", f"{(nxt if nxt >= 0 else len(mm)) - start} bytes that are not gzip ({err})", start)
+            self._damage(
+                "garbage_bytes", f"{(nxt if nxt >= 0 else len(mm)) - start} bytes that are not gzip ({err})", start
+            )
             return nxt, pending
         member = rec_.read_member(mm, start, head_len=64)
         if member.truncated:

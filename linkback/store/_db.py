@@ -83,9 +83,7 @@ class Store:
             con.execute("BEGIN TRANSACTION")
             try:
                 _MIGRATIONS[target](con)
-                con.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
-                )
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

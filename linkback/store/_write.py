@@ -60,8 +60,7 @@ def finish_archive(
     store: Store, archive_id: int, *, records: int, pages: int, links: int, skipped: dict[str, int]
 ) -> None:
     store.con.execute(
-        "UPDATE archives SET completed_at = ?, records = ?, pages = ?, links = ?, skipped = ? "
-        "WHERE archive_id = ?",
+        "UPDATE archives SET completed_at = ?, records = ?, pages = ?, links = ?, skipped = ? WHERE archive_id = ?",
         [datetime.now(UTC), records, pages, links, json.dumps(skipped, sort_keys=True), archive_id],
     )
 
@@ -87,9 +86,11 @@ def add_batch(
     batch_keys = pa.table({"obs_key": keys})
     con.register("_batch_keys", batch_keys)
     try:
-        seen = con.sql(
-            "SELECT o.obs_key FROM observations o SEMI JOIN _batch_keys b ON o.obs_key = b.obs_key"
-        ).to_arrow_table().column(0)
+        seen = (
+            con.sql("SELECT o.obs_key FROM observations o SEMI JOIN _batch_keys b ON o.obs_key = b.obs_key")
+            .to_arrow_table()
+            .column(0)
+        )
     finally:
         con.unregister("_batch_keys")
     keep = pc.invert(pc.is_in(keys, value_set=seen)) if len(seen) else pa.array([True] * n)
@@ -171,8 +172,7 @@ def refresh(store: Store, *, resort_fraction: float = 0.2) -> int:
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _dirty AS SELECT DISTINCT url FROM dirty_pages")
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _obs AS "
-            "SELECT o.* FROM observations o SEMI JOIN _dirty d ON o.url = d.url"
+            "CREATE OR REPLACE TEMP TABLE _obs AS SELECT o.* FROM observations o SEMI JOIN _dirty d ON o.url = d.url"
         )
         con.execute(
             f"""

@@ -133,9 +133,7 @@ def main() -> None:
     out["lying-encodings.warc"] = b"".join([info, lie_gzip, lie_chunked])
 
     # A WARC-Date that is not a date: the warcinfo record's date (2017-03-06T16:54:09Z) is used.
-    out["bad-date.warc"] = b"".join(
-        [info, response(8, b"http://example.com/when", ok_http, date=b"last tuesday")]
-    )
+    out["bad-date.warc"] = b"".join([info, response(8, b"http://example.com/when", ok_http, date=b"last tuesday")])
 
     for name, data in out.items():
         (HERE / name).write_bytes(data)

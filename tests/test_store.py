@@ -108,6 +108,20 @@ def test_lost_reason_follows_the_status_of_the_next_observation(store: Store, st
     assert state(store)[0][4:] == (day(2), reason)
 
 
+def test_a_page_that_becomes_noindex_loses_its_links_as_noindex(store: Store) -> None:
+    observe(store, (facts(at=day(1)), [link()]))
+    observe(store, (facts(at=day(2), noindex=True), [link()]))
+    write.refresh(store)
+    assert state(store) == [("https://target.com/", "a target", day(1), day(1), day(2), "noindex")]
+
+
+def test_links_only_ever_on_a_noindex_page_are_kept_as_history_not_as_links(store: Store) -> None:
+    observe(store, (facts(at=day(1), noindex=True), [link()]))
+    write.refresh(store)
+    assert state(store) == []
+    assert store.con.execute("SELECT count(*) FROM link_observations").fetchall() == [(1,)]
+
+
 def test_server_errors_do_not_mark_links_lost(store: Store) -> None:
     observe(store, (facts(at=day(1)), [link()]))
     observe(store, (facts(at=day(2), status=503), []))

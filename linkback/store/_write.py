@@ -12,9 +12,14 @@ A link's identity is (source_url, target_url, kind, anchor). For each link:
 * ``first_seen`` / ``last_seen``: the first and last observation of its source page that had it;
   its other columns come from the last of those.
 * ``lost_at`` / ``lost_reason``: the first *decisive* observation of the source page after
-  ``last_seen``. Decisive means the page answered 2xx (its content without the link: ``removed``),
-  3xx (``redirected``) or 404/410/451 (``page_gone``). Other answers (5xx, 403, 429...) say
-  nothing about the link and are not used.
+  ``last_seen``. Decisive means the page answered 2xx (its content without the link: ``removed``;
+  or marked noindex by meta robots / X-Robots-Tag: ``noindex``), 3xx (``redirected``) or
+  404/410/451 (``page_gone``). Other answers (5xx, 403, 429...) say nothing about the link and
+  are not used.
+
+As search engines and the commercial indexes do, a page observed as noindex does not count as
+showing its links: they are not "seen" in that observation (a link only ever on a noindex page
+is kept in ``link_observations`` but has no row in ``links``).
 """
 
 from __future__ import annotations
@@ -185,13 +190,15 @@ def refresh(store: Store, *, resort_fraction: float = 0.2) -> int:
                 arg_max(o.domain, o.fetched_at) AS source_domain,
                 {attrs}
               FROM link_observations lo JOIN _obs o ON lo.obs_id = o.obs_id
+              WHERE NOT coalesce(o.noindex, false)
               GROUP BY ALL
             ),
-            decisive AS (SELECT url, fetched_at, status FROM _obs o WHERE {_DECISIVE})
+            decisive AS (SELECT url, fetched_at, status, noindex FROM _obs o WHERE {_DECISIVE})
             SELECT s.*, d.fetched_at AS lost_at,
               CASE WHEN d.status IS NULL THEN NULL
                    WHEN d.status BETWEEN 300 AND 399 THEN 'redirected'
                    WHEN d.status >= 400 THEN 'page_gone'
+                   WHEN d.noindex THEN 'noindex'
                    ELSE 'removed' END AS lost_reason
             FROM seen s ASOF LEFT JOIN decisive d
               ON s.source_url = d.url AND d.fetched_at > s.last_seen

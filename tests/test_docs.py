@@ -1,0 +1,44 @@
+"""The docs are checked: every command is in the README and shows an example (sqlite-utils style)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import typer.main
+
+from conftest import ROOT
+from linkback.cli import app
+from linkback.schema import TABLES, describe
+
+README = (ROOT / "README.md").read_text()
+COMMANDS = {cmd.name: cmd for cmd in typer.main.get_command(app).commands.values()}
+
+
+def test_the_cli_has_the_commands_of_the_index() -> None:
+    assert {"ingest", "overview", "backlinks", "refdomains", "anchors", "pages", "tlds", "history", "export"} <= set(
+        COMMANDS
+    )
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_is_in_the_readme(name: str) -> None:
+    assert re.search(rf"linkback {name}\b", README), f"README.md shows no 'linkback {name}'"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help_with_a_runnable_example(name: str) -> None:
+    help_text = COMMANDS[name].help or ""
+    assert help_text.strip(), f"{name} has no help"
+    example = re.search(r"Example: (linkback .+)", help_text)
+    assert example, f"{name}'s help has no 'Example: linkback ...' line"
+    assert example.group(1).split()[1] == name
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_every_column_is_described(table: str) -> None:
+    assert all(doc.strip() for doc in describe(table).values())
+
+
+def test_the_readme_gives_the_two_commands() -> None:
+    assert "make demo" in README and "make test" in README

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkback.errors import SourceError
 from linkback.extract import extract
@@ -27,10 +28,14 @@ from linkback.store import Store
 from linkback.store import _write as write
 from linkback.store._arrow import to_batches
 
-#: Pages per batch handed to a worker, and per transaction.
-BATCH_PAGES = 250
+#: Pages per batch handed to a worker: small, so that every worker stays busy.
+BATCH_PAGES = 64
 #: A batch is also cut when its bodies reach this many bytes.
-BATCH_BYTES = 24 * 2**20
+BATCH_BYTES = 8 * 2**20
+#: Extracted batches are written together, one transaction per this many pages or links:
+#: each commit has a fixed cost, and a transaction is also the unit an interrupt can lose.
+WRITE_PAGES = 1000
+WRITE_LINKS = 200_000
 
 
 @dataclass
@@ -138,6 +143,49 @@ def _batches(pages: Iterator[FetchedPage]) -> Iterator[list[FetchedPage]]:
         yield batch
 
 
+def _extracted(
+    pages: Iterator[FetchedPage], pool: ProcessPoolExecutor | None, workers: int
+) -> Iterator[tuple[int, ExtractedBatch]]:
+    """(offset of the batch's last record, its extraction), in archive order."""
+    if pool is None:
+        for batch in _batches(pages):
+            yield batch[-1].offset, extract_batch(batch)
+        return
+    in_flight: deque[tuple[int, Future[ExtractedBatch]]] = deque()
+    for batch in _batches(pages):
+        in_flight.append((batch[-1].offset, pool.submit(extract_batch, batch)))
+        # Every worker busy and one batch queued each, no more: memory stays bounded.
+        while len(in_flight) > 2 * workers:
+            offset, fut = in_flight.popleft()
+            yield offset, fut.result()
+    while in_flight:
+        offset, fut = in_flight.popleft()
+        yield offset, fut.result()
+
+
+def _merge(results: list[ExtractedBatch]) -> ExtractedBatch:
+    """Several extracted batches as one (page_idx shifted to index the merged pages)."""
+    if len(results) == 1:
+        return results[0]
+    shifted = []
+    offset = 0
+    for r in results:
+        idx = pc.add(r.links.column("page_idx"), pa.scalar(offset, pa.int32()))
+        shifted.append(r.links.set_column(0, "page_idx", idx))
+        offset += r.observations.num_rows
+    skipped: Counter[str] = Counter()
+    for r in results:
+        skipped.update(r.skipped)
+    return ExtractedBatch(
+        observations=pa.Table.from_batches([r.observations for r in results]).combine_chunks().to_batches()[0],
+        links=pa.Table.from_batches(shifted).combine_chunks().to_batches()[0]
+        if any(b.num_rows for b in shifted)
+        else results[0].links,
+        html_pages=sum(r.html_pages for r in results),
+        skipped=skipped,
+    )
+
+
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
@@ -201,44 +249,37 @@ def _ingest_file(
     base_bytes = progress.done_bytes
     next_id = write.next_obs_id(store)
 
-    def apply(batch_pages: list[FetchedPage], result: ExtractedBatch) -> None:
+    def write_pending(pending: list[ExtractedBatch]) -> None:
         nonlocal next_id
+        merged = _merge(pending)
         added, dups, n_links = write.add_batch(
-            store,
-            archive_id=archive_id,
-            first_obs_id=next_id,
-            observations=result.observations,
-            links=result.links,
+            store, archive_id=archive_id, first_obs_id=next_id, observations=merged.observations, links=merged.links
         )
         next_id += added
         fs.pages += added
         fs.duplicates += dups
         fs.links += n_links
-        fs.html_pages += result.html_pages
-        fs.skipped.update(result.skipped)
+        fs.html_pages += merged.html_pages
+        fs.skipped.update(merged.skipped)
         progress.pages += added
         progress.links += n_links
+
+    pending: list[ExtractedBatch] = []
+    pending_pages = pending_links = 0
+    for last_offset, result in _extracted(iter_archive(path, stats=stats), pool, workers):
+        pending.append(result)
+        pending_pages += result.observations.num_rows
+        pending_links += result.links.num_rows
+        if pending_pages >= WRITE_PAGES or pending_links >= WRITE_LINKS:
+            write_pending(pending)
+            pending, pending_pages, pending_links = [], 0, 0
         progress.records = stats.records
-        last = batch_pages[-1]
-        if last.offset >= 0:
-            progress.done_bytes = base_bytes + last.offset
+        if last_offset >= 0:
+            progress.done_bytes = base_bytes + last_offset
         if on_progress:
             on_progress(progress)
-
-    pages = iter_archive(path, stats=stats)
-    if pool is None:
-        for batch in _batches(pages):
-            apply(batch, extract_batch(batch))
-    else:
-        in_flight: list[tuple[list[FetchedPage], Future[ExtractedBatch]]] = []
-        for batch in _batches(pages):
-            in_flight.append((batch, pool.submit(extract_batch, batch)))
-            # Keep every worker busy and one batch queued, no more: memory stays bounded.
-            while len(in_flight) > workers + 1:
-                done_batch, fut = in_flight.pop(0)
-                apply(done_batch, fut.result())
-        for done_batch, fut in in_flight:
-            apply(done_batch, fut.result())
+    if pending:
+        write_pending(pending)
 
     fs.records = stats.records
     fs.responses = stats.responses

@@ -80,6 +80,7 @@ def test_an_interrupted_ingest_keeps_committed_batches_and_finishes_on_rerun(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("linkback.ingest.BATCH_PAGES", 40)
+    monkeypatch.setattr("linkback.ingest.WRITE_PAGES", 40)
     with Store(tmp_path / "clean.duckdb") as clean:
         ingest([CRAWL], store=clean, workers=1)
         expected = snapshot(clean)

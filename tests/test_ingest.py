@@ -174,3 +174,33 @@ def test_a_database_held_by_another_process_gives_a_clear_error(tmp_path: Path) 
         holder.kill()
         holder.wait()
         holder.stdout.close()
+
+
+def test_reports_warn_when_ingested_pages_are_not_folded_in_yet(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from linkback.records import PageFacts
+    from linkback.store import _write as write
+    from linkback.store._arrow import to_batches
+
+    db = tmp_path / "db.duckdb"
+    with Store(db) as store:
+        page = PageFacts(
+            url="https://a.example/",
+            status=200,
+            fetched_at=datetime(2024, 1, 1, tzinfo=UTC),
+            host="a.example",
+            domain="a.example",
+            rhost="example.a",
+        )
+        obs, links = to_batches([page], [[]])
+        write.add_batch(
+            store,
+            archive_id=write.begin_archive(store, path="p", size=1, fingerprint="p"),
+            first_obs_id=1,
+            observations=obs,
+            links=links,
+        )
+    result = CliRunner().invoke(app, ["overview", "example.com", "--db", str(db)])
+    assert result.exit_code == 0
+    assert "1 ingested page(s) are not in the link state yet" in result.output

@@ -154,7 +154,10 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, file=N
     print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |", file=file)
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|", file=file)
     for r in cells:
-        print("| " + " | ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) + " |", file=file)
+        print(
+            "| " + " | ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) + " |",
+            file=file,
+        )
     file.flush()
 
 

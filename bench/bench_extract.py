@@ -31,13 +31,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, dump_json, fmt, machine, median, now, peak_rss_mb, print_table, ratio, versions  # noqa: E402
+import warnings  # noqa: E402
 
 # imported here, not inside the timed functions, so the first repetition does not pay for imports
 from urllib.parse import urljoin  # noqa: E402
 
-import warnings  # noqa: E402
-
+from _common import SHARED_DATA, dump_json, fmt, machine, median, now, peak_rss_mb, print_table, ratio, versions  # noqa: E402
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning  # noqa: E402
 from fastwarc.warc import ArchiveIterator as FastArchiveIterator  # noqa: E402
 from fastwarc.warc import WarcRecordType  # noqa: E402
@@ -69,14 +68,20 @@ def run_common(path: str, limit: int | None) -> tuple[int, int, int]:
             soup = BeautifulSoup(html, "lxml")
             rows = []
             for a in soup.find_all("a", href=True):
+                try:
+                    target = urljoin(base, a["href"])
+                except ValueError:  # e.g. "http://[not-an-ip]/": urllib refuses it
+                    continue
                 img = a.find("img")
-                rows.append((
-                    base,
-                    urljoin(base, a["href"]),
-                    a.get_text(" ", strip=True),
-                    " ".join(a.get("rel", [])),
-                    img.get("alt", "") if img is not None else "",
-                ))
+                rows.append(
+                    (
+                        base,
+                        target,
+                        a.get_text(" ", strip=True),
+                        " ".join(a.get("rel", [])),
+                        img.get("alt", "") if img is not None else "",
+                    )
+                )
             pages += 1
             links += len(rows)
             nbytes += len(html)
@@ -165,9 +170,14 @@ def main(argv: list[str] | None = None) -> dict:
             counts[name] = fn(a.warc, a.pages)
             times[name].append(now() - t0)
             cpu[name].append(time.process_time() - c0)
-        print(f"rep {rep + 1}: " + ", ".join(f"{k} {counts[k][0] / times[k][-1]:,.0f} p/s wall, "
-                                            f"{counts[k][0] / cpu[k][-1]:,.0f} p/cpu-s" for k in pipelines),
-              flush=True)
+        print(
+            f"rep {rep + 1}: "
+            + ", ".join(
+                f"{k} {counts[k][0] / times[k][-1]:,.0f} p/s wall, {counts[k][0] / cpu[k][-1]:,.0f} p/cpu-s"
+                for k in pipelines
+            ),
+            flush=True,
+        )
 
     stats = {}
     for name in ("common", "bare", "linkback"):
@@ -175,11 +185,20 @@ def main(argv: list[str] | None = None) -> dict:
             continue
         pages, links, nbytes = counts[name]
         t, c = median(times[name]), median(cpu[name])
-        stats[name] = {"pages": pages, "links": links, "html_mb": nbytes / 2**20,
-                       "median_wall_s": t, "median_cpu_s": c,
-                       "pages_per_s": pages / t, "pages_per_cpu_s": pages / c,
-                       "links_per_cpu_s": links / c, "mb_per_s": nbytes / 2**20 / t, "mb_per_cpu_s": nbytes / 2**20 / c,
-                       "wall_s": times[name], "cpu_s": cpu[name]}
+        stats[name] = {
+            "pages": pages,
+            "links": links,
+            "html_mb": nbytes / 2**20,
+            "median_wall_s": t,
+            "median_cpu_s": c,
+            "pages_per_s": pages / t,
+            "pages_per_cpu_s": pages / c,
+            "links_per_cpu_s": links / c,
+            "mb_per_s": nbytes / 2**20 / t,
+            "mb_per_cpu_s": nbytes / 2**20 / c,
+            "wall_s": times[name],
+            "cpu_s": cpu[name],
+        }
 
     def r(name: str, peer: str, key: str = "pages_per_cpu_s") -> float | None:
         if name not in stats or peer not in stats:
@@ -187,8 +206,11 @@ def main(argv: list[str] | None = None) -> dict:
         return ratio(stats[name][key], stats[peer][key])
 
     rows = []
-    labels = {"common": "common: warcio + bs4(lxml) + urljoin", "bare": "bare: fastwarc + selectolax a[href]",
-              "linkback": "linkback: iter_archive + extract"}
+    labels = {
+        "common": "common: warcio + bs4(lxml) + urljoin",
+        "bare": "bare: fastwarc + selectolax a[href]",
+        "linkback": "linkback: iter_archive + extract",
+    }
     for name in ("common", "bare", "linkback"):
         if name not in stats:
             rows.append([labels[name], "-", "-", "-", "-", "-", "-", "-", f"not available yet ({why})"])
@@ -197,24 +219,60 @@ def main(argv: list[str] | None = None) -> dict:
         vc, vb = r(name, "common"), r(name, "bare")
         note = ""
         if name == "linkback":
-            note = ("meets" if vc and vc >= GOAL_VS_COMMON else "MISSES") + f" >={GOAL_VS_COMMON:g}x common; " + \
-                   ("meets" if vb and vb >= GOAL_VS_BARE else "MISSES") + f" >={GOAL_VS_BARE:.2f}x bare"
+            note = (
+                ("meets" if vc and vc >= GOAL_VS_COMMON else "MISSES")
+                + f" >={GOAL_VS_COMMON:g}x common; "
+                + ("meets" if vb and vb >= GOAL_VS_BARE else "MISSES")
+                + f" >={GOAL_VS_BARE:.2f}x bare"
+            )
         vcw, vbw = r(name, "common", "pages_per_s"), r(name, "bare", "pages_per_s")
-        rows.append([labels[name], s["pages"], s["links"], s["pages_per_cpu_s"], s["mb_per_cpu_s"], s["pages_per_s"],
-                     f"{fmt(vc, 2)}x ({fmt(vcw, 2)}x)", f"{fmt(vb, 2)}x ({fmt(vbw, 2)}x)", note])
+        rows.append(
+            [
+                labels[name],
+                s["pages"],
+                s["links"],
+                s["pages_per_cpu_s"],
+                s["mb_per_cpu_s"],
+                s["pages_per_s"],
+                f"{fmt(vc, 2)}x ({fmt(vcw, 2)}x)",
+                f"{fmt(vb, 2)}x ({fmt(vbw, 2)}x)",
+                note,
+            ]
+        )
     print()
-    print_table(["pipeline", "pages", "links", "pages/cpu-s", "MB/cpu-s", "pages/s wall",
-                 "/ common cpu (wall)", "/ bare cpu (wall)", "goal"], rows)
-    print("medians of the repetitions; pages/cpu-s = pages per second of this process's CPU time, i.e. per core "
-          "(single thread), robust to other load; wall = elapsed. Ratios on CPU time, wall in brackets.")
-    out = {"machine": machine(), "versions": versions("warcio", "beautifulsoup4", "lxml", "fastwarc", "selectolax",
-                                                      "ada-url", "linkback"),
-           "warc": a.warc, "reps": a.reps, "pages_limit": a.pages, "results": stats,
-           "linkback_over_common": r("linkback", "common"), "linkback_over_bare": r("linkback", "bare"),
-           "linkback_over_common_wall": r("linkback", "common", "pages_per_s"),
-           "linkback_over_bare_wall": r("linkback", "bare", "pages_per_s"),
-           "linkback_available": lb is not None, "linkback_unavailable_reason": why,
-           "peak_rss_mb": peak_rss_mb()}
+    print_table(
+        [
+            "pipeline",
+            "pages",
+            "links",
+            "pages/cpu-s",
+            "MB/cpu-s",
+            "pages/s wall",
+            "/ common cpu (wall)",
+            "/ bare cpu (wall)",
+            "goal",
+        ],
+        rows,
+    )
+    print(
+        "medians of the repetitions; pages/cpu-s = pages per second of this process's CPU time, i.e. per core "
+        "(single thread), robust to other load; wall = elapsed. Ratios on CPU time, wall in brackets."
+    )
+    out = {
+        "machine": machine(),
+        "versions": versions("warcio", "beautifulsoup4", "lxml", "fastwarc", "selectolax", "ada-url", "linkback"),
+        "warc": a.warc,
+        "reps": a.reps,
+        "pages_limit": a.pages,
+        "results": stats,
+        "linkback_over_common": r("linkback", "common"),
+        "linkback_over_bare": r("linkback", "bare"),
+        "linkback_over_common_wall": r("linkback", "common", "pages_per_s"),
+        "linkback_over_bare_wall": r("linkback", "bare", "pages_per_s"),
+        "linkback_available": lb is not None,
+        "linkback_unavailable_reason": why,
+        "peak_rss_mb": peak_rss_mb(),
+    }
     print(f"\npeak RSS {peak_rss_mb():,.0f} MB")
     dump_json(out, a.json)
     return out

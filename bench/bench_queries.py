@@ -22,11 +22,22 @@ import argparse
 import inspect
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
-    Timer, dump_json, fmt, machine, median, now, peak_rss_mb, percentile, print_table, ratio, versions,
+    Timer,
+    dump_json,
+    fmt,
+    machine,
+    median,
+    now,
+    peak_rss_mb,
+    percentile,
+    print_table,
+    ratio,
+    versions,
 )
 from gen_index import ensure_index, file_mb  # noqa: E402
 
@@ -36,7 +47,7 @@ GOAL_P50_MS, GOAL_P99_MS, GOAL_OVERVIEW_MS = 10.0, 50.0, 1000.0
 
 # The domain filter: a range on target_rhost (contiguous in the clustered table, so zone maps
 # skip every other row group) plus the exact domain.
-_WHERE = ("target_rhost >= $rhost AND target_rhost < $rhost || '/' AND target_domain = $domain")
+_WHERE = "target_rhost >= $rhost AND target_rhost < $rhost || '/' AND target_domain = $domain"
 
 RAW_SQL = {
     "backlinks": f"""
@@ -115,7 +126,9 @@ def pick_targets(store: Store, n: int, lo: int, hi: int, seed: int) -> tuple[lis
     con = store.con
     key = f"{n}:{lo}:{hi}:{seed}"
     try:
-        rows = con.execute("SELECT domain, rhost, links, top FROM bench_targets WHERE key = ? ORDER BY ord", [key]).fetchall()
+        rows = con.execute(
+            "SELECT domain, rhost, links, top FROM bench_targets WHERE key = ? ORDER BY ord", [key]
+        ).fetchall()
     except Exception:  # noqa: BLE001
         rows = []
     if not rows:
@@ -135,11 +148,14 @@ def pick_targets(store: Store, n: int, lo: int, hi: int, seed: int) -> tuple[lis
 
         rows = [(d, reverse_host(d), c, False) for d, c in picked] + [(top[0], reverse_host(top[0]), top[1], True)]
         if not store.read_only:
-            con.execute("CREATE TABLE IF NOT EXISTS bench_targets (key VARCHAR, ord INT, domain VARCHAR, "
-                        "rhost VARCHAR, links BIGINT, top BOOLEAN)")
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS bench_targets (key VARCHAR, ord INT, domain VARCHAR, "
+                "rhost VARCHAR, links BIGINT, top BOOLEAN)"
+            )
             con.execute("DELETE FROM bench_targets WHERE key = ?", [key])
-            con.executemany("INSERT INTO bench_targets VALUES (?, ?, ?, ?, ?, ?)",
-                            [(key, i, *r) for i, r in enumerate(rows)])
+            con.executemany(
+                "INSERT INTO bench_targets VALUES (?, ?, ?, ?, ?, ?)", [(key, i, *r) for i, r in enumerate(rows)]
+            )
     targets = [(d, r, c) for d, r, c, is_top in rows if not is_top]
     top = next((d, r, c) for d, r, c, is_top in rows if is_top)
     return targets, top
@@ -163,13 +179,23 @@ def run(args) -> dict:
     db = args.db or (str(Path(tempfile.gettempdir()) / f"linkback-bench-{links}-{domains}.duckdb"))
 
     print(f"# bench_queries: {links:,} links over {domains:,} domains, db {db}")
-    gen = ensure_index(db, links, domains, seed=args.seed, unsorted=not args.no_unsorted,
-                       memory_limit=args.gen_memory_limit, tmp_dir=args.tmp_dir)
+    gen = ensure_index(
+        db,
+        links,
+        domains,
+        seed=args.seed,
+        unsorted=not args.no_unsorted,
+        memory_limit=args.gen_memory_limit,
+        tmp_dir=args.tmp_dir,
+    )
     for k in ("generate_sorted_s", "generate_unsorted_s"):
         if k in gen:
             print(f"{k}: {gen[k]:.1f} s")
-    print(f"disk: sorted {gen['db_mb']:,.0f} MB" + (f", unsorted {gen['unsorted_mb']:,.0f} MB" if gen.get('unsorted_mb') else "")
-          + (" (reused)" if gen["reused"] else ""))
+    print(
+        f"disk: sorted {gen['db_mb']:,.0f} MB"
+        + (f", unsorted {gen['unsorted_mb']:,.0f} MB" if gen.get("unsorted_mb") else "")
+        + (" (reused)" if gen["reused"] else "")
+    )
 
     store = Store(db)  # read-write only to cache bench_targets; the bench writes nothing else
     stores = {"sorted": store}
@@ -185,8 +211,10 @@ def run(args) -> dict:
 
     targets, top = pick_targets(store, args.targets, 300, 700, args.seed)
     counts = [c for _, _, c in targets]
-    print(f"{len(targets)} targets, links per target: min {min(counts)}, median {median(counts):.0f}, "
-          f"max {max(counts)}; top domain {top[0]} with {top[2]:,} links")
+    print(
+        f"{len(targets)} targets, links per target: min {min(counts)}, median {median(counts):.0f}, "
+        f"max {max(counts)}; top domain {top[0]} with {top[2]:,} links"
+    )
 
     reports, why = load_reports()
     variants: dict[str, dict] = {}
@@ -209,32 +237,35 @@ def run(args) -> dict:
     samples: dict[tuple[str, str], list[float]] = {}
     rows_out: dict[tuple[str, str], int] = {}
     errors: dict[tuple[str, str], str] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}  # process CPU ms (all DuckDB threads), robust to load
     for _rep in range(args.reps):
         for d, r, _ in targets:
             for kind in KINDS:
                 for name, f in variants[kind].items():
                     if (kind, name) in errors:
                         continue
-                    t0 = now()
+                    c0, t0 = time.process_time(), now()
                     try:
                         n = f(None, d, r)
                     except Exception as e:  # noqa: BLE001 - report it in the table, keep measuring the rest
                         errors[(kind, name)] = f"{type(e).__name__}: {e}"[:120]
                         continue
                     samples.setdefault((kind, name), []).append((now() - t0) * 1000)
+                    cpu.setdefault((kind, name), []).append((time.process_time() - c0) * 1000)
                     rows_out[(kind, name)] = rows_out.get((kind, name), 0) + n
     d, r, _ = top
     for _rep in range(max(3, args.reps)):
         for name, f in variants["overview"].items():
             if ("overview", name) in errors:
                 continue
-            t0 = now()
+            c0, t0 = time.process_time(), now()
             try:
                 n = f(None, d, r)
             except Exception as e:  # noqa: BLE001
                 errors[("overview", name)] = f"{type(e).__name__}: {e}"[:120]
                 continue
             samples.setdefault(("overview", name), []).append((now() - t0) * 1000)
+            cpu.setdefault(("overview", name), []).append((time.process_time() - c0) * 1000)
             rows_out[("overview", name)] = n
 
     table, result_rows = [], []
@@ -245,7 +276,7 @@ def run(args) -> dict:
         for name in names:
             s = samples.get((kind, name), [])
             p50, p99 = median(s), percentile(s, 99)
-            goal = (f"p50<={GOAL_P50_MS:g} p99<={GOAL_P99_MS:g}" if kind != "overview" else f"<{GOAL_OVERVIEW_MS:g}")
+            goal = f"p50<={GOAL_P50_MS:g} p99<={GOAL_P99_MS:g}" if kind != "overview" else f"<{GOAL_OVERVIEW_MS:g}"
             if name == "linkback" and reports is None:
                 note = f"not available yet: {why}"
             elif (kind, name) in errors:
@@ -259,31 +290,87 @@ def run(args) -> dict:
                     note = "floor (" + note + ")"
             vs_floor = ratio(p50, floor)
             unsorted_vs = ratio(unsorted, p50)
-            table.append([kind, name, len(s), p50, p99, goal,
-                          fmt(vs_floor, 2) + "x" if vs_floor else "-",
-                          fmt(unsorted_vs, 1) + "x" if unsorted_vs else "-", note])
-            result_rows.append({"query": kind, "variant": name, "samples": len(s), "p50_ms": p50, "p99_ms": p99,
-                                "p50_vs_raw_sorted": vs_floor, "unsorted_p50_over_this": unsorted_vs,
-                                "rows_returned": rows_out.get((kind, name)), "note": note})
+            cpu50 = median(cpu.get((kind, name), []))
+            table.append(
+                [
+                    kind,
+                    name,
+                    len(s),
+                    p50,
+                    p99,
+                    cpu50,
+                    goal,
+                    fmt(vs_floor, 2) + "x" if vs_floor else "-",
+                    fmt(unsorted_vs, 1) + "x" if unsorted_vs else "-",
+                    note,
+                ]
+            )
+            result_rows.append(
+                {
+                    "query": kind,
+                    "variant": name,
+                    "samples": len(s),
+                    "p50_ms": p50,
+                    "p99_ms": p99,
+                    "cpu_p50_ms": cpu50,
+                    "p50_vs_raw_sorted": vs_floor,
+                    "unsorted_p50_over_this": unsorted_vs,
+                    "rows_returned": rows_out.get((kind, name)),
+                    "note": note,
+                }
+            )
     print()
-    print_table(["query", "variant", "n", "p50 ms", "p99 ms", "goal", "p50 / raw sorted",
-                 "raw unsorted / this", "note"], table)
+    print_table(
+        [
+            "query",
+            "variant",
+            "n",
+            "p50 ms",
+            "p99 ms",
+            "cpu p50 ms",
+            "goal",
+            "p50 / raw sorted",
+            "raw unsorted / this",
+            "note",
+        ],
+        table,
+    )
+    print(
+        "wall-clock ms (p99 nearest-rank over targets x reps); cpu = process CPU time per query, all threads. "
+        f"loadavg now {machine().get('loadavg_1m')}"
+    )
     print(f"\npeak RSS {peak_rss_mb():,.0f} MB; overview target: {top[0]} ({top[2]:,} links)")
     for st in stores.values():
         st.close()
-    return {"machine": machine(), "versions": versions("duckdb", "linkback"), "links": links, "domains": domains,
-            "db": db, "generation": gen, "memory_limit": mem_limit[0], "threads": mem_limit[1],
-            "targets": len(targets), "target_links_median": median(counts), "top_domain": top[0],
-            "top_domain_links": top[2], "results": result_rows, "peak_rss_mb": peak_rss_mb(),
-            "disk_sorted_mb": file_mb(db)}
+    return {
+        "machine": machine(),
+        "versions": versions("duckdb", "linkback"),
+        "links": links,
+        "domains": domains,
+        "db": db,
+        "generation": gen,
+        "memory_limit": mem_limit[0],
+        "threads": mem_limit[1],
+        "targets": len(targets),
+        "target_links_median": median(counts),
+        "top_domain": top[0],
+        "top_domain_links": top[2],
+        "results": result_rows,
+        "peak_rss_mb": peak_rss_mb(),
+        "disk_sorted_mb": file_mb(db),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--links", type=int, default=None, help="default 50,000,000 (200,000 with --quick)")
     ap.add_argument("--domains", type=int, default=None, help="default 5,000,000 (20,000 with --quick)")
-    ap.add_argument("--db", default=None, help="generated DB (reused when its parameters match); "
-                    "the unsorted copy sits beside it as <stem>.unsorted.duckdb")
+    ap.add_argument(
+        "--db",
+        default=None,
+        help="generated DB (reused when its parameters match); "
+        "the unsorted copy sits beside it as <stem>.unsorted.duckdb",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--targets", type=int, default=50)
     ap.add_argument("--reps", type=int, default=3, help="passes over the targets")

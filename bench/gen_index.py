@@ -30,18 +30,103 @@ from linkback.schema import column_names  # noqa: E402
 from linkback.store import Store  # noqa: E402
 
 # (tld, reversed tld) with rough weights by repetition.
-_TLDS = [("com", "com")] * 10 + [("org", "org")] * 2 + [("net", "net")] * 2 + [
-    ("de", "de"), ("co.uk", "uk.co"), ("io", "io"), ("fr", "fr"), ("nl", "nl"),
-    ("com.au", "au.com"), ("info", "info"), ("blog", "blog"), ("dev", "dev"),
+_TLDS = (
+    [("com", "com")] * 10
+    + [("org", "org")] * 2
+    + [("net", "net")] * 2
+    + [
+        ("de", "de"),
+        ("co.uk", "uk.co"),
+        ("io", "io"),
+        ("fr", "fr"),
+        ("nl", "nl"),
+        ("com.au", "au.com"),
+        ("info", "info"),
+        ("blog", "blog"),
+        ("dev", "dev"),
+    ]
+)
+_SYL = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "ta",
+    "vo",
+    "zi",
+    "be",
+    "do",
+    "fa",
+    "gu",
+    "hi",
+    "jo",
+    "pe",
+    "sa",
+    "ti",
+    "wu",
+    "xe",
+    "yo",
+    "bar",
+    "con",
+    "dex",
+    "fin",
+    "lab",
+    "max",
+    "net",
+    "pix",
+    "run",
+    "top",
 ]
-_SYL = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zi", "be", "do", "fa", "gu", "hi", "jo", "pe",
-        "sa", "ti", "wu", "xe", "yo", "bar", "con", "dex", "fin", "lab", "max", "net", "pix", "run", "top"]
 _SUBS = ["blog", "shop", "docs", "news", "app", "m", "en", "forum"]
-_WORDS = ["best", "guide", "free", "review", "how", "to", "cheap", "top", "news", "tips", "the",
-          "online", "home", "official", "site", "tutorial", "python", "travel", "recipes", "music",
-          "photos", "download", "tools", "open", "source", "local", "shop", "sale", "2024", "blog"]
-_ANCHORS = ["click here", "read more", "here", "this article", "website", "link", "source",
-            "learn more", "homepage", "via", "more info", "this post", "official site", "visit"]
+_WORDS = [
+    "best",
+    "guide",
+    "free",
+    "review",
+    "how",
+    "to",
+    "cheap",
+    "top",
+    "news",
+    "tips",
+    "the",
+    "online",
+    "home",
+    "official",
+    "site",
+    "tutorial",
+    "python",
+    "travel",
+    "recipes",
+    "music",
+    "photos",
+    "download",
+    "tools",
+    "open",
+    "source",
+    "local",
+    "shop",
+    "sale",
+    "2024",
+    "blog",
+]
+_ANCHORS = [
+    "click here",
+    "read more",
+    "here",
+    "this article",
+    "website",
+    "link",
+    "source",
+    "learn more",
+    "homepage",
+    "via",
+    "more info",
+    "this post",
+    "official site",
+    "visit",
+]
 _PATHS = ["blog", "post", "article", "product", "page", "docs", "news", "p", "category", "wiki"]
 _SECTIONS = ["content"] * 6 + ["nav", "footer", "aside", "comment", "header"]
 
@@ -60,12 +145,15 @@ def generation_sql(links: int, domains: int, seed: int) -> str:
     tld = _pick([t for t, _ in _TLDS], "hash(d, {s}1)")
     rtld = _pick([r for _, r in _TLDS], "hash(d, {s}1)")
     name = f"({_pick(_SYL, 'hash(d, {s}2)')} || {_pick(_SYL, 'hash(d, {s}3)')} || d::VARCHAR)"
+
     def dom(v: str) -> tuple[str, str, str]:
         """(domain, reversed domain, subdomain label) SQL for domain id column ``v``."""
         nm = name.replace("(d,", f"({v},").replace("d::VARCHAR", f"{v}::VARCHAR")
-        return (f"{nm} || '.' || {tld.replace('(d,', f'({v},')}",
-                f"{rtld.replace('(d,', f'({v},')} || '.' || {nm}",
-                _pick(_SUBS, f"hash({v}, {{s}}4)"))
+        return (
+            f"{nm} || '.' || {tld.replace('(d,', f'({v},')}",
+            f"{rtld.replace('(d,', f'({v},')} || '.' || {nm}",
+            _pick(_SUBS, f"hash({v}, {{s}}4)"),
+        )
 
     n_pages = max(1, links // 25)
     w = _arr(_WORDS)
@@ -101,7 +189,7 @@ def generation_sql(links: int, domains: int, seed: int) -> str:
                CASE WHEN s_hk = 0 THEN s_dom WHEN s_hk = 1 THEN 'www.' || s_dom
                     ELSE s_sub || '.' || s_dom END AS s_host,
                CASE WHEN h2 % 3 = 0 THEN '/'
-                    ELSE '/' || {_pick(_PATHS, 'h2 >> 8')} || '/' || {w}[((h2 >> 16) % {len(_WORDS)})::BIGINT + 1]
+                    ELSE '/' || {_pick(_PATHS, "h2 >> 8")} || '/' || {w}[((h2 >> 16) % {len(_WORDS)})::BIGINT + 1]
                          || '-' || {w}[((h2 >> 24) % {len(_WORDS)})::BIGINT + 1] || '-' || ((h2 >> 32) % 300)::VARCHAR
                END AS t_path,
                CASE WHEN h3 % 100 < 8 THEN 'nofollow' WHEN h3 % 100 < 11 THEN 'ugc'
@@ -111,7 +199,7 @@ def generation_sql(links: int, domains: int, seed: int) -> str:
         FROM t
     )
     SELECT
-        'https://' || s_host || '/' || {_pick(_PATHS, 'hash(page, {s}20)')} || '/'
+        'https://' || s_host || '/' || {_pick(_PATHS, "hash(page, {s}20)")} || '/'
             || {w}[(hash(page, {{s}}21) % {len(_WORDS)})::BIGINT + 1] || '-' || (page % 100000)::VARCHAR AS source_url,
         s_host AS source_host,
         s_dom AS source_domain,
@@ -119,7 +207,7 @@ def generation_sql(links: int, domains: int, seed: int) -> str:
         t_host AS target_host,
         t_dom AS target_domain,
         t_rhost AS target_rhost,
-        CASE WHEN (h3 >> 16) % 4 = 0 THEN {_pick(_ANCHORS, 'h3 >> 24')}
+        CASE WHEN (h3 >> 16) % 4 = 0 THEN {_pick(_ANCHORS, "h3 >> 24")}
              WHEN (h3 >> 16) % 4 = 1 THEN t_dom
              ELSE {w}[((h3 >> 24) % {len(_WORDS)})::BIGINT + 1] || ' ' || {w}[((h3 >> 32) % {len(_WORDS)})::BIGINT + 1]
                   || ' ' || {w}[((h3 >> 40) % {len(_WORDS)})::BIGINT + 1] END AS anchor,
@@ -129,7 +217,7 @@ def generation_sql(links: int, domains: int, seed: int) -> str:
         rel_ = 'ugc' AS ugc,
         rel_ = 'sponsored' AS sponsored,
         CASE WHEN is_img THEN 'image' ELSE 'text' END AS kind,
-        {_pick(_SECTIONS, 'h3 >> 44')} AS section,
+        {_pick(_SECTIONS, "h3 >> 44")} AS section,
         'as described on ' || t_dom || ', the ' || {w}[((h2 >> 40) % {len(_WORDS)})::BIGINT + 1] || ' '
             || {w}[((h2 >> 48) % {len(_WORDS)})::BIGINT + 1] || ' is worth a look' AS context,
         sd = td AS internal,
@@ -137,7 +225,7 @@ def generation_sql(links: int, domains: int, seed: int) -> str:
         TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(((h1 >> 40) % 15552000)::BIGINT) AS last_seen,
         CASE WHEN (h2 >> 56) % 10 = 0
              THEN TIMESTAMPTZ '2025-07-01 00:00:00+00' + to_seconds(((h1 >> 20) % 8640000)::BIGINT) END AS lost_at,
-        CASE WHEN (h2 >> 56) % 10 = 0 THEN {_pick(["removed", "page_gone", "redirected", "noindex"], 'h1 >> 50')} END AS lost_reason,
+        CASE WHEN (h2 >> 56) % 10 = 0 THEN {_pick(["removed", "page_gone", "redirected", "noindex"], "h1 >> 50")} END AS lost_reason,
         'warc' AS via
     FROM u
     """
@@ -174,8 +262,17 @@ def _configure(con, memory_limit: str, tmp_dir: str | None) -> None:
         con.execute(f"SET temp_directory = '{tmp_dir}'")
 
 
-def ensure_index(db: str, links: int, domains: int, *, seed: int = 1, unsorted: bool = True,
-                 memory_limit: str = "6GB", tmp_dir: str | None = None, log=print) -> dict:
+def ensure_index(
+    db: str,
+    links: int,
+    domains: int,
+    *,
+    seed: int = 1,
+    unsorted: bool = True,
+    memory_limit: str = "6GB",
+    tmp_dir: str | None = None,
+    log=print,
+) -> dict:
     """Create (or reuse) the sorted DB and, optionally, the unsorted copy. Returns timings/sizes."""
     want = (links, domains, seed)
     upath = unsorted_path(db)
@@ -201,21 +298,27 @@ def ensure_index(db: str, links: int, domains: int, *, seed: int = 1, unsorted: 
         with Store(path) as st, Timer() as t:
             _configure(st.con, memory_limit, tmp_dir)
             st.con.execute(f"INSERT INTO links ({cols}) SELECT {cols} FROM ({gen}) {order}")
-            st.con.execute("CREATE OR REPLACE TABLE bench_gen AS SELECT ?::BIGINT links, ?::BIGINT domains, "
-                           "?::BIGINT seed", [links, domains, seed])
+            st.con.execute(
+                "CREATE OR REPLACE TABLE bench_gen AS SELECT ?::BIGINT links, ?::BIGINT domains, ?::BIGINT seed",
+                [links, domains, seed],
+            )
             st.con.execute("CHECKPOINT")
         return t.seconds
 
     if not have_sorted:
         info["reused"] = False
         info["generate_sorted_s"] = build(Path(db), "ORDER BY target_rhost, target_url")
-        log(f"generated {links:,} links over {domains:,} domains, sorted by (target_rhost, target_url), "
-            f"in {info['generate_sorted_s']:.1f} s -> {db} ({file_mb(db):,.0f} MB)")
+        log(
+            f"generated {links:,} links over {domains:,} domains, sorted by (target_rhost, target_url), "
+            f"in {info['generate_sorted_s']:.1f} s -> {db} ({file_mb(db):,.0f} MB)"
+        )
     if unsorted and not have_unsorted:
         info["reused"] = False
         info["generate_unsorted_s"] = build(upath, "")
-        log(f"generated the same rows unsorted in {info['generate_unsorted_s']:.1f} s -> {upath} "
-            f"({file_mb(upath):,.0f} MB)")
+        log(
+            f"generated the same rows unsorted in {info['generate_unsorted_s']:.1f} s -> {upath} "
+            f"({file_mb(upath):,.0f} MB)"
+        )
     info["db_mb"] = file_mb(db)
     info["unsorted_db"] = str(upath) if upath.exists() else None
     info["unsorted_mb"] = file_mb(upath) if upath.exists() else None
@@ -232,8 +335,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--memory-limit", default="6GB")
     ap.add_argument("--tmp-dir", default=None, help="DuckDB spill directory")
     a = ap.parse_args(argv)
-    info = ensure_index(a.db, a.links, a.domains, seed=a.seed, unsorted=not a.no_unsorted,
-                        memory_limit=a.memory_limit, tmp_dir=a.tmp_dir)
+    info = ensure_index(
+        a.db,
+        a.links,
+        a.domains,
+        seed=a.seed,
+        unsorted=not a.no_unsorted,
+        memory_limit=a.memory_limit,
+        tmp_dir=a.tmp_dir,
+    )
     print(info)
 
 

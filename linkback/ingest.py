@@ -26,7 +26,7 @@ from linkback.records import FetchedPage, Link, PageFacts
 from linkback.sources.warc import ReadStats, iter_archive, iter_paths, sniff_archive
 from linkback.store import Store
 from linkback.store import _write as write
-from linkback.store._arrow import to_batches
+from linkback.store._arrow import first_links, to_batches
 
 #: Pages per batch handed to a worker: small, so that every worker stays busy.
 BATCH_PAGES = 64
@@ -34,8 +34,10 @@ BATCH_PAGES = 64
 BATCH_BYTES = 8 * 2**20
 #: Extracted batches are written together, one transaction per this many pages or links:
 #: each commit has a fixed cost, and a transaction is also the unit an interrupt can lose.
-WRITE_PAGES = 1000
-WRITE_LINKS = 200_000
+WRITE_PAGES = 500
+WRITE_LINKS = 100_000
+#: DuckDB memory limit while ingesting.
+INGEST_MEMORY_LIMIT = "384MB"
 
 
 @dataclass
@@ -44,6 +46,7 @@ class ExtractedBatch:
 
     observations: pa.RecordBatch
     links: pa.RecordBatch
+    first_seen_links: pa.RecordBatch
     html_pages: int
     skipped: Counter[str]
 
@@ -66,9 +69,11 @@ def extract_batch(pages: list[FetchedPage]) -> ExtractedBatch:
         per_page.append(page_links)
 
     observations, link_batch = to_batches(facts, per_page)
+    current = first_links(facts, per_page)
     return ExtractedBatch(
         observations=observations,
         links=link_batch,
+        first_seen_links=current,
         html_pages=html_pages,
         skipped=skipped,
     )
@@ -92,7 +97,7 @@ class FileSummary:
 @dataclass
 class IngestSummary:
     files: list[FileSummary] = field(default_factory=list)
-    refreshed_pages: int = 0
+    reclustered: bool = False
     interrupted: bool = False
 
     def total(self, attr: str) -> int:
@@ -167,23 +172,29 @@ def _merge(results: list[ExtractedBatch]) -> ExtractedBatch:
     """Several extracted batches as one (page_idx shifted to index the merged pages)."""
     if len(results) == 1:
         return results[0]
-    shifted = []
-    offset = 0
-    for r in results:
-        idx = pc.add(r.links.column("page_idx"), pa.scalar(offset, pa.int32()))
-        shifted.append(r.links.set_column(0, "page_idx", idx))
-        offset += r.observations.num_rows
+    offsets = [0]
+    for r in results[:-1]:
+        offsets.append(offsets[-1] + r.observations.num_rows)
     skipped: Counter[str] = Counter()
     for r in results:
         skipped.update(r.skipped)
     return ExtractedBatch(
-        observations=pa.Table.from_batches([r.observations for r in results]).combine_chunks().to_batches()[0],
-        links=pa.Table.from_batches(shifted).combine_chunks().to_batches()[0]
-        if any(b.num_rows for b in shifted)
-        else results[0].links,
+        observations=_concat([r.observations for r in results]),
+        links=_concat([_shift(r.links, off) for r, off in zip(results, offsets, strict=True)]),
+        first_seen_links=_concat([_shift(r.first_seen_links, off) for r, off in zip(results, offsets, strict=True)]),
         html_pages=sum(r.html_pages for r in results),
         skipped=skipped,
     )
+
+
+def _shift(batch: pa.RecordBatch, offset: int) -> pa.RecordBatch:
+    idx = pc.add(batch.column("page_idx"), pa.scalar(offset, pa.int32()))
+    return batch.set_column(0, "page_idx", idx)
+
+
+def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    table = pa.Table.from_batches(batches).combine_chunks()
+    return table.to_batches()[0] if table.num_rows else batches[0]
 
 
 def default_workers() -> int:
@@ -199,14 +210,34 @@ def ingest(
 ) -> IngestSummary:
     """Ingest WARC/ARC files (paths, directories or globs) into ``store``.
 
-    Each batch is one transaction; link state is re-derived at the end (also after Ctrl-C, for
-    the batches that committed). A file whose bytes were ingested before is skipped.
+    Each write batch is one transaction that also derives its pages' link state, so Ctrl-C or a
+    crash keeps exactly the committed batches, complete. A file whose bytes were ingested before
+    is skipped; an interrupted file is resumed where it stopped (its committed captures are
+    recognised and skipped).
     """
     paths = iter_paths([str(p) for p in inputs])
     workers = default_workers() if workers is None else max(1, workers)
     progress = Progress(total_bytes=sum(p.stat().st_size for p in paths))
     summary = IngestSummary()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) if workers > 1 else None
+    # DuckDB's buffer pool defaults to 80 % of RAM; ingest needs little of it (it spills to disk
+    # beyond the limit), and this keeps the whole process tree well under 1 GB.
+    (previous_limit, previous_checkpoint, previous_threads) = store.con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('checkpoint_threshold'), current_setting('threads')"
+    ).fetchall()[0]
+    if workers > 1:
+        # The workers keep the cores busy; DuckDB's own threads would only compete with them.
+        store.con.execute("SET threads = 1")
+    store.con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
+    # Each commit is durable in the write-ahead log; checkpointing it into the file on every
+    # commit (DuckDB does past 16 MB of log) rewrote the same row groups again and again.
+    store.con.execute("SET checkpoint_threshold = '1GB'")
+    pool = None
+    if workers > 1:
+        # forkserver, not fork: the parent runs DuckDB's threads, and forking a threaded process
+        # can deadlock the child. Preloading makes each worker start in milliseconds.
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["linkback.ingest"])
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
         for path in paths:
             progress.current = str(path)
@@ -224,8 +255,11 @@ def ingest(
     finally:
         if pool is not None:
             pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
-        # The committed batches are folded into link state even after an interrupt.
-        summary.refreshed_pages = write.refresh(store)
+        summary.reclustered = write.cluster_links(store)
+        store.con.execute(f"SET memory_limit = '{previous_limit}'")
+        store.con.execute(f"SET checkpoint_threshold = '{previous_checkpoint}'")
+        store.con.execute(f"SET threads = {int(previous_threads)}")
+        store.con.execute("CHECKPOINT")
     return summary
 
 
@@ -253,7 +287,12 @@ def _ingest_file(
         nonlocal next_id
         merged = _merge(pending)
         added, dups, n_links = write.add_batch(
-            store, archive_id=archive_id, first_obs_id=next_id, observations=merged.observations, links=merged.links
+            store,
+            archive_id=archive_id,
+            first_obs_id=next_id,
+            observations=merged.observations,
+            links=merged.links,
+            first_seen_links=merged.first_seen_links,
         )
         next_id += added
         fs.pages += added

@@ -6,8 +6,8 @@ import re
 
 import pytest
 import typer.main
-
 from conftest import ROOT
+
 from linkback.cli import app
 from linkback.schema import TABLES, describe
 

@@ -97,8 +97,7 @@ def test_an_interrupted_ingest_keeps_committed_batches_and_finishes_on_rerun(
         assert summary.interrupted
         (committed,) = store.con.execute("SELECT count(*) FROM observations").fetchall()[0]
         assert 0 < committed < 261
-        # the committed batches were folded into link state; nothing half-written
-        assert store.con.execute("SELECT count(*) FROM dirty_pages").fetchall()[0] == (0,)
+        # each committed batch is complete, its link state derived; nothing half-written
         assert store.con.execute("SELECT count(*) FROM pages").fetchall()[0] == (committed,)
         rerun = ingest([CRAWL], store=store, workers=1)
         assert rerun.files[0].status == "ingested"
@@ -176,31 +175,21 @@ def test_a_database_held_by_another_process_gives_a_clear_error(tmp_path: Path) 
         holder.stdout.close()
 
 
-def test_reports_warn_when_ingested_pages_are_not_folded_in_yet(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
-
-    from linkback.records import PageFacts
+def test_first_seen_rows_built_by_workers_equal_the_state_derived_in_sql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from linkback.store import _write as write
-    from linkback.store._arrow import to_batches
 
-    db = tmp_path / "db.duckdb"
-    with Store(db) as store:
-        page = PageFacts(
-            url="https://a.example/",
-            status=200,
-            fetched_at=datetime(2024, 1, 1, tzinfo=UTC),
-            host="a.example",
-            domain="a.example",
-            rhost="example.a",
-        )
-        obs, links = to_batches([page], [[]])
-        write.add_batch(
-            store,
-            archive_id=write.begin_archive(store, path="p", size=1, fingerprint="p"),
-            first_obs_id=1,
-            observations=obs,
-            links=links,
-        )
-    result = CliRunner().invoke(app, ["overview", "example.com", "--db", str(db)])
-    assert result.exit_code == 0
-    assert "1 ingested page(s) are not in the link state yet" in result.output
+    with Store(tmp_path / "fast.duckdb") as fast:
+        ingest([CRAWL], store=fast, workers=1)
+        expected = snapshot(fast)
+    original = write.add_batch
+
+    def sql_only(store, **kw):
+        kw["first_seen_links"] = None
+        return original(store, **kw)
+
+    monkeypatch.setattr(write, "add_batch", sql_only)
+    with Store(tmp_path / "sql.duckdb") as slow:
+        ingest([CRAWL], store=slow, workers=1)
+        assert snapshot(slow) == expected

@@ -85,14 +85,14 @@ def test_a_file_from_a_newer_linkback_is_refused(tmp_path) -> None:
 def test_a_link_seen_twice_spans_first_to_last_seen(store: Store) -> None:
     observe(store, (facts(at=day(1)), [link()]))
     observe(store, (facts(at=day(5)), [link()]))
-    write.refresh(store)
+    write.cluster_links(store)
     assert state(store) == [("https://target.com/", "a target", day(1), day(5), None, None)]
 
 
 def test_a_link_missing_from_a_newer_observation_is_lost_as_removed(store: Store) -> None:
     observe(store, (facts(at=day(1)), [link(), link("https://other.com/", "other")]))
     observe(store, (facts(at=day(3)), [link()]))
-    write.refresh(store)
+    write.cluster_links(store)
     rows = {r[0]: r for r in state(store)}
     assert rows["https://other.com/"][4:] == (day(3), "removed")
     assert rows["https://target.com/"][4:] == (None, None)
@@ -104,20 +104,20 @@ def test_a_link_missing_from_a_newer_observation_is_lost_as_removed(store: Store
 def test_lost_reason_follows_the_status_of_the_next_observation(store: Store, status: int, reason: str) -> None:
     observe(store, (facts(at=day(1)), [link()]))
     observe(store, (facts(at=day(2), status=status), []))
-    write.refresh(store)
+    write.cluster_links(store)
     assert state(store)[0][4:] == (day(2), reason)
 
 
 def test_a_page_that_becomes_noindex_loses_its_links_as_noindex(store: Store) -> None:
     observe(store, (facts(at=day(1)), [link()]))
     observe(store, (facts(at=day(2), noindex=True), [link()]))
-    write.refresh(store)
+    write.cluster_links(store)
     assert state(store) == [("https://target.com/", "a target", day(1), day(1), day(2), "noindex")]
 
 
 def test_links_only_ever_on_a_noindex_page_are_kept_as_history_not_as_links(store: Store) -> None:
     observe(store, (facts(at=day(1), noindex=True), [link()]))
-    write.refresh(store)
+    write.cluster_links(store)
     assert state(store) == []
     assert store.con.execute("SELECT count(*) FROM link_observations").fetchall() == [(1,)]
 
@@ -125,7 +125,7 @@ def test_links_only_ever_on_a_noindex_page_are_kept_as_history_not_as_links(stor
 def test_server_errors_do_not_mark_links_lost(store: Store) -> None:
     observe(store, (facts(at=day(1)), [link()]))
     observe(store, (facts(at=day(2), status=503), []))
-    write.refresh(store)
+    write.cluster_links(store)
     assert state(store)[0][4:] == (None, None)
 
 
@@ -133,19 +133,19 @@ def test_archives_ingested_out_of_order_give_the_same_state(store: Store) -> Non
     with Store(":memory:") as in_order:
         observe(in_order, (facts(at=day(1)), [link()]))
         observe(in_order, (facts(at=day(2)), []))
-        write.refresh(in_order)
+        write.cluster_links(in_order)
         expected = state(in_order)
     observe(store, (facts(at=day(2)), []))
-    write.refresh(store)
+    write.cluster_links(store)
     observe(store, (facts(at=day(1)), [link()]))
-    write.refresh(store)
+    write.cluster_links(store)
     assert state(store) == expected == [("https://target.com/", "a target", day(1), day(1), day(2), "removed")]
 
 
 def test_a_link_that_comes_back_is_live_again(store: Store) -> None:
     observe(store, (facts(at=day(1)), [link()]), (facts(at=day(2)), []))
     observe(store, (facts(at=day(3)), [link()]))
-    write.refresh(store)
+    write.cluster_links(store)
     assert state(store)[0][2:] == (day(1), day(3), None, None)
 
 
@@ -175,7 +175,6 @@ def test_a_failed_batch_leaves_the_store_as_it_was(store: Store, monkeypatch: py
         observe(store, (facts(at=day(2)), [link()]))
     monkeypatch.undo()
     assert store.con.execute("SELECT count(*) FROM observations").fetchone() == before
-    assert store.con.execute("SELECT count(*) FROM dirty_pages").fetchone() == (1,)
 
 
 class _Proxy:
@@ -192,7 +191,7 @@ class _Proxy:
 def test_pages_keep_the_newest_observation_and_count_them(store: Store) -> None:
     observe(store, (facts(at=day(1)), [link()]))
     observe(store, (facts(at=day(4), status=404), []))
-    write.refresh(store)
+    write.cluster_links(store)
     assert store.con.execute("SELECT url, status, first_seen, last_seen, observations FROM pages").fetchall() == [
         (SRC, 404, day(1), day(4), 2)
     ]
@@ -211,7 +210,7 @@ def test_links_stay_sorted_by_target_after_many_refreshes(store: Store) -> None:
             target_rhost=".".join(reversed(target.split("."))),
         )
         observe(store, (page, [lk]))
-        write.refresh(store, resort_fraction=0.2)
+        write.cluster_links(store, resort_fraction=0.2, min_rows=1)
     rhosts = [r[0] for r in store.con.execute("SELECT target_rhost FROM links").fetchall()]
     assert rhosts == sorted(rhosts)
 

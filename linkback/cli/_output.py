@@ -31,7 +31,6 @@ from rich.table import Table
 
 from linkback.errors import LinkbackError
 from linkback.store import Store, default_db_path
-from linkback.store._write import dirty_count
 
 #: Rows a table shows when no ``--limit`` is given.
 TABLE_LIMIT = 50
@@ -100,12 +99,6 @@ def open_store(db: Path | None) -> Iterator[Store]:
         fail(str(exc))
     # DuckDB would draw its progress bar on stdout, in the middle of the output.
     store.con.execute("SET enable_progress_bar = false")
-    pending = dirty_count(store)
-    if pending:
-        Console(stderr=True, highlight=False).print(
-            f"[yellow]warning:[/yellow] {pending:,} ingested page(s) are not in the link state yet "
-            "(an ingest was interrupted); run 'linkback ingest' again to fold them in"
-        )
     try:
         yield store
     except (LinkbackError, ValueError) as exc:

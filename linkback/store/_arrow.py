@@ -16,6 +16,7 @@ _OBS_FIELDS = {  # observation column -> PageFacts attribute
 _OBS_FIELDS["record_offset"] = "offset"
 OBS_BATCH_SCHEMA = pa.schema([schema.OBSERVATIONS.field(n) for n in ("obs_key", *_OBS_FIELDS)])
 _LINK_ATTRS = schema.LINK_OBSERVATIONS.names[1:]
+FIRST_LINKS_SCHEMA = pa.schema([pa.field("page_idx", pa.int32()), *schema.LINKS])
 LINK_BATCH_SCHEMA = pa.schema(
     [pa.field("page_idx", pa.int32()), *(schema.LINK_OBSERVATIONS.field(n) for n in _LINK_ATTRS)]
 )
@@ -46,3 +47,35 @@ def to_batches(facts: Sequence[PageFacts], links: Sequence[Sequence[Link]]) -> t
         pa.RecordBatch.from_pydict(obs_cols, schema=OBS_BATCH_SCHEMA),
         pa.RecordBatch.from_pydict(link_cols, schema=LINK_BATCH_SCHEMA),
     )
+
+
+def first_links(facts: Sequence[PageFacts], links: Sequence[Sequence[Link]]) -> pa.RecordBatch:
+    """The ``links`` rows these pages give if this is their only observation.
+
+    That is the common case (a page ingested for the first time), and it needs no aggregation:
+    each link identity (target, kind, anchor) once per page, first and last seen at the capture,
+    nothing lost; pages observed as noindex give none. Workers build these rows in parallel; the
+    store uses them when none of the batch's pages were seen before (see ``add_batch``).
+    """
+    cols: dict[str, list] = {name: [] for name in FIRST_LINKS_SCHEMA.names}
+    for i, (page, page_links) in enumerate(zip(facts, links, strict=True)):
+        if page.noindex or not page_links:
+            continue
+        seen: set[tuple[str, str, str]] = set()
+        for link in page_links:
+            identity = (link.target_url, link.kind, link.anchor)
+            if identity in seen:
+                continue
+            seen.add(identity)
+            cols["page_idx"].append(i)
+            cols["source_url"].append(page.url)
+            cols["source_host"].append(page.host)
+            cols["source_domain"].append(page.domain)
+            for col, value in zip(_LINK_ATTRS, link, strict=True):
+                cols[col].append(" ".join(value) if col == "rel" else value)
+            cols["first_seen"].append(page.fetched_at)
+            cols["last_seen"].append(page.fetched_at)
+            cols["lost_at"].append(None)
+            cols["lost_reason"].append(None)
+            cols["via"].append(page.via)
+    return pa.RecordBatch.from_pydict(cols, schema=FIRST_LINKS_SCHEMA)

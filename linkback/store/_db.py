@@ -36,7 +36,6 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name in schema.TABLES:
         con.execute(schema.create_table_sql(name))
     con.execute("CREATE SEQUENCE IF NOT EXISTS obs_id_seq START 1")
-    con.execute("CREATE TABLE IF NOT EXISTS dirty_pages (url VARCHAR)")
 
 
 class Store:

@@ -1,11 +1,11 @@
 """Writing observations and deriving link state (DESIGN §1.4, §2).
 
-Ingest only ever *appends* observations: :func:`add_batch` writes one batch of pages and their
-links in one transaction, so an interrupted ingest leaves exactly the batches that committed.
-The pages touched are remembered in ``dirty_pages``; :func:`refresh` then re-derives the
-``links`` and ``pages`` rows of those pages from *all* their observations, in one transaction.
-Because the derived state is a function of the observations alone, ingesting archives in any
-order, twice, or after a crash gives the same result.
+Ingest only ever *appends* observations. :func:`add_batch` writes one batch of pages and their
+links and, in the same transaction, re-derives the ``links`` and ``pages`` rows of those pages
+from *all* their observations. So an interrupted ingest leaves exactly the batches that
+committed, each complete; and because the derived state is a function of the observations alone,
+ingesting archives in any order, twice, or after a crash gives the same result.
+:func:`cluster_links` re-sorts ``links`` by target once enough rows were appended out of order.
 
 A link's identity is (source_url, target_url, kind, anchor). For each link:
 
@@ -76,7 +76,13 @@ def next_obs_id(store: Store) -> int:
 
 
 def add_batch(
-    store: Store, *, archive_id: int, first_obs_id: int, observations: pa.RecordBatch, links: pa.RecordBatch
+    store: Store,
+    *,
+    archive_id: int,
+    first_obs_id: int,
+    observations: pa.RecordBatch,
+    links: pa.RecordBatch,
+    first_seen_links: pa.RecordBatch | None = None,
 ) -> tuple[int, int, int]:
     """Append one batch in one transaction; (pages added, duplicates skipped, links added).
 
@@ -84,6 +90,10 @@ def add_batch(
     ``page_idx`` (the row in ``observations`` it belongs to) and the link columns. A capture already
     stored (same ``obs_key``: URL and fetch time), here or from another archive, is skipped with its
     links, which is what makes re-ingesting a file add nothing.
+
+    ``first_seen_links`` (from :func:`~linkback.store._arrow.first_links`) are the link-state
+    rows of the batch's pages if each is observed for the first time; when that holds they are
+    stored as they are, otherwise the state is derived from all observations in SQL.
     """
     con = store.con
     n = observations.num_rows
@@ -126,22 +136,67 @@ def add_batch(
         {"obs_id": link_obs_ids, **{name: links.column(name) for name in schema.LINK_OBSERVATIONS.names[1:]}}
     ).filter(pc.greater_equal(link_obs_ids, 0))
 
+    current = None
+    if first_seen_links is not None:
+        urls = obs_table.column("url")
+        if len(pc.unique(urls)) == n_kept:
+            kept_pages = pc.greater_equal(
+                pc.take(pa.array(obs_id_of_page, pa.int64()), first_seen_links.column("page_idx")), 0
+            )
+            current = pa.Table.from_batches([first_seen_links]).filter(kept_pages).drop_columns(["page_idx"])
+
     con.register("_obs", obs_table)
     con.register("_links", link_table)
+    if current is not None:
+        con.register("_current", current)
     try:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute("INSERT INTO observations SELECT * FROM _obs")
             con.execute("INSERT INTO link_observations SELECT * FROM _links")
-            con.execute("INSERT INTO dirty_pages SELECT DISTINCT url FROM _obs")
+            if current is not None and not _any_known(store):
+                _insert_first_seen(store)
+            else:
+                _derive(store)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     finally:
-        con.unregister("_obs")
-        con.unregister("_links")
+        for name in ("_obs", "_links", "_current"):
+            con.unregister(name)
     return n_kept, n - n_kept, link_table.num_rows
+
+
+def _any_known(store: Store) -> bool:
+    """Has any page of the batch (``_obs``) been observed before it?"""
+    (known,) = store.con.execute(
+        "SELECT count(*) FROM pages p SEMI JOIN (SELECT url FROM _obs) b ON p.url = b.url"
+    ).fetchall()[0]
+    return bool(known)
+
+
+def _insert_first_seen(store: Store) -> None:
+    """Link state and pages of a batch of first observations: rows as the workers built them."""
+    con = store.con
+    con.execute(f"INSERT INTO links SELECT {', '.join(schema.LINKS.names)} FROM _current")
+    page_cols = [
+        "url",
+        *_PAGE_ATTRS,
+        "fetched_at AS first_seen",
+        "fetched_at AS last_seen",
+        "1::INTEGER AS observations",
+    ]
+    con.execute(f"INSERT INTO pages SELECT {', '.join(page_cols)} FROM _obs")
+    (added,) = con.execute("SELECT count(*) FROM _current").fetchall()[0]
+    _count_unsorted(store, int(added))
+
+
+def _count_unsorted(store: Store, appended: int) -> None:
+    con = store.con
+    rows = con.execute("SELECT value FROM meta WHERE key = 'links_unsorted_rows'").fetchall()
+    unsorted = (int(rows[0][0]) if rows else 0) + appended
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', ?)", [str(unsorted)])
 
 
 def _first_occurrence_mask(keys: list[int]) -> list[bool]:
@@ -153,91 +208,90 @@ def _first_occurrence_mask(keys: list[int]) -> list[bool]:
     return mask
 
 
-def dirty_count(store: Store) -> int:
-    (n,) = store.con.execute("SELECT count(*) FROM dirty_pages").fetchall()[0]
-    return int(n)
-
-
 _LINK_ATTRS = [c for c in schema.LINK_OBSERVATIONS.names if c not in ("obs_id", "target_url", "kind", "anchor")]
+_PAGE_ATTRS = [c for c in schema.PAGES.names if c not in ("url", "first_seen", "last_seen", "observations")]
 
 
-def refresh(store: Store, *, resort_fraction: float = 0.2) -> int:
-    """Re-derive ``links`` and ``pages`` for the pages ingested since the last refresh.
+def _derive(store: Store) -> None:
+    """Re-derive links and pages of the pages in ``_obs`` (the batch being written).
 
-    Returns the number of pages refreshed. One transaction: on failure nothing changes. When the
-    rows appended since the table was last sorted exceed ``resort_fraction`` of it, ``links`` is
-    rewritten sorted by target reversed host, which keeps "backlinks of X" a narrow scan.
+    Runs inside :func:`add_batch`'s transaction.
     """
     con = store.con
-    n_dirty = dirty_count(store)
-    if n_dirty == 0:
-        return 0
     attrs = ",\n      ".join(f"arg_max(lo.{c}, o.fetched_at) AS {c}" for c in _LINK_ATTRS)
+    con.execute("CREATE OR REPLACE TEMP TABLE _batch_urls AS SELECT DISTINCT url FROM _obs")
+    # Pages seen before need their old rows replaced; new pages only add rows, which spares a
+    # scan of the whole links table.
+    known = _any_known(store)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _page_obs AS "
+        "SELECT o.* FROM observations o SEMI JOIN _batch_urls b ON o.url = b.url"
+    )
+    (min_obs,) = con.execute("SELECT min(obs_id) FROM _page_obs").fetchall()[0]
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _derived AS
+        WITH seen AS (
+          SELECT o.url AS source_url, lo.target_url, lo.kind, lo.anchor,
+            min(o.fetched_at) AS first_seen, max(o.fetched_at) AS last_seen,
+            arg_max(o.via, o.fetched_at) AS via,
+            arg_max(o.host, o.fetched_at) AS source_host,
+            arg_max(o.domain, o.fetched_at) AS source_domain,
+            {attrs}
+          FROM link_observations lo JOIN _page_obs o ON lo.obs_id = o.obs_id
+          WHERE NOT coalesce(o.noindex, false)
+            AND lo.obs_id >= $min_obs  -- a constant bound lets zone maps skip older row groups
+          GROUP BY ALL
+        ),
+        decisive AS (SELECT url, fetched_at, status, noindex FROM _page_obs o WHERE {_DECISIVE})
+        SELECT s.*, d.fetched_at AS lost_at,
+          CASE WHEN d.status IS NULL THEN NULL
+               WHEN d.status BETWEEN 300 AND 399 THEN 'redirected'
+               WHEN d.status >= 400 THEN 'page_gone'
+               WHEN d.noindex THEN 'noindex'
+               ELSE 'removed' END AS lost_reason
+        FROM seen s ASOF LEFT JOIN decisive d
+          ON s.source_url = d.url AND d.fetched_at > s.last_seen
+        """,
+        {"min_obs": min_obs},
+    )
+    if known:
+        con.execute("DELETE FROM links WHERE source_url IN (SELECT url FROM _batch_urls)")
+        con.execute("DELETE FROM pages WHERE url IN (SELECT url FROM _batch_urls)")
+    cols = ", ".join(schema.LINKS.names)
+    con.execute(f"INSERT INTO links SELECT {cols} FROM _derived")
+    (added,) = con.execute("SELECT count(*) FROM _derived").fetchall()[0]
+    page_attrs = ", ".join(f"arg_max({c}, fetched_at) AS {c}" for c in _PAGE_ATTRS)
+    con.execute(
+        f"INSERT INTO pages SELECT {', '.join(schema.PAGES.names)} FROM ("
+        f"  SELECT url, {page_attrs}, min(fetched_at) AS first_seen, max(fetched_at) AS last_seen,"
+        f"  count(*)::INTEGER AS observations FROM _page_obs GROUP BY url)"
+    )
+    _count_unsorted(store, int(added))
+    for tmp in ("_batch_urls", "_page_obs", "_derived"):
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+
+
+def cluster_links(store: Store, *, resort_fraction: float = 0.2, min_rows: int = 1_000_000) -> bool:
+    """Rewrite ``links`` sorted by target reversed host if enough rows were appended unsorted.
+
+    Keeps "backlinks of X" a narrow scan (DuckDB zone maps). Tables under ``min_rows`` are left
+    as they are: scanning all of them takes milliseconds. True when it rewrote the table. One
+    transaction: on failure the table is as it was.
+    """
+    con = store.con
+    rows = con.execute("SELECT value FROM meta WHERE key = 'links_unsorted_rows'").fetchall()
+    unsorted = int(rows[0][0]) if rows else 0
+    (total,) = con.execute("SELECT count(*) FROM links").fetchall()[0]
+    rewrite = total >= min_rows and unsorted > resort_fraction * total
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _dirty AS SELECT DISTINCT url FROM dirty_pages")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _obs AS SELECT o.* FROM observations o SEMI JOIN _dirty d ON o.url = d.url"
-        )
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _derived AS
-            WITH seen AS (
-              SELECT o.url AS source_url, lo.target_url, lo.kind, lo.anchor,
-                min(o.fetched_at) AS first_seen, max(o.fetched_at) AS last_seen,
-                arg_max(o.via, o.fetched_at) AS via,
-                arg_max(o.host, o.fetched_at) AS source_host,
-                arg_max(o.domain, o.fetched_at) AS source_domain,
-                {attrs}
-              FROM link_observations lo JOIN _obs o ON lo.obs_id = o.obs_id
-              WHERE NOT coalesce(o.noindex, false)
-              GROUP BY ALL
-            ),
-            decisive AS (SELECT url, fetched_at, status, noindex FROM _obs o WHERE {_DECISIVE})
-            SELECT s.*, d.fetched_at AS lost_at,
-              CASE WHEN d.status IS NULL THEN NULL
-                   WHEN d.status BETWEEN 300 AND 399 THEN 'redirected'
-                   WHEN d.status >= 400 THEN 'page_gone'
-                   WHEN d.noindex THEN 'noindex'
-                   ELSE 'removed' END AS lost_reason
-            FROM seen s ASOF LEFT JOIN decisive d
-              ON s.source_url = d.url AND d.fetched_at > s.last_seen
-            """
-        )
-        con.execute("DELETE FROM links WHERE source_url IN (SELECT url FROM _dirty)")
-        cols = ", ".join(schema.LINKS.names)
-        con.execute(f"INSERT INTO links SELECT {cols} FROM _derived ORDER BY target_rhost, target_url")
-        (added,) = con.execute("SELECT count(*) FROM _derived").fetchall()[0]
-
-        page_cols = [c for c in schema.PAGES.names if c not in ("url", "first_seen", "last_seen", "observations")]
-        page_attrs = ", ".join(f"arg_max({c}, fetched_at) AS {c}" for c in page_cols)
-        con.execute("DELETE FROM pages WHERE url IN (SELECT url FROM _dirty)")
-        con.execute(
-            f"INSERT INTO pages SELECT {', '.join(schema.PAGES.names)} FROM ("
-            f"  SELECT url, {page_attrs}, min(fetched_at) AS first_seen, max(fetched_at) AS last_seen,"
-            f"  count(*)::INTEGER AS observations FROM _obs GROUP BY url)"
-        )
-        con.execute("DELETE FROM dirty_pages")
-        _note_unsorted(store, int(added), resort_fraction)
-        for tmp in ("_dirty", "_obs", "_derived"):
-            con.execute(f"DROP TABLE IF EXISTS {tmp}")
+        if rewrite:
+            cols = ", ".join(schema.LINKS.names)
+            con.execute(f"CREATE OR REPLACE TABLE links AS SELECT {cols} FROM links ORDER BY target_rhost, target_url")
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', '0')")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return n_dirty
-
-
-def _note_unsorted(store: Store, appended: int, resort_fraction: float) -> None:
-    con = store.con
-    rows = con.execute("SELECT value FROM meta WHERE key = 'links_unsorted_rows'").fetchall()
-    unsorted = (int(rows[0][0]) if rows else 0) + appended
-    (total,) = con.execute("SELECT count(*) FROM links").fetchall()[0]
-    if total and unsorted > resort_fraction * total and unsorted != total:
-        cols = ", ".join(schema.LINKS.names)
-        con.execute(f"CREATE OR REPLACE TABLE links AS SELECT {cols} FROM links ORDER BY target_rhost, target_url")
-        unsorted = 0
-    elif unsorted == total:
-        # The whole table was written in one sorted insert.
-        unsorted = 0
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', ?)", [str(unsorted)])
+    return rewrite

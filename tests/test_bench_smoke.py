@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import ROOT, shared_path
+from conftest import REPO_DATA, ROOT, shared_path
 
 BENCH = ROOT / "bench"
 
@@ -103,3 +102,9 @@ def test_gen_index_schema_matches(tmp_path: Path) -> None:
             assert url.startswith(f"https://{host}/")
         order = [r[0] for r in st.con.execute("SELECT target_rhost FROM links").fetchall()]
         assert order == sorted(order)
+
+
+def test_bench_ingest_runs_on_a_bundled_archive() -> None:
+    out = _run("bench_ingest.py", str(REPO_DATA / "warc" / "jwarc" / "cc.warc.gz"), "--reps", "1", "--large", "0")
+    assert "speed-up workers=2 / workers=1, single" in out
+    assert "peak memory (PSS)" in out

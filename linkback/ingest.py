@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from linkback.errors import SourceError
 from linkback.extract import extract
 from linkback.records import FetchedPage, Link, PageFacts
-from linkback.sources.warc import ReadStats, iter_archive, iter_paths, sniff_archive
+from linkback.sources.warc import ReadStats, iter_archive, iter_paths, iter_record_offsets, sniff_archive
 from linkback.store import Store
 from linkback.store import _write as write
 from linkback.store._arrow import first_links, to_batches
@@ -32,6 +32,8 @@ from linkback.store._arrow import first_links, to_batches
 BATCH_PAGES = 64
 #: A batch is also cut when its bodies reach this many bytes.
 BATCH_BYTES = 8 * 2**20
+#: When workers read the archive themselves, a range is also cut at this many archive bytes.
+RANGE_BYTES = 4 * 2**20
 #: Extracted batches are written together, one transaction per this many pages or links:
 #: each commit has a fixed cost, and a transaction is also the unit an interrupt can lose.
 WRITE_PAGES = 500
@@ -166,6 +168,54 @@ def _extracted(
     while in_flight:
         offset, fut = in_flight.popleft()
         yield offset, fut.result()
+
+
+def extract_range(path: str, start: int, end: int) -> tuple[ExtractedBatch, ReadStats]:
+    """Read the records of ``path`` in ``[start, end)`` and extract them (runs in workers)."""
+    stats = ReadStats()
+    return extract_batch(list(iter_archive(path, stats=stats, start=start, end=end))), stats
+
+
+def _ranges(path: Path) -> Iterator[tuple[int, int]]:
+    """Byte ranges of about BATCH_PAGES responses or RANGE_BYTES each, cut at record offsets.
+
+    The offsets come from a fast pass over the record headers; where that pass stops (damage,
+    or a file gzipped as one stream) the last range runs to the end of the file, and the reader
+    of that range deals with the damage as it would for the whole file.
+    """
+    start, responses = 0, 0
+    for offset, is_response in iter_record_offsets(path):
+        if offset > start and (responses >= BATCH_PAGES or offset - start >= RANGE_BYTES):
+            yield start, offset
+            start, responses = offset, 0
+        responses += is_response
+    yield start, -1
+
+
+def _extracted_ranges(
+    path: Path, pool: ProcessPoolExecutor, workers: int, stats: ReadStats
+) -> Iterator[tuple[int, ExtractedBatch]]:
+    """Like :func:`_extracted`, but the workers read the archive themselves: the page bodies
+    never pass through this process. Their read counts are added to ``stats``."""
+    size = path.stat().st_size
+    in_flight: deque[tuple[int, Future[tuple[ExtractedBatch, ReadStats]]]] = deque()
+
+    def collect() -> tuple[int, ExtractedBatch]:
+        end, fut = in_flight.popleft()
+        batch, part = fut.result()
+        stats.records += part.records
+        stats.responses += part.responses
+        stats.bytes += part.bytes
+        stats.skipped.update(part.skipped)
+        stats.errors.extend(part.errors)
+        return (size if end < 0 else end), batch
+
+    for start, end in _ranges(path):
+        in_flight.append((end, pool.submit(extract_range, str(path), start, end)))
+        while len(in_flight) > 2 * workers:
+            yield collect()
+    while in_flight:
+        yield collect()
 
 
 def _merge(results: list[ExtractedBatch]) -> ExtractedBatch:
@@ -305,7 +355,11 @@ def _ingest_file(
 
     pending: list[ExtractedBatch] = []
     pending_pages = pending_links = 0
-    for last_offset, result in _extracted(iter_archive(path, stats=stats), pool, workers):
+    if pool is not None and sniff_archive(path) == "warc":
+        results = _extracted_ranges(path, pool, workers, stats)
+    else:
+        results = _extracted(iter_archive(path, stats=stats), pool, workers)
+    for last_offset, result in results:
         pending.append(result)
         pending_pages += result.observations.num_rows
         pending_links += result.links.num_rows

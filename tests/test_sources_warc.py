@@ -476,3 +476,42 @@ def test_clueweb_quirks():
 def test_real_pages_1169():
     pages, stats = read(shared_path("02_warc", "real-pages-1169.warc.gz"))
     assert len(pages) == stats.records == 1169 and not stats.skipped and not stats.errors
+
+
+def _split_everywhere(path: Path) -> tuple[list, ReadStats, list, ReadStats]:
+    """The file read whole, and read as byte ranges cut at every record offset."""
+    from linkback.sources import iter_record_offsets
+
+    whole_stats = ReadStats()
+    whole = [(p.url, p.offset, p.body, p.fetched_at) for p in iter_archive(path, stats=whole_stats)]
+    cuts = [off for off, _ in iter_record_offsets(path)] or [0]
+    if cuts[0] != 0:
+        cuts.insert(0, 0)
+    cuts.append(-1)
+    stats = ReadStats()
+    parts = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        parts += [
+            (p.url, p.offset, p.body, p.fetched_at) for p in iter_archive(path, stats=stats, start=start, end=end)
+        ]
+    return whole, whole_stats, parts, stats
+
+
+_SPLITTABLE = [
+    p
+    for p in sorted(BROKEN.glob("*.warc*"))
+    if p.stat().st_size > 0 and "not-a" not in p.name and "random" not in p.name
+]
+
+
+@pytest.mark.parametrize("path", [*sorted(WARC.rglob("*.warc*")), *_SPLITTABLE], ids=lambda p: p.name)
+def test_byte_ranges_at_record_offsets_read_exactly_what_the_whole_file_gives(path: Path) -> None:
+    # Ingest workers share a file this way; damage (cut members, wrong lengths, one gzip
+    # stream for the whole file, a warcinfo date needed as fallback) must not change a thing.
+    whole, whole_stats, parts, stats = _split_everywhere(path)
+    assert parts == whole
+    assert (stats.records, stats.responses, stats.skipped) == (
+        whole_stats.records,
+        whole_stats.responses,
+        whole_stats.skipped,
+    )

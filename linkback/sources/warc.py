@@ -101,13 +101,22 @@ class ReadStats:
 
 
 def iter_archive(
-    path: str | os.PathLike[str], *, stats: ReadStats, max_body_bytes: int = 10 * 2**20
+    path: str | os.PathLike[str],
+    *,
+    stats: ReadStats,
+    max_body_bytes: int = 10 * 2**20,
+    start: int = 0,
+    end: int = -1,
 ) -> Iterator[FetchedPage]:
     """Yield one FetchedPage per HTTP response record of the WARC or ARC file at ``path``.
 
     Bodies are de-chunked and Content-Encoding-decoded, and cut at ``max_body_bytes`` (counted
     as ``body_truncated``; memory stays bounded by that limit). Everything else that is not a
     page, or is damaged, is counted in ``stats`` (see the module docstring for the keys).
+
+    ``start``/``end`` read only the WARC records that begin in that byte range (``start`` must
+    be a record offset, as :func:`iter_record_offsets` gives; ``end=-1``: to the end of the
+    file). That is how ingest workers share one file. ARC files are always read whole.
     """
     source = os.fspath(path)
     try:
@@ -116,13 +125,46 @@ def iter_archive(
         stats.skipped["not_an_archive"] += 1
         stats.errors.append(str(exc))
         raise
-    stats.bytes += os.path.getsize(source)
+    size = os.path.getsize(source)
     if kind == "arc":
         from ._arc import iter_arc  # noqa: PLC0415
 
+        stats.bytes += size
         yield from iter_arc(source, stats=stats, max_body_bytes=max_body_bytes)
     else:
-        yield from _WarcReader(source, stats, max_body_bytes).run()
+        stats.bytes += (size if end < 0 else min(end, size)) - start
+        yield from _WarcReader(source, stats, max_body_bytes, start=start, end=end).run()
+
+
+def iter_record_offsets(path: str | os.PathLike[str]) -> Iterator[tuple[int, bool]]:
+    """(byte offset, is a response) of each WARC record, read fast: headers only, no bodies.
+
+    Stops quietly at the first damage (a wrong length, a cut gzip member...): the records from
+    there on are for :func:`iter_archive`, which reads damaged files carefully and counts what
+    it skips. Use the offsets to split a file between readers.
+    """
+    source = os.fspath(path)
+    with open(source, "rb") as fh, open(source, "rb") as probe:
+        gz = probe.read(2) == rec_.GZIP_MAGIC[:2]
+        it = ArchiveIterator(
+            fh, parse_http=False, quirks_mode=False, max_header_len=MAX_HEADER_BYTES, fsspec_args=False
+        )
+        last = -1
+        try:
+            for record in it:
+                offset = record.stream_pos
+                if offset <= last:
+                    return
+                if gz and offset:
+                    # A reader can only start where a gzip member starts; a file gzipped as one
+                    # stream has no such place after the first.
+                    probe.seek(offset)
+                    if probe.read(2) != rec_.GZIP_MAGIC[:2]:
+                        return
+                last = offset
+                yield offset, record.record_type == WarcRecordType.response
+        except OSError:
+            return
 
 
 @dataclass(slots=True)
@@ -151,10 +193,12 @@ def _text(raw: bytes) -> tuple[str, bool]:
 
 
 class _WarcReader:
-    def __init__(self, source: str, stats: ReadStats, max_body: int) -> None:
+    def __init__(self, source: str, stats: ReadStats, max_body: int, *, start: int = 0, end: int = -1) -> None:
         self.source = source
         self.stats = stats
         self.max_body = max_body
+        self.start = start
+        self.end = end
         self.warcinfo_date: datetime | None = None
 
     # -- damage bookkeeping
@@ -183,7 +227,10 @@ class _WarcReader:
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             try:
                 gz = mm[:2] == rec_.GZIP_MAGIC[:2]
-                pos: int = 0
+                pos: int = self.start
+                end = self.end
+                if pos > 0:
+                    self.warcinfo_date = self._leading_warcinfo_date(fh)
                 pending: _Pending | None = None
                 while pos >= 0:
                     # A file object, not the path: FastWARC picks the decompressor for a path by
@@ -196,8 +243,12 @@ class _WarcReader:
                         max_header_len=MAX_HEADER_BYTES,
                         fsspec_args=False,
                     )
+                    past_end = False
                     try:
                         for record in it:
+                            if 0 <= end <= record.stream_pos:
+                                past_end = True  # the next range's first record: not ours
+                                break
                             self.stats.records += 1
                             yield from self._release(pending)
                             pending = self._read(record, mm, gz)
@@ -210,12 +261,30 @@ class _WarcReader:
                             new_pos = -1
                         pos = new_pos
                         continue
+                    if past_end:
+                        # The next record's header parsed, which proves the pending one whole.
+                        yield from self._release(pending)
+                        pending = None
+                        break
                     pending = self._finish(mm, gz, size, pos, pending)
                     yield from self._release(pending)
                     pending = None
                     pos = -1
             finally:
                 mm.close()
+
+    def _leading_warcinfo_date(self, fh) -> datetime | None:
+        """The date of the file's warcinfo record, for a reader that starts past it (the
+        fallback for records with a malformed WARC-Date)."""
+        fh.seek(0)
+        it = ArchiveIterator(fh, parse_http=False, max_header_len=MAX_HEADER_BYTES, fsspec_args=False)
+        try:
+            record = next(iter(it), None)
+        except OSError:
+            return None
+        if record is None or record.record_type != WarcRecordType.warcinfo:
+            return None
+        return record.record_date or parse_lenient(record.headers.get("WARC-Date"))
 
     # -- one record
     def _read(self, record, mm, gz: bool) -> _Pending:

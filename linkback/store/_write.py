@@ -97,6 +97,8 @@ def add_batch(
     """
     con = store.con
     n = observations.num_rows
+    if n == 0:
+        return 0, 0, 0
     keys = observations.column("obs_key")
     batch_keys = pa.table({"obs_key": keys})
     con.register("_batch_keys", batch_keys)
@@ -108,9 +110,9 @@ def add_batch(
         )
     finally:
         con.unregister("_batch_keys")
-    keep = pc.invert(pc.is_in(keys, value_set=seen)) if len(seen) else pa.array([True] * n)
+    keep = pc.invert(pc.is_in(keys, value_set=seen)) if len(seen) else pa.array([True] * n, pa.bool_())
     # The same capture twice inside one batch counts once too.
-    first_occurrence = pa.array(_first_occurrence_mask(keys.to_pylist()))
+    first_occurrence = pa.array(_first_occurrence_mask(keys.to_pylist()), pa.bool_())
     keep = pc.and_(keep, first_occurrence)
     kept_idx = pc.indices_nonzero(keep)
     n_kept = len(kept_idx)

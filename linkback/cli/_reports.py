@@ -4,7 +4,7 @@ parameter names (DESIGN §6; sqlite-utils style). Shared options come from :mod:
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -62,6 +62,27 @@ def _values(chosen: list[Enum] | None) -> list[str] | None:
     return [c.value for c in chosen] if chosen else None
 
 
+_FILTERS = (
+    "follow",
+    "nofollow",
+    "ugc",
+    "sponsored",
+    "kind",
+    "section",
+    "from_domain",
+    "anchor",
+    "internal",
+    "include_lost",
+)
+
+
+def _filters(params: dict[str, Any]) -> dict[str, Any]:
+    """The link filters among a command's parameters, as the report functions take them."""
+    out = {name: params[name] for name in _FILTERS}
+    out["kind"], out["section"] = _values(out["kind"]), _values(out["section"])
+    return out
+
+
 def _links(internal: bool, include_lost: bool, noun: str = "backlinks") -> str:
     return f"{'internal ' if internal else ''}{'live and lost ' if include_lost else ''}{noun}"
 
@@ -111,16 +132,7 @@ def backlinks_cmd(
     rows = reports.backlinks(
         store,
         target,
-        follow=follow,
-        nofollow=nofollow,
-        ugc=ugc,
-        sponsored=sponsored,
-        kind=_values(kind),
-        section=_values(section),
-        from_domain=from_domain,
-        anchor=anchor,
-        internal=internal,
-        include_lost=include_lost,
+        **_filters(locals()),
         sort=sort.value,
         limit=limit,
     )
@@ -159,16 +171,7 @@ def refdomains_cmd(
     rows = reports.refdomains(
         store,
         target,
-        follow=follow,
-        nofollow=nofollow,
-        ugc=ugc,
-        sponsored=sponsored,
-        kind=_values(kind),
-        section=_values(section),
-        from_domain=from_domain,
-        anchor=anchor,
-        internal=internal,
-        include_lost=include_lost,
+        **_filters(locals()),
         sort=sort.value,
         limit=limit,
     )
@@ -201,16 +204,7 @@ def anchors_cmd(
     rows = reports.anchors(
         store,
         target,
-        follow=follow,
-        nofollow=nofollow,
-        ugc=ugc,
-        sponsored=sponsored,
-        kind=_values(kind),
-        section=_values(section),
-        from_domain=from_domain,
-        anchor=anchor,
-        internal=internal,
-        include_lost=include_lost,
+        **_filters(locals()),
         sort=sort.value,
         limit=limit,
     )
@@ -244,16 +238,7 @@ def pages_cmd(
     rows = reports.pages(
         store,
         domain,
-        follow=follow,
-        nofollow=nofollow,
-        ugc=ugc,
-        sponsored=sponsored,
-        kind=_values(kind),
-        section=_values(section),
-        from_domain=from_domain,
-        anchor=anchor,
-        internal=internal,
-        include_lost=include_lost,
+        **_filters(locals()),
         sort=sort.value,
         limit=limit,
     )
@@ -286,16 +271,7 @@ def tlds_cmd(
     rows = reports.tlds(
         store,
         target,
-        follow=follow,
-        nofollow=nofollow,
-        ugc=ugc,
-        sponsored=sponsored,
-        kind=_values(kind),
-        section=_values(section),
-        from_domain=from_domain,
-        anchor=anchor,
-        internal=internal,
-        include_lost=include_lost,
+        **_filters(locals()),
         limit=limit,
     )
     return Report(rows, f"TLDs of the domains with {_links(internal, include_lost)} to {target}", reports.TLD_COLUMNS)

@@ -42,3 +42,21 @@ def test_every_column_is_described(table: str) -> None:
 
 def test_the_readme_gives_the_two_commands() -> None:
     assert "make demo" in README and "make test" in README
+
+
+def test_the_readme_python_example_runs(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    block = re.search(r"```python\n(.*?)```", README, re.S)
+    assert block, "README.md has no Python example"
+    code = block.group(1)
+    assert '"crawl/"' in code and '"linkback.duckdb"' in code
+    code = code.replace('"crawl/"', repr(str(ROOT / "tests" / "data" / "warc" / "real-pages"))).replace(
+        '"linkback.duckdb"', repr(str(tmp_path / "readme.duckdb"))
+    )
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "'backlinks'" in result.stdout

@@ -350,8 +350,6 @@ def _ingest_file(
         fs.links += n_links
         fs.html_pages += merged.html_pages
         fs.skipped.update(merged.skipped)
-        progress.pages += added
-        progress.links += n_links
 
     pending: list[ExtractedBatch] = []
     pending_pages = pending_links = 0
@@ -366,6 +364,9 @@ def _ingest_file(
         if pending_pages >= WRITE_PAGES or pending_links >= WRITE_LINKS:
             write_pending(pending)
             pending, pending_pages, pending_links = [], 0, 0
+        # The bar counts pages as they are extracted: writes come in batches of hundreds.
+        progress.pages += result.observations.num_rows
+        progress.links += result.links.num_rows
         progress.records = stats.records
         if last_offset >= 0:
             progress.done_bytes = base_bytes + last_offset

@@ -1,6 +1,6 @@
 """extract() against real data: Common Crawl's link-extraction expectations, and 1,169 real pages.
 
-**The golden file** (../shared/data/02_warc/ia-web-commons) lists what ia-web-commons, the Common
+**The golden file** (tests/data/warc/ia-web-commons, from ../shared/data/02_warc) lists what ia-web-commons, the Common
 Crawl WAT generator, extracts from the 9 hand-made pages of link-extraction-test.warc. In scope for
 linkback, and compared here: ``A@/href``, ``AREA@/href``, ``LINK@/href`` with rel canonical or
 alternate, ``FRAME@/src``, ``IFRAME@/src``, ``FORM@/action`` and ``__meta_refresh__``, by URL
@@ -26,7 +26,7 @@ from collections import Counter
 from datetime import timezone
 
 import pytest
-from conftest import shared_path
+from conftest import REPO_DATA, shared_path
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from linkback.extract import extract
@@ -90,7 +90,7 @@ def _expected(entry: dict, base: str) -> tuple[str, str, str, str] | None:
 
 
 def _golden() -> list[tuple[FetchedPage, dict]]:
-    folder = shared_path("02_warc", "ia-web-commons")
+    folder = REPO_DATA / "warc" / "ia-web-commons"  # bundled copy of ../shared/data/02_warc/ia-web-commons
     expected = json.loads((folder / "link-extraction-expected.json").read_text())["records"]
     pages = _pages(str(folder / "link-extraction-test.warc"))
     assert [p.url for p in pages] == [r["warc_target_uri"] for r in expected]

@@ -124,7 +124,7 @@ COLLECT_JS = r"""
 }
 """
 #: Bumped (with the JS above) whenever the cached browser output would change.
-COLLECTOR_VERSION = hashlib.sha256(COLLECT_JS.encode()).hexdigest()[:12] + "-1"
+COLLECTOR_VERSION = hashlib.sha256(COLLECT_JS.encode()).hexdigest()[:12] + "-2"
 
 _ASCII_WS = re.compile(r"[\t\n\f\r ]+")
 
@@ -257,6 +257,10 @@ async def _browse(docs: list[Doc], jobs: int, progress: bool) -> list[dict[str, 
                 if not served:
                     raise RuntimeError("document not served from the archive")
                 data = await page.evaluate(COLLECT_JS)
+                if not str(data.get("url", "")).startswith(("http://", "https://")):
+                    # The document was replaced (a refresh to a URL that is not routed lands on
+                    # chrome-error://): not what the page shows. The retry routes every navigation.
+                    raise RuntimeError(f"the document navigated away to {data.get('url')!r}")
             finally:
                 await page.close()
             return data

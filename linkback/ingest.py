@@ -292,11 +292,11 @@ def ingest(
         for path in paths:
             progress.current = str(path)
             try:
-                sniff_archive(path)
+                kind = sniff_archive(path)
             except SourceError as exc:
                 summary.files.append(FileSummary(str(path), "failed", errors=[str(exc)]))
                 continue
-            summary.files.append(_ingest_file(path, store, pool, workers, progress, on_progress))
+            summary.files.append(_ingest_file(path, kind, store, pool, workers, progress, on_progress))
             progress.done_bytes = sum(p.stat().st_size for p in paths[: len(summary.files)])
             if on_progress:
                 on_progress(progress)
@@ -315,6 +315,7 @@ def ingest(
 
 def _ingest_file(
     path: Path,
+    kind: str,
     store: Store,
     pool: ProcessPoolExecutor | None,
     workers: int,
@@ -353,7 +354,7 @@ def _ingest_file(
 
     pending: list[ExtractedBatch] = []
     pending_pages = pending_links = 0
-    if pool is not None and sniff_archive(path) == "warc":
+    if pool is not None and kind == "warc":
         results = _extracted_ranges(path, pool, workers, stats)
     else:
         results = _extracted(iter_archive(path, stats=stats), pool, workers)

@@ -285,15 +285,15 @@ def cluster_links(store: Store, *, resort_fraction: float = 0.2, min_rows: int =
     rows = con.execute("SELECT value FROM meta WHERE key = 'links_unsorted_rows'").fetchall()
     unsorted = int(rows[0][0]) if rows else 0
     (total,) = con.execute("SELECT count(*) FROM links").fetchall()[0]
-    rewrite = total >= min_rows and unsorted > resort_fraction * total
+    if total < min_rows or unsorted <= resort_fraction * total:
+        return False
+    cols = ", ".join(schema.LINKS.names)
     con.execute("BEGIN TRANSACTION")
     try:
-        if rewrite:
-            cols = ", ".join(schema.LINKS.names)
-            con.execute(f"CREATE OR REPLACE TABLE links AS SELECT {cols} FROM links ORDER BY target_rhost, target_url")
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', '0')")
+        con.execute(f"CREATE OR REPLACE TABLE links AS SELECT {cols} FROM links ORDER BY target_rhost, target_url")
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', '0')")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return rewrite
+    return True

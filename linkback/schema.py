@@ -11,13 +11,18 @@ Tables:
 * ``links``: the current state of each link (first/last seen, lost), derived from the two above.
 * ``pages``: the current state of each page, derived from ``observations``.
 * ``archives``: each ingested file, so re-ingesting it adds nothing.
+* ``rank_runs``: each ``linkback rank`` run, its time and parameters ("as of").
+* ``domain_ranks``: Domain Rating, TrustRank, anti-trust and toxicity of every domain, per run (DR history).
+* ``host_ranks`` / ``page_ranks``: host PageRank and harmonic centrality, URL Rating — latest run only.
+* ``quality_lists``: the user's allow and deny lists for toxicity and disavow.
+* ``site_profiles``: brand and keyword terms per site, for anchor classes and exact-match anchors.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -112,12 +117,79 @@ ARCHIVES = _schema(
     ("skipped", pa.string(), "JSON object: skipped records by reason"),
 )
 
+RANK_RUNS = _schema(
+    ("run_id", pa.int32(), "run number"),
+    ("started_at", _TS, "when the run started"),
+    ("completed_at", _TS, "when its results were stored"),
+    ("params", pa.string(), "JSON object: damping, tolerance, link kinds, seed files and counts"),
+    ("pages", pa.int64(), "nodes of the page graph"),
+    ("page_edges", pa.int64(), "distinct authority-passing page links"),
+    ("hosts", pa.int64(), "nodes of the host graph"),
+    ("host_edges", pa.int64(), "distinct authority-passing links between hosts"),
+    ("domains", pa.int64(), "nodes of the domain graph"),
+    ("domain_edges", pa.int64(), "distinct dofollow links between domains"),
+    ("seconds", pa.float64(), "wall time of the run"),
+)
+
+DOMAIN_RANKS = _schema(
+    ("run_id", pa.int32(), "the rank run (rank_runs.run_id)"),
+    ("domain", pa.string(), "registrable domain"),
+    ("dr", pa.float64(), "Domain Rating 0-100: 100 * log10(raw_rank) / 6, capped"),
+    ("raw_rank", pa.float64(), "PageRank on the domain graph divided by that of a domain nobody links to (>= 1)"),
+    ("trust", pa.float64(), "TrustRank 0-100 from the trusted seeds (0: unreachable from them)"),
+    ("anti_trust", pa.float64(), "anti-trust 0-100, propagated backwards from the spam seeds"),
+    ("refdomains", pa.int64(), "domains with a live link to it"),
+    ("dofollow_refdomains", pa.int64(), "domains with a live dofollow link to it"),
+    ("backlinks", pa.int64(), "live links from other domains"),
+    ("linked_domains", pa.int64(), "domains it has a live dofollow link to"),
+    ("toxicity", pa.int16(), "0-100, from the signals below"),
+    ("signals", pa.string(), "toxicity signals that fired, space-separated"),
+)
+
+HOST_RANKS = _schema(
+    ("host", pa.string(), "host"),
+    ("domain", pa.string(), "registrable domain"),
+    ("hr", pa.float64(), "host rating 0-100, on the Domain Rating scale"),
+    ("raw_rank", pa.float64(), "PageRank on the host graph divided by that of a host nobody links to"),
+    ("harmonic", pa.float64(), "harmonic centrality: sum of 1/distance from every host that reaches it"),
+)
+
+PAGE_RANKS = _schema(
+    ("url_hash", pa.uint64(), "DuckDB hash(url) of the page"),
+    ("ur", pa.float64(), "URL Rating 0-100, on the Domain Rating scale"),
+    ("raw_rank", pa.float64(), "PageRank on the page graph divided by that of a page nobody links to"),
+)
+
+QUALITY_LISTS = _schema(
+    ("list", pa.string(), "allow or deny"),
+    ("entry", pa.string(), "a domain, a host or a URL"),
+    ("note", pa.string(), "why it is on the list"),
+    ("added_at", _TS, "when it was added"),
+)
+
+SITE_PROFILES = _schema(
+    ("site", pa.string(), "the domain or host the terms are for"),
+    ("brands", pa.string(), "brand terms, one per line"),
+    ("keywords", pa.string(), "money keywords, one per line"),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "observations": OBSERVATIONS,
     "link_observations": LINK_OBSERVATIONS,
     "links": LINKS,
     "pages": PAGES,
     "archives": ARCHIVES,
+    "rank_runs": RANK_RUNS,
+    "domain_ranks": DOMAIN_RANKS,
+    "host_ranks": HOST_RANKS,
+    "page_ranks": PAGE_RANKS,
+    "quality_lists": QUALITY_LISTS,
+    "site_profiles": SITE_PROFILES,
+}
+
+#: Tables added by each schema version after the first.
+TABLES_SINCE: dict[int, tuple[str, ...]] = {
+    2: ("rank_runs", "domain_ranks", "host_ranks", "page_ranks", "quality_lists", "site_profiles"),
 }
 
 _DUCKDB_TYPES = {
@@ -125,6 +197,8 @@ _DUCKDB_TYPES = {
     pa.int16(): "SMALLINT",
     pa.int32(): "INTEGER",
     pa.int64(): "BIGINT",
+    pa.uint64(): "UBIGINT",
+    pa.float64(): "DOUBLE",
     pa.bool_(): "BOOLEAN",
     _TS: "TIMESTAMPTZ",
 }

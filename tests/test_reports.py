@@ -5,55 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from linkrows import insert, link, ts
 
 from linkback import reports, schema
 from linkback.errors import TargetError
 from linkback.store import Store
 from linkback.urls import host_of, split_host
-
-
-def ts(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
-
-
-def link(source_url: str, target_url: str, **values: Any) -> dict[str, Any]:
-    """One ``links`` row, its host/domain/rhost columns derived as ingest derives them."""
-    src = split_host(host_of(source_url))
-    tgt = split_host(host_of(target_url))
-    row = {
-        "source_url": source_url,
-        "source_host": src.host,
-        "source_domain": src.domain,
-        "target_url": target_url,
-        "target_host": tgt.host,
-        "target_domain": tgt.domain,
-        "target_rhost": tgt.rhost,
-        "anchor": "",
-        "alt": None,
-        "rel": "",
-        "nofollow": False,
-        "ugc": False,
-        "sponsored": False,
-        "kind": "text",
-        "section": "content",
-        "context": None,
-        "internal": src.domain == tgt.domain,
-        "first_seen": ts("2024-01-01"),
-        "last_seen": ts("2024-03-01"),
-        "lost_at": None,
-        "lost_reason": None,
-        "via": "warc",
-    }
-    unknown = set(values) - set(row)
-    assert not unknown, unknown
-    row.update(values)
-    return row
-
 
 # The store every test reads: links to example.com of every sort, look-alike domains, lost links.
 LINKS = [
@@ -182,14 +144,6 @@ PAGES = [
         "observations": 1,
     },
 ]
-
-
-def insert(store: Store, table: str, rows: list[dict[str, Any]]) -> None:
-    cols = schema.column_names(table)
-    store.con.executemany(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-        [[row.get(c) for c in cols] for row in rows],
-    )
 
 
 def build_store(path: str = ":memory:") -> Store:
@@ -403,12 +357,12 @@ def test_overview_internal(store: Store) -> None:
 def test_refdomains(store: Store) -> None:
     rows = reports.refdomains(store, "example.com")
     assert [tuple(r.values()) for r in rows] == [
-        ("a.org", "org", 2, 1, 2, ts("2024-01-01"), ts("2024-03-01")),
-        ("c.de", "de", 2, 1, 2, ts("2024-01-10"), ts("2024-02-15")),
-        ("192.0.2.1", None, 1, 1, 1, ts("2024-01-05"), ts("2024-01-06")),
-        ("b.co.uk", "uk", 1, 0, 1, ts("2024-01-02"), ts("2024-02-01")),
+        ("a.org", "org", None, 2, 1, 2, ts("2024-01-01"), ts("2024-03-01")),
+        ("c.de", "de", None, 2, 1, 2, ts("2024-01-10"), ts("2024-02-15")),
+        ("192.0.2.1", None, None, 1, 1, 1, ts("2024-01-05"), ts("2024-01-06")),
+        ("b.co.uk", "uk", None, 1, 0, 1, ts("2024-01-02"), ts("2024-02-01")),
     ]
-    assert list(rows[0]) == list(reports.REFDOMAIN_COLUMNS)
+    assert list(rows[0]) == list(reports.REFDOMAIN_COLUMNS)  # dr is None before the first rank run
 
 
 def test_refdomains_sorts_filters_and_limit(store: Store) -> None:
@@ -436,6 +390,7 @@ def test_anchors(store: Store) -> None:
     by_anchor = {r["anchor"]: r for r in rows}
     assert by_anchor["example"] == {
         "anchor": "example",
+        "anchor_class": "branded",
         "links": 2,
         "referring_domains": 2,
         "dofollow": 1,
@@ -570,7 +525,8 @@ def test_export_jsonl(store: Store, what: str) -> None:
     n, data = _export(store, what, "jsonl", batch_rows=3)
     rows = [json.loads(line) for line in data.decode().splitlines()]
     assert n == len(rows) == len(LINKS if what == "links" else PAGES)
-    assert all(list(r) == schema.column_names(what) for r in rows)
+    assert all(list(r) == reports.EXPORT_SOURCES[what][0].names for r in rows)
+    assert what == "links" or all(r["ur"] is None for r in rows)  # no rank run yet
     first = rows[0]
     expected = sorted(LINKS, key=lambda r: r["target_rhost"])[0] if what == "links" else PAGES[0]
     assert first["source_url" if what == "links" else "url"] == expected["source_url" if what == "links" else "url"]
@@ -606,7 +562,8 @@ def test_export_parquet_streams_batches_as_row_groups(store: Store) -> None:
 def test_export_empty_table_writes_just_the_header(store: Store) -> None:
     with Store(":memory:") as empty:
         n, data = _export(empty, "pages", "csv")
-        assert n == 0 and data.decode().splitlines() == [",".join(f'"{c}"' for c in schema.column_names("pages"))]
+        header = ",".join(f'"{c}"' for c in [*schema.column_names("pages"), "ur"])
+        assert n == 0 and data.decode().splitlines() == [header]
         assert _export(empty, "links", "jsonl") == (0, b"")
 
 

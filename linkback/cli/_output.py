@@ -32,6 +32,9 @@ from rich.table import Table
 from linkback.errors import LinkbackError
 from linkback.store import Store, default_db_path
 
+#: 0–100 ratings, shown with one decimal in tables (JSON and CSV keep every digit).
+RATING_COLUMNS = frozenset({"dr", "ur", "hr", "trust", "anti_trust"})
+
 #: Rows a table shows when no ``--limit`` is given.
 TABLE_LIMIT = 50
 
@@ -132,7 +135,11 @@ def _cell(column: str, value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):
-        return f"{value:.1%}" if column.endswith("share") else f"{value:g}"
+        if column.endswith("share"):
+            return f"{value:.1%}"
+        return f"{value:.1f}" if column in RATING_COLUMNS else f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return escape(" ".join(map(str, value)))
     if column == "anchor" and value == "":
         return "[dim](none)[/dim]"
     return escape(str(value))

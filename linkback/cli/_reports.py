@@ -157,22 +157,27 @@ def refdomains_cmd(
     internal: Internal = False,
     include_lost: IncludeLost = False,
     sort: Annotated[
-        RefdomainSort, typer.Option("--sort", help="Counts and dates descending; domain A-Z.")
+        RefdomainSort, typer.Option("--sort", help="Counts, DR and dates descending; domain A-Z.")
     ] = RefdomainSort("links"),
+    min_dr: Annotated[
+        float | None,
+        typer.Option("--min-dr", min=0, max=100, help="Only domains with at least this Domain Rating (needs a rank run)."),
+    ] = None,
     *,
     store: Store,
     limit: int | None,
 ) -> Report:
-    """The referring domains of TARGET: links and dofollow links from each, its pages, first and
-    last seen, TLD.
+    """The referring domains of TARGET: Domain Rating, links and dofollow links from each, its
+    pages, first and last seen, TLD.
 
-    Example: linkback refdomains example.com --follow --sort first_seen
+    Example: linkback refdomains example.com --follow --min-dr 30 --sort dr
     """
     rows = reports.refdomains(
         store,
         target,
         **_filters(locals()),
         sort=sort.value,
+        min_dr=min_dr,
         limit=limit,
     )
     return Report(rows, f"referring domains of {_links(internal, include_lost)} to {target}", reports.REFDOMAIN_COLUMNS)

@@ -13,7 +13,7 @@ site and ``include_lost=True`` adds lost links.
 """
 
 from linkback.reports._countries import country_of
-from linkback.reports._export import EXPORT_FORMATS, EXPORT_TABLES, export
+from linkback.reports._export import EXPORT_FORMATS, EXPORT_SOURCES, EXPORT_TABLES, export
 from linkback.reports._groups import (
     ANCHOR_COLUMNS,
     ANCHOR_SORTS,
@@ -37,6 +37,7 @@ from linkback.reports._links import (
     backlinks_query,
     overview,
 )
+from linkback.reports._ranks import DOMAIN_HISTORY_COLUMNS, DR_BUCKETS, domain_history, latest_run
 from linkback.reports._select import link_where
 
 __all__ = [
@@ -44,7 +45,10 @@ __all__ = [
     "ANCHOR_SORTS",
     "BACKLINK_COLUMNS",
     "BACKLINK_SORTS",
+    "DOMAIN_HISTORY_COLUMNS",
+    "DR_BUCKETS",
     "EXPORT_FORMATS",
+    "EXPORT_SOURCES",
     "EXPORT_TABLES",
     "HISTORY_COLUMNS",
     "LOST_REASONS",
@@ -60,8 +64,10 @@ __all__ = [
     "backlinks",
     "backlinks_query",
     "country_of",
+    "domain_history",
     "export",
     "history",
+    "latest_run",
     "link_where",
     "overview",
     "pages",

@@ -15,7 +15,25 @@ from linkback.reports._select import check_choice
 from linkback.store import Store
 
 #: Tables :func:`export` writes.
-EXPORT_TABLES = ("links", "pages")
+EXPORT_TABLES = ("links", "pages", "domains")
+
+_UR = pa.field(
+    "ur", pa.float64(), metadata={"description": "URL Rating 0-100 of the newest rank run (empty before one)"}
+)
+#: What each export carries: its Arrow schema and the FROM clause its columns are read from.
+#: ``pages`` adds the URL Rating; ``domains`` is the newest completed run of ``domain_ranks``.
+EXPORT_SOURCES: dict[str, tuple[pa.Schema, str]] = {
+    "links": (schema.LINKS, "links"),
+    "pages": (
+        schema.PAGES.append(_UR),
+        "(SELECT p.*, r.ur FROM pages p LEFT JOIN page_ranks r ON r.url_hash = hash(p.url))",
+    ),
+    "domains": (
+        pa.schema([f for f in schema.DOMAIN_RANKS if f.name != "run_id"]),
+        "(SELECT * FROM domain_ranks WHERE run_id = (SELECT max(run_id) FROM rank_runs WHERE completed_at IS NOT NULL)"
+        " ORDER BY dr DESC, domain)",
+    ),
+}
 #: Formats :func:`export` writes.
 EXPORT_FORMATS = ("jsonl", "csv", "parquet")
 #: Rows per record batch (and per Parquet row group).
@@ -36,26 +54,28 @@ def _text_timestamps(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def export(store: Store, what: str, fmt: str, out: BinaryIO, *, batch_rows: int = BATCH_ROWS) -> int:
-    """Write the whole ``what`` table (``"links"`` or ``"pages"``) to the binary file ``out``.
+    """Write the whole ``what`` table (``"links"``, ``"pages"`` or ``"domains"``) to the binary file ``out``.
 
     ``fmt`` is ``"jsonl"`` (one JSON object per line), ``"csv"`` (with a header) or
     ``"parquet"`` (one row group per batch, the schema's types and column descriptions).
     Columns are the table's, in :mod:`linkback.schema` order; timestamps in JSONL and CSV are
     ISO 8601 UTC (``2024-05-01T12:00:00Z``). Rows are read ``batch_rows`` at a time, never all at
-    once. Returns the number of rows written.
+    once. ``pages`` rows carry their URL Rating (``ur``), ``domains`` rows the newest rank run's
+    DR, raw rank, trust, anti-trust, toxicity, referring domains and backlinks. Returns the number
+    of rows written.
     """
     check_choice("table", what, EXPORT_TABLES)
     check_choice("format", fmt, EXPORT_FORMATS)
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be at least 1, not {batch_rows!r}")
-    arrow_schema = schema.TABLES[what]
+    arrow_schema, source = EXPORT_SOURCES[what]
     # Identifiers come from the schema module, never from the caller.
     if fmt == "jsonl":
         # DuckDB renders each row as one JSON object, far faster than json.dumps per row.
         fields = ", ".join(f"'{f.name}': {_json_value(f)}" for f in arrow_schema)
-        sql = f"SELECT to_json({{{fields}}})::VARCHAR AS line FROM {what}"
+        sql = f"SELECT to_json({{{fields}}})::VARCHAR AS line FROM {source}"
     else:
-        sql = f"SELECT {', '.join(arrow_schema.names)} FROM {what}"
+        sql = f"SELECT {', '.join(arrow_schema.names)} FROM {source}"
     con = store.con
     # DuckDB draws its progress bar on stdout, which may be where the export goes.
     (progress,) = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from typing import Any, TypedDict, Unpack
 
 from linkback.reports._countries import country_of
+from linkback.reports._ranks import latest_run, url_ratings
 from linkback.reports._select import (
     DOFOLLOW,
+    as_target,
     check_choice,
     check_limit,
     fetch_rows,
@@ -38,23 +40,24 @@ class LinkFilters(TypedDict, total=False):
     include_lost: bool
 
 
-REFDOMAIN_COLUMNS = ("domain", "tld", "links", "dofollow", "referring_pages", "first_seen", "last_seen")
+REFDOMAIN_COLUMNS = ("domain", "tld", "dr", "links", "dofollow", "referring_pages", "first_seen", "last_seen")
 REFDOMAIN_SORTS = {
     "links": "links DESC, domain",
+    "dr": "dr DESC NULLS LAST, links DESC, domain",
     "dofollow": "dofollow DESC, links DESC, domain",
     "first_seen": "first_seen DESC NULLS LAST, domain",
     "last_seen": "last_seen DESC NULLS LAST, domain",
     "domain": "domain",
 }
 
-ANCHOR_COLUMNS = ("anchor", "links", "referring_domains", "dofollow", "share")
+ANCHOR_COLUMNS = ("anchor", "anchor_class", "links", "referring_domains", "dofollow", "share")
 ANCHOR_SORTS = {
     "links": "links DESC, referring_domains DESC, anchor",
     "referring_domains": "referring_domains DESC, links DESC, anchor",
     "anchor": "anchor",
 }
 
-PAGE_COLUMNS = ("target_url", "referring_domains", "backlinks", "dofollow", "first_seen", "last_seen")
+PAGE_COLUMNS = ("target_url", "ur", "referring_domains", "backlinks", "dofollow", "first_seen", "last_seen")
 PAGE_SORTS = {
     "referring_domains": "referring_domains DESC, backlinks DESC, target_url",
     "backlinks": "backlinks DESC, referring_domains DESC, target_url",
@@ -70,23 +73,28 @@ def refdomains(
     target: str | Target,
     *,
     sort: str = "links",
+    min_dr: float | None = None,
     limit: int | None = None,
     **filters: Unpack[LinkFilters],
 ) -> list[dict[str, Any]]:
     """The referring domains of ``target``, one row each with :data:`REFDOMAIN_COLUMNS`.
 
     ``domain`` is the source's registrable domain, ``tld`` its top-level label (None for an IP
-    address), ``links`` and ``dofollow`` count its links to the target, ``referring_pages`` its
-    distinct pages, ``first_seen``/``last_seen`` the range over those links. ``sort`` is one of
-    :data:`REFDOMAIN_SORTS` (counts and dates descending).
+    address), ``dr`` its Domain Rating in the newest rank run (None before one), ``links`` and
+    ``dofollow`` count its links to the target, ``referring_pages`` its distinct pages,
+    ``first_seen``/``last_seen`` the range over those links. ``min_dr`` keeps domains rated at
+    least that. ``sort`` is one of :data:`REFDOMAIN_SORTS` (counts, DR and dates descending).
     """
     order = REFDOMAIN_SORTS[check_choice("sort", sort, REFDOMAIN_SORTS)]
     where, params = link_where(target, **filters)
     limit_sql, limit_params = check_limit(limit)
+    run = latest_run(store.con)
+    run_id = run[0] if run else None
+    dr_filter = "" if min_dr is None else "WHERE dr >= ?"
     # Grouping by (domain, page) first, then by domain, counts pages without a DISTINCT
     # aggregate: on a 50M-link index that halves the time of a ~500-link target.
     sql = f"""
-SELECT domain, links, dofollow, referring_pages, first_seen, last_seen
+SELECT domain, r.dr, links, dofollow, referring_pages, first_seen, last_seen
 FROM (
   SELECT source_domain AS domain, sum(n)::BIGINT AS links, sum(d)::BIGINT AS dofollow,
          count(*) AS referring_pages, min(f) AS first_seen, max(l) AS last_seen
@@ -97,9 +105,11 @@ FROM (
     GROUP BY source_domain, source_url
   )
   GROUP BY source_domain
-)
+) LEFT JOIN (SELECT domain, dr FROM domain_ranks WHERE run_id = ?) r USING (domain)
+{dr_filter}
 ORDER BY {order}{limit_sql}"""
-    rows = fetch_rows(store.con, sql, params + limit_params, utc_columns=("first_seen", "last_seen"))
+    extra = [run_id] + ([] if min_dr is None else [min_dr])
+    rows = fetch_rows(store.con, sql, params + extra + limit_params, utc_columns=("first_seen", "last_seen"))
     # The TLD of the few domains returned, in Python: cheaper than per row in SQL.
     return [
         {"domain": r["domain"], "tld": tld_of(r["domain"]), **{k: v for k, v in r.items() if k != "domain"}}
@@ -118,24 +128,40 @@ def anchors(
     """The anchor texts of the links to ``target``, with :data:`ANCHOR_COLUMNS`.
 
     Anchors are grouped as stored (whitespace-normalised; an image link's is its alt text;
-    ``""`` for none). ``share`` is the anchor's fraction of all the selected links (0..1),
-    before ``limit``. ``sort`` is one of :data:`ANCHOR_SORTS`.
+    ``""`` for none). ``anchor_class`` is branded, exact_match, partial_match, generic, naked_url,
+    image (an image link without alt text), empty or other, by
+    :func:`linkback.quality.classify_anchor` with the target's brand and keywords (its domain name,
+    plus what ``linkback profile`` set). ``share`` is the anchor's fraction of all the selected
+    links (0..1), before ``limit``. ``sort`` is one of :data:`ANCHOR_SORTS`.
     """
+    from linkback.quality._anchors import classify_anchor
+    from linkback.quality._toxicity import _profile  # the quality package reads reports: import late
+
+    tgt = as_target(target)
     order = ANCHOR_SORTS[check_choice("sort", sort, ANCHOR_SORTS)]
-    where, params = link_where(target, **filters)
+    where, params = link_where(tgt, **filters)
     limit_sql, limit_params = check_limit(limit)
     # (anchor, domain) first, then anchor: counts referring domains without a DISTINCT aggregate.
     sql = f"""
 SELECT anchor, sum(n)::BIGINT AS links, count(*) AS referring_domains, sum(d)::BIGINT AS dofollow,
-       sum(n) / sum(sum(n)) OVER () AS share
+       sum(n) / sum(sum(n)) OVER () AS share, bool_and(all_images) AS all_images
 FROM (
-  SELECT coalesce(anchor, '') AS anchor, source_domain, count(*) AS n, count(*) FILTER (WHERE {DOFOLLOW}) AS d
+  SELECT coalesce(anchor, '') AS anchor, source_domain, count(*) AS n, count(*) FILTER (WHERE {DOFOLLOW}) AS d,
+         bool_and(kind = 'image') AS all_images
   FROM links WHERE {where}
   GROUP BY coalesce(anchor, ''), source_domain
 )
 GROUP BY anchor
 ORDER BY {order}{limit_sql}"""
-    return fetch_rows(store.con, sql, params + limit_params)
+    rows = fetch_rows(store.con, sql, params + limit_params)
+    profile = _profile(store.con, tgt)
+    target_url = tgt.value if "://" in tgt.value else f"https://{tgt.value}"
+    out = []
+    for row in rows:
+        kind = "image" if row.pop("all_images") else "text"
+        cls = classify_anchor(row["anchor"], kind=kind, target_url=target_url, profile=profile)
+        out.append({"anchor": row["anchor"], "anchor_class": cls, **row})
+    return out
 
 
 def pages(
@@ -148,9 +174,10 @@ def pages(
 ) -> list[dict[str, Any]]:
     """The pages of ``domain`` (or of a host or URL prefix) by links to them ("best by links").
 
-    One row per target URL with :data:`PAGE_COLUMNS`: distinct ``referring_domains``,
-    ``backlinks``, ``dofollow`` backlinks, and the first/last seen range. ``sort`` is one of
-    :data:`PAGE_SORTS`.
+    One row per target URL with :data:`PAGE_COLUMNS`: its URL Rating ``ur`` in the newest rank run
+    (None before one, or for a page no authority-passing link reaches), distinct
+    ``referring_domains``, ``backlinks``, ``dofollow`` backlinks, and the first/last seen range.
+    ``sort`` is one of :data:`PAGE_SORTS`.
     """
     order = PAGE_SORTS[check_choice("sort", sort, PAGE_SORTS)]
     where, params = link_where(domain, **filters)
@@ -162,7 +189,9 @@ SELECT target_url, count(DISTINCT source_domain) AS referring_domains, count(*) 
 FROM links WHERE {where}
 GROUP BY target_url
 ORDER BY {order}{limit_sql}"""
-    return fetch_rows(store.con, sql, params + limit_params)
+    rows = fetch_rows(store.con, sql, params + limit_params)
+    ur = url_ratings(store.con, (r["target_url"] for r in rows))
+    return [{"target_url": r["target_url"], "ur": ur.get(r["target_url"]), **r} for r in rows]
 
 
 def tlds(

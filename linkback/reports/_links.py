@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from linkback.records import LINK_KINDS
+from linkback.reports._ranks import DR_BUCKETS, domain_ratings, latest_run, url_ratings
 from linkback.reports._select import (
     DOFOLLOW,
     as_target,
@@ -32,7 +33,11 @@ BACKLINK_COLUMNS = (
     "last_seen",
     "lost_at",
     "lost_reason",
+    "source_dr",
+    "source_ur",
 )
+#: The columns read from ``links``; the ranks come from the newest rank run.
+_STORED_COLUMNS = (*BACKLINK_COLUMNS[:-2], "source_domain")
 
 #: ``sort`` choices of :func:`backlinks`: newest first for dates, A-Z for the domain.
 BACKLINK_SORTS = {
@@ -59,6 +64,9 @@ OVERVIEW_COLUMNS = (
     "first_seen",
     "last_seen",
     "lost",
+    "dr",
+    "ranked_at",
+    *(f"refdomains_dr_{low}_{high}" for low, high in DR_BUCKETS),
 )
 
 
@@ -70,7 +78,9 @@ def overview(store: Store, target: str | Target, *, internal: bool = False) -> d
     ``dofollow`` (neither nofollow, ugc nor sponsored) and its ``dofollow_share`` (0..1, None
     without links), the ``nofollow``/``ugc``/``sponsored`` flag counts, one ``kind_<kind>`` count
     per link kind (``kind_other`` for none of them), the ``first_seen``..``last_seen`` range;
-    ``lost`` counts the lost links.
+    ``lost`` counts the lost links. From the newest rank run (None before one): ``dr``, the Domain
+    Rating of the target's domain, ``ranked_at`` when that run completed, and the referring
+    domains by DR band, ``refdomains_dr_0_10`` .. ``refdomains_dr_90_100``.
     """
     tgt = as_target(target)
     where, params = link_where(tgt, internal=internal, include_lost=True)
@@ -100,7 +110,29 @@ WHERE {where}"""
     row["dofollow_share"] = row["dofollow"] / row["backlinks"] if row["backlinks"] else None
     row["target"] = tgt.value
     row["target_kind"] = tgt.kind
+    row.update(_rank_summary(store, tgt, where, params))
     return {k: row[k] for k in OVERVIEW_COLUMNS}
+
+
+def _rank_summary(store: Store, tgt: Target, where: str, params: list[Any]) -> dict[str, Any]:
+    """The target domain's DR and its referring domains by DR band, from the newest rank run."""
+    bands = [f"refdomains_dr_{low}_{high}" for low, high in DR_BUCKETS]
+    run = latest_run(store.con)
+    if run is None:
+        return {"dr": None, "ranked_at": None, **dict.fromkeys(bands)}
+    run_id, ranked_at = run
+    dr = domain_ratings(store.con, run_id, [tgt.domain]).get(tgt.domain)
+    counts = dict.fromkeys(bands, 0)
+    rows = store.con.execute(
+        f"""SELECT least(floor(r.dr / 10), 9)::INTEGER AS band, count(*)
+        FROM (SELECT DISTINCT source_domain FROM links WHERE {where} AND lost_at IS NULL) s
+        JOIN domain_ranks r ON r.domain = s.source_domain AND r.run_id = ?
+        GROUP BY band""",
+        [*params, run_id],
+    ).fetchall()
+    for band, n in rows:
+        counts[bands[band]] = n
+    return {"dr": dr, "ranked_at": ranked_at, **counts}
 
 
 def backlinks(
@@ -131,7 +163,14 @@ def backlinks(
     :data:`BACKLINK_SORTS` (dates newest first); ``limit=None`` returns every row.
     """
     sql, params = backlinks_query(**{k: v for k, v in locals().items() if k != "store"})
-    return fetch_rows(store.con, sql, params, utc_columns=("first_seen", "last_seen", "lost_at"))
+    rows = fetch_rows(store.con, sql, params, utc_columns=("first_seen", "last_seen", "lost_at"))
+    run = latest_run(store.con)
+    dr = domain_ratings(store.con, run[0] if run else None, (r["source_domain"] for r in rows))
+    ur = url_ratings(store.con, (r["source_url"] for r in rows)) if run else {}
+    for row in rows:
+        row["source_dr"] = dr.get(row.pop("source_domain"))
+        row["source_ur"] = ur.get(row["source_url"])
+    return rows
 
 
 def backlinks_query(
@@ -141,5 +180,5 @@ def backlinks_query(
     order = BACKLINK_SORTS[check_choice("sort", sort, BACKLINK_SORTS)]
     where, params = link_where(target, **filters)
     limit_sql, limit_params = check_limit(limit)
-    sql = f"SELECT {', '.join(BACKLINK_COLUMNS)} FROM links WHERE {where} ORDER BY {order}{limit_sql}"
+    sql = f"SELECT {', '.join(_STORED_COLUMNS)} FROM links WHERE {where} ORDER BY {order}{limit_sql}"
     return sql, params + limit_params

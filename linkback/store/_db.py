@@ -33,9 +33,17 @@ def migration(version: int):
 
 @migration(1)
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    later = {name for names in schema.TABLES_SINCE.values() for name in names}
     for name in schema.TABLES:
-        con.execute(schema.create_table_sql(name))
+        if name not in later:
+            con.execute(schema.create_table_sql(name))
     con.execute("CREATE SEQUENCE IF NOT EXISTS obs_id_seq START 1")
+
+
+@migration(2)
+def _rank_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for name in schema.TABLES_SINCE[2]:
+        con.execute(schema.create_table_sql(name))
 
 
 class Store:

@@ -1,0 +1,310 @@
+"""Rank: the store's graphs → URL Rating, host ranks, Domain Rating, TrustRank, anti-trust, toxicity.
+
+``rank(store)`` builds the domain, host and page graphs from the live links (DuckDB → CSR arrays),
+ranks each with the one PageRank solver, maps the results to 0–100 (:mod:`linkback.graph._scale`),
+scores every domain's toxicity, and stores it all as one new run in a single transaction: a run
+that fails or is interrupted leaves the previous run's ranks in place. Each run keeps its time and
+parameters in ``rank_runs`` and its domains in ``domain_ranks`` (the DR history); host and page
+ranks are replaced by the newest run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linkback.errors import LinkbackError
+from linkback.graph import from_edges, pagerank
+from linkback.graph._from_store import (
+    AUTHORITY_KINDS,
+    LabelledGraph,
+    domain_graph,
+    drop_temp_tables,
+    host_graph,
+    page_graph,
+)
+from linkback.graph._harmonic import harmonic_centrality
+from linkback.graph._scale import rating, raw_rank, trust_scale
+from linkback.quality._toxicity import score_domains
+from linkback.store import Store
+from linkback.urls import registrable_domain_or_none
+
+#: The stages of a run, in order, as the progress callback names them.
+STAGES = (
+    "domain graph",
+    "Domain Rating",
+    "TrustRank",
+    "anti-trust",
+    "host graph",
+    "host ranks",
+    "page graph",
+    "URL Rating",
+    "toxicity and storing",
+)
+
+#: Graphs of at most this many hosts get exact harmonic centrality; larger ones HyperBall.
+HARMONIC_EXACT_MAX = 20_000
+
+Progress = Callable[[str, int], None]
+
+
+class SeedFileError(LinkbackError, ValueError):
+    """A seed file line is not a domain."""
+
+
+def default_seeds_path(kind: str = "trust") -> Path:
+    """The bundled seed file: ``trust`` (TrustRank) or ``spam`` (anti-trust)."""
+    return Path(__file__).parent / "data" / f"{kind}_seeds.txt"
+
+
+def parse_seeds(lines: Iterable[str], *, source: str = "seeds") -> list[str]:
+    """Registrable domains from seed-file lines: one domain, host or URL per line, ``#`` comments."""
+    domains: list[str] = []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        host = text.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+        domain = registrable_domain_or_none(host.lower())
+        if domain is None or " " in text:
+            raise SeedFileError(f"{source}, line {number}: {text!r} is not a domain")
+        domains.append(domain)
+    return sorted(set(domains))
+
+
+def read_seeds(path: str | Path) -> list[str]:
+    path = Path(path)
+    try:
+        return parse_seeds(path.read_text(encoding="utf-8").splitlines(), source=str(path))
+    except OSError as exc:
+        raise SeedFileError(f"{path}: cannot read seed file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise SeedFileError(f"{path}: not UTF-8 (byte {exc.start})") from exc
+
+
+@dataclass
+class RankSummary:
+    """What one run computed; ``params`` is what ``rank_runs.params`` stores."""
+
+    run_id: int
+    started_at: datetime
+    seconds: float
+    pages: int
+    page_edges: int
+    hosts: int
+    host_edges: int
+    domains: int
+    domain_edges: int
+    params: dict[str, object] = field(default_factory=dict)
+    iterations: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["started_at"] = self.started_at.isoformat()
+        return out
+
+
+def _seed_positions(labels: pa.Array, seeds: Sequence[str]) -> np.ndarray:
+    if not seeds or len(labels) == 0:
+        return np.zeros(0, dtype=np.int64)
+    found = pc.index_in(pa.array(list(seeds), pa.string()), value_set=labels)
+    return np.asarray(found.drop_null().to_numpy(), dtype=np.int64)
+
+
+def _seeded(graph, positions: np.ndarray, *, damping: float, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
+    if positions.size == 0:
+        return np.zeros(graph.n), 0
+    preference = np.zeros(graph.n)
+    preference[positions] = 1.0
+    result = pagerank(graph, damping=damping, tol=tol, max_iter=max_iter, personalization=preference)
+    return trust_scale(result, positions.size, damping), result.iterations
+
+
+def _deny_domains(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute("SELECT entry FROM quality_lists WHERE list = 'deny'").fetchall()
+    return [d for (entry,) in rows if "/" not in entry and (d := registrable_domain_or_none(entry)) is not None]
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, pa.Array | np.ndarray]) -> None:
+    data = pa.table(columns)  # noqa: F841 - read by name from the SQL below
+    con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM data")
+
+
+def rank(
+    store: Store,
+    *,
+    damping: float = 0.85,
+    tol: float = 1e-6,
+    max_iter: int = 200,
+    seeds: Sequence[str] | str | Path | None = None,
+    spam_seeds: Sequence[str] | str | Path | None = None,
+    harmonic_exact_max: int = HARMONIC_EXACT_MAX,
+    on_progress: Progress | None = None,
+) -> RankSummary:
+    """Compute every rank and toxicity score and store them as a new run; see the module docs.
+
+    ``seeds`` are the TrustRank seeds (a list of domains or a seed file; default: the bundled
+    :func:`default_seeds_path` file); ``spam_seeds`` the anti-trust seeds (default: the bundled,
+    empty file) — the deny list's domains are always spam seeds too. ``on_progress(stage, i)`` is
+    called as stage ``i`` of :data:`STAGES` starts.
+    """
+    if store.read_only:
+        raise LinkbackError(f"{store.path} is open read-only; rank needs to write")
+    if not 0.0 < damping < 1.0:
+        raise ValueError(f"damping must be in (0, 1), got {damping}")
+    trust_list = _seed_list(seeds, "trust")
+    spam_list = sorted(set(_seed_list(spam_seeds, "spam")) | set(_deny_domains(store.con)))
+
+    def stage(i: int) -> None:
+        if on_progress is not None:
+            on_progress(STAGES[i], i)
+
+    con = store.con
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    solve = {"damping": damping, "tol": tol, "max_iter": max_iter}
+    iterations: dict[str, int] = {}
+    try:
+        stage(0)
+        domains = domain_graph(con)
+        stage(1)
+        result = pagerank(domains.graph, **solve)
+        iterations["domain"] = result.iterations
+        domain_raw = raw_rank(domains.graph, result, damping)
+        stage(2)
+        trust_at = _seed_positions(domains.labels, trust_list)
+        trust, iterations["trust"] = _seeded(domains.graph, trust_at, **solve)
+        stage(3)
+        spam_at = _seed_positions(domains.labels, spam_list)
+        src, dst = domains.graph.edges()
+        backwards = from_edges(dst, src, domains.n)
+        del src, dst
+        anti_trust, iterations["anti_trust"] = _seeded(backwards, spam_at, **solve)
+        del backwards
+        stage(4)
+        hosts, host_domain = host_graph(con)
+        stage(5)
+        host_result = pagerank(hosts.graph, **solve)
+        iterations["host"] = host_result.iterations
+        host_raw = raw_rank(hosts.graph, host_result, damping)
+        harmonic = harmonic_centrality(hosts.graph, exact_max_nodes=harmonic_exact_max)
+        iterations["harmonic"] = harmonic.iterations
+        stage(6)
+        pages = page_graph(con)
+        stage(7)
+        page_result = pagerank(pages.graph, **solve)
+        iterations["page"] = page_result.iterations
+        page_raw = raw_rank(pages.graph, page_result, damping)
+        stage(8)
+        params: dict[str, object] = {
+            **solve,
+            "authority_kinds": list(AUTHORITY_KINDS),
+            "trust_seeds": len(trust_list),
+            "trust_seeds_found": int(trust_at.size),
+            "spam_seeds": len(spam_list),
+            "spam_seeds_found": int(spam_at.size),
+            "harmonic": "exact" if harmonic.exact else "hyperball",
+            "iterations": iterations,
+        }
+        counts = {
+            "pages": pages.n,
+            "page_edges": pages.graph.m,
+            "hosts": hosts.n,
+            "host_edges": hosts.graph.m,
+            "domains": domains.n,
+            "domain_edges": domains.graph.m,
+        }
+        con.execute("BEGIN TRANSACTION")
+        try:
+            (run_id,) = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM rank_runs").fetchall()[0]
+            con.execute(
+                "INSERT INTO rank_runs (run_id, started_at, params, pages, page_edges, hosts, host_edges, domains,"
+                " domain_edges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, started, json.dumps(params), *counts.values()],
+            )
+            _store_domains(con, run_id, domains, domain_raw, trust, anti_trust)
+            con.execute("DELETE FROM host_ranks")
+            _insert(
+                con,
+                "host_ranks",
+                {
+                    "host": hosts.labels,
+                    "domain": host_domain,
+                    "hr": rating(host_raw),
+                    "raw_rank": host_raw,
+                    "harmonic": harmonic.scores,
+                },
+            )
+            con.execute("DELETE FROM page_ranks")
+            _insert(con, "page_ranks", {"url_hash": pages.labels, "ur": rating(page_raw), "raw_rank": page_raw})
+            score_domains(con, run_id)
+            seconds = time.perf_counter() - clock
+            con.execute(
+                "UPDATE rank_runs SET completed_at = ?, seconds = ? WHERE run_id = ?",
+                [datetime.now(timezone.utc), seconds, run_id],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        drop_temp_tables(con)
+    return RankSummary(
+        run_id=int(run_id),
+        started_at=started,
+        seconds=round(seconds, 3),
+        **counts,
+        params=params,
+        iterations=iterations,
+    )
+
+
+def _seed_list(seeds: Sequence[str] | str | Path | None, kind: str) -> list[str]:
+    if seeds is None:
+        return read_seeds(default_seeds_path(kind))
+    if isinstance(seeds, (str, Path)):
+        return read_seeds(seeds)
+    return parse_seeds(seeds, source=f"{kind} seeds")
+
+
+def _store_domains(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    domains: LabelledGraph,
+    raw: np.ndarray,
+    trust: np.ndarray,
+    anti_trust: np.ndarray,
+) -> None:
+    """``domain_ranks`` rows of the run: the ranks plus the counts from ``_domain_pairs``."""
+    ranks = pa.table(  # noqa: F841 - read by name from the SQL below
+        {"domain": domains.labels, "dr": rating(raw), "raw_rank": raw, "trust": trust, "anti_trust": anti_trust}
+    )
+    con.execute(
+        """INSERT INTO domain_ranks
+        SELECT ?, r.domain, r.dr, r.raw_rank, r.trust, r.anti_trust,
+               coalesce(i.refdomains, 0), coalesce(i.dofollow_refdomains, 0), coalesce(i.backlinks, 0),
+               coalesce(o.linked_domains, 0), NULL, NULL
+        FROM ranks r
+        LEFT JOIN (SELECT t, count(*) AS refdomains, count_if(passes) AS dofollow_refdomains,
+                          sum(links) AS backlinks
+                   FROM _domain_pairs GROUP BY t) i ON i.t = r.domain
+        LEFT JOIN (SELECT s, count_if(passes) AS linked_domains FROM _domain_pairs GROUP BY s) o ON o.s = r.domain""",
+        [run_id],
+    )
+
+
+def latest_run(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime] | None:
+    """``(run_id, completed_at)`` of the newest completed run, or None before the first."""
+    rows = con.execute(
+        "SELECT run_id, completed_at::TIMESTAMP FROM rank_runs WHERE completed_at IS NOT NULL ORDER BY run_id DESC LIMIT 1"
+    ).fetchall()
+    return (int(rows[0][0]), rows[0][1].replace(tzinfo=timezone.utc)) if rows else None

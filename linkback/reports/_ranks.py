@@ -1,0 +1,100 @@
+"""Ranks in the reports: the DR history of a domain, the DR of referring domains, the UR of pages.
+
+Reports read the newest *completed* rank run and say which ("as of"); before the first run the
+rank columns are empty (None) rather than an error, so every report works on a fresh index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+
+from linkback.reports._select import check_limit, fetch_rows
+from linkback.store import Store
+from linkback.urls import split_host
+
+DOMAIN_HISTORY_COLUMNS = (
+    "run_id",
+    "as_of",
+    "dr",
+    "raw_rank",
+    "trust",
+    "anti_trust",
+    "refdomains",
+    "dofollow_refdomains",
+    "backlinks",
+    "linked_domains",
+    "toxicity",
+    "signals",
+)
+
+#: The "referring domains by DR bucket" breakdown of ``overview``: [low, high) bands of 10 points.
+DR_BUCKETS = tuple((low, low + 10) for low in range(0, 100, 10))
+
+
+def latest_run(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime] | None:
+    """``(run_id, completed_at)`` of the newest completed rank run, or None before the first."""
+    rows = con.execute(
+        "SELECT run_id, completed_at::TIMESTAMP FROM rank_runs WHERE completed_at IS NOT NULL "
+        "ORDER BY run_id DESC LIMIT 1"
+    ).fetchall()
+    return (int(rows[0][0]), rows[0][1].replace(tzinfo=timezone.utc)) if rows else None
+
+
+def domain_history(store: Store, domain: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """One row per completed rank run that knows ``domain`` (a host or URL is reduced to its
+    registrable domain), newest first, with :data:`DOMAIN_HISTORY_COLUMNS`; ``signals`` is the
+    list of toxicity signals that fired."""
+    host = domain.split("://", 1)[-1].split("/", 1)[0].lower()
+    name = split_host(host).domain
+    limit_sql, limit_params = check_limit(limit)
+    rows = fetch_rows(
+        store.con,
+        f"""SELECT d.run_id, r.completed_at AS as_of, d.dr, d.raw_rank, d.trust, d.anti_trust, d.refdomains,
+                  d.dofollow_refdomains, d.backlinks, d.linked_domains, d.toxicity, d.signals
+           FROM domain_ranks d JOIN rank_runs r USING (run_id)
+           WHERE d.domain = ? AND r.completed_at IS NOT NULL
+           ORDER BY d.run_id DESC{limit_sql}""",
+        [name, *limit_params],
+        utc_columns=("as_of",),
+    )
+    for row in rows:
+        row["signals"] = row["signals"].split() if row["signals"] else []
+    return rows
+
+
+def domain_ratings(con: duckdb.DuckDBPyConnection, run_id: int | None, domains: Iterable[str]) -> dict[str, float]:
+    """DR of each of ``domains`` in run ``run_id`` (those the run knows)."""
+    wanted = sorted({d for d in domains if d is not None})
+    if run_id is None or not wanted:
+        return {}
+    rows = con.execute(
+        "SELECT domain, dr FROM domain_ranks WHERE run_id = ? AND domain IN (SELECT unnest(?::VARCHAR[]))",
+        [run_id, wanted],
+    ).fetchall()
+    return dict(rows)
+
+
+def url_ratings(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, float]:
+    """UR of each of ``urls`` in the newest run (those it ranked)."""
+    wanted = sorted({u for u in urls if u is not None})
+    if not wanted:
+        return {}
+    rows = con.execute(
+        "SELECT u.url, r.ur FROM (SELECT unnest(?::VARCHAR[]) AS url) u JOIN page_ranks r ON r.url_hash = hash(u.url)",
+        [wanted],
+    ).fetchall()
+    return dict(rows)
+
+
+def dr_buckets(con: duckdb.DuckDBPyConnection, run_id: int | None, domains: list[str]) -> dict[str, int]:
+    """How many of ``domains`` fall in each DR band of :data:`DR_BUCKETS` (``dr_0_10`` ...)."""
+    ratings = domain_ratings(con, run_id, domains)
+    counts = {f"dr_{low}_{high}": 0 for low, high in DR_BUCKETS}
+    for dr in ratings.values():
+        low = min(int(dr // 10) * 10, 90)
+        counts[f"dr_{low}_{low + 10}"] += 1
+    return counts

@@ -30,10 +30,13 @@ browser:
 demo: $(STAMP)
 	@mkdir -p build && rm -f $(DEMO_DB) $(DEMO_DB).wal
 	$(BIN)/linkback ingest tests/data/warc --db $(DEMO_DB)
+	$(BIN)/linkback rank --db $(DEMO_DB)
 	$(BIN)/linkback overview twitter.com --db $(DEMO_DB)
 	$(BIN)/linkback backlinks twitter.com --db $(DEMO_DB) --limit 15
-	$(BIN)/linkback refdomains twitter.com --db $(DEMO_DB) --limit 10
+	$(BIN)/linkback refdomains twitter.com --db $(DEMO_DB) --limit 10 --sort dr
+	$(BIN)/linkback anchors twitter.com --db $(DEMO_DB) --limit 10
 	$(BIN)/linkback tlds twitter.com --db $(DEMO_DB) --limit 10
+	$(BIN)/linkback toxic twitter.com --db $(DEMO_DB) --limit 10
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q

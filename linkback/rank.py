@@ -26,7 +26,6 @@ from linkback.errors import LinkbackError
 from linkback.graph import from_edges, pagerank
 from linkback.graph._from_store import (
     AUTHORITY_KINDS,
-    LabelledGraph,
     domain_graph,
     drop_temp_tables,
     host_graph,
@@ -50,6 +49,9 @@ STAGES = (
     "URL Rating",
     "toxicity and storing",
 )
+
+#: DuckDB's memory limit while ranking (it spills to disk beyond it); the graphs live outside it.
+RANK_MEMORY_LIMIT = "2GB"
 
 #: Graphs of at most this many hosts get exact harmonic centrality; larger ones HyperBall.
 HARMONIC_EXACT_MAX = 20_000
@@ -134,11 +136,6 @@ def _deny_domains(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [d for (entry,) in rows if "/" not in entry and (d := registrable_domain_or_none(entry)) is not None]
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, pa.Array | np.ndarray]) -> None:
-    data = pa.table(columns)  # noqa: F841 - read by name from the SQL below
-    con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM data")
-
-
 def rank(
     store: Store,
     *,
@@ -173,37 +170,81 @@ def rank(
     clock = time.perf_counter()
     solve = {"damping": damping, "tol": tol, "max_iter": max_iter}
     iterations: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    (old_limit,) = con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    con.execute(f"SET memory_limit = '{RANK_MEMORY_LIMIT}'")
     try:
+        # Each stage keeps only its per-node results; graphs and edge tables are freed as it ends.
         stage(0)
         domains = domain_graph(con)
+        counts["domains"], counts["domain_edges"] = domains.n, domains.graph.m
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _domain_counts AS
+            SELECT coalesce(i.t, o.s) AS domain, coalesce(i.refdomains, 0) AS refdomains,
+                   coalesce(i.dofollow_refdomains, 0) AS dofollow_refdomains, coalesce(i.backlinks, 0) AS backlinks,
+                   coalesce(o.linked_domains, 0) AS linked_domains
+            FROM (SELECT t, count(*) AS refdomains, count_if(passes) AS dofollow_refdomains, sum(links) AS backlinks
+                  FROM _domain_pairs GROUP BY t) i
+            FULL JOIN (SELECT s, count_if(passes) AS linked_domains FROM _domain_pairs GROUP BY s) o ON o.s = i.t"""
+        )
+        drop_temp_tables(con)
         stage(1)
         result = pagerank(domains.graph, **solve)
         iterations["domain"] = result.iterations
         domain_raw = raw_rank(domains.graph, result, damping)
+        del result
         stage(2)
         trust_at = _seed_positions(domains.labels, trust_list)
         trust, iterations["trust"] = _seeded(domains.graph, trust_at, **solve)
         stage(3)
         spam_at = _seed_positions(domains.labels, spam_list)
         src, dst = domains.graph.edges()
-        backwards = from_edges(dst, src, domains.n)
+        backwards = from_edges(dst, src, counts["domains"])
         del src, dst
         anti_trust, iterations["anti_trust"] = _seeded(backwards, spam_at, **solve)
         del backwards
+        domain_ranks_arrow = pa.table(  # noqa: F841 - read by name from the SQL below
+            {
+                "domain": domains.labels,
+                "dr": rating(domain_raw),
+                "raw_rank": domain_raw,
+                "trust": trust,
+                "anti_trust": anti_trust,
+            }
+        )
+        del domains, domain_raw, trust, anti_trust
         stage(4)
         hosts, host_domain = host_graph(con)
+        drop_temp_tables(con)
+        counts["hosts"], counts["host_edges"] = hosts.n, hosts.graph.m
         stage(5)
         host_result = pagerank(hosts.graph, **solve)
         iterations["host"] = host_result.iterations
         host_raw = raw_rank(hosts.graph, host_result, damping)
+        del host_result
         harmonic = harmonic_centrality(hosts.graph, exact_max_nodes=harmonic_exact_max)
         iterations["harmonic"] = harmonic.iterations
+        host_ranks_arrow = pa.table(  # noqa: F841
+            {
+                "host": hosts.labels,
+                "domain": host_domain,
+                "hr": rating(host_raw),
+                "raw_rank": host_raw,
+                "harmonic": harmonic.scores,
+            }
+        )
+        harmonic_method = "exact" if harmonic.exact else "hyperball"
+        del hosts, host_domain, host_raw, harmonic
         stage(6)
         pages = page_graph(con)
+        drop_temp_tables(con)
+        counts["pages"], counts["page_edges"] = pages.n, pages.graph.m
         stage(7)
         page_result = pagerank(pages.graph, **solve)
         iterations["page"] = page_result.iterations
         page_raw = raw_rank(pages.graph, page_result, damping)
+        page_ranks_arrow = pa.table({"url_hash": pages.labels, "ur": rating(page_raw), "raw_rank": page_raw})  # noqa: F841
+        del pages, page_result, page_raw
         stage(8)
         params: dict[str, object] = {
             **solve,
@@ -212,17 +253,10 @@ def rank(
             "trust_seeds_found": int(trust_at.size),
             "spam_seeds": len(spam_list),
             "spam_seeds_found": int(spam_at.size),
-            "harmonic": "exact" if harmonic.exact else "hyperball",
+            "harmonic": harmonic_method,
             "iterations": iterations,
         }
-        counts = {
-            "pages": pages.n,
-            "page_edges": pages.graph.m,
-            "hosts": hosts.n,
-            "host_edges": hosts.graph.m,
-            "domains": domains.n,
-            "domain_edges": domains.graph.m,
-        }
+        counts = {k: counts[k] for k in ("pages", "page_edges", "hosts", "host_edges", "domains", "domain_edges")}
         con.execute("BEGIN TRANSACTION")
         try:
             (run_id,) = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM rank_runs").fetchall()[0]
@@ -231,21 +265,19 @@ def rank(
                 " domain_edges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [run_id, started, json.dumps(params), *counts.values()],
             )
-            _store_domains(con, run_id, domains, domain_raw, trust, anti_trust)
-            con.execute("DELETE FROM host_ranks")
-            _insert(
-                con,
-                "host_ranks",
-                {
-                    "host": hosts.labels,
-                    "domain": host_domain,
-                    "hr": rating(host_raw),
-                    "raw_rank": host_raw,
-                    "harmonic": harmonic.scores,
-                },
+            con.execute(
+                """INSERT INTO domain_ranks
+                SELECT ?, r.domain, r.dr, r.raw_rank, r.trust, r.anti_trust,
+                       coalesce(c.refdomains, 0), coalesce(c.dofollow_refdomains, 0), coalesce(c.backlinks, 0),
+                       coalesce(c.linked_domains, 0), NULL, NULL
+                FROM domain_ranks_arrow r LEFT JOIN _domain_counts c USING (domain)
+                ORDER BY r.domain""",
+                [run_id],
             )
+            con.execute("DELETE FROM host_ranks")
+            con.execute("INSERT INTO host_ranks SELECT * FROM host_ranks_arrow ORDER BY host")
             con.execute("DELETE FROM page_ranks")
-            _insert(con, "page_ranks", {"url_hash": pages.labels, "ur": rating(page_raw), "raw_rank": page_raw})
+            con.execute("INSERT INTO page_ranks SELECT * FROM page_ranks_arrow ORDER BY url_hash")
             score_domains(con, run_id)
             seconds = time.perf_counter() - clock
             con.execute(
@@ -258,6 +290,8 @@ def rank(
             raise
     finally:
         drop_temp_tables(con)
+        con.execute("DROP TABLE IF EXISTS _domain_counts")
+        con.execute(f"SET memory_limit = '{old_limit}'")
     return RankSummary(
         run_id=int(run_id),
         started_at=started,
@@ -274,32 +308,6 @@ def _seed_list(seeds: Sequence[str] | str | Path | None, kind: str) -> list[str]
     if isinstance(seeds, (str, Path)):
         return read_seeds(seeds)
     return parse_seeds(seeds, source=f"{kind} seeds")
-
-
-def _store_domains(
-    con: duckdb.DuckDBPyConnection,
-    run_id: int,
-    domains: LabelledGraph,
-    raw: np.ndarray,
-    trust: np.ndarray,
-    anti_trust: np.ndarray,
-) -> None:
-    """``domain_ranks`` rows of the run: the ranks plus the counts from ``_domain_pairs``."""
-    ranks = pa.table(  # noqa: F841 - read by name from the SQL below
-        {"domain": domains.labels, "dr": rating(raw), "raw_rank": raw, "trust": trust, "anti_trust": anti_trust}
-    )
-    con.execute(
-        """INSERT INTO domain_ranks
-        SELECT ?, r.domain, r.dr, r.raw_rank, r.trust, r.anti_trust,
-               coalesce(i.refdomains, 0), coalesce(i.dofollow_refdomains, 0), coalesce(i.backlinks, 0),
-               coalesce(o.linked_domains, 0), NULL, NULL
-        FROM ranks r
-        LEFT JOIN (SELECT t, count(*) AS refdomains, count_if(passes) AS dofollow_refdomains,
-                          sum(links) AS backlinks
-                   FROM _domain_pairs GROUP BY t) i ON i.t = r.domain
-        LEFT JOIN (SELECT s, count_if(passes) AS linked_domains FROM _domain_pairs GROUP BY s) o ON o.s = r.domain""",
-        [run_id],
-    )
 
 
 def latest_run(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime] | None:

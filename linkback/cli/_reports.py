@@ -136,7 +136,7 @@ def backlinks_cmd(
         sort=sort.value,
         limit=limit,
     )
-    shown = ["source_url", "target_url", "anchor", "rel", "kind", "section", "first_seen", "last_seen"]
+    shown = ["source_url", "source_dr", "target_url", "anchor", "rel", "kind", "section", "first_seen", "last_seen"]
     if include_lost:
         shown += ["lost_at", "lost_reason"]
     return Report(rows, f"{_links(internal, include_lost)} to {target}", reports.BACKLINK_COLUMNS, shown)

@@ -6,6 +6,7 @@
   + URLError             — a URL cannot be parsed or is not acceptable
   + StoreError           — the database cannot be used
     - SchemaTooNew       — the file was written by a newer linkback
+    - SchemaTooOld       — the file needs a migration, and it was opened read-only
     - StoreLocked        — another process owns the database file
   + TargetError          — a report's TARGET is not a domain, host or URL prefix
 """
@@ -40,6 +41,10 @@ class StoreError(LinkbackError):
 
 
 class SchemaTooNew(StoreError):
+    pass
+
+
+class SchemaTooOld(StoreError):
     pass
 
 

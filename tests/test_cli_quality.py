@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from linkback import quality, reports, schema
 from linkback.cli import app
+from linkback.errors import SchemaTooOld
 from linkback.store import Store
 
 runner = CliRunner()
@@ -172,3 +173,16 @@ def test_lists_reject_what_is_not_a_domain_host_or_url(db: str) -> None:
             "spam.example",
             "https://x.example/a",
         ]
+
+
+def test_a_report_on_a_version_1_store_migrates_it_first(db: str) -> None:
+    with Store(db) as store:
+        for name in schema.TABLES_SINCE[2]:
+            store.con.execute(f"DROP TABLE {name}")
+        store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with pytest.raises(SchemaTooOld):
+        Store(db, read_only=True)
+    rows = json.loads(ok("refdomains", "shop.com", "--db", db, "--format", "json"))
+    assert rows and all(r["dr"] is None for r in rows)
+    with Store(db, read_only=True) as store:
+        assert store.schema_version == 2

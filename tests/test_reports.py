@@ -239,6 +239,8 @@ def test_backlinks_rows_have_the_documented_columns_in_order(store: Store) -> No
         "last_seen": ts("2024-02-20"),
         "lost_at": None,
         "lost_reason": None,
+        "source_dr": None,
+        "source_ur": None,
     }
 
 
@@ -338,6 +340,9 @@ def test_overview_counts(store: Store) -> None:
         "first_seen": ts("2024-01-01"),
         "last_seen": ts("2024-03-01"),
         "lost": 3,
+        "dr": None,  # no rank run yet: the rank columns are empty
+        "ranked_at": None,
+        **{f"refdomains_dr_{low}_{low + 10}": None for low in range(0, 100, 10)},
     }
 
 

@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from linkback.errors import LinkbackError
+from linkback.errors import LinkbackError, SchemaTooOld
 from linkback.store import Store, default_db_path
 
 #: 0–100 ratings, shown with one decimal in tables (JSON and CSV keep every digit).
@@ -96,8 +96,14 @@ def open_store(db: Path | None) -> Iterator[Store]:
     """The store at ``db`` (default: ``$LINKBACK_DB``, else ``./linkback.duckdb``), read-only;
     any :class:`~linkback.errors.LinkbackError` or ``ValueError`` inside ends the command
     through :func:`fail`."""
+    path = db if db is not None else default_db_path()
     try:
-        store = Store(db if db is not None else default_db_path(), read_only=True)
+        try:
+            store = Store(path, read_only=True)
+        except SchemaTooOld:
+            # Written by an older linkback: migrate once (a short write transaction), then read.
+            Store(path).close()
+            store = Store(path, read_only=True)
     except LinkbackError as exc:
         fail(str(exc))
     # DuckDB would draw its progress bar on stdout, in the middle of the output.

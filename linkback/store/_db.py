@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from linkback import schema
-from linkback.errors import SchemaTooNew, StoreError, StoreLocked
+from linkback.errors import SchemaTooNew, SchemaTooOld, StoreError, StoreLocked
 
 DEFAULT_DB = "linkback.duckdb"
 
@@ -85,7 +85,8 @@ class Store:
         if version == schema.SCHEMA_VERSION:
             return
         if self.read_only:
-            raise StoreError(f"{self.path} needs a schema upgrade; open it once without read_only")
+            self.con.close()
+            raise SchemaTooOld(f"{self.path} needs a schema upgrade; open it once without read_only")
         for target in range(version + 1, schema.SCHEMA_VERSION + 1):
             con.execute("BEGIN TRANSACTION")
             try:

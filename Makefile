@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py --reps 3 --large 3
 	$(BIN)/python bench/bench_queries.py --db build/links-50m.duckdb
 	$(BIN)/python bench/bench_pagerank.py
+	$(BIN)/python bench/bench_rank.py --db build/links-50m.duckdb
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -76,6 +76,26 @@ def test_bench_queries_quick(tmp_path: Path) -> None:
     assert "(reused)" in out2
 
 
+def test_bench_rank_quick(tmp_path: Path) -> None:
+    out_json = tmp_path / "rank.json"
+    args = (
+        "--quick",
+        "--links",
+        "20000",
+        "--domains",
+        "2000",
+        "--db",
+        str(tmp_path / "l.duckdb"),
+        "--json",
+        str(out_json),
+    )
+    out = _run("bench_rank.py", *args)
+    assert "| stage" in out and "floor: one scan" in out and "peak RSS" in out
+    result = json.loads(out_json.read_text())
+    summary = result["runs"][0]["summary"]
+    assert result["links"] == 20000 and summary["domains"] > 0 and summary["page_edges"] > 0
+
+
 def test_gen_index_schema_matches(tmp_path: Path) -> None:
     """The generated table has exactly the schema's ``links`` columns and sane values."""
     sys.path.insert(0, str(BENCH))

@@ -176,17 +176,8 @@ def rank(
     try:
         # Each stage keeps only its per-node results; graphs and edge tables are freed as it ends.
         stage(0)
-        domains = domain_graph(con)
+        domains, domain_counts = domain_graph(con)
         counts["domains"], counts["domain_edges"] = domains.n, domains.graph.m
-        con.execute(
-            """CREATE OR REPLACE TEMP TABLE _domain_counts AS
-            SELECT coalesce(i.t, o.s) AS domain, coalesce(i.refdomains, 0) AS refdomains,
-                   coalesce(i.dofollow_refdomains, 0) AS dofollow_refdomains, coalesce(i.backlinks, 0) AS backlinks,
-                   coalesce(o.linked_domains, 0) AS linked_domains
-            FROM (SELECT t, count(*) AS refdomains, count_if(passes) AS dofollow_refdomains, sum(links) AS backlinks
-                  FROM _domain_pairs GROUP BY t) i
-            FULL JOIN (SELECT s, count_if(passes) AS linked_domains FROM _domain_pairs GROUP BY s) o ON o.s = i.t"""
-        )
         drop_temp_tables(con)
         stage(1)
         result = pagerank(domains.graph, **solve)
@@ -210,9 +201,13 @@ def rank(
                 "raw_rank": domain_raw,
                 "trust": trust,
                 "anti_trust": anti_trust,
+                "refdomains": domain_counts.refdomains,
+                "dofollow_refdomains": domain_counts.dofollow_refdomains,
+                "backlinks": domain_counts.backlinks,
+                "linked_domains": domain_counts.linked_domains,
             }
         )
-        del domains, domain_raw, trust, anti_trust
+        del domains, domain_counts, domain_raw, trust, anti_trust
         stage(4)
         hosts, host_domain = host_graph(con)
         drop_temp_tables(con)
@@ -269,12 +264,8 @@ def rank(
             # insert, which is far cheaper than maintaining them row by row.
             con.execute("DROP INDEX IF EXISTS domain_ranks_domain")
             con.execute(
-                """INSERT INTO domain_ranks
-                SELECT ?, r.domain, r.dr, r.raw_rank, r.trust, r.anti_trust,
-                       coalesce(c.refdomains, 0), coalesce(c.dofollow_refdomains, 0), coalesce(c.backlinks, 0),
-                       coalesce(c.linked_domains, 0), NULL, NULL
-                FROM domain_ranks_arrow r LEFT JOIN _domain_counts c USING (domain)
-                ORDER BY r.domain""",
+                "INSERT INTO domain_ranks SELECT ?, domain, dr, raw_rank, trust, anti_trust, refdomains,"
+                " dofollow_refdomains, backlinks, linked_domains, NULL, NULL FROM domain_ranks_arrow ORDER BY domain",
                 [run_id],
             )
             con.execute("CREATE INDEX domain_ranks_domain ON domain_ranks (domain)")
@@ -296,7 +287,6 @@ def rank(
             raise
     finally:
         drop_temp_tables(con)
-        con.execute("DROP TABLE IF EXISTS _domain_counts")
         con.execute(f"SET memory_limit = '{old_limit}'")
     return RankSummary(
         run_id=int(run_id),

@@ -1,18 +1,22 @@
 """The page, host and domain graphs of the live links in a store, as :class:`CSRGraph` arrays.
 
-DuckDB does the set work (filtering, grouping links into distinct node pairs, numbering the
-nodes with a hash join) in parallel C++; only integer arrays cross into numpy. Which links count is
-decided here, once, for every rank:
+Which links count is decided here, once, for every rank:
 
 * a link passes authority when it is live (``lost_at IS NULL``), not nofollow/ugc/sponsored (page
   level nofollow is already folded into ``nofollow``), and of a kind a crawler follows as a vote:
   :data:`AUTHORITY_KINDS`. Canonical, alternate, feed and form links are references, not votes;
-* the domain graph has one edge per (source domain, target domain) pair with at least one such link
-  between *different* registrable domains: a second link from the same domain adds nothing;
-* the host graph, as Common Crawl's, links hosts (www.example.com and blog.example.com are two);
-* the page graph has internal and external links; pages are identified by DuckDB's 64-bit
-  ``hash(url)`` so tens of millions of URLs never travel as strings (a collision among 50 M URLs
-  has a probability of about 1e-4; it would merge two pages' ranks, nothing worse).
+* the domain graph links *different* registrable domains, the host graph (as Common Crawl's)
+  different hosts — www.example.com and blog.example.com are two — and the page graph has internal
+  and external links between different URLs. Repeated links between two nodes count once
+  (:func:`~linkback.graph.from_edges` merges them).
+
+How it is built: DuckDB numbers the nodes (a dictionary table of the distinct labels), then streams
+one ``(source id, target id)`` pair per link out of a hash join against that dictionary — the
+dictionary is the small side, so no hash table ever holds one entry per distinct link, which is
+what made a ``GROUP BY (source, target)`` spill at 50 M links. Merging repeated pairs, counting
+referring domains and backlinks, all happen in numpy on integer arrays. Pages are identified by
+DuckDB's 64-bit ``hash(url)``, so tens of millions of URLs never travel as strings (a collision among
+50 M URLs has a probability of about 1e-4; it would merge two pages' ranks, nothing worse).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ PASSES = (
     f" AND kind IN ({_KINDS_SQL})"
 )
 
+_TEMP_TABLES = ("_domain_ids", "_host_ids", "_page_ids")
+
 
 @dataclass(frozen=True)
 class LabelledGraph:
@@ -48,84 +54,104 @@ class LabelledGraph:
         return self.graph.n
 
 
-def _numbered(con: duckdb.DuckDBPyConnection, nodes_sql: str, table: str) -> None:
-    """TEMP ``table(label, id)``: each distinct label of ``nodes_sql`` numbered 0..n-1."""
+@dataclass(frozen=True)
+class DomainCounts:
+    """Per domain (node order of the domain graph), over live links between different domains."""
+
+    refdomains: np.ndarray  # domains linking to it
+    dofollow_refdomains: np.ndarray  # domains linking to it with a link that passes authority
+    backlinks: np.ndarray  # links to it
+    linked_domains: np.ndarray  # domains it links to with a link that passes authority
+
+
+def _dictionary(con: duckdb.DuckDBPyConnection, table: str, labels_sql: str, extra: str = "") -> int:
+    """TEMP ``table(label, id[, extra])`` numbering the distinct labels of ``labels_sql`` 0..n-1."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *, (row_number() OVER () - 1)::INTEGER AS id FROM ({nodes_sql})"
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        f"SELECT label{extra}, (row_number() OVER () - 1)::INTEGER AS id FROM ({labels_sql})"
     )
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
-def _graph(con: duckdb.DuckDBPyConnection, pairs: str, nodes: str) -> LabelledGraph:
-    """The graph of the edges in TEMP table ``pairs(s, t)`` over the numbered ``nodes`` table."""
-    (n,) = con.execute(f"SELECT count(*) FROM {nodes}").fetchall()[0]
-    edges = con.sql(
-        f"SELECT a.id AS s, b.id AS t FROM {pairs} p JOIN {nodes} a ON p.s = a.label JOIN {nodes} b ON p.t = b.label"
-    ).to_arrow_table()
-    src = edges.column("s").to_numpy() if edges.num_rows else np.zeros(0, np.int32)
-    dst = edges.column("t").to_numpy() if edges.num_rows else np.zeros(0, np.int32)
-    labels = con.sql(f"SELECT label FROM {nodes} ORDER BY id").to_arrow_table().column("label").combine_chunks()
-    return LabelledGraph(from_edges(src, dst, int(n)), labels)
+def _labels(con: duckdb.DuckDBPyConnection, table: str, column: str = "label") -> pa.Array:
+    return con.sql(f"SELECT {column} FROM {table} ORDER BY id").to_arrow_table().column(column).combine_chunks()
 
 
-def domain_graph(con: duckdb.DuckDBPyConnection) -> LabelledGraph:
-    """The domain graph of dofollow external links, over every domain the store knows.
+def _pairs(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
+    """The integer columns of ``sql`` as numpy arrays (streamed from DuckDB as Arrow)."""
+    table = con.sql(sql).to_arrow_table()
+    return {name: table.column(name).to_numpy() for name in table.column_names}
 
-    Leaves TEMP table ``_domain_pairs(s, t, links, passes)`` — every live external (source domain,
-    target domain) pair with its number of links and whether one of them passes authority — for the
-    per-domain counts that go with the ranks.
-    """
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _domain_pairs AS
-        SELECT source_domain AS s, target_domain AS t, count(*) AS links, bool_or({PASSES}) AS passes
-        FROM links
-        WHERE lost_at IS NULL AND source_domain <> target_domain
-        GROUP BY ALL"""
-    )
-    _numbered(
+
+def domain_graph(con: duckdb.DuckDBPyConnection) -> tuple[LabelledGraph, DomainCounts]:
+    """The domain graph of authority-passing links between different domains, over every domain
+    the store knows, and the per-domain counts that go with the ranks."""
+    n = _dictionary(
         con,
-        "SELECT s AS label FROM _domain_pairs UNION SELECT t FROM _domain_pairs "
-        "UNION SELECT domain FROM pages WHERE domain IS NOT NULL",
         "_domain_ids",
+        "SELECT DISTINCT target_domain AS label FROM links WHERE target_domain IS NOT NULL "
+        "UNION SELECT DISTINCT source_domain FROM links WHERE source_domain IS NOT NULL "
+        "UNION SELECT DISTINCT domain FROM pages WHERE domain IS NOT NULL",
     )
-    con.execute("CREATE OR REPLACE TEMP VIEW _domain_edges AS SELECT s, t FROM _domain_pairs WHERE passes")
-    return _graph(con, "_domain_edges", "_domain_ids")
+    edges = _pairs(
+        con,
+        f"""SELECT s.id AS s, t.id AS t, coalesce({PASSES}, false) AS passes
+        FROM links l JOIN _domain_ids s ON l.source_domain = s.label JOIN _domain_ids t ON l.target_domain = t.label
+        WHERE l.lost_at IS NULL AND l.source_domain <> l.target_domain""",
+    )
+    src, dst, passes = edges["s"], edges["t"], edges["passes"]
+    every = from_edges(src, dst, n)
+    backlinks = np.bincount(dst, minlength=n).astype(np.int64)
+    refdomains = np.diff(every.indptr)
+    del every
+    graph = from_edges(src[passes], dst[passes], n)
+    counts = DomainCounts(refdomains, np.diff(graph.indptr), backlinks, graph.out_degree)
+    return LabelledGraph(graph, _labels(con, "_domain_ids")), counts
 
 
 def host_graph(con: duckdb.DuckDBPyConnection) -> tuple[LabelledGraph, pa.Array]:
-    """The host graph: one edge per pair of different hosts with a link that passes authority.
-
-    Also returns each node's registrable domain (as the links recorded it), in node order.
-    """
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _host_pairs AS
-        SELECT DISTINCT source_host AS s, source_domain AS sd, target_host AS t, target_domain AS td FROM links
-        WHERE {PASSES} AND source_host <> target_host"""
-    )
-    _numbered(
+    """The host graph of authority-passing links between different hosts, and each node's
+    registrable domain (as the links recorded it), in node order."""
+    n = _dictionary(
         con,
-        # any_value: a host has one registrable domain; GROUP BY guards the numbering against a NULL twin
-        "SELECT label, any_value(domain) AS domain FROM (SELECT s AS label, sd AS domain FROM _host_pairs "
-        "UNION SELECT t, td FROM _host_pairs UNION SELECT host, domain FROM pages WHERE host IS NOT NULL) GROUP BY label",
         "_host_ids",
+        # any_value: a host has one registrable domain; grouping keeps one row per host regardless
+        "SELECT label, any_value(domain) AS domain FROM ("
+        "  SELECT DISTINCT target_host AS label, target_domain AS domain FROM links"
+        "  UNION SELECT DISTINCT source_host, source_domain FROM links"
+        "  UNION SELECT DISTINCT host, domain FROM pages"
+        ") WHERE label IS NOT NULL GROUP BY label",
+        extra=", domain",
     )
-    graph = _graph(con, "_host_pairs", "_host_ids")
-    domains = con.sql("SELECT domain FROM _host_ids ORDER BY id").to_arrow_table().column("domain").combine_chunks()
-    return graph, domains
+    edges = _pairs(
+        con,
+        f"""SELECT s.id AS s, t.id AS t
+        FROM links l JOIN _host_ids s ON l.source_host = s.label JOIN _host_ids t ON l.target_host = t.label
+        WHERE {PASSES} AND l.source_host <> l.target_host""",
+    )
+    graph = from_edges(edges["s"], edges["t"], n)
+    return LabelledGraph(graph, _labels(con, "_host_ids")), _labels(con, "_host_ids", "domain")
 
 
 def page_graph(con: duckdb.DuckDBPyConnection) -> LabelledGraph:
     """The page graph of authority-passing links, internal and external; labels are ``hash(url)``."""
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _page_pairs AS
-        SELECT hash(source_url) AS s, hash(target_url) AS t FROM links
-        WHERE {PASSES} AND source_url <> target_url"""
+    live = f"FROM links WHERE {PASSES} AND source_url <> target_url"
+    n = _dictionary(
+        con,
+        "_page_ids",
+        f"SELECT DISTINCT hash(source_url) AS label {live} UNION SELECT DISTINCT hash(target_url) {live}",
     )
-    _numbered(con, "SELECT s AS label FROM _page_pairs UNION SELECT t FROM _page_pairs", "_page_ids")
-    return _graph(con, "_page_pairs", "_page_ids")
+    edges = _pairs(
+        con,
+        f"""SELECT s.id AS s, t.id AS t
+        FROM (SELECT hash(source_url) AS su, hash(target_url) AS tu {live}) l
+        JOIN _page_ids s ON l.su = s.label JOIN _page_ids t ON l.tu = t.label""",
+    )
+    graph = from_edges(edges["s"], edges["t"], n)
+    return LabelledGraph(graph, _labels(con, "_page_ids"))
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Free what the graph builders left behind."""
-    con.execute("DROP VIEW IF EXISTS _domain_edges")
-    for table in ("_domain_pairs", "_domain_ids", "_host_pairs", "_host_ids", "_page_pairs", "_page_ids"):
+    for table in _TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -161,7 +161,9 @@ def refdomains_cmd(
     ] = RefdomainSort("links"),
     min_dr: Annotated[
         float | None,
-        typer.Option("--min-dr", min=0, max=100, help="Only domains with at least this Domain Rating (needs a rank run)."),
+        typer.Option(
+            "--min-dr", min=0, max=100, help="Only domains with at least this Domain Rating (needs a rank run)."
+        ),
     ] = None,
     *,
     store: Store,

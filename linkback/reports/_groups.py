@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, TypedDict, Unpack
 
 from linkback.reports._countries import country_of
-from linkback.reports._ranks import domain_ratings, latest_run, url_ratings
+from linkback.reports._ranks import domain_ranks_of, latest_run, url_ratings
 from linkback.reports._select import (
     DOFOLLOW,
     as_target,
@@ -40,7 +40,17 @@ class LinkFilters(TypedDict, total=False):
     include_lost: bool
 
 
-REFDOMAIN_COLUMNS = ("domain", "tld", "dr", "links", "dofollow", "referring_pages", "first_seen", "last_seen")
+REFDOMAIN_COLUMNS = (
+    "domain",
+    "tld",
+    "dr",
+    "toxicity",
+    "links",
+    "dofollow",
+    "referring_pages",
+    "first_seen",
+    "last_seen",
+)
 REFDOMAIN_SORTS = {
     "links": "links DESC, domain",
     "dr": "dr DESC NULLS LAST, links DESC, domain",
@@ -80,7 +90,8 @@ def refdomains(
     """The referring domains of ``target``, one row each with :data:`REFDOMAIN_COLUMNS`.
 
     ``domain`` is the source's registrable domain, ``tld`` its top-level label (None for an IP
-    address), ``dr`` its Domain Rating in the newest rank run (None before one), ``links`` and
+    address), ``dr`` its Domain Rating and ``toxicity`` its score as a linker (0–100, the domain
+    signals of ``linkback toxic``) in the newest rank run (None before one), ``links`` and
     ``dofollow`` count its links to the target, ``referring_pages`` its distinct pages,
     ``first_seen``/``last_seen`` the range over those links. ``min_dr`` keeps domains rated at
     least that. ``sort`` is one of :data:`REFDOMAIN_SORTS` (counts, DR and dates descending).
@@ -103,16 +114,19 @@ def refdomains(
     utc = ("first_seen", "last_seen")
     if min_dr is None and sort != "dr":
         # DR only for the rows returned, looked up by key: no join with every ranked domain.
-        sql = f"SELECT domain, NULL::DOUBLE AS dr, links, dofollow, referring_pages, first_seen, last_seen FROM ({grouped}) ORDER BY {order}{limit_sql}"
+        sql = (
+            "SELECT domain, NULL::DOUBLE AS dr, NULL::SMALLINT AS toxicity, links, dofollow, referring_pages,"
+            f" first_seen, last_seen FROM ({grouped}) ORDER BY {order}{limit_sql}"
+        )
         rows = fetch_rows(store.con, sql, params + limit_params, utc_columns=utc)
-        ratings = domain_ratings(store.con, run_id, (r["domain"] for r in rows))
+        ranks = domain_ranks_of(store.con, run_id, (r["domain"] for r in rows))
         for row in rows:
-            row["dr"] = ratings.get(row["domain"])
+            row["dr"], row["toxicity"] = ranks.get(row["domain"], (None, None))
     else:
         dr_filter = "" if min_dr is None else "WHERE dr >= ?"
         sql = f"""
-SELECT domain, r.dr, links, dofollow, referring_pages, first_seen, last_seen
-FROM ({grouped}) LEFT JOIN (SELECT domain, dr FROM domain_ranks WHERE run_id = ?) r USING (domain)
+SELECT domain, r.dr, r.toxicity, links, dofollow, referring_pages, first_seen, last_seen
+FROM ({grouped}) LEFT JOIN (SELECT domain, dr, toxicity FROM domain_ranks WHERE run_id = ?) r USING (domain)
 {dr_filter}
 ORDER BY {order}{limit_sql}"""
         extra = [run_id] + ([] if min_dr is None else [min_dr])

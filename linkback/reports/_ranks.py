@@ -76,16 +76,23 @@ def _string_literal(text: str) -> str:
 # The keys are integers, or strings quoted with their quotes doubled, DuckDB's only escape.
 
 
-def domain_ratings(con: duckdb.DuckDBPyConnection, run_id: int | None, domains: Iterable[str]) -> dict[str, float]:
-    """DR of each of ``domains`` in run ``run_id`` (those the run knows)."""
+def domain_ranks_of(
+    con: duckdb.DuckDBPyConnection, run_id: int | None, domains: Iterable[str]
+) -> dict[str, tuple[float, int | None]]:
+    """``(dr, toxicity)`` of each of ``domains`` in run ``run_id`` (those the run knows)."""
     wanted = sorted({d for d in domains if d is not None})
     if run_id is None or not wanted:
         return {}
     keys = ", ".join(_string_literal(d) for d in wanted)
     rows = con.execute(
-        f"SELECT domain, dr FROM domain_ranks WHERE domain IN ({keys}) AND run_id = ?", [run_id]
+        f"SELECT domain, dr, toxicity FROM domain_ranks WHERE domain IN ({keys}) AND run_id = ?", [run_id]
     ).fetchall()
-    return dict(rows)
+    return {domain: (dr, toxicity) for domain, dr, toxicity in rows}
+
+
+def domain_ratings(con: duckdb.DuckDBPyConnection, run_id: int | None, domains: Iterable[str]) -> dict[str, float]:
+    """DR of each of ``domains`` in run ``run_id`` (those the run knows)."""
+    return {domain: dr for domain, (dr, _) in domain_ranks_of(con, run_id, domains).items()}
 
 
 def url_ratings(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, float]:

@@ -153,8 +153,7 @@ def toxic_cmd(
     Example: linkback toxic example.com --min-score 50
     """
     fn = quality.toxic_links if links else quality.toxic_domains
-    rows = [r for r in fn(store, target) if r["toxicity"] >= min_score]
-    rows = rows if limit is None else rows[:limit]
+    rows = fn(store, target, min_score=min_score, limit=limit)
     for row in rows:
         row["signals"] = " ".join(row["signals"])
     if links:

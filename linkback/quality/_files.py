@@ -23,8 +23,8 @@ def disavow(store: Store, target: str | Target, *, min_score: int = DISAVOW_MIN_
     tgt = as_target(target)
     toxic = [
         (row["domain"], f"toxicity {row['toxicity']}: {' '.join(row['signals'])}")
-        for row in toxic_domains(store, tgt)
-        if row["toxicity"] >= min_score and "denied" not in row["signals"]
+        for row in toxic_domains(store, tgt, min_score=min_score)
+        if "denied" not in row["signals"]
     ]
     denied = list_entries(store, "deny")
     domains = toxic + [

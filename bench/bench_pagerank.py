@@ -5,6 +5,9 @@ nodes have out-links (70 % dangling, like Common Crawl host graphs), targets dra
 fixed seed. Every implementation starts from the same numpy edge arrays and its time includes
 building its own graph from them, then ranks with α = 0.85, dangling mass spread uniformly, to an L1
 step below 1e-6. Results are checked against linkback's (top-1000 overlap, L1 distance).
+linkback's table rows are medians of warm runs; the one-off cost of its first call in a process
+(importing numba and loading the kernels it compiled and cached on an earlier run) is printed
+separately, as is one iteration against the memory-bandwidth floor of the bytes it touches.
 
 Peak RSS is the kernel's high-water mark (VmHWM), reset before each implementation through
 /proc/self/clear_refs, so each row is that implementation's own peak inside this one process
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -173,16 +177,43 @@ def ms_per_iteration(src: np.ndarray, dst: np.ndarray, n: int) -> float:
     return (times[30] - times[10]) / 20 * 1000
 
 
-def read_bandwidth_gbs(mb: int = 400) -> float:
-    """Single-thread streaming read bandwidth: numpy sum over an array far larger than the caches."""
+def read_bandwidth_gbs(mb: int = 400, threads: int = 1) -> float:
+    """Streaming read bandwidth: numpy sums over an array far larger than the caches, ``threads`` slices at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     a = np.ones(mb * 2**20 // 8)
-    a.sum()
-    samples = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        a.sum()
-        samples.append(time.perf_counter() - t0)
+    parts = np.array_split(a, threads)
+    with ThreadPoolExecutor(threads) as pool:  # numpy releases the GIL in sum
+        list(pool.map(np.sum, parts))
+        samples = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            list(pool.map(np.sum, parts))
+            samples.append(time.perf_counter() - t0)
     return a.nbytes / median(samples) / 1e9
+
+
+def first_call_s() -> float:
+    """A fresh interpreter's first ``pagerank`` on a 3-node graph: numba import + loading the cached kernels."""
+    code = (
+        "import time, numpy as np; from linkback.graph import from_edges, pagerank; "
+        "g = from_edges(np.array([0, 1]), np.array([1, 2]), 3); t = time.perf_counter(); pagerank(g); "
+        "print(time.perf_counter() - t)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def kernel_threads() -> tuple[int, str]:
+    """Threads and threading layer numba runs linkback's kernels with (after a first call)."""
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        layer = "?"
+    return numba.get_num_threads(), layer
 
 
 def top_overlap(a: np.ndarray, b: np.ndarray, k: int = 1000) -> float:
@@ -268,13 +299,29 @@ def main(argv: list[str] | None = None) -> int:
             "networkx not run at this size (--with-networkx); spec anchor on this graph: 105 s (55 s build + 50 s rank)"
         )
 
-    bw = read_bandwidth_gbs()
-    floor_bytes = 4 * m + 4 * n + 32 * n
+    threads, layer = kernel_threads()
+    bw1 = read_bandwidth_gbs()
+    bw = read_bandwidth_gbs(threads=threads) if threads > 1 else bw1
+    linking = n - round(dangling * n)
+    # What one iteration of linkback's kernel touches: the renumbered int32 sources (4 B/edge), the
+    # uint32 row pointers, x read and y written (8 B/node each), and per linking node its position,
+    # out-degree (4 B each), the compact x/outdeg it gathers from (8 B, counted once: it stays in
+    # cache) and the next one it writes (8 B).
+    floor_bytes = 4 * m + 4 * (n + 1) + 16 * n + 24 * linking
     floor_ms = floor_bytes / (bw * 1e9) * 1000
+    floor1_ms = floor_bytes / (bw1 * 1e9) * 1000
     it_ms = ms_per_iteration(src, dst, n)
     print(
-        f"\nmemory-bandwidth floor: {floor_bytes / 1e6:.0f} MB/iteration (4m + 4n + 32n) at {bw:.1f} GB/s read "
-        f"= {floor_ms:.2f} ms/iteration; linkback steady state {it_ms:.2f} ms/iteration = {it_ms / floor_ms:.1f}× the floor"
+        f"\nmemory-bandwidth floor: {floor_bytes / 1e6:.0f} MB/iteration (4m + 4(n+1) + 16n + 24·linking nodes) "
+        f"at {bw:.1f} GB/s read with {threads} thread(s) = {floor_ms:.2f} ms/iteration "
+        f"({floor1_ms:.2f} ms at the {bw1:.1f} GB/s of one thread); "
+        f"linkback steady state {it_ms:.2f} ms/iteration = {it_ms / floor_ms:.1f}× the floor "
+        f"({it_ms / floor1_ms:.1f}× the one-thread floor)"
+    )
+    cold = first_call_s()
+    print(
+        f"linkback kernels: numba, {threads} thread(s), {layer} layer; a fresh process's first call "
+        f"costs {cold:.2f} s (numba import + loading the cached machine code), not in the table"
     )
     bad = [
         r.name
@@ -292,6 +339,10 @@ def main(argv: list[str] | None = None) -> int:
             "graph": {"n": n, "m": m, "dangling": dangling, "max_indegree": int(indeg.max())},
             "runs": [{k: v for k, v in vars(r).items() if k != "scores"} | {"total_s": r.total_s} for r in runs],
             "bandwidth_gbs": bw,
+            "bandwidth_1thread_gbs": bw1,
+            "kernel_threads": threads,
+            "first_call_s": cold,
+            "floor_bytes_per_iteration": floor_bytes,
             "floor_ms_per_iteration": floor_ms,
             "linkback_ms_per_iteration": it_ms,
             "agreement_failed": bad,

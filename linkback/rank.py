@@ -51,7 +51,8 @@ STAGES = (
 )
 
 #: DuckDB's memory limit while ranking (it spills to disk beyond it); the graphs live outside it.
-RANK_MEMORY_LIMIT = "2GB"
+#: Committing a run (tens of millions of page ranks and their index) needs about this much.
+RANK_MEMORY_LIMIT = "4GB"
 
 #: Graphs of at most this many hosts get exact harmonic centrality; larger ones HyperBall.
 HARMONIC_EXACT_MAX = 20_000
@@ -283,7 +284,10 @@ def rank(
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.TransactionException:
+                pass  # a COMMIT that failed has already rolled the transaction back
             raise
     finally:
         drop_temp_tables(con)

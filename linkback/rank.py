@@ -26,10 +26,9 @@ from linkback.errors import LinkbackError
 from linkback.graph import from_edges, pagerank
 from linkback.graph._from_store import (
     AUTHORITY_KINDS,
-    domain_graph,
     drop_temp_tables,
-    host_graph,
     page_graph,
+    site_graphs,
 )
 from linkback.graph._harmonic import harmonic_centrality
 from linkback.graph._scale import rating, raw_rank, trust_scale
@@ -39,11 +38,10 @@ from linkback.urls import registrable_domain_or_none
 
 #: The stages of a run, in order, as the progress callback names them.
 STAGES = (
-    "domain graph",
+    "domain and host graphs",
     "Domain Rating",
     "TrustRank",
     "anti-trust",
-    "host graph",
     "host ranks",
     "page graph",
     "URL Rating",
@@ -51,11 +49,15 @@ STAGES = (
 )
 
 #: DuckDB's memory limit while ranking (it spills to disk beyond it); the graphs live outside it.
-#: Committing a run (tens of millions of page ranks and their index) needs about this much.
-RANK_MEMORY_LIMIT = "4GB"
+RANK_MEMORY_LIMIT = "3GB"
 
 #: Graphs of at most this many hosts get exact harmonic centrality; larger ones HyperBall.
 HARMONIC_EXACT_MAX = 20_000
+#: HyperBall's HyperLogLog counters: 2**5 registers per host, a relative standard error of
+#: 1.04/sqrt(32) = 18 % per value. The errors of hosts in one component are shared, so the order of
+#: hosts is far more stable than the values. 2**6 (13 %) takes twice as long, more than the 3-minute
+#: budget of ranking a 50M-link index leaves.
+HYPERBALL_REGISTERS_LOG2 = 5
 
 Progress = Callable[[str, int], None]
 
@@ -177,8 +179,9 @@ def rank(
     try:
         # Each stage keeps only its per-node results; graphs and edge tables are freed as it ends.
         stage(0)
-        domains, domain_counts = domain_graph(con)
+        domains, domain_counts, hosts, host_domain = site_graphs(con)
         counts["domains"], counts["domain_edges"] = domains.n, domains.graph.m
+        counts["hosts"], counts["host_edges"] = hosts.n, hosts.graph.m
         drop_temp_tables(con)
         stage(1)
         result = pagerank(domains.graph, **solve)
@@ -210,15 +213,13 @@ def rank(
         )
         del domains, domain_counts, domain_raw, trust, anti_trust
         stage(4)
-        hosts, host_domain = host_graph(con)
-        drop_temp_tables(con)
-        counts["hosts"], counts["host_edges"] = hosts.n, hosts.graph.m
-        stage(5)
         host_result = pagerank(hosts.graph, **solve)
         iterations["host"] = host_result.iterations
         host_raw = raw_rank(hosts.graph, host_result, damping)
         del host_result
-        harmonic = harmonic_centrality(hosts.graph, exact_max_nodes=harmonic_exact_max)
+        harmonic = harmonic_centrality(
+            hosts.graph, exact_max_nodes=harmonic_exact_max, registers_log2=HYPERBALL_REGISTERS_LOG2
+        )
         iterations["harmonic"] = harmonic.iterations
         host_ranks_arrow = pa.table(  # noqa: F841
             {
@@ -231,17 +232,17 @@ def rank(
         )
         harmonic_method = "exact" if harmonic.exact else "hyperball"
         del hosts, host_domain, host_raw, harmonic
-        stage(6)
+        stage(5)
         pages = page_graph(con)
         drop_temp_tables(con)
         counts["pages"], counts["page_edges"] = pages.n, pages.graph.m
-        stage(7)
+        stage(6)
         page_result = pagerank(pages.graph, **solve)
         iterations["page"] = page_result.iterations
         page_raw = raw_rank(pages.graph, page_result, damping)
         page_ranks_arrow = pa.table({"url_hash": pages.labels, "ur": rating(page_raw), "raw_rank": page_raw})  # noqa: F841
         del pages, page_result, page_raw
-        stage(8)
+        stage(7)
         params: dict[str, object] = {
             **solve,
             "authority_kinds": list(AUTHORITY_KINDS),
@@ -269,13 +270,11 @@ def rank(
                 " dofollow_refdomains, backlinks, linked_domains, NULL, NULL FROM domain_ranks_arrow ORDER BY domain",
                 [run_id],
             )
-            con.execute("CREATE INDEX domain_ranks_domain ON domain_ranks (domain)")
             con.execute("DELETE FROM host_ranks")
             con.execute("INSERT INTO host_ranks SELECT * FROM host_ranks_arrow ORDER BY host")
             con.execute("DROP INDEX IF EXISTS page_ranks_url")
             con.execute("DELETE FROM page_ranks")
             con.execute("INSERT INTO page_ranks SELECT * FROM page_ranks_arrow ORDER BY url_hash")
-            con.execute("CREATE INDEX page_ranks_url ON page_ranks (url_hash)")
             score_domains(con, run_id)
             seconds = time.perf_counter() - clock
             con.execute(
@@ -289,6 +288,10 @@ def rank(
             except duckdb.TransactionException:
                 pass  # a COMMIT that failed has already rolled the transaction back
             raise
+        # The ART indexes the reports' key lookups use; built after the commit so that building
+        # them never holds the run's data in memory, and a failure here loses no ranks.
+        con.execute("CREATE INDEX IF NOT EXISTS domain_ranks_domain ON domain_ranks (domain)")
+        con.execute("CREATE INDEX IF NOT EXISTS page_ranks_url ON page_ranks (url_hash)")
     finally:
         drop_temp_tables(con)
         con.execute(f"SET memory_limit = '{old_limit}'")

@@ -39,7 +39,7 @@ PASSES = (
     f" AND kind IN ({_KINDS_SQL})"
 )
 
-_TEMP_TABLES = ("_domain_ids", "_host_ids", "_page_ids")
+_TEMP_TABLES = ("_sources", "_domain_ids", "_host_ids", "_source_ids", "_page_ids")
 
 
 @dataclass(frozen=True)
@@ -83,54 +83,74 @@ def _pairs(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
-def domain_graph(con: duckdb.DuckDBPyConnection) -> tuple[LabelledGraph, DomainCounts]:
-    """The domain graph of authority-passing links between different domains, over every domain
-    the store knows, and the per-domain counts that go with the ranks."""
-    n = _dictionary(
+def site_graphs(con: duckdb.DuckDBPyConnection) -> tuple[LabelledGraph, DomainCounts, LabelledGraph, pa.Array]:
+    """The domain graph with its per-domain counts, and the host graph with each host's domain.
+
+    The domain graph has authority-passing links between different domains, over every domain the
+    store knows; the host graph the same between different hosts. Both come out of one pass over
+    the links. ``links`` is clustered on the target, so looking a target up in a dictionary hits
+    the same entry many times in a row and stays in cache, while the sources arrive in random order
+    and every lookup is a cache miss: so each link looks up only its source *page*, once, and the
+    page's host and domain ids come from small per-page arrays.
+    """
+    # Each source page once (the one aggregation over randomly ordered sources), then the
+    # dictionaries from it, the clustered targets (cheap: equal values arrive together) and pages.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _sources AS
+        SELECT source_url AS label, any_value(source_host) AS host, any_value(source_domain) AS domain
+        FROM links WHERE lost_at IS NULL GROUP BY source_url"""
+    )
+    n_domains = _dictionary(
         con,
         "_domain_ids",
         "SELECT DISTINCT target_domain AS label FROM links WHERE target_domain IS NOT NULL "
-        "UNION SELECT DISTINCT source_domain FROM links WHERE source_domain IS NOT NULL "
+        "UNION SELECT DISTINCT domain FROM _sources WHERE domain IS NOT NULL "
         "UNION SELECT DISTINCT domain FROM pages WHERE domain IS NOT NULL",
     )
-    edges = _pairs(
-        con,
-        f"""SELECT s.id AS s, t.id AS t, coalesce({PASSES}, false) AS passes
-        FROM links l JOIN _domain_ids s ON l.source_domain = s.label JOIN _domain_ids t ON l.target_domain = t.label
-        WHERE l.lost_at IS NULL AND l.source_domain <> l.target_domain""",
-    )
-    src, dst, passes = edges["s"], edges["t"], edges["passes"]
-    every = from_edges(src, dst, n)
-    backlinks = np.bincount(dst, minlength=n).astype(np.int64)
-    refdomains = np.diff(every.indptr)
-    del every
-    graph = from_edges(src[passes], dst[passes], n)
-    counts = DomainCounts(refdomains, np.diff(graph.indptr), backlinks, graph.out_degree)
-    return LabelledGraph(graph, _labels(con, "_domain_ids")), counts
-
-
-def host_graph(con: duckdb.DuckDBPyConnection) -> tuple[LabelledGraph, pa.Array]:
-    """The host graph of authority-passing links between different hosts, and each node's
-    registrable domain (as the links recorded it), in node order."""
-    n = _dictionary(
+    n_hosts = _dictionary(
         con,
         "_host_ids",
         # any_value: a host has one registrable domain; grouping keeps one row per host regardless
         "SELECT label, any_value(domain) AS domain FROM ("
-        "  SELECT DISTINCT target_host AS label, target_domain AS domain FROM links"
-        "  UNION SELECT DISTINCT source_host, source_domain FROM links"
-        "  UNION SELECT DISTINCT host, domain FROM pages"
+        "  SELECT target_host AS label, any_value(target_domain) AS domain FROM links GROUP BY target_host"
+        "  UNION ALL SELECT host, domain FROM _sources UNION ALL SELECT host, domain FROM pages"
         ") WHERE label IS NOT NULL GROUP BY label",
         extra=", domain",
     )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _source_ids AS
+        SELECT p.label, h.id AS host_id, d.id AS domain_id, (row_number() OVER () - 1)::INTEGER AS id
+        FROM _sources p JOIN _host_ids h ON h.label = p.host JOIN _domain_ids d ON d.label = p.domain"""
+    )
+    con.execute("DROP TABLE _sources")
+    per_source = _pairs(con, "SELECT host_id, domain_id FROM _source_ids ORDER BY id")
     edges = _pairs(
         con,
-        f"""SELECT s.id AS s, t.id AS t
-        FROM links l JOIN _host_ids s ON l.source_host = s.label JOIN _host_ids t ON l.target_host = t.label
-        WHERE {PASSES} AND l.source_host <> l.target_host""",
+        f"""SELECT s.id AS s, th.id AS th, td.id AS td, coalesce({PASSES}, false) AS passes
+        FROM links l JOIN _source_ids s ON l.source_url = s.label
+        JOIN _host_ids th ON l.target_host = th.label JOIN _domain_ids td ON l.target_domain = td.label
+        WHERE l.lost_at IS NULL""",
     )
-    graph = from_edges(edges["s"], edges["t"], n)
-    return LabelledGraph(graph, _labels(con, "_host_ids")), _labels(con, "_host_ids", "domain")
+    source, passes = edges["s"], edges["passes"]
+    # domains: every live link between different domains; the graph keeps those passing authority
+    src, dst = per_source["domain_id"][source], edges["td"]
+    external = src != dst
+    src, dst, dofollow = src[external], dst[external], passes[external]
+    backlinks = np.bincount(dst, minlength=n_domains).astype(np.int64)
+    refdomains = np.diff(from_edges(src, dst, n_domains).indptr)
+    domain_graph = from_edges(src[dofollow], dst[dofollow], n_domains)
+    del src, dst, external, dofollow
+    counts = DomainCounts(refdomains, np.diff(domain_graph.indptr), backlinks, domain_graph.out_degree)
+    # hosts: links passing authority between different hosts
+    src, dst = per_source["host_id"][source[passes]], edges["th"][passes]
+    host_graph = from_edges(src, dst, n_hosts)  # drops the links inside one host as self-loops
+    del src, dst, edges, source, passes
+    return (
+        LabelledGraph(domain_graph, _labels(con, "_domain_ids")),
+        counts,
+        LabelledGraph(host_graph, _labels(con, "_host_ids")),
+        _labels(con, "_host_ids", "domain"),
+    )
 
 
 def page_graph(con: duckdb.DuckDBPyConnection) -> LabelledGraph:

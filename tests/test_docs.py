@@ -60,3 +60,11 @@ def test_the_readme_python_example_runs(tmp_path) -> None:
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "'backlinks'" in result.stdout
+
+
+def test_the_readme_documents_every_toxicity_signal_as_the_registry_says() -> None:
+    from linkback.quality._signals import SIGNALS, signals_table
+
+    assert signals_table().strip() in README, "README's signal table is stale: paste signals_table()"
+    for signal in SIGNALS:
+        assert f"`{signal.name}`" in README

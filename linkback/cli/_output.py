@@ -116,6 +116,16 @@ def open_store(db: Path | None) -> Iterator[Store]:
         store.close()
 
 
+def as_of(store: Store) -> str:
+    """`` (ranks as of 2024-05-01 12:00 UTC, run 3)`` for a table title, or ``""`` before the first rank run."""
+    from linkback.reports import latest_run  # the reports package imports this module's neighbours
+
+    run = latest_run(store.con)
+    if run is None:
+        return ""
+    return f" (ranks as of {run[1]:%Y-%m-%d %H:%M} UTC, run {run[0]})"
+
+
 def iso(value: datetime) -> str:
     """A timestamp as JSON and CSV show it: ISO 8601 in UTC, ``2024-05-01T12:00:00Z``."""
     if value.tzinfo is not None:

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from linkback import quality, reports
 from linkback.cli._app import app
-from linkback.cli._output import DbOption, Format, FormatOption, Report, fail, render, report_command
+from linkback.cli._output import DbOption, Format, FormatOption, Report, as_of, fail, render, report_command
 from linkback.cli._reports import TargetArg
 from linkback.errors import LinkbackError
 from linkback.rank import STAGES, RankSummary, rank
@@ -159,9 +159,9 @@ def toxic_cmd(
     if links:
         columns = ["toxicity", "signals", "source_url", "target_url", "anchor", "kind", "section", "dofollow", "dr"]
         shown = ["toxicity", "signals", "source_url", "anchor", "section", "dr"]
-        return Report(rows, f"backlinks of {target} by toxicity", columns, shown)
+        return Report(rows, f"backlinks of {target} by toxicity{as_of(store)}", columns, shown)
     columns = ["toxicity", "signals", "domain", "dr", "links"]
-    return Report(rows, f"referring domains of {target} by toxicity", columns)
+    return Report(rows, f"referring domains of {target} by toxicity{as_of(store)}", columns)
 
 
 @app.command("disavow")

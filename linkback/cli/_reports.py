@@ -10,7 +10,7 @@ import typer
 
 from linkback import reports
 from linkback.cli._app import app
-from linkback.cli._output import DbOption, Report, fail, open_store, report_command
+from linkback.cli._output import DbOption, Report, as_of, fail, open_store, report_command
 from linkback.records import LINK_KINDS, SECTIONS
 from linkback.store import Store
 
@@ -139,7 +139,7 @@ def backlinks_cmd(
     shown = ["source_url", "source_dr", "target_url", "anchor", "rel", "kind", "section", "first_seen", "last_seen"]
     if include_lost:
         shown += ["lost_at", "lost_reason"]
-    return Report(rows, f"{_links(internal, include_lost)} to {target}", reports.BACKLINK_COLUMNS, shown)
+    return Report(rows, f"{_links(internal, include_lost)} to {target}{as_of(store)}", reports.BACKLINK_COLUMNS, shown)
 
 
 @app.command("refdomains")
@@ -182,7 +182,11 @@ def refdomains_cmd(
         min_dr=min_dr,
         limit=limit,
     )
-    return Report(rows, f"referring domains of {_links(internal, include_lost)} to {target}", reports.REFDOMAIN_COLUMNS)
+    return Report(
+        rows,
+        f"referring domains of {_links(internal, include_lost)} to {target}{as_of(store)}",
+        reports.REFDOMAIN_COLUMNS,
+    )
 
 
 @app.command("anchors")
@@ -249,7 +253,7 @@ def pages_cmd(
         sort=sort.value,
         limit=limit,
     )
-    return Report(rows, f"pages of {domain} by {_links(internal, include_lost)}", reports.PAGE_COLUMNS)
+    return Report(rows, f"pages of {domain} by {_links(internal, include_lost)}{as_of(store)}", reports.PAGE_COLUMNS)
 
 
 @app.command("tlds")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pyarrow as pa
+
 from linkback import schema
 from linkback.store import Store
 from linkback.urls import host_of, split_host
@@ -49,13 +51,10 @@ def link(source_url: str, target_url: str, **values: Any) -> dict[str, Any]:
 
 
 def insert(store: Store, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    cols = schema.column_names(table)
-    store.con.executemany(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-        [[row.get(c) for c in cols] for row in rows],
-    )
+    """Insert row dicts (missing columns are NULL) through Arrow: far faster than executemany."""
+    if rows:
+        data = pa.Table.from_pylist(rows, schema=schema.TABLES[table])  # noqa: F841 - read by the SQL
+        store.con.execute(f"INSERT INTO {table} SELECT * FROM data")
 
 
 def store_of(links: list[dict[str, Any]], pages: list[dict[str, Any]] = ()) -> Store:

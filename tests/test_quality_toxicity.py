@@ -7,11 +7,10 @@ import weakref
 from datetime import datetime, timezone
 from typing import Any
 
-import pyarrow as pa
+import linkrows
 import pytest
 from conftest import ROOT
 
-from linkback import schema
 from linkback.errors import StoreError
 from linkback.quality import _signals as sig
 from linkback.quality._anchors import AnchorProfile
@@ -25,32 +24,8 @@ T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def link(source_url: str, target_url: str = "https://example.com/", **values: Any) -> dict[str, Any]:
-    """One live ``links`` row, its host/domain/rhost columns derived as ingest derives them."""
-    src = split_host(host_of(source_url))
-    tgt = split_host(host_of(target_url))
-    row = {
-        "source_url": source_url,
-        "source_host": src.host,
-        "source_domain": src.domain,
-        "target_url": target_url,
-        "target_host": tgt.host,
-        "target_domain": tgt.domain,
-        "target_rhost": tgt.rhost,
-        "anchor": "",
-        "rel": "",
-        "nofollow": False,
-        "ugc": False,
-        "sponsored": False,
-        "kind": "text",
-        "section": "content",
-        "internal": src.domain == tgt.domain,
-        "first_seen": T0,
-        "last_seen": T0,
-        "via": "warc",
-    }
-    assert not set(values) - set(schema.column_names("links")), values
-    row.update(values)
-    return row
+    """One live ``links`` row to the target by default."""
+    return linkrows.link(source_url, target_url, **values)
 
 
 def page(url: str, title: str | None = "A page", *, status: int = 200, n_internal: int = 20) -> dict[str, Any]:
@@ -73,10 +48,7 @@ def rank_row(domain: str, **values: Any) -> dict[str, Any]:
     return row
 
 
-def insert(store: Store, table: str, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        data = pa.Table.from_pylist(rows, schema=schema.TABLES[table])  # noqa: F841 - read by the SQL
-        store.con.execute(f"INSERT INTO {table} SELECT * FROM data")
+insert = linkrows.insert
 
 
 def make_store(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from linkback.records import LINK_KINDS
-from linkback.reports._ranks import DR_BUCKETS, domain_ratings, latest_run, url_ratings
+from linkback.reports._ranks import DR_BUCKETS, domain_ratings, latest_run, url_ratings_by_hash
 from linkback.reports._select import (
     DOFOLLOW,
     as_target,
@@ -37,7 +37,7 @@ BACKLINK_COLUMNS = (
     "source_ur",
 )
 #: The columns read from ``links``; the ranks come from the newest rank run.
-_STORED_COLUMNS = (*BACKLINK_COLUMNS[:-2], "source_domain")
+_STORED_COLUMNS = (*BACKLINK_COLUMNS[:-2], "source_domain", "hash(source_url) AS source_url_hash")
 
 #: ``sort`` choices of :func:`backlinks`: newest first for dates, A-Z for the domain.
 BACKLINK_SORTS = {
@@ -166,10 +166,10 @@ def backlinks(
     rows = fetch_rows(store.con, sql, params, utc_columns=("first_seen", "last_seen", "lost_at"))
     run = latest_run(store.con)
     dr = domain_ratings(store.con, run[0] if run else None, (r["source_domain"] for r in rows))
-    ur = url_ratings(store.con, (r["source_url"] for r in rows)) if run else {}
+    ur = url_ratings_by_hash(store.con, (r["source_url_hash"] for r in rows)) if run else {}
     for row in rows:
         row["source_dr"] = dr.get(row.pop("source_domain"))
-        row["source_ur"] = ur.get(row["source_url"])
+        row["source_ur"] = ur.get(row.pop("source_url_hash"))
     return rows
 
 

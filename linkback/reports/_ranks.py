@@ -101,10 +101,17 @@ def url_ratings(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str
     if not wanted:
         return {}
     hashes = con.execute("SELECT u, hash(u) FROM unnest(?::VARCHAR[]) AS t(u)", [wanted]).fetchall()
-    by_hash = {int(h): u for u, h in hashes}
-    keys = ", ".join(str(h) for h in by_hash)
+    ratings = url_ratings_by_hash(con, (h for _, h in hashes))
+    return {u: ratings[h] for u, h in hashes if h in ratings}
+
+
+def url_ratings_by_hash(con: duckdb.DuckDBPyConnection, url_hashes: Iterable[int]) -> dict[int, float]:
+    """UR by ``hash(url)`` (what ``page_ranks`` is keyed on) in the newest run."""
+    keys = ", ".join(str(int(h)) for h in sorted(set(url_hashes)))
+    if not keys:
+        return {}
     rows = con.execute(f"SELECT url_hash, ur FROM page_ranks WHERE url_hash IN ({keys})").fetchall()
-    return {by_hash[int(h)]: ur for h, ur in rows}
+    return dict(rows)
 
 
 def dr_buckets(con: duckdb.DuckDBPyConnection, run_id: int | None, domains: list[str]) -> dict[str, int]:

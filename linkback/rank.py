@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from linkback import schema
 from linkback.errors import LinkbackError
 from linkback.graph import from_edges, pagerank
 from linkback.graph._from_store import (
@@ -270,11 +271,16 @@ def rank(
                 " dofollow_refdomains, backlinks, linked_domains, NULL, NULL FROM domain_ranks_arrow ORDER BY domain",
                 [run_id],
             )
-            con.execute("DELETE FROM host_ranks")
-            con.execute("INSERT INTO host_ranks SELECT * FROM host_ranks_arrow ORDER BY host")
-            con.execute("DROP INDEX IF EXISTS page_ranks_url")
-            con.execute("DELETE FROM page_ranks")
-            con.execute("INSERT INTO page_ranks SELECT * FROM page_ranks_arrow ORDER BY url_hash")
+            # The newest run replaces host and page ranks: a new table, not a DELETE of every row,
+            # which would keep tens of millions of row versions in memory until the commit.
+            for table, source, order in (
+                ("host_ranks", "host_ranks_arrow", "host"),
+                ("page_ranks", "page_ranks_arrow", "url_hash"),
+            ):
+                con.execute(f"DROP TABLE {table}")
+                con.execute(schema.create_table_sql(table, if_not_exists=False))
+                con.execute(f"INSERT INTO {table} SELECT * FROM {source} ORDER BY {order}")
+            del host_ranks_arrow, page_ranks_arrow, domain_ranks_arrow
             score_domains(con, run_id)
             seconds = time.perf_counter() - clock
             con.execute(

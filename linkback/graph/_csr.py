@@ -254,7 +254,7 @@ def numba_module():
 
     numba's default (GNU OpenMP here) makes every kernel launch wait for a spinning worker to be
     scheduled: on a busy 2-core machine 15-40 ms per call, against 0.4 ms with workqueue. workqueue is
-    not safe for concurrent launches from several Python threads: callers hold ``kernel_lock()``.
+    not safe for concurrent launches from several Python threads: callers hold :data:`KERNEL_LOCK`.
     """
     import os
 
@@ -265,11 +265,8 @@ def numba_module():
     return numba
 
 
-def kernel_lock() -> threading.Lock:
-    """The lock every parallel numba kernel launch of linkback runs under (``_pagerank._LOCK``)."""
-    from linkback.graph import _pagerank  # imports this module: import it late
-
-    return _pagerank._LOCK
+#: The lock every parallel numba kernel launch of linkback runs under (see :func:`numba_module`).
+KERNEL_LOCK = threading.Lock()
 
 
 @cache
@@ -375,7 +372,7 @@ def from_edges(
     shift = _bucket_shift(n, m)
     hist = np.zeros((threads, (n >> shift) + 1), dtype=np.int64)
     bad = np.zeros(threads, dtype=np.uint8)
-    with kernel_lock():
+    with KERNEL_LOCK:
         kern.count(src, dst, n, drop_self_loops, shift, hist, bad)
     if bad.any():
         _check_range(src, dst, n)
@@ -387,7 +384,7 @@ def from_edges(
     indptr = np.empty(n + 1, dtype=np.int64)
     indptr[n] = kept
     length = np.empty(n if dedupe else 0, dtype=np.int32)
-    with kernel_lock():
+    with KERNEL_LOCK:
         kern.partition(src, dst, drop_self_loops, shift, slot, indices, low)
         del slot
         kern.rows(start, shift, n, _balanced(start, threads), indices, low, dedupe, indptr, length)
@@ -401,7 +398,7 @@ def from_edges(
     # once n is in the millions.
     hist = np.zeros((threads, (n >> _SOURCE_SHIFT) + 1), dtype=np.int64)
     out_degree = np.zeros(n, dtype=np.int64)
-    with kernel_lock():
+    with KERNEL_LOCK:
         kern.source_count(indices, hist)
         start, slot = _slots(hist)
         kern.source_partition(indices, slot, low)

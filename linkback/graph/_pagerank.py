@@ -14,22 +14,17 @@ code is cached next to this file (``cache=True``), so later processes only load 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
 
 import numpy as np
 
-from linkback.graph._csr import CSRGraph
+from linkback.graph._csr import KERNEL_LOCK, CSRGraph, numba_module
 
 # Replaced by numba.prange in ``_kernels`` before the kernels are compiled (numba resolves globals at
 # compile time); as plain ``range`` the kernels below also run, slowly, as ordinary Python.
 prange = range
-
-# numba's default threading layers are not all safe for concurrent launches from several Python
-# threads (workqueue aborts the process). A kernel already uses every core, so callers queue here.
-_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -118,15 +113,7 @@ def _bounds(indptr, blocks):  # pragma: no cover - compiled by numba
 @cache
 def _kernels() -> SimpleNamespace:
     """Import numba and compile the kernels (or load them from the on-disk cache) on first use."""
-    import os
-
-    import numba
-
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        # numba's default (GNU OpenMP here) makes every kernel launch wait for a spinning worker
-        # to be scheduled: on a busy 2-core machine 15-40 ms per call, against 0.4 ms with
-        # workqueue. workqueue is not safe for concurrent launches, which ``_LOCK`` rules out.
-        numba.config.THREADING_LAYER = "workqueue"
+    numba = numba_module()
     global prange
     prange = numba.prange
     par = numba.njit(parallel=True, cache=True, nogil=True)
@@ -207,7 +194,7 @@ def pagerank(
     part_mass = np.empty(blocks, dtype=np.float64)
     delta = np.inf
     it = 0
-    with _LOCK:
+    with KERNEL_LOCK:
         while it < max_iter:
             lost = 1.0 - mass_linking  # dangling mass (x sums to 1), redistributed with the teleport
             c = damping * lost + (1.0 - damping)

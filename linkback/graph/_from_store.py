@@ -74,7 +74,13 @@ def _dictionary(con: duckdb.DuckDBPyConnection, table: str, labels_sql: str, ext
 
 
 def _labels(con: duckdb.DuckDBPyConnection, table: str, column: str = "label") -> pa.Array:
-    return con.sql(f"SELECT {column} FROM {table} ORDER BY id").to_arrow_table().column(column).combine_chunks()
+    """``column`` of the dictionary ``table`` in id order: read as stored and put in place by a
+    scatter of the ids (linear), not an ORDER BY (a sort of tens of millions of rows)."""
+    table_ = con.sql(f"SELECT {column}, id FROM {table}").to_arrow_table()
+    ids = table_.column("id").to_numpy()
+    row_of_id = np.empty(ids.shape[0], dtype=np.int64)
+    row_of_id[ids] = np.arange(ids.shape[0])
+    return table_.column(column).combine_chunks().take(pa.array(row_of_id))
 
 
 def _pairs(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:

@@ -34,6 +34,7 @@ from linkback.graph._from_store import (
 from linkback.graph._harmonic import harmonic_centrality
 from linkback.graph._scale import rating, raw_rank, trust_scale
 from linkback.quality._toxicity import score_domains
+from linkback.reports._ranks import latest_run  # noqa: F401 - re-exported: the run rank() just stored
 from linkback.store import Store
 from linkback.urls import registrable_domain_or_none
 
@@ -317,11 +318,3 @@ def _seed_list(seeds: Sequence[str] | str | Path | None, kind: str) -> list[str]
     if isinstance(seeds, (str, Path)):
         return read_seeds(seeds)
     return parse_seeds(seeds, source=f"{kind} seeds")
-
-
-def latest_run(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime] | None:
-    """``(run_id, completed_at)`` of the newest completed run, or None before the first."""
-    rows = con.execute(
-        "SELECT run_id, completed_at::TIMESTAMP FROM rank_runs WHERE completed_at IS NOT NULL ORDER BY run_id DESC LIMIT 1"
-    ).fetchall()
-    return (int(rows[0][0]), rows[0][1].replace(tzinfo=timezone.utc)) if rows else None

@@ -50,6 +50,7 @@ from linkback.quality._signals import (
     title_params,
     title_words_sql,
 )
+from linkback.reports._ranks import latest_run
 from linkback.reports._select import DOFOLLOW, as_target, check_limit, link_where
 from linkback.store import Store
 from linkback.urls import Target
@@ -190,10 +191,10 @@ def _names(mask: int | None, verdict: str | None = None) -> list[str]:
 
 def _run(con: duckdb.DuckDBPyConnection, run_id: int | None) -> int:
     if run_id is None:
-        rows = con.execute("SELECT max(run_id) FROM rank_runs WHERE completed_at IS NOT NULL").fetchall()
-        if rows[0][0] is None:
+        newest = latest_run(con)
+        if newest is None:
             raise StoreError(NO_RUN)
-        return int(rows[0][0])
+        return newest[0]
     rows = con.execute("SELECT 1 FROM rank_runs WHERE run_id = ? AND completed_at IS NOT NULL", [run_id]).fetchall()
     if not rows:
         raise StoreError(f"no completed rank run {run_id}")

@@ -9,6 +9,10 @@
     - SchemaTooOld       — the file needs a migration, and it was opened read-only
     - StoreLocked        — another process owns the database file
   + TargetError          — a report's TARGET is not a domain, host or URL prefix
+  + FetchError           — a live fetch failed (carries the URL and a short reason code)
+    - BlockedAddress     — the SSRF guard refused an address (private, loopback, ...)
+    - FetchLimit         — too many redirects, too many bytes, too slow, wrong content type
+  + ProtocolError        — a linkback request (Webmention, Pingback, TrackBack) is malformed
 """
 
 from __future__ import annotations
@@ -54,3 +58,28 @@ class StoreLocked(StoreError):
 
 class TargetError(LinkbackError, ValueError):
     pass
+
+
+class FetchError(LinkbackError):
+    """A live fetch failed. ``reason`` is a short machine code (``dns``, ``connect``, ``timeout``...)."""
+
+    def __init__(self, message: str, *, url: str = "", reason: str = "fetch") -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {message}" if url else message)
+
+
+class BlockedAddress(FetchError):
+    pass
+
+
+class FetchLimit(FetchError):
+    pass
+
+
+class ProtocolError(LinkbackError, ValueError):
+    """A malformed or unacceptable linkback request; ``code`` is the protocol's error name or number."""
+
+    def __init__(self, message: str, *, code: str | int = "invalid_request") -> None:
+        self.code = code
+        super().__init__(message)

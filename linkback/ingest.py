@@ -384,3 +384,25 @@ def _ingest_file(
         store, archive_id, records=fs.records, pages=fs.pages, links=fs.links, skipped=dict(fs.skipped)
     )
     return fs
+
+
+def record_pages(store: Store, pages: list[FetchedPage], *, origin: str) -> int:
+    """Add live fetches (a verified mention's source page, a crawl) to the index; pages added.
+
+    They are observations like any archived capture; each ``origin`` (``webmention``,
+    ``pingback``...) gets one pseudo-archive so ``archives`` says where every observation came from.
+    """
+    if not pages:
+        return 0
+    marker = f"live:{origin}"
+    archive_id = write.begin_archive(store, path=marker, size=0, fingerprint=marker)
+    batch = extract_batch(pages)
+    added, _dups, _links = write.add_batch(
+        store,
+        archive_id=archive_id,
+        first_obs_id=write.next_obs_id(store),
+        observations=batch.observations,
+        links=batch.links,
+        first_seen_links=batch.first_seen_links,
+    )
+    return added

@@ -16,13 +16,17 @@ Tables:
 * ``host_ranks`` / ``page_ranks``: host PageRank and harmonic centrality, URL Rating — latest run only.
 * ``quality_lists``: the user's allow and deny lists for toxicity and disavow.
 * ``site_profiles``: brand and keyword terms per site, for anchor classes and exact-match anchors.
+* ``sites``: the sites whose pages accept linkbacks, with their moderation policy and webhook.
+* ``mentions``: every received Webmention, Pingback, TrackBack and Refback: verification, moderation, content.
+* ``mention_rules``: per-site allow and block lists for mentions (domains or URLs).
+* ``webhook_deliveries``: signed webhook calls, queued and retried until delivered.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -173,6 +177,67 @@ SITE_PROFILES = _schema(
     ("keywords", pa.string(), "money keywords, one per line"),
 )
 
+SITES = _schema(
+    ("site", pa.string(), "a host or registrable domain (an IP address too); any port of it matches"),
+    ("policy", pa.string(), "auto (approve verified mentions), moderate (always hold) or allowlist (approve only allowed sources)"),
+    ("webhook_url", pa.string(), "where new, approved and deleted mentions are POSTed, empty for none"),
+    ("webhook_secret", pa.string(), "HMAC-SHA256 key for the webhook's X-Linkback-Signature"),
+    ("added_at", _TS, "when the site was added"),
+)
+
+MENTIONS = _schema(
+    ("mention_id", pa.int64(), "mention number (its status URL is /webmention/status/ID)"),
+    ("protocol", pa.string(), "webmention, pingback, trackback or refback"),
+    ("source", pa.string(), "the linking page, as sent"),
+    ("target", pa.string(), "the linked page on one of the sites, normalised, fragment dropped"),
+    ("site", pa.string(), "the sites entry the target belongs to"),
+    ("status", pa.string(), "queued, verified, rejected or deleted (verification of the source)"),
+    ("reason", pa.string(), "why it was rejected or deleted (no_link_found, source_not_found, gone, blocked, ...)"),
+    ("state", pa.string(), "pending, approved, spam or deleted (moderation)"),
+    ("received_at", _TS, "first receipt"),
+    ("updated_at", _TS, "last receipt or change"),
+    ("verified_at", _TS, "last successful verification"),
+    ("attempts", pa.int32(), "verification attempts so far"),
+    ("next_attempt_at", _TS, "when the job runner tries (again); empty when nothing is due"),
+    ("sender_ip", pa.string(), "address the notification came from"),
+    ("hits", pa.int32(), "receipts of the same source and target (refback visits)"),
+    ("type", pa.string(), "reply, like, repost, bookmark, rsvp or mention"),
+    ("wm_property", pa.string(), "jf2 wm-property: in-reply-to, like-of, repost-of, bookmark-of, rsvp or mention-of"),
+    ("rsvp", pa.string(), "yes, no, maybe or interested for an RSVP"),
+    ("author_name", pa.string(), "author name (h-card, or the blog name of a trackback)"),
+    ("author_url", pa.string(), "author URL, http(s) only"),
+    ("author_photo", pa.string(), "author photo URL, http(s) only"),
+    ("url", pa.string(), "the h-entry's URL, else the source"),
+    ("published", _TS, "when the source says it was published"),
+    ("name", pa.string(), "title of the source entry or page"),
+    ("content_html", pa.string(), "entry content, sanitised HTML"),
+    ("content_text", pa.string(), "entry content as text"),
+    ("summary", pa.string(), "summary, or an excerpt around the link"),
+    ("spam_score", pa.int16(), "0-100; the reasons are in spam_reasons"),
+    ("spam_reasons", pa.string(), "the spam signals that fired, space-separated"),
+)
+
+MENTION_RULES = _schema(
+    ("site", pa.string(), "the sites entry, or * for every site"),
+    ("rule", pa.string(), "allow (auto-approve) or block (reject)"),
+    ("entry", pa.string(), "a domain (matches its subdomains) or a URL (exact)"),
+    ("note", pa.string(), "why"),
+    ("added_at", _TS, "when it was added"),
+)
+
+WEBHOOK_DELIVERIES = _schema(
+    ("delivery_id", pa.int64(), "delivery number"),
+    ("site", pa.string(), "the site whose webhook is called"),
+    ("event", pa.string(), "new, approved or deleted"),
+    ("mention_id", pa.int64(), "the mention"),
+    ("payload", pa.string(), "the JSON body, signed as sent"),
+    ("created_at", _TS, "when the event happened"),
+    ("attempts", pa.int32(), "attempts so far"),
+    ("next_attempt_at", _TS, "when the next attempt is due; empty once delivered or given up"),
+    ("delivered_at", _TS, "when a 2xx answer came"),
+    ("last_error", pa.string(), "the last failure"),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "observations": OBSERVATIONS,
     "link_observations": LINK_OBSERVATIONS,
@@ -185,11 +250,16 @@ TABLES: dict[str, pa.Schema] = {
     "page_ranks": PAGE_RANKS,
     "quality_lists": QUALITY_LISTS,
     "site_profiles": SITE_PROFILES,
+    "sites": SITES,
+    "mentions": MENTIONS,
+    "mention_rules": MENTION_RULES,
+    "webhook_deliveries": WEBHOOK_DELIVERIES,
 }
 
 #: Tables added by each schema version after the first.
 TABLES_SINCE: dict[int, tuple[str, ...]] = {
     2: ("rank_runs", "domain_ranks", "host_ranks", "page_ranks", "quality_lists", "site_profiles"),
+    3: ("sites", "mentions", "mention_rules", "webhook_deliveries"),
 }
 
 _DUCKDB_TYPES = {

@@ -159,7 +159,7 @@ def test_a_version_1_store_is_migrated_to_the_rank_tables(tmp_path: Path) -> Non
             store.con.execute(f"DROP TABLE {name}")
         store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     with Store(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == schema.SCHEMA_VERSION
         assert store.con.execute("SELECT count(*) FROM domain_ranks").fetchall()[0][0] == 0
 
 
@@ -185,4 +185,4 @@ def test_a_report_on_a_version_1_store_migrates_it_first(db: str) -> None:
     rows = json.loads(ok("refdomains", "shop.com", "--db", db, "--format", "json"))
     assert rows and all(r["dr"] is None for r in rows)
     with Store(db, read_only=True) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == schema.SCHEMA_VERSION

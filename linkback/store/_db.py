@@ -46,6 +46,17 @@ def _rank_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(schema.create_table_sql(name))
 
 
+@migration(3)
+def _mention_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for name in schema.TABLES_SINCE[3]:
+        con.execute(schema.create_table_sql(name))
+    # The server looks mentions up by (source, target) and by id on every request.
+    con.execute("CREATE UNIQUE INDEX IF NOT EXISTS mentions_pair ON mentions (source, target)")
+    con.execute("CREATE UNIQUE INDEX IF NOT EXISTS mentions_id ON mentions (mention_id)")
+    con.execute("CREATE SEQUENCE IF NOT EXISTS mention_id_seq START 1")
+    con.execute("CREATE SEQUENCE IF NOT EXISTS delivery_id_seq START 1")
+
+
 class Store:
     """An open linkback database.
 

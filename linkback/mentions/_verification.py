@@ -1,0 +1,142 @@
+"""Verifying one mention: fetch the source, find the link, read the entry, score it (WM §3.2.2).
+
+The job runner calls :func:`verify` from worker threads; it does the fetching and nothing else
+that touches the store: what it needs from the database comes in :class:`Known`, and what it
+found goes back as an :class:`~linkback.mentions._store.Outcome` plus the fetched page, which
+the runner adds to the backlink index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from linkback.errors import BlockedAddress, FetchError, FetchLimit
+from linkback.fetch import Fetcher
+from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
+from linkback.mentions._store import Outcome
+from linkback.protocols._mf2 import interpret
+from linkback.protocols._verify import find_link
+from linkback.records import FetchedPage
+from linkback.urls import host_of
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store knows that bears on one mention (looked up by the runner)."""
+
+    policy: str = "auto"
+    rule: str | None = None
+    source_toxicity: int | None = None
+    source_domain_known: bool = True
+    approved_from_host: int = 0
+    extra_words: Sequence[str] = ()
+
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def verify(
+    row: dict,
+    fetcher: Fetcher,
+    known: Known,
+    *,
+    resolve_source: Callable[[str], Sequence[str]] | None = None,
+) -> tuple[Outcome, FetchedPage | None]:
+    """Verify the mention ``row`` (source, target, protocol, sender_ip... from the store).
+
+    ``resolve_source`` gives the addresses of the source host, for the TrackBack/Pingback
+    sender check; without it that signal is not used.
+    """
+    source, target, protocol = row["source"], row["target"], row["protocol"]
+    if known.rule == "block":
+        return Outcome("rejected", "blocked"), None
+    try:
+        result = fetcher.fetch(source)
+    except BlockedAddress as exc:
+        return Outcome("rejected", f"source_blocked_address:{exc.reason}"), None
+    except FetchLimit as exc:
+        if exc.reason == "timeout":
+            return Outcome("retry", "source_timeout"), None
+        return Outcome("rejected", f"source_{exc.reason}"), None
+    except FetchError as exc:
+        return Outcome("retry", f"source_{exc.reason}"), None
+
+    if result.status == 410:
+        return Outcome("deleted", "gone"), None
+    if result.status >= 500 or result.status == 429:
+        return Outcome("retry", f"source_status_{result.status}"), None
+    if result.status >= 400 or result.status < 200:
+        return Outcome("rejected" if result.status != 404 else "deleted", "source_not_found"), None
+
+    check = find_link(result.body, result.content_type, result.final_url or source, target, charset=result.charset)
+    if check.meta_gone:
+        return Outcome("deleted", "gone"), None
+    if not check.found:
+        return Outcome("deleted", check.reason or "no_link_found"), None
+
+    is_html = result.content_type in HTML_TYPES
+    content: dict = {"url": source, "name": check.title or row.get("name") or "", "summary": check.excerpt}
+    has_date = False
+    if is_html:
+        text = result.body.decode(result.charset or "utf-8", errors="replace")
+        found = interpret(text, result.final_url or source, target, excerpt=check.excerpt)
+        content = {
+            "type": found.type,
+            "wm_property": found.property,
+            "rsvp": found.rsvp,
+            "author_name": found.author.name or row.get("author_name") or "",
+            "author_url": found.author.url,
+            "author_photo": found.author.photo,
+            "url": found.url or source,
+            "published": found.published,
+            "name": found.name or row.get("name") or "",
+            "content_html": found.content_html,
+            "content_text": found.content_text,
+            "summary": found.summary or check.excerpt,
+        }
+        has_date = found.published is not None
+    else:
+        content.update(type="mention", wm_property="mention-of", author_name=row.get("author_name") or "")
+
+    addresses: Sequence[str] = ()
+    if resolve_source is not None and protocol in ("trackback", "pingback") and row.get("sender_ip"):
+        try:
+            addresses = resolve_source(host_of(result.final_url or source))
+        except (OSError, FetchError):
+            addresses = ()
+    page = result.to_fetched_page(via=protocol) if is_html else None
+    outlinks = _outlinks(page)
+    fired = spam_signals(
+        SpamFacts(
+            protocol=protocol,
+            section=check.section,
+            outlinks=outlinks,
+            sender_ip=row.get("sender_ip") or "",
+            source_addresses=addresses,
+            text=" ".join(str(content.get(k) or "") for k in ("name", "content_text", "summary", "author_name")),
+            extra_words=known.extra_words,
+            source_toxicity=known.source_toxicity,
+            source_domain_known=known.source_domain_known,
+            has_date=has_date,
+            approved_from_host=known.approved_from_host,
+        )
+    )
+    score = spam_score(fired)
+    outcome = Outcome(
+        "verified",
+        content=content,
+        spam_score=score,
+        spam_reasons=tuple(fired),
+        decision=decide(known.policy, known.rule, score),
+    )
+    return outcome, page
+
+
+def _outlinks(page: FetchedPage | None) -> int:
+    if page is None:
+        return 0
+    from linkback.extract import extract  # the index's own extractor counts links the same way
+
+    facts, _ = extract(page)
+    return int(facts.n_internal or 0) + int(facts.n_external or 0)

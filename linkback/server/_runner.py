@@ -1,0 +1,226 @@
+"""The background job runner: verifies queued mentions and delivers webhooks.
+
+The queue is the ``mentions`` table itself (``status = 'queued'``, ``next_attempt_at``), and the
+webhook queue is ``webhook_deliveries``; so whatever was acknowledged before a crash or a
+``kill -9`` is still due after a restart, and nothing needs replaying. Fetches run in a small
+thread pool; every write goes through the server's :class:`~linkback.server._writer.DbWriter`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+from linkback import mentions
+from linkback.errors import FetchError, LinkbackError
+from linkback.fetch import Fetcher
+from linkback.ingest import record_pages
+from linkback.mentions._verification import Known, verify
+from linkback.mentions._webhooks import queue_webhook
+from linkback.records import FetchedPage
+from linkback.server._writer import DbWriter
+from linkback.store import Store
+from linkback.urls import host_of, registrable_domain
+
+log = logging.getLogger("linkback.server")
+
+WEBHOOK_ATTEMPTS = 8
+
+
+def webhook_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 10 * 3 ** max(0, attempts - 1)))
+
+
+def sign(secret: str, body: bytes) -> str:
+    """``X-Linkback-Signature`` value: ``sha256=`` + hex HMAC-SHA256 of the exact body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class JobRunner:
+    def __init__(
+        self,
+        store: Store,
+        writer: DbWriter,
+        fetcher: Fetcher,
+        *,
+        workers: int = 4,
+        poll_seconds: float = 1.0,
+        resolve_source=None,  # noqa: ANN001 - Callable[[str], Sequence[str]] | None
+    ) -> None:
+        self.store = store
+        self.writer = writer
+        self.fetcher = fetcher
+        self.poll_seconds = poll_seconds
+        self.resolve_source = resolve_source
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkback-verify")
+        self._inflight: set[int] = set()
+        self._inflight_hooks: set[int] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._reader = store.con.cursor()
+        self._thread = threading.Thread(target=self._loop, name="linkback-runner", daemon=True)
+        self.verified = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._dispatch()
+            except Exception:  # noqa: BLE001 - the runner must outlive one bad row
+                log.exception("job runner: dispatch failed")
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def _dispatch(self) -> None:
+        now = datetime.now(UTC)
+        with self._lock:
+            busy = list(self._inflight)
+            hooks_busy = list(self._inflight_hooks)
+        for row in mentions.due(self._reader, now, limit=32, exclude=busy):
+            known = known_facts(self._reader, row)
+            with self._lock:
+                self._inflight.add(row["mention_id"])
+            self._pool.submit(self._verify_one, row, known)
+        for delivery in _due_deliveries(self._reader, now, exclude=hooks_busy):
+            with self._lock:
+                self._inflight_hooks.add(delivery["delivery_id"])
+            self._pool.submit(self._deliver, delivery)
+
+    def _verify_one(self, row: dict, known: Known) -> None:
+        mention_id = row["mention_id"]
+        try:
+            try:
+                outcome, page = verify(row, self.fetcher, known, resolve_source=self.resolve_source)
+            except (LinkbackError, ValueError) as exc:
+                outcome, page = mentions.Outcome("rejected", f"error:{type(exc).__name__}"), None
+            except Exception as exc:  # noqa: BLE001 - a parser bug must not wedge the queue
+                log.exception("verifying mention %s failed", mention_id)
+                outcome, page = mentions.Outcome("retry", f"error:{type(exc).__name__}"), None
+            self.apply(mention_id, outcome, page, protocol=row["protocol"]).result()
+            self.verified += 1
+        finally:
+            with self._lock:
+                self._inflight.discard(mention_id)
+
+    def apply(self, mention_id: int, outcome: mentions.Outcome, page: FetchedPage | None, *, protocol: str):
+        """Store an outcome (and queue its webhooks), then add the source page to the index."""
+
+        def store_outcome(store: Store) -> list[str]:
+            now = datetime.now(UTC)
+            events = mentions.record_outcome(store.con, mention_id, outcome, now)
+            for event in events:
+                queue_webhook(store.con, mention_id, event, now)
+            return events
+
+        done = self.writer.submit(store_outcome)
+        if page is not None and outcome.status == "verified":
+            done.result()
+            return self.writer.submit(lambda store: record_pages(store, [page], origin=protocol), own_transaction=True)
+        return done
+
+    # --- webhooks --------------------------------------------------------------------------------
+
+    def _deliver(self, delivery: dict) -> None:
+        delivery_id = delivery["delivery_id"]
+        try:
+            body = delivery["payload"].encode()
+            error = ""
+            try:
+                result = self.fetcher.fetch(
+                    delivery["webhook_url"],
+                    method="POST",
+                    data=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-Linkback-Event": delivery["event"],
+                        "X-Linkback-Delivery": str(delivery_id),
+                        "X-Linkback-Signature": sign(delivery["webhook_secret"], body),
+                    },
+                    follow_redirects=False,
+                )
+                if not 200 <= result.status < 300:
+                    error = f"HTTP {result.status}"
+            except FetchError as exc:
+                error = str(exc)
+
+            def record(store: Store) -> None:
+                now = datetime.now(UTC)
+                attempts = int(delivery["attempts"] or 0) + 1
+                if not error:
+                    store.con.execute(
+                        "UPDATE webhook_deliveries SET attempts = ?, delivered_at = ?, next_attempt_at = NULL, "
+                        "last_error = '' WHERE delivery_id = ?",
+                        [attempts, now, delivery_id],
+                    )
+                    return
+                retry = now + webhook_delay(attempts) if attempts < WEBHOOK_ATTEMPTS else None
+                store.con.execute(
+                    "UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?",
+                    [attempts, retry, error, delivery_id],
+                )
+
+            self.writer.submit(record).result()
+        finally:
+            with self._lock:
+                self._inflight_hooks.discard(delivery_id)
+
+
+def known_facts(con: duckdb.DuckDBPyConnection, row: dict) -> Known:
+    """What the store knows about a mention's source and site."""
+    site_rows = con.execute("SELECT policy FROM sites WHERE site = ?", [row["site"]]).fetchall()
+    rules = con.execute("SELECT site, rule, entry FROM mention_rules").fetchall()
+    domain = registrable_domain(host_of(row["source"]))
+    toxicity, known_domain = None, True
+    run = con.execute("SELECT max(run_id) FROM rank_runs WHERE completed_at IS NOT NULL").fetchall()[0][0]
+    if run is not None:
+        hit = con.execute(
+            f"SELECT toxicity FROM domain_ranks WHERE domain IN ({_sql_str(domain)}) AND run_id = {int(run)}"
+        ).fetchall()
+        known_domain = bool(hit)
+        toxicity = int(hit[0][0]) if hit and hit[0][0] is not None else None
+    return Known(
+        policy=site_rows[0][0] if site_rows else "auto",
+        rule=mentions.rule_for(rules, row["site"], row["source"]),
+        source_toxicity=toxicity,
+        source_domain_known=known_domain,
+        approved_from_host=mentions.approved_from_host(con, host_of(row["source"])),
+    )
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _due_deliveries(con: duckdb.DuckDBPyConnection, now: datetime, exclude: list[int]) -> list[dict]:
+    skip = f"AND d.delivery_id NOT IN ({', '.join(str(int(i)) for i in exclude)})" if exclude else ""
+    cur = con.execute(
+        f"""
+        SELECT d.delivery_id, d.event, d.payload, d.attempts, s.webhook_url, coalesce(s.webhook_secret, '') AS webhook_secret
+        FROM webhook_deliveries d JOIN sites s USING (site)
+        WHERE d.next_attempt_at <= ? AND coalesce(s.webhook_url, '') <> '' {skip}
+        ORDER BY d.next_attempt_at LIMIT 32
+        """,
+        [now],
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]

@@ -1,0 +1,134 @@
+"""The one writer of the server's database: a thread that commits work in groups.
+
+DuckDB commits one small transaction in about a millisecond, so a receiver that committed
+every Webmention on its own would top out near a thousand a second with nothing left for
+anything else. Here every write is a job on one queue; the thread takes whatever has piled
+up, runs it in one transaction and only then resolves the callers' futures — so an answer is
+never sent before its data is durable, and under load one commit carries many requests.
+
+Receipts (:class:`~linkback.mentions.Receipt`) are merged into a single INSERT per group.
+A job that fails rolls back only itself: the group is re-run one job at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from typing import Any
+
+from linkback.mentions import Receipt, receive_many
+from linkback.store import Store
+
+log = logging.getLogger("linkback.server")
+
+MAX_GROUP = 512
+
+Job = Callable[[Store], Any]
+
+
+class DbWriter:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._queue: queue.SimpleQueue[tuple[str, Any, Future] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="linkback-writer", daemon=True)
+        self.commits = 0
+        self.jobs = 0
+        self._thread.start()
+
+    # --- callers ---------------------------------------------------------------------------------
+
+    def submit(self, job: Job, *, own_transaction: bool = False) -> Future:
+        """Run ``job(store)`` on the writer thread; its result (or exception) comes in the future.
+
+        ``own_transaction`` jobs manage their transaction themselves (the index's add_batch)
+        and run alone, between groups.
+        """
+        future: Future = Future()
+        self._queue.put(("alone" if own_transaction else "job", job, future))
+        return future
+
+    def receive(self, receipt: Receipt) -> Future:
+        """Store one receipt; the future gives (mention_id, is_new) once it is committed."""
+        future: Future = Future()
+        self._queue.put(("receipt", receipt, future))
+        return future
+
+    async def run(self, job: Job) -> Any:
+        return await asyncio.wrap_future(self.submit(job))
+
+    async def receive_async(self, receipt: Receipt) -> tuple[int, bool]:
+        return await asyncio.wrap_future(self.receive(receipt))
+
+    def close(self, timeout: float = 30.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    # --- the thread ------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        stopping = False
+        while not stopping:
+            item = self._queue.get()
+            if item is None:
+                break
+            group = [item]
+            while len(group) < MAX_GROUP:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                group.append(nxt)
+            self._run_group(group)
+
+    def _run_group(self, group: list[tuple[str, Any, Future]]) -> None:
+        together = [item for item in group if item[0] != "alone"]
+        if together:
+            try:
+                results = self._transaction(together)
+            except Exception:  # noqa: BLE001 - find the culprit: one job at a time
+                for item in together:
+                    try:
+                        (result,) = self._transaction([item])
+                    except Exception as exc:  # noqa: BLE001
+                        item[2].set_exception(exc)
+                    else:
+                        item[2].set_result(result)
+            else:
+                for item, result in zip(together, results):
+                    item[2].set_result(result)
+        for _kind, job, future in (item for item in group if item[0] == "alone"):
+            try:
+                future.set_result(job(self.store))
+            except Exception as exc:  # noqa: BLE001
+                log.warning("store job failed: %s", exc)
+                future.set_exception(exc)
+            self.jobs += 1
+
+    def _transaction(self, items: list[tuple[str, Any, Future]]) -> list[Any]:
+        con = self.store.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            results: list[Any] = [None] * len(items)
+            receipts = [(i, item[1]) for i, item in enumerate(items) if item[0] == "receipt"]
+            if receipts:
+                ids = receive_many(con, [r for _, r in receipts], datetime.now(UTC))
+                for (i, _), result in zip(receipts, ids):
+                    results[i] = result
+            for i, (kind, job, _) in enumerate(items):
+                if kind == "job":
+                    results[i] = job(self.store)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        self.commits += 1
+        self.jobs += len(items)
+        return results

@@ -49,8 +49,8 @@ class Settings:
     resolver: Callable[[str, int], list[str]] = system_resolver
     #: Write ``<db>.server.json`` (URL, pid, token) so the CLI finds the server.
     advertise_url: str = ""
-    #: Seconds a Pingback's sender gets to publish before the source is fetched (WordPress sleeps 1 s).
-    pingback_delay: float = 0.0
+    #: First webhook retry after this many seconds, then 3x longer each time.
+    webhook_retry_seconds: float = 10.0
 
 
 def advert_path(db: str) -> Path:
@@ -82,6 +82,7 @@ class ServerState:
             workers=settings.verify_workers,
             poll_seconds=settings.poll_seconds,
             resolve_source=resolve_source,
+            webhook_retry_seconds=settings.webhook_retry_seconds,
         )
 
     def reader(self):  # noqa: ANN201 - a DuckDB cursor for this thread

@@ -33,8 +33,9 @@ log = logging.getLogger("linkback.server")
 WEBHOOK_ATTEMPTS = 8
 
 
-def webhook_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, 10 * 3 ** max(0, attempts - 1)))
+def webhook_delay(attempts: int, base: float = 10.0) -> timedelta:
+    """10 s, 30 s, 90 s... after the n-th failed delivery, at most an hour."""
+    return timedelta(seconds=min(3600.0, base * 3 ** max(0, attempts - 1)))
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -52,7 +53,9 @@ class JobRunner:
         workers: int = 4,
         poll_seconds: float = 1.0,
         resolve_source=None,  # noqa: ANN001 - Callable[[str], Sequence[str]] | None
+        webhook_retry_seconds: float = 10.0,
     ) -> None:
+        self.webhook_retry_seconds = webhook_retry_seconds
         self.store = store
         self.writer = writer
         self.fetcher = fetcher
@@ -173,7 +176,7 @@ class JobRunner:
                         [attempts, now, delivery_id],
                     )
                     return
-                retry = now + webhook_delay(attempts) if attempts < WEBHOOK_ATTEMPTS else None
+                retry = now + webhook_delay(attempts, self.webhook_retry_seconds) if attempts < WEBHOOK_ATTEMPTS else None
                 store.con.execute(
                     "UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?",
                     [attempts, retry, error, delivery_id],

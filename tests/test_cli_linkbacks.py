@@ -1,0 +1,168 @@
+"""``linkback serve``, ``site``, ``mentions`` and ``refbacks`` from the command line: on the file
+directly, handed to a running server, and a server killed with SIGKILL mid-verification."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import REPO_DATA, shared_path
+from serverkit import Page, PageServer, wait_for
+from typer.testing import CliRunner
+
+from linkback import mentions
+from linkback.cli import app
+from linkback.store import Store
+
+runner = CliRunner()
+
+
+def ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output + (result.stderr or "")
+    return result.stdout
+
+
+def test_sites_rules_and_moderation_work_on_the_file(tmp_path: Path) -> None:
+    db = str(tmp_path / "lb.duckdb")
+    ok("site", "add", "Blog.Example.com:8080", "--policy", "moderate", "--db", db)
+    ok("site", "add", "example.org", "--db", db)
+    sites = json.loads(ok("site", "list", "--format", "json", "--db", db))
+    assert [(s["site"], s["policy"]) for s in sites] == [("blog.example.com", "moderate"), ("example.org", "auto")]
+    ok("mentions", "block", "spam.example", "--db", db)
+    ok("mentions", "allow", "https://friend.example/post", "--site", "example.org", "--db", db)
+    rules = json.loads(ok("mentions", "rules", "--format", "json", "--db", db))
+    assert {(r["rule"], r["entry"], r["site"]) for r in rules} == {
+        ("block", "spam.example", "*"),
+        ("allow", "https://friend.example/post", "example.org"),
+    }
+    bad = runner.invoke(app, ["site", "add", "not a host!", "--db", db])
+    assert bad.exit_code == 2 and "not a host" in bad.stderr
+    assert runner.invoke(app, ["mentions", "list", "--state", "maybe", "--db", db]).exit_code == 2
+
+
+def test_refbacks_from_an_access_log_are_queued_once_and_counted(tmp_path: Path) -> None:
+    db = str(tmp_path / "lb.duckdb")
+    ok("site", "add", "semicomplete.com", "--db", db)
+    log = REPO_DATA / "access_logs" / "semicomplete-excerpt.log"
+    first = json.loads(ok("refbacks", str(log), "--host", "semicomplete.com", "--format", "json", "--db", db))
+    assert first["queued"] == first["external_pairs"] > 0 and first["new"] == first["queued"]
+    assert first["lines"] == first["parsed"] + first["skipped"]
+    again = json.loads(ok("refbacks", str(log), "--host", "semicomplete.com", "--format", "json", "--db", db))
+    assert again["new"] == 0 and again["queued"] == first["queued"]
+    with Store(db) as store:
+        rows = store.con.execute("SELECT protocol, status, state, hits FROM mentions").fetchall()
+    assert len(rows) == first["queued"]
+    assert {r[:3] for r in rows} == {("refback", "queued", "pending")}  # never shown unverified
+    dry = json.loads(ok("refbacks", str(log), "--host", "semicomplete.com", "--dry-run", "--format", "json", "--db", db))
+    assert dry["queued"] == 0
+
+
+@pytest.mark.shared
+def test_refbacks_on_the_shared_access_logs(tmp_path: Path) -> None:
+    log = shared_path("08_access_logs", "elastic-examples-apache", "apache_logs")
+    db = str(tmp_path / "lb.duckdb")
+    ok("site", "add", "semicomplete.com", "--db", db)
+    summary = json.loads(ok("refbacks", str(log), "--host", "semicomplete.com", "--format", "json", "--db", db))
+    assert summary["lines"] == 10_000 and summary["parsed"] == 9_999
+    assert summary["queued"] == summary["external_pairs"] > 50
+
+
+# --- a real `linkback serve` process -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(db: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "LINKBACK_ADMIN_TOKEN": "tok", "LINKBACK_ALLOW_PRIVATE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linkback", "serve", "--port", str(port), "--db", db],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"linkback serve exited: {proc.stderr.read()}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/webmention", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, timeout=30, interval=0.1)
+    return proc
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
+    proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err
+
+
+@pytest.mark.slow
+def test_the_cli_hands_work_to_a_running_server_and_a_kill_loses_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "lb.duckdb")
+    ok("site", "add", "127.0.0.1", "--policy", "moderate", "--db", db)
+    release = threading.Event()
+
+    def slow_source(hit):
+        release.wait(20)  # the first verification hangs here until the server is killed
+        return Page(f'<a href="http://127.0.0.1:{port}/post">a post</a>')
+
+    with PageServer() as pages:
+        pages.pages["/source"] = slow_source
+        port = free_port()
+        proc = start_serve(db, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            warning = ""
+            response = httpx.post(
+                base + "/webmention", data={"source": pages.url("/source"), "target": f"{base}/post"}
+            )
+            assert response.status_code == 201
+            wait_for(lambda: pages.hits)  # the job runner is fetching the source now
+        finally:
+            warning = stop(proc, signal.SIGKILL)
+        assert "guard is OFF" in warning  # said loudly at start
+        release.set()
+        proc = start_serve(db, port)
+        try:
+            status = wait_for(
+                lambda: (s := httpx.get(response.headers["location"]).json())["status"] == "verified" and s,
+                timeout=20,
+            )
+            assert status["source"] == pages.url("/source")
+            # The CLI finds the server next to the database and goes through it.
+            listed = json.loads(ok("mentions", "list", "--state", "pending", "--format", "json", "--db", db))
+            assert [m["status"] for m in listed] == ["verified"]
+            ok("mentions", "approve", str(listed[0]["mention_id"]), "--db", db)
+            feed = httpx.get(base + "/api/mentions", params={"target": f"{base}/post"}).json()
+            assert feed["total"] == 1
+            ok("site", "add", "example.net", "--db", db)  # through the server: it knows at once
+            assert httpx.post(
+                base + "/webmention", data={"source": pages.url("/x"), "target": "https://example.net/a"}
+            ).status_code == 201
+        finally:
+            stop(proc)
+    assert not Path(db + ".server.json").exists()
+    with Store(db) as store:
+        assert {s.site for s in mentions.list_sites(store.con)} == {"127.0.0.1", "example.net"}

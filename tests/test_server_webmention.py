@@ -1,0 +1,328 @@
+"""The Webmention receiver end to end: httpx against ``linkback serve``'s app on 127.0.0.1,
+sources served by a local page server (specs/linkback-protocols.md §9, "Webmention receiver")."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import httpx
+import pytest
+from serverkit import ADMIN, Page, PageServer, start_linkback, wait_for
+
+
+
+@pytest.fixture
+def pages():
+    with PageServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(tmp_path, pages):
+    srv = start_linkback(tmp_path)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_pages():
+    with PageServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory, shared_pages):
+    """One server for the tests that only read what they send (distinct sources each)."""
+    srv = start_linkback(tmp_path_factory.mktemp("shared"))
+    yield srv
+    srv.stop()
+
+
+def reply_page(target: str, extra: str = "") -> str:
+    return (
+        "<!doctype html><html><head><title>A reply</title></head><body>"
+        '<article class="h-entry"><a class="p-author h-card" href="http://alice.test/">Alice</a>'
+        f'<a class="u-in-reply-to" href="{target}">in reply</a>'
+        '<div class="e-content">Great post, thanks.</div>'
+        '<time class="dt-published" datetime="2026-11-01T10:00:00Z">1 Nov</time>'
+        f"{extra}</article></body></html>"
+    )
+
+
+def send(srv, source: str, target: str) -> httpx.Response:
+    return httpx.post(srv.url + "/webmention", data={"source": source, "target": target})
+
+
+def final_status(response: httpx.Response) -> dict:
+    location = response.headers["location"]
+    return wait_for(lambda: (s := httpx.get(location).json())["status"] != "queued" and s)
+
+
+# --- synchronous checks: 400 for each sender error (WM §3.2.1, §3.2.3) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"target": "http://blog.test/post"}, "invalid_request"),
+        ({"source": "http://alice.test/reply"}, "invalid_request"),
+        ({"source": "not a url", "target": "http://blog.test/post"}, "invalid_source"),
+        ({"source": "mailto:alice@alice.test", "target": "http://blog.test/post"}, "invalid_source"),
+        ({"source": "http://alice.test/reply", "target": "ftp://blog.test/post"}, "invalid_target"),
+        ({"source": "http://blog.test/post", "target": "http://blog.test/post#comments"}, "invalid_request"),
+        ({"source": "http://alice.test/reply", "target": "http://elsewhere.test/post"}, "target_not_supported"),
+        # webmention.rocks receiver test 2: three garbage pairs
+        ({"source": "http://alice.test/", "target": "https://example.com/"}, "target_not_supported"),
+        ({"source": "", "target": ""}, "invalid_request"),
+        ({"source": "http://alice.test/reply", "target": "blog.test/post"}, "invalid_target"),
+    ],
+)
+def test_sender_errors_are_400_with_a_reason(shared_server, data, error) -> None:
+    response = httpx.post(shared_server.url + "/webmention", data=data)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+
+
+def test_a_post_that_is_not_a_form_is_400(shared_server) -> None:
+    response = httpx.post(
+        shared_server.url + "/webmention", json={"source": "http://alice.test/r", "target": "http://blog.test/p"}
+    )
+    assert response.status_code == 400
+
+
+def test_a_valid_webmention_is_201_with_a_status_page_and_verified(server, pages) -> None:
+    target = "http://blog.test/post"
+    pages.pages["/reply"] = Page(reply_page(target))
+    source = pages.url("/reply", "alice.test")
+    response = send(server, source, target + "#comment-3")  # the target's fragment is ignored
+    assert response.status_code == 201
+    assert response.headers["location"].startswith(server.url + "/webmention/status/")
+    assert response.json()["status"] == "queued"
+    status = final_status(response)
+    assert status["status"] == "verified" and status["target"] == target
+    feed = httpx.get(server.url + "/api/mentions", params={"target": target}).json()
+    (entry,) = feed["children"]
+    assert entry["wm-property"] == "in-reply-to" and entry["author"]["name"] == "Alice"
+    assert entry["content"]["text"] == "Great post, thanks." and entry["published"].startswith("2026-11-01")
+    # Every verified mention is also a link in the backlink index.
+    with _reader(server) as con:
+        rows = con.execute("SELECT via, kind FROM links WHERE source_url = ? AND target_url = ?", [source, target]).fetchall()
+    assert rows == [("webmention", "text")]
+
+
+class _reader:
+    """A cursor on the running server's database (one process owns the file)."""
+
+    def __init__(self, server) -> None:
+        self.cur = server.state.store.con.cursor()
+
+    def __enter__(self):
+        return self.cur
+
+    def __exit__(self, *exc: object) -> None:
+        self.cur.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "ok"),
+    [
+        ('<a href="{t}">x</a>', "text/html", True),
+        ('<img src="{t}" alt="">', "text/html", True),
+        ('<video src="{t}"></video>', "text/html", True),
+        ('<audio src="{t}"></audio>', "text/html", True),
+        ("<p>see {t}</p>", "text/html", False),
+        ('<!-- <a href="{t}">x</a> -->', "text/html", False),
+        ("<p>nothing here</p>", "text/html", False),
+        ('{{"like-of": "{t}"}}', "application/json", True),
+        ('{{"text": "see {t} now"}}', "application/json", False),
+        ("plain text mentioning {t} here", "text/plain", True),
+    ],
+)
+def test_verification_needs_an_exact_link_of_the_right_kind(
+    shared_server, shared_pages, body, content_type, ok
+) -> None:
+    target = "http://blog.test/post"
+    path = f"/src-{hashlib.sha1(body.encode()).hexdigest()[:8]}"
+    shared_pages.pages[path] = Page(body.format(t=target), headers={"Content-Type": content_type})
+    status = final_status(send(shared_server, shared_pages.url(path, "alice.test"), target))
+    assert status["status"] == ("verified" if ok else "rejected")
+    if not ok:
+        assert status["reason"]
+
+
+def test_a_missing_source_is_rejected_and_shown_nowhere(server, pages) -> None:
+    status = final_status(send(server, pages.url("/gone-already", "alice.test"), "http://blog.test/post"))
+    assert status == status | {"status": "rejected", "reason": "source_not_found"}
+    assert httpx.get(server.url + "/api/mentions", params={"target": "http://blog.test/post"}).json()["total"] == 0
+
+
+def test_a_link_after_the_first_megabyte_does_not_count(server, pages) -> None:
+    target = "http://blog.test/post"
+    pages.pages["/huge"] = Page("<p>" + "x" * 1_100_000 + f'</p><a href="{target}">late</a>')
+    assert final_status(send(server, pages.url("/huge", "alice.test"), target))["status"] == "rejected"
+
+
+def test_redirect_loops_are_rejected(server, pages) -> None:
+    pages.pages["/loop"] = Page(b"", 302, {"Location": "/loop"})
+    status = final_status(send(server, pages.url("/loop", "alice.test"), "http://blog.test/post"))
+    assert status["status"] == "rejected" and "redirect" in status["reason"]
+
+
+# --- updates and deletes (WM §3.2.4) -------------------------------------------------------------
+
+
+def test_a_resent_mention_updates_the_same_entry_and_a_dropped_link_deletes_it(server, pages) -> None:
+    target = "http://blog.test/post"
+    pages.pages["/reply"] = Page(reply_page(target))
+    source = pages.url("/reply", "alice.test")
+    first = send(server, source, target)
+    assert final_status(first)["status"] == "verified"
+    pages.pages["/reply"] = Page(reply_page(target).replace("Great post", "Edited: great post"))
+    second = send(server, source, target)
+    assert second.headers["location"] == first.headers["location"]  # one entry, updated
+    wait_for(lambda: "Edited" in _only_entry(server, target)["content"]["text"])
+    pages.pages["/reply"] = Page("<p>I changed my mind.</p>")
+    send(server, source, target)
+    wait_for(lambda: httpx.get(first.headers["location"]).json()["status"] == "deleted")
+    assert httpx.get(server.url + "/api/mentions", params={"target": target}).json()["total"] == 0
+
+
+def _only_entry(server, target: str) -> dict:
+    feed = httpx.get(server.url + "/api/mentions", params={"target": target}).json()
+    assert feed["total"] == 1
+    return feed["children"][0]
+
+
+@pytest.mark.parametrize(
+    "gone",
+    [Page(b"Deleted", 410), Page('<html><head><meta http-equiv="Status" content="410 Gone"></head><body>Deleted</body></html>')],
+)
+def test_a_source_that_answers_410_deletes_the_mention(server, pages, gone) -> None:
+    target = "http://blog.test/post"
+    pages.pages["/reply"] = Page(reply_page(target))
+    source = pages.url("/reply", "alice.test")
+    first = send(server, source, target)
+    assert final_status(first)["status"] == "verified"
+    pages.pages["/reply"] = gone
+    send(server, source, target)
+    wait_for(lambda: httpx.get(first.headers["location"]).json()["status"] == "deleted")
+
+
+# --- SSRF with the guard on ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "http://127.0.0.1:{port}/reply",
+        "http://[::1]:{port}/reply",
+        "http://alice.test:{port}/reply",  # a name that resolves to a loopback address
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/reply",
+        "http://[fd00::1]/reply",
+        "http://[::ffff:127.0.0.1]:{port}/reply",
+    ],
+)
+def test_with_the_guard_on_private_sources_are_never_fetched(tmp_path, pages, source) -> None:
+    srv = start_linkback(tmp_path, allow_private=False)
+    try:
+        pages.pages["/reply"] = Page(reply_page("http://blog.test/post"))
+        before = len(pages.hits)
+        status = final_status(send(srv, source.format(port=pages.port), "http://blog.test/post"))
+        assert status["status"] == "rejected" and "blocked_address" in status["reason"]
+        assert len(pages.hits) == before
+    finally:
+        srv.stop()
+
+
+# --- moderation, rules, rate limits, admin -------------------------------------------------------
+
+
+def test_a_moderated_site_holds_verified_mentions_until_approved(tmp_path, pages) -> None:
+    srv = start_linkback(tmp_path, {"blog.test": "moderate"})
+    try:
+        target = "http://blog.test/post"
+        pages.pages["/reply"] = Page(reply_page(target))
+        response = send(srv, pages.url("/reply", "alice.test"), target)
+        assert final_status(response)["status"] == "verified"
+        assert httpx.get(srv.url + "/api/mentions", params={"target": target}).json()["total"] == 0
+        pending = httpx.get(srv.url + "/api/admin/mentions", params={"state": "pending"}, headers=ADMIN).json()
+        assert [m["source"] for m in pending] == [pages.url("/reply", "alice.test")]
+        ok = httpx.post(srv.url + "/api/admin/mentions/approve", json={"ids": [pending[0]["mention_id"]]}, headers=ADMIN)
+        assert ok.json()["changed"] == 1
+        assert httpx.get(srv.url + "/api/mentions", params={"target": target}).json()["total"] == 1
+        httpx.post(srv.url + "/api/admin/mentions/spam", json={"ids": [pending[0]["mention_id"]]}, headers=ADMIN)
+        assert httpx.get(srv.url + "/api/mentions", params={"target": target}).json()["total"] == 0
+    finally:
+        srv.stop()
+
+
+def test_allowlisted_sources_are_approved_and_blocked_ones_refused(tmp_path, pages) -> None:
+    srv = start_linkback(tmp_path, {"blog.test": "moderate"})
+    try:
+        target = "http://blog.test/post"
+        pages.pages["/reply"] = Page(reply_page(target))
+        r = httpx.post(srv.url + "/api/admin/rules", json={"rule": "allow", "entry": "alice.test"}, headers=ADMIN)
+        assert r.status_code == 200
+        send(srv, pages.url("/reply", "alice.test"), target)
+        wait_for(lambda: httpx.get(srv.url + "/api/mentions", params={"target": target}).json()["total"] == 1)
+        httpx.post(srv.url + "/api/admin/rules", json={"rule": "block", "entry": "spam.test"}, headers=ADMIN)
+        refused = send(srv, pages.url("/reply", "www.spam.test"), target)
+        assert refused.status_code == 400 and refused.json()["error"] == "blocked"
+    finally:
+        srv.stop()
+
+
+def test_deleting_by_domain_deletes_and_blocks_it(server, pages) -> None:
+    target = "http://blog.test/post"
+    pages.pages["/reply"] = Page(reply_page(target))
+    assert final_status(send(server, pages.url("/reply", "bob.test"), target))["status"] == "verified"
+    r = httpx.post(server.url + "/api/admin/mentions/delete", json={"domain": "bob.test"}, headers=ADMIN)
+    assert r.json()["changed"] == 1
+    assert httpx.get(server.url + "/api/mentions", params={"target": target}).json()["total"] == 0
+    assert send(server, pages.url("/other", "bob.test"), target).json()["error"] == "blocked"
+
+
+def test_the_admin_api_needs_the_token(server) -> None:
+    assert httpx.get(server.url + "/api/admin/mentions").status_code == 401
+    assert httpx.get(server.url + "/api/admin/mentions", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_rate_limits_answer_429(tmp_path, pages) -> None:
+    from linkback.server._limits import Rate
+
+    srv = start_linkback(tmp_path, pair_rate=Rate(2, 60.0))
+    try:
+        codes = [send(srv, pages.url("/r", "alice.test"), "http://blog.test/post").status_code for _ in range(3)]
+        assert codes == [201, 201, 429]
+    finally:
+        srv.stop()
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+def test_webhooks_are_signed_and_retried(tmp_path, pages) -> None:
+    calls: list = []
+
+    def hook(hit):
+        calls.append(hit)
+        return Page(b"", 500 if len(calls) == 1 else 204)
+
+    pages.pages["/hook"] = hook
+    srv = start_linkback(tmp_path, webhook=(pages.url("/hook"), "s3cret"), webhook_retry_seconds=0.2)
+    try:
+        target = "http://blog.test/post"
+        pages.pages["/reply"] = Page(reply_page(target))
+        final_status(send(srv, pages.url("/reply", "alice.test"), target))
+        wait_for(lambda: len(calls) >= 3)  # new (failed once, then delivered) and approved
+        for hit in calls:
+            expected = "sha256=" + hmac.new(b"s3cret", hit.body, hashlib.sha256).hexdigest()
+            assert hit.headers["x-linkback-signature"] == expected
+        events = [json.loads(hit.body)["event"] for hit in calls]
+        assert events.count("new") == 2 and "approved" in events
+        assert json.loads(calls[0].body)["post"]["wm-property"] == "in-reply-to"
+    finally:
+        srv.stop()

@@ -105,15 +105,21 @@ def start_linkback(
     sites: dict[str, str] | list[str] = ("blog.test",),
     *,
     webhook: tuple[str, str] | None = None,
+    prepare: Callable[[Store], None] | None = None,
     **settings: object,
 ) -> ServerThread:
-    """A running linkback server on a fresh database under ``tmp_path`` (call ``.stop()``)."""
+    """A running linkback server on a fresh database under ``tmp_path`` (call ``.stop()``).
+
+    ``prepare`` runs on the store (sites added) before the server opens it: rows for a test.
+    """
     db = str(tmp_path / "linkback.duckdb")
     with Store(db) as store:
         items = sites.items() if isinstance(sites, dict) else ((s, "auto") for s in sites)
         for site, policy in items:
             url, secret = webhook if webhook else ("", "")
             mentions.add_site(store.con, site, policy=policy, webhook_url=url, webhook_secret=secret)
+        if prepare is not None:
+            prepare(store)
     options: dict = {
         "db": db,
         "allow_private": True,

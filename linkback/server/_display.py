@@ -58,7 +58,11 @@ SNIPPET_SIZE = 200
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
-PUBLIC = {"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=30"}
+PUBLIC = {
+    "Access-Control-Allow-Origin": "*",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "public, max-age=30",
+}
 #: The snippet may show images and our stylesheet, and nothing may run in it.
 SNIPPET_CSP = (
     "default-src 'none'; script-src 'none'; object-src 'none'; img-src http: https:; style-src 'self'; "
@@ -369,7 +373,7 @@ def register(app: FastAPI) -> None:
     @app.get("/widget", tags=["display"])
     def widget_html(
         request: Request,
-        target: list[str] = Query(description="page URL; repeat for several; //host/path: both schemes"),
+        target: list[str] = Query(default=[], description="page URL; repeat for several; //host/path: both schemes"),
         backlinks: bool = Query(default=False, description="also list the index's backlinks"),
         css: bool = Query(default=True, description="start with a <link> to widget.css"),
         heading: str = Query(default="Links to this post", max_length=200),
@@ -386,9 +390,7 @@ def register(app: FastAPI) -> None:
         if not targets:
             return _error("give target")
         state = state_of(request)
-        rows, total = mentions.approved(
-            state.reader(), targets=targets, descending=False, per_page=SNIPPET_SIZE
-        )
+        rows, total = mentions.approved(state.reader(), targets=targets, descending=False, per_page=SNIPPET_SIZE)
         entries = [_snippet_entry(jf2_entry(row)) for row in rows]
         index: list[dict] = []
         if backlinks and _site_of_targets(state, targets):

@@ -158,6 +158,12 @@ def test_the_cli_hands_work_to_a_running_server_and_a_kill_loses_nothing(tmp_pat
             feed = httpx.get(base + "/api/mentions", params={"target": f"{base}/post"}).json()
             assert feed["total"] == 1
             ok("site", "add", "example.net", "--db", db)  # through the server: it knows at once
+            # Any other command is handed to the server too: it owns the file.
+            warcs = [str(REPO_DATA / "warc" / "real-pages" / "sample.warc.gz")]
+            summary = json.loads(ok("ingest", *warcs, "--workers", "1", "--format", "json", "--db", db))
+            assert summary["pages"] > 0
+            top = json.loads(ok("overview", "twitter.com", "--format", "json", "--db", db))
+            assert top["backlinks"] >= 0 and "dofollow_share" in top
             assert httpx.post(
                 base + "/webmention", data={"source": pages.url("/x"), "target": "https://example.net/a"}
             ).status_code == 201

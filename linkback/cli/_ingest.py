@@ -14,10 +14,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColum
 from rich.table import Table
 
 from linkback.cli._app import app
-from linkback.errors import LinkbackError
+from linkback.cli._output import writable_store
 from linkback.ingest import IngestSummary, default_workers, ingest
 from linkback.ingest import Progress as IngestProgress
-from linkback.store import Store, default_db_path
+from linkback.store import Store
 
 err = Console(stderr=True)
 
@@ -40,15 +40,11 @@ def ingest_command(
     """
     n_workers = workers or default_workers()
     started = time.perf_counter()
-    try:
-        with Store(db or default_db_path()) as store:
-            if quiet or not err.is_terminal and output == "json":
-                summary = ingest(paths, store=store, workers=n_workers)
-            else:
-                summary = _ingest_with_bar(paths, store, n_workers)
-    except LinkbackError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    with writable_store(db) as store:
+        if quiet or not err.is_terminal and output == "json":
+            summary = ingest(paths, store=store, workers=n_workers)
+        else:
+            summary = _ingest_with_bar(paths, store, n_workers)
     elapsed = time.perf_counter() - started
     if output == "json":
         json.dump(_summary_dict(summary, elapsed, n_workers), sys.stdout, indent=2)

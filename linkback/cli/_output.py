@@ -29,7 +29,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from linkback.errors import LinkbackError, SchemaTooOld
+from linkback.cli._handoff import SERVER_STORE, hand_off
+from linkback.errors import LinkbackError, SchemaTooOld, StoreLocked
 from linkback.store import Store, default_db_path
 
 #: 0–100 ratings, shown with one decimal in tables (JSON and CSV keep every digit).
@@ -97,16 +98,45 @@ def open_store(db: Path | None) -> Iterator[Store]:
     any :class:`~linkback.errors.LinkbackError` or ``ValueError`` inside ends the command
     through :func:`fail`."""
     path = db if db is not None else default_db_path()
+    store = SERVER_STORE.get()
     try:
-        try:
-            store = Store(path, read_only=True)
-        except SchemaTooOld:
-            # Written by an older linkback: migrate once (a short write transaction), then read.
-            Store(path).close()
-            store = Store(path, read_only=True)
+        if store is None:
+            try:
+                store = Store(path, read_only=True)
+            except SchemaTooOld:
+                # Written by an older linkback: migrate once (a short write transaction), then read.
+                Store(path).close()
+                store = Store(path, read_only=True)
+    except StoreLocked as exc:
+        hand_off(path)
+        fail(str(exc))
     except LinkbackError as exc:
         fail(str(exc))
     # DuckDB would draw its progress bar on stdout, in the middle of the output.
+    store.con.execute("SET enable_progress_bar = false")
+    try:
+        yield store
+    except (LinkbackError, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+
+
+@contextmanager
+def writable_store(db: Path | None) -> Iterator[Store]:
+    """The store at ``db`` opened for writing (or the server's, when a server runs the command);
+    errors end the command through :func:`fail`, and a database owned by a running server hands
+    the whole command to it."""
+    path = db if db is not None else default_db_path()
+    store = SERVER_STORE.get()
+    try:
+        if store is None:
+            store = Store(path)
+    except StoreLocked as exc:
+        hand_off(path)
+        fail(str(exc))
+    except LinkbackError as exc:
+        fail(str(exc))
     store.con.execute("SET enable_progress_bar = false")
     try:
         yield store

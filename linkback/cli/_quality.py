@@ -3,7 +3,6 @@ and ``profile`` — each a thin layer over the Python function of the same name.
 
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -15,11 +14,21 @@ from rich.table import Table
 
 from linkback import quality, reports
 from linkback.cli._app import app
-from linkback.cli._output import DbOption, Format, FormatOption, Report, as_of, fail, render, report_command
+from linkback.cli._output import (
+    DbOption,
+    Format,
+    FormatOption,
+    Report,
+    as_of,
+    fail,
+    render,
+    report_command,
+    writable_store,
+)
 from linkback.cli._reports import TargetArg
 from linkback.errors import LinkbackError
 from linkback.rank import STAGES, RankSummary, rank
-from linkback.store import Store, default_db_path
+from linkback.store import Store
 
 err = Console(stderr=True)
 
@@ -29,14 +38,7 @@ WriteDb = Annotated[
 ]
 
 
-@contextmanager
-def _writable(db: Path | None):
-    try:
-        with Store(db or default_db_path()) as store:
-            store.con.execute("SET enable_progress_bar = false")
-            yield store
-    except (LinkbackError, ValueError) as exc:
-        fail(str(exc))
+_writable = writable_store
 
 
 @app.command("rank")

@@ -3,7 +3,6 @@
 server advertises itself in ``<db>.server.json``); otherwise they open the database themselves.
 """
 
-import json
 import os
 import secrets
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from rich.console import Console
 
 from linkback import mentions
 from linkback.cli._app import app
+from linkback.cli._handoff import SERVER_STORE, server_for
 from linkback.cli._output import Format, FormatOption, Report, fail, render
 from linkback.errors import LinkbackError
 from linkback.store import Store, default_db_path
@@ -36,25 +36,13 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def server_for(db: Path) -> tuple[str, str] | None:
-    """(url, token) of the server that owns ``db``, if one is running."""
-    from linkback.server import advert_path  # the server's dependencies load only when needed
-
-    path = advert_path(str(db))
-    try:
-        info = json.loads(path.read_text())
-        os.kill(int(info["pid"]), 0)
-    except (OSError, ValueError, KeyError):
-        return None
-    return info["url"], info["token"]
-
-
 class Backend:
     """Runs an admin operation in the server that owns the database, or on the file itself."""
 
     def __init__(self, db: Path | None) -> None:
         self.db = db or default_db_path()
-        self.server = server_for(self.db)
+        # Inside the server (a forwarded command) the store is at hand: never call ourselves.
+        self.server = None if SERVER_STORE.get() is not None else server_for(self.db)
 
     def call(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None) -> Any:
         assert self.server is not None
@@ -80,6 +68,10 @@ class Backend:
 
     @contextmanager
     def store(self):  # noqa: ANN201
+        borrowed = SERVER_STORE.get()
+        if borrowed is not None:
+            yield borrowed
+            return
         try:
             with Store(self.db) as store:
                 store.con.execute("SET enable_progress_bar = false")

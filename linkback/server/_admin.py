@@ -6,6 +6,7 @@ the database, so the same operations run whichever process holds the file.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from datetime import UTC, datetime
 
@@ -158,6 +159,16 @@ def register(app: FastAPI) -> None:
         server.invalidate()
         return JSONResponse({"removed": found})
 
+    @app.post("/api/admin/cli", dependencies=admin, tags=["admin"])
+    async def cli(body: CommandLine, request: Request) -> Response:
+        """Run a ``linkback`` command here, for a CLI that found this server owning the database."""
+        server = state_of(request)
+        result = await asyncio.wrap_future(
+            server.writer.submit(lambda store: run_cli(store, body.argv), own_transaction=True)
+        )
+        server.invalidate()
+        return JSONResponse(result)
+
     @app.post("/api/admin/refbacks", dependencies=admin, tags=["admin"])
     async def refbacks(body: Refbacks, request: Request) -> Response:
         """Queue referers read from access logs for verification (``linkback refbacks``)."""
@@ -175,6 +186,49 @@ def register(app: FastAPI) -> None:
         ids = await server.writer.run(lambda store: mentions.receive_many(store.con, receipts, datetime.now(UTC)))
         server.runner.wake()
         return JSONResponse({"queued": len(receipts), "new": sum(1 for _, new in ids if new), "refused": refused})
+
+
+class CommandLine(BaseModel):
+    argv: list[str]
+
+
+def run_cli(store, argv: list[str]) -> dict:  # noqa: ANN001
+    """Run a linkback command on the server's own store; its output and exit code.
+
+    Runs on the writer thread (ordered with every other change). Output is captured by swapping
+    sys.stdout/sys.stderr, which only this thread writes to meanwhile: the server logs through
+    handlers that hold their own streams.
+    """
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    import typer
+    from typer._click.exceptions import ClickException  # Typer carries its own click
+
+    from linkback.cli import app as cli_app
+    from linkback.cli._handoff import SERVER_STORE
+
+    if argv[:1] in (["serve"],):
+        return {"stdout": "", "stderr": "error: the server is already running\n", "exit_code": 2}
+    out, err = io.StringIO(), io.StringIO()
+    from linkback.store import Store
+
+    # The command's "with store:" must not close the server's own connection.
+    token = SERVER_STORE.set(Store.borrowing(store.con, store.path))
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = typer.main.get_command(cli_app).main(args=argv, prog_name="linkback", standalone_mode=False)
+            except typer.Exit as exc:
+                code = exc.exit_code
+            except ClickException as exc:
+                exc.show()
+                code = exc.exit_code
+            except typer.Abort:
+                code = 1
+    finally:
+        SERVER_STORE.reset(token)
+    return {"stdout": out.getvalue(), "stderr": err.getvalue(), "exit_code": int(code or 0)}
 
 
 def _site(site: mentions.Site) -> dict:

@@ -17,12 +17,12 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from linkback import mentions
+from linkback.cli._handoff import advert_path
 from linkback.errors import ProtocolError
 from linkback.fetch import Fetcher, FetchLimits, GuardPolicy, system_resolver
 from linkback.server._limits import Rate, RateLimiter
@@ -51,10 +51,6 @@ class Settings:
     advertise_url: str = ""
     #: First webhook retry after this many seconds, then 3x longer each time.
     webhook_retry_seconds: float = 10.0
-
-
-def advert_path(db: str) -> Path:
-    return Path(f"{db}.server.json")
 
 
 class ServerState:

@@ -108,13 +108,24 @@ class Store:
                 con.execute("ROLLBACK")
                 raise
 
+    @classmethod
+    def borrowing(cls, con: duckdb.DuckDBPyConnection, path: str, *, read_only: bool = False) -> Store:
+        """A Store over a connection someone else owns (the server's); ``close`` leaves it open."""
+        store = cls.__new__(cls)
+        store.path = path
+        store.read_only = read_only
+        store.con = con
+        store._borrowed = True
+        return store
+
     @property
     def schema_version(self) -> int:
         (value,) = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()[0]
         return int(value)
 
     def close(self) -> None:
-        self.con.close()
+        if not getattr(self, "_borrowed", False):
+            self.con.close()
 
     def __enter__(self) -> Store:
         return self

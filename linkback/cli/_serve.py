@@ -109,7 +109,13 @@ def serve_cmd(
     workers: Annotated[int, typer.Option("--verify-workers", min=1, help="Sources fetched at once.")] = 4,
     db: WriteDb = None,
 ) -> None:
-    """Run the server: linkback endpoints, the admin and display APIs, and the job runner."""
+    """Run the server: linkback endpoints, the admin and display APIs, and the job runner.
+
+    It owns the database while it runs; other linkback commands hand their work to it.
+    The admin token comes from LINKBACK_ADMIN_TOKEN, else it is generated once and printed.
+
+    Example: linkback serve --port 8000
+    """
     import uvicorn
 
     from linkback.server import Settings, create_app
@@ -151,7 +157,10 @@ def serve_cmd(
 
 # --- sites ---------------------------------------------------------------------------------------
 
-site_app = typer.Typer(help="The sites whose pages accept linkbacks.", no_args_is_help=True)
+site_app = typer.Typer(
+    help="The sites whose pages accept linkbacks.\n\nExample: linkback site add blog.example.com --policy moderate",
+    no_args_is_help=True,
+)
 app.add_typer(site_app, name="site")
 
 
@@ -204,7 +213,11 @@ def site_list(output_format: FormatOption = Format.table, db: WriteDb = None) ->
 
 # --- mentions ------------------------------------------------------------------------------------
 
-mentions_app = typer.Typer(help="Received Webmentions, Pingbacks, TrackBacks and Refbacks.", no_args_is_help=True)
+mentions_app = typer.Typer(
+    help="Received Webmentions, Pingbacks, TrackBacks and Refbacks: list and moderate them."
+    "\n\nExample: linkback mentions list --state pending --status verified",
+    no_args_is_help=True,
+)
 app.add_typer(mentions_app, name="mentions")
 
 LIST_COLUMNS = [
@@ -359,6 +372,8 @@ def refbacks_cmd(
 
     Search engines, social sites, self-referrals and empty referers are counted, not queued.
     A referer is only ever shown once the referring page is fetched and found to link to the page.
+
+    Example: linkback refbacks /var/log/nginx/access.log* --host blog.example.com
     """
     from linkback.protocols._refback import candidate_refbacks, summarize
     from linkback.sources.accesslog import LogStats, read_logs

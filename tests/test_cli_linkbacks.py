@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -63,7 +62,9 @@ def test_refbacks_from_an_access_log_are_queued_once_and_counted(tmp_path: Path)
         rows = store.con.execute("SELECT protocol, status, state, hits FROM mentions").fetchall()
     assert len(rows) == first["queued"]
     assert {r[:3] for r in rows} == {("refback", "queued", "pending")}  # never shown unverified
-    dry = json.loads(ok("refbacks", str(log), "--host", "semicomplete.com", "--dry-run", "--format", "json", "--db", db))
+    dry = json.loads(
+        ok("refbacks", str(log), "--host", "semicomplete.com", "--dry-run", "--format", "json", "--db", db)
+    )
     assert dry["queued"] == 0
 
 
@@ -135,9 +136,7 @@ def test_the_cli_hands_work_to_a_running_server_and_a_kill_loses_nothing(tmp_pat
         base = f"http://127.0.0.1:{port}"
         try:
             warning = ""
-            response = httpx.post(
-                base + "/webmention", data={"source": pages.url("/source"), "target": f"{base}/post"}
-            )
+            response = httpx.post(base + "/webmention", data={"source": pages.url("/source"), "target": f"{base}/post"})
             assert response.status_code == 201
             wait_for(lambda: pages.hits)  # the job runner is fetching the source now
         finally:
@@ -164,9 +163,12 @@ def test_the_cli_hands_work_to_a_running_server_and_a_kill_loses_nothing(tmp_pat
             assert summary["pages"] > 0
             top = json.loads(ok("overview", "twitter.com", "--format", "json", "--db", db))
             assert top["backlinks"] >= 0 and "dofollow_share" in top
-            assert httpx.post(
-                base + "/webmention", data={"source": pages.url("/x"), "target": "https://example.net/a"}
-            ).status_code == 201
+            assert (
+                httpx.post(
+                    base + "/webmention", data={"source": pages.url("/x"), "target": "https://example.net/a"}
+                ).status_code
+                == 201
+            )
         finally:
             stop(proc)
     assert not Path(db + ".server.json").exists()

@@ -84,7 +84,10 @@ def test_pingback_faults_for_targets_and_requests(server, pages) -> None:
 
 
 def test_malformed_xml_rpc_is_a_fault_not_a_crash(server) -> None:
-    for body in (b"<methodCall><methodName>pingback.ping", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"):
+    for body in (
+        b"<methodCall><methodName>pingback.ping",
+        b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>",
+    ):
         response = httpx.post(server.url + "/xmlrpc", content=body, headers={"Content-Type": "text/xml"})
         assert response.status_code == 200
         with pytest.raises(xmlrpc.client.Fault):
@@ -163,7 +166,10 @@ def test_trackback_errors_are_xml_with_an_escaped_message(server, pages) -> None
     )
     assert "closed" in closed
     utf7 = trackback(
-        server, "http://blog.test/post/4", b"url=http://dave.test/x&title=+ADw-script+AD4-", "application/x-www-form-urlencoded; charset=UTF-7"
+        server,
+        "http://blog.test/post/4",
+        b"url=http://dave.test/x&title=+ADw-script+AD4-",
+        "application/x-www-form-urlencoded; charset=UTF-7",
     )
     assert "<error>1</error>" in utf7 and "<script" not in utf7
 
@@ -176,5 +182,7 @@ def test_a_trackback_whose_source_does_not_link_is_never_shown(server, pages) ->
         server, target, f"url={source}&title=Spam".encode(), "application/x-www-form-urlencoded"
     )
     cur = server.state.store.con.cursor()
-    wait_for(lambda: cur.execute("SELECT status FROM mentions WHERE source = ?", [source]).fetchall() == [("rejected",)])
+    wait_for(
+        lambda: cur.execute("SELECT status FROM mentions WHERE source = ?", [source]).fetchall() == [("rejected",)]
+    )
     assert httpx.get(server.url + "/api/mentions", params={"target": target}).json()["total"] == 0

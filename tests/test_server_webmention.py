@@ -12,7 +12,6 @@ import pytest
 from serverkit import ADMIN, Page, PageServer, start_linkback, wait_for
 
 
-
 @pytest.fixture
 def pages():
     with PageServer() as server:
@@ -108,7 +107,9 @@ def test_a_valid_webmention_is_201_with_a_status_page_and_verified(server, pages
     assert entry["content"]["text"] == "Great post, thanks." and entry["published"].startswith("2026-11-01")
     # Every verified mention is also a link in the backlink index.
     with _reader(server) as con:
-        rows = con.execute("SELECT via, kind FROM links WHERE source_url = ? AND target_url = ?", [source, target]).fetchall()
+        rows = con.execute(
+            "SELECT via, kind FROM links WHERE source_url = ? AND target_url = ?", [source, target]
+        ).fetchall()
     assert rows == [("webmention", "text")]
 
 
@@ -197,7 +198,10 @@ def _only_entry(server, target: str) -> dict:
 
 @pytest.mark.parametrize(
     "gone",
-    [Page(b"Deleted", 410), Page('<html><head><meta http-equiv="Status" content="410 Gone"></head><body>Deleted</body></html>')],
+    [
+        Page(b"Deleted", 410),
+        Page('<html><head><meta http-equiv="Status" content="410 Gone"></head><body>Deleted</body></html>'),
+    ],
 )
 def test_a_source_that_answers_410_deletes_the_mention(server, pages, gone) -> None:
     target = "http://blog.test/post"
@@ -250,7 +254,9 @@ def test_a_moderated_site_holds_verified_mentions_until_approved(tmp_path, pages
         assert httpx.get(srv.url + "/api/mentions", params={"target": target}).json()["total"] == 0
         pending = httpx.get(srv.url + "/api/admin/mentions", params={"state": "pending"}, headers=ADMIN).json()
         assert [m["source"] for m in pending] == [pages.url("/reply", "alice.test")]
-        ok = httpx.post(srv.url + "/api/admin/mentions/approve", json={"ids": [pending[0]["mention_id"]]}, headers=ADMIN)
+        ok = httpx.post(
+            srv.url + "/api/admin/mentions/approve", json={"ids": [pending[0]["mention_id"]]}, headers=ADMIN
+        )
         assert ok.json()["changed"] == 1
         assert httpx.get(srv.url + "/api/mentions", params={"target": target}).json()["total"] == 1
         httpx.post(srv.url + "/api/admin/mentions/spam", json={"ids": [pending[0]["mention_id"]]}, headers=ADMIN)

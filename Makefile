@@ -37,6 +37,9 @@ demo: $(STAMP)
 	$(BIN)/linkback anchors twitter.com --db $(DEMO_DB) --limit 10
 	$(BIN)/linkback tlds twitter.com --db $(DEMO_DB) --limit 10
 	$(BIN)/linkback toxic twitter.com --db $(DEMO_DB) --limit 10
+	$(BIN)/linkback site add semicomplete.com --db $(DEMO_DB)
+	$(BIN)/linkback refbacks tests/data/access_logs/semicomplete-excerpt.log --host semicomplete.com --db $(DEMO_DB)
+	$(BIN)/linkback mentions list --status queued --limit 10 --db $(DEMO_DB)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q

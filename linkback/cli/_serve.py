@@ -224,7 +224,7 @@ LIST_COLUMNS = [
     "mention_id", "protocol", "status", "state", "source", "target", "type", "author_name", "spam_score",
     "spam_reasons", "reason", "received_at", "updated_at", "hits",
 ]  # fmt: skip
-TABLE_COLUMNS = ["mention_id", "protocol", "status", "state", "source", "target", "type", "spam_score", "reason"]
+TABLE_COLUMNS = ["mention_id", "protocol", "status", "state", "source", "target"]
 
 
 @mentions_app.command("list")

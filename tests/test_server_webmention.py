@@ -332,3 +332,21 @@ def test_webhooks_are_signed_and_retried(tmp_path, pages) -> None:
         assert json.loads(calls[0].body)["post"]["wm-property"] == "in-reply-to"
     finally:
         srv.stop()
+
+
+def test_an_author_url_is_followed_to_the_author_page(server, pages) -> None:
+    target = "http://blog.test/post"
+    author = pages.url("/about", "carol.test")
+    pages.pages["/about"] = Page(
+        f'<div class="h-card"><a class="u-url u-uid p-name" href="{author}">Carol C.</a>'
+        f'<img class="u-photo" src="{pages.url("/carol.jpg", "carol.test")}" alt=""></div>'
+    )
+    pages.pages["/like"] = Page(
+        f'<div class="h-entry"><a class="u-author" href="{author}"></a>'
+        f'<a class="u-like-of" href="{target}">liked</a></div>'
+    )
+    assert final_status(send(server, pages.url("/like", "carol.test"), target))["status"] == "verified"
+    entry = _only_entry(server, target)
+    assert entry["wm-property"] == "like-of"
+    assert entry["author"] == entry["author"] | {"name": "Carol C.", "url": author}
+    assert entry["author"]["photo"].endswith("/carol.jpg")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from linkback.errors import BlockedAddress, FetchError, FetchLimit
-from linkback.fetch import Fetcher
+from linkback.fetch import Fetcher, FetchLimits
 from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
 from linkback.mentions._store import Outcome
 from linkback.protocols._mf2 import interpret
@@ -80,7 +80,13 @@ def verify(
     has_date = False
     if is_html:
         text = result.body.decode(result.charset or "utf-8", errors="replace")
-        found = interpret(text, result.final_url or source, target, excerpt=check.excerpt)
+        found = interpret(
+            text,
+            result.final_url or source,
+            target,
+            excerpt=check.excerpt,
+            fetch_author_page=lambda url: _author_page(fetcher, url),
+        )
         content = {
             "type": found.type,
             "wm_property": found.property,
@@ -131,6 +137,20 @@ def verify(
         decision=decide(known.policy, known.rule, score),
     )
     return outcome, page
+
+
+AUTHOR_PAGE_LIMITS = FetchLimits(max_redirects=5, max_bytes=500_000, timeout=5.0)
+
+
+def _author_page(fetcher: Fetcher, url: str) -> str | None:
+    """The author page the authorship algorithm asks for (same guard, tighter limits)."""
+    try:
+        result = fetcher.fetch(url, accept="text/html", limits=AUTHOR_PAGE_LIMITS)
+    except FetchError:
+        return None
+    if result.status != 200 or result.content_type not in HTML_TYPES:
+        return None
+    return result.body.decode(result.charset or "utf-8", errors="replace")
 
 
 def _outlinks(page: FetchedPage | None) -> int:

@@ -20,6 +20,9 @@ Tables:
 * ``mentions``: every received Webmention, Pingback, TrackBack and Refback: verification, moderation, content.
 * ``mention_rules``: per-site allow and block lists for mentions (domains or URLs).
 * ``webhook_deliveries``: signed webhook calls, queued and retried until delivered.
+* ``sends``: every notification linkback sent for your posts (``linkback send``), with the answer.
+* ``send_sources``: posts, feeds and sitemaps sent for, with what was seen last (ETag, date, hash).
+* ``send_requests``: sends asked of the server (``POST /api/send``), queued for its job runner.
 """
 
 from __future__ import annotations
@@ -238,6 +241,44 @@ WEBHOOK_DELIVERIES = _schema(
     ("last_error", pa.string(), "the last failure"),
 )
 
+SENDS = _schema(
+    ("send_id", pa.int64(), "send number"),
+    ("source", pa.string(), "your post"),
+    ("target", pa.string(), "the page it links to (or linked to)"),
+    ("protocol", pa.string(), "webmention, pingback, trackback, or empty when no endpoint was found"),
+    ("endpoint", pa.string(), "the endpoint notified"),
+    ("status", pa.string(), "sent, failed, no_endpoint, refused (private endpoint) or dry_run"),
+    ("reason", pa.string(), "why it failed, or the Pingback fault, in short"),
+    ("http_status", pa.int16(), "HTTP status of the endpoint's answer"),
+    ("answer", pa.string(), "the start of the endpoint's answer"),
+    ("location", pa.string(), "Location of a 201 (the receiver's status page)"),
+    ("linked", pa.bool_(), "the post links to the target now (false: a removed link, or the post is gone)"),
+    ("attempts", pa.int32(), "tries, retries of 5xx and timeouts included"),
+    ("sent_at", _TS, "when"),
+)
+
+SEND_SOURCES = _schema(
+    ("url", pa.string(), "a post, feed or sitemap URL"),
+    ("kind", pa.string(), "post, feed or sitemap"),
+    ("etag", pa.string(), "ETag of the last fetch"),
+    ("last_modified", pa.string(), "Last-Modified of the last fetch"),
+    ("updated", _TS, "the entry's date in its feed or sitemap at the last send"),
+    ("content_hash", pa.string(), "sha256 of what was seen at the last send"),
+    ("checked_at", _TS, "last fetch"),
+    ("sent_at", _TS, "last time notifications went out for it"),
+)
+
+SEND_REQUESTS = _schema(
+    ("request_id", pa.int64(), "request number (GET /api/send/ID)"),
+    ("kind", pa.string(), "post, feed or sitemap"),
+    ("url", pa.string(), "what to send for"),
+    ("all_links", pa.bool_(), "every link of the post, not only those in its content"),
+    ("status", pa.string(), "queued, running, done or failed"),
+    ("created_at", _TS, "when it was asked"),
+    ("done_at", _TS, "when it finished"),
+    ("result", pa.string(), "JSON summary: sent, failed, no endpoint..."),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "observations": OBSERVATIONS,
     "link_observations": LINK_OBSERVATIONS,
@@ -254,12 +295,15 @@ TABLES: dict[str, pa.Schema] = {
     "mentions": MENTIONS,
     "mention_rules": MENTION_RULES,
     "webhook_deliveries": WEBHOOK_DELIVERIES,
+    "sends": SENDS,
+    "send_sources": SEND_SOURCES,
+    "send_requests": SEND_REQUESTS,
 }
 
 #: Tables added by each schema version after the first.
 TABLES_SINCE: dict[int, tuple[str, ...]] = {
     2: ("rank_runs", "domain_ranks", "host_ranks", "page_ranks", "quality_lists", "site_profiles"),
-    3: ("sites", "mentions", "mention_rules", "webhook_deliveries"),
+    3: ("sites", "mentions", "mention_rules", "webhook_deliveries", "sends", "send_sources", "send_requests"),
 }
 
 _DUCKDB_TYPES = {

@@ -153,12 +153,13 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Self-hosted backlinks and linkbacks: Webmention, Pingback, TrackBack, Refback.",
         lifespan=lifespan,
     )
-    from linkback.server import _admin, _display, _linkbacks, _webmention  # noqa: PLC0415 - routes need the app
+    from linkback.server import _admin, _display, _linkbacks, _send, _webmention  # noqa: PLC0415 - routes need the app
 
     _webmention.register(app)
     _linkbacks.register(app)
     _admin.register(app)
     _display.register(app)
+    _send.register(app)
     return app
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -64,6 +66,7 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkback-verify")
         self._inflight: set[int] = set()
         self._inflight_hooks: set[int] = set()
+        self._inflight_sends: set[int] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -104,6 +107,10 @@ class JobRunner:
             with self._lock:
                 self._inflight.add(row["mention_id"])
             self._pool.submit(self._verify_one, row, known)
+        for request in _due_send_requests(self._reader, exclude=list(self._inflight_sends)):
+            with self._lock:
+                self._inflight_sends.add(request["request_id"])
+            self._pool.submit(self._send, request)
         for delivery in _due_deliveries(self._reader, now, exclude=hooks_busy):
             with self._lock:
                 self._inflight_hooks.add(delivery["delivery_id"])
@@ -141,6 +148,58 @@ class JobRunner:
             return self.writer.submit(lambda store: record_pages(store, [page], origin=protocol), own_transaction=True)
         return done
 
+    # --- sending for your posts -----------------------------------------------------------------
+
+    def _send(self, request: dict) -> None:
+        """Do one ``POST /api/send`` request: send for a post, a feed or a sitemap."""
+        from linkback.send import Sender, SendOptions, send_feed
+
+        request_id = request["request_id"]
+
+        def read(fn):  # noqa: ANN001, ANN202
+            cursor = self.store.con.cursor()
+            try:
+                return fn(cursor)
+            finally:
+                cursor.close()
+
+        def write(fn):  # noqa: ANN001, ANN202
+            return self.writer.submit(lambda store: fn(store.con)).result()
+
+        sender = Sender(self.fetcher, read=read, write=write, options=SendOptions(all_links=bool(request["all_links"])))
+        result: dict = {"url": request["url"]}
+        status = "done"
+        try:
+            if request["kind"] == "post":
+                posts = [sender.send_post(request["url"])]
+            else:
+                found = send_feed(sender, request["url"], kind=request["kind"])
+                posts = found.posts
+                result.update(entries=found.entries, unchanged=found.unchanged, not_modified=found.not_modified)
+                if found.error:
+                    status, result["error"] = "failed", found.error
+            errors = [f"{p.url}: {p.error}" for p in posts if p.error]
+            if errors and request["kind"] == "post":
+                status, result["error"] = "failed", errors[0]
+            result["sends"] = [
+                {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(r).items()}
+                for p in posts
+                for r in p.records
+            ]
+        except Exception as exc:  # noqa: BLE001 - record it; the runner goes on
+            log.exception("send request %s failed", request_id)
+            status, result["error"] = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            payload = json.dumps(result, default=str)
+            self.writer.submit(
+                lambda store: store.con.execute(
+                    "UPDATE send_requests SET status = ?, done_at = ?, result = ? WHERE request_id = ?",
+                    [status, datetime.now(UTC), payload, request_id],
+                )
+            ).result()
+            with self._lock:
+                self._inflight_sends.discard(request_id)
+
     # --- webhooks --------------------------------------------------------------------------------
 
     def _deliver(self, delivery: dict) -> None:
@@ -176,7 +235,9 @@ class JobRunner:
                         [attempts, now, delivery_id],
                     )
                     return
-                retry = now + webhook_delay(attempts, self.webhook_retry_seconds) if attempts < WEBHOOK_ATTEMPTS else None
+                retry = (
+                    now + webhook_delay(attempts, self.webhook_retry_seconds) if attempts < WEBHOOK_ATTEMPTS else None
+                )
                 store.con.execute(
                     "UPDATE webhook_deliveries SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?",
                     [attempts, retry, error, delivery_id],
@@ -212,6 +273,16 @@ def known_facts(con: duckdb.DuckDBPyConnection, row: dict) -> Known:
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _due_send_requests(con: duckdb.DuckDBPyConnection, exclude: list[int]) -> list[dict]:
+    skip = f"AND request_id NOT IN ({', '.join(str(int(i)) for i in exclude)})" if exclude else ""
+    cur = con.execute(
+        f"SELECT request_id, kind, url, all_links FROM send_requests WHERE status = 'queued' {skip} "
+        "ORDER BY request_id LIMIT 8"
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 def _due_deliveries(con: duckdb.DuckDBPyConnection, now: datetime, exclude: list[int]) -> list[dict]:

@@ -55,6 +55,8 @@ def _mention_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE UNIQUE INDEX IF NOT EXISTS mentions_id ON mentions (mention_id)")
     con.execute("CREATE SEQUENCE IF NOT EXISTS mention_id_seq START 1")
     con.execute("CREATE SEQUENCE IF NOT EXISTS delivery_id_seq START 1")
+    con.execute("CREATE SEQUENCE IF NOT EXISTS send_id_seq START 1")
+    con.execute("CREATE SEQUENCE IF NOT EXISTS send_request_id_seq START 1")
 
 
 class Store:

@@ -1,0 +1,286 @@
+"""Sending linkbacks for your own posts (W3C Webmention §3.1, Pingback 1.0, TrackBack 1.2).
+
+For each post: fetch it (SSRF-safe), take its outbound links (the links in its content; every
+link with ``all_links``), add the targets an earlier send notified that it no longer links to
+(WM §3.1.4), and notify each target once: discover its endpoints (Webmention first, then
+Pingback, then TrackBack; every target fetched once per run), send, record the answer. A post
+that answers 410 Gone (or says so in a ``<meta http-equiv=Status>``) re-notifies every earlier
+target (WM §3.1.5). 5xx answers and timeouts are retried with backoff.
+
+The store is touched only through the ``read`` and ``write`` callables, so the same code runs
+from the CLI (on the file) and in the server's job runner (through its writer thread).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+from selectolax.lexbor import LexborHTMLParser
+
+from linkback.errors import BlockedAddress, FetchError, FetchLimit, LinkbackError
+from linkback.extract import extract
+from linkback.fetch import Fetcher, FetchResult
+from linkback.protocols import _pingback as pb
+from linkback.protocols import _trackback as tb
+from linkback.protocols._discovery import sender_endpoints
+from linkback.send._history import SendRecord, previous_targets, record_sends
+from linkback.urls import normalize, resolve
+
+FORM = "application/x-www-form-urlencoded"
+ANSWER_CHARS = 2000
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+Reader = Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    all_links: bool = False
+    dry_run: bool = False
+    #: Tries of one notification when the endpoint answers 5xx or times out.
+    attempts: int = 3
+    #: Seconds before the first retry; doubled each time.
+    backoff: float = 1.0
+    blog_name: str = ""
+
+
+@dataclass
+class PostResult:
+    url: str
+    status: str  # "sent" (something was tried), "gone" (410: earlier targets re-notified), "failed"
+    error: str = ""
+    records: list[SendRecord] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.records:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+
+class Sender:
+    def __init__(self, fetcher: Fetcher, *, read: Reader, write: Reader, options: SendOptions = SendOptions()) -> None:
+        self.fetcher = fetcher
+        self.read = read
+        self.write = write
+        self.options = options
+        self._discovered: dict[str, tuple[str, str, str] | FetchError] = {}
+
+    # --- one post ---------------------------------------------------------------------------------
+
+    def send_post(self, url: str) -> PostResult:
+        try:
+            source = normalize(url).split("#", 1)[0]
+        except (LinkbackError, ValueError) as exc:
+            return PostResult(url, "failed", f"not a URL: {exc}")
+        try:
+            post = self.fetcher.fetch(source)
+        except FetchError as exc:
+            return PostResult(source, "failed", f"cannot fetch the post: {exc}")
+        earlier = self.read(lambda con: previous_targets(con, source))
+        gone = post.status == 410 or _meta_gone(post)
+        linked_set: set[str] = set()
+        if gone:
+            targets = sorted(earlier)
+        elif post.status != 200:
+            return PostResult(source, "failed", f"the post answered HTTP {post.status}")
+        else:
+            current = outbound_links(post, all_links=self.options.all_links)
+            current.discard(source)
+            removed = sorted(earlier - current)
+            targets = sorted(current) + removed
+            linked_set = current
+        title, excerpt = ("", "") if gone else _title_and_excerpt(post)
+        records = []
+        for target in targets:
+            is_linked = target in linked_set
+            records.append(self._notify(source, target, linked=is_linked, title=title, excerpt=excerpt))
+        if not self.options.dry_run:
+            self.write(lambda con: record_sends(con, records))
+        return PostResult(source, "gone" if gone else "sent", records=records)
+
+    # --- one target -------------------------------------------------------------------------------
+
+    def _notify(self, source: str, target: str, *, linked: bool, title: str, excerpt: str) -> SendRecord:
+        now = datetime.now(UTC)
+
+        def record(
+            protocol="", endpoint="", status="sent", reason="", http_status=None, answer="", location="", attempts=0
+        ):  # noqa: ANN001, ANN202
+            return SendRecord(
+                source, target, protocol, endpoint, status, reason, http_status, answer[:ANSWER_CHARS], location,
+                linked, attempts, now,
+            )  # fmt: skip
+
+        found = self._endpoints(target)
+        if isinstance(found, BlockedAddress):
+            return record(status="refused", reason=f"target address: {found.reason}")
+        if isinstance(found, FetchError):
+            return record(status="failed", reason=f"discovery: {found.reason}: {found}")
+        webmention, pingback, trackback = found
+        if webmention:
+            protocol, endpoint = "webmention", webmention
+        elif pingback:
+            protocol, endpoint = "pingback", pingback
+        elif trackback:
+            protocol, endpoint = "trackback", trackback
+        else:
+            return record(status="no_endpoint")
+        if self.options.dry_run:
+            return record(protocol, endpoint, status="dry_run")
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                result = self._post(protocol, endpoint, source, target, title, excerpt)
+            except BlockedAddress as exc:
+                return record(protocol, endpoint, "refused", f"endpoint address: {exc.reason}", attempts=attempts)
+            except FetchError as exc:
+                transient = (
+                    isinstance(exc, FetchLimit) and exc.reason == "timeout" or exc.reason in ("connect", "network")
+                )
+                if transient and attempts < self.options.attempts:
+                    time.sleep(self.options.backoff * 2 ** (attempts - 1))
+                    continue
+                return record(protocol, endpoint, "failed", f"{exc.reason}: {exc}", attempts=attempts)
+            if result.status >= 500 and attempts < self.options.attempts:
+                time.sleep(self.options.backoff * 2 ** (attempts - 1))
+                continue
+            break
+        answer = result.body.decode(result.charset or "utf-8", errors="replace")
+        status, reason, location = _judge(protocol, result, answer)
+        return record(protocol, endpoint, status, reason, result.status, answer, location, attempts)
+
+    def _endpoints(self, target: str) -> tuple[str, str, str] | FetchError:
+        """(webmention, pingback, trackback) endpoints of a target, each target fetched once per run."""
+        if target not in self._discovered:
+            try:
+                page = self.fetcher.fetch(target)
+                found = sender_endpoints(
+                    page.headers,
+                    page.body,
+                    page.final_url or target,
+                    content_type=page.content_type,
+                    charset=page.charset,
+                )
+                self._discovered[target] = (found.webmention or "", found.pingback or "", found.trackback or "")
+            except FetchError as exc:
+                self._discovered[target] = exc
+        return self._discovered[target]
+
+    def _post(self, protocol: str, endpoint: str, source: str, target: str, title: str, excerpt: str) -> FetchResult:
+        # A 3xx answer to a POST is not followed (it would turn into a GET): WM §3.1.3, Bridgy.
+        if protocol == "webmention":
+            return self.fetcher.fetch(
+                endpoint,
+                method="POST",
+                data={"source": source, "target": target},
+                follow_redirects=False,
+                accept="*/*",
+            )
+        if protocol == "pingback":
+            return self.fetcher.fetch(
+                endpoint,
+                method="POST",
+                data=pb.ping_request(source, target),
+                headers={"Content-Type": "text/xml"},
+                follow_redirects=False,
+                accept="text/xml",
+            )
+        body, content_type = tb.ping_body(url=source, title=title, excerpt=excerpt, blog_name=self.options.blog_name)
+        return self.fetcher.fetch(
+            endpoint,
+            method="POST",
+            data=body,
+            headers={"Content-Type": content_type},
+            follow_redirects=False,
+            accept="text/xml",
+        )
+
+
+def _judge(protocol: str, result: FetchResult, answer: str) -> tuple[str, str, str]:
+    """(status, reason, location) from an endpoint's answer."""
+    if protocol == "webmention":
+        if 200 <= result.status < 300:
+            return "sent", "", (result.header("location") or "") if result.status == 201 else ""
+        return "failed", f"HTTP {result.status}", ""
+    if protocol == "pingback":
+        if result.status != 200:
+            return "failed", f"HTTP {result.status}", ""
+        ok, code, message = pb.parse_response(result.body)
+        if ok:
+            return "sent", "", ""
+        if code == pb.FAULTS["already_registered"]:
+            return "sent", "already registered (fault 48)", ""
+        return "failed", f"fault {code}: {message}"[:300], ""
+    if result.status != 200:
+        return "failed", f"HTTP {result.status}", ""
+    ok, message = tb.parse_response(result.body)
+    return ("sent", "", "") if ok else ("failed", message[:300], "")
+
+
+# --- the post's links ----------------------------------------------------------------------------
+
+
+def outbound_links(post: FetchResult, *, all_links: bool = False) -> set[str]:
+    """The http(s) targets of a post: those in its content, or every link with ``all_links``.
+
+    The content is the first h-entry's ``e-content`` when the page has one; else the links the
+    index's extractor places in the ``content`` section (not nav, header, footer, aside, comments).
+    """
+    page = post.to_fetched_page(via="crawl")
+    base = post.final_url or post.url
+    if not all_links and post.content_type in HTML_TYPES:
+        html = post.body.decode(post.charset or "utf-8", errors="replace")
+        tree = LexborHTMLParser(html)
+        content = tree.css_first(".h-entry .e-content")
+        if content is not None:
+            base_el = tree.css_first("base[href]")
+            base_url = base
+            if base_el is not None:
+                try:
+                    base_url = resolve(base_el.attributes.get("href") or "", base)[0] or base
+                except (LinkbackError, ValueError):
+                    base_url = base
+            out = set()
+            for a in content.css("a[href]"):
+                try:
+                    url = resolve(a.attributes.get("href") or "", base_url)[0]
+                except (LinkbackError, ValueError):
+                    continue
+                if url and url.startswith(("http://", "https://")):
+                    out.add(url.split("#", 1)[0])
+            return out
+    _facts, links = extract(page)
+    return {
+        link.target_url for link in links if link.kind in ("text", "image") and (all_links or link.section == "content")
+    }
+
+
+def _meta_gone(post: FetchResult) -> bool:
+    if post.content_type not in HTML_TYPES:
+        return False
+    tree = LexborHTMLParser(post.body.decode(post.charset or "utf-8", errors="replace"))
+    for meta in tree.css("meta[http-equiv]"):
+        if (meta.attributes.get("http-equiv") or "").lower() == "status" and (
+            meta.attributes.get("content") or ""
+        ).strip().startswith("410"):
+            return True
+    return False
+
+
+def _title_and_excerpt(post: FetchResult) -> tuple[str, str]:
+    if post.content_type not in HTML_TYPES:
+        return "", ""
+    tree = LexborHTMLParser(post.body.decode(post.charset or "utf-8", errors="replace"))
+    name = tree.css_first(".h-entry .p-name")
+    title = tree.css_first("title")
+    content = tree.css_first(".h-entry .e-content") or tree.css_first("article") or tree.css_first("main") or tree.body
+    text = " ".join((content.text(separator=" ") if content is not None else "").split())
+    heading = (name.text() if name is not None else "") or (title.text() if title is not None else "")
+    return " ".join(heading.split())[:250], text[:252]

@@ -367,3 +367,93 @@ def test_the_server_sends_for_a_cms_hook(tmp_path, web) -> None:
         assert [s["status"] for s in done["sends"]] == ["sent"] and len(endpoint.calls) == 1
     finally:
         server.stop()
+
+
+# --- feeds and sitemaps --------------------------------------------------------------------------
+
+
+def rss(*items: tuple[str, str, str]) -> str:
+    body = "".join(
+        f"<item><title>{title}</title><link>{link}</link><pubDate>{date}</pubDate></item>" for link, title, date in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Me</title>{body}</channel></rss>'
+
+
+def test_a_feed_sends_for_new_and_changed_entries_only(web, store) -> None:
+    from linkback.send import send_feed
+
+    endpoint = Endpoint()
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = endpoint
+    web.pages["/p1"] = post_page(web.url("/t", "them.test"))
+    web.pages["/p2"] = post_page(web.url("/t", "them.test"))
+    feed = {"etag": '"v1"', "xml": rss((web.url("/p1", "me.test"), "One", "Mon, 02 Nov 2026 10:00:00 GMT"))}
+
+    def serve_feed(hit: Hit) -> Page:
+        if hit.headers.get("if-none-match") == feed["etag"]:
+            return Page(b"", 304, {"ETag": feed["etag"]})
+        return Page(feed["xml"], 200, {"Content-Type": "application/rss+xml", "ETag": feed["etag"]})
+
+    web.pages["/feed.xml"] = serve_feed
+    feed_url = web.url("/feed.xml", "me.test")
+    first = send_feed(make_sender(store), feed_url)
+    assert (first.entries, len(first.posts), len(endpoint.calls)) == (1, 1, 1)
+    assert send_feed(make_sender(store), feed_url).not_modified  # conditional GET: nothing sent
+    feed["etag"] = '"v2"'
+    feed["xml"] = rss(
+        (web.url("/p1", "me.test"), "One", "Mon, 02 Nov 2026 10:00:00 GMT"),
+        (web.url("/p2", "me.test"), "Two", "Tue, 03 Nov 2026 10:00:00 GMT"),
+    )
+    second = send_feed(make_sender(store), feed_url)
+    assert (second.entries, second.unchanged, [p.url for p in second.posts]) == (2, 1, [web.url("/p2", "me.test")])
+    feed["etag"] = '"v3"'
+    feed["xml"] = rss(
+        (web.url("/p1", "me.test"), "One", "Wed, 04 Nov 2026 10:00:00 GMT"),  # updated
+        (web.url("/p2", "me.test"), "Two", "Tue, 03 Nov 2026 10:00:00 GMT"),
+    )
+    third = send_feed(make_sender(store), feed_url)
+    assert [p.url for p in third.posts] == [web.url("/p1", "me.test")]
+
+
+def test_a_sitemap_index_is_followed_to_its_sitemaps(web, store) -> None:
+    from linkback.send import send_feed
+
+    endpoint = Endpoint()
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = endpoint
+    web.pages["/p1"] = post_page(web.url("/t", "them.test"))
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    web.pages["/sitemap.xml"] = Page(
+        f'<?xml version="1.0"?><sitemapindex {ns}><sitemap><loc>{web.url("/posts.xml", "me.test")}</loc></sitemap></sitemapindex>',
+        headers={"Content-Type": "application/xml"},
+    )
+    web.pages["/posts.xml"] = Page(
+        f'<?xml version="1.0"?><urlset {ns}><url><loc>{web.url("/p1", "me.test")}</loc><lastmod>2026-11-02</lastmod></url></urlset>',
+        headers={"Content-Type": "application/xml"},
+    )
+    result = send_feed(make_sender(store), web.url("/sitemap.xml", "me.test"), kind="sitemap")
+    assert [p.url for p in result.posts] == [web.url("/p1", "me.test")] and len(endpoint.calls) == 1
+
+
+def test_the_cli_sends_and_shows_the_history(tmp_path, web, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from linkback.cli import app
+
+    endpoint = Endpoint()
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = endpoint
+    web.pages["/post"] = post_page(web.url("/t"))
+    db = str(tmp_path / "lb.duckdb")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["send", web.url("/post"), "--db", db, "--format", "json"])
+    assert refused.exit_code == 1 and json.loads(refused.stdout) == []  # the guard refuses the loopback post
+    assert "cannot fetch the post" in refused.stderr and "not allowed" in refused.stderr
+    result = runner.invoke(app, ["send", web.url("/post"), "--allow-private", "--db", db, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert [(r["protocol"], r["status"]) for r in json.loads(result.stdout)] == [("webmention", "sent")]
+    sent = runner.invoke(app, ["sent", web.url("/post"), "--db", db, "--format", "json"])
+    assert [r["target"] for r in json.loads(sent.stdout)] == [web.url("/t")]
+    assert runner.invoke(app, ["send", "--db", db]).exit_code == 2

@@ -103,6 +103,7 @@ def send_cmd(
     else:
         allow = allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE"))
         rows = []
+        failures = 0
         with writable_store(db) as store, Fetcher(policy=GuardPolicy(allow_private=allow)) as fetcher:
 
             def write(fn):  # noqa: ANN001, ANN202
@@ -127,6 +128,7 @@ def send_cmd(
                 else:
                     found = send_feed(sender, job["url"], kind=job["kind"])
                     if found.error:
+                        failures += 1
                         err.print(f"[red]{found.url}[/red]: {found.error}")
                     elif found.not_modified:
                         err.print(f"{found.url}: not modified since the last run")
@@ -135,11 +137,17 @@ def send_cmd(
                     posts = found.posts
                 for post in posts:
                     if post.error:
+                        failures += 1
                         err.print(f"[red]{post.url}[/red]: {post.error}")
                     elif post.status == "gone":
                         err.print(f"{post.url} is gone (410): every earlier target is notified again")
                     rows += [asdict(r) for r in post.records]
-    what = "notifications" + (" (dry run)" if dry_run else "")
+        what = "notifications" + (" (dry run)" if dry_run else "")
+        render(Report(rows, what, SEND_COLUMNS, SEND_TABLE), output_format, None)
+        if failures:
+            raise typer.Exit(1)
+        return
+    what = "notifications"
     render(Report(rows, what, SEND_COLUMNS, SEND_TABLE), output_format, None)
 
 

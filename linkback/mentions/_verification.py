@@ -16,7 +16,7 @@ from linkback.fetch import Fetcher, FetchLimits
 from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
 from linkback.mentions._store import Outcome
 from linkback.protocols._mf2 import interpret
-from linkback.protocols._verify import find_link
+from linkback.protocols._verify import decode_body, find_link
 from linkback.records import FetchedPage
 from linkback.urls import host_of
 
@@ -79,7 +79,7 @@ def verify(
     content: dict = {"url": source, "name": check.title or row.get("name") or "", "summary": check.excerpt}
     has_date = False
     if is_html:
-        text = result.body.decode(result.charset or "utf-8", errors="replace")
+        text = decode_body(result.body, result.content_type, charset=result.charset)
         found = interpret(
             text,
             result.final_url or source,

@@ -222,8 +222,8 @@ MENTIONS = _schema(
 
 MENTION_RULES = _schema(
     ("site", pa.string(), "the sites entry, or * for every site"),
-    ("rule", pa.string(), "allow (auto-approve) or block (reject)"),
-    ("entry", pa.string(), "a domain (matches its subdomains) or a URL (exact)"),
+    ("rule", pa.string(), "allow (auto-approve), block (reject) or word (a spam word)"),
+    ("entry", pa.string(), "a domain (matches its subdomains), a URL (exact), or the spam word"),
     ("note", pa.string(), "why"),
     ("added_at", _TS, "when it was added"),
 )

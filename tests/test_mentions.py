@@ -280,3 +280,15 @@ def test_the_score_is_a_noisy_or_and_a_known_sender_halves_it() -> None:
 )
 def test_the_site_policy_decides(policy: str, rule: str | None, score: int, state: str) -> None:
     assert mentions.decide(policy, rule, score) == state
+
+
+def test_spam_words_are_rules_that_never_block_or_allow(con) -> None:
+    assert mentions.add_rule(con, "word", "  Crypto   BONUS ", site="blog.example.com") == "crypto bonus"
+    mentions.add_rule(con, "word", "casino")
+    rules = mentions.stored_rules(con)
+    assert sorted(mentions.spam_words(rules, "blog.example.com")) == ["casino", "crypto bonus"]
+    assert mentions.spam_words(rules, "example.org") == ["casino"]
+    assert mentions.rule_for(rules, "blog.example.com", "https://casino.example/") is None
+    assert mentions.remove_rule(con, "casino")
+    with pytest.raises(ValueError):
+        mentions.add_rule(con, "word", "   ")

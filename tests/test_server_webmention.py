@@ -350,3 +350,13 @@ def test_an_author_url_is_followed_to_the_author_page(server, pages) -> None:
     assert entry["wm-property"] == "like-of"
     assert entry["author"] == entry["author"] | {"name": "Carol C.", "url": author}
     assert entry["author"]["photo"].endswith("/carol.jpg")
+
+
+def test_a_sites_spam_words_count_in_the_score(server, pages) -> None:
+    target = "http://blog.test/post"
+    r = httpx.post(server.url + "/api/admin/rules", json={"rule": "word", "entry": "Miracle Pills"}, headers=ADMIN)
+    assert r.status_code == 200
+    pages.pages["/pills"] = Page(reply_page(target, extra="<p>Buy miracle pills now</p>"))
+    assert final_status(send(server, pages.url("/pills", "pills.test"), target))["status"] == "verified"
+    (row,) = httpx.get(server.url + "/api/admin/mentions", params={"target": target}, headers=ADMIN).json()
+    assert "spam_words" in row["spam_reasons"].split() and row["spam_score"] >= 60 and row["state"] != "approved"

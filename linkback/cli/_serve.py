@@ -342,6 +342,16 @@ def mentions_allow(
     _rule("allow", entries, site, note, db)
 
 
+@mentions_app.command("spam-word")
+def mentions_spam_word(
+    words: Annotated[list[str], typer.Argument(help="Words or phrases that mark a mention as spam.")],
+    site: Annotated[str, typer.Option("--site", help="Only for this site (default: every site).")] = "*",
+    db: WriteDb = None,
+) -> None:
+    """Add spam words: a mention whose title, content or author has one scores 'spam_words'."""
+    _rule("word", words, site, "", db)
+
+
 @mentions_app.command("rules")
 def mentions_rules(output_format: FormatOption = Format.table, db: WriteDb = None) -> None:
     """The allow and block lists."""

@@ -21,6 +21,7 @@ from linkback.mentions._sites import (
     remove_site,
     rule_for,
     site_of,
+    spam_words,
     stored_rules,
 )
 from linkback.mentions._store import (
@@ -85,5 +86,6 @@ __all__ = [
     "site_of",
     "spam_score",
     "spam_signals",
+    "spam_words",
     "stored_rules",
 ]

@@ -17,7 +17,7 @@ from linkback.errors import ProtocolError, URLError
 from linkback.urls import host_of, normalize, registrable_domain
 
 POLICIES = ("auto", "moderate", "allowlist")
-RULES = ("allow", "block")
+RULES = ("allow", "block", "word")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +121,10 @@ def normalize_rule_entry(text: str) -> str:
 
 
 def add_rule(con: duckdb.DuckDBPyConnection, rule: str, entry: str, *, site: str = "*", note: str = "") -> str:
+    """Add an ``allow`` or ``block`` rule for a source (a domain or a URL), or a spam ``word``."""
     if rule not in RULES:
-        raise ValueError(f"rule must be allow or block, not {rule!r}")
-    value = normalize_rule_entry(entry)
+        raise ValueError(f"rule must be one of {', '.join(RULES)}, not {rule!r}")
+    value = normalize_word(entry) if rule == "word" else normalize_rule_entry(entry)
     site = "*" if site == "*" else normalize_site(site)
     con.execute("DELETE FROM mention_rules WHERE site = ? AND entry = ?", [site, value])
     con.execute(
@@ -133,8 +134,24 @@ def add_rule(con: duckdb.DuckDBPyConnection, rule: str, entry: str, *, site: str
     return value
 
 
+def normalize_word(text: str) -> str:
+    """A spam word or phrase: case-folded, whitespace collapsed."""
+    word = " ".join(text.split()).casefold()
+    if not word or len(word) > 100:
+        raise ValueError(f"a spam word is 1 to 100 characters, not {text!r}")
+    return word
+
+
+def spam_words(rules: Iterable[tuple[str, str, str]], site: str) -> list[str]:
+    """The site's own spam words (``word`` rules for it or for every site)."""
+    return [entry for rule_site, rule, entry in rules if rule == "word" and rule_site in ("*", site)]
+
+
 def remove_rule(con: duckdb.DuckDBPyConnection, entry: str, *, site: str = "*") -> bool:
-    value = normalize_rule_entry(entry)
+    try:
+        value = normalize_rule_entry(entry)
+    except URLError:
+        value = normalize_word(entry)
     site = "*" if site == "*" else normalize_site(site)
     found = con.execute("SELECT count(*) FROM mention_rules WHERE site = ? AND entry = ?", [site, value]).fetchall()[0][
         0
@@ -158,7 +175,7 @@ def rule_for(rules: Iterable[tuple[str, str, str]], site: str, source_url: str) 
     host = host_of(source_url)
     found = None
     for rule_site, rule, entry in rules:
-        if rule_site not in ("*", site):
+        if rule_site not in ("*", site) or rule == "word":
             continue
         hit = entry == source_url if "://" in entry else (host == entry or host.endswith("." + entry))
         if hit:

@@ -268,6 +268,7 @@ def known_facts(con: duckdb.DuckDBPyConnection, row: dict) -> Known:
         source_toxicity=toxicity,
         source_domain_known=known_domain,
         approved_from_host=mentions.approved_from_host(con, host_of(row["source"])),
+        extra_words=tuple(mentions.spam_words(rules, row["site"])),
     )
 
 

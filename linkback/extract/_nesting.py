@@ -29,7 +29,8 @@ MAX_COST = 20_000_000
 
 _LT, _SLASH = 0x3C, 0x2F
 _KEEP = rb"a|area|img|link|base|meta|iframe|frame|form|title|script|style|html|head|body"
-_OTHER_TAG = re.compile(rb"<(?!/?(?:" + _KEEP + rb")[\s/>])/?[A-Za-z][^>]*>", re.I)
+# [^<>] and not [^>]: an unclosed tag must not make every later "<" rescan the rest of the page.
+_OTHER_TAG = re.compile(rb"<(?!/?(?:" + _KEEP + rb")[\s/>])/?[A-Za-z][^<>]*>", re.I)
 
 
 def too_deep(body: bytes) -> bool:

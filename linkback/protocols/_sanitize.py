@@ -245,8 +245,9 @@ MAX_DEPTH = 512
 # One token: a comment, a raw-text element with its content (never markup), or a tag.
 _TOKEN = re.compile(
     r"<!--.*?(?:-->|\Z)"
-    r"|<(script|style|textarea|title|xmp|noembed|noframes|plaintext)\b[^>]*>.*?(?:</\1\s*>|\Z)"
-    r"|<(/?)([A-Za-z][^\s/>]*)[^>]*>",
+    # [^<>] and not [^>]: a tag that never closes must not make every later "<" rescan the page.
+    r"|<(script|style|textarea|title|xmp|noembed|noframes|plaintext)\b[^<>]*>.*?(?:</\1\s*>|\Z)"
+    r"|<(/?)([A-Za-z][^\s/<>]*)[^<>]*>",
     re.S | re.I,
 )
 _VOID = frozenset(

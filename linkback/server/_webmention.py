@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import URLPath
 
 from linkback import mentions
 from linkback.errors import ProtocolError
@@ -21,6 +22,20 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def register(app: FastAPI) -> None:
+    status_paths: dict[int, str] = {}
+
+    def status_url(request: Request, mention_id: int) -> str:
+        """``request.url_for("webmention_status", mention_id=...)`` without walking the routes
+        on every request (the router's answer for the path is the same for every id)."""
+        router = request.scope.get("router") or request.scope.get("app")
+        prefix = status_paths.get(id(router))
+        if prefix is None:
+            path = str(router.url_path_for("webmention_status", mention_id=0))
+            if not path.endswith("/0"):  # a route shape this shortcut does not know: ask each time
+                return str(request.url_for("webmention_status", mention_id=mention_id))
+            prefix = status_paths[id(router)] = path[:-1]
+        return str(URLPath(f"{prefix}{int(mention_id)}", protocol="http").make_absolute_url(request.base_url))
+
     @app.post("/webmention", status_code=201, tags=["linkbacks"])
     async def webmention(request: Request) -> Response:
         """Receive a Webmention: ``source`` and ``target``, form-encoded.
@@ -60,7 +75,7 @@ def register(app: FastAPI) -> None:
             mentions.Receipt("webmention", source, target, site, sender_ip=client)
         )
         state.runner.wake()
-        location = str(request.url_for("webmention_status", mention_id=mention_id))
+        location = status_url(request, mention_id)
         return JSONResponse(
             {
                 "status": "queued",

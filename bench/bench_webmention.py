@@ -36,6 +36,7 @@ import http.client
 import multiprocessing as mp
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -363,9 +364,7 @@ def run(args) -> dict:
     if args.profile:
         show_profile(args.profile, args.profile_top)
     if not args.workdir and not args.keep:
-        for p in workdir.iterdir():
-            p.unlink()
-        workdir.rmdir()
+        shutil.rmtree(workdir, ignore_errors=True)
     return {
         "machine": machine(),
         "versions": versions("duckdb", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "linkback"),

@@ -292,3 +292,15 @@ def test_spam_words_are_rules_that_never_block_or_allow(con) -> None:
     assert mentions.remove_rule(con, "casino")
     with pytest.raises(ValueError):
         mentions.add_rule(con, "word", "   ")
+
+
+def test_a_plain_insert_of_a_known_pair_raises_so_the_writer_can_upsert(con) -> None:
+    import duckdb
+
+    [(first, _)] = mentions.receive_many(con, [receipt()], NOW, assume_new=True)
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(duckdb.ConstraintException):
+        mentions.receive_many(con, [receipt(), receipt(source="https://new.example/")], NOW, assume_new=True)
+    con.execute("ROLLBACK")
+    assert mentions.receive_many(con, [receipt()], NOW + timedelta(seconds=1))[0] == (first, False)
+    assert con.execute("SELECT count(*) FROM mentions").fetchall()[0][0] == 1

@@ -107,6 +107,7 @@ def serve_cmd(
         ),
     ] = False,
     workers: Annotated[int, typer.Option("--verify-workers", min=1, help="Sources fetched at once.")] = 4,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request on stderr.")] = False,
     db: WriteDb = None,
 ) -> None:
     """Run the server: linkback endpoints, the admin and display APIs, and the job runner.
@@ -152,7 +153,9 @@ def serve_cmd(
         advertise_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}",
     )
     err.print(f"linkback serving {path} on http://{shown}:{port} (Ctrl-C stops)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", proxy_headers=False, access_log=access_log
+    )
 
 
 # --- sites ---------------------------------------------------------------------------------------

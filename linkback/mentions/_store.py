@@ -14,6 +14,7 @@ Only ``verified`` and ``approved`` mentions are ever shown.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -70,11 +71,15 @@ _RECEIPT_SCHEMA = pa.schema(
 )
 
 
-def receive_many(con: duckdb.DuckDBPyConnection, receipts: Sequence[Receipt], now: datetime) -> list[tuple[int, bool]]:
+def receive_many(
+    con: duckdb.DuckDBPyConnection, receipts: Sequence[Receipt], now: datetime, *, assume_new: bool = False
+) -> list[tuple[int, bool]]:
     """Store receipts (queued for verification); (mention_id, is_new) for each, in order.
 
     One INSERT ... ON CONFLICT for the whole batch: the server's intake commits many requests in
     one transaction. A pair seen before is re-queued, its hits counted, its moderation kept.
+    ``assume_new`` makes it a plain INSERT, which raises ``duckdb.ConstraintException`` when a
+    pair is already stored (the caller then rolls back and upserts).
     """
     merged: dict[tuple[str, str], Receipt] = {}
     for r in receipts:
@@ -108,16 +113,26 @@ def receive_many(con: duckdb.DuckDBPyConnection, receipts: Sequence[Receipt], no
             SELECT nextval('mention_id_seq'), protocol, source, target, site, 'queued', '', 'pending',
                    $now, $now, 0, $now + to_microseconds(delay_us), sender_ip, hits, name, summary, author_name
             FROM _receipts
+            """
+            + (
+                ""
+                if assume_new
+                else """
             ON CONFLICT (source, target) DO UPDATE SET
                 protocol = excluded.protocol, site = excluded.site, status = 'queued', reason = '',
                 updated_at = excluded.updated_at, attempts = 0, next_attempt_at = excluded.next_attempt_at,
-                sender_ip = excluded.sender_ip, hits = mentions.hits + excluded.hits
+                sender_ip = excluded.sender_ip, hits = mentions.hits + excluded.hits"""
+            )
+            + """
             RETURNING mention_id, source, target, received_at = updated_at
             """,
             {"now": now},
         ).fetchall()
     finally:
-        con.unregister("_receipts")
+        # In a transaction the failed INSERT aborted, unregistering fails too; the next
+        # register replaces the view anyway, and the INSERT's own error is the one to raise.
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_receipts")
     by_pair = {(source, target): (int(mid), bool(new)) for mid, source, target, new in rows}
     return [by_pair[(r.source, r.target)] for r in receipts]
 

@@ -210,8 +210,11 @@ def run_cli(store, argv: list[str]) -> dict:  # noqa: ANN001
 
     if argv[:1] in (["serve"],):
         return {"stdout": "", "stderr": "error: the server is already running\n", "exit_code": 2}
-    out, err = io.StringIO(), io.StringIO()
     from linkback.store import Store
+
+    out, err = io.StringIO(), io.StringIO()
+    threads = store.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    store.con.execute("RESET threads")
 
     # The command's "with store:" must not close the server's own connection.
     token = SERVER_STORE.set(Store.borrowing(store.con, store.path))
@@ -228,6 +231,7 @@ def run_cli(store, argv: list[str]) -> dict:  # noqa: ANN001
                 code = 1
     finally:
         SERVER_STORE.reset(token)
+        store.con.execute(f"SET threads = {int(threads)}")
     return {"stdout": out.getvalue(), "stderr": err.getvalue(), "exit_code": int(code or 0)}
 
 

@@ -13,8 +13,9 @@ import hmac
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -33,6 +34,8 @@ from linkback.urls import host_of, registrable_domain
 log = logging.getLogger("linkback.server")
 
 WEBHOOK_ATTEMPTS = 8
+#: Shortest time between two dispatch passes.
+MIN_PASS_SECONDS = 0.05
 
 
 def webhook_delay(attempts: int, base: float = 10.0) -> timedelta:
@@ -63,6 +66,7 @@ class JobRunner:
         self.fetcher = fetcher
         self.poll_seconds = poll_seconds
         self.resolve_source = resolve_source
+        self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkback-verify")
         self._inflight: set[int] = set()
         self._inflight_hooks: set[int] = set()
@@ -90,23 +94,35 @@ class JobRunner:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 self._dispatch()
             except Exception:  # noqa: BLE001 - the runner must outlive one bad row
                 log.exception("job runner: dispatch failed")
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
+            # Under a flood every request wakes the runner; a pass costs queries, so passes are
+            # spaced out a little (the work itself is bounded by the pool, below).
+            rest = MIN_PASS_SECONDS - (time.monotonic() - started)
+            if rest > 0 and not self._stop.is_set():
+                self._stop.wait(rest)
 
     def _dispatch(self) -> None:
         now = datetime.now(UTC)
         with self._lock:
             busy = list(self._inflight)
             hooks_busy = list(self._inflight_hooks)
-        for row in mentions.due(self._reader, now, limit=32, exclude=busy):
-            known = known_facts(self._reader, row)
-            with self._lock:
-                self._inflight.add(row["mention_id"])
-            self._pool.submit(self._verify_one, row, known)
+        # Only as many as the pool can start soon: the rest stay queued in the table.
+        room = 2 * self.workers - len(busy)
+        if room > 0:
+            rows = mentions.due(self._reader, now, limit=room, exclude=busy)
+            if rows:
+                context = PassContext.load(self._reader)
+                for row in rows:
+                    known = known_facts(self._reader, row, context)
+                    with self._lock:
+                        self._inflight.add(row["mention_id"])
+                    self._pool.submit(self._verify_one, row, known)
         for request in _due_send_requests(self._reader, exclude=list(self._inflight_sends)):
             with self._lock:
                 self._inflight_sends.add(request["request_id"])
@@ -131,6 +147,7 @@ class JobRunner:
         finally:
             with self._lock:
                 self._inflight.discard(mention_id)
+            self._wake.set()  # room in the pool: take the next ones
 
     def apply(self, mention_id: int, outcome: mentions.Outcome, page: FetchedPage | None, *, protocol: str):
         """Store an outcome (and queue its webhooks), then add the source page to the index."""
@@ -247,28 +264,45 @@ class JobRunner:
         finally:
             with self._lock:
                 self._inflight_hooks.discard(delivery_id)
+            self._wake.set()  # the mention's next webhook may go now
 
 
-def known_facts(con: duckdb.DuckDBPyConnection, row: dict) -> Known:
+@dataclass(frozen=True, slots=True)
+class PassContext:
+    """What every mention of one dispatch pass shares: policies, rules, the latest rank run."""
+
+    policies: dict[str, str]
+    rules: list[tuple[str, str, str]]
+    run_id: int | None
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection) -> PassContext:
+        run = con.execute("SELECT max(run_id) FROM rank_runs WHERE completed_at IS NOT NULL").fetchall()[0][0]
+        return cls(
+            dict(con.execute("SELECT site, policy FROM sites").fetchall()),
+            mentions.stored_rules(con),
+            None if run is None else int(run),
+        )
+
+
+def known_facts(con: duckdb.DuckDBPyConnection, row: dict, context: PassContext | None = None) -> Known:
     """What the store knows about a mention's source and site."""
-    site_rows = con.execute("SELECT policy FROM sites WHERE site = ?", [row["site"]]).fetchall()
-    rules = con.execute("SELECT site, rule, entry FROM mention_rules").fetchall()
+    context = context or PassContext.load(con)
     domain = registrable_domain(host_of(row["source"]))
     toxicity, known_domain = None, True
-    run = con.execute("SELECT max(run_id) FROM rank_runs WHERE completed_at IS NOT NULL").fetchall()[0][0]
-    if run is not None:
+    if context.run_id is not None:
         hit = con.execute(
-            f"SELECT toxicity FROM domain_ranks WHERE domain IN ({_sql_str(domain)}) AND run_id = {int(run)}"
+            f"SELECT toxicity FROM domain_ranks WHERE domain IN ({_sql_str(domain)}) AND run_id = {context.run_id}"
         ).fetchall()
         known_domain = bool(hit)
         toxicity = int(hit[0][0]) if hit and hit[0][0] is not None else None
     return Known(
-        policy=site_rows[0][0] if site_rows else "auto",
-        rule=mentions.rule_for(rules, row["site"], row["source"]),
+        policy=context.policies.get(row["site"], "auto"),
+        rule=mentions.rule_for(context.rules, row["site"], row["source"]),
         source_toxicity=toxicity,
         source_domain_known=known_domain,
         approved_from_host=mentions.approved_from_host(con, host_of(row["source"])),
-        extra_words=tuple(mentions.spam_words(rules, row["site"])),
+        extra_words=tuple(mentions.spam_words(context.rules, row["site"])),
     )
 
 
@@ -287,15 +321,21 @@ def _due_send_requests(con: duckdb.DuckDBPyConnection, exclude: list[int]) -> li
 
 
 def _due_deliveries(con: duckdb.DuckDBPyConnection, now: datetime, exclude: list[int]) -> list[dict]:
-    skip = f"AND d.delivery_id NOT IN ({', '.join(str(int(i)) for i in exclude)})" if exclude else ""
+    """Due webhook calls, one per mention at a time and in order: a mention's ``approved`` is
+    not sent while its ``new`` is still being delivered or waits for a retry."""
     cur = con.execute(
-        f"""
-        SELECT d.delivery_id, d.event, d.payload, d.attempts, s.webhook_url, coalesce(s.webhook_secret, '') AS webhook_secret
-        FROM webhook_deliveries d JOIN sites s USING (site)
-        WHERE d.next_attempt_at <= ? AND coalesce(s.webhook_url, '') <> '' {skip}
+        """
+        SELECT d.delivery_id, d.event, d.payload, d.attempts, s.webhook_url,
+               coalesce(s.webhook_secret, '') AS webhook_secret
+        FROM (
+            SELECT *, row_number() OVER (PARTITION BY mention_id ORDER BY delivery_id) AS rn
+            FROM webhook_deliveries WHERE next_attempt_at IS NOT NULL
+        ) d JOIN sites s USING (site)
+        WHERE d.rn = 1 AND d.next_attempt_at <= ? AND coalesce(s.webhook_url, '') <> ''
         ORDER BY d.next_attempt_at LIMIT 32
         """,
         [now],
     )
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    busy = set(exclude)
+    return [row for row in (dict(zip(names, r)) for r in cur.fetchall()) if row["delivery_id"] not in busy]

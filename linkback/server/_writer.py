@@ -21,6 +21,8 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
+
 from linkback.mentions import Receipt, receive_many
 from linkback.store import Store
 
@@ -126,7 +128,15 @@ class DbWriter:
             results: list[Any] = [None] * len(items)
             receipts = [(i, item[1]) for i, item in enumerate(items) if item[0] == "receipt"]
             if receipts:
-                ids = receive_many(con, [r for _, r in receipts], datetime.now(UTC))
+                batch, now = [r for _, r in receipts], datetime.now(UTC)
+                try:
+                    # Most receipts are new pairs: a plain INSERT costs half an upsert. When one
+                    # is not, nothing else has run in this transaction yet: start it again.
+                    ids = receive_many(con, batch, now, assume_new=True)
+                except duckdb.ConstraintException:
+                    con.execute("ROLLBACK")
+                    con.execute("BEGIN TRANSACTION")
+                    ids = receive_many(con, batch, now)
                 for (i, _), result in zip(receipts, ids):
                     results[i] = result
             for i, (kind, job, _) in enumerate(items):

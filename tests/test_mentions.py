@@ -204,6 +204,17 @@ def test_only_verified_and_approved_mentions_are_displayed(con) -> None:
     mentions.record_outcome(con, rows[3][0], Outcome("deleted", "gone"), NOW)
     shown, total = mentions.approved(con, targets=["https://blog.example.com/p"])
     assert total == 1 and [r["mention_id"] for r in shown] == [rows[0][0]]
+    # Re-sent (queued again for re-verification), it stays shown as it was.
+    mentions.receive_many(con, [receipt(source="https://s0.example/")], NOW + timedelta(1))
+    assert mentions.approved(con, targets=["https://blog.example.com/p"])[1] == 1
+    # A never-verified queued mention is not shown, even if someone approved its row.
+    assert mentions.moderate(con, "approve", ids=[rows[1][0]]) == [(rows[1][0], "approved")]
+    [(fresh, _)] = mentions.receive_many(con, [receipt(source="https://s9.example/")], NOW)
+    con.execute("UPDATE mentions SET state = 'approved' WHERE mention_id = ?", [fresh])
+    assert {r["mention_id"] for r in mentions.approved(con, targets=["https://blog.example.com/p"])[0]} == {
+        rows[0][0],
+        rows[1][0],
+    }
 
 
 def test_webhooks_are_queued_for_sites_that_have_one(con) -> None:

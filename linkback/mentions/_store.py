@@ -354,10 +354,15 @@ def approved(
     page: int = 0,
     per_page: int = 20,
 ) -> tuple[list[dict], int]:
-    """Verified and approved mentions for display, one page of them and the total count."""
+    """Verified and approved mentions for display, one page of them and the total count.
+
+    A mention being re-verified after a re-send (``queued`` again, verified before) keeps its
+    place until the new verification decides.
+    """
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
-    where = ["status = 'verified'", "state = 'approved'"]
+    # A verified mention that was re-sent stays shown, as it was, while it is re-verified.
+    where = ["(status = 'verified' OR (status = 'queued' AND verified_at IS NOT NULL))", "state = 'approved'"]
     params: dict = {}
     if targets:
         where.append("list_contains($targets, target)")

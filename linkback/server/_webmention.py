@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import URLPath
+from starlette.routing import Route
 
 from linkback import mentions
 from linkback.errors import ProtocolError
@@ -87,6 +88,11 @@ def register(app: FastAPI) -> None:
             status_code=201,
             headers={"Location": location},
         )
+
+    # The busiest route is also served by a plain Starlette route ahead of FastAPI's (same
+    # handler): it skips the dependency machinery, a few percent of every request. The FastAPI
+    # route stays for the OpenAPI description.
+    app.router.routes.insert(0, Route("/webmention", webmention, methods=["POST"], name="webmention_receive"))
 
     @app.get("/webmention/status/{mention_id}", name="webmention_status", tags=["linkbacks"])
     def webmention_status(mention_id: int, request: Request) -> Response:

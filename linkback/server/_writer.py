@@ -40,6 +40,7 @@ class DbWriter:
         self._thread = threading.Thread(target=self._loop, name="linkback-writer", daemon=True)
         self.commits = 0
         self.jobs = 0
+        self.receipts = 0  # stored so far; the runner reads it to see a flood coming
         self._thread.start()
 
     # --- callers ---------------------------------------------------------------------------------
@@ -139,6 +140,7 @@ class DbWriter:
                     ids = receive_many(con, batch, now)
                 for (i, _), result in zip(receipts, ids):
                     results[i] = result
+                self.receipts += len(receipts)
             for i, (kind, job, _) in enumerate(items):
                 if kind == "job":
                     results[i] = job(self.store)

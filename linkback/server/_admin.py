@@ -6,17 +6,19 @@ the database, so the same operations run whichever process holds the file.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
+import threading
 from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from linkback import mentions
 from linkback.errors import ProtocolError, URLError
 from linkback.server._app import state_of
+from linkback.store import Store
 
 
 def require_token(request: Request) -> None:
@@ -163,9 +165,19 @@ def register(app: FastAPI) -> None:
     async def cli(body: CommandLine, request: Request) -> Response:
         """Run a ``linkback`` command here, for a CLI that found this server owning the database."""
         server = state_of(request)
-        result = await asyncio.wrap_future(
-            server.writer.submit(lambda store: run_cli(store, body.argv), own_transaction=True)
-        )
+
+        def run() -> dict:
+            # On a connection of its own, beside the writer thread, so a long rank or ingest does
+            # not hold up the notifications meanwhile (DuckDB's MVCC keeps them apart); one
+            # command at a time, since its output is captured from sys.stdout.
+            with _CLI_LOCK:
+                cursor = server.store.con.cursor()
+                try:
+                    return run_cli(Store.borrowing(cursor, server.store.path), body.argv)
+                finally:
+                    cursor.close()
+
+        result = await run_in_threadpool(run)
         server.invalidate()
         return JSONResponse(result)
 
@@ -192,12 +204,14 @@ class CommandLine(BaseModel):
     argv: list[str]
 
 
-def run_cli(store, argv: list[str]) -> dict:  # noqa: ANN001
-    """Run a linkback command on the server's own store; its output and exit code.
+_CLI_LOCK = threading.Lock()
 
-    Runs on the writer thread (ordered with every other change). Output is captured by swapping
-    sys.stdout/sys.stderr, which only this thread writes to meanwhile: the server logs through
-    handlers that hold their own streams.
+
+def run_cli(store: Store, argv: list[str]) -> dict:
+    """Run a linkback command on a store borrowed from the server; its output and exit code.
+
+    Output is captured by swapping sys.stdout/sys.stderr, which nothing else in the server writes
+    to: it logs through handlers that hold their own streams.
     """
     import io
     from contextlib import redirect_stderr, redirect_stdout
@@ -210,14 +224,12 @@ def run_cli(store, argv: list[str]) -> dict:  # noqa: ANN001
 
     if argv[:1] in (["serve"],):
         return {"stdout": "", "stderr": "error: the server is already running\n", "exit_code": 2}
-    from linkback.store import Store
-
     out, err = io.StringIO(), io.StringIO()
     threads = store.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
     store.con.execute("RESET threads")
 
     # The command's "with store:" must not close the server's own connection.
-    token = SERVER_STORE.set(Store.borrowing(store.con, store.path))
+    token = SERVER_STORE.set(store)
     try:
         with redirect_stdout(out), redirect_stderr(err):
             try:

@@ -87,8 +87,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_serve(db: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "LINKBACK_ADMIN_TOKEN": "tok", "LINKBACK_ALLOW_PRIVATE": "1"}
+def start_serve(db: str, port: int, token: str | None = "tok") -> subprocess.Popen:
+    env = {**os.environ, "LINKBACK_ALLOW_PRIVATE": "1"}
+    env.pop("LINKBACK_ADMIN_TOKEN", None)
+    if token is not None:
+        env["LINKBACK_ADMIN_TOKEN"] = token
     proc = subprocess.Popen(
         [sys.executable, "-m", "linkback", "serve", "--port", str(port), "--db", db],
         env=env,
@@ -174,3 +177,20 @@ def test_the_cli_hands_work_to_a_running_server_and_a_kill_loses_nothing(tmp_pat
     assert not Path(db + ".server.json").exists()
     with Store(db) as store:
         assert {s.site for s in mentions.list_sites(store.con)} == {"127.0.0.1", "example.net"}
+
+
+@pytest.mark.slow
+def test_without_a_token_one_is_generated_printed_once_and_kept(tmp_path: Path) -> None:
+    db = str(tmp_path / "lb.duckdb")
+    port = free_port()
+    first = stop(start_serve(db, port, token=None))
+    with Store(db) as store:
+        (token,) = store.con.execute("SELECT value FROM meta WHERE key = 'admin_token'").fetchall()[0]
+    assert len(token) >= 24 and f"admin token (generated, kept in {db}): {token}" in " ".join(first.split())
+    proc = start_serve(db, port, token=None)
+    try:
+        admin = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"http://127.0.0.1:{port}/api/admin/sites", headers=admin).status_code == 200
+    finally:
+        second = stop(proc)
+    assert token not in second

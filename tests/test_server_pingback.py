@@ -83,6 +83,14 @@ def test_pingback_faults_for_targets_and_requests(server, pages) -> None:
     assert fault_code(server, TARGET, TARGET) == 0
 
 
+def test_a_target_the_index_saw_gone_is_fault_0x20(server, pages) -> None:
+    gone = "http://blog.test/post/deleted"
+    cur = server.state.store.con.cursor()
+    cur.execute("INSERT INTO pages (url, host, domain, status) VALUES (?, 'blog.test', 'blog.test', 410)", [gone])
+    pages.pages["/pb-to-gone"] = Page(linking_page(gone))
+    assert fault_code(server, pages.url("/pb-to-gone", "bob.test"), gone) == 0x20
+
+
 def test_malformed_xml_rpc_is_a_fault_not_a_crash(server) -> None:
     for body in (
         b"<methodCall><methodName>pingback.ping",

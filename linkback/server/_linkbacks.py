@@ -58,6 +58,9 @@ async def _ping(state: ServerState, call: pb.PingbackCall | ProtocolError, clien
         return (_PINGBACK_FAULT_OF.get(str(exc.code), 0), str(exc))
     if state.rate_limited(source, target):
         return (pb.FAULTS["access_denied"], "too many pingbacks from this source; try later")
+    # 0x20 only "when it definitely doesn't" exist: the index's newest look at the page said so.
+    if state.reader().execute("SELECT 1 FROM pages WHERE url = ? AND status IN (404, 410)", [target]).fetchall():
+        return (pb.FAULTS["target_not_found"], "The target URI does not exist.")
     existing = mentions.get_pair(state.reader(), source, target)
     if existing and existing["status"] == "verified" and existing["state"] != "deleted":
         return (pb.FAULTS["already_registered"], "The pingback has already been registered.")

@@ -22,7 +22,7 @@ from linkback.cli._output import Format, FormatOption, Report, fail, render
 from linkback.errors import LinkbackError
 from linkback.store import Store, default_db_path
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # a token or path is never cut in two
 
 WriteDb = Annotated[
     Path | None,

@@ -394,9 +394,13 @@ def record_pages(store: Store, pages: list[FetchedPage], *, origin: str) -> int:
     """
     if not pages:
         return 0
+    return record_extracted(store, extract_batch(pages), origin=origin)
+
+
+def record_extracted(store: Store, batch: ExtractedBatch, *, origin: str) -> int:
+    """:func:`record_pages` for pages already extracted (by :func:`extract_batch`)."""
     marker = f"live:{origin}"
     archive_id = write.begin_archive(store, path=marker, size=0, fingerprint=marker)
-    batch = extract_batch(pages)
     added, _dups, _links = write.add_batch(
         store,
         archive_id=archive_id,

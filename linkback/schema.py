@@ -182,7 +182,11 @@ SITE_PROFILES = _schema(
 
 SITES = _schema(
     ("site", pa.string(), "a host or registrable domain (an IP address too); any port of it matches"),
-    ("policy", pa.string(), "auto (approve verified mentions), moderate (always hold) or allowlist (approve only allowed sources)"),
+    (
+        "policy",
+        pa.string(),
+        "auto (approve verified mentions), moderate (always hold) or allowlist (approve only allowed sources)",
+    ),
     ("webhook_url", pa.string(), "where new, approved and deleted mentions are POSTed, empty for none"),
     ("webhook_secret", pa.string(), "HMAC-SHA256 key for the webhook's X-Linkback-Signature"),
     ("added_at", _TS, "when the site was added"),

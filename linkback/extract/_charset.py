@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 
 from charset_normalizer import from_bytes
 
@@ -251,14 +252,51 @@ def detect(body: bytes) -> str:
     return _FROM_CODEC.get(py, py)
 
 
-def sniff(body: bytes, content_type: str) -> tuple[str, int]:
-    """(encoding, bytes to skip) for a page: BOM, header, prescan, UTF-8 check, detection."""
+def _utf8_or_detect(body: bytes) -> str:
+    return "utf-8" if is_utf8(body) else detect(body)
+
+
+def choose(
+    body: bytes,
+    content_type: str,
+    *,
+    charset: str | None = None,
+    meta: bool = True,
+    fallback: Callable[[bytes], str] = _utf8_or_detect,
+) -> tuple[str, int]:
+    """(encoding, bytes to skip) for a body: its BOM, ``charset`` (a declaration from outside the
+    body), the Content-Type's charset, the ``<meta>`` prescan (when ``meta``), else
+    ``fallback(body)`` — by default UTF-8 when it is valid UTF-8, else detection."""
     found = bom(body)
     if found is not None:
         return found
-    name = charset_param(content_type) if content_type else None
-    if name is None:
+    name = lookup(charset) if charset else None
+    if name is None and content_type:
+        name = charset_param(content_type)
+    if name is None and meta:
         name = prescan(body)
     if name is None:
-        name = "utf-8" if is_utf8(body) else detect(body)
+        name = fallback(body)
     return name, 0
+
+
+def decode(
+    body: bytes,
+    content_type: str,
+    *,
+    charset: str | None = None,
+    meta: bool = True,
+    fallback: Callable[[bytes], str] = _utf8_or_detect,
+) -> tuple[str, str]:
+    """(text, WHATWG encoding name) of ``body``, the encoding chosen by :func:`choose`; an
+    encoding Python cannot decode falls back to UTF-8. Bad bytes become U+FFFD."""
+    name, skip = choose(body, content_type, charset=charset, meta=meta, fallback=fallback)
+    try:
+        return body[skip:].decode(codec(name), "replace"), name
+    except LookupError:
+        return body[skip:].decode("utf-8", "replace"), "utf-8"
+
+
+def sniff(body: bytes, content_type: str) -> tuple[str, int]:
+    """(encoding, bytes to skip) for a page: BOM, header, prescan, UTF-8 check, detection."""
+    return choose(body, content_type)

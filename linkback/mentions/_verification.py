@@ -2,8 +2,8 @@
 
 The job runner calls :func:`verify` from worker threads; it does the fetching and nothing else
 that touches the store: what it needs from the database comes in :class:`Known`, and what it
-found goes back as an :class:`~linkback.mentions._store.Outcome` plus the fetched page, which
-the runner adds to the backlink index.
+found goes back as an :class:`~linkback.mentions._store.Outcome` plus the source page extracted once, which
+the runner adds to the backlink index (extracted once, here: its link counts are a spam signal).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from linkback.errors import BlockedAddress, FetchError, FetchLimit
 from linkback.fetch import Fetcher, FetchLimits
+from linkback.ingest import ExtractedBatch, extract_batch
 from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
 from linkback.mentions._store import Outcome
 from linkback.protocols._mf2 import interpret
 from linkback.protocols._verify import decode_body, find_link
-from linkback.records import FetchedPage
 from linkback.urls import host_of
 
 
@@ -42,7 +42,7 @@ def verify(
     known: Known,
     *,
     resolve_source: Callable[[str], Sequence[str]] | None = None,
-) -> tuple[Outcome, FetchedPage | None]:
+) -> tuple[Outcome, ExtractedBatch | None]:
     """Verify the mention ``row`` (source, target, protocol, sender_ip... from the store).
 
     ``resolve_source`` gives the addresses of the source host, for the TrackBack/Pingback
@@ -111,8 +111,8 @@ def verify(
             addresses = resolve_source(host_of(result.final_url or source))
         except (OSError, FetchError):
             addresses = ()
-    page = result.to_fetched_page(via=protocol) if is_html else None
-    outlinks = _outlinks(page)
+    extracted = extract_batch([result.to_fetched_page(via=protocol)]) if is_html else None
+    outlinks = _outlinks(extracted)
     fired = spam_signals(
         SpamFacts(
             protocol=protocol,
@@ -136,7 +136,7 @@ def verify(
         spam_reasons=tuple(fired),
         decision=decide(known.policy, known.rule, score),
     )
-    return outcome, page
+    return outcome, extracted
 
 
 AUTHOR_PAGE_LIMITS = FetchLimits(max_redirects=5, max_bytes=500_000, timeout=5.0)
@@ -153,10 +153,9 @@ def _author_page(fetcher: Fetcher, url: str) -> str | None:
     return result.body.decode(result.charset or "utf-8", errors="replace")
 
 
-def _outlinks(page: FetchedPage | None) -> int:
-    if page is None:
+def _outlinks(extracted: ExtractedBatch | None) -> int:
+    """Outlinks of the source page as the index counts them (internal + external)."""
+    if extracted is None:
         return 0
-    from linkback.extract import extract  # the index's own extractor counts links the same way
-
-    facts, _ = extract(page)
-    return int(facts.n_internal or 0) + int(facts.n_external or 0)
+    obs = extracted.observations
+    return sum(obs.column(name)[0].as_py() or 0 for name in ("n_internal", "n_external"))

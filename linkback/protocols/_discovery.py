@@ -259,26 +259,15 @@ def _is_html(content_type: str, body: bytes | str) -> bool:
     return head.lstrip("\ufeff\t\n\x0c\r ")[:1] == "<"
 
 
+def _utf8_or_1252(body: bytes) -> str:
+    return "utf-8" if _charset.is_utf8(body) else "windows-1252"
+
+
 def _decode(body: bytes, content_type: str, charset: str | None) -> tuple[str, str]:
     """(text, WHATWG encoding name) of an HTML body: BOM, ``charset``, the Content-Type's
     charset, the ``<meta>`` prescan, UTF-8 when valid, else windows-1252 (no statistical guess:
     on a small page it guesses wrong, and an endpoint is ASCII in any of these encodings)."""
-    found = _charset.bom(body)
-    if found is not None:
-        name, skip = found
-        body = body[skip:]
-    else:
-        name = _charset.lookup(charset) if charset else None
-        if name is None and content_type:
-            name = _charset.charset_param(content_type)
-        if name is None:
-            name = _charset.prescan(body)
-        if name is None:
-            name = "utf-8" if _charset.is_utf8(body) else "windows-1252"
-    try:
-        return body.decode(_charset.codec(name), "replace"), name
-    except LookupError:
-        return body.decode("utf-8", "replace"), "utf-8"
+    return _charset.decode(body, content_type, charset=charset, fallback=_utf8_or_1252)
 
 
 class _Response:

@@ -135,22 +135,11 @@ def _kind(mime: str, body: bytes | str) -> str:
 
 def _decode(body: bytes, content_type: str, charset: str | None, kind: str) -> tuple[str, str]:
     """(text, WHATWG encoding name) for ``body``; see the module docstring for the order."""
-    found = _charset.bom(body)
-    if found is not None:
-        name, skip = found
-        body = body[skip:]
-    else:
-        name = _charset.lookup(charset) if charset else None
-        if name is None and content_type:
-            name = _charset.charset_param(content_type)
-        if name is None and kind == "html":
-            name = _charset.prescan(body)
-        if name is None:
-            name = "utf-8"
-    try:
-        return body.decode(_charset.codec(name), "replace"), name
-    except LookupError:
-        return body.decode("utf-8", "replace"), "utf-8"
+    return _charset.decode(body, content_type, charset=charset, meta=kind == "html", fallback=_utf8)
+
+
+def _utf8(body: bytes) -> str:
+    return "utf-8"
 
 
 def decode_body(body: bytes | str, content_type: str, *, charset: str | None = None) -> str:

@@ -83,19 +83,20 @@ class Sender:
         except FetchError as exc:
             return PostResult(source, "failed", f"cannot fetch the post: {exc}")
         earlier = self.read(lambda con: previous_targets(con, source))
-        gone = post.status == 410 or _meta_gone(post)
+        tree = _parse(post)  # once, for the 410 check, the links, and the title and excerpt
+        gone = post.status == 410 or _meta_gone(tree)
         linked_set: set[str] = set()
         if gone:
             targets = sorted(earlier)
         elif post.status != 200:
             return PostResult(source, "failed", f"the post answered HTTP {post.status}")
         else:
-            current = outbound_links(post, all_links=self.options.all_links)
+            current = outbound_links(post, all_links=self.options.all_links, tree=tree)
             current.discard(source)
             removed = sorted(earlier - current)
             targets = sorted(current) + removed
             linked_set = current
-        title, excerpt = ("", "") if gone else _title_and_excerpt(post)
+        title, excerpt = ("", "") if gone else _title_and_excerpt(tree)
         records = []
         for target in targets:
             is_linked = target in linked_set
@@ -227,17 +228,24 @@ def _judge(protocol: str, result: FetchResult, answer: str) -> tuple[str, str, s
 # --- the post's links ----------------------------------------------------------------------------
 
 
-def outbound_links(post: FetchResult, *, all_links: bool = False) -> set[str]:
+def _parse(post: FetchResult) -> LexborHTMLParser | None:
+    if post.content_type not in HTML_TYPES:
+        return None
+    return LexborHTMLParser(post.body.decode(post.charset or "utf-8", errors="replace"))
+
+
+def outbound_links(post: FetchResult, *, all_links: bool = False, tree: LexborHTMLParser | None = None) -> set[str]:
     """The http(s) targets of a post: those in its content, or every link with ``all_links``.
 
     The content is the first h-entry's ``e-content`` when the page has one; else the links the
     index's extractor places in the ``content`` section (not nav, header, footer, aside, comments).
+    ``tree`` is the post already parsed, if the caller has it.
     """
     page = post.to_fetched_page(via="crawl")
     base = post.final_url or post.url
-    if not all_links and post.content_type in HTML_TYPES:
-        html = post.body.decode(post.charset or "utf-8", errors="replace")
-        tree = LexborHTMLParser(html)
+    if not all_links:
+        tree = tree if tree is not None else _parse(post)
+    if not all_links and tree is not None:
         content = tree.css_first(".h-entry .e-content")
         if content is not None:
             base_el = tree.css_first("base[href]")
@@ -262,10 +270,9 @@ def outbound_links(post: FetchResult, *, all_links: bool = False) -> set[str]:
     }
 
 
-def _meta_gone(post: FetchResult) -> bool:
-    if post.content_type not in HTML_TYPES:
+def _meta_gone(tree: LexborHTMLParser | None) -> bool:
+    if tree is None:
         return False
-    tree = LexborHTMLParser(post.body.decode(post.charset or "utf-8", errors="replace"))
     for meta in tree.css("meta[http-equiv]"):
         if (meta.attributes.get("http-equiv") or "").lower() == "status" and (
             meta.attributes.get("content") or ""
@@ -274,10 +281,9 @@ def _meta_gone(post: FetchResult) -> bool:
     return False
 
 
-def _title_and_excerpt(post: FetchResult) -> tuple[str, str]:
-    if post.content_type not in HTML_TYPES:
+def _title_and_excerpt(tree: LexborHTMLParser | None) -> tuple[str, str]:
+    if tree is None:
         return "", ""
-    tree = LexborHTMLParser(post.body.decode(post.charset or "utf-8", errors="replace"))
     name = tree.css_first(".h-entry .p-name")
     title = tree.css_first("title")
     content = tree.css_first(".h-entry .e-content") or tree.css_first("article") or tree.css_first("main") or tree.body

@@ -23,10 +23,10 @@ import duckdb
 from linkback import mentions
 from linkback.errors import FetchError, LinkbackError
 from linkback.fetch import Fetcher
-from linkback.ingest import record_pages
+from linkback.ingest import ExtractedBatch, record_extracted
 from linkback.mentions._verification import Known, verify
 from linkback.mentions._webhooks import queue_webhook
-from linkback.records import FetchedPage
+from linkback.reports._ranks import domain_ranks_of, latest_run
 from linkback.server._writer import DbWriter
 from linkback.store import Store
 from linkback.urls import host_of, registrable_domain
@@ -163,7 +163,7 @@ class JobRunner:
                 self._inflight.discard(mention_id)
             self._wake.set()  # room in the pool: take the next ones
 
-    def apply(self, mention_id: int, outcome: mentions.Outcome, page: FetchedPage | None, *, protocol: str):
+    def apply(self, mention_id: int, outcome: mentions.Outcome, page: ExtractedBatch | None, *, protocol: str):
         """Store an outcome (and queue its webhooks), then add the source page to the index."""
 
         def store_outcome(store: Store) -> list[str]:
@@ -176,7 +176,9 @@ class JobRunner:
         done = self.writer.submit(store_outcome)
         if page is not None and outcome.status == "verified":
             done.result()
-            return self.writer.submit(lambda store: record_pages(store, [page], origin=protocol), own_transaction=True)
+            return self.writer.submit(
+                lambda store: record_extracted(store, page, origin=protocol), own_transaction=True
+            )
         return done
 
     # --- sending for your posts -----------------------------------------------------------------
@@ -291,11 +293,11 @@ class PassContext:
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> PassContext:
-        run = con.execute("SELECT max(run_id) FROM rank_runs WHERE completed_at IS NOT NULL").fetchall()[0][0]
+        run = latest_run(con)
         return cls(
             dict(con.execute("SELECT site, policy FROM sites").fetchall()),
             mentions.stored_rules(con),
-            None if run is None else int(run),
+            None if run is None else run[0],
         )
 
 
@@ -305,11 +307,9 @@ def known_facts(con: duckdb.DuckDBPyConnection, row: dict, context: PassContext 
     domain = registrable_domain(host_of(row["source"]))
     toxicity, known_domain = None, True
     if context.run_id is not None:
-        hit = con.execute(
-            f"SELECT toxicity FROM domain_ranks WHERE domain IN ({_sql_str(domain)}) AND run_id = {context.run_id}"
-        ).fetchall()
-        known_domain = bool(hit)
-        toxicity = int(hit[0][0]) if hit and hit[0][0] is not None else None
+        ranked = domain_ranks_of(con, context.run_id, [domain])
+        known_domain = domain in ranked
+        toxicity = ranked[domain][1] if known_domain else None
     return Known(
         policy=context.policies.get(row["site"], "auto"),
         rule=mentions.rule_for(context.rules, row["site"], row["source"]),
@@ -318,10 +318,6 @@ def known_facts(con: duckdb.DuckDBPyConnection, row: dict, context: PassContext 
         approved_from_host=mentions.approved_from_host(con, host_of(row["source"])),
         extra_words=tuple(mentions.spam_words(context.rules, row["site"])),
     )
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _due_send_requests(con: duckdb.DuckDBPyConnection, exclude: list[int]) -> list[dict]:

@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_pagerank.py
 	$(BIN)/python bench/bench_rank.py --db build/links-50m.duckdb
 	$(BIN)/python bench/bench_webmention.py
+	$(BIN)/python bench/bench_hostile.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

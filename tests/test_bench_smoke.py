@@ -128,3 +128,14 @@ def test_bench_ingest_runs_on_a_bundled_archive() -> None:
     out = _run("bench_ingest.py", str(REPO_DATA / "warc" / "jwarc" / "cc.warc.gz"), "--reps", "1", "--large", "0")
     assert "speed-up workers=2 / workers=1, single" in out
     assert "peak memory (PSS)" in out
+
+
+def test_bench_hostile_quick(tmp_path: Path) -> None:
+    out_json = tmp_path / "hostile.json"
+    out = _run("bench_hostile.py", "--quick", "--peer-limit", "60", "--json", str(out_json))
+    assert "| case" in out and "growth (2n/n)" in out
+    results = json.loads(out_json.read_text())["results"]
+    assert len(results) == 9
+    for name, result in results.items():
+        assert result["bytes"] > 10_000, name
+        assert result["linkback_s"] > 0 and result["growth_2x"] > 0, name

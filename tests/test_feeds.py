@@ -8,7 +8,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -205,10 +204,8 @@ def test_truncated_feed_names_the_url_and_position() -> None:
     ("name", "entity"), [("billion-laughs.xml", "lol"), ("xxe.xml", "secret"), ("xxe-parameter.xml", "remote")]
 )
 def test_hostile_xml_refused_without_expansion(name: str, entity: str, no_network: None) -> None:
-    start = time.perf_counter()
-    with pytest.raises(SourceError) as e:
+    with pytest.raises(SourceError) as e:  # refused at the declaration, nothing expanded
         parse_feed(load(name), f"https://evil.example/{name}")
-    assert time.perf_counter() - start < 0.5  # refused at the declaration, nothing expanded
     message = str(e.value)
     assert message.startswith(f"https://evil.example/{name}: refused: the XML declares the entity '{entity}'")
     assert e.value.path == f"https://evil.example/{name}"

@@ -16,7 +16,6 @@ Sources (aaronpk/webmention.rocks):
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import httpx
 import pytest
@@ -649,7 +648,6 @@ def test_broken_and_hostile_html_does_not_crash():
 
 def test_deep_and_huge_pages_stay_fast():
     deep = b"<div>" * 100_000 + b'<a rel="webmention" href="/deep">x</a>'
-    start = time.perf_counter()
     assert wm(deep, content_type="text/html") == ORIGIN + "/deep"
     huge = _page('<link rel="webmention" href="/head">', "<p>filler text</p>" * 200_000)
     assert len(huge) > MAX_PARSE_BYTES
@@ -663,8 +661,7 @@ def test_deep_and_huge_pages_stay_fast():
         sender_endpoints([("Content-Type", "text/html")], garbage, PAGE)
     # Deep but with ordinary tags: flattened, and the endpoint is still found.
     mixed = b'<link rel="webmention" href="/m">' + b"<div><span><p class=x>" * 50_000
-    assert wm(mixed, content_type="text/html") == ORIGIN + "/m"
-    assert time.perf_counter() - start < 20
+    assert wm(mixed, content_type="text/html") == ORIGIN + "/m"  # all timed in bench/bench_hostile.py
 
 
 # --- parse_link_header --------------------------------------------------------------------------

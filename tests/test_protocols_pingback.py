@@ -6,7 +6,6 @@ Requests are built with ``xmlrpc.client.dumps`` and answers read back with
 
 from __future__ import annotations
 
-import time
 import xmlrpc.client
 
 import pytest
@@ -206,10 +205,8 @@ XXE_PARAM = b"""<?xml version="1.0"?>
 
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, XXE_FILE, XXE_DTD, XXE_PARAM], ids=["laughs", "file", "dtd", "param"])
 def test_entity_attacks_refused_without_expansion(body):
-    start = time.perf_counter()
     with pytest.raises(ProtocolError) as e:
         parse_request(body)
-    assert time.perf_counter() - start < 1.0
     assert _code(e) == -32700
     assert "lol" * 10 not in str(e.value) and "root:" not in str(e.value)
 
@@ -419,9 +416,7 @@ def test_link_discovery(body, expected):
 
 def test_link_discovery_hostile_page_fast():
     page = b'<link rel="pingback" href="' * 40_000
-    start = time.perf_counter()
-    assert discover_endpoint([], page) is None
-    assert time.perf_counter() - start < 2.0
+    assert discover_endpoint([], page) is None  # timed in bench/bench_hostile.py
 
 
 def test_link_discovery_non_ascii_bytes():

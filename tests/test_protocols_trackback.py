@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
@@ -217,9 +216,7 @@ def test_crop_lengths():
 @pytest.mark.parametrize("junk", ["<script ", "<style>", "<!--", "<b ", "&amp;"])
 def test_hostile_markup_stays_fast(junk):
     body = _form("utf-8", url=URL, excerpt=junk * (60_000 // len(junk)))
-    start = time.perf_counter()
-    parse_ping(body, FORM, max_bytes=len(body))
-    assert time.perf_counter() - start < 1.0
+    assert parse_ping(body, FORM, max_bytes=len(body)).url == URL  # timed in bench/bench_hostile.py
 
 
 def test_duplicate_fields_last_wins():
@@ -402,9 +399,7 @@ def test_no_ping_url(html):
 @pytest.mark.parametrize("junk", ["<rdf:Description ", "<rdf:RDF ", '<rdf:Description a="', "<rdf:Description a='x' "])
 def test_hostile_page_stays_fast(junk):
     page = junk * (300_000 // len(junk))
-    start = time.perf_counter()
-    assert discover_ping_url(page, "http://x.example/p/1") is None
-    assert time.perf_counter() - start < 2.0
+    assert discover_ping_url(page, "http://x.example/p/1") is None  # timed in bench/bench_hostile.py
 
 
 def test_bad_page_url():
@@ -467,9 +462,7 @@ def test_parse_response(body, expected):
 
 
 def test_parse_response_unclosed_messages_fast():
-    start = time.perf_counter()
     assert parse_response(b"<response><error>1</error>" + b"<message>" * 30_000) == (False, "")
-    assert time.perf_counter() - start < 1.0
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -312,9 +311,7 @@ def test_deep_nesting_is_flattened_not_slow() -> None:
     # links stay. 100,000 unclosed <div> took Lexbor ~30 s before.
     page = "<div>" * 100_000 + f'<p>deep <a href="{TARGET}">down</a> here</p>' + "</div>" * 100_000
     page += "<footer><a href='/x'>x</a></footer>"
-    start = time.perf_counter()
-    got = find_link(page.encode(), HTML, source("x"), TARGET)
-    assert time.perf_counter() - start < 3.0
+    got = find_link(page.encode(), HTML, source("x"), TARGET)  # timed in bench/bench_hostile.py
     assert got.found and got.anchor == "down" and got.excerpt == "deep down here"
     page = "<b>" * 50_000 + f'<a href="{TARGET}">bold</a>'
     got = find_link(page, HTML, source("x"), TARGET)
@@ -335,9 +332,6 @@ def test_huge_page_is_fast_enough() -> None:
     para = '<p>Lorem ipsum <a href="/x/{}">dolor</a> sit amet, <em>consectetur</em> adipiscing.</p>\n'
     page = "<html><body>" + "".join(para.format(i) for i in range(15_000))
     page += f'<footer><a href="{TARGET}">last</a></footer></body></html>'
-    start = time.perf_counter()
-    got = find_link(page.encode(), HTML, source("x"), TARGET)
-    elapsed = time.perf_counter() - start
+    got = find_link(page.encode(), HTML, source("x"), TARGET)  # timed in bench/bench_hostile.py
     assert len(page) > 1_000_000
     assert got.found and got.section == "footer" and got.position > 0.99
-    assert elapsed < 3.0

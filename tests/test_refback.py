@@ -6,7 +6,6 @@ import bz2
 import gzip
 import json
 import re
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -469,12 +468,10 @@ def test_shared_log_agrees_with_stats_json(name):
     file, sites = SHARED_LOGS[name]
     path = root / name / file
 
-    start = time.perf_counter()
     stats = LogStats()
     hits = list(read_log(path, stats))
     cands = list(candidate_refbacks(hits, site_hosts=sites, default_scheme="http", default_host=sites[0]))
     summary = summarize(cands)
-    assert time.perf_counter() - start < 3.0
 
     assert stats.accounted and stats.lines == want["lines"] and stats.parsed == want["parsed_combined"]
     assert sum(1 for h in hits if h.referer) == want["with_referer"]

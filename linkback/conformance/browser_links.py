@@ -162,10 +162,11 @@ class Doc:
     body: bytes
 
 
-def warc_docs(path: Path) -> Iterator[Doc]:
+def warc_docs(path: Path, every: int = 1) -> Iterator[Doc]:
     """The HTML responses of a WARC, read with warcio (independent of linkback's own reader).
 
-    ``key`` is the record's position (``#<n>``): two of the 1,169 real pages share a URL.
+    ``key`` is the record's position (``#<n>``): two of the 1,169 real pages share a URL. With
+    ``every`` N, only responses number 0, N, 2N, ... (a fixed sample).
     """
     import logging
 
@@ -176,6 +177,9 @@ def warc_docs(path: Path) -> Iterator[Doc]:
         n = 0
         for rec in ArchiveIterator(fh):
             if rec.rec_type != "response":
+                continue
+            if n % every:
+                n += 1
                 continue
             url = rec.rec_headers.get_header("WARC-Target-URI") or ""
             ctype = (rec.http_headers.get_header("Content-Type") if rec.http_headers else "") or ""
@@ -307,28 +311,53 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def browser_results(
-    warc: Path, cache_dir: Path | None = DEFAULT_CACHE, jobs: int = 6, progress: bool = False
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Browser results for every HTML response of ``warc``, cached as gzipped JSONL.
+def _cache_file(cache_dir: Path, digest: str, every: int) -> Path:
+    sample = f"-every{every}" if every > 1 else ""
+    return Path(cache_dir) / f"browser-links-{digest[:16]}-{COLLECTOR_VERSION}{sample}.jsonl.gz"
 
-    The cache file is named by the WARC's sha256 and the collector version, and its first line
-    records the Chromium version; a cache made by another Chromium is not reused.
+
+def _read_cache(cache: Path, digest: str, version: str) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    if not cache.exists():
+        return None
+    with gzip.open(cache, "rt", encoding="utf-8") as fh:
+        head = json.loads(fh.readline())
+        if head.get("chromium") != version or head.get("warc_sha256") != digest:
+            return None
+        rows = [json.loads(line) for line in fh]
+    return rows, {**head, "cached": str(cache), "seconds": head.get("seconds")}
+
+
+def browser_results(
+    warc: Path, cache_dir: Path | None = DEFAULT_CACHE, jobs: int = 6, progress: bool = False, every: int = 1
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Browser results for every HTML response of ``warc`` (or every ``every``-th), cached as gzipped JSONL.
+
+    The cache file is named by the WARC's sha256, the collector version and the sample, and its
+    first line records the Chromium version; a cache made by another Chromium is not reused. A
+    sample is taken from the whole WARC's cache when there is one.
     """
     digest = sha256_file(warc)
     version = chromium_version()
-    meta = {"warc": str(warc), "warc_sha256": digest, "collector": COLLECTOR_VERSION, "chromium": version}
+    meta = {
+        "warc": str(warc),
+        "warc_sha256": digest,
+        "collector": COLLECTOR_VERSION,
+        "chromium": version,
+        "every": every,
+    }
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"browser-links-{digest[:16]}-{COLLECTOR_VERSION}.jsonl.gz"
-        if cache.exists():
-            with gzip.open(cache, "rt", encoding="utf-8") as fh:
-                head = json.loads(fh.readline())
-                if head.get("chromium") == version and head.get("warc_sha256") == digest:
-                    rows = [json.loads(line) for line in fh]
-                    return rows, {**head, "cached": str(cache), "seconds": head.get("seconds")}
+        cache = _cache_file(cache_dir, digest, every)
+        cached = _read_cache(cache, digest, version)
+        if cached is None and every > 1:
+            whole = _read_cache(_cache_file(cache_dir, digest, 1), digest, version)
+            if whole is not None:
+                rows = [row for row in whole[0] if int(row["key"][1:]) % every == 0]
+                cached = rows, {**whole[1], "every": every}
+        if cached is not None:
+            return cached
     t0 = time.monotonic()
-    rows = browse(warc_docs(warc), jobs=jobs, progress=progress)
+    rows = browse(warc_docs(warc, every), jobs=jobs, progress=progress)
     meta["seconds"] = round(time.monotonic() - t0, 1)
     meta["jobs"] = jobs
     if cache is not None:
@@ -469,13 +498,16 @@ class OurPage:
     occs: list[Occ]
 
 
-def our_pages(warc: Path) -> list[OurPage]:
-    """linkback's own reading of the WARC: iter_archive, then extract, text and image links."""
+def our_pages(warc: Path, every: int = 1) -> list[OurPage]:
+    """linkback's own reading of the WARC (iter_archive, then extract, text and image links);
+    with ``every`` N, of responses number 0, N, 2N, ... as :func:`warc_docs`."""
     from linkback.extract import extract
     from linkback.sources.warc import ReadStats, iter_archive
 
     pages = []
     for n, page in enumerate(iter_archive(warc, stats=ReadStats())):
+        if n % every:
+            continue
         facts, links = extract(page)
         occs = [Occ(lk.target_url, tuple(lk.rel), lk.anchor, lk.kind) for lk in links if lk.kind in KINDS]
         pages.append(OurPage(f"#{n}", page.url, facts.charset, facts.skipped, occs))
@@ -697,12 +729,16 @@ def compare(rows: list[dict[str, Any]], ours: list[OurPage], meta: dict[str, Any
 
 
 def run(
-    warc: Path = DEFAULT_WARC, cache_dir: Path | None = DEFAULT_CACHE, jobs: int = 4, progress: bool = True
+    warc: Path = DEFAULT_WARC,
+    cache_dir: Path | None = DEFAULT_CACHE,
+    jobs: int = 4,
+    progress: bool = True,
+    every: int = 1,
 ) -> Report:
-    """The whole check: browser side (cached), our side, comparison."""
-    rows, meta = browser_results(warc, cache_dir=cache_dir, jobs=jobs, progress=progress)
+    """The whole check: browser side (cached), our side, comparison; of every ``every``-th page."""
+    rows, meta = browser_results(warc, cache_dir=cache_dir, jobs=jobs, progress=progress, every=every)
     t0 = time.monotonic()
-    ours = our_pages(warc)
+    ours = our_pages(warc, every)
     rep = compare(rows, ours, meta)
     rep.extract_seconds = time.monotonic() - t0
     return rep
@@ -717,6 +753,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--no-cache", action="store_true", help="always run the browser")
     ap.add_argument("--jobs", type=int, default=4, help="pages open at once (default 4)")
+    ap.add_argument("--every", type=int, default=1, help="only every N-th page, a fixed sample (default: all)")
     ap.add_argument("--min-agreement", type=float, default=THRESHOLD)
     args = ap.parse_args(argv)
     why = browser_missing()
@@ -726,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.warc.exists():
         print(f"cannot run: {args.warc} is absent", file=sys.stderr)
         return 2
-    rep = run(args.warc, None if args.no_cache else args.cache_dir, args.jobs)
+    rep = run(args.warc, None if args.no_cache else args.cache_dir, args.jobs, every=args.every)
     print(rep.text())
     ok = rep.agreement >= args.min_agreement
     print(

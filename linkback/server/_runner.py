@@ -164,7 +164,10 @@ class JobRunner:
             self._wake.set()  # room in the pool: take the next ones
 
     def apply(self, mention_id: int, outcome: mentions.Outcome, page: ExtractedBatch | None, *, protocol: str):
-        """Store an outcome (and queue its webhooks), then add the source page to the index."""
+        """Add a verified source page to the index, then store the outcome (and queue its webhooks).
+
+        In that order so that whoever sees a mention verified also finds its link in the index.
+        """
 
         def store_outcome(store: Store) -> list[str]:
             now = datetime.now(UTC)
@@ -173,13 +176,15 @@ class JobRunner:
                 queue_webhook(store.con, mention_id, event, now)
             return events
 
-        done = self.writer.submit(store_outcome)
         if page is not None and outcome.status == "verified":
-            done.result()
-            return self.writer.submit(
+            indexed = self.writer.submit(
                 lambda store: record_extracted(store, page, origin=protocol), own_transaction=True
             )
-        return done
+            try:
+                indexed.result()
+            except Exception:  # noqa: BLE001 - the mention's own outcome must still be stored
+                log.exception("adding the source page of mention %s to the index failed", mention_id)
+        return self.writer.submit(store_outcome)
 
     # --- sending for your posts -----------------------------------------------------------------
 

@@ -252,11 +252,43 @@ BASE = SpamFacts(protocol="webmention")
         ("new_source_domain", SpamFacts("webmention", source_domain_known=False), BASE),
         ("no_date", SpamFacts("webmention", has_date=False), BASE),
         ("known_sender", SpamFacts("webmention", approved_from_host=1), BASE),
+        # verification result: how the link was found
+        ("json_only", SpamFacts("webmention", element="json"), SpamFacts("webmention", element="a")),
+        ("text_only", SpamFacts("webmention", element="text"), SpamFacts("webmention", element="img")),
+        # source age
+        (
+            "future_date",
+            SpamFacts("webmention", published=NOW + timedelta(days=1, minutes=1), checked_at=NOW),
+            SpamFacts("webmention", published=NOW + timedelta(hours=23), checked_at=NOW),
+        ),
+        (
+            "fresh_new_domain",
+            SpamFacts("webmention", source_domain_known=False, published=NOW - timedelta(hours=23), checked_at=NOW),
+            SpamFacts("webmention", source_domain_known=False, published=NOW - timedelta(days=2), checked_at=NOW),
+        ),
     ],
 )
 def test_each_spam_signal_fires_and_its_near_miss_does_not(signal: str, fires: SpamFacts, near_miss: SpamFacts) -> None:
     assert signal in mentions.spam_signals(fires)
     assert signal not in mentions.spam_signals(near_miss)
+
+
+def test_verification_result_and_source_age_signals_have_reasons_and_weights() -> None:
+    docs = {s.name: s.doc for s in mentions.SPAM_SIGNALS}
+    for name in ("json_only", "text_only", "future_date", "fresh_new_domain"):
+        assert docs[name] and mentions.spam_score([name]) > 0
+    # A plain-text match on a brand-new domain is held for moderation, not auto-approved.
+    facts = SpamFacts("webmention", element="text", has_date=False, source_domain_known=False)
+    assert set(mentions.spam_signals(facts)) == {"text_only", "no_date", "new_source_domain"}
+    assert mentions.spam_score(mentions.spam_signals(facts)) >= APPROVE_BELOW
+
+
+def test_a_fresh_post_on_a_known_domain_is_not_suspicious() -> None:
+    fresh = SpamFacts("webmention", published=NOW - timedelta(minutes=5), checked_at=NOW)
+    assert mentions.spam_signals(fresh) == []
+    # A future date is one signal, not also "fresh".
+    ahead = SpamFacts("webmention", source_domain_known=False, published=NOW + timedelta(days=3), checked_at=NOW)
+    assert mentions.spam_signals(ahead) == ["new_source_domain", "future_date"]
 
 
 def test_sender_not_source_is_only_for_trackback_and_pingback() -> None:
@@ -291,6 +323,23 @@ def test_the_score_is_a_noisy_or_and_a_known_sender_halves_it() -> None:
 )
 def test_the_site_policy_decides(policy: str, rule: str | None, score: int, state: str) -> None:
     assert mentions.decide(policy, rule, score) == state
+    assert mentions.decide(policy, rule, score, protocol="webmention") == state
+
+
+@pytest.mark.parametrize(
+    ("policy", "rule", "score", "state"),
+    [
+        ("auto", None, 0, "pending"),
+        ("auto", None, APPROVE_BELOW - 1, "pending"),
+        ("allowlist", "allow", 0, "pending"),
+        ("moderate", None, 0, "pending"),
+        ("auto", None, SPAM_FROM, "spam"),
+        ("auto", "allow", SPAM_FROM, "spam"),
+    ],
+)
+def test_a_verified_refback_is_pending_whatever_the_policy(policy: str, rule: str | None, score: int, state: str):
+    """specs §9, Refback: "verified one stored `pending`"; spam is still spam."""
+    assert mentions.decide(policy, rule, score, protocol="refback") == state
 
 
 def test_spam_words_are_rules_that_never_block_or_allow(con) -> None:

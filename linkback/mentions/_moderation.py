@@ -4,7 +4,9 @@ Each signal is named and weighted; the score is their noisy-OR, ``100 · (1 − 
 for link toxicity. The signals follow what WordPress, Akismet and Simple Trackback Validation
 look at (specs/linkback-protocols.md §8): where the link sits, how many links the page has, who
 sent it (a TrackBack from an address that is not the source's host), words, the source domain's
-toxicity and whether the domain is new to the index. Earlier approved mentions from the same
+toxicity and whether the domain is new to the index, how verification found the link (a markup
+link, or only a JSON value or a URL in plain text) and the source's age (a date in the future, a
+page a day old on a domain the index has never seen). Earlier approved mentions from the same
 host halve the score (``known_sender``).
 """
 
@@ -14,6 +16,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 
@@ -34,6 +37,18 @@ SPAM_SIGNALS: tuple[SpamSignal, ...] = (
     SpamSignal("toxic_source", 0.4, "the source domain's toxicity in the latest rank run is 50 or more"),
     SpamSignal("new_source_domain", 0.15, "the index has never seen the source domain before this mention"),
     SpamSignal("no_date", 0.1, "the source gives no publication date (no h-entry dt-published)"),
+    # Verification result: an HTML a/area/img/video/audio link is something a reader sees and
+    # follows; a JSON property or a URL in a text/plain page satisfies the Recommendation (WM
+    # §3.2.2) but is cheap to produce in bulk and shows the reader no link.
+    SpamSignal("json_only", 0.15, "the source is JSON: the target is only a property value, not a link on a page"),
+    SpamSignal("text_only", 0.2, "the source is plain text: the target URL only appears in it, not as a link"),
+    # Source age.
+    SpamSignal("future_date", 0.3, "the source says it was published more than a day in the future"),
+    SpamSignal(
+        "fresh_new_domain",
+        0.2,
+        "the source was published less than a day ago on a domain the index has never seen (a throwaway site?)",
+    ),
 )
 SPAM_WEIGHTS = {s.name: s.weight for s in SPAM_SIGNALS}
 #: Mitigating signal: listed with the reasons, halves the score.
@@ -47,6 +62,10 @@ SPAM_WORDS = (
 
 APPROVE_BELOW = 30
 SPAM_FROM = 70
+#: Clock skew and zone-less dates (read as UTC) are forgiven up to this far in the future.
+FUTURE_TOLERANCE = timedelta(days=1)
+#: A source published less than this before verification is "fresh".
+FRESH_SOURCE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +81,12 @@ class SpamFacts:
     source_domain_known: bool = True
     has_date: bool = True
     approved_from_host: int = 0
+    #: What held the link (:attr:`linkback.protocols._verify.LinkCheck.element`): ``a``,
+    #: ``img``... ``json`` or ``text``; ``""`` when unknown.
+    element: str = ""
+    #: The source's publication date (aware) and when verification read it.
+    published: datetime | None = None
+    checked_at: datetime | None = None
 
 
 def _words_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
@@ -96,6 +121,19 @@ def spam_signals(facts: SpamFacts) -> list[str]:
         fired.append("new_source_domain")
     if not facts.has_date:
         fired.append("no_date")
+    if facts.element == "json":
+        fired.append("json_only")
+    elif facts.element == "text":
+        fired.append("text_only")
+    if facts.published is not None and facts.checked_at is not None:
+        age = facts.checked_at - facts.published
+        if age < -FUTURE_TOLERANCE:
+            fired.append("future_date")
+        elif not facts.source_domain_known and age < FRESH_SOURCE:
+            # A page a day old on a domain nobody has linked to or crawled is the pattern of
+            # sites registered to send pings; a new-to-us domain with older posts is more likely
+            # an established blog the index has not reached (new_source_domain alone covers it).
+            fired.append("fresh_new_domain")
     if facts.approved_from_host > 0:
         fired.append(KNOWN_SENDER)
     return fired
@@ -113,13 +151,22 @@ def spam_score(fired: Iterable[str]) -> int:
     return math.floor(score + 0.5)
 
 
-def decide(policy: str, rule: str | None, score: int) -> str:
+def decide(policy: str, rule: str | None, score: int, *, protocol: str = "") -> str:
     """``approved``, ``pending`` or ``spam`` for a verified mention.
 
     A block rule never gets here (the mention is refused); an allow rule approves whatever the
     score; otherwise a score of :data:`SPAM_FROM` or more is spam, and under the ``auto`` policy
     a score under :data:`APPROVE_BELOW` is approved. ``moderate`` and ``allowlist`` hold the rest.
+
+    A Refback is never approved by policy: spam is still spam, the rest is ``pending``.
     """
+    if protocol == "refback":
+        # specs/linkback-protocols.md §9 (Refback): "unverified referer never shown; verified
+        # one stored `pending`" — as wordpress-refback hands it to moderation with
+        # comment_approved=0 (§5). Nobody sent it: the page's author never asked to be listed,
+        # the referer may be a forged or private URL (§5: "referrer spam and leaks of private
+        # URLs"), so a person decides, whatever the auto-approve policy or allowlist says.
+        return "spam" if score >= SPAM_FROM else "pending"
     if rule == "allow":
         return "approved"
     if score >= SPAM_FROM:

@@ -3,22 +3,28 @@
 The job runner calls :func:`verify` from worker threads; it does the fetching and nothing else
 that touches the store: what it needs from the database comes in :class:`Known`, and what it
 found goes back as an :class:`~linkback.mentions._store.Outcome` plus the source page extracted once, which
-the runner adds to the backlink index (extracted once, here: its link counts are a spam signal).
+the runner adds to the backlink index (extracted once, here: its link counts are a spam signal),
+with the link that verified the mention whatever the source's type (:func:`source_batch`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-from linkback.errors import BlockedAddress, FetchError, FetchLimit
+from linkback.errors import BlockedAddress, FetchError, FetchLimit, URLError
+from linkback.extract import DEFAULT_LIMITS, extract
 from linkback.fetch import Fetcher, FetchLimits
-from linkback.ingest import ExtractedBatch, extract_batch
+from linkback.ingest import ExtractedBatch
 from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
 from linkback.mentions._store import Outcome
 from linkback.protocols._mf2 import interpret
-from linkback.protocols._verify import decode_body, find_link
-from linkback.urls import host_of
+from linkback.protocols._verify import LinkCheck, decode_body, find_link
+from linkback.records import FetchedPage, Link
+from linkback.store._arrow import first_links, to_batches
+from linkback.urls import host_of, normalize, split_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,7 @@ def verify(
     is_html = result.content_type in HTML_TYPES
     content: dict = {"url": source, "name": check.title or row.get("name") or "", "summary": check.excerpt}
     has_date = False
+    published = None
     if is_html:
         text = decode_body(result.body, result.content_type, charset=result.charset)
         found = interpret(
@@ -102,6 +109,7 @@ def verify(
             "summary": found.summary or check.excerpt,
         }
         has_date = found.published is not None
+        published = found.published
     else:
         content.update(type="mention", wm_property="mention-of", author_name=row.get("author_name") or "")
 
@@ -111,7 +119,7 @@ def verify(
             addresses = resolve_source(host_of(result.final_url or source))
         except (OSError, FetchError):
             addresses = ()
-    extracted = extract_batch([result.to_fetched_page(via=protocol)]) if is_html else None
+    extracted = source_batch(result.to_fetched_page(via=protocol), target, check)
     outlinks = _outlinks(extracted)
     fired = spam_signals(
         SpamFacts(
@@ -126,6 +134,9 @@ def verify(
             source_domain_known=known.source_domain_known,
             has_date=has_date,
             approved_from_host=known.approved_from_host,
+            element=check.element,
+            published=published,
+            checked_at=result.fetched_at or datetime.now(UTC),
         )
     )
     score = spam_score(fired)
@@ -134,9 +145,71 @@ def verify(
         content=content,
         spam_score=score,
         spam_reasons=tuple(fired),
-        decision=decide(known.policy, known.rule, score),
+        decision=decide(known.policy, known.rule, score, protocol=protocol),
     )
     return outcome, extracted
+
+
+#: What the index calls the link verification found, by the element that held it (a JSON
+#: property or a URL in plain text is a link to the reader as much as an ``a`` is: "text").
+_LINK_KIND = {"img": "image", "video": "image", "audio": "image", "source": "image", "iframe": "frame"}
+
+
+def source_batch(page: FetchedPage, target: str, check: LinkCheck) -> ExtractedBatch:
+    """The source page as the index stores it, with the link verification found.
+
+    Extraction finds the ``a`` and ``img`` links of an HTML page; the link that verified the
+    mention may be one it does not read (a JSON property, a URL in a text/plain page, a
+    ``video``/``audio`` source, a bare ``img``). The issue wants every verified mention to be a
+    link in the index, so that link is added to the page's links when extraction did not find
+    it: one row, source → target, ``via`` the protocol, in the section verification saw it, its
+    anchor the matched text (the URL itself in plain text, empty in JSON). The batch then goes
+    through the same store path (:func:`linkback.ingest.record_extracted`) as any page.
+    """
+    facts, links = extract(page)
+    try:
+        wanted = normalize(target)
+    except URLError:
+        wanted = ""
+    usable = facts.host and facts.status < 300  # a page the index keeps links of
+    if wanted and usable and not any(link.target_url == wanted for link in links):
+        thp = split_host(host_of(wanted))
+        doc = facts.final_url or facts.url
+        kind = _LINK_KIND.get(check.element, "text")
+        link = Link(
+            wanted,
+            thp.host,
+            thp.domain,
+            thp.rhost,
+            anchor=(check.anchor if check.element != "json" else "")[: DEFAULT_LIMITS.max_anchor_chars],
+            nofollow=facts.nofollow,
+            kind=kind,
+            section=check.section or "content",
+            context=_context(check.excerpt, check.anchor, DEFAULT_LIMITS.max_context_chars),
+            internal=thp.domain == split_host(host_of(doc)).domain,
+        )
+        links = [*links, link]
+        if kind in ("text", "image"):  # extraction's outlink counts, kept consistent
+            count = "n_internal" if link.internal else "n_external"
+            facts = replace(facts, **{count: getattr(facts, count) + 1})
+    observations, link_batch = to_batches([facts], [links])
+    return ExtractedBatch(
+        observations=observations,
+        links=link_batch,
+        first_seen_links=first_links([facts], [links]),
+        html_pages=0 if facts.skipped else 1,
+        skipped=Counter(),
+    )
+
+
+def _context(excerpt: str, anchor: str, size: int) -> str:
+    """About ``size`` characters of ``excerpt`` around ``anchor``, as extraction keeps them."""
+    text = " ".join(excerpt.split())
+    if len(text) <= size:
+        return text
+    at = text.find(anchor) if anchor else -1
+    start = max(0, min(len(text) - size, at + len(anchor) // 2 - size // 2)) if at >= 0 else 0
+    return text[start : start + size].strip()
 
 
 AUTHOR_PAGE_LIMITS = FetchLimits(max_redirects=5, max_bytes=500_000, timeout=5.0)

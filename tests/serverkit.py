@@ -40,9 +40,12 @@ class Hit:
 
 
 class PageServer:
-    """A loopback HTTP server answering from a dict of paths; ``hits`` records the requests."""
+    """A loopback HTTP server answering from a dict of paths; ``hits`` records the requests.
 
-    def __init__(self) -> None:
+    ``host`` is the loopback address to listen on (127.0.0.2 plays a private server).
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.pages: dict[str, Page | Callable[[Hit], Page]] = {}
         self.hits: list[Hit] = []
         outer = self
@@ -74,7 +77,7 @@ class PageServer:
 
             do_GET = do_POST = do_HEAD = _serve
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -106,11 +109,14 @@ def start_linkback(
     *,
     webhook: tuple[str, str] | None = None,
     prepare: Callable[[Store], None] | None = None,
+    advertise: bool = False,
     **settings: object,
 ) -> ServerThread:
     """A running linkback server on a fresh database under ``tmp_path`` (call ``.stop()``).
 
     ``prepare`` runs on the store (sites added) before the server opens it: rows for a test.
+    ``advertise`` writes ``<db>.server.json`` with the server's URL, as ``linkback serve`` does,
+    so CLI commands on that database hand their work to this server.
     """
     db = str(tmp_path / "linkback.duckdb")
     with Store(db) as store:
@@ -130,7 +136,10 @@ def start_linkback(
         "host_rate": Rate(0, 1.0),
     }
     options.update(settings)
-    server = ServerThread(Settings(**options))
+    config = Settings(**options)
+    server = ServerThread(config)
+    if advertise:
+        config.advertise_url = server.url  # read when the app starts
     server.start()
     return server
 

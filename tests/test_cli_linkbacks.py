@@ -15,11 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import REPO_DATA, shared_path
-from serverkit import Page, PageServer, wait_for
+from serverkit import ADMIN, Page, PageServer, start_linkback, wait_for
 from typer.testing import CliRunner
 
 from linkback import mentions
 from linkback.cli import app
+from linkback.cli._handoff import server_for
 from linkback.store import Store
 
 runner = CliRunner()
@@ -78,6 +79,64 @@ def test_refbacks_on_the_shared_access_logs(tmp_path: Path) -> None:
     assert summary["queued"] == summary["external_pairs"] > 50
 
 
+def invoke(*args: str) -> str:
+    """Run a command that must succeed; its stderr (where moderation reports what changed)."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output + (result.stderr or "")
+    return result.stderr
+
+
+def _states(db_or_server, *hosts: str) -> dict[str, str]:
+    con = db_or_server.state.store.con.cursor() if hasattr(db_or_server, "state") else db_or_server
+    rows = con.execute("SELECT source, state FROM mentions").fetchall()
+    return {host: state for source, state in rows for host in hosts if f"//{host}:" in source}
+
+
+def test_mentions_spam_and_delete_by_domain_through_the_server_and_on_the_file(tmp_path: Path) -> None:
+    target = "http://blog.test/post"
+    hosts = ("alice.test", "spam.test", "bob.test", "dave.test", "erin.test")
+    with PageServer() as pages:
+        pages.pages["/reply"] = Page(f'<p>I liked <a href="{target}">this post</a>.</p>')
+        srv = start_linkback(tmp_path, advertise=True)
+        db = str(tmp_path / "linkback.duckdb")
+        try:
+            assert server_for(db) is not None  # so the CLI below goes through the server
+            for host in hosts:
+                sent = httpx.post(srv.url + "/webmention", data={"source": pages.url("/reply", host), "target": target})
+                assert sent.status_code == 201
+            wait_for(lambda: set(_states(srv, *hosts).values()) == {"approved"} and len(_states(srv, *hosts)) == 5)
+            listed = json.loads(ok("mentions", "list", "--format", "json", "--db", db))
+            alice = next(m["mention_id"] for m in listed if "//alice.test:" in m["source"])
+            assert "spam: 1 changed" in invoke("mentions", "spam", str(alice), "--db", db)
+            assert "spam: 1 changed" in invoke("mentions", "spam", "--domain", "spam.test", "--db", db)
+            assert "delete: 1 changed" in invoke("mentions", "delete", "--domain", "bob.test", "--db", db)
+            assert _states(srv, *hosts) == {
+                "alice.test": "spam", "spam.test": "spam", "bob.test": "deleted",
+                "dave.test": "approved", "erin.test": "approved",
+            }  # fmt: skip
+            # Deleting by domain blocked it: the server refuses the domain's next mention at once.
+            again = httpx.post(
+                srv.url + "/webmention", data={"source": pages.url("/new", "bob.test"), "target": target}
+            )
+            assert again.status_code == 400 and again.json()["error"] == "blocked"
+            feed = httpx.get(srv.url + "/api/mentions", params={"target": target}).json()
+            assert {e["wm-source"] for e in feed["children"]} == {pages.url("/reply", h) for h in hosts[3:]}
+            rules = httpx.get(srv.url + "/api/admin/rules", headers=ADMIN).json()
+            assert ("block", "bob.test") in {(r["rule"], r["entry"]) for r in rules}
+            # Spam by domain blocks nothing.
+            assert ("block", "spam.test") not in {(r["rule"], r["entry"]) for r in rules}
+        finally:
+            srv.stop()
+    # No server now: the same commands work on the file itself.
+    assert server_for(db) is None
+    assert "spam: 1 changed" in invoke("mentions", "spam", "--domain", "dave.test", "--db", db)
+    assert "delete: 1 changed" in invoke("mentions", "delete", "--domain", "erin.test", "--db", db)
+    with Store(db) as store:
+        assert _states(store.con, "dave.test", "erin.test") == {"dave.test": "spam", "erin.test": "deleted"}
+        blocked = {entry for _site, rule, entry in mentions.stored_rules(store.con) if rule == "block"}
+    assert blocked == {"bob.test", "erin.test"}
+
+
 # --- a real `linkback serve` process -------------------------------------------------------------
 
 
@@ -87,13 +146,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_serve(db: str, port: int, token: str | None = "tok") -> subprocess.Popen:
+def start_serve(
+    db: str, port: int, token: str | None = "tok", *, args: tuple[str, ...] = (), host: str = "127.0.0.1"
+) -> subprocess.Popen:
+    """``linkback serve`` in a subprocess; with ``args`` given, they replace the env's guard switch."""
     env = {**os.environ, "LINKBACK_ALLOW_PRIVATE": "1"}
+    if args:
+        env.pop("LINKBACK_ALLOW_PRIVATE")
     env.pop("LINKBACK_ADMIN_TOKEN", None)
     if token is not None:
         env["LINKBACK_ADMIN_TOKEN"] = token
     proc = subprocess.Popen(
-        [sys.executable, "-m", "linkback", "serve", "--port", str(port), "--db", db],
+        [sys.executable, "-m", "linkback", "serve", "--port", str(port), "--db", db, *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -104,7 +168,7 @@ def start_serve(db: str, port: int, token: str | None = "tok") -> subprocess.Pop
         if proc.poll() is not None:
             raise AssertionError(f"linkback serve exited: {proc.stderr.read()}")
         try:
-            return httpx.get(f"http://127.0.0.1:{port}/webmention", timeout=1).status_code == 200
+            return httpx.get(f"http://{host}:{port}/webmention", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -194,3 +258,30 @@ def test_without_a_token_one_is_generated_printed_once_and_kept(tmp_path: Path) 
     finally:
         second = stop(proc)
     assert token not in second
+
+
+@pytest.mark.slow
+def test_serve_listens_on_host_and_port_and_allow_private_turns_the_guard_off_loudly(tmp_path: Path) -> None:
+    """``--host`` and ``--allow-private`` (not the env var): 127.0.0.2 so the host is not the default."""
+    db = str(tmp_path / "lb.duckdb")
+    host, port = "127.0.0.2", free_port()
+    ok("site", "add", host, "--db", db)
+    with PageServer() as pages:
+        target = f"http://{host}:{port}/post"
+        pages.pages["/source"] = Page(f'<a href="{target}">a post</a>')  # on loopback: private
+        proc = start_serve(db, port, args=("--host", host, "--allow-private"), host=host)
+        try:
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"http://127.0.0.1:{port}/webmention", timeout=2)  # not the default host
+            response = httpx.post(
+                f"http://{host}:{port}/webmention", data={"source": pages.url("/source"), "target": target}
+            )
+            assert response.status_code == 201
+            assert response.headers["location"].startswith(f"http://{host}:{port}/")
+            # The guard is really off: the loopback source is fetched and the mention verified.
+            status = wait_for(lambda: (s := httpx.get(response.headers["location"]).json())["status"] != "queued" and s)
+            assert status["status"] == "verified", status
+        finally:
+            err = stop(proc)
+    assert "WARNING: the private-address guard is OFF" in err
+    assert f"linkback serving {db} on http://{host}:{port}" in err

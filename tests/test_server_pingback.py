@@ -3,13 +3,15 @@ server on 127.0.0.1 (specs/linkback-protocols.md §3, §4, §9)."""
 
 from __future__ import annotations
 
+import socket
 import xmlrpc.client
 
 import httpx
 import pytest
-from serverkit import Page, PageServer, start_linkback, wait_for
+from serverkit import ADMIN, Page, PageServer, start_linkback, wait_for
 
 from linkback.server import trackback_key
+from linkback.server._limits import Rate
 
 TARGET = "http://blog.test/post/1"
 
@@ -45,6 +47,22 @@ def fault_code(server, source: str, target: str = TARGET) -> int:
     return info.value.faultCode
 
 
+def index_rows(server, source: str, target: str) -> list[tuple]:
+    cur = server.state.store.con.cursor()
+    try:
+        return cur.execute(
+            "SELECT via, kind FROM links WHERE source_url = ? AND target_url = ?", [source, target]
+        ).fetchall()
+    finally:
+        cur.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens there once the socket is closed
+
+
 # --- Pingback ------------------------------------------------------------------------------------
 
 
@@ -57,6 +75,8 @@ def test_a_pingback_is_verified_while_the_sender_waits(server, pages) -> None:
     entry = next(e for e in feed["children"] if e["wm-source"] == source)
     assert entry["wm-protocol"] == "pingback" and entry["name"] == "Bob's blog: on posts"
     assert "this post about things" in entry["summary"]  # the excerpt around the link
+    # Verified, it is a link in the backlink index too, by way of pingback (before the answer).
+    assert index_rows(server, source, TARGET) == [("pingback", "text")]
     assert fault_code(server, source) == 0x30  # already registered
 
 
@@ -81,6 +101,50 @@ def test_pingback_faults_for_targets_and_requests(server, pages) -> None:
     assert fault_code(server, source, "http://not-ours.test/post") == 0x21
     assert fault_code(server, "not a url", TARGET) == 0x10
     assert fault_code(server, TARGET, TARGET) == 0
+
+
+def test_a_source_that_fails_for_now_is_fault_0x32_and_stays_queued(server, pages) -> None:
+    cur = server.state.store.con.cursor()
+    pages.pages["/pb-busy"] = Page(b"busy, come back later", 503)
+    source = pages.url("/pb-busy", "frank.test")
+    assert fault_code(server, source) == 0x32
+    # Still queued for the job runner's next attempt: the sender may never ping again.
+    rows = cur.execute("SELECT status, reason, attempts, next_attempt_at FROM mentions WHERE source = ?", [source])
+    ((status, reason, attempts, next_attempt_at),) = rows.fetchall()
+    assert (status, reason, attempts) == ("queued", "source_status_503", 1) and next_attempt_at is not None
+    feed = httpx.get(server.url + "/api/mentions", params={"target": TARGET}).json()
+    assert all(e["wm-source"] != source for e in feed["children"])  # not shown while unverified
+    # The sender tries again later, as 0x32 asks, and the same entry is verified then.
+    pages.pages["/pb-busy"] = Page(linking_page())
+    assert "registered" in ping(server, source)
+    rows = cur.execute("SELECT status FROM mentions WHERE source = ?", [source]).fetchall()
+    assert rows == [("verified",)]
+    # Nothing listening on the source's port: connection refused is temporary as well.
+    refused = f"http://frank.test:{closed_port()}/post"
+    assert fault_code(server, refused) == 0x32
+    assert cur.execute("SELECT status FROM mentions WHERE source = ?", [refused]).fetchall() == [("queued",)]
+
+
+def test_blocked_and_rate_limited_sources_are_fault_0x31(tmp_path, pages) -> None:
+    srv = start_linkback(tmp_path, pair_rate=Rate(1, 60.0))
+    try:
+        r = httpx.post(srv.url + "/api/admin/rules", json={"rule": "block", "entry": "spam.test"}, headers=ADMIN)
+        assert r.status_code == 200
+        blocked_url = pages.url("/pb-blocked-url", "grace.test")
+        r = httpx.post(srv.url + "/api/admin/rules", json={"rule": "block", "entry": blocked_url}, headers=ADMIN)
+        assert r.status_code == 200
+        pages.pages["/pb-spam"] = Page(linking_page())
+        pages.pages["/pb-blocked-url"] = Page(linking_page())
+        before = len(pages.hits)
+        assert fault_code(srv, pages.url("/pb-spam", "www.spam.test")) == 0x31  # a blocked domain
+        assert fault_code(srv, blocked_url) == 0x31  # a blocked source URL
+        assert len(pages.hits) == before  # refused before any fetch
+        # The pair rate limit: the second ping of the same pair within the minute is refused.
+        missing = pages.url("/pb-rate-missing", "grace.test")
+        assert fault_code(srv, missing) == 0x10
+        assert fault_code(srv, missing) == 0x31
+    finally:
+        srv.stop()
 
 
 def test_a_target_the_index_saw_gone_is_fault_0x20(server, pages) -> None:
@@ -122,6 +186,11 @@ def test_generic_faults_hide_everything_but_already_registered(tmp_path, pages) 
     srv = start_linkback(tmp_path, generic_pingback_faults=True)
     try:
         assert fault_code(srv, pages.url("/pb-missing-2", "bob.test")) == 0
+        pages.pages["/pb-busy-g"] = Page(b"busy", 503)
+        assert fault_code(srv, pages.url("/pb-busy-g", "bob.test")) == 0  # 0x32 hidden too
+        httpx.post(srv.url + "/api/admin/rules", json={"rule": "block", "entry": "spam.test"}, headers=ADMIN)
+        pages.pages["/pb-spam-g"] = Page(linking_page())
+        assert fault_code(srv, pages.url("/pb-spam-g", "www.spam.test")) == 0  # and 0x31
         pages.pages["/pb-g"] = Page(linking_page())
         ping(srv, pages.url("/pb-g", "bob.test"))
         assert fault_code(srv, pages.url("/pb-g", "bob.test")) == 0x30
@@ -162,6 +231,7 @@ def test_a_trackback_is_acknowledged_then_verified(server, pages) -> None:
         )
     )
     assert entry["wm-protocol"] == "trackback" and entry["wm-source"] == source
+    assert index_rows(server, source, target) == [("trackback", "text")]
     again = trackback(server, target, body, "application/x-www-form-urlencoded; charset=ISO-8859-1")
     assert "<error>1</error>" in again and "already" in again
 

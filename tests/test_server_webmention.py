@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 
 import httpx
 import pytest
 from serverkit import ADMIN, Page, PageServer, start_linkback, wait_for
+
+from linkback.fetch import GuardPolicy, address_refusal
+from linkback.server._limits import Rate
 
 
 @pytest.fixture
@@ -227,6 +231,8 @@ def test_a_source_that_answers_410_deletes_the_mention(server, pages, gone) -> N
         "http://10.0.0.1/reply",
         "http://[fd00::1]/reply",
         "http://[::ffff:127.0.0.1]:{port}/reply",
+        "http://169.254.1.1/reply",  # link-local, not only the metadata address
+        "http://[fe80::1]/reply",
     ],
 )
 def test_with_the_guard_on_private_sources_are_never_fetched(tmp_path, pages, source) -> None:
@@ -239,6 +245,33 @@ def test_with_the_guard_on_private_sources_are_never_fetched(tmp_path, pages, so
         assert len(pages.hits) == before
     finally:
         srv.stop()
+
+
+def _only_127_0_0_1_is_public(ip):
+    return None if ip == ipaddress.ip_address("127.0.0.1") else address_refusal(ip)
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_with_the_guard_on_a_redirect_to_a_private_address_is_never_followed(tmp_path, pages, status) -> None:
+    """As in test_fetch: 127.0.0.1 plays a public host, so the first hop is really fetched; the
+    redirect points at a real server on 127.0.0.2 (private), which must never be reached."""
+    srv = start_linkback(tmp_path, allow_private=False)
+    with PageServer(host="127.0.0.2") as private:
+        try:
+            # The server's own fetcher (the one its job runner uses), with the test's address table.
+            srv.state.fetcher.policy = GuardPolicy(ports=None, refuse_address=_only_127_0_0_1_is_public)
+            target = "http://blog.test/post"
+            private.pages["/reply"] = Page(reply_page(target))
+            pages.pages["/public"] = Page(reply_page(target))
+            pages.pages["/hop"] = Page(b"", status, {"Location": private.url("/reply", "127.0.0.2")})
+            # The control: the public-looking source itself is fetched and verified.
+            assert final_status(send(srv, pages.url("/public", "public.test"), target))["status"] == "verified"
+            result = final_status(send(srv, pages.url("/hop", "public.test"), target))
+            assert result["status"] == "rejected" and "blocked_address" in result["reason"]
+            assert [h.path for h in pages.hits if h.path == "/hop"] == ["/hop"]  # the first hop was fetched
+            assert private.hits == []
+        finally:
+            srv.stop()
 
 
 # --- moderation, rules, rate limits, admin -------------------------------------------------------
@@ -297,12 +330,27 @@ def test_the_admin_api_needs_the_token(server) -> None:
 
 
 def test_rate_limits_answer_429(tmp_path, pages) -> None:
-    from linkback.server._limits import Rate
-
     srv = start_linkback(tmp_path, pair_rate=Rate(2, 60.0))
     try:
         codes = [send(srv, pages.url("/r", "alice.test"), "http://blog.test/post").status_code for _ in range(3)]
         assert codes == [201, 201, 429]
+    finally:
+        srv.stop()
+
+
+def test_the_per_source_host_rate_limit_answers_429(tmp_path, pages) -> None:
+    srv = start_linkback(tmp_path, host_rate=Rate(2, 60.0))  # the pair limit stays off
+    try:
+        # One source host (any port, any path), a different target each time.
+        codes = [
+            send(srv, pages.url(f"/r{i}", "alice.test"), f"http://blog.test/post/{i}").status_code for i in range(3)
+        ]
+        assert codes == [201, 201, 429]
+        refused = send(srv, "http://alice.test/elsewhere", "http://blog.test/post/9")
+        assert refused.status_code == 429 and refused.json()["error"] == "rate_limit_exceeded"
+        assert "retry-after" in refused.headers
+        # Another host has its own bucket.
+        assert send(srv, pages.url("/r0", "bob.test"), "http://blog.test/post/0").status_code == 201
     finally:
         srv.stop()
 
@@ -330,6 +378,17 @@ def test_webhooks_are_signed_and_retried(tmp_path, pages) -> None:
         events = [json.loads(hit.body)["event"] for hit in calls]
         assert events.count("new") == 2 and "approved" in events
         assert json.loads(calls[0].body)["post"]["wm-property"] == "in-reply-to"
+        # Deleting the approved mention sends a signed "deleted" event.
+        mention_id = json.loads(calls[-1].body)["id"]
+        r = httpx.post(srv.url + "/api/admin/mentions/delete", json={"ids": [mention_id]}, headers=ADMIN)
+        assert r.json()["changed"] == 1
+        deleted = wait_for(lambda: next((h for h in calls if json.loads(h.body)["event"] == "deleted"), None))
+        assert deleted.headers["x-linkback-signature"] == (
+            "sha256=" + hmac.new(b"s3cret", deleted.body, hashlib.sha256).hexdigest()
+        )
+        assert deleted.headers["x-linkback-event"] == "deleted"
+        payload = json.loads(deleted.body)
+        assert payload == payload | {"id": mention_id, "deleted": True, "source": pages.url("/reply", "alice.test")}
     finally:
         srv.stop()
 

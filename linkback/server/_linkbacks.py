@@ -81,8 +81,16 @@ async def _ping(state: ServerState, call: pb.PingbackCall | ProtocolError, clien
     if outcome.status == "verified":
         return f"Pingback from {source} to {target} registered. Keep the web talking! :-)"
     if outcome.status == "retry":
+        # The source failed for now (5xx, 429, timeout, connection refused): fault 0x32, the
+        # spec's "error from an upstream server", tells the sender to try again later rather than
+        # that the ping is registered. The mention stays queued (apply() scheduled its next
+        # attempt), so the job runner still verifies it even if the sender never pings again;
+        # a ping that comes back re-verifies the same entry.
         state.runner.wake()
-        return f"Pingback from {source} to {target} received; the source will be checked again."
+        return (
+            pb.FAULTS["upstream"],
+            f"The source URI could not be fetched right now ({outcome.reason}); try again later.",
+        )
     if outcome.reason in ("no_link_found", "only_in_comment", "unsupported_type", "empty"):
         return (pb.FAULTS["no_link"], "The source URI does not contain a link to the target URI.")
     return (pb.FAULTS["source_not_found"], f"The source URI cannot be used ({outcome.reason}).")

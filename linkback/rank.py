@@ -28,7 +28,6 @@ from linkback.graph import from_edges, pagerank
 from linkback.graph._from_store import (
     AUTHORITY_KINDS,
     drop_temp_tables,
-    page_graph,
     site_graphs,
 )
 from linkback.graph._harmonic import harmonic_centrality
@@ -181,7 +180,7 @@ def rank(
     try:
         # Each stage keeps only its per-node results; graphs and edge tables are freed as it ends.
         stage(0)
-        domains, domain_counts, hosts, host_domain = site_graphs(con)
+        domains, domain_counts, hosts, host_domain, page_edges = site_graphs(con)
         counts["domains"], counts["domain_edges"] = domains.n, domains.graph.m
         counts["hosts"], counts["host_edges"] = hosts.n, hosts.graph.m
         drop_temp_tables(con)
@@ -235,8 +234,8 @@ def rank(
         harmonic_method = "exact" if harmonic.exact else "hyperball"
         del hosts, host_domain, host_raw, harmonic
         stage(5)
-        pages = page_graph(con)
-        drop_temp_tables(con)
+        pages = page_edges.graph()
+        del page_edges
         counts["pages"], counts["page_edges"] = pages.n, pages.graph.m
         stage(6)
         page_result = pagerank(pages.graph, **solve)

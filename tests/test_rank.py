@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from linkrows import insert, link, store_of, ts
 
+from linkback.graph._from_store import _page_edges
 from linkback.graph._scale import rating
 from linkback.rank import SeedFileError, latest_run, parse_seeds, rank
 from linkback.store import Store
@@ -220,3 +221,39 @@ def test_the_bundled_seed_files_parse() -> None:
 
     assert len(read_seeds(default_seeds_path("trust"))) >= 40
     assert read_seeds(default_seeds_path("spam")) == []
+
+
+def test_page_numbering_merges_equal_hashes_and_keeps_unclustered_targets_apart() -> None:
+    source_hash = np.array([30, 10, 30, 20], dtype=np.uint64)  # sources 0 and 2 share a hash
+    source = np.array([0, 2, 1, 3, 3, 1], dtype=np.int32)
+    target_hash = np.array([99, 99, 10, 77, 99, 30], dtype=np.uint64)  # 99 in two runs; 10, 30 are sources
+    pages = _page_edges(source, target_hash, source_hash)
+    edges = {(int(pages.labels[s]), int(pages.labels[t])) for s, t in zip(pages.src, pages.dst)}
+    assert edges == {(30, 99), (30, 99), (10, 10), (20, 77), (20, 99), (10, 30)}
+    graph = pages.graph()
+    assert graph.n == 5  # 10, 20, 30, 77, 99: the self-link of 10 adds no node of its own, 10 → 30 does
+    labels = graph.labels.to_numpy()
+    src, dst = graph.graph.edges()
+    assert {(int(labels[s]), int(labels[t])) for s, t in zip(src, dst)} == {(30, 99), (20, 77), (20, 99), (10, 30)}
+
+
+def test_the_page_graph_has_one_edge_per_passing_link_between_two_urls() -> None:
+    rng = np.random.default_rng(7)
+    urls = [f"https://s{i % 7}.com/p{i}" for i in range(40)]
+    rows = [
+        link(urls[a], urls[b], nofollow=bool(rng.random() < 0.2)) for a, b in rng.integers(0, len(urls), size=(300, 2))
+    ]
+    with store_of(rows) as store:
+        rank(store, seeds=[])
+        expected = {
+            (r[0], r[1])
+            for r in store.con.execute(
+                "SELECT DISTINCT hash(source_url), hash(target_url) FROM links"
+                " WHERE NOT nofollow AND source_url <> target_url"
+            ).fetchall()
+        }
+        nodes = {u for pair in expected for u in pair}
+        stored = {r[0] for r in store.con.execute("SELECT url_hash FROM page_ranks").fetchall()}
+        assert stored == nodes
+        (edges,) = store.con.execute("SELECT page_edges FROM rank_runs").fetchall()[0]
+        assert edges == len(expected)

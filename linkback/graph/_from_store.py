@@ -17,6 +17,8 @@ what made a ``GROUP BY (source, target)`` spill at 50 M links. Merging repeated 
 referring domains and backlinks, all happen in numpy on integer arrays. Pages are identified by
 DuckDB's 64-bit ``hash(url)``, so tens of millions of URLs never travel as strings (a collision among
 50 M URLs has a probability of about 1e-4; it would merge two pages' ranks, nothing worse).
+The page graph needs no dictionary of its own: its source pages are the host graph's, and its
+target pages are numbered in numpy from the targets' hashes, which the same pass streams out.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ PASSES = (
     f" AND kind IN ({_KINDS_SQL})"
 )
 
-_TEMP_TABLES = ("_sources", "_domain_ids", "_host_ids", "_source_ids", "_page_ids")
+_TEMP_TABLES = ("_sources", "_domain_ids", "_host_ids", "_source_ids")
 
 
 @dataclass(frozen=True)
@@ -84,16 +86,83 @@ def _labels(con: duckdb.DuckDBPyConnection, table: str, column: str = "label") -
 
 
 def _pairs(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
-    """The integer columns of ``sql`` as numpy arrays (streamed from DuckDB as Arrow)."""
+    """The integer columns of ``sql`` as numpy arrays (streamed from DuckDB as Arrow). Each column
+    leaves the Arrow table as it is converted, so at most one column is held twice."""
     table = con.sql(sql).to_arrow_table()
-    return {name: table.column(name).to_numpy() for name in table.column_names}
+    out = {}
+    for name in list(table.column_names):
+        out[name] = table.column(name).to_numpy()
+        table = table.drop_columns([name])
+    return out
 
 
-def site_graphs(con: duckdb.DuckDBPyConnection) -> tuple[LabelledGraph, DomainCounts, LabelledGraph, pa.Array]:
-    """The domain graph with its per-domain counts, and the host graph with each host's domain.
+@dataclass
+class PageEdges:
+    """The authority-passing links between pages, as parallel arrays of node ids 0..n-1 (the
+    page graph before :meth:`graph` merges repeats and drops self-links), and each node's label."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    labels: np.ndarray  # uint64 hash(url), one per node
+
+    def graph(self) -> LabelledGraph:
+        """The page graph over the pages that take part in a link between two different URLs."""
+        src, dst = self.src, self.dst
+        keep = src != dst
+        src, dst = src[keep], dst[keep]
+        used = np.zeros(self.labels.shape[0], dtype=bool)
+        used[src] = True
+        used[dst] = True
+        new_id = (np.cumsum(used, dtype=np.int64) - 1).astype(np.int32)
+        graph = from_edges(new_id[src], new_id[dst], int(used.sum()))
+        return LabelledGraph(graph, pa.array(self.labels[used], type=pa.uint64()))
+
+
+def _page_edges(source: np.ndarray, target_hash: np.ndarray, source_hash: np.ndarray) -> PageEdges:
+    """Number the pages: source pages keep their ids (``source_hash[i]`` is page ``i``'s), target
+    pages that never link get the next ones. ``target_hash`` arrives clustered (the links are
+    stored by target), so only the first of each run of equal hashes needs a lookup."""
+    n_sources = source_hash.shape[0]
+    head = np.empty(target_hash.shape[0], dtype=bool)
+    if head.size:
+        head[0] = True
+        np.not_equal(target_hash[1:], target_hash[:-1], out=head[1:])
+    run = np.cumsum(head, dtype=np.int32) - 1
+    distinct, run_key = np.unique(target_hash[head], return_inverse=True)
+    del head, target_hash
+    order = np.argsort(source_hash, kind="stable")
+    sorted_hash = source_hash[order]
+    # Two source URLs with one hash are one page, as everywhere else pages are keyed by hash:
+    # each takes the id of the first of its group (the one ``searchsorted`` finds for targets).
+    first = np.ones(n_sources, dtype=bool)
+    np.not_equal(sorted_hash[1:], sorted_hash[:-1], out=first[1:])
+    if not first.all():
+        group_start = np.maximum.accumulate(np.where(first, np.arange(n_sources), 0))
+        canonical = np.empty(n_sources, dtype=source.dtype)
+        canonical[order] = order[group_start]
+        source = canonical[source]
+    del first
+    at = np.searchsorted(sorted_hash, distinct)
+    found = at < n_sources
+    found[found] = sorted_hash[at[found]] == distinct[found]
+    node_of_distinct = np.empty(distinct.shape[0], dtype=np.int32)
+    node_of_distinct[found] = order[at[found]]
+    node_of_distinct[~found] = n_sources + np.arange(int((~found).sum()))
+    node_of_run = node_of_distinct[run_key]
+    del node_of_distinct, run_key
+    dst = node_of_run[run]
+    labels = np.concatenate([source_hash, distinct[~found]])
+    return PageEdges(source, dst, labels)
+
+
+def site_graphs(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[LabelledGraph, DomainCounts, LabelledGraph, pa.Array, PageEdges]:
+    """The domain graph with its per-domain counts, the host graph with each host's domain, and
+    the page edges (:meth:`PageEdges.graph` builds the page graph from them when it is needed).
 
     The domain graph has authority-passing links between different domains, over every domain the
-    store knows; the host graph the same between different hosts. Both come out of one pass over
+    store knows; the host graph the same between different hosts. All three come out of one pass over
     the links. ``links`` is clustered on the target, so looking a target up in a dictionary hits
     the same entry many times in a row and stays in cache, while the sources arrive in random order
     and every lookup is a cache miss: so each link looks up only its source *page*, once, and the
@@ -129,15 +198,17 @@ def site_graphs(con: duckdb.DuckDBPyConnection) -> tuple[LabelledGraph, DomainCo
         FROM _sources p JOIN _host_ids h ON h.label = p.host JOIN _domain_ids d ON d.label = p.domain"""
     )
     con.execute("DROP TABLE _sources")
-    per_source = _pairs(con, "SELECT host_id, domain_id FROM _source_ids ORDER BY id")
+    per_source = _pairs(con, "SELECT host_id, domain_id, hash(label) AS page FROM _source_ids ORDER BY id")
     edges = _pairs(
         con,
-        f"""SELECT s.id AS s, th.id AS th, td.id AS td, coalesce({PASSES}, false) AS passes
+        f"""SELECT s.id AS s, th.id AS th, td.id AS td, coalesce({PASSES}, false) AS passes,
+        hash(l.target_url) AS tu
         FROM links l JOIN _source_ids s ON l.source_url = s.label
         JOIN _host_ids th ON l.target_host = th.label JOIN _domain_ids td ON l.target_domain = td.label
         WHERE l.lost_at IS NULL""",
     )
     source, passes = edges["s"], edges["passes"]
+    target_page = edges.pop("tu")[passes]  # the full column goes at once: it is the largest
     # domains: every live link between different domains; the graph keeps those passing authority
     src, dst = per_source["domain_id"][source], edges["td"]
     external = src != dst
@@ -150,31 +221,18 @@ def site_graphs(con: duckdb.DuckDBPyConnection) -> tuple[LabelledGraph, DomainCo
     # hosts: links passing authority between different hosts
     src, dst = per_source["host_id"][source[passes]], edges["th"][passes]
     host_graph = from_edges(src, dst, n_hosts)  # drops the links inside one host as self-loops
+    page_source = source[passes]
     del src, dst, edges, source, passes
+    # Last, so the page numbering's temporaries never coexist with the other graphs' edge arrays.
+    pages = _page_edges(page_source, target_page, per_source.pop("page"))
+    del page_source, target_page
     return (
         LabelledGraph(domain_graph, _labels(con, "_domain_ids")),
         counts,
         LabelledGraph(host_graph, _labels(con, "_host_ids")),
         _labels(con, "_host_ids", "domain"),
+        pages,
     )
-
-
-def page_graph(con: duckdb.DuckDBPyConnection) -> LabelledGraph:
-    """The page graph of authority-passing links, internal and external; labels are ``hash(url)``."""
-    live = f"FROM links WHERE {PASSES} AND source_url <> target_url"
-    n = _dictionary(
-        con,
-        "_page_ids",
-        f"SELECT DISTINCT hash(source_url) AS label {live} UNION SELECT DISTINCT hash(target_url) {live}",
-    )
-    edges = _pairs(
-        con,
-        f"""SELECT s.id AS s, t.id AS t
-        FROM (SELECT hash(source_url) AS su, hash(target_url) AS tu {live}) l
-        JOIN _page_ids s ON l.su = s.label JOIN _page_ids t ON l.tu = t.label""",
-    )
-    graph = from_edges(edges["s"], edges["t"], n)
-    return LabelledGraph(graph, _labels(con, "_page_ids"))
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:

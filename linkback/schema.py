@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -264,12 +264,13 @@ SENDS = _schema(
 SEND_SOURCES = _schema(
     ("url", pa.string(), "a post, feed or sitemap URL"),
     ("kind", pa.string(), "post, feed or sitemap"),
-    ("etag", pa.string(), "ETag of the last fetch"),
-    ("last_modified", pa.string(), "Last-Modified of the last fetch"),
+    ("etag", pa.string(), "ETag of the last fetch (of the feed or sitemap; of the post page for a post)"),
+    ("last_modified", pa.string(), "Last-Modified of the last fetch (feed or sitemap; the post page for a post)"),
     ("updated", _TS, "the entry's date in its feed or sitemap at the last send"),
-    ("content_hash", pa.string(), "sha256 of what was seen at the last send"),
+    ("content_hash", pa.string(), "sha256 of what was seen at the last send (the feed; a post's entry content)"),
     ("checked_at", _TS, "last fetch"),
     ("sent_at", _TS, "last time notifications went out for it"),
+    ("page_hash", pa.string(), "a post: sha256 of its page as fetched at the last send"),
 )
 
 SEND_REQUESTS = _schema(
@@ -281,6 +282,7 @@ SEND_REQUESTS = _schema(
     ("created_at", _TS, "when it was asked"),
     ("done_at", _TS, "when it finished"),
     ("result", pa.string(), "JSON summary: sent, failed, no endpoint..."),
+    ("blog_name", pa.string(), "your blog's name, sent with TrackBacks"),
 )
 
 TABLES: dict[str, pa.Schema] = {
@@ -308,6 +310,11 @@ TABLES: dict[str, pa.Schema] = {
 TABLES_SINCE: dict[int, tuple[str, ...]] = {
     2: ("rank_runs", "domain_ranks", "host_ranks", "page_ranks", "quality_lists", "site_profiles"),
     3: ("sites", "mentions", "mention_rules", "webhook_deliveries", "sends", "send_sources", "send_requests"),
+}
+
+#: Columns added to existing tables by each schema version: (table, column).
+COLUMNS_SINCE: dict[int, tuple[tuple[str, str], ...]] = {
+    4: (("send_sources", "page_hash"), ("send_requests", "blog_name")),
 }
 
 _DUCKDB_TYPES = {

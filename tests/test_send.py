@@ -4,6 +4,7 @@ updates and deletes with one-time endpoints, retries, the guard, and our own rec
 
 from __future__ import annotations
 
+import threading
 import xmlrpc.client
 from urllib.parse import parse_qs
 
@@ -11,8 +12,9 @@ import httpx
 import pytest
 from serverkit import Hit, Page, PageServer, loopback_resolver, start_linkback, wait_for
 
-from linkback.fetch import Fetcher, GuardPolicy
-from linkback.send import Sender, SendOptions, history
+from linkback import schema
+from linkback.fetch import Fetcher, FetchLimits, GuardPolicy
+from linkback.send import Sender, SendOptions, history, send_feed
 from linkback.store import Store
 
 
@@ -28,8 +30,9 @@ def store():
         yield s
 
 
-def make_sender(store: Store, *, allow_private: bool = True, **options) -> Sender:
-    fetcher = Fetcher(policy=GuardPolicy(allow_private=allow_private), resolver=loopback_resolver)
+def make_sender(store: Store, *, allow_private: bool = True, timeout: float | None = None, **options) -> Sender:
+    limits = FetchLimits(timeout=timeout, connect_timeout=timeout) if timeout else FetchLimits()
+    fetcher = Fetcher(policy=GuardPolicy(allow_private=allow_private), resolver=loopback_resolver, limits=limits)
     return Sender(
         fetcher,
         read=lambda fn: fn(store.con),
@@ -62,6 +65,31 @@ class Endpoint:
 
     def forms(self) -> list[dict]:
         return [{k: v[0] for k, v in parse_qs(c.body.decode()).items()} for c in self.calls]
+
+
+class Stall:
+    """A handler that hangs (until the test ends) on the calls ``stall(n)`` says, else answers ``page``."""
+
+    def __init__(self, stall, page: Page | Endpoint) -> None:
+        self.stall = stall
+        self.page = page
+        self.calls = 0
+        self.release = threading.Event()
+
+    def __call__(self, hit: Hit) -> Page:
+        self.calls += 1
+        if self.stall(self.calls):
+            self.release.wait(30)
+            return Page(b"too late", 200, {"Content-Type": "text/plain"})
+        return self.page(hit) if callable(self.page) else self.page
+
+
+@pytest.fixture
+def stalls():
+    made: list[Stall] = []
+    yield lambda stall, page: made.append(Stall(stall, page)) or made[-1]
+    for s in made:
+        s.release.set()
 
 
 # --- Webmention discovery and notification ------------------------------------------------------
@@ -141,6 +169,70 @@ def test_answers_are_judged_and_201_locations_kept_and_3xx_not_followed(web, sto
     assert (records["refused"].status, records["refused"].http_status) == ("failed", 400)
 
 
+def test_a_relative_201_location_is_resolved_against_the_endpoint(web, store) -> None:
+    web.pages["/t"] = Page('<link rel="webmention" href="/hooks/wm">')
+    web.pages["/hooks/wm"] = Endpoint(201, {"Location": "status/9"})
+    web.pages["/post"] = post_page(web.url("/t", "them.test"))
+    (record,) = make_sender(store).send_post(web.url("/post", "me.test")).records
+    assert (record.status, record.location) == ("sent", web.url("/hooks/status/9", "them.test"))
+    assert history(store.con)[0]["location"] == web.url("/hooks/status/9", "them.test")
+
+
+def test_a_timed_out_post_to_the_endpoint_is_retried(web, store, stalls) -> None:
+    endpoint = Endpoint()
+    slow = stalls(lambda n: n == 1, endpoint)  # the first POST hangs past the timeout
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = slow
+    web.pages["/post"] = post_page(web.url("/t", "them.test"))
+    (record,) = make_sender(store, timeout=1.0).send_post(web.url("/post", "me.test")).records
+    assert (record.status, record.attempts, slow.calls, len(endpoint.calls)) == ("sent", 2, 2, 1)
+
+
+def test_a_refused_connection_to_the_endpoint_is_retried_then_failed(web, store) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web.pages["/t"] = Page(f'<link rel="webmention" href="http://127.0.0.1:{port}/wm">')
+    web.pages["/post"] = post_page(web.url("/t", "them.test"))
+    result = make_sender(store, attempts=2).send_post(web.url("/post", "me.test"))
+    (record,) = result.records
+    assert (record.status, record.attempts) == ("failed", 2) and record.reason.startswith("connect")
+    assert result.retry
+
+
+def test_a_target_answering_5xx_at_discovery_is_retried(web, store) -> None:
+    endpoint = Endpoint()
+    flaky = Endpoint(lambda n: 503 if n == 1 else 200)
+    web.pages["/flaky"] = lambda hit: (
+        Page('<link rel="webmention" href="/wm">') if flaky(hit).status == 200 else Page(b"busy", 503)
+    )
+    web.pages["/down"] = Page('<link rel="webmention" href="/wm">', 503)  # an endpoint, but a 503 page
+    web.pages["/wm"] = endpoint
+    web.pages["/post"] = post_page(web.url("/flaky", "them.test"), web.url("/down", "them.test"))
+    result = make_sender(store).send_post(web.url("/post", "me.test"))
+    records = {r.target.rsplit("/", 1)[1]: r for r in result.records}
+    assert records["flaky"].status == "sent" and len(flaky.calls) == 2
+    assert (records["down"].status, records["down"].reason) == ("failed", "discovery: HTTP 503")
+    assert sum(1 for h in web.hits if h.path == "/down") == 3  # the POST's number of tries
+    assert len(endpoint.calls) == 1 and result.retry
+    assert {h["status"] for h in history(store.con)} == {"sent", "failed"}
+
+
+def test_a_target_timing_out_at_discovery_is_retried_then_failed(web, store, stalls) -> None:
+    endpoint = Endpoint()
+    web.pages["/once"] = stalls(lambda n: n == 1, Page('<link rel="webmention" href="/wm">'))
+    web.pages["/never"] = never = stalls(lambda n: True, Page('<link rel="webmention" href="/wm">'))
+    web.pages["/wm"] = endpoint
+    web.pages["/post"] = post_page(web.url("/once", "them.test"), web.url("/never", "them.test"))
+    result = make_sender(store, timeout=1.0, attempts=2).send_post(web.url("/post", "me.test"))
+    records = {r.target.rsplit("/", 1)[1]: r for r in result.records}
+    assert records["once"].status == "sent" and len(endpoint.calls) == 1
+    assert records["never"].status == "failed" and records["never"].reason.startswith("discovery: timeout")
+    assert never.calls == 2 and result.retry
+
+
 def test_5xx_answers_are_retried_with_backoff(web, store) -> None:
     flaky = Endpoint(lambda n: 503 if n == 1 else 202)
     web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
@@ -175,6 +267,48 @@ def test_private_endpoints_are_refused_with_the_guard_on(web, store) -> None:
     )
     (record,) = sender.send_post(web.url("/post", "me.test")).records
     assert record.status == "refused" and "private" in record.reason
+
+
+class SplitFetcher:
+    """Discovery (GET) through a fetcher that lets the loopback test server in; notifications
+    (POST) through ``guarded``, a fetcher with the private-address guard on."""
+
+    def __init__(self, guarded: Fetcher) -> None:
+        self.open = Fetcher(policy=GuardPolicy(allow_private=True), resolver=loopback_resolver)
+        self.guarded = guarded
+
+    def fetch(self, url: str, *, method: str = "GET", **kwargs):  # noqa: ANN201
+        return (self.guarded if method == "POST" else self.open).fetch(url, method=method, **kwargs)
+
+
+def intranet_resolver(host: str, port: int) -> list[str]:
+    return ["10.0.0.1"] if host == "intranet.test" else loopback_resolver(host, port)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "reason"),
+    [
+        ("http://127.0.0.1:{port}/wm", "loopback"),
+        ("http://[::1]/wm", "loopback"),
+        ("http://intranet.test:{port}/wm", "private"),  # a name resolving to 10.0.0.1
+    ],
+)
+def test_private_endpoints_are_refused_and_never_contacted(web, store, endpoint, reason) -> None:
+    received = Endpoint()
+    web.pages["/wm"] = received
+    web.pages["/t"] = Page(f'<link rel="webmention" href="{endpoint.format(port=web.port)}">')
+    web.pages["/post"] = post_page(web.url("/t", "them.test"))
+    guarded = Fetcher(policy=GuardPolicy(allow_private=False, ports=None), resolver=intranet_resolver)
+    sender = Sender(SplitFetcher(guarded), read=lambda fn: fn(store.con), write=lambda fn: fn(store.con))
+    (record,) = sender.send_post(web.url("/post", "me.test")).records
+    assert (record.status, record.protocol) == ("refused", "webmention")
+    assert reason in record.reason and received.calls == []
+    # The same endpoint with the guard relaxed explicitly is notified (the loopback one is ours).
+    if "127.0.0.1" in endpoint:
+        relaxed = Sender(SplitFetcher(Fetcher(policy=GuardPolicy(allow_private=True))),
+                         read=lambda fn: fn(store.con), write=lambda fn: fn(store.con))  # fmt: skip
+        assert [r.status for r in relaxed.send_post(web.url("/post", "me.test")).records] == ["sent"]
+        assert len(received.calls) == 1
 
 
 def test_dry_run_discovers_but_sends_and_stores_nothing(web, store) -> None:
@@ -266,6 +400,16 @@ def pingback_server(faults: dict[str, int]):
     return answer, calls
 
 
+def trackback_rdf(target: str, ping: str, head: str = "") -> str:
+    return (
+        f"<html><head>{head}</head><body><!--\n"
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:trackback="http://madskills.com/public/xml/rss/module/trackback/">'
+        f'<rdf:Description rdf:about="{target}" dc:identifier="{target}" dc:title="T" '
+        f'trackback:ping="{ping}" /></rdf:RDF>\n--></body></html>'
+    )
+
+
 FAULT_CASES = {"ok": None, "dup": 48, "f0": 0, "f16": 16, "f17": 17, "f32": 32, "f33": 33, "f49": 49, "f50": 50}
 
 
@@ -315,6 +459,46 @@ def test_trackback_is_the_last_resort_and_found_through_rdf(web, store) -> None:
     assert (record.protocol, record.status) == ("trackback", "sent")
     form = parse_qs(received[0].decode())
     assert form["url"] == [web.url("/post", "me.test")] and form["title"] == ["My post"] and form["blog_name"] == ["Me"]
+
+
+def test_a_trackback_error_answer_is_a_failure_with_its_message(web, store) -> None:
+    target = web.url("/t", "them.test")
+    web.pages["/t"] = Page(trackback_rdf(target, web.url("/tb", "them.test")))
+    web.pages["/tb"] = Page(
+        '<?xml version="1.0" encoding="utf-8"?><response><error>1</error><message>Spam, go away</message></response>',
+        200,
+        {"Content-Type": "text/xml"},
+    )
+    web.pages["/post"] = post_page(target)
+    (record,) = make_sender(store).send_post(web.url("/post", "me.test")).records
+    assert (record.protocol, record.status, record.reason) == ("trackback", "failed", "Spam, go away")
+
+
+def test_the_preferred_protocol_is_used_when_a_target_offers_several(web, store) -> None:
+    answer, calls = pingback_server({})
+    web.pages["/xmlrpc"] = answer
+    webmention = Endpoint()
+    web.pages["/wm"] = webmention
+    trackback: list[bytes] = []
+    web.pages["/tb"] = lambda hit: (
+        trackback.append(hit.body) or Page("<response><error>0</error></response>", 200, {"Content-Type": "text/xml"})
+    )
+    wm_pb = web.url("/wm-pb", "them.test")
+    pb_tb = web.url("/pb-tb", "them.test")
+    web.pages["/wm-pb"] = Page(
+        '<link rel="pingback" href="/xmlrpc"><link rel="webmention" href="/wm">',
+        headers={"Content-Type": "text/html", "X-Pingback": web.url("/xmlrpc", "them.test")},
+    )
+    web.pages["/pb-tb"] = Page(
+        trackback_rdf(
+            pb_tb, web.url("/tb", "them.test"), head=f'<link rel="pingback" href="{web.url("/xmlrpc", "them.test")}">'
+        )
+    )
+    web.pages["/post"] = post_page(wm_pb, pb_tb)
+    records = {r.target: r for r in make_sender(store).send_post(web.url("/post", "me.test")).records}
+    assert (records[wm_pb].protocol, records[wm_pb].status) == ("webmention", "sent")
+    assert (records[pb_tb].protocol, records[pb_tb].status) == ("pingback", "sent")
+    assert len(webmention.calls) == 1 and [c[2] for c in calls] == [pb_tb] and trackback == []
 
 
 def test_no_endpoint_is_recorded_as_such(web, store) -> None:
@@ -415,6 +599,149 @@ def test_a_feed_sends_for_new_and_changed_entries_only(web, store) -> None:
     )
     third = send_feed(make_sender(store), feed_url)
     assert [p.url for p in third.posts] == [web.url("/p1", "me.test")]
+
+
+def conditional(state: dict, content_type: str = "application/rss+xml"):
+    """A feed (or page) served with an ETag, answering 304 to a matching If-None-Match."""
+
+    def serve(hit: Hit) -> Page:
+        if hit.headers.get("if-none-match") == state["etag"]:
+            return Page(b"", 304, {"ETag": state["etag"]})
+        return Page(state["body"], 200, {"Content-Type": content_type, "ETag": state["etag"]})
+
+    return serve
+
+
+def test_a_feed_run_with_failed_sends_is_not_cached_and_the_failed_post_is_sent_again(web, store) -> None:
+    down = Endpoint(lambda n: 503 if n <= 3 else 202)  # 503 for the whole first run (3 tries)
+    refusing = Endpoint(400)  # a definitive answer: not retried by later runs
+    ok = Endpoint()
+    for name, endpoint in (("down", down), ("refusing", refusing), ("ok", ok)):
+        web.pages[f"/{name}"] = Page(f'<link rel="webmention" href="/wm-{name}">')
+        web.pages[f"/wm-{name}"] = endpoint
+        web.pages[f"/p-{name}"] = post_page(web.url(f"/{name}", "them.test"))
+    posts = {name: web.url(f"/p-{name}", "me.test") for name in ("down", "refusing", "ok")}
+    date = "Mon, 02 Nov 2026 10:00:00 GMT"
+    feed = {"etag": '"v1"', "body": rss(*((url, name, date) for name, url in posts.items()))}
+    web.pages["/feed.xml"] = conditional(feed)
+    feed_url = web.url("/feed.xml", "me.test")
+    first = send_feed(make_sender(store), feed_url)
+    assert first.retry == 1 and (len(down.calls), len(refusing.calls), len(ok.calls)) == (3, 1, 1)
+    second = send_feed(make_sender(store), feed_url)  # the feed did not change, but the run failed
+    assert not second.not_modified and second.retry == 0
+    assert [p.url for p in second.posts] == [posts["down"]] and second.unchanged == 2
+    assert (len(down.calls), len(refusing.calls), len(ok.calls)) == (4, 1, 1)
+    assert send_feed(make_sender(store), feed_url).not_modified  # now cached
+    assert len(down.calls) == 4
+
+
+def test_a_sitemap_index_is_not_cached_while_a_child_sitemap_has_a_failed_send(web, store) -> None:
+    down = Endpoint(lambda n: 503 if n <= 3 else 202)
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = down
+    web.pages["/p1"] = post_page(web.url("/t", "them.test"))
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    index = {"etag": '"i1"', "body": f'<?xml version="1.0"?><sitemapindex {ns}><sitemap><loc>{web.url("/posts.xml", "me.test")}</loc></sitemap></sitemapindex>'}  # fmt: skip
+    child = {"etag": '"c1"', "body": f'<?xml version="1.0"?><urlset {ns}><url><loc>{web.url("/p1", "me.test")}</loc><lastmod>2026-11-02</lastmod></url></urlset>'}  # fmt: skip
+    web.pages["/sitemap.xml"] = conditional(index, "application/xml")
+    web.pages["/posts.xml"] = conditional(child, "application/xml")
+    sitemap = web.url("/sitemap.xml", "me.test")
+    assert send_feed(make_sender(store), sitemap, kind="sitemap").retry == 1
+    again = send_feed(make_sender(store), sitemap, kind="sitemap")
+    assert [p.status for p in again.posts] == ["sent"] and again.retry == 0 and len(down.calls) == 4
+    assert send_feed(make_sender(store), sitemap, kind="sitemap").not_modified
+
+
+def sitemap(*urls: tuple[str, str | None]) -> Page:
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    body = "".join(f"<url><loc>{u}</loc>{f'<lastmod>{d}</lastmod>' if d else ''}</url>" for u, d in urls)
+    return Page(f'<?xml version="1.0"?><urlset {ns}>{body}</urlset>', headers={"Content-Type": "application/xml"})
+
+
+def test_an_entry_without_a_date_is_sent_again_only_when_its_post_changed(web, store) -> None:
+    endpoint = Endpoint()
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = endpoint
+    web.pages["/t2"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/p1"] = post_page(web.url("/t", "them.test"))
+    p1 = web.url("/p1", "me.test")
+    web.pages["/sitemap.xml"] = sitemap((p1, None))
+    url = web.url("/sitemap.xml", "me.test")
+
+    def post_fetches() -> int:
+        return sum(1 for h in web.hits if h.path == "/p1")
+
+    first = send_feed(make_sender(store), url, kind="sitemap")
+    assert [p.url for p in first.posts] == [p1] and len(endpoint.calls) == 1 and post_fetches() == 1
+    unchanged = send_feed(make_sender(store), url, kind="sitemap")  # same page: same content hash
+    assert (unchanged.posts, unchanged.unchanged, len(endpoint.calls)) == ([], 1, 1)
+    assert post_fetches() == 2
+    web.pages["/p1"] = post_page(web.url("/t", "them.test"), web.url("/t2", "them.test"))  # edited
+    changed = send_feed(make_sender(store), url, kind="sitemap")
+    assert [p.url for p in changed.posts] == [p1] and len(endpoint.calls) == 3  # /t and /t2
+    assert post_fetches() == 3  # the change check's fetch is the one the send uses
+    state = store.con.execute("SELECT page_hash FROM send_sources WHERE url = ?", [p1]).fetchall()
+    assert len(state[0][0]) == 64
+
+
+def test_a_feed_item_without_date_or_content_is_checked_by_its_posts_etag(web, store) -> None:
+    endpoint = Endpoint()
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = endpoint
+    page = {"etag": '"p1"', "body": post_page(web.url("/t", "them.test")).body}
+    web.pages["/p1"] = conditional(page, "text/html; charset=utf-8")
+    p1 = web.url("/p1", "me.test")
+    web.pages["/feed.xml"] = Page(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Me</title><item><link>{p1}</link></item></channel></rss>',
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    url = web.url("/feed.xml", "me.test")
+    assert len(send_feed(make_sender(store), url).posts) == 1
+    assert send_feed(make_sender(store), url).posts == []  # 304 for the post's ETag
+    assert [h.headers.get("if-none-match") for h in web.hits if h.path == "/p1"] == [None, '"p1"']
+    # A new ETag on the same bytes (a static site rebuilt) is not a change: the content hash decides.
+    page["etag"] = '"p2"'
+    assert send_feed(make_sender(store), url).posts == []
+    page["etag"], page["body"] = '"p3"', post_page(web.url("/t", "them.test"), footer="edited").body
+    assert [p.url for p in send_feed(make_sender(store), url).posts] == [p1]
+    assert [h.headers.get("if-none-match") for h in web.hits if h.path == "/p1"][-1] == '"p2"'
+    assert len(endpoint.calls) == 2
+
+
+def test_a_changed_sitemap_lastmod_sends_again(web, store) -> None:
+    endpoint = Endpoint()
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = endpoint
+    web.pages["/p1"] = post_page(web.url("/t", "them.test"))
+    web.pages["/p2"] = post_page(web.url("/t", "them.test"))
+    p1, p2 = web.url("/p1", "me.test"), web.url("/p2", "me.test")
+    web.pages["/sitemap.xml"] = sitemap((p1, "2026-11-02"), (p2, "2026-11-02"))
+    url = web.url("/sitemap.xml", "me.test")
+    assert len(send_feed(make_sender(store), url, kind="sitemap").posts) == 2
+    assert send_feed(make_sender(store), url, kind="sitemap").posts == []
+    web.pages["/sitemap.xml"] = sitemap((p1, "2026-11-05"), (p2, "2026-11-02"))
+    assert [p.url for p in send_feed(make_sender(store), url, kind="sitemap").posts] == [p1]
+    assert len(endpoint.calls) == 3
+
+
+def test_a_version_3_store_gets_the_new_send_columns(tmp_path) -> None:
+    import duckdb
+
+    path = str(tmp_path / "v3.duckdb")
+    Store(path).close()
+    con = duckdb.connect(path)  # make it a version 3 file: the tables without the columns version 4 adds
+    for table, column in schema.COLUMNS_SINCE[4]:
+        old = ", ".join(f"{f.name} {schema.duckdb_type(f.type)}" for f in schema.TABLES[table] if f.name != column)
+        con.execute(f"DROP TABLE {table}")
+        con.execute(f"CREATE TABLE {table} ({old})")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    with Store(path) as s:
+        assert s.schema_version == schema.SCHEMA_VERSION
+        s.con.execute("INSERT INTO send_sources (url, kind, page_hash) VALUES ('https://a.example/', 'post', 'x')")
+        s.con.execute(
+            "INSERT INTO send_requests (request_id, kind, url, blog_name) VALUES (1, 'post', 'https://a.example/', 'B')"
+        )
 
 
 def test_a_sitemap_index_is_followed_to_its_sitemaps(web, store) -> None:

@@ -33,27 +33,43 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _via_server(server: tuple[str, str], jobs: list[dict]) -> list[dict]:
-    """Queue the sends in the server's job runner and wait for them."""
+def _refused(resp: httpx.Response) -> str:
+    try:
+        detail = resp.json().get("detail")
+    except ValueError:
+        detail = None
+    return str(detail or resp.text)[:300]
+
+
+def _via_server(server: tuple[str, str], jobs: list[dict]) -> tuple[list[dict], int]:
+    """Queue the sends in the server's job runner and wait for them: (rows, failures).
+
+    The server sends with its own settings: a job asking for ``allow_private`` is refused (409)
+    by a server started without ``--allow-private``, and that refusal ends the command (exit 1)
+    before anything is queued.
+    """
     url, token = server
     headers = {"Authorization": f"Bearer {token}"}
     ids = []
     for job in jobs:
         resp = httpx.post(url + "/api/send", json=job, headers=headers, timeout=30)
         if resp.status_code >= 300:
-            fail(f"the server refused: {resp.text[:300]}")
+            err.print(f"[red]error:[/red] the server at {url} refused {job['url']}: {_refused(resp)}")
+            raise typer.Exit(1)
         ids.append(resp.json()["id"])
     rows: list[dict] = []
+    failures = 0
     for request_id in ids:
         while True:
             state = httpx.get(f"{url}/api/send/{request_id}", headers=headers, timeout=30).json()
             if state["status"] in ("done", "failed"):
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
         rows += state.get("sends", [])
-        if state.get("error"):
-            err.print(f"[red]{state['url']}[/red]: {state['error']}")
-    return rows
+        if state.get("error") or state["status"] == "failed":
+            failures += 1
+            err.print(f"[red]{state['url']}[/red]: {state.get('error') or 'failed'}")
+    return rows, failures
 
 
 @app.command("send")
@@ -91,17 +107,18 @@ def send_cmd(
 
     if not urls and not feed and not sitemap:
         fail("give post URLs, --feed or --sitemap")
+    allow = allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE"))
+    common = {"all_links": all_links, "blog_name": blog_name, "allow_private": allow}
     jobs = (
-        [{"kind": "post", "url": u, "all_links": all_links} for u in urls or []]
-        + [{"kind": "feed", "url": u, "all_links": all_links} for u in feed or []]
-        + [{"kind": "sitemap", "url": u, "all_links": all_links} for u in sitemap or []]
+        [{"kind": "post", "url": u, **common} for u in urls or []]
+        + [{"kind": "feed", "url": u, **common} for u in feed or []]
+        + [{"kind": "sitemap", "url": u, **common} for u in sitemap or []]
     )
     path = db or default_db_path()
     server = server_for(path)
     if server is not None and not dry_run:
-        rows = _via_server(server, jobs)
+        rows, failures = _via_server(server, jobs)
     else:
-        allow = allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE"))
         rows = []
         failures = 0
         with writable_store(db) as store, Fetcher(policy=GuardPolicy(allow_private=allow)) as fetcher:
@@ -134,6 +151,10 @@ def send_cmd(
                         err.print(f"{found.url}: not modified since the last run")
                     else:
                         err.print(f"{found.url}: {found.entries} entries, {found.unchanged} unchanged")
+                    if found.retry:
+                        err.print(
+                            f"{found.url}: {found.retry} entries had sends that failed; the next run retries them"
+                        )
                     posts = found.posts
                 for post in posts:
                     if post.error:
@@ -147,8 +168,9 @@ def send_cmd(
         if failures:
             raise typer.Exit(1)
         return
-    what = "notifications"
-    render(Report(rows, what, SEND_COLUMNS, SEND_TABLE), output_format, None)
+    render(Report(rows, "notifications", SEND_COLUMNS, SEND_TABLE), output_format, None)
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command("sent")

@@ -1,8 +1,16 @@
 """Sending for every new or changed entry of a feed (RSS/Atom) or a sitemap.
 
 The feed is fetched conditionally (``If-None-Match`` / ``If-Modified-Since`` from the last run);
-an entry is sent for when it is new, its date moved, or its content hash changed since the
-last send. A sitemap index is followed one level down to its sitemaps.
+an entry is sent for when it is new, its date moved, or its content in the feed changed since the
+last send. An entry without a date (a sitemap ``<url>`` without ``<lastmod>``, a feed item
+without one) is checked on the post itself: it is fetched conditionally with the post page's
+ETag / Last-Modified from the last send, and counts as changed unless it answers 304 or its
+body hashes as at the last send. A sitemap index is followed one level down to its sitemaps.
+
+A run in which some send failed in a way worth retrying (an endpoint or target still 5xx, a
+timeout, a connection error: see :func:`~linkback.send._sender.transient_failure`) keeps neither
+the failed entry's state nor the feed's validators, so the next run fetches the feed in full and
+tries that entry again; entries that went through are not sent twice, their state is kept.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from linkback.errors import FetchError, LinkbackError, SourceError
+from linkback.fetch import FetchResult
 from linkback.send._history import save_source_state, source_state
 from linkback.send._sender import PostResult, Sender
 from linkback.sources.feeds import FeedEntry, parse_feed
@@ -29,6 +38,8 @@ class FeedResult:
     not_modified: bool = False
     error: str = ""
     posts: list[PostResult] = field(default_factory=list)
+    #: Entries (child sitemaps included) whose send failed in a way the next run retries.
+    retry: int = 0
 
 
 def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) -> FeedResult:
@@ -65,24 +76,33 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
         result.entries += sub.entries
         result.unchanged += sub.unchanged
         result.posts += sub.posts
+        # A child that could not be read, or had a failure to retry, must be read again next
+        # time: the index's validators are not kept (else a 304 would hide the child).
+        result.retry += sub.retry + (1 if sub.error else 0)
     for entry in feed.entries:
-        if not _changed(sender, entry):
+        changed, page = _changed(sender, entry)
+        if not changed:
             result.unchanged += 1
             continue
-        post = sender.send_post(entry.url)
+        post = sender.send_post(entry.url, fetched=page)
         result.posts.append(post)
-        if post.status != "failed" and not sender.options.dry_run:
-            sender.write(lambda con, e=entry: save_source_state(con, _entry_state(e)))
+        if post.retry:
+            result.retry += 1  # no state saved: the next run sends for it again
+        elif post.status != "failed" and not sender.options.dry_run:
+            # A definitive failure (the post answered 404...) is not saved either; it is tried
+            # again when the feed changes, but does not keep the feed from being cached.
+            sender.write(lambda con, e=entry, p=post: save_source_state(con, _entry_state(e, p)))
     if not sender.options.dry_run:
         now = datetime.now(UTC)
+        keep = not result.retry  # validators only from a run with nothing left to retry
         sender.write(
             lambda con: save_source_state(
                 con,
                 {
                     "url": url,
                     "kind": kind if feed.kind not in ("sitemap", "sitemapindex") else "sitemap",
-                    "etag": fetched.header("etag") or "",
-                    "last_modified": fetched.header("last-modified") or "",
+                    "etag": (fetched.header("etag") or "") if keep else "",
+                    "last_modified": (fetched.header("last-modified") or "") if keep else "",
                     "content_hash": hashlib.sha256(fetched.body).hexdigest(),
                     "checked_at": now,
                     "sent_at": now if result.posts else state.get("sent_at"),
@@ -92,22 +112,56 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
     return result
 
 
-def _changed(sender: Sender, entry: FeedEntry) -> bool:
+def _changed(sender: Sender, entry: FeedEntry) -> tuple[bool, FetchResult | None]:
+    """Whether to send for ``entry``, and the post page when it was fetched to find out."""
     seen = sender.read(lambda con: source_state(con, entry.url))
     if seen is None:
-        return True
-    if entry.updated is not None and seen.get("updated") != entry.updated:
-        return True
-    return bool(entry.content_hash) and seen.get("content_hash") != entry.content_hash
+        return True, None
+    if entry.updated is not None:
+        if seen.get("updated") != entry.updated:
+            return True, None
+    elif seen.get("updated") is not None:
+        return True, None  # the entry lost its date: something changed
+    if entry.content_hash and seen.get("content_hash") != entry.content_hash:
+        return True, None
+    if entry.updated is not None:
+        return False, None
+    # No date: ask the post itself, conditionally, with the validators of the last send.
+    headers = {}
+    if seen.get("etag"):
+        headers["If-None-Match"] = seen["etag"]
+    if seen.get("last_modified"):
+        headers["If-Modified-Since"] = seen["last_modified"]
+    try:
+        page = sender.fetcher.fetch(entry.url, headers=headers)
+    except FetchError:
+        return True, None  # send_post fetches it again and records why it failed
+    if page.status == 304:
+        return False, None
+    if page.status == 200:
+        etag, last_modified = page.header("etag") or "", page.header("last-modified") or ""
+        if etag and not etag.startswith("W/") and etag == seen.get("etag"):
+            return False, None  # a server that ignores If-None-Match but names the same version
+        if seen.get("page_hash") == hashlib.sha256(page.body).hexdigest():
+            # The same bytes under new validators (a static site rebuilt): not a change, and the
+            # new validators are kept so that the next check can be answered 304.
+            if not sender.options.dry_run and (etag, last_modified) != (seen.get("etag"), seen.get("last_modified")):
+                state = seen | {"etag": etag, "last_modified": last_modified, "checked_at": datetime.now(UTC)}
+                sender.write(lambda con: save_source_state(con, state))
+            return False, None
+    return True, page  # changed, or an error send_post records (without fetching it again)
 
 
-def _entry_state(entry: FeedEntry) -> dict:
+def _entry_state(entry: FeedEntry, post: PostResult) -> dict:
     now = datetime.now(UTC)
     return {
         "url": entry.url,
         "kind": "post",
+        "etag": post.etag,
+        "last_modified": post.last_modified,
         "updated": entry.updated,
         "content_hash": entry.content_hash,
+        "page_hash": post.content_hash,
         "checked_at": now,
         "sent_at": now,
     }

@@ -13,6 +13,7 @@ from the CLI (on the file) and in the server's job runner (through its writer th
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 import duckdb
 from selectolax.lexbor import LexborHTMLParser
 
-from linkback.errors import BlockedAddress, FetchError, FetchLimit, LinkbackError
+from linkback.errors import BlockedAddress, FetchError, LinkbackError
 from linkback.extract import extract
 from linkback.fetch import Fetcher, FetchResult
 from linkback.protocols import _pingback as pb
@@ -49,12 +50,38 @@ class SendOptions:
     blog_name: str = ""
 
 
+#: FetchError reasons worth another try: the endpoint (or the network) may answer later.
+TRANSIENT_REASONS = ("timeout", "connect", "network")
+
+
+def _transient(exc: FetchError) -> bool:
+    return exc.reason in TRANSIENT_REASONS and not isinstance(exc, BlockedAddress)
+
+
+def transient_failure(record: SendRecord) -> bool:
+    """A failure a later run should retry: the endpoint (or the target, at discovery) still
+    answered 5xx, timed out or could not be reached after the retries. A 4xx, a Pingback fault,
+    a TrackBack error, a refused address or a missing endpoint is the other side's definitive answer."""
+    if record.status != "failed":
+        return False
+    if record.http_status is not None:
+        return record.http_status >= 500
+    reason = record.reason.removeprefix("discovery: ")
+    return reason.startswith("HTTP 5") or reason.split(":", 1)[0] in TRANSIENT_REASONS
+
+
 @dataclass
 class PostResult:
     url: str
     status: str  # "sent" (something was tried), "gone" (410: earlier targets re-notified), "failed"
     error: str = ""
     records: list[SendRecord] = field(default_factory=list)
+    #: The post page's validators as fetched: its ETag, Last-Modified and the SHA-256 of its body.
+    etag: str = ""
+    last_modified: str = ""
+    content_hash: str = ""
+    #: Something failed that a later run should try again (see :func:`transient_failure`).
+    retry: bool = False
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -69,19 +96,24 @@ class Sender:
         self.read = read
         self.write = write
         self.options = options
-        self._discovered: dict[str, tuple[str, str, str] | FetchError] = {}
+        self._discovered: dict[str, tuple[str, str, str] | FetchError | str] = {}
+
+    def _backoff(self, attempts: int) -> None:
+        time.sleep(self.options.backoff * 2 ** (attempts - 1))
 
     # --- one post ---------------------------------------------------------------------------------
 
-    def send_post(self, url: str) -> PostResult:
+    def send_post(self, url: str, *, fetched: FetchResult | None = None) -> PostResult:
+        """Notify the targets of one post. ``fetched`` is the post when the caller has just
+        fetched it (a feed's change check), so it is not fetched twice."""
         try:
             source = normalize(url).split("#", 1)[0]
         except (LinkbackError, ValueError) as exc:
             return PostResult(url, "failed", f"not a URL: {exc}")
         try:
-            post = self.fetcher.fetch(source)
+            post = fetched if fetched is not None else self.fetcher.fetch(source)
         except FetchError as exc:
-            return PostResult(source, "failed", f"cannot fetch the post: {exc}")
+            return PostResult(source, "failed", f"cannot fetch the post: {exc}", retry=_transient(exc))
         earlier = self.read(lambda con: previous_targets(con, source))
         tree = _parse(post)  # once, for the 410 check, the links, and the title and excerpt
         gone = post.status == 410 or _meta_gone(tree)
@@ -89,7 +121,7 @@ class Sender:
         if gone:
             targets = sorted(earlier)
         elif post.status != 200:
-            return PostResult(source, "failed", f"the post answered HTTP {post.status}")
+            return PostResult(source, "failed", f"the post answered HTTP {post.status}", retry=post.status >= 500)
         else:
             current = outbound_links(post, all_links=self.options.all_links, tree=tree)
             current.discard(source)
@@ -103,7 +135,15 @@ class Sender:
             records.append(self._notify(source, target, linked=is_linked, title=title, excerpt=excerpt))
         if not self.options.dry_run:
             self.write(lambda con: record_sends(con, records))
-        return PostResult(source, "gone" if gone else "sent", records=records)
+        return PostResult(
+            source,
+            "gone" if gone else "sent",
+            records=records,
+            etag=post.header("etag") or "",
+            last_modified=post.header("last-modified") or "",
+            content_hash=hashlib.sha256(post.body).hexdigest(),
+            retry=any(transient_failure(r) for r in records),
+        )
 
     # --- one target -------------------------------------------------------------------------------
 
@@ -123,6 +163,8 @@ class Sender:
             return record(status="refused", reason=f"target address: {found.reason}")
         if isinstance(found, FetchError):
             return record(status="failed", reason=f"discovery: {found.reason}: {found}")
+        if isinstance(found, str):  # the target still answered 5xx after the retries
+            return record(status="failed", reason=f"discovery: {found}")
         webmention, pingback, trackback = found
         if webmention:
             protocol, endpoint = "webmention", webmention
@@ -142,36 +184,52 @@ class Sender:
             except BlockedAddress as exc:
                 return record(protocol, endpoint, "refused", f"endpoint address: {exc.reason}", attempts=attempts)
             except FetchError as exc:
-                transient = (
-                    isinstance(exc, FetchLimit) and exc.reason == "timeout" or exc.reason in ("connect", "network")
-                )
-                if transient and attempts < self.options.attempts:
-                    time.sleep(self.options.backoff * 2 ** (attempts - 1))
+                if _transient(exc) and attempts < self.options.attempts:
+                    self._backoff(attempts)
                     continue
                 return record(protocol, endpoint, "failed", f"{exc.reason}: {exc}", attempts=attempts)
             if result.status >= 500 and attempts < self.options.attempts:
-                time.sleep(self.options.backoff * 2 ** (attempts - 1))
+                self._backoff(attempts)
                 continue
             break
         answer = result.body.decode(result.charset or "utf-8", errors="replace")
         status, reason, location = _judge(protocol, result, answer)
         return record(protocol, endpoint, status, reason, result.status, answer, location, attempts)
 
-    def _endpoints(self, target: str) -> tuple[str, str, str] | FetchError:
-        """(webmention, pingback, trackback) endpoints of a target, each target fetched once per run."""
-        if target not in self._discovered:
+    def _endpoints(self, target: str) -> tuple[str, str, str] | FetchError | str:
+        """(webmention, pingback, trackback) endpoints of a target, each target fetched once per run.
+
+        A 5xx answer, a timeout or a connection error is retried with the POST's backoff; if it
+        persists the answer is the FetchError, or ``"HTTP 503"`` for a 5xx (never parsed as a page).
+        """
+        if target in self._discovered:
+            return self._discovered[target]
+        attempts = 0
+        while True:
+            attempts += 1
             try:
                 page = self.fetcher.fetch(target)
-                found = sender_endpoints(
-                    page.headers,
-                    page.body,
-                    page.final_url or target,
-                    content_type=page.content_type,
-                    charset=page.charset,
-                )
-                self._discovered[target] = (found.webmention or "", found.pingback or "", found.trackback or "")
             except FetchError as exc:
+                if _transient(exc) and attempts < self.options.attempts:
+                    self._backoff(attempts)
+                    continue
                 self._discovered[target] = exc
+                return exc
+            if page.status >= 500:
+                if attempts < self.options.attempts:
+                    self._backoff(attempts)
+                    continue
+                self._discovered[target] = f"HTTP {page.status}"
+                return self._discovered[target]
+            break
+        found = sender_endpoints(
+            page.headers,
+            page.body,
+            page.final_url or target,
+            content_type=page.content_type,
+            charset=page.charset,
+        )
+        self._discovered[target] = (found.webmention or "", found.pingback or "", found.trackback or "")
         return self._discovered[target]
 
     def _post(self, protocol: str, endpoint: str, source: str, target: str, title: str, excerpt: str) -> FetchResult:
@@ -208,7 +266,12 @@ def _judge(protocol: str, result: FetchResult, answer: str) -> tuple[str, str, s
     """(status, reason, location) from an endpoint's answer."""
     if protocol == "webmention":
         if 200 <= result.status < 300:
-            return "sent", "", (result.header("location") or "") if result.status == 201 else ""
+            location = (result.header("location") or "").strip() if result.status == 201 else ""
+            if location:
+                # A relative Location is resolved against the endpoint (RFC 9110 §10.2.2).
+                resolved = resolve(location, result.final_url or result.url)[0]
+                location = resolved or location
+            return "sent", "", location
         return "failed", f"HTTP {result.status}", ""
     if protocol == "pingback":
         if result.status != 200:

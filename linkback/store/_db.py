@@ -59,6 +59,18 @@ def _mention_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SEQUENCE IF NOT EXISTS send_request_id_seq START 1")
 
 
+@migration(4)
+def _send_columns(con: duckdb.DuckDBPyConnection) -> None:
+    for table, column in schema.COLUMNS_SINCE[4]:
+        # A store created by this version (migration 3 made the tables) has them already.
+        have = con.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?", [table, column]
+        ).fetchall()[0][0]
+        if not have:
+            typ = schema.duckdb_type(schema.TABLES[table].field(column).type)
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {typ}")
+
+
 class Store:
     """An open linkback database.
 

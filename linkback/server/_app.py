@@ -113,8 +113,13 @@ class ServerState:
         """:func:`linkback.mentions.check_pair` against the cached sites and rules."""
         return mentions.check_pair(source, target, self.sites(), self.rules())
 
-    def rate_limited(self, source: str, target: str) -> bool:
-        return not (self.pair_limiter.allow(f"{source} {target}") and self.host_limiter.allow(host_of(source)))
+    def rate_limited(self, source: str, target: str) -> int:
+        """0 when the request may go on, else the seconds to wait, from the limit that refused it."""
+        if not self.pair_limiter.allow(f"{source} {target}"):
+            return self.pair_limiter.retry_after()
+        if not self.host_limiter.allow(host_of(source)):
+            return self.host_limiter.retry_after()
+        return 0
 
     def start(self) -> None:
         self.runner.start()

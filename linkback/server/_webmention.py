@@ -64,8 +64,8 @@ def register(app: FastAPI) -> None:
             source, target, site = state.check_pair(form["source"][0], form["target"][0])
         except ProtocolError as exc:
             return error_response(exc)
-        if state.rate_limited(source, target):
-            retry = state.pair_limiter.retry_after()
+        retry = state.rate_limited(source, target)
+        if retry:
             return JSONResponse(
                 {"error": "rate_limit_exceeded", "error_description": "too many requests for this source"},
                 status_code=429,

@@ -222,6 +222,8 @@ MENTIONS = _schema(
     ("summary", pa.string(), "summary, or an excerpt around the link"),
     ("spam_score", pa.int16(), "0-100; the reasons are in spam_reasons"),
     ("spam_reasons", pa.string(), "the spam signals that fired, space-separated"),
+    # Added in schema version 4 (COLUMNS_SINCE: ALTER TABLE, so it stays the last column).
+    ("last_hit_at", _TS, "newest logged visit counted in hits (refbacks): older log lines are not counted again"),
 )
 
 MENTION_RULES = _schema(
@@ -314,7 +316,7 @@ TABLES_SINCE: dict[int, tuple[str, ...]] = {
 
 #: Columns added to existing tables by each schema version: (table, column).
 COLUMNS_SINCE: dict[int, tuple[tuple[str, str], ...]] = {
-    4: (("send_sources", "page_hash"), ("send_requests", "blog_name")),
+    4: (("send_sources", "page_hash"), ("send_requests", "blog_name"), ("mentions", "last_hit_at")),
 }
 
 _DUCKDB_TYPES = {

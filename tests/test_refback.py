@@ -337,8 +337,9 @@ def test_summary_collapses_repeat_visits_and_ignores_self_and_empty():
     assert s["hits"] == 7
     assert s["by_class"] == dict.fromkeys(REFERER_CLASSES, 0) | {"external": 4, "self": 1, "empty": 1, "search": 1}
     assert s["pairs"] == [
-        {"referer": ref, "page_url": "https://example.com/post", "hits": 3, "first": t[0], "last": t[2]},
-        {"referer": ref, "page_url": "https://example.com/other", "hits": 1, "first": t[1], "last": t[1]},
+        {"referer": ref, "page_url": "https://example.com/post", "hits": 3, "first": t[0], "last": t[2], "times": t},
+        {"referer": ref, "page_url": "https://example.com/other", "hits": 1, "first": t[1], "last": t[1]}
+        | {"times": [t[1]]},
     ]
     assert s["referer_hosts"] == {"blog.example.org": 4}
 
@@ -522,3 +523,67 @@ def test_shared_directory_reads_both_logs():
     assert stats.lines == sum(v["lines"] for v in want.values()) and stats.accounted
     # SOURCE.txt, stats.json and the two README.md are looked at and left out.
     assert stats.file_problems == {"not_an_access_log": 4}
+
+
+# --------------------------------------------------------------------------- counting visits once
+
+
+def _import(store, *paths: Path) -> dict[str, int]:
+    """What ``linkback refbacks`` does with logs: read, sort, queue with the visit times.
+    The hits per referer afterwards."""
+    from linkback import mentions
+
+    stats = LogStats()
+    found = summarize(candidate_refbacks(read_logs([str(p) for p in paths], stats), site_hosts=["example.com"]))
+    receipts = [
+        mentions.Receipt(
+            "refback", p["referer"], p["page_url"], "example.com", hits=p["hits"], hit_times=tuple(p["times"])
+        )
+        for p in found["pairs"]
+    ]
+    mentions.receive_many(store.con, receipts, datetime.now(UTC))
+    return dict(store.con.execute("SELECT source, hits FROM mentions").fetchall())
+
+
+def test_reading_the_same_log_twice_does_not_count_its_visits_twice(tmp_path):
+    from linkback import mentions
+    from linkback.store import Store
+
+    a, b = "https://a.example.net/links", "https://b.example.net/post"
+    day1 = [
+        line("/post", ref=a, when="10/Oct/2026:10:00:00 +0000"),
+        line("/post", ref=a, when="10/Oct/2026:11:00:00 +0000"),
+        line("/post", ref=b, when="10/Oct/2026:12:00:00 +0000"),
+    ]
+    later = [
+        line("/post", ref=a, when="11/Oct/2026:09:00:00 +0000"),
+        line("/post", ref=a, when="11/Oct/2026:09:00:05 +0000"),
+    ]
+    first = write(tmp_path, "access.log.1", *day1)
+    grown = write(tmp_path, "access.log", *day1, *later)  # the same lines again, and two new ones
+    with Store(":memory:") as store:
+        mentions.add_site(store.con, "example.com")
+        assert _import(store, first) == {a: 2, b: 1}
+        (mid,) = store.con.execute("SELECT mention_id FROM mentions WHERE source = ?", [a]).fetchall()[0]
+        mentions.record_outcome(store.con, mid, mentions.Outcome("verified", decision="pending"), datetime.now(UTC))
+        assert _import(store, first) == {a: 2, b: 1}  # read again: nothing new
+        # Nothing new happened: the verified mention is not queued for another fetch.
+        assert mentions.get(store.con, mid)["status"] == "verified"
+        assert _import(store, grown) == {a: 4, b: 1}  # the overlapping log: only its new lines
+        assert mentions.get(store.con, mid)["status"] == "queued"  # a new visit re-verifies
+        assert _import(store, first, grown) == {a: 4, b: 1}  # both at once, in any order
+        assert mentions.get(store.con, mid)["last_hit_at"] == datetime(2026, 10, 11, 9, 0, 5, tzinfo=UTC)
+
+
+def test_visits_without_times_are_counted_as_before(tmp_path):
+    from linkback import mentions
+    from linkback.store import Store
+
+    with Store(":memory:") as store:
+        mentions.add_site(store.con, "example.com")
+        receipt = mentions.Receipt(
+            "refback", "https://a.example.net/", "https://example.com/post", "example.com", hits=2
+        )
+        mentions.receive_many(store.con, [receipt], datetime.now(UTC))
+        mentions.receive_many(store.con, [receipt], datetime.now(UTC))
+        assert store.con.execute("SELECT hits, last_hit_at FROM mentions").fetchall() == [(4, None)]

@@ -84,6 +84,21 @@ def test_a_refback_from_a_log_read_by_the_cli_is_verified_pending_and_indexed(tm
         feed = httpx.get(server.url + "/api/mentions", params={"target": TARGET}).json()
         assert feed["total"] == 0
         assert any(h.path == "/article" for h in pages.hits)
+
+        def read_log() -> None:
+            again = CliRunner().invoke(
+                app, ["refbacks", str(log), "--host", "blog.test", "--scheme", "http", "--db", db]
+            )
+            assert again.exit_code == 0, again.output
+
+        # The same log read again (or an overlapping rotated one) counts no visit twice ...
+        read_log()
+        assert _mention(server, source)["hits"] == 2
+        # ... while a visit logged later adds one.
+        with log.open("a") as f:
+            f.write(log_line("/post", source, "11/Oct/2026:09:00:00 +0000"))
+        read_log()
+        assert wait_for(lambda: _mention(server, source)["hits"] == 3)
     finally:
         server.stop()
 

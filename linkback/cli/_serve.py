@@ -408,7 +408,16 @@ def refbacks_cmd(
     except (LinkbackError, ValueError) as exc:
         fail(str(exc))
     pairs = found["pairs"]
-    candidates = [{"source": p["referer"], "target": p["page_url"], "hits": p["hits"]} for p in pairs]
+    # The visit times let the store count each visit once, however often a log is read.
+    candidates = [
+        {
+            "source": p["referer"],
+            "target": p["page_url"],
+            "hits": p["hits"],
+            "times": [t.isoformat() for t in p["times"]],
+        }
+        for p in pairs
+    ]
     queued = {"queued": 0, "new": 0, "refused": {}}
     if candidates and not dry_run:
 
@@ -422,7 +431,8 @@ def refbacks_cmd(
                     code = str(getattr(exc, "code", "invalid"))
                     refused[code] = refused.get(code, 0) + 1
                     continue
-                receipts.append(mentions.Receipt("refback", source, target, site, hits=c["hits"]))
+                times = tuple(datetime.fromisoformat(t) for t in c["times"])
+                receipts.append(mentions.Receipt("refback", source, target, site, hits=c["hits"], hit_times=times))
             store.con.execute("BEGIN TRANSACTION")
             try:
                 ids = mentions.receive_many(store.con, receipts, datetime.now(UTC))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -53,6 +53,9 @@ class Receipt:
     #: Seconds before the job runner may take it: a Pingback is verified while its sender waits,
     #: and the runner only steps in if that request died.
     delay: float = 0.0
+    #: Refbacks: when each of the ``hits`` visits was logged (aware). When given, only visits
+    #: newer than the pair's stored ``last_hit_at`` count (see :func:`receive_many`).
+    hit_times: tuple[datetime, ...] = ()
 
 
 _RECEIPT_SCHEMA = pa.schema(
@@ -67,6 +70,7 @@ _RECEIPT_SCHEMA = pa.schema(
         ("summary", pa.string()),
         ("author_name", pa.string()),
         ("delay_us", pa.int64()),
+        ("last_hit_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 
@@ -78,6 +82,8 @@ def receive_many(
 
     One INSERT ... ON CONFLICT for the whole batch: the server's intake commits many requests in
     one transaction. A pair seen before is re-queued, its hits counted, its moderation kept.
+    Receipts with ``hit_times`` (refbacks read from access logs) count only the visits logged
+    after the pair's ``last_hit_at``, and leave the pair alone when there are none.
     ``assume_new`` makes it a plain INSERT, which raises ``duckdb.ConstraintException`` when a
     pair is already stored (the caller then rolls back and upserts).
     """
@@ -85,6 +91,12 @@ def receive_many(
     for r in receipts:
         old = merged.get((r.source, r.target))
         merged[(r.source, r.target)] = r if old is None else _merge(old, r)
+    known: dict[tuple[str, str], tuple[int, bool]] = {}
+    last_hit: dict[tuple[str, str], datetime | None] = {}
+    if any(r.hit_times for r in merged.values()):
+        merged, known, last_hit = _new_visits(con, merged)
+    if not merged:
+        return [known[(r.source, r.target)] for r in receipts]
     batch = pa.Table.from_pylist(
         [
             {
@@ -98,6 +110,7 @@ def receive_many(
                 "summary": r.summary,
                 "author_name": r.author_name,
                 "delay_us": int(r.delay * 1e6),
+                "last_hit_at": last_hit.get((r.source, r.target)),
             }
             for r in merged.values()
         ],
@@ -109,9 +122,10 @@ def receive_many(
             """
             INSERT INTO mentions (mention_id, protocol, source, target, site, status, reason, state,
                                   received_at, updated_at, attempts, next_attempt_at, sender_ip, hits,
-                                  name, summary, author_name)
+                                  name, summary, author_name, last_hit_at)
             SELECT nextval('mention_id_seq'), protocol, source, target, site, 'queued', '', 'pending',
-                   $now, $now, 0, $now + to_microseconds(delay_us), sender_ip, hits, name, summary, author_name
+                   $now, $now, 0, $now + to_microseconds(delay_us), sender_ip, hits, name, summary, author_name,
+                   last_hit_at
             FROM _receipts
             """
             + (
@@ -121,7 +135,8 @@ def receive_many(
             ON CONFLICT (source, target) DO UPDATE SET
                 protocol = excluded.protocol, site = excluded.site, status = 'queued', reason = '',
                 updated_at = excluded.updated_at, attempts = 0, next_attempt_at = excluded.next_attempt_at,
-                sender_ip = excluded.sender_ip, hits = mentions.hits + excluded.hits"""
+                sender_ip = excluded.sender_ip, hits = mentions.hits + excluded.hits,
+                last_hit_at = greatest(mentions.last_hit_at, excluded.last_hit_at)"""
             )
             + """
             RETURNING mention_id, source, target, received_at = updated_at
@@ -134,13 +149,75 @@ def receive_many(
         with contextlib.suppress(duckdb.Error):
             con.unregister("_receipts")
     by_pair = {(source, target): (int(mid), bool(new)) for mid, source, target, new in rows}
+    by_pair.update(known)
     return [by_pair[(r.source, r.target)] for r in receipts]
 
 
 def _merge(a: Receipt, b: Receipt) -> Receipt:
     return Receipt(
-        b.protocol, b.source, b.target, b.site, b.sender_ip, a.hits + b.hits, b.name, b.summary, b.author_name, b.delay
+        b.protocol,
+        b.source,
+        b.target,
+        b.site,
+        b.sender_ip,
+        a.hits + b.hits,
+        b.name,
+        b.summary,
+        b.author_name,
+        b.delay,
+        a.hit_times + b.hit_times,
     )
+
+
+def _new_visits(
+    con: duckdb.DuckDBPyConnection, merged: dict[tuple[str, str], Receipt]
+) -> tuple[dict[tuple[str, str], Receipt], dict[tuple[str, str], tuple[int, bool]], dict]:
+    """Refback receipts with their visit times: count only the visits not counted before.
+
+    Access logs are read again and again (a cron job over ``access.log``, which grows; a
+    rotated ``access.log.1`` that overlaps what was read yesterday), so adding every logged
+    visit to ``hits`` would count the same visit once per read. The pair keeps the time of the
+    newest visit it counted (``last_hit_at``); a later read counts only visits logged after it.
+
+    The trade-off: a log read *out of order* (an older rotated file after a newer one) adds
+    nothing for the pairs the newer file already counted, and a new visit logged in the very
+    same second as the last counted one (logs have one-second resolution) is not counted. Both
+    undercount by little; counting a re-read twice would overcount by the whole log. A receipt
+    without visit times (an older client) is counted as before, and starts the clock.
+
+    Returns the receipts still to upsert (their ``hits`` the new visits), the (id, is_new) of
+    known pairs with nothing new (left untouched: not re-queued, as nothing happened), and the
+    newest visit time of each receipt to store.
+    """
+    timed = [key for key, r in merged.items() if r.hit_times]
+    pairs = pa.table({"source": [k[0] for k in timed], "target": [k[1] for k in timed]})
+    con.register("_timed_pairs", pairs)
+    try:
+        stored = {
+            (source, target): (int(mid), last)
+            for mid, source, target, last in con.execute(
+                "SELECT m.mention_id, m.source, m.target, m.last_hit_at FROM mentions m "
+                "SEMI JOIN _timed_pairs p ON m.source = p.source AND m.target = p.target"
+            ).fetchall()
+        }
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_timed_pairs")
+    todo: dict[tuple[str, str], Receipt] = {}
+    untouched: dict[tuple[str, str], tuple[int, bool]] = {}
+    last_hit: dict[tuple[str, str], datetime | None] = {}
+    for key, r in merged.items():
+        if not r.hit_times:
+            todo[key] = r
+            continue
+        mention_id, last = stored.get(key, (None, None))
+        fresh = [t for t in r.hit_times if last is None or t > last]
+        if mention_id is not None and not fresh:
+            untouched[key] = (mention_id, False)
+            continue
+        todo[key] = replace(r, hits=len(fresh))
+        last_hit[key] = max(fresh)
+    return todo, untouched, last_hit
 
 
 def due(con: duckdb.DuckDBPyConnection, now: datetime, limit: int = 64, exclude: Sequence[int] = ()) -> list[dict]:

@@ -355,8 +355,10 @@ def summarize(candidates: Iterable[RefbackCandidate]) -> dict:
 
     Returns ``{"hits": n, "by_class": {cls: n for every class}, "pairs": [...],
     "referer_hosts": {host: hits}}``; each pair is ``{"referer", "page_url", "hits", "first",
-    "last"}`` (a repeat visit adds to ``hits`` and widens ``first``/``last``, aware datetimes),
-    most-visited first. ``referer_hosts`` counts external hits by referring host.
+    "last", "times"}`` (a repeat visit adds to ``hits`` and widens ``first``/``last``, aware
+    datetimes; ``times`` are the ``hits`` visit times, sorted, which let the store count a visit
+    once however often its log is read: ``Receipt.hit_times``), most-visited first.
+    ``referer_hosts`` counts external hits by referring host.
     """
     by_class = dict.fromkeys(REFERER_CLASSES, 0)
     pairs: dict[tuple[str, str], list] = {}
@@ -370,16 +372,17 @@ def summarize(candidates: Iterable[RefbackCandidate]) -> dict:
         hosts[host_of(c.referer)] += 1
         p = pairs.get((c.referer, c.page_url))
         if p is None:
-            pairs[(c.referer, c.page_url)] = [1, c.time, c.time]
+            pairs[(c.referer, c.page_url)] = [1, c.time, c.time, [c.time]]
         else:
             p[0] += 1
             if c.time < p[1]:
                 p[1] = c.time
             if c.time > p[2]:
                 p[2] = c.time
+            p[3].append(c.time)
     rows = [
-        {"referer": ref, "page_url": page, "hits": n, "first": first, "last": last}
-        for (ref, page), (n, first, last) in pairs.items()
+        {"referer": ref, "page_url": page, "hits": n, "first": first, "last": last, "times": sorted(times)}
+        for (ref, page), (n, first, last, times) in pairs.items()
     ]
     rows.sort(key=lambda r: (-r["hits"], r["referer"], r["page_url"]))
     return {"hits": total, "by_class": by_class, "pairs": rows, "referer_hosts": dict(hosts.most_common())}

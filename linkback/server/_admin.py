@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from linkback import mentions
 from linkback.errors import ProtocolError, URLError
@@ -54,6 +54,8 @@ class Candidate(BaseModel):
     target: str
     hits: int = 1
     sender_ip: str = ""
+    #: When each visit was logged (aware): only visits newer than the pair's last counted one add.
+    times: list[AwareDatetime] = []
 
 
 class Refbacks(BaseModel):
@@ -193,7 +195,15 @@ def register(app: FastAPI) -> None:
                 refused[str(exc.code)] = refused.get(str(exc.code), 0) + 1
                 continue
             receipts.append(
-                mentions.Receipt("refback", source, target, site, sender_ip=c.sender_ip, hits=max(1, c.hits))
+                mentions.Receipt(
+                    "refback",
+                    source,
+                    target,
+                    site,
+                    sender_ip=c.sender_ip,
+                    hits=max(1, c.hits),
+                    hit_times=tuple(c.times),
+                )
             )
         ids = await server.writer.run(lambda store: mentions.receive_many(store.con, receipts, datetime.now(UTC)))
         server.runner.wake()

@@ -15,6 +15,7 @@ from serverkit import Hit, Page, PageServer, loopback_resolver, start_linkback, 
 from linkback import schema
 from linkback.fetch import Fetcher, FetchLimits, GuardPolicy
 from linkback.send import Sender, SendOptions, history, send_feed
+from linkback.send._sender import transient_failure
 from linkback.store import Store
 
 
@@ -431,6 +432,8 @@ def test_pingback_is_used_when_there_is_no_webmention_endpoint_and_every_fault_i
     for name, code in FAULT_CASES.items():
         if name not in done:
             assert records[name].status == "failed" and records[name].reason.startswith(f"fault {code}:")
+    # Only 0x32 ("upstream": the receiver could not fetch the source for now) is worth a later retry.
+    assert [k for k, r in records.items() if transient_failure(r)] == ["f50"]
     assert all(method == "pingback.ping" for method, _, _ in calls)
 
 

@@ -159,9 +159,6 @@ def test_post_api_send_does_a_feed(web, endpoint, served) -> None:
     assert len(endpoint.calls) == 2
 
 
-@pytest.mark.xfail(
-    strict=True, reason="linkback/server/_runner.py does not yet pass send_requests.blog_name to SendOptions"
-)
 def test_trackbacks_sent_by_the_server_carry_the_blog_name(web, served) -> None:
     from urllib.parse import parse_qs
 
@@ -181,3 +178,23 @@ def test_trackbacks_sent_by_the_server_carry_the_blog_name(web, served) -> None:
     )
     wait_for(lambda: httpx.get(queued.headers["location"], headers=ADMIN).json()["status"] == "done")
     assert received[0].get("blog_name") == ["My blog"]
+
+
+def test_a_feed_job_whose_post_could_not_be_fetched_ends_failed(web, endpoint, served) -> None:
+    server, _db = served()
+    web.pages["/p1"] = post_page(web.url("/t", "them.test"))
+    web.pages["/feed.xml"] = Page(
+        rss(
+            (web.url("/p1", "me.test"), "One", "Mon, 02 Nov 2026 10:00:00 GMT"),
+            (web.url("/gone", "me.test"), "Two", "Tue, 03 Nov 2026 10:00:00 GMT"),  # a 404
+        ),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    queued = httpx.post(
+        server.url + "/api/send", json={"url": web.url("/feed.xml", "me.test"), "kind": "feed"}, headers=ADMIN
+    )
+    job = wait_for(
+        lambda: (s := httpx.get(queued.headers["location"], headers=ADMIN).json())["status"] != "queued" and s
+    )
+    assert job["status"] == "failed" and "/gone" in job["error"] and "HTTP 404" in job["error"]
+    assert len(endpoint.calls) == 1  # the post that could be fetched was still sent for

@@ -60,13 +60,15 @@ def _transient(exc: FetchError) -> bool:
 
 def transient_failure(record: SendRecord) -> bool:
     """A failure a later run should retry: the endpoint (or the target, at discovery) still
-    answered 5xx, timed out or could not be reached after the retries. A 4xx, a Pingback fault,
-    a TrackBack error, a refused address or a missing endpoint is the other side's definitive answer."""
+    answered 5xx, timed out or could not be reached after the retries. A 4xx, a Pingback fault
+    other than 0x32, a TrackBack error, a refused address or a missing endpoint is the other side's definitive answer."""
     if record.status != "failed":
         return False
+    reason = record.reason.removeprefix("discovery: ")
+    if reason.startswith(f"fault {pb.FAULTS['upstream']}:"):
+        return True  # 0x32: the receiver could not fetch the source for now and asks to try again later
     if record.http_status is not None:
         return record.http_status >= 500
-    reason = record.reason.removeprefix("discovery: ")
     return reason.startswith("HTTP 5") or reason.split(":", 1)[0] in TRANSIENT_REASONS
 
 

@@ -204,7 +204,8 @@ class JobRunner:
         def write(fn):  # noqa: ANN001, ANN202
             return self.writer.submit(lambda store: fn(store.con)).result()
 
-        sender = Sender(self.fetcher, read=read, write=write, options=SendOptions(all_links=bool(request["all_links"])))
+        options = SendOptions(all_links=bool(request["all_links"]), blog_name=request.get("blog_name") or "")
+        sender = Sender(self.fetcher, read=read, write=write, options=options)
         result: dict = {"url": request["url"]}
         status = "done"
         try:
@@ -217,8 +218,9 @@ class JobRunner:
                 if found.error:
                     status, result["error"] = "failed", found.error
             errors = [f"{p.url}: {p.error}" for p in posts if p.error]
-            if errors and request["kind"] == "post":
-                status, result["error"] = "failed", errors[0]
+            if errors and status == "done":  # a feed whose posts failed has failed too
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                status, result["error"] = "failed", errors[0] + more
             result["sends"] = [
                 {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(r).items()}
                 for p in posts
@@ -328,7 +330,7 @@ def known_facts(con: duckdb.DuckDBPyConnection, row: dict, context: PassContext 
 def _due_send_requests(con: duckdb.DuckDBPyConnection, exclude: list[int]) -> list[dict]:
     skip = f"AND request_id NOT IN ({', '.join(str(int(i)) for i in exclude)})" if exclude else ""
     cur = con.execute(
-        f"SELECT request_id, kind, url, all_links FROM send_requests WHERE status = 'queued' {skip} "
+        f"SELECT request_id, kind, url, all_links, blog_name FROM send_requests WHERE status = 'queued' {skip} "
         "ORDER BY request_id LIMIT 8"
     )
     names = [d[0] for d in cur.description]

@@ -23,6 +23,7 @@ Tables:
 * ``sends``: every notification linkback sent for your posts (``linkback send``), with the answer.
 * ``send_sources``: posts, feeds and sitemaps sent for, with what was seen last (ETag, date, hash).
 * ``send_requests``: sends asked of the server (``POST /api/send``), queued for its job runner.
+* ``discovery_cache``: the endpoints each target advertised, kept as long as its cache headers allow.
 """
 
 from __future__ import annotations
@@ -287,6 +288,18 @@ SEND_REQUESTS = _schema(
     ("blog_name", pa.string(), "your blog's name, sent with TrackBacks"),
 )
 
+DISCOVERY_CACHE = _schema(
+    ("target", pa.string(), "the linked page whose endpoints these are (one row per target)"),
+    ("final_url", pa.string(), "the URL its discovery fetch ended on, after redirects"),
+    ("webmention", pa.string(), "Webmention endpoint, resolved against the final URL; empty for none"),
+    ("pingback", pa.string(), "Pingback endpoint (X-Pingback or <link rel=pingback>); empty for none"),
+    ("trackback", pa.string(), "TrackBack ping URL from the page's RDF; empty for none"),
+    ("etag", pa.string(), "ETag of the target's answer, sent as If-None-Match to revalidate"),
+    ("last_modified", pa.string(), "Last-Modified of the target's answer, sent as If-Modified-Since"),
+    ("fetched_at", _TS, "when the target was last fetched or revalidated (a 304)"),
+    ("expires_at", _TS, "reused without asking until then (Cache-Control max-age or Expires); empty: revalidate"),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "observations": OBSERVATIONS,
     "link_observations": LINK_OBSERVATIONS,
@@ -306,12 +319,14 @@ TABLES: dict[str, pa.Schema] = {
     "sends": SENDS,
     "send_sources": SEND_SOURCES,
     "send_requests": SEND_REQUESTS,
+    "discovery_cache": DISCOVERY_CACHE,
 }
 
 #: Tables added by each schema version after the first.
 TABLES_SINCE: dict[int, tuple[str, ...]] = {
     2: ("rank_runs", "domain_ranks", "host_ranks", "page_ranks", "quality_lists", "site_profiles"),
     3: ("sites", "mentions", "mention_rules", "webhook_deliveries", "sends", "send_sources", "send_requests"),
+    4: ("discovery_cache",),
 }
 
 #: Columns added to existing tables by each schema version: (table, column).

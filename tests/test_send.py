@@ -789,3 +789,202 @@ def test_the_cli_sends_and_shows_the_history(tmp_path, web, monkeypatch) -> None
     sent = runner.invoke(app, ["sent", web.url("/post"), "--db", db, "--format", "json"])
     assert [r["target"] for r in json.loads(sent.stdout)] == [web.url("/t")]
     assert runner.invoke(app, ["send", "--db", db]).exit_code == 2
+
+
+# --- the discovery cache across runs (WM §5.3: respect HTTP cache headers on discovery) -----------
+
+
+def discovery_target(web: PageServer, path: str, headers: dict[str, str], etag: str | None = None, href: str = "/wm"):
+    """A target advertising ``href``; with ``etag`` it answers a matching If-None-Match with 304.
+    Returns the list of (If-None-Match sent, status answered) of each fetch."""
+    fetches: list[tuple[str | None, int]] = []
+
+    def answer(hit: Hit) -> Page:
+        tag = hit.headers.get("if-none-match")
+        extra = {"ETag": etag} if etag else {}
+        if etag and tag == etag:
+            fetches.append((tag, 304))
+            return Page(b"", 304, {**headers, **extra})
+        fetches.append((tag, 200))
+        return Page(f'<link rel="webmention" href="{href}">', 200, {"Content-Type": "text/html", **headers, **extra})
+
+    web.pages[path] = answer
+    return fetches
+
+
+def two_runs(web, store, target_path: str) -> tuple[list, list]:
+    """Send the same post twice, each time by a new Sender (a new run); the records of each."""
+    web.pages["/post"] = post_page(web.url(target_path, "them.test"))
+    source = web.url("/post", "me.test")
+    return make_sender(store).send_post(source).records, make_sender(store).send_post(source).records
+
+
+def test_a_target_with_max_age_is_fetched_once_across_runs(web, store) -> None:
+    endpoint = Endpoint()
+    web.pages["/wm"] = endpoint
+    fetches = discovery_target(web, "/t", {"Cache-Control": "public, max-age=600, s-maxage=0"})
+    first, second = two_runs(web, store, "/t")
+    assert [r.status for r in first + second] == ["sent", "sent"]
+    assert second[0].endpoint == web.url("/wm", "them.test")
+    assert fetches == [(None, 200)] and len(endpoint.calls) == 2
+    (row,) = store.con.execute("SELECT webmention, expires_at > fetched_at FROM discovery_cache").fetchall()
+    assert row == (web.url("/wm", "them.test"), True)
+
+
+def test_a_target_with_an_etag_and_no_max_age_is_revalidated_and_a_304_reuses_its_endpoint(web, store) -> None:
+    endpoint = Endpoint()
+    web.pages["/wm"] = endpoint
+    fetches = discovery_target(web, "/t", {}, etag='"e1"')
+    first, second = two_runs(web, store, "/t")
+    third = make_sender(store).send_post(web.url("/post", "me.test")).records
+    assert [r.status for r in first + second + third] == ["sent"] * 3
+    assert {r.endpoint for r in first + second + third} == {web.url("/wm", "them.test")}
+    assert fetches == [(None, 200), ('"e1"', 304), ('"e1"', 304)] and len(endpoint.calls) == 3
+
+
+def test_last_modified_is_sent_as_if_modified_since(web, store) -> None:
+    web.pages["/wm"] = Endpoint()
+    stamp = "Mon, 02 Nov 2026 10:00:00 GMT"
+    web.pages["/t"] = lambda hit: (
+        Page(b"", 304)
+        if hit.headers.get("if-modified-since") == stamp
+        else Page('<link rel="webmention" href="/wm">', headers={"Content-Type": "text/html", "Last-Modified": stamp})
+    )
+    first, second = two_runs(web, store, "/t")
+    assert [r.status for r in first + second] == ["sent", "sent"]
+    assert [h.headers.get("if-modified-since") for h in web.hits if h.path == "/t"] == [None, stamp]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Cache-Control": "no-store, max-age=600"},
+        {"Cache-Control": "no-cache, max-age=600"},
+        {"Cache-Control": "max-age=0"},
+        {},  # no explicit freshness: no heuristic freshness either
+        {"Expires": "Thu, 01 Jan 1970 00:00:00 GMT"},
+    ],
+)
+def test_a_target_without_freshness_is_fetched_every_run(web, store, headers) -> None:
+    web.pages["/wm"] = Endpoint()
+    fetches = discovery_target(web, "/t", headers)
+    first, second = two_runs(web, store, "/t")
+    assert [r.status for r in first + second] == ["sent", "sent"]
+    assert fetches == [(None, 200), (None, 200)]
+    assert store.con.execute("SELECT count(*) FROM discovery_cache").fetchall()[0][0] == 0
+
+
+def test_no_store_drops_an_entry_and_an_expired_entry_is_fetched_again(web, store) -> None:
+    web.pages["/wm"] = Endpoint()
+    headers = {"Cache-Control": "max-age=600"}
+    fetches = discovery_target(web, "/t", headers)
+    two_runs(web, store, "/t")
+    assert len(fetches) == 1
+    store.con.execute("UPDATE discovery_cache SET expires_at = fetched_at - INTERVAL 1 MINUTE")
+    make_sender(store).send_post(web.url("/post", "me.test"))
+    assert len(fetches) == 2  # expired: fetched again, and fresh again for the next run
+    make_sender(store).send_post(web.url("/post", "me.test"))
+    assert len(fetches) == 2
+    store.con.execute("UPDATE discovery_cache SET expires_at = NULL")
+    headers["Cache-Control"] = "no-store"
+    make_sender(store).send_post(web.url("/post", "me.test"))
+    assert len(fetches) == 3 and store.con.execute("SELECT count(*) FROM discovery_cache").fetchall()[0][0] == 0
+
+
+def test_expires_is_counted_from_the_targets_date(web, store) -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    web.pages["/wm"] = Endpoint()
+    # The test server sends its Date (now); an Expires an hour after it keeps the answer an hour.
+    expires = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    fetches = discovery_target(web, "/t", {"Expires": expires})
+    two_runs(web, store, "/t")
+    assert len(fetches) == 1
+    (seconds,) = store.con.execute("SELECT epoch(expires_at) - epoch(fetched_at) FROM discovery_cache").fetchall()[0]
+    assert 3500 < seconds <= 3600
+
+
+def test_a_404_target_is_not_cached(web, store) -> None:
+    web.pages["/wm"] = Endpoint()
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">', 404, {"Cache-Control": "max-age=600"})
+    two_runs(web, store, "/t")
+    assert sum(1 for h in web.hits if h.path == "/t") == 2
+    assert store.con.execute("SELECT count(*) FROM discovery_cache").fetchall()[0][0] == 0
+
+
+def test_a_redirected_target_is_stored_with_its_resolved_endpoint_and_revalidated(web, store) -> None:
+    endpoint = Endpoint()
+    web.pages["/old"] = Page(b"", 301, {"Location": "/new/page"})
+    web.pages["/new/wm"] = endpoint
+    fetches = discovery_target(web, "/new/page", {"Cache-Control": "max-age=600"}, etag='"n1"', href="wm")
+    first, second = two_runs(web, store, "/old")
+    assert [r.status for r in first + second] == ["sent", "sent"]
+    assert fetches == [(None, 200), ('"n1"', 304)]  # the redirect's own freshness is unknown: asked again
+    (row,) = store.con.execute("SELECT target, final_url, webmention FROM discovery_cache").fetchall()
+    assert row == (web.url("/old", "them.test"), web.url("/new/page", "them.test"), web.url("/new/wm", "them.test"))
+    assert len(endpoint.calls) == 2
+
+
+def test_a_stored_endpoint_that_fails_is_discovered_again(web, store) -> None:
+    target = OneTimeTarget(web, "a")
+    page = web.pages["/a"]
+    web.pages["/a"] = lambda hit: Page(
+        page(hit).body, 200, {"Content-Type": "text/html", "Cache-Control": "max-age=600"}
+    )
+    first, second = two_runs(web, store, "/a")
+    # The stored endpoint /a/wm/0 was used up; the 400 makes the sender ask the target again.
+    assert [(r.status, r.endpoint.rsplit("/", 1)[1]) for r in first + second] == [("sent", "0"), ("sent", "1")]
+    assert len(target.received) == 2 and sum(1 for h in web.hits if h.path == "/a") == 2
+    assert store.con.execute("SELECT webmention FROM discovery_cache").fetchall() == [
+        (web.url("/a/wm/1", "them.test"),)
+    ]
+
+
+def test_a_stored_private_endpoint_is_still_refused(web, store) -> None:
+    received = Endpoint()
+    web.pages["/wm"] = received
+    web.pages["/t"] = Page("<p>no endpoint here now</p>")
+    web.pages["/post"] = post_page(web.url("/t", "them.test"))
+    # As if an earlier run (or a tampered file) had stored a loopback endpoint for the target.
+    store.con.execute(
+        "INSERT INTO discovery_cache VALUES (?, ?, ?, '', '', '', '', now(), now() + INTERVAL 1 HOUR)",
+        [web.url("/t", "them.test"), web.url("/t", "them.test"), f"http://127.0.0.1:{web.port}/wm"],
+    )
+    guarded = Fetcher(policy=GuardPolicy(allow_private=False, ports=None), resolver=intranet_resolver)
+    sender = Sender(SplitFetcher(guarded), read=lambda fn: fn(store.con), write=lambda fn: fn(store.con))
+    (record,) = sender.send_post(web.url("/post", "me.test")).records
+    assert (record.status, record.endpoint) == ("refused", f"http://127.0.0.1:{web.port}/wm")
+    assert "loopback" in record.reason and received.calls == []
+    assert not any(h.path == "/t" for h in web.hits)  # the endpoint came from the store
+
+
+def test_a_dry_run_reads_the_discovery_cache_but_stores_nothing(web, store) -> None:
+    web.pages["/wm"] = Endpoint()
+    fetches = discovery_target(web, "/t", {"Cache-Control": "max-age=600"})
+    web.pages["/post"] = post_page(web.url("/t", "them.test"))
+    source = web.url("/post", "me.test")
+    make_sender(store, dry_run=True).send_post(source)
+    assert store.con.execute("SELECT count(*) FROM discovery_cache").fetchall()[0][0] == 0
+    make_sender(store).send_post(source)
+    (record,) = make_sender(store, dry_run=True).send_post(source).records
+    assert record.status == "dry_run" and record.endpoint == web.url("/wm", "them.test")
+    assert len(fetches) == 2  # the dry run's and the real run's; the last dry run used the store
+
+
+def test_a_version_3_store_gets_the_discovery_cache(tmp_path) -> None:
+    import duckdb
+
+    path = str(tmp_path / "v3.duckdb")
+    Store(path).close()
+    con = duckdb.connect(path)
+    for name in schema.TABLES_SINCE[4]:
+        con.execute(f"DROP TABLE {name}")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    with Store(path) as s:
+        assert s.schema_version == schema.SCHEMA_VERSION
+        names = [r[0] for r in s.con.execute("DESCRIBE discovery_cache").fetchall()]
+        assert names == schema.column_names("discovery_cache")
+    with Store(str(tmp_path / "fresh.duckdb")) as s:
+        assert [r[0] for r in s.con.execute("DESCRIBE discovery_cache").fetchall()] == names

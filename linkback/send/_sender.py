@@ -3,7 +3,8 @@
 For each post: fetch it (SSRF-safe), take its outbound links (the links in its content; every
 link with ``all_links``), add the targets an earlier send notified that it no longer links to
 (WM §3.1.4), and notify each target once: discover its endpoints (Webmention first, then
-Pingback, then TrackBack; every target fetched once per run), send, record the answer. A post
+Pingback, then TrackBack; every target fetched once per run, and across runs only as its cache
+headers say: :mod:`linkback.send._discovery_cache`), send, record the answer. A post
 that answers 410 Gone (or says so in a ``<meta http-equiv=Status>``) re-notifies every earlier
 target (WM §3.1.5). 5xx answers and timeouts are retried with backoff.
 
@@ -29,6 +30,7 @@ from linkback.fetch import Fetcher, FetchResult
 from linkback.protocols import _pingback as pb
 from linkback.protocols import _trackback as tb
 from linkback.protocols._discovery import sender_endpoints
+from linkback.send import _discovery_cache as dc
 from linkback.send._history import SendRecord, previous_targets, record_sends
 from linkback.urls import normalize, resolve
 
@@ -99,6 +101,11 @@ class Sender:
         self.write = write
         self.options = options
         self._discovered: dict[str, tuple[str, str, str] | FetchError | str] = {}
+        #: Stored discovery answers read this run, the targets whose endpoints came from them
+        #: (not from a page fetched this run), and the entries to store or (None) drop.
+        self._stored: dict[str, dc.CacheEntry] = {}
+        self._from_store: set[str] = set()
+        self._cache_changes: dict[str, dc.CacheEntry | None] = {}
 
     def _backoff(self, attempts: int) -> None:
         time.sleep(self.options.backoff * 2 ** (attempts - 1))
@@ -131,12 +138,20 @@ class Sender:
             targets = sorted(current) + removed
             linked_set = current
         title, excerpt = ("", "") if gone else _title_and_excerpt(tree)
+        unknown = [t for t in targets if t not in self._discovered and t not in self._stored]
+        self._stored.update(self.read(lambda con: dc.load_entries(con, unknown)))
         records = []
         for target in targets:
             is_linked = target in linked_set
             records.append(self._notify(source, target, linked=is_linked, title=title, excerpt=excerpt))
-        if not self.options.dry_run:
-            self.write(lambda con: record_sends(con, records))
+        changes, self._cache_changes = self._cache_changes, {}
+        if not self.options.dry_run:  # a dry run reads the discovery cache but stores nothing
+
+            def store(con: duckdb.DuckDBPyConnection) -> None:
+                record_sends(con, records)
+                dc.save_entries(con, changes)
+
+            self.write(store)
         return PostResult(
             source,
             "gone" if gone else "sent",
@@ -151,7 +166,22 @@ class Sender:
 
     def _notify(self, source: str, target: str, *, linked: bool, title: str, excerpt: str) -> SendRecord:
         now = datetime.now(UTC)
+        found = self._endpoints(target)
+        result = self._notify_at(found, source, target, linked=linked, title=title, excerpt=excerpt, now=now)
+        if result.status == "failed" and result.protocol and target in self._from_store:
+            # A stored endpoint that no longer works (the target may have moved it since, as
+            # webmention.rocks's one-time endpoints do): ask the target again, in full.
+            del self._discovered[target]
+            self._from_store.discard(target)
+            again = self._endpoints(target, use_store=False)
+            if isinstance(again, tuple) and _preferred(again) not in (None, (result.protocol, result.endpoint)):
+                result = self._notify_at(again, source, target, linked=linked, title=title, excerpt=excerpt, now=now)
+        return result
 
+    def _notify_at(
+        self, found: tuple[str, str, str] | FetchError | str, source: str, target: str, *, linked: bool, title: str,
+        excerpt: str, now: datetime,
+    ) -> SendRecord:  # fmt: skip
         def record(
             protocol="", endpoint="", status="sent", reason="", http_status=None, answer="", location="", attempts=0
         ):  # noqa: ANN001, ANN202
@@ -160,28 +190,23 @@ class Sender:
                 linked, attempts, now,
             )  # fmt: skip
 
-        found = self._endpoints(target)
         if isinstance(found, BlockedAddress):
             return record(status="refused", reason=f"target address: {found.reason}")
         if isinstance(found, FetchError):
             return record(status="failed", reason=f"discovery: {found.reason}: {found}")
         if isinstance(found, str):  # the target still answered 5xx after the retries
             return record(status="failed", reason=f"discovery: {found}")
-        webmention, pingback, trackback = found
-        if webmention:
-            protocol, endpoint = "webmention", webmention
-        elif pingback:
-            protocol, endpoint = "pingback", pingback
-        elif trackback:
-            protocol, endpoint = "trackback", trackback
-        else:
+        preferred = _preferred(found)
+        if preferred is None:
             return record(status="no_endpoint")
+        protocol, endpoint = preferred
         if self.options.dry_run:
             return record(protocol, endpoint, status="dry_run")
         attempts = 0
         while True:
             attempts += 1
             try:
+                # Through the guarded fetcher like every request: a stored endpoint is checked too.
                 result = self._post(protocol, endpoint, source, target, title, excerpt)
             except BlockedAddress as exc:
                 return record(protocol, endpoint, "refused", f"endpoint address: {exc.reason}", attempts=attempts)
@@ -198,19 +223,27 @@ class Sender:
         status, reason, location = _judge(protocol, result, answer)
         return record(protocol, endpoint, status, reason, result.status, answer, location, attempts)
 
-    def _endpoints(self, target: str) -> tuple[str, str, str] | FetchError | str:
+    def _endpoints(self, target: str, *, use_store: bool = True) -> tuple[str, str, str] | FetchError | str:
         """(webmention, pingback, trackback) endpoints of a target, each target fetched once per run.
 
+        A stored answer still fresh is used without asking; one with validators is revalidated
+        with a conditional GET, and a 304 reuses it (:mod:`linkback.send._discovery_cache`).
         A 5xx answer, a timeout or a connection error is retried with the POST's backoff; if it
         persists the answer is the FetchError, or ``"HTTP 503"`` for a 5xx (never parsed as a page).
         """
         if target in self._discovered:
             return self._discovered[target]
+        stored = self._stored.pop(target, None) if use_store else None
+        if stored is not None and stored.fresh(datetime.now(UTC)):
+            self._from_store.add(target)
+            self._discovered[target] = stored.endpoints
+            return stored.endpoints
+        headers = stored.validators() if stored is not None else {}
         attempts = 0
         while True:
             attempts += 1
             try:
-                page = self.fetcher.fetch(target)
+                page = self.fetcher.fetch(target, headers=headers)
             except FetchError as exc:
                 if _transient(exc) and attempts < self.options.attempts:
                     self._backoff(attempts)
@@ -224,6 +257,13 @@ class Sender:
                 self._discovered[target] = f"HTTP {page.status}"
                 return self._discovered[target]
             break
+        if page.status == 304 and stored is not None and headers:
+            self._cache_changes[target] = dc.revalidated(
+                stored, page.headers, redirected=bool(page.redirects), received_at=page.fetched_at
+            )
+            self._from_store.add(target)
+            self._discovered[target] = stored.endpoints
+            return stored.endpoints
         found = sender_endpoints(
             page.headers,
             page.body,
@@ -231,8 +271,18 @@ class Sender:
             content_type=page.content_type,
             charset=page.charset,
         )
-        self._discovered[target] = (found.webmention or "", found.pingback or "", found.trackback or "")
-        return self._discovered[target]
+        endpoints = (found.webmention or "", found.pingback or "", found.trackback or "")
+        self._cache_changes[target] = dc.entry_for(
+            target,
+            endpoints,
+            status=page.status,
+            headers=page.headers,
+            final_url=page.final_url or target,
+            redirected=bool(page.redirects),
+            received_at=page.fetched_at,
+        )
+        self._discovered[target] = endpoints
+        return endpoints
 
     def _post(self, protocol: str, endpoint: str, source: str, target: str, title: str, excerpt: str) -> FetchResult:
         # A 3xx answer to a POST is not followed (it would turn into a GET): WM §3.1.3, Bridgy.
@@ -262,6 +312,14 @@ class Sender:
             follow_redirects=False,
             accept="text/xml",
         )
+
+
+def _preferred(endpoints: tuple[str, str, str]) -> tuple[str, str] | None:
+    """(protocol, endpoint) to notify: Webmention, else Pingback, else TrackBack."""
+    for protocol, endpoint in zip(("webmention", "pingback", "trackback"), endpoints):
+        if endpoint:
+            return protocol, endpoint
+    return None
 
 
 def _judge(protocol: str, result: FetchResult, answer: str) -> tuple[str, str, str]:

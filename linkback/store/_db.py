@@ -61,6 +61,8 @@ def _mention_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 @migration(4)
 def _send_columns(con: duckdb.DuckDBPyConnection) -> None:
+    for name in schema.TABLES_SINCE[4]:
+        con.execute(schema.create_table_sql(name))
     for table, column in schema.COLUMNS_SINCE[4]:
         # A store created by this version (migration 3 made the tables) has them already.
         have = con.execute(

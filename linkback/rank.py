@@ -51,6 +51,8 @@ STAGES = (
 
 #: DuckDB's memory limit while ranking (it spills to disk beyond it); the graphs live outside it.
 RANK_MEMORY_LIMIT = "3GB"
+#: DuckDB's limit while the ranks are computed outside it.
+IDLE_MEMORY_LIMIT = "256MB"
 
 #: Graphs of at most this many hosts get exact harmonic centrality; larger ones HyperBall.
 HARMONIC_EXACT_MAX = 20_000
@@ -180,10 +182,17 @@ def rank(
     try:
         # Each stage keeps only its per-node results; graphs and edge tables are freed as it ends.
         stage(0)
-        domains, domain_counts, hosts, host_domain, page_edges = site_graphs(con)
+        domains, domain_counts, hosts, host_domain, page_links = site_graphs(con)
         counts["domains"], counts["domain_edges"] = domains.n, domains.graph.m
         counts["hosts"], counts["host_edges"] = hosts.n, hosts.graph.m
         drop_temp_tables(con)
+        # The graphs live in numpy from here to the storing stage: squeezing DuckDB's limit makes it
+        # give back the links table's blocks it cached while scanning (GBs at 50 M links), which
+        # would otherwise sit beside the page graph's build at the peak.
+        try:
+            con.execute(f"SET memory_limit = '{IDLE_MEMORY_LIMIT}'")
+        except duckdb.Error:
+            pass  # what it holds cannot be evicted (an in-memory store): it keeps its limit
         stage(1)
         result = pagerank(domains.graph, **solve)
         iterations["domain"] = result.iterations
@@ -234,8 +243,8 @@ def rank(
         harmonic_method = "exact" if harmonic.exact else "hyperball"
         del hosts, host_domain, host_raw, harmonic
         stage(5)
-        pages = page_edges.graph()
-        del page_edges
+        pages = page_links.graph()
+        del page_links
         counts["pages"], counts["page_edges"] = pages.n, pages.graph.m
         stage(6)
         page_result = pagerank(pages.graph, **solve)
@@ -244,6 +253,7 @@ def rank(
         page_ranks_arrow = pa.table({"url_hash": pages.labels, "ur": rating(page_raw), "raw_rank": page_raw})  # noqa: F841
         del pages, page_result, page_raw
         stage(7)
+        con.execute(f"SET memory_limit = '{RANK_MEMORY_LIMIT}'")
         params: dict[str, object] = {
             **solve,
             "authority_kinds": list(AUTHORITY_KINDS),

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from linkrows import insert, link, store_of, ts
 
-from linkback.graph._from_store import _page_edges
+from linkback.graph._from_store import PageLinks, _number_pages
 from linkback.graph._scale import rating
 from linkback.rank import SeedFileError, latest_run, parse_seeds, rank
 from linkback.store import Store
@@ -227,14 +227,17 @@ def test_page_numbering_merges_equal_hashes_and_keeps_unclustered_targets_apart(
     source_hash = np.array([30, 10, 30, 20], dtype=np.uint64)  # sources 0 and 2 share a hash
     source = np.array([0, 2, 1, 3, 3, 1], dtype=np.int32)
     target_hash = np.array([99, 99, 10, 77, 99, 30], dtype=np.uint64)  # 99 in two runs; 10, 30 are sources
-    pages = _page_edges(source, target_hash, source_hash)
-    edges = {(int(pages.labels[s]), int(pages.labels[t])) for s, t in zip(pages.src, pages.dst)}
-    assert edges == {(30, 99), (30, 99), (10, 10), (20, 77), (20, 99), (10, 30)}
-    graph = pages.graph()
+    src, dst, labels = _number_pages(PageLinks(source, target_hash, source_hash))
+    edges = {(int(labels[s]), int(labels[t])) for s, t in zip(src, dst)}
+    assert edges == {(30, 99), (10, 10), (20, 77), (20, 99), (10, 30)}
+    links = PageLinks(source, target_hash, source_hash)
+    graph = links.graph()
     assert graph.n == 5  # 10, 20, 30, 77, 99: the self-link of 10 adds no node of its own, 10 → 30 does
     labels = graph.labels.to_numpy()
     src, dst = graph.graph.edges()
     assert {(int(labels[s]), int(labels[t])) for s, t in zip(src, dst)} == {(30, 99), (20, 77), (20, 99), (10, 30)}
+    with pytest.raises(ValueError, match="already used"):
+        links.graph()
 
 
 def test_the_page_graph_has_one_edge_per_passing_link_between_two_urls() -> None:

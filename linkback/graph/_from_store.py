@@ -97,39 +97,70 @@ def _pairs(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
 
 
 @dataclass
-class PageEdges:
-    """The authority-passing links between pages, as parallel arrays of node ids 0..n-1 (the
-    page graph before :meth:`graph` merges repeats and drops self-links), and each node's label."""
+class PageLinks:
+    """The authority-passing links as the site graphs' pass streams them out: each link's source
+    page (an index into ``source_hash``, the pages' ``hash(url)``) and its target's ``hash(url)``.
 
-    src: np.ndarray
-    dst: np.ndarray
-    labels: np.ndarray  # uint64 hash(url), one per node
+    :meth:`graph` numbers the pages and builds the page graph. It is a step of its own so that its
+    temporaries (sorts over tens of millions of hashes) come after the site graphs are freed, and
+    it empties this holder as it goes, so nothing is held twice.
+    """
+
+    source: np.ndarray | None
+    target_hash: np.ndarray | None
+    source_hash: np.ndarray | None
 
     def graph(self) -> LabelledGraph:
         """The page graph over the pages that take part in a link between two different URLs."""
-        src, dst = self.src, self.dst
+        src, dst, labels = _number_pages(self)
         keep = src != dst
         src, dst = src[keep], dst[keep]
-        used = np.zeros(self.labels.shape[0], dtype=bool)
+        del keep
+        used = np.zeros(labels.shape[0], dtype=bool)
         used[src] = True
         used[dst] = True
         new_id = (np.cumsum(used, dtype=np.int64) - 1).astype(np.int32)
         graph = from_edges(new_id[src], new_id[dst], int(used.sum()))
-        return LabelledGraph(graph, pa.array(self.labels[used], type=pa.uint64()))
+        return LabelledGraph(graph, pa.array(labels[used], type=pa.uint64()))
 
 
-def _page_edges(source: np.ndarray, target_hash: np.ndarray, source_hash: np.ndarray) -> PageEdges:
-    """Number the pages: source pages keep their ids (``source_hash[i]`` is page ``i``'s), target
-    pages that never link get the next ones. ``target_hash`` arrives clustered (the links are
-    stored by target), so only the first of each run of equal hashes needs a lookup."""
-    n_sources = source_hash.shape[0]
+def _take(links: PageLinks, name: str) -> np.ndarray:
+    value = getattr(links, name)
+    if value is None:
+        raise ValueError(f"PageLinks.{name} was already used: a PageLinks builds one graph")
+    setattr(links, name, None)
+    return value
+
+
+def _number_pages(links: PageLinks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source node, target node, label per node): source pages keep their ids, target pages that
+    never link get the next ones. The target hashes arrive clustered (the links are stored by
+    target), so only the first of each run of equal hashes is looked up."""
+    target_hash = _take(links, "target_hash")
     head = np.empty(target_hash.shape[0], dtype=bool)
     if head.size:
         head[0] = True
         np.not_equal(target_hash[1:], target_hash[:-1], out=head[1:])
     run = np.cumsum(head, dtype=np.int32) - 1
-    distinct, run_key = np.unique(target_hash[head], return_inverse=True)
+    heads = target_hash[head]
     del head, target_hash
+    # distinct heads and each head's index among them, with int32 temporaries where numpy's
+    # unique(return_inverse=True) would hold several int64 arrays of the same length
+    perm = np.argsort(heads)
+    heads = heads[perm]
+    new = np.empty(heads.shape[0], dtype=bool)
+    if new.size:
+        new[0] = True
+        np.not_equal(heads[1:], heads[:-1], out=new[1:])
+    distinct = heads[new]
+    del heads
+    run_key = np.empty(perm.shape[0], dtype=np.int32)
+    run_key[perm] = np.cumsum(new, dtype=np.int32) - 1
+    del perm, new
+
+    source_hash = _take(links, "source_hash")
+    source = _take(links, "source")
+    n_sources = source_hash.shape[0]
     order = np.argsort(source_hash, kind="stable")
     sorted_hash = source_hash[order]
     # Two source URLs with one hash are one page, as everywhere else pages are keyed by hash:
@@ -141,25 +172,28 @@ def _page_edges(source: np.ndarray, target_hash: np.ndarray, source_hash: np.nda
         canonical = np.empty(n_sources, dtype=source.dtype)
         canonical[order] = order[group_start]
         source = canonical[source]
+        del group_start, canonical
     del first
     at = np.searchsorted(sorted_hash, distinct)
     found = at < n_sources
     found[found] = sorted_hash[at[found]] == distinct[found]
+    del sorted_hash
     node_of_distinct = np.empty(distinct.shape[0], dtype=np.int32)
     node_of_distinct[found] = order[at[found]]
-    node_of_distinct[~found] = n_sources + np.arange(int((~found).sum()))
+    del order, at
+    node_of_distinct[~found] = n_sources + np.arange(int((~found).sum()), dtype=np.int32)
+    labels = np.concatenate([source_hash, distinct[~found]])
+    del source_hash, distinct, found
     node_of_run = node_of_distinct[run_key]
     del node_of_distinct, run_key
-    dst = node_of_run[run]
-    labels = np.concatenate([source_hash, distinct[~found]])
-    return PageEdges(source, dst, labels)
+    return source, node_of_run[run], labels
 
 
 def site_graphs(
     con: duckdb.DuckDBPyConnection,
-) -> tuple[LabelledGraph, DomainCounts, LabelledGraph, pa.Array, PageEdges]:
+) -> tuple[LabelledGraph, DomainCounts, LabelledGraph, pa.Array, PageLinks]:
     """The domain graph with its per-domain counts, the host graph with each host's domain, and
-    the page edges (:meth:`PageEdges.graph` builds the page graph from them when it is needed).
+    the page edges (:meth:`PageLinks.graph` builds the page graph from them when it is needed).
 
     The domain graph has authority-passing links between different domains, over every domain the
     store knows; the host graph the same between different hosts. All three come out of one pass over
@@ -207,6 +241,7 @@ def site_graphs(
         JOIN _host_ids th ON l.target_host = th.label JOIN _domain_ids td ON l.target_domain = td.label
         WHERE l.lost_at IS NULL""",
     )
+    con.execute("DROP TABLE _source_ids")  # the largest dictionary (URLs); DuckDB can reuse its memory
     source, passes = edges["s"], edges["passes"]
     target_page = edges.pop("tu")[passes]  # the full column goes at once: it is the largest
     # domains: every live link between different domains; the graph keeps those passing authority
@@ -221,11 +256,8 @@ def site_graphs(
     # hosts: links passing authority between different hosts
     src, dst = per_source["host_id"][source[passes]], edges["th"][passes]
     host_graph = from_edges(src, dst, n_hosts)  # drops the links inside one host as self-loops
-    page_source = source[passes]
-    del src, dst, edges, source, passes
-    # Last, so the page numbering's temporaries never coexist with the other graphs' edge arrays.
-    pages = _page_edges(page_source, target_page, per_source.pop("page"))
-    del page_source, target_page
+    pages = PageLinks(source[passes], target_page, per_source.pop("page"))
+    del src, dst, edges, source, passes, target_page
     return (
         LabelledGraph(domain_graph, _labels(con, "_domain_ids")),
         counts,

@@ -55,12 +55,16 @@ class ExtractedBatch:
 
 def extract_batch(pages: list[FetchedPage]) -> ExtractedBatch:
     """Run extract() over pages and return columnar batches (runs in worker processes)."""
+    return batch_of([extract(page) for page in pages])
+
+
+def batch_of(extracted: list[tuple[PageFacts, list[Link]]]) -> ExtractedBatch:
+    """Columnar batches of pages already extracted, with their skip counts."""
     facts: list[PageFacts] = []
     per_page: list[list[Link]] = []
     skipped: Counter[str] = Counter()
     html_pages = 0
-    for page in pages:
-        pf, page_links = extract(page)
+    for pf, page_links in extracted:
         if pf.skipped:
             skipped[f"page/{pf.skipped}"] += 1
         else:

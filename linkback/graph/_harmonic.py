@@ -20,8 +20,8 @@ For the exact method a union is a gather of the changed sources' rows followed b
 reduction per target (``_segment_reduce``), in chunks of in-link rows of bounded size: numpy, no
 Python loop over nodes or links. HyperBall's unions are a numba kernel per step, parallel over
 blocks of in-link rows, that folds each changed in-neighbour's registers into the target's and
-updates its estimate in place (on the 7.5 M-host graph of the 50 M-link bench, 2 cores, it replaced
-a numpy version that took ~30 s).
+updates its estimate in place (on the 7.5 M-host graph of the 50 M-link bench, 2 cores, the host
+ranks stage — PageRank and this — went from 31–36 s with the earlier numpy version to 14 s).
 
 * **Exact** (n ≤ ``exact_max_nodes``): the "ball" is the BFS frontier and visited set as bitsets
   over the sources, 64 sources to a uint64 word, reduced with bitwise OR — 64 BFS per word in one
@@ -52,6 +52,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from linkback.graph._csr import KERNEL_LOCK, CSRGraph, numba_module
+from linkback.graph._pagerank import _kernels as pagerank_kernels
 
 # Replaced by numba.prange in ``_kernels`` before the kernels are compiled (numba resolves globals at
 # compile time); as plain ``range`` the kernels below also run, slowly, as ordinary Python.
@@ -353,14 +354,6 @@ def _kernels() -> SimpleNamespace:
     return SimpleNamespace(step=par(_hyperball_step), copy=par(_copy_grown))
 
 
-def _blocks(indptr: np.ndarray, blocks: int) -> np.ndarray:
-    """Row starts of ``blocks`` blocks of about equal work (in-links + rows), and n at the end."""
-    n = indptr.shape[0] - 1
-    work = indptr + np.arange(n + 1, dtype=np.int64)
-    cuts = np.searchsorted(work, np.linspace(0, work[-1], blocks + 1)[1:-1].astype(np.int64))
-    return np.unique(np.concatenate([[0], cuts, [n]])).astype(np.int64)
-
-
 def _hyperball(graph: CSRGraph, b: int, limit: float, seed: int) -> tuple[np.ndarray, int]:
     """HyperBall over the in-link rows, one numba kernel per step, parallel over blocks of rows."""
     n = graph.n
@@ -375,7 +368,7 @@ def _hyperball(graph: CSRGraph, b: int, limit: float, seed: int) -> tuple[np.nda
     changed = np.ones(n, dtype=np.bool_)
     next_changed = np.zeros(n, dtype=np.bool_)
     # Many more blocks than threads: in-degrees are skewed, and the workqueue hands blocks out evenly.
-    bounds = _blocks(graph.indptr, 256)
+    bounds = pagerank_kernels().bounds(np.asarray(graph.indptr, dtype=np.int64), min(256, max(1, graph.n)))
     grown = np.zeros(bounds.shape[0] - 1, dtype=np.int64)
     inv_pow2 = _INV_POW2.astype(np.float64)
     kern = _kernels()

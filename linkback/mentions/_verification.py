@@ -9,7 +9,6 @@ with the link that verified the mention whatever the source's type (:func:`sourc
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -17,13 +16,12 @@ from datetime import UTC, datetime
 from linkback.errors import BlockedAddress, FetchError, FetchLimit, URLError
 from linkback.extract import DEFAULT_LIMITS, extract
 from linkback.fetch import Fetcher, FetchLimits
-from linkback.ingest import ExtractedBatch
+from linkback.ingest import ExtractedBatch, batch_of
 from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
 from linkback.mentions._store import Outcome
 from linkback.protocols._mf2 import interpret
 from linkback.protocols._verify import LinkCheck, decode_body, find_link
 from linkback.records import FetchedPage, Link
-from linkback.store._arrow import first_links, to_batches
 from linkback.urls import host_of, normalize, split_host
 
 
@@ -192,14 +190,7 @@ def source_batch(page: FetchedPage, target: str, check: LinkCheck) -> ExtractedB
         if kind in ("text", "image"):  # extraction's outlink counts, kept consistent
             count = "n_internal" if link.internal else "n_external"
             facts = replace(facts, **{count: getattr(facts, count) + 1})
-    observations, link_batch = to_batches([facts], [links])
-    return ExtractedBatch(
-        observations=observations,
-        links=link_batch,
-        first_seen_links=first_links([facts], [links]),
-        html_pages=0 if facts.skipped else 1,
-        skipped=Counter(),
-    )
+    return batch_of([(facts, links)])
 
 
 def _context(excerpt: str, anchor: str, size: int) -> str:

@@ -113,9 +113,9 @@ def _http_date(value: str | None) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    return _aware(parsed)
+        return _aware(parsed)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # a date a hostile server made up (year 99999...) is no date
 
 
 def _seconds(value: str | None) -> int | None:

@@ -1,5 +1,5 @@
-from linkback.cli import app
+from linkback.cli._entry import main
 
 # Worker processes (forkserver) import the main module again: only run the CLI when executed.
 if __name__ == "__main__":
-    app(prog_name="linkback")
+    main()

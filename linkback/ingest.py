@@ -14,12 +14,13 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from linkback import _workers
+from linkback._workers import default_workers
 from linkback.errors import SourceError
 from linkback.extract import extract
 from linkback.records import FetchedPage, Link, PageFacts
@@ -38,8 +39,16 @@ RANGE_BYTES = 4 * 2**20
 #: each commit has a fixed cost, and a transaction is also the unit an interrupt can lose.
 WRITE_PAGES = 500
 WRITE_LINKS = 100_000
+#: With workers, the main process writes in smaller steps, so that it keeps pace with them and
+#: little is left to write once they are done.
+WRITE_PAGES_WITH_WORKERS = 250
 #: DuckDB memory limit while ingesting.
 INGEST_MEMORY_LIMIT = "384MB"
+#: With worker processes, the database checkpoints whenever this much log has built up: the
+#: main process does it while the workers extract, instead of all at the end when nothing else
+#: runs. With one process there is nothing to overlap, and every checkpoint before the last
+#: only rewrites the table's last, partly filled row groups, so that waits for the end.
+CHECKPOINT_WITH_WORKERS = "48MB"
 
 
 @dataclass
@@ -156,11 +165,12 @@ def _batches(pages: Iterator[FetchedPage]) -> Iterator[list[FetchedPage]]:
 
 def _extracted(
     pages: Iterator[FetchedPage], pool: ProcessPoolExecutor | None, workers: int
-) -> Iterator[tuple[int, ExtractedBatch]]:
-    """(offset of the batch's last record, its extraction), in archive order."""
+) -> Iterator[tuple[int, ExtractedBatch, bool]]:
+    """(offset of the batch's last record, its extraction, whether all work is handed out), in
+    archive order."""
     if pool is None:
         for batch in _batches(pages):
-            yield batch[-1].offset, extract_batch(batch)
+            yield batch[-1].offset, extract_batch(batch), False
         return
     in_flight: deque[tuple[int, Future[ExtractedBatch]]] = deque()
     for batch in _batches(pages):
@@ -168,10 +178,10 @@ def _extracted(
         # Every worker busy and one batch queued each, no more: memory stays bounded.
         while len(in_flight) > 2 * workers:
             offset, fut = in_flight.popleft()
-            yield offset, fut.result()
+            yield offset, fut.result(), False
     while in_flight:
         offset, fut = in_flight.popleft()
-        yield offset, fut.result()
+        yield offset, fut.result(), True
 
 
 def extract_range(path: str, start: int, end: int) -> tuple[ExtractedBatch, ReadStats]:
@@ -198,13 +208,13 @@ def _ranges(path: Path) -> Iterator[tuple[int, int]]:
 
 def _extracted_ranges(
     path: Path, pool: ProcessPoolExecutor, workers: int, stats: ReadStats
-) -> Iterator[tuple[int, ExtractedBatch]]:
+) -> Iterator[tuple[int, ExtractedBatch, bool]]:
     """Like :func:`_extracted`, but the workers read the archive themselves: the page bodies
     never pass through this process. Their read counts are added to ``stats``."""
     size = path.stat().st_size
     in_flight: deque[tuple[int, Future[tuple[ExtractedBatch, ReadStats]]]] = deque()
 
-    def collect() -> tuple[int, ExtractedBatch]:
+    def collect(draining: bool) -> tuple[int, ExtractedBatch, bool]:
         end, fut = in_flight.popleft()
         batch, part = fut.result()
         stats.records += part.records
@@ -212,14 +222,14 @@ def _extracted_ranges(
         stats.bytes += part.bytes
         stats.skipped.update(part.skipped)
         stats.errors.extend(part.errors)
-        return (size if end < 0 else end), batch
+        return (size if end < 0 else end), batch, draining
 
     for start, end in _ranges(path):
         in_flight.append((end, pool.submit(extract_range, str(path), start, end)))
         while len(in_flight) > 2 * workers:
-            yield collect()
+            yield collect(False)
     while in_flight:
-        yield collect()
+        yield collect(True)
 
 
 def _merge(results: list[ExtractedBatch]) -> ExtractedBatch:
@@ -251,10 +261,6 @@ def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     return table.to_batches()[0] if table.num_rows else batches[0]
 
 
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
 def ingest(
     inputs: Iterable[str | os.PathLike[str]],
     *,
@@ -284,14 +290,10 @@ def ingest(
     store.con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
     # Each commit is durable in the write-ahead log; checkpointing it into the file on every
     # commit (DuckDB does past 16 MB of log) rewrote the same row groups again and again.
-    store.con.execute("SET checkpoint_threshold = '1GB'")
+    store.con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_WITH_WORKERS if workers > 1 else '1GB'}'")
     pool = None
     if workers > 1:
-        # forkserver, not fork: the parent runs DuckDB's threads, and forking a threaded process
-        # can deadlock the child. Preloading makes each worker start in milliseconds.
-        context = get_context("forkserver")
-        context.set_forkserver_preload(["linkback.ingest"])
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_workers.context())
     try:
         for path in paths:
             progress.current = str(path)
@@ -358,17 +360,26 @@ def _ingest_file(
 
     pending: list[ExtractedBatch] = []
     pending_pages = pending_links = 0
+    write_pages = WRITE_PAGES if pool is None else WRITE_PAGES_WITH_WORKERS
+    checkpointed = False
     if pool is not None and kind == "warc":
         results = _extracted_ranges(path, pool, workers, stats)
     else:
         results = _extracted(iter_archive(path, stats=stats), pool, workers)
-    for last_offset, result in results:
+    for last_offset, result, draining in results:
         pending.append(result)
         pending_pages += result.observations.num_rows
         pending_links += result.links.num_rows
-        if pending_pages >= WRITE_PAGES or pending_links >= WRITE_LINKS:
+        # Once the last work is handed out, each result is written as it comes: whatever is
+        # still pending when the workers finish is written while nothing else runs.
+        if draining or pending_pages >= write_pages or pending_links >= WRITE_LINKS:
             write_pending(pending)
             pending, pending_pages, pending_links = [], 0, 0
+        if draining and not checkpointed:
+            # Into the file with what is written so far while the workers finish their last
+            # ranges: the checkpoint at the end then has only those to write.
+            store.con.execute("CHECKPOINT")
+            checkpointed = True
         # The bar counts pages as they are extracted: writes come in batches of hundreds.
         progress.pages += result.observations.num_rows
         progress.links += result.links.num_rows

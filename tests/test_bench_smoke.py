@@ -127,6 +127,7 @@ def test_gen_index_schema_matches(tmp_path: Path) -> None:
 def test_bench_ingest_runs_on_a_bundled_archive() -> None:
     out = _run("bench_ingest.py", str(REPO_DATA / "warc" / "jwarc" / "cc.warc.gz"), "--reps", "1", "--large", "0")
     assert "speed-up workers=2 / workers=1, single" in out
+    assert "ceiling: extraction alone, 2 processes / 1" in out
     assert "peak memory (PSS)" in out
 
 

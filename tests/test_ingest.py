@@ -193,3 +193,54 @@ def test_first_seen_rows_built_by_workers_equal_the_state_derived_in_sql(
     with Store(tmp_path / "sql.duckdb") as slow:
         ingest([CRAWL], store=slow, workers=1)
         assert snapshot(slow) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ingest", "a.warc.gz", "--workers", "2"], 2),
+        (["ingest", "a.warc.gz", "-w", "1"], 1),
+        (["ingest", "--workers=3", "a.warc.gz"], 3),
+        (["ingest", "a.warc.gz", "--workers", "two"], 0),
+        (["overview", "example.com"], 0),
+        ([], 0),
+    ],
+)
+def test_the_command_line_says_how_many_workers_to_start_early(argv: list[str], expected: int) -> None:
+    from linkback.cli._entry import ingest_workers
+
+    assert ingest_workers(argv) == expected
+
+
+def test_without_workers_given_ingest_starts_one_per_core() -> None:
+    from linkback._workers import default_workers
+    from linkback.cli._entry import ingest_workers
+
+    assert ingest_workers(["ingest", "a.warc.gz"]) == default_workers()
+
+
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_the_command_run_as_users_run_it_ingests_with_workers(tmp_path: Path, how: str) -> None:
+    """The ``linkback`` script starts its forkserver before the CLI loads, and the forkserver
+    loads the script itself once (as ``__mp_main__``); both must leave a working pool."""
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("linkback")
+    if how == "script" and not script.exists():
+        pytest.skip(f"no console script next to {sys.executable}: the package is not installed")
+    command = [str(script)] if how == "script" else [sys.executable, "-m", "linkback.cli"]
+    archive = WARCS / "aut" / "example.warc.gz"
+    db = tmp_path / "cli.duckdb"
+    done = subprocess.run(
+        [*command, "ingest", str(archive), "--db", str(db), "--workers", "2", "--format", "json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["pages"] > 0
+    with Store(tmp_path / "one.duckdb") as one:
+        ingest([archive], store=one, workers=1)
+        with Store(db) as two:
+            assert snapshot(two) == snapshot(one)

@@ -162,6 +162,44 @@ def test_pagerank_agrees_with_networkx_for_another_damping_and_a_personalization
     assert _l1(ours.scores, _networkx_scores(g, damping=0.6, personalization=pers / pers.sum())) < 1e-6
 
 
+@pytest.mark.parametrize("heavy_row, segment_bits", [(1, 3), (3, 2), (10**9, 16)])
+def test_pagerank_agrees_with_networkx_whichever_rows_are_summed_segment_by_segment(
+    monkeypatch: pytest.MonkeyPatch, heavy_row: int, segment_bits: int
+) -> None:
+    """Rows with many in-links are summed over 16-bit columns, one L2-sized segment of sources at a time:
+    with tiny thresholds every row (or none) goes that way, over dozens of segments, and nothing changes."""
+    from linkback.graph import _pagerank
+
+    monkeypatch.setattr(_pagerank, "_HEAVY_ROW", heavy_row)
+    monkeypatch.setattr(_pagerank, "_SEGMENT_BITS", segment_bits)
+    src, dst = _random_edges(5, 300, 3000)
+    g = from_edges(src, dst, 300)
+    _assert_agrees_with_networkx(g)
+    pers = np.random.default_rng(5).random(300)
+    ours = pagerank(g, damping=0.6, personalization=pers, tol=1e-10)
+    assert _l1(ours.scores, _networkx_scores(g, damping=0.6, personalization=pers / pers.sum())) < 1e-6
+
+
+def test_pagerank_gives_the_same_bits_whatever_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numba
+
+    from linkback.graph import _pagerank
+
+    monkeypatch.setattr(_pagerank, "_HEAVY_ROW", 4)
+    monkeypatch.setattr(_pagerank, "_SEGMENT_BITS", 4)
+    src, dst = _random_edges(9, 2000, 40_000)
+    g = from_edges(src, dst, 2000)
+    before = numba.get_num_threads()
+    runs = []
+    try:
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            runs.append(pagerank(g, tol=1e-12).scores)
+    finally:
+        numba.set_num_threads(before)
+    assert all(np.array_equal(runs[0], r) for r in runs)
+
+
 def test_pagerank_stops_at_max_iter_and_says_it_did_not_converge() -> None:
     src, dst = _random_edges(3, 200, 800)
     res = pagerank(from_edges(src, dst, 200), max_iter=2)

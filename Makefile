@@ -47,7 +47,7 @@ test: $(STAMP) browser
 # Needs ../shared/data. The 50M-link index is generated once (~30 min, ~10 GB) and reused.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_extract.py --reps 3
-	$(BIN)/python bench/bench_ingest.py --reps 3 --large 3
+	$(BIN)/python bench/bench_ingest.py --reps 5 --large 3
 	$(BIN)/python bench/bench_queries.py --db build/links-50m.duckdb
 	$(BIN)/python bench/bench_pagerank.py
 	$(BIN)/python bench/bench_rank.py --db build/links-50m.duckdb

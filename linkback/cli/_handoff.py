@@ -15,7 +15,6 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 from typer._click.exceptions import ClickException  # Typer carries its own click
 from typer._click.globals import get_current_context
@@ -91,6 +90,8 @@ def hand_off(db: str | os.PathLike[str]) -> None:
         return
     url, token = server
     argv = current_argv()
+    import httpx  # noqa: PLC0415 - only when a server owns the database: it costs every command 80 ms
+
     try:
         resp = httpx.post(
             url + "/api/admin/cli",

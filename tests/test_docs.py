@@ -68,3 +68,24 @@ def test_the_readme_documents_every_toxicity_signal_as_the_registry_says() -> No
     assert signals_table().strip() in README, "README's signal table is stale: paste signals_table()"
     for signal in SIGNALS:
         assert f"`{signal.name}`" in README
+
+
+def test_the_entry_point_knows_which_module_registers_each_command() -> None:
+    """``linkback CMD`` imports only CMD's module: the map must name the module that registers it."""
+    from linkback.cli._entry import COMMAND_MODULES
+
+    registered = {c.name: c.callback.__module__ for c in app.registered_commands}
+    for group in app.registered_groups:
+        registered[group.name] = group.typer_instance.registered_commands[0].callback.__module__
+    assert {name: f"linkback.cli.{module}" for name, module in COMMAND_MODULES.items()} == registered
+
+
+@pytest.mark.parametrize("argv", [["ingest", "--help"], ["mentions", "list", "--help"], ["overview", "--help"]])
+def test_a_command_run_with_only_its_module_loaded_is_still_a_subcommand(argv: list[str]) -> None:
+    import subprocess
+    import sys
+
+    code = f"import sys; sys.argv = ['linkback', *{argv!r}]; from linkback.cli._entry import main; main()"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"Usage: linkback {' '.join(argv[:-1])}" in result.stdout

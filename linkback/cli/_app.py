@@ -9,3 +9,11 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def _group() -> None:
+    # A callback keeps ``linkback`` a group of commands even when only one command module is
+    # loaded (``linkback.cli._entry`` loads just the one a command line names); without it Typer
+    # would run a lone command as the program itself.
+    pass

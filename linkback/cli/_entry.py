@@ -1,10 +1,25 @@
-"""The ``linkback`` command: start ingest's workers early, then run the CLI."""
+"""The ``linkback`` command: load only the command module the command line names, and start
+ingest's workers before even that."""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
 from linkback import _workers
+
+#: The module that registers each command (tests/test_docs.py checks it against the
+#: registrations): ``linkback ingest`` need not import the server, the sender or the ranks.
+COMMAND_MODULES = {
+    "ingest": "_ingest",
+    **dict.fromkeys(
+        ["overview", "backlinks", "refdomains", "anchors", "pages", "tlds", "history", "export"], "_reports"
+    ),
+    **dict.fromkeys(["rank", "dr", "toxic", "disavow", "allow", "deny", "lists", "profile"], "_quality"),
+    **dict.fromkeys(["send", "sent"], "_send"),
+    **dict.fromkeys(["serve", "refbacks", "site", "mentions"], "_serve"),
+}
 
 
 def ingest_workers(argv: list[str]) -> int:
@@ -24,10 +39,21 @@ def ingest_workers(argv: list[str]) -> int:
     return workers if workers > 0 else _workers.default_workers()
 
 
+def app_for(argv: list[str]) -> Any:
+    """The Typer app with the command ``argv`` names loaded, or every command (help, typos)."""
+    module = COMMAND_MODULES.get(argv[0]) if argv else None
+    if module is None:
+        from linkback.cli import app  # noqa: PLC0415
+
+        return app
+    importlib.import_module(f"linkback.cli.{module}")
+    from linkback.cli._app import app  # noqa: PLC0415
+
+    return app
+
+
 def main() -> None:
     if ingest_workers(sys.argv[1:]) > 1:
-        # The forkserver's imports then overlap the CLI's own (~0.6 s) instead of following them.
+        # The forkserver's imports then overlap the CLI's own (~0.5 s) instead of following them.
         _workers.warm()
-    from linkback.cli import app  # noqa: PLC0415
-
-    app(prog_name="linkback")
+    app_for(sys.argv[1:])(prog_name="linkback")

@@ -13,9 +13,11 @@ and ``kernel_lock`` are the numba import and launch lock the two modules share.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -269,24 +271,46 @@ def numba_module():
 KERNEL_LOCK = threading.Lock()
 
 
-@cache
-def _kernels() -> SimpleNamespace:
-    """Import numba and compile the kernels (or load them from the on-disk cache) on first use."""
+def compile_kernels(
+    namespace: dict[str, Any],
+    *,
+    parallel: dict[str, Callable[..., Any]],
+    sequential: dict[str, Callable[..., Any]] | None = None,
+    callees: tuple[str, ...] = (),
+) -> SimpleNamespace:
+    """A module's numba kernels, compiled (or loaded from the cache next to the module) on first use.
+
+    ``namespace`` is the module's globals: its ``prange`` becomes numba's, and each function named
+    in ``callees`` (called from other kernels) is replaced by its compiled self first, since numba
+    resolves globals when it compiles. ``parallel`` kernels get ``parallel=True``.
+    """
     numba = numba_module()
-    global prange, _sort_row
-    prange = numba.prange
+    namespace["prange"] = numba.prange
     seq = numba.njit(cache=True, nogil=True)
     par = numba.njit(parallel=True, cache=True, nogil=True)
-    _sort_row = seq(_sort_row)  # called from ``_rows``: must be compiled before it
+    for name in callees:
+        namespace[name] = seq(namespace[name])
     return SimpleNamespace(
-        count=par(_count),
-        partition=par(_partition),
-        rows=par(_rows),
-        compact=seq(_compact),
-        source_count=par(_source_count),
-        source_partition=par(_source_partition),
-        source_tally=par(_source_tally),
+        **{name: par(fn) for name, fn in parallel.items()},
+        **{name: seq(fn) for name, fn in (sequential or {}).items()},
         threads=numba.get_num_threads,
+    )
+
+
+@cache
+def _kernels() -> SimpleNamespace:
+    return compile_kernels(
+        globals(),
+        parallel={
+            "count": _count,
+            "partition": _partition,
+            "rows": _rows,
+            "source_count": _source_count,
+            "source_partition": _source_partition,
+            "source_tally": _source_tally,
+        },
+        sequential={"compact": _compact},
+        callees=("_sort_row",),  # called from ``_rows``
     )
 
 

@@ -51,7 +51,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from linkback.graph._csr import KERNEL_LOCK, CSRGraph, numba_module
+from linkback.graph._csr import KERNEL_LOCK, CSRGraph, compile_kernels
 from linkback.graph._pagerank import _kernels as pagerank_kernels
 
 # Replaced by numba.prange in ``_kernels`` before the kernels are compiled (numba resolves globals at
@@ -346,12 +346,7 @@ def _copy_grown(bounds, grew, source, dest):  # pragma: no cover - compiled by n
 
 @cache
 def _kernels() -> SimpleNamespace:
-    """Import numba and compile the HyperBall kernels (or load them from the on-disk cache) on first use."""
-    numba = numba_module()
-    global prange
-    prange = numba.prange
-    par = numba.njit(parallel=True, cache=True, nogil=True)
-    return SimpleNamespace(step=par(_hyperball_step), copy=par(_copy_grown))
+    return compile_kernels(globals(), parallel={"step": _hyperball_step, "copy": _copy_grown})
 
 
 def _hyperball(graph: CSRGraph, b: int, limit: float, seed: int) -> tuple[np.ndarray, int]:

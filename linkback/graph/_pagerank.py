@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from linkback.graph._csr import KERNEL_LOCK, CSRGraph, numba_module
+from linkback.graph._csr import KERNEL_LOCK, CSRGraph, compile_kernels
 
 # Replaced by numba.prange in ``_kernels`` before the kernels are compiled (numba resolves globals at
 # compile time); as plain ``range`` the kernels below also run, slowly, as ordinary Python.
@@ -247,13 +247,9 @@ def _layout(old, new, old_indptr, old_cols, indptr, cols, h1, nl, h2, hq, nseg, 
 
 @cache
 def _kernels() -> SimpleNamespace:
-    """Import numba and compile the kernels (or load them from the on-disk cache) on first use."""
-    numba = numba_module()
-    global prange
-    prange = numba.prange
-    par = numba.njit(parallel=True, cache=True, nogil=True)
-    seq = numba.njit(cache=True, nogil=True)
-    return SimpleNamespace(step=par(_step), layout=par(_layout), order=seq(_order), bounds=seq(_bounds))
+    return compile_kernels(
+        globals(), parallel={"step": _step, "layout": _layout}, sequential={"order": _order, "bounds": _bounds}
+    )
 
 
 @dataclass(frozen=True)

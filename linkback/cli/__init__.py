@@ -4,6 +4,7 @@
 the command modules' imports.
 """
 
+import importlib
 from typing import Any
 
 __all__ = ["app"]
@@ -11,9 +12,11 @@ __all__ = ["app"]
 
 def __getattr__(name: str) -> Any:
     if name == "app":
-        # Command modules register themselves on ``app`` when imported.
-        from linkback.cli import _ingest, _quality, _reports, _send, _serve  # noqa: F401,PLC0415
         from linkback.cli._app import app
+        from linkback.cli._entry import COMMAND_MODULES
 
+        # Command modules register themselves on ``app`` when imported.
+        for module in sorted(set(COMMAND_MODULES.values())):
+            importlib.import_module(f"linkback.cli.{module}")
         return app
     raise AttributeError(f"module 'linkback.cli' has no attribute {name!r}")

@@ -104,11 +104,11 @@ def repeated_archive(warc: Path, copies: int, out: Path) -> Path:
 
 def extract_share(warc: Path, part: int, parts: int) -> None:
     """Extract every ``parts``-th range of the archive, starting at ``part`` (no database)."""
-    from linkback.ingest import _ranges, extract_range  # noqa: PLC0415
+    from linkback.ingest import extract_range, ranges  # noqa: PLC0415
 
-    for k, (start, end) in enumerate(_ranges(warc)):
+    for k, (start, end, align) in enumerate(ranges(warc)):
         if k % parts == part:
-            extract_range(str(warc), start, end)
+            extract_range(str(warc), start, end, align)
 
 
 def run_extract_only(warc: Path, processes: int) -> float:

@@ -24,7 +24,15 @@ from linkback._workers import default_workers
 from linkback.errors import SourceError
 from linkback.extract import extract
 from linkback.records import FetchedPage, Link, PageFacts
-from linkback.sources.warc import ReadStats, iter_archive, iter_paths, iter_record_offsets, sniff_archive
+from linkback.sources.warc import (
+    RangeBounds,
+    ReadStats,
+    gzip_per_record,
+    iter_archive,
+    iter_paths,
+    iter_record_offsets,
+    sniff_archive,
+)
 from linkback.store import Store
 from linkback.store import _write as write
 from linkback.store._arrow import first_links, to_batches
@@ -35,6 +43,9 @@ BATCH_PAGES = 64
 BATCH_BYTES = 8 * 2**20
 #: When workers read the archive themselves, a range is also cut at this many archive bytes.
 RANGE_BYTES = 4 * 2**20
+#: A WARC gzipped per record is cut into ranges of this many bytes (~40 pages of a web crawl):
+#: small enough that both workers finish at about the same time.
+SPLIT_BYTES = 1 * 2**20
 #: Extracted batches are written together, one transaction per this many pages or links:
 #: each commit has a fixed cost, and a transaction is also the unit an interrupt can lose.
 WRITE_PAGES = 500
@@ -184,39 +195,67 @@ def _extracted(
         yield offset, fut.result(), True
 
 
-def extract_range(path: str, start: int, end: int) -> tuple[ExtractedBatch, ReadStats]:
-    """Read the records of ``path`` in ``[start, end)`` and extract them (runs in workers)."""
-    stats = ReadStats()
-    return extract_batch(list(iter_archive(path, stats=stats, start=start, end=end))), stats
+def extract_range(
+    path: str, start: int, end: int, align: bool = False
+) -> tuple[ExtractedBatch, ReadStats, RangeBounds]:
+    """Read the records of ``path`` that begin in ``[start, end)`` and extract them (runs in
+    workers). With ``align``, ``start`` is any byte offset: see :func:`ranges`."""
+    stats, bounds = ReadStats(), RangeBounds()
+    pages = list(iter_archive(path, stats=stats, start=start, end=end, align=align, bounds=bounds))
+    return extract_batch(pages), stats, bounds
 
 
-def _ranges(path: Path) -> Iterator[tuple[int, int]]:
-    """Byte ranges of about BATCH_PAGES responses or RANGE_BYTES each, cut at record offsets.
+def ranges(path: Path) -> Iterator[tuple[int, int, bool]]:
+    """The byte ranges ``(start, end, align)`` workers read ``path`` in (``end`` -1: to the end).
 
-    The offsets come from a fast pass over the record headers; where that pass stops (damage,
-    or a file gzipped as one stream) the last range runs to the end of the file, and the reader
-    of that range deals with the damage as it would for the whole file.
+    A WARC gzipped per record is cut every SPLIT_BYTES, blind: each worker finds the first
+    record of its range itself (``align``), and :func:`_extracted_ranges` checks that the ranges
+    join up. Other WARCs need a fast pass over the record headers, which decompresses the whole
+    file: ranges of about BATCH_PAGES responses or RANGE_BYTES, cut at record offsets; where that
+    pass stops (damage, or a file gzipped as one stream) the last range runs to the end of the
+    file, and its reader deals with the damage as it would for the whole file.
     """
+    if gzip_per_record(path):
+        size = path.stat().st_size
+        cuts = range(SPLIT_BYTES, size, SPLIT_BYTES)
+        starts = [0, *cuts]
+        ends = [*cuts, -1]
+        yield from ((start, end, start > 0) for start, end in zip(starts, ends, strict=True))
+        return
     start, responses = 0, 0
     for offset, is_response in iter_record_offsets(path):
         if offset > start and (responses >= BATCH_PAGES or offset - start >= RANGE_BYTES):
-            yield start, offset
+            yield start, offset, False
             start, responses = offset, 0
         responses += is_response
-    yield start, -1
+    yield start, -1, False
 
 
 def _extracted_ranges(
     path: Path, pool: ProcessPoolExecutor, workers: int, stats: ReadStats
 ) -> Iterator[tuple[int, ExtractedBatch, bool]]:
     """Like :func:`_extracted`, but the workers read the archive themselves: the page bodies
-    never pass through this process. Their read counts are added to ``stats``."""
+    never pass through this process. Their read counts are added to ``stats``.
+
+    Each range must begin where the one before it found its next record (``RangeBounds``). A
+    range whose worker aligned elsewhere (damage near the cut, or a false start it could not
+    tell) is read again here from that record, so the whole is exactly one reading of the file;
+    ranges after the point where that reading ends add nothing.
+    """
     size = path.stat().st_size
-    in_flight: deque[tuple[int, Future[tuple[ExtractedBatch, ReadStats]]]] = deque()
+    in_flight: deque[tuple[int, Future[tuple[ExtractedBatch, ReadStats, RangeBounds]]]] = deque()
+    expected = 0  # where the next range's first record must be
 
     def collect(draining: bool) -> tuple[int, ExtractedBatch, bool]:
+        nonlocal expected
         end, fut = in_flight.popleft()
-        batch, part = fut.result()
+        batch, part, bounds = fut.result()
+        if bounds.first != expected:
+            if expected >= 0:
+                batch, part, bounds = extract_range(str(path), expected, end)
+            else:
+                batch, part, bounds = extract_batch([]), ReadStats(), RangeBounds()
+        expected = bounds.next
         stats.records += part.records
         stats.responses += part.responses
         stats.bytes += part.bytes
@@ -224,8 +263,8 @@ def _extracted_ranges(
         stats.errors.extend(part.errors)
         return (size if end < 0 else end), batch, draining
 
-    for start, end in _ranges(path):
-        in_flight.append((end, pool.submit(extract_range, str(path), start, end)))
+    for start, end, align in ranges(path):
+        in_flight.append((end, pool.submit(extract_range, str(path), start, end, align)))
         while len(in_flight) > 2 * workers:
             yield collect(False)
     while in_flight:

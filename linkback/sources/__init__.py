@@ -3,7 +3,9 @@
 from .warc import (
     ARCHIVE_SUFFIXES,
     YIELDED_ANYWAY,
+    RangeBounds,
     ReadStats,
+    gzip_per_record,
     iter_archive,
     iter_paths,
     iter_record_offsets,
@@ -13,7 +15,9 @@ from .warc import (
 __all__ = [
     "ARCHIVE_SUFFIXES",
     "YIELDED_ANYWAY",
+    "RangeBounds",
     "ReadStats",
+    "gzip_per_record",
     "iter_archive",
     "iter_paths",
     "iter_record_offsets",

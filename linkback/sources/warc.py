@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import mmap
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +45,17 @@ from ._body import decode_payload
 from ._dates import as_utc, parse_lenient
 from ._paths import ARCHIVE_SUFFIXES, iter_paths, sniff_archive
 
-__all__ = ["ReadStats", "YIELDED_ANYWAY", "iter_archive", "iter_paths", "sniff_archive", "ARCHIVE_SUFFIXES"]
+__all__ = [
+    "RangeBounds",
+    "ReadStats",
+    "YIELDED_ANYWAY",
+    "gzip_per_record",
+    "iter_archive",
+    "iter_paths",
+    "iter_record_offsets",
+    "sniff_archive",
+    "ARCHIVE_SUFFIXES",
+]
 
 #: Keys of ``ReadStats.skipped`` that count yielded pages with a caveat, not dropped records.
 YIELDED_ANYWAY = frozenset(
@@ -78,6 +89,17 @@ _TYPE_KEYS = {
 
 
 @dataclass
+class RangeBounds:
+    """Where the reader of a byte range began and where the next range's records begin."""
+
+    #: Offset of the first record read (-1: the range holds none and the file ends in it).
+    first: int = -1
+    #: Offset of the first record at or after the range's end (-1: the file ended first, or
+    #: the rest of it could not be read).
+    next: int = -1
+
+
+@dataclass
 class ReadStats:
     """What reading one or more archives did. Pass the same instance to several files to sum them.
 
@@ -107,6 +129,8 @@ def iter_archive(
     max_body_bytes: int = 10 * 2**20,
     start: int = 0,
     end: int = -1,
+    align: bool = False,
+    bounds: RangeBounds | None = None,
 ) -> Iterator[FetchedPage]:
     """Yield one FetchedPage per HTTP response record of the WARC or ARC file at ``path``.
 
@@ -117,6 +141,13 @@ def iter_archive(
     ``start``/``end`` read only the WARC records that begin in that byte range (``start`` must
     be a record offset, as :func:`iter_record_offsets` gives; ``end=-1``: to the end of the
     file). That is how ingest workers share one file. ARC files are always read whole.
+
+    ``align=True`` takes ``start`` as any byte offset of a file gzipped per record (see
+    :func:`gzip_per_record`): reading begins at the first gzip member at or after it that holds a
+    WARC record, so a file can be cut in equal byte ranges without a pass over it first.
+    ``bounds`` is filled in with where reading began and the offset of the first record past
+    ``end``: a range was read as one reading of the whole file would read it when its ``first``
+    is the previous range's ``next``.
     """
     source = os.fspath(path)
     try:
@@ -132,8 +163,32 @@ def iter_archive(
         stats.bytes += size
         yield from iter_arc(source, stats=stats, max_body_bytes=max_body_bytes)
     else:
-        stats.bytes += (size if end < 0 else min(end, size)) - start
-        yield from _WarcReader(source, stats, max_body_bytes, start=start, end=end).run()
+        stats.bytes += max((size if end < 0 else min(end, size)) - start, 0)
+        reader = _WarcReader(source, stats, max_body_bytes, start=start, end=end, align=align)
+        yield from reader.run()
+        if bounds is not None:
+            bounds.first, bounds.next = reader.first, reader.next
+
+
+def gzip_per_record(path: str | os.PathLike[str], *, probe_bytes: int = 1 << 20) -> bool:
+    """Is the file a WARC gzipped record by record (as WARC writers do), so that it can be cut at
+    any byte and each reader find its first record itself (``iter_archive(align=True)``)?
+
+    Tells by its first gzip member: a WARC record that ends within ``probe_bytes`` and is
+    followed by another member. A file gzipped as one stream, plain WARC and ARC are not.
+    """
+    with open(os.fspath(path), "rb") as fh:
+        data = fh.read(probe_bytes)
+    if not data.startswith(rec_.GZIP_MAGIC):
+        return False
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        head = inflate.decompress(data, 64)
+        while not inflate.eof and inflate.unconsumed_tail:
+            inflate.decompress(inflate.unconsumed_tail, 1 << 16)
+    except zlib.error:
+        return False
+    return inflate.eof and rec_.is_warc_start(head) and inflate.unused_data.startswith(rec_.GZIP_MAGIC)
 
 
 def iter_record_offsets(path: str | os.PathLike[str]) -> Iterator[tuple[int, bool]]:
@@ -193,12 +248,17 @@ def _text(raw: bytes) -> tuple[str, bool]:
 
 
 class _WarcReader:
-    def __init__(self, source: str, stats: ReadStats, max_body: int, *, start: int = 0, end: int = -1) -> None:
+    def __init__(
+        self, source: str, stats: ReadStats, max_body: int, *, start: int = 0, end: int = -1, align: bool = False
+    ) -> None:
         self.source = source
         self.stats = stats
         self.max_body = max_body
         self.start = start
         self.end = end
+        self.align = align
+        self.first = -1  # where reading began
+        self.next = -1  # the first record at or after ``end``
         self.warcinfo_date: datetime | None = None
 
     # -- damage bookkeeping
@@ -229,6 +289,11 @@ class _WarcReader:
                 gz = mm[:2] == rec_.GZIP_MAGIC[:2]
                 pos: int = self.start
                 end = self.end
+                if self.align and pos > 0:
+                    pos = rec_.next_gzip_record(mm, pos) if gz else -1
+                    if pos < 0:
+                        return
+                self.first = pos
                 if pos > 0:
                     self.warcinfo_date = self._leading_warcinfo_date(fh)
                 pending: _Pending | None = None
@@ -248,6 +313,7 @@ class _WarcReader:
                         for record in it:
                             if 0 <= end <= record.stream_pos:
                                 past_end = True  # the next range's first record: not ours
+                                self.next = record.stream_pos
                                 break
                             self.stats.records += 1
                             yield from self._release(pending)

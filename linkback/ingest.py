@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,10 +28,8 @@ from linkback.records import FetchedPage, Link, PageFacts
 from linkback.sources.warc import (
     RangeBounds,
     ReadStats,
-    gzip_per_record,
     iter_archive,
     iter_paths,
-    iter_record_offsets,
     sniff_archive,
 )
 from linkback.store import Store
@@ -41,11 +40,6 @@ from linkback.store._arrow import first_links, to_batches
 BATCH_PAGES = 64
 #: A batch is also cut when its bodies reach this many bytes.
 BATCH_BYTES = 8 * 2**20
-#: When workers read the archive themselves, a range is also cut at this many archive bytes.
-RANGE_BYTES = 4 * 2**20
-#: A WARC gzipped per record is cut into ranges of this many bytes (~40 pages of a web crawl):
-#: small enough that both workers finish at about the same time.
-SPLIT_BYTES = 1 * 2**20
 #: Extracted batches are written together, one transaction per this many pages or links:
 #: each commit has a fixed cost, and a transaction is also the unit an interrupt can lose.
 WRITE_PAGES = 500
@@ -199,43 +193,18 @@ def extract_range(
     path: str, start: int, end: int, align: bool = False
 ) -> tuple[ExtractedBatch, ReadStats, RangeBounds]:
     """Read the records of ``path`` that begin in ``[start, end)`` and extract them (runs in
-    workers). With ``align``, ``start`` is any byte offset: see :func:`ranges`."""
+    workers). With ``align``, ``start`` is any byte offset: see :func:`linkback._workers.ranges`."""
     stats, bounds = ReadStats(), RangeBounds()
     pages = list(iter_archive(path, stats=stats, start=start, end=end, align=align, bounds=bounds))
     return extract_batch(pages), stats, bounds
-
-
-def ranges(path: Path) -> Iterator[tuple[int, int, bool]]:
-    """The byte ranges ``(start, end, align)`` workers read ``path`` in (``end`` -1: to the end).
-
-    A WARC gzipped per record is cut every SPLIT_BYTES, blind: each worker finds the first
-    record of its range itself (``align``), and :func:`_extracted_ranges` checks that the ranges
-    join up. Other WARCs need a fast pass over the record headers, which decompresses the whole
-    file: ranges of about BATCH_PAGES responses or RANGE_BYTES, cut at record offsets; where that
-    pass stops (damage, or a file gzipped as one stream) the last range runs to the end of the
-    file, and its reader deals with the damage as it would for the whole file.
-    """
-    if gzip_per_record(path):
-        size = path.stat().st_size
-        cuts = range(SPLIT_BYTES, size, SPLIT_BYTES)
-        starts = [0, *cuts]
-        ends = [*cuts, -1]
-        yield from ((start, end, start > 0) for start, end in zip(starts, ends, strict=True))
-        return
-    start, responses = 0, 0
-    for offset, is_response in iter_record_offsets(path):
-        if offset > start and (responses >= BATCH_PAGES or offset - start >= RANGE_BYTES):
-            yield start, offset, False
-            start, responses = offset, 0
-        responses += is_response
-    yield start, -1, False
 
 
 def _extracted_ranges(
     path: Path, pool: ProcessPoolExecutor, workers: int, stats: ReadStats
 ) -> Iterator[tuple[int, ExtractedBatch, bool]]:
     """Like :func:`_extracted`, but the workers read the archive themselves: the page bodies
-    never pass through this process. Their read counts are added to ``stats``.
+    never pass through this process. Their read counts are added to ``stats``. The command line
+    may have started the first ranges already (:func:`linkback._workers.start_early`).
 
     Each range must begin where the one before it found its next record (``RangeBounds``). A
     range whose worker aligned elsewhere (damage near the cut, or a false start it could not
@@ -243,13 +212,13 @@ def _extracted_ranges(
     ranges after the point where that reading ends add nothing.
     """
     size = path.stat().st_size
-    in_flight: deque[tuple[int, Future[tuple[ExtractedBatch, ReadStats, RangeBounds]]]] = deque()
+    work = _workers.take_early_work(path) or _workers.RangeWork(_workers.ranges(path))
     expected = 0  # where the next range's first record must be
 
     def collect(draining: bool) -> tuple[int, ExtractedBatch, bool]:
         nonlocal expected
-        end, fut = in_flight.popleft()
-        batch, part, bounds = fut.result()
+        end, fut = work.in_flight.popleft()
+        batch, part, bounds = pickle.loads(fut.result())
         if bounds.first != expected:
             if expected >= 0:
                 batch, part, bounds = extract_range(str(path), expected, end)
@@ -263,11 +232,10 @@ def _extracted_ranges(
         stats.errors.extend(part.errors)
         return (size if end < 0 else end), batch, draining
 
-    for start, end, align in ranges(path):
-        in_flight.append((end, pool.submit(extract_range, str(path), start, end, align)))
-        while len(in_flight) > 2 * workers:
-            yield collect(False)
-    while in_flight:
+    # Every worker busy and a few ranges queued each, no more: memory stays bounded.
+    while work.hand_out(pool, path, _workers.RANGES_PER_WORKER * workers + 1):
+        yield collect(False)
+    while work.in_flight:
         yield collect(True)
 
 
@@ -332,7 +300,7 @@ def ingest(
     store.con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_WITH_WORKERS if workers > 1 else '1GB'}'")
     pool = None
     if workers > 1:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_workers.context())
+        pool = _workers.take_early_pool(workers) or _workers.pool(workers)
     try:
         for path in paths:
             progress.current = str(path)

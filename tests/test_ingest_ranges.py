@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO_DATA
 
-import linkback.ingest as ingest_module
-from linkback.ingest import ExtractedBatch, _extracted_ranges, _merge, extract_batch, ingest, ranges
+import linkback._workers as workers_module
+from linkback._workers import ranges
+from linkback.ingest import ExtractedBatch, _extracted_ranges, _merge, extract_batch, ingest
 from linkback.sources import RangeBounds, ReadStats, gzip_per_record, iter_archive
 from linkback.store import Store
 
@@ -65,7 +66,7 @@ def test_files_gzipped_per_record_are_told_from_the_rest() -> None:
 def test_ranges_cut_blind_read_what_the_whole_file_gives(
     path: Path, split: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest_module, "SPLIT_BYTES", split)
+    monkeypatch.setattr(workers_module, "SPLIT_BYTES", split)
     cuts = list(ranges(path))
     if gzip_per_record(path) and path.stat().st_size > split:
         assert len(cuts) > 1 and all(align for start, _, align in cuts if start > 0)
@@ -122,7 +123,7 @@ def test_a_range_that_aligns_on_a_false_start_is_read_again_from_the_true_one(
     fake = list(iter_archive(path, stats=ReadStats(), start=outer + 1, end=-1, align=True, bounds=bounds))
     assert bounds.first == trap and fake[0].url == "http://fake.example/"
     # ...and ingest notices, since the range before it ended at another record.
-    monkeypatch.setattr(ingest_module, "SPLIT_BYTES", trap)
+    monkeypatch.setattr(workers_module, "SPLIT_BYTES", trap)
     got = in_ranges(path)
     same_reading(got, whole(path))
     assert "http://fake.example/" not in got[0].observations.column("url").to_pylist()
@@ -134,7 +135,7 @@ def test_ingest_with_workers_cuts_the_archive_blind_and_gets_the_same_index(
 ) -> None:
     path = tmp_path / "trap.warc.gz"
     _, trap = _trap_archive(path)
-    monkeypatch.setattr(ingest_module, "SPLIT_BYTES", trap)
+    monkeypatch.setattr(workers_module, "SPLIT_BYTES", trap)
     with Store(tmp_path / "one.duckdb") as one, Store(tmp_path / "two.duckdb") as two:
         ingest([path], store=one, workers=1)
         ingest([path], store=two, workers=2)

@@ -53,13 +53,42 @@ def app_for(argv: list[str]) -> Any:
     return app
 
 
+#: The ingest command's options that take a value, and its flags: a command line with anything
+#: else is left to Typer alone.
+_INGEST_VALUE_OPTIONS = ("--workers", "-w", "--db", "--format")
+_INGEST_FLAGS = ("--quiet", "-q")
+
+
+def ingest_inputs(argv: list[str]) -> list[str]:
+    """The archives an ingest command line names, if it is a plain one ([] otherwise)."""
+    if not argv or argv[0] != "ingest":
+        return []
+    inputs: list[str] = []
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in _INGEST_VALUE_OPTIONS:
+            next(args, None)
+        elif arg.split("=", 1)[0] in _INGEST_VALUE_OPTIONS or arg in _INGEST_FLAGS:
+            continue
+        elif arg.startswith("-"):
+            return []  # --help, a typo, "--": Typer's to judge
+        else:
+            inputs.append(arg)
+    return inputs
+
+
 def main() -> None:
-    if ingest_workers(sys.argv[1:]) > 1:
-        # The forkserver's imports then overlap the CLI's own (~0.5 s) instead of following them.
+    argv = sys.argv[1:]
+    workers = ingest_workers(argv)
+    if workers > 1:
+        # The forkserver's imports, and then the first ranges of the first archive, overlap the
+        # CLI's own imports and opening the database (~0.5 s) instead of following them.
         _workers.warm()
+        _workers.start_early(ingest_inputs(argv), workers)
     try:
-        app_for(sys.argv[1:])(prog_name="linkback")
+        app_for(argv)(prog_name="linkback")
     finally:
+        _workers.drop_early()
         # Shutting down, the interpreter collects garbage over every object the libraries loaded
         # (~0.15 s after an ingest, all on one core at the very end); the process is ending, so
         # the memory goes back anyway. Objects freed by reference count are still finalised.

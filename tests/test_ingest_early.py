@@ -1,0 +1,118 @@
+"""The ``linkback ingest`` command starts its workers on the first archive before its own imports
+(``linkback._workers.start_early``); ingest takes that work over, or drops it when it is not for
+the file it is ingesting."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO_DATA
+from test_ingest import snapshot
+
+from linkback import _workers
+from linkback.cli._entry import ingest_inputs
+from linkback.ingest import ingest
+from linkback.store import Store
+
+ARCHIVE = REPO_DATA / "warc" / "aut" / "example.warc.gz"
+OTHER = REPO_DATA / "warc" / "resiliparse" / "warcfile.warc.gz"
+
+
+@pytest.fixture(autouse=True)
+def no_early_work_left():
+    yield
+    _workers.drop_early()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ingest", "a.warc.gz", "--workers", "2"], ["a.warc.gz"]),
+        (["ingest", "-w", "2", "--db", "x.duckdb", "a.warc.gz", "b/"], ["a.warc.gz", "b/"]),
+        (["ingest", "--db=x.duckdb", "--format", "json", "-q", "a.warc.gz"], ["a.warc.gz"]),
+        (["ingest", "a.warc.gz", "--help"], []),  # Typer's to answer
+        (["ingest", "a.warc.gz", "--no-such-option"], []),
+        (["ingest", "--", "-odd-name.warc.gz"], []),
+        (["overview", "example.com"], []),
+        ([], []),
+    ],
+)
+def test_the_command_line_names_the_archives_to_start_on(argv: list[str], expected: list[str]) -> None:
+    assert ingest_inputs(argv) == expected
+
+
+def reference(tmp_path: Path, archive: Path) -> dict:
+    with Store(tmp_path / "reference.duckdb") as store:
+        ingest([archive], store=store, workers=1)
+        return snapshot(store)
+
+
+def test_ingest_takes_over_the_work_started_early(tmp_path: Path) -> None:
+    _workers.start_early([str(ARCHIVE)], 2)
+    early = _workers._early
+    assert early is not None and early.pool is not None
+    with Store(tmp_path / "two.duckdb") as store:
+        summary = ingest([ARCHIVE], store=store, workers=2)
+        assert _workers._early is None  # pool and ranges both taken
+        assert summary.files[0].status == "ingested"
+        assert snapshot(store) == reference(tmp_path, ARCHIVE)
+
+
+def test_work_started_on_another_file_is_dropped(tmp_path: Path) -> None:
+    _workers.start_early([str(OTHER)], 2)
+    assert _workers._early is not None
+    with Store(tmp_path / "two.duckdb") as store:
+        ingest([ARCHIVE], store=store, workers=2)
+        assert snapshot(store) == reference(tmp_path, ARCHIVE)
+    _workers.drop_early()
+    assert _workers._early is None
+
+
+def test_work_started_on_a_file_that_changed_since_is_dropped(tmp_path: Path) -> None:
+    archive = tmp_path / "crawl.warc.gz"
+    shutil.copy(OTHER, archive)
+    _workers.start_early([str(archive)], 2)
+    assert _workers._early is not None
+    _workers._early.thread.join()
+    shutil.copy(ARCHIVE, archive)  # same name, other bytes
+    os.utime(archive, ns=(1, 1))
+    with Store(tmp_path / "two.duckdb") as store:
+        ingest([archive], store=store, workers=2)
+        assert snapshot(store) == reference(tmp_path, ARCHIVE)
+
+
+def test_an_archive_ingested_before_is_not_ingested_again_for_having_started_early(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.duckdb") as store:
+        ingest([ARCHIVE], store=store, workers=1)
+        before = snapshot(store)
+        _workers.start_early([str(ARCHIVE)], 2)
+        assert _workers._early is not None
+        summary = ingest([ARCHIVE], store=store, workers=2)
+        assert summary.files[0].status == "already_ingested"
+        assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("inputs", [[], ["no/such/file.warc.gz"], [str(REPO_DATA / "broken" / "not-a-warc.warc")]])
+def test_nothing_starts_early_on_doubt(inputs: list[str]) -> None:
+    _workers.start_early(inputs, 2)
+    assert _workers._early is None
+
+
+def test_a_pool_of_another_size_is_not_taken() -> None:
+    _workers.start_early([str(ARCHIVE)], 2)
+    assert _workers.take_early_pool(3) is None
+    taken = _workers.take_early_pool(2)
+    assert taken is not None
+    taken.shutdown(cancel_futures=True)
+
+
+def test_workers_run_at_a_lower_priority_than_the_writer() -> None:
+    pool = _workers.pool(2)
+    try:
+        niceness = pool.submit(os.nice, 0).result(timeout=60)
+    finally:
+        pool.shutdown()
+    assert niceness == min(os.nice(0) + _workers.WORKER_NICENESS, 19)

@@ -49,11 +49,16 @@ WRITE_LINKS = 100_000
 WRITE_PAGES_WITH_WORKERS = 250
 #: DuckDB memory limit while ingesting.
 INGEST_MEMORY_LIMIT = "384MB"
-#: With worker processes, the database checkpoints whenever this much log has built up: the
-#: main process does it while the workers extract, instead of all at the end when nothing else
-#: runs. With one process there is nothing to overlap, and every checkpoint before the last
-#: only rewrites the table's last, partly filled row groups, so that waits for the end.
-CHECKPOINT_WITH_WORKERS = "48MB"
+#: With worker processes, the database checkpoints whenever about this much log per archive
+#: byte has built up (and once more while the workers read the last ranges): the main process
+#: does it while the workers extract, instead of all at the end when nothing else runs. That
+#: is about twice per archive: every checkpoint rewrites the row groups written or deleted from
+#: since the one before, which for a re-crawl (each page's old link rows deleted) is most of
+#: the table, so more of them cost more. With one process there is nothing to overlap, and
+#: every checkpoint before the last only rewrites what the next one rewrites again.
+CHECKPOINT_LOG_PER_ARCHIVE_BYTE = 1.5
+#: ...within these bounds (bytes of log).
+CHECKPOINT_WITH_WORKERS_BOUNDS = (48 * 2**20, 256 * 2**20)
 
 
 @dataclass
@@ -268,6 +273,13 @@ def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     return table.to_batches()[0] if table.num_rows else batches[0]
 
 
+def checkpoint_threshold(archive_bytes: int) -> int:
+    """How much log the database gathers before it checkpoints, ingesting an archive of this
+    size with workers (see CHECKPOINT_LOG_PER_ARCHIVE_BYTE)."""
+    low, high = CHECKPOINT_WITH_WORKERS_BOUNDS
+    return min(max(int(CHECKPOINT_LOG_PER_ARCHIVE_BYTE * archive_bytes), low), high)
+
+
 def ingest(
     inputs: Iterable[str | os.PathLike[str]],
     *,
@@ -297,7 +309,7 @@ def ingest(
     store.con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
     # Each commit is durable in the write-ahead log; checkpointing it into the file on every
     # commit (DuckDB does past 16 MB of log) rewrote the same row groups again and again.
-    store.con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_WITH_WORKERS if workers > 1 else '1GB'}'")
+    store.con.execute("SET checkpoint_threshold = '1GB'")
     pool = None
     if workers > 1:
         pool = _workers.take_early_pool(workers) or _workers.pool(workers)
@@ -368,6 +380,8 @@ def _ingest_file(
     pending: list[ExtractedBatch] = []
     pending_pages = pending_links = 0
     write_pages = WRITE_PAGES if pool is None else WRITE_PAGES_WITH_WORKERS
+    if pool is not None:
+        store.con.execute(f"SET checkpoint_threshold = '{checkpoint_threshold(path.stat().st_size)}B'")
     checkpointed = False
     if pool is not None and kind == "warc":
         results = _extracted_ranges(path, pool, workers, stats)

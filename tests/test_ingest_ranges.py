@@ -142,3 +142,12 @@ def test_ingest_with_workers_cuts_the_archive_blind_and_gets_the_same_index(
         query = "SELECT source_url, target_url, anchor FROM links ORDER BY ALL"
         assert one.con.execute(query).fetchall() == two.con.execute(query).fetchall()
         assert len(two.con.execute(query).fetchall()) == 3
+
+
+def test_with_workers_the_database_checkpoints_about_twice_per_archive() -> None:
+    from linkback.ingest import CHECKPOINT_WITH_WORKERS_BOUNDS, checkpoint_threshold
+
+    low, high = CHECKPOINT_WITH_WORKERS_BOUNDS
+    assert checkpoint_threshold(1_000) == low
+    assert checkpoint_threshold(100 * 2**20) == 150 * 2**20  # log ~3x the archive: ~2 checkpoints
+    assert checkpoint_threshold(2**30) == high

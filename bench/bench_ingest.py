@@ -105,7 +105,7 @@ def repeated_archive(warc: Path, copies: int, out: Path) -> Path:
 def extract_share(warc: Path, part: int, parts: int) -> None:
     """Extract every ``parts``-th range of the archive, starting at ``part`` (no database)."""
     from linkback._workers import ranges  # noqa: PLC0415
-    from linkback.ingest import extract_range  # noqa: PLC0415
+    from linkback.batches import extract_range  # noqa: PLC0415
 
     for k, (start, end, align) in enumerate(ranges(warc)):
         if k % parts == part:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 #: Imported once by the forkserver. ``__main__`` too: run as the ``linkback`` script, each
 #: worker would otherwise import the whole command-line interface again.
-PRELOAD = ["__main__", "linkback.ingest"]
+PRELOAD = ["__main__", "linkback.batches"]
 
 #: How much lower the workers' scheduling priority is than the main process's (``nice``).
 WORKER_NICENESS = 10
@@ -100,9 +100,9 @@ def ranges(path: Path) -> Iterator[tuple[int, int, bool]]:
 
 
 def extract_range(path: str, start: int, end: int, align: bool) -> bytes:
-    """:func:`linkback.ingest.extract_range` in a worker, its result pickled here: the process
+    """:func:`linkback.batches.extract_range` in a worker, its result pickled here: the process
     that started the work may not have imported what unpickling it needs yet."""
-    from linkback.ingest import extract_range as run  # noqa: PLC0415 (the forkserver has it loaded)
+    from linkback.batches import extract_range as run  # noqa: PLC0415 (the forkserver has it loaded)
 
     return pickle.dumps(run(path, start, end, align), protocol=pickle.HIGHEST_PROTOCOL)
 

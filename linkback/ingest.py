@@ -22,9 +22,9 @@ import pyarrow.compute as pc
 
 from linkback import _workers
 from linkback._workers import default_workers
+from linkback.batches import ExtractedBatch, extract_batch, extract_range
 from linkback.errors import SourceError
-from linkback.extract import extract
-from linkback.records import FetchedPage, Link, PageFacts
+from linkback.records import FetchedPage
 from linkback.sources.warc import (
     RangeBounds,
     ReadStats,
@@ -34,7 +34,6 @@ from linkback.sources.warc import (
 )
 from linkback.store import Store
 from linkback.store import _write as write
-from linkback.store._arrow import first_links, to_batches
 
 #: Pages per batch handed to a worker: small, so that every worker stays busy.
 BATCH_PAGES = 64
@@ -59,49 +58,6 @@ INGEST_MEMORY_LIMIT = "384MB"
 CHECKPOINT_LOG_PER_ARCHIVE_BYTE = 1.5
 #: ...within these bounds (bytes of log).
 CHECKPOINT_WITH_WORKERS_BOUNDS = (48 * 2**20, 256 * 2**20)
-
-
-@dataclass
-class ExtractedBatch:
-    """What a worker returns for one batch of pages."""
-
-    observations: pa.RecordBatch
-    links: pa.RecordBatch
-    first_seen_links: pa.RecordBatch
-    html_pages: int
-    skipped: Counter[str]
-
-
-def extract_batch(pages: list[FetchedPage]) -> ExtractedBatch:
-    """Run extract() over pages and return columnar batches (runs in worker processes)."""
-    return batch_of([extract(page) for page in pages])
-
-
-def batch_of(extracted: list[tuple[PageFacts, list[Link]]]) -> ExtractedBatch:
-    """Columnar batches of pages already extracted, with their skip counts."""
-    facts: list[PageFacts] = []
-    per_page: list[list[Link]] = []
-    skipped: Counter[str] = Counter()
-    html_pages = 0
-    for pf, page_links in extracted:
-        if pf.skipped:
-            skipped[f"page/{pf.skipped}"] += 1
-        else:
-            html_pages += 1
-        for reason, count in pf.skipped_links:
-            skipped[f"link/{reason}"] += count
-        facts.append(pf)
-        per_page.append(page_links)
-
-    observations, link_batch = to_batches(facts, per_page)
-    current = first_links(facts, per_page)
-    return ExtractedBatch(
-        observations=observations,
-        links=link_batch,
-        first_seen_links=current,
-        html_pages=html_pages,
-        skipped=skipped,
-    )
 
 
 @dataclass
@@ -192,16 +148,6 @@ def _extracted(
     while in_flight:
         offset, fut = in_flight.popleft()
         yield offset, fut.result(), True
-
-
-def extract_range(
-    path: str, start: int, end: int, align: bool = False
-) -> tuple[ExtractedBatch, ReadStats, RangeBounds]:
-    """Read the records of ``path`` that begin in ``[start, end)`` and extract them (runs in
-    workers). With ``align``, ``start`` is any byte offset: see :func:`linkback._workers.ranges`."""
-    stats, bounds = ReadStats(), RangeBounds()
-    pages = list(iter_archive(path, stats=stats, start=start, end=end, align=align, bounds=bounds))
-    return extract_batch(pages), stats, bounds
 
 
 def _extracted_ranges(

@@ -13,7 +13,8 @@ from conftest import REPO_DATA
 
 import linkback._workers as workers_module
 from linkback._workers import ranges
-from linkback.ingest import ExtractedBatch, _extracted_ranges, _merge, extract_batch, ingest
+from linkback.batches import ExtractedBatch, extract_batch
+from linkback.ingest import _extracted_ranges, _merge, ingest
 from linkback.sources import RangeBounds, ReadStats, gzip_per_record, iter_archive
 from linkback.store import Store
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from linkback.batches import ExtractedBatch, batch_of
 from linkback.errors import BlockedAddress, FetchError, FetchLimit, URLError
 from linkback.extract import DEFAULT_LIMITS, extract
 from linkback.fetch import Fetcher, FetchLimits
-from linkback.ingest import ExtractedBatch, batch_of
 from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
 from linkback.mentions._store import Outcome
 from linkback.protocols._mf2 import interpret

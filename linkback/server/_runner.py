@@ -21,9 +21,10 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from linkback import mentions
+from linkback.batches import ExtractedBatch
 from linkback.errors import FetchError, LinkbackError
 from linkback.fetch import Fetcher
-from linkback.ingest import ExtractedBatch, record_extracted
+from linkback.ingest import record_extracted
 from linkback.mentions._verification import Known, verify
 from linkback.mentions._webhooks import queue_webhook
 from linkback.reports._ranks import domain_ranks_of, latest_run

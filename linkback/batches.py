@@ -1,0 +1,71 @@
+"""Pages → :func:`linkback.extract.extract` → Arrow batches: the work of ingest's worker processes.
+
+A worker reads a byte range of an archive itself and hands back one :class:`ExtractedBatch`, so
+page bodies never cross a process boundary; only compact columnar data does. This module does not
+import the store (DuckDB): the forkserver the workers are forked from loads only what they run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from linkback.extract import extract
+from linkback.records import FetchedPage, Link, PageFacts
+from linkback.sources.warc import RangeBounds, ReadStats, iter_archive
+from linkback.store._arrow import first_links, to_batches
+
+
+@dataclass
+class ExtractedBatch:
+    """What a worker returns for one batch of pages."""
+
+    observations: pa.RecordBatch
+    links: pa.RecordBatch
+    first_seen_links: pa.RecordBatch
+    html_pages: int
+    skipped: Counter[str]
+
+
+def extract_batch(pages: list[FetchedPage]) -> ExtractedBatch:
+    """Run extract() over pages and return columnar batches (runs in worker processes)."""
+    return batch_of([extract(page) for page in pages])
+
+
+def batch_of(extracted: list[tuple[PageFacts, list[Link]]]) -> ExtractedBatch:
+    """Columnar batches of pages already extracted, with their skip counts."""
+    facts: list[PageFacts] = []
+    per_page: list[list[Link]] = []
+    skipped: Counter[str] = Counter()
+    html_pages = 0
+    for pf, page_links in extracted:
+        if pf.skipped:
+            skipped[f"page/{pf.skipped}"] += 1
+        else:
+            html_pages += 1
+        for reason, count in pf.skipped_links:
+            skipped[f"link/{reason}"] += count
+        facts.append(pf)
+        per_page.append(page_links)
+
+    observations, link_batch = to_batches(facts, per_page)
+    current = first_links(facts, per_page)
+    return ExtractedBatch(
+        observations=observations,
+        links=link_batch,
+        first_seen_links=current,
+        html_pages=html_pages,
+        skipped=skipped,
+    )
+
+
+def extract_range(
+    path: str, start: int, end: int, align: bool = False
+) -> tuple[ExtractedBatch, ReadStats, RangeBounds]:
+    """Read the records of ``path`` that begin in ``[start, end)`` and extract them (runs in
+    workers). With ``align``, ``start`` is any byte offset: see :func:`linkback._workers.ranges`."""
+    stats, bounds = ReadStats(), RangeBounds()
+    pages = list(iter_archive(path, stats=stats, start=start, end=end, align=align, bounds=bounds))
+    return extract_batch(pages), stats, bounds

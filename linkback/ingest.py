@@ -1,9 +1,11 @@
 """Ingest: archives → FetchedPage → extract() in worker processes → Arrow batches → the store.
 
-The main process reads archives as streams and writes to the database (its one owner); ``workers``
-processes run :func:`linkback.extract.extract` on batches of pages and hand back Arrow record
-batches, so what crosses the process boundary is compact columnar data. At most a few batches
-are in flight at once, which bounds memory whatever the archive size.
+The main process writes to the database (its one owner). ``workers`` processes each read a byte
+range of a WARC themselves and hand back Arrow record batches (:mod:`linkback.batches`), so page
+bodies never cross a process boundary, only compact columnar data; at most a few ranges per
+worker are in flight at once, which bounds memory whatever the archive size. The workers run at
+a lower priority (:mod:`linkback._workers`), so the one writer keeps up with them; with one
+process, or for ARC files, the main process reads the archive as a stream itself.
 """
 
 from __future__ import annotations

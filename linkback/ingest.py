@@ -271,6 +271,7 @@ def ingest(
                 continue
             summary.files.append(_ingest_file(path, kind, store, pool, workers, progress, on_progress))
             progress.done_bytes = sum(p.stat().st_size for p in paths[: len(summary.files)])
+            progress.records = summary.total("records")
             if on_progress:
                 on_progress(progress)
     except KeyboardInterrupt:
@@ -304,7 +305,7 @@ def _ingest_file(
     archive_id = write.begin_archive(store, path=str(path), size=path.stat().st_size, fingerprint=fingerprint)
     stats = ReadStats()
     fs = FileSummary(str(path), "ingested")
-    base_bytes = progress.done_bytes
+    base_bytes, base_records = progress.done_bytes, progress.records
     next_id = write.next_obs_id(store)
 
     def write_pending(pending: list[ExtractedBatch]) -> None:
@@ -352,7 +353,7 @@ def _ingest_file(
         # The bar counts pages as they are extracted: writes come in batches of hundreds.
         progress.pages += result.observations.num_rows
         progress.links += result.links.num_rows
-        progress.records = stats.records
+        progress.records = base_records + stats.records
         if last_offset >= 0:
             progress.done_bytes = base_bytes + last_offset
         if on_progress:

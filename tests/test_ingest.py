@@ -244,3 +244,24 @@ def test_the_command_run_as_users_run_it_ingests_with_workers(tmp_path: Path, ho
         ingest([archive], store=one, workers=1)
         with Store(db) as two:
             assert snapshot(two) == snapshot(one)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_counts_add_up_across_files(tmp_path: Path, workers: int) -> None:
+    seen: list[tuple[int, int, int]] = []
+    with Store(tmp_path / "db.duckdb") as store:
+        summary = ingest(
+            [WARCS / "aut", WARCS / "resiliparse"],
+            store=store,
+            workers=workers,
+            on_progress=lambda p: seen.append((p.records, p.pages, p.done_bytes)),
+        )
+    assert len(summary.files) == 4
+    for column in range(3):
+        assert [s[column] for s in seen] == sorted(s[column] for s in seen)  # never goes back
+    records, pages, done = seen[-1]
+    assert records == summary.total("records")
+    assert pages == summary.total("pages") + summary.total("duplicates")
+    assert done == sum(
+        p.stat().st_size for p in [*(WARCS / "aut").iterdir(), *(WARCS / "resiliparse").iterdir()] if ".warc" in p.name
+    )

@@ -86,8 +86,9 @@ def ranges(path: Path) -> Iterator[tuple[int, int, bool]]:
     """
     from linkback.sources.warc import gzip_per_record, iter_record_offsets  # noqa: PLC0415
 
-    if gzip_per_record(path):
-        cuts = list(range(SPLIT_BYTES, path.stat().st_size, SPLIT_BYTES))
+    first_member_end = gzip_per_record(path)
+    if first_member_end:
+        cuts = list(range(max(SPLIT_BYTES, first_member_end + 1), path.stat().st_size, SPLIT_BYTES))
         yield from ((start, end, start > 0) for start, end in zip([0, *cuts], [*cuts, -1], strict=True))
         return
     start, responses = 0, 0
@@ -134,6 +135,7 @@ class _EarlyStart:
     pool: ProcessPoolExecutor | None
     work: RangeWork
     thread: threading.Thread
+    failed: BaseException | None = None
 
 
 _early: _EarlyStart | None = None
@@ -148,14 +150,15 @@ def start_early(inputs: Iterable[str], workers: int) -> None:
     """Start extracting the first archive ``inputs`` name on ``workers`` processes now, while the
     command is still importing and opening the database; :func:`take_early_pool` and
     :func:`take_early_work` hand it to ingest. Work nobody takes is dropped at exit
-    (:func:`drop_early`). Any doubt (no such file, not a WARC) and nothing starts: the command
-    will say what is wrong."""
+    (:func:`drop_early`). Any doubt (no such file, not a WARC gzipped per record) and nothing
+    starts: the command will say what is wrong."""
     global _early
-    from linkback.sources import iter_paths, sniff_archive  # noqa: PLC0415
+    from linkback.sources import gzip_per_record, iter_paths, sniff_archive  # noqa: PLC0415
 
     try:
         paths = iter_paths(list(inputs))
-        if not paths or sniff_archive(paths[0]) != "warc":
+        # Only an archive cut in small ranges: work nobody takes is waited for at exit.
+        if not paths or sniff_archive(paths[0]) != "warc" or not gzip_per_record(paths[0]):
             return
         path = paths[0]
         identity = _identity(path)
@@ -163,11 +166,19 @@ def start_early(inputs: Iterable[str], workers: int) -> None:
         return
     early_pool = pool(workers)
     work = RangeWork(ranges(path))
+    early = _EarlyStart(path, identity, workers, early_pool, work, threading.Thread())
+
+    def hand_out() -> None:
+        try:
+            work.hand_out(early_pool, path, RANGES_PER_WORKER * workers)
+        except BaseException as exc:  # noqa: BLE001 - ingest starts the file afresh instead
+            early.failed = exc
+
     # Submitting forks a worker through the forkserver and waits for it to answer, which it
     # does once it has imported the extraction code: a thread waits, not the command.
-    thread = threading.Thread(target=work.hand_out, args=(early_pool, path, RANGES_PER_WORKER * workers), daemon=True)
-    thread.start()
-    _early = _EarlyStart(path, identity, workers, early_pool, work, thread)
+    early.thread = threading.Thread(target=hand_out, daemon=True)
+    early.thread.start()
+    _early = early
 
 
 def take_early_pool(workers: int) -> ProcessPoolExecutor | None:
@@ -191,7 +202,8 @@ def take_early_work(path: Path) -> RangeWork | None:
         same = _identity(path) == early.identity
     except OSError:
         same = False
-    if not same:
+    if not same or early.failed is not None:
+        # A file changed since, or ranges that could not all be handed out: start afresh.
         for _, fut in early.work.in_flight:
             fut.cancel()
         return None

@@ -185,8 +185,9 @@ def _extracted_ranges(
         stats.errors.extend(part.errors)
         return (size if end < 0 else end), batch, draining
 
-    # Every worker busy and a few ranges queued each, no more: memory stays bounded.
-    while work.hand_out(pool, path, _workers.RANGES_PER_WORKER * workers + 1):
+    # Every worker busy and a few ranges queued each, no more: memory stays bounded. Once a
+    # range ends the reading of the file (the rest is unreadable), none more are handed out.
+    while expected >= 0 and work.hand_out(pool, path, _workers.RANGES_PER_WORKER * workers + 1):
         yield collect(False)
     while work.in_flight:
         yield collect(True)

@@ -202,6 +202,7 @@ def test_first_seen_rows_built_by_workers_equal_the_state_derived_in_sql(
         (["ingest", "a.warc.gz", "-w", "1"], 1),
         (["ingest", "--workers=3", "a.warc.gz"], 3),
         (["ingest", "a.warc.gz", "--workers", "two"], 0),
+        (["ingest", "a.warc.gz", "-w", "-1"], 1),
         (["overview", "example.com"], 0),
         ([], 0),
     ],

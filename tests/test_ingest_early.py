@@ -95,7 +95,36 @@ def test_an_archive_ingested_before_is_not_ingested_again_for_having_started_ear
         assert snapshot(store) == before
 
 
-@pytest.mark.parametrize("inputs", [[], ["no/such/file.warc.gz"], [str(REPO_DATA / "broken" / "not-a-warc.warc")]])
+def test_ranges_the_early_thread_could_not_hand_out_are_handed_out_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_ranges(path: Path):
+        raise OSError("the disk went away for a moment")
+        yield  # pragma: no cover
+
+    with monkeypatch.context() as m:
+        m.setattr(_workers, "ranges", broken_ranges)
+        _workers.start_early([str(ARCHIVE)], 2)
+        assert _workers._early is not None
+        _workers._early.thread.join()
+        assert isinstance(_workers._early.failed, OSError)
+    with Store(tmp_path / "two.duckdb") as store:
+        ingest([ARCHIVE], store=store, workers=2)
+        assert snapshot(store) == reference(tmp_path, ARCHIVE)
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        [],
+        ["no/such/file.warc.gz"],
+        [str(REPO_DATA / "broken" / "not-a-warc.warc")],
+        # Only archives cut in small ranges: a plain or whole-file gzip WARC would be one range
+        # (or a header pass), and work nobody takes is waited for at exit.
+        [str(REPO_DATA / "warc" / "aut" / "issue-514.warc")],
+        [str(REPO_DATA / "broken" / "whole-file-gzip.warc.gz")],
+    ],
+)
 def test_nothing_starts_early_on_doubt(inputs: list[str]) -> None:
     _workers.start_early(inputs, 2)
     assert _workers._early is None

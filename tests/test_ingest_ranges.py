@@ -152,3 +152,24 @@ def test_with_workers_the_database_checkpoints_about_twice_per_archive() -> None
     assert checkpoint_threshold(1_000) == low
     assert checkpoint_threshold(100 * 2**20) == 150 * 2**20  # log ~3x the archive: ~2 checkpoints
     assert checkpoint_threshold(2**30) == high
+
+
+def test_records_sharing_the_first_gzip_member_are_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # FastWARC gives the second record of a first member holding two (warcinfo and a response)
+    # an offset that is not its own: no cut may fall inside or at the end of that member.
+    page = b'<html><body><a href="http://target.example/">t</a></body></html>'
+    warcinfo = (
+        b"WARC/1.0\r\nWARC-Type: warcinfo\r\nWARC-Date: 2024-05-01T12:00:00Z\r\n"
+        b"WARC-Record-ID: <urn:uuid:00000000000000000000000000000001>\r\nContent-Length: 0\r\n\r\n\r\n\r\n"
+    )
+    first = _member(warcinfo + _record("http://one.example/", page))
+    rest = [_member(_record(f"http://{n}.example/", page)) for n in ("two", "three", "four")]
+    path = tmp_path / "shared-first-member.warc.gz"
+    path.write_bytes(first + b"".join(rest))
+    assert gzip_per_record(path) == len(first)
+    for split in (40, len(first) - 1, len(first), len(first) + 1, 300):
+        monkeypatch.setattr(workers_module, "SPLIT_BYTES", split)
+        assert all(start > len(first) for start, _, _ in ranges(path) if start > 0)
+        got = in_ranges(path)
+        same_reading(got, whole(path))
+        assert got[0].observations.num_rows == 4

@@ -37,7 +37,8 @@ def ingest_workers(argv: list[str]) -> int:
         workers = int(value) if value is not None else 0
     except ValueError:
         return 0  # the CLI will say what is wrong with it
-    return workers if workers > 0 else _workers.default_workers()
+    # As the command: 0 is one per core, and below 1 is 1.
+    return _workers.default_workers() if workers == 0 else max(workers, 1)
 
 
 def app_for(argv: list[str]) -> Any:

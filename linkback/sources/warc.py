@@ -170,25 +170,30 @@ def iter_archive(
             bounds.first, bounds.next = reader.first, reader.next
 
 
-def gzip_per_record(path: str | os.PathLike[str], *, probe_bytes: int = 1 << 20) -> bool:
+def gzip_per_record(path: str | os.PathLike[str], *, probe_bytes: int = 1 << 20) -> int:
     """Is the file a WARC gzipped record by record (as WARC writers do), so that it can be cut at
-    any byte and each reader find its first record itself (``iter_archive(align=True)``)?
+    any byte past its first gzip member and each reader find its first record itself
+    (``iter_archive(align=True)``)? The end of that first member if so (true), else 0.
 
     Tells by its first gzip member: a WARC record that ends within ``probe_bytes`` and is
-    followed by another member. A file gzipped as one stream, plain WARC and ARC are not.
+    followed by another member. A file gzipped as one stream, plain WARC and ARC are not. Cut
+    only past the first member: FastWARC gives records that share it with another (a warcinfo
+    and a response in one member) offsets that are not theirs.
     """
     with open(os.fspath(path), "rb") as fh:
         data = fh.read(probe_bytes)
     if not data.startswith(rec_.GZIP_MAGIC):
-        return False
+        return 0
     inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         head = inflate.decompress(data, 64)
         while not inflate.eof and inflate.unconsumed_tail:
             inflate.decompress(inflate.unconsumed_tail, 1 << 16)
     except zlib.error:
-        return False
-    return inflate.eof and rec_.is_warc_start(head) and inflate.unused_data.startswith(rec_.GZIP_MAGIC)
+        return 0
+    if inflate.eof and rec_.is_warc_start(head) and inflate.unused_data.startswith(rec_.GZIP_MAGIC):
+        return len(data) - len(inflate.unused_data)
+    return 0
 
 
 def iter_record_offsets(path: str | os.PathLike[str]) -> Iterator[tuple[int, bool]]:

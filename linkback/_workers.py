@@ -129,13 +129,27 @@ class RangeWork:
 
 @dataclass
 class _EarlyStart:
+    """The first ranges of one archive, handed to a pool by a thread of their own."""
+
     path: Path
     identity: tuple[int, int]
     workers: int
     pool: ProcessPoolExecutor | None
     work: RangeWork
-    thread: threading.Thread
     failed: BaseException | None = None
+    thread: threading.Thread = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Submitting forks a worker through the forkserver and waits for it to answer, which it
+        # does once it has imported the extraction code: a thread waits, not the command.
+        self.thread = threading.Thread(target=self._hand_out, daemon=True)
+        self.thread.start()
+
+    def _hand_out(self) -> None:
+        try:
+            self.work.hand_out(self.pool, self.path, RANGES_PER_WORKER * self.workers)
+        except BaseException as exc:  # noqa: BLE001 - ingest starts the file afresh instead
+            self.failed = exc
 
 
 _early: _EarlyStart | None = None
@@ -164,21 +178,7 @@ def start_early(inputs: Iterable[str], workers: int) -> None:
         identity = _identity(path)
     except Exception:  # noqa: BLE001 - the command reports it properly later
         return
-    early_pool = pool(workers)
-    work = RangeWork(ranges(path))
-    early = _EarlyStart(path, identity, workers, early_pool, work, threading.Thread())
-
-    def hand_out() -> None:
-        try:
-            work.hand_out(early_pool, path, RANGES_PER_WORKER * workers)
-        except BaseException as exc:  # noqa: BLE001 - ingest starts the file afresh instead
-            early.failed = exc
-
-    # Submitting forks a worker through the forkserver and waits for it to answer, which it
-    # does once it has imported the extraction code: a thread waits, not the command.
-    early.thread = threading.Thread(target=hand_out, daemon=True)
-    early.thread.start()
-    _early = early
+    _early = _EarlyStart(path, identity, workers, pool(workers), RangeWork(ranges(path)))
 
 
 def take_early_pool(workers: int) -> ProcessPoolExecutor | None:

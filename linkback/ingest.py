@@ -27,13 +27,7 @@ from linkback._workers import default_workers
 from linkback.batches import ExtractedBatch, extract_batch, extract_range
 from linkback.errors import SourceError
 from linkback.records import FetchedPage
-from linkback.sources.warc import (
-    RangeBounds,
-    ReadStats,
-    iter_archive,
-    iter_paths,
-    sniff_archive,
-)
+from linkback.sources.warc import RangeBounds, ReadStats, iter_archive, iter_paths, sniff_archive
 from linkback.store import Store
 from linkback.store import _write as write
 

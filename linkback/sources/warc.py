@@ -31,7 +31,6 @@ from __future__ import annotations
 import collections
 import mmap
 import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -184,16 +183,10 @@ def gzip_per_record(path: str | os.PathLike[str], *, probe_bytes: int = 1 << 20)
         data = fh.read(probe_bytes)
     if not data.startswith(rec_.GZIP_MAGIC):
         return 0
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        head = inflate.decompress(data, 64)
-        while not inflate.eof and inflate.unconsumed_tail:
-            inflate.decompress(inflate.unconsumed_tail, 1 << 16)
-    except zlib.error:
+    first = rec_.read_member(data, 0, head_len=64)
+    if first.end is None or not rec_.is_warc_start(first.head) or not data.startswith(rec_.GZIP_MAGIC, first.end):
         return 0
-    if inflate.eof and rec_.is_warc_start(head) and inflate.unused_data.startswith(rec_.GZIP_MAGIC):
-        return len(data) - len(inflate.unused_data)
-    return 0
+    return first.end
 
 
 def iter_record_offsets(path: str | os.PathLike[str]) -> Iterator[tuple[int, bool]]:

@@ -278,8 +278,14 @@ def ingest(
         store.con.execute(f"SET memory_limit = '{previous_limit}'")
         store.con.execute(f"SET checkpoint_threshold = '{previous_checkpoint}'")
         store.con.execute(f"SET threads = {int(previous_threads)}")
-        store.con.execute("CHECKPOINT")
+        _checkpoint(store)
     return summary
+
+
+def _checkpoint(store: Store) -> None:
+    # On the store's writer (in a server, between other writes): a CHECKPOINT cannot run while
+    # another connection is in the middle of a write.
+    store.write(lambda store: store.con.execute("CHECKPOINT"), transaction=False)
 
 
 def _ingest_file(
@@ -301,20 +307,16 @@ def _ingest_file(
     stats = ReadStats()
     fs = FileSummary(str(path), "ingested")
     base_bytes, base_records = progress.done_bytes, progress.records
-    next_id = write.next_obs_id(store)
 
     def write_pending(pending: list[ExtractedBatch]) -> None:
-        nonlocal next_id
         merged = _merge(pending)
         added, dups, n_links = write.add_batch(
             store,
             archive_id=archive_id,
-            first_obs_id=next_id,
             observations=merged.observations,
             links=merged.links,
             first_seen_links=merged.first_seen_links,
         )
-        next_id += added
         fs.pages += added
         fs.duplicates += dups
         fs.links += n_links
@@ -343,7 +345,7 @@ def _ingest_file(
         if draining and not checkpointed:
             # Into the file with what is written so far while the workers finish their last
             # ranges: the checkpoint at the end then has only those to write.
-            store.con.execute("CHECKPOINT")
+            _checkpoint(store)
             checkpointed = True
         # The bar counts pages as they are extracted: writes come in batches of hundreds.
         progress.pages += result.observations.num_rows
@@ -384,7 +386,6 @@ def record_extracted(store: Store, batch: ExtractedBatch, *, origin: str) -> int
     added, _dups, _links = write.add_batch(
         store,
         archive_id=archive_id,
-        first_obs_id=write.next_obs_id(store),
         observations=batch.observations,
         links=batch.links,
         first_seen_links=batch.first_seen_links,

@@ -24,13 +24,14 @@ Tables:
 * ``send_sources``: posts, feeds and sitemaps sent for, with what was seen last (ETag, date, hash).
 * ``send_requests``: sends asked of the server (``POST /api/send``), queued for its job runner.
 * ``discovery_cache``: the endpoints each target advertised, kept as long as its cache headers allow.
+* ``jobs``: long work the server runs (ingest, rank, send, refbacks), with its progress and result.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -93,6 +94,8 @@ LINKS = _schema(
     ("lost_at", _TS, "first later observation without the link, empty while it is live"),
     ("lost_reason", pa.string(), "removed, page_gone, redirected or noindex"),
     ("via", pa.string(), "how the source page reached linkback (newest observation)"),
+    # Added in schema version 5 (COLUMNS_SINCE: ALTER TABLE, so it stays the last column).
+    ("noindex", pa.bool_(), "the source page is noindex (meta robots / X-Robots-Tag): shown, passes no authority"),
 )
 
 PAGES = _schema(
@@ -225,6 +228,12 @@ MENTIONS = _schema(
     ("spam_reasons", pa.string(), "the spam signals that fired, space-separated"),
     # Added in schema version 4 (COLUMNS_SINCE: ALTER TABLE, so it stays the last column).
     ("last_hit_at", _TS, "newest logged visit counted in hits (refbacks): older log lines are not counted again"),
+    # Added in schema version 5.
+    (
+        "status_token",
+        pa.string(),
+        "unguessable key of the sender's status page (/webmention/status/TOKEN); empty when nobody sent it",
+    ),
 )
 
 MENTION_RULES = _schema(
@@ -300,6 +309,19 @@ DISCOVERY_CACHE = _schema(
     ("expires_at", _TS, "reused without asking until then (Cache-Control max-age or Expires); empty: revalidate"),
 )
 
+JOBS = _schema(
+    ("job_id", pa.int64(), "job number (GET /api/v1/jobs/ID)"),
+    ("kind", pa.string(), "ingest, rank, send or refbacks"),
+    ("params", pa.string(), "JSON object: the job's parameters, as the Python function takes them"),
+    ("state", pa.string(), "queued, running, done, failed or interrupted (the server stopped while it ran)"),
+    ("progress", pa.string(), "JSON object: the latest progress saved (done, total, unit, stage)"),
+    ("result", pa.string(), "JSON object: what the job's function returned"),
+    ("error", pa.string(), "why it failed, empty when it did not"),
+    ("created_at", _TS, "when it was asked"),
+    ("started_at", _TS, "when the runner started it"),
+    ("finished_at", _TS, "when it ended"),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "observations": OBSERVATIONS,
     "link_observations": LINK_OBSERVATIONS,
@@ -320,6 +342,7 @@ TABLES: dict[str, pa.Schema] = {
     "send_sources": SEND_SOURCES,
     "send_requests": SEND_REQUESTS,
     "discovery_cache": DISCOVERY_CACHE,
+    "jobs": JOBS,
 }
 
 #: Tables added by each schema version after the first.
@@ -327,11 +350,13 @@ TABLES_SINCE: dict[int, tuple[str, ...]] = {
     2: ("rank_runs", "domain_ranks", "host_ranks", "page_ranks", "quality_lists", "site_profiles"),
     3: ("sites", "mentions", "mention_rules", "webhook_deliveries", "sends", "send_sources", "send_requests"),
     4: ("discovery_cache",),
+    5: ("jobs",),
 }
 
 #: Columns added to existing tables by each schema version: (table, column).
 COLUMNS_SINCE: dict[int, tuple[tuple[str, str], ...]] = {
     4: (("send_sources", "page_hash"), ("send_requests", "blog_name"), ("mentions", "last_hit_at")),
+    5: (("links", "noindex"), ("mentions", "status_token")),
 }
 
 _DUCKDB_TYPES = {

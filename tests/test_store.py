@@ -47,9 +47,7 @@ def link(target: str = "https://target.com/", anchor: str = "a target", **kw: ob
 def observe(store: Store, *pages: tuple[PageFacts, list[Link]], archive: str = "a.warc") -> tuple[int, int, int]:
     archive_id = write.begin_archive(store, path=archive, size=1, fingerprint=archive)
     obs, links = to_batches([p for p, _ in pages], [ls for _, ls in pages])
-    return write.add_batch(
-        store, archive_id=archive_id, first_obs_id=write.next_obs_id(store), observations=obs, links=links
-    )
+    return write.add_batch(store, archive_id=archive_id, observations=obs, links=links)
 
 
 def state(store: Store) -> list[tuple]:

@@ -78,4 +78,5 @@ def first_links(facts: Sequence[PageFacts], links: Sequence[Sequence[Link]]) -> 
             cols["lost_at"].append(None)
             cols["lost_reason"].append(None)
             cols["via"].append(page.via)
+            cols["noindex"].append(False)
     return pa.RecordBatch.from_pydict(cols, schema=FIRST_LINKS_SCHEMA)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -12,6 +14,17 @@ from linkback import schema
 from linkback.errors import SchemaTooNew, SchemaTooOld, StoreError, StoreLocked
 
 DEFAULT_DB = "linkback.duckdb"
+
+T = TypeVar("T")
+
+#: How a store hands a write to its owner's single writer: ``(fn, transaction) -> fn's result``.
+WriteHandler = Callable[[Callable[["Store"], Any], bool], Any]
+
+
+def private_files() -> None:
+    """Files this process creates from now on (the database, its WAL, the server's advert) are
+    readable by their owner only, whatever the umask said."""
+    os.umask(os.umask(0o077) | 0o077)
 
 
 def default_db_path() -> Path:
@@ -63,8 +76,43 @@ def _mention_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _send_columns(con: duckdb.DuckDBPyConnection) -> None:
     for name in schema.TABLES_SINCE[4]:
         con.execute(schema.create_table_sql(name))
-    for table, column in schema.COLUMNS_SINCE[4]:
-        # A store created by this version (migration 3 made the tables) has them already.
+    # A store created by this version (migration 3 made the tables) has them already.
+    _add_columns(con, 4)
+
+
+@migration(5)
+def _jobs_and_sequences(con: duckdb.DuckDBPyConnection) -> None:
+    """Jobs, status tokens, noindex links; every id from a sequence; the admin token hashed."""
+    for name in schema.TABLES_SINCE[5]:
+        con.execute(schema.create_table_sql(name))
+    _add_columns(con, 5)
+    con.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_id ON jobs (job_id)")
+    # Ids came from max(id) + 1 before: each sequence starts after the largest id stored.
+    for seq, table, column in (
+        ("obs_id_seq", "observations", "obs_id"),
+        ("archive_id_seq", "archives", "archive_id"),
+        ("run_id_seq", "rank_runs", "run_id"),
+        ("job_id_seq", "jobs", "job_id"),
+    ):
+        (start,) = con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchall()[0]
+        con.execute(f"CREATE OR REPLACE SEQUENCE {seq} START {int(start)}")
+    # The admin token was kept in plain text: keep only its hash (the old token still works).
+    rows = con.execute("SELECT value FROM meta WHERE key = 'admin_token'").fetchall()
+    if rows:
+        from linkback.secrets import token_hash  # noqa: PLC0415
+
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('admin_token_sha256', ?)", [token_hash(rows[0][0])])
+        con.execute("DELETE FROM meta WHERE key = 'admin_token'")
+    for fn in _AFTER_5:
+        fn(con)
+
+
+#: More steps of migration 5, registered by the modules whose derived state it changes.
+_AFTER_5: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
+
+
+def _add_columns(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    for table, column in schema.COLUMNS_SINCE[version]:
         have = con.execute(
             "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?", [table, column]
         ).fetchall()[0][0]
@@ -83,8 +131,15 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
         self.path = str(path if path is not None else default_db_path())
         self.read_only = read_only
+        self._writer: WriteHandler | None = None
+        self._in_transaction = False
         if read_only and self.path != ":memory:" and not Path(self.path).exists():
             raise StoreError(f"{self.path}: no such database; run 'linkback ingest' first")
+        if not read_only and self.path != ":memory:":
+            private_files()
+            for existing in (Path(self.path), Path(self.path + ".wal")):
+                if existing.exists() and existing.stat().st_mode & 0o077 and existing.stat().st_uid == os.getuid():
+                    existing.chmod(existing.stat().st_mode & 0o700)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
@@ -125,14 +180,74 @@ class Store:
                 raise
 
     @classmethod
-    def borrowing(cls, con: duckdb.DuckDBPyConnection, path: str, *, read_only: bool = False) -> Store:
-        """A Store over a connection someone else owns (the server's); ``close`` leaves it open."""
+    def borrowing(
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        path: str,
+        *,
+        read_only: bool = False,
+        writer: WriteHandler | None = None,
+    ) -> Store:
+        """A Store over a connection someone else owns (the server's); ``close`` leaves it open.
+
+        With ``writer``, its :meth:`write` calls go there (the server's single writer thread)
+        and ``con`` (a cursor) is only read from.
+        """
         store = cls.__new__(cls)
         store.path = path
         store.read_only = read_only
         store.con = con
         store._borrowed = True
+        store._writer = writer
+        store._in_transaction = False
         return store
+
+    # --- the one write path ------------------------------------------------------------------------
+
+    def write(self, fn: Callable[[Store], T], *, transaction: bool = True) -> T:
+        """Run ``fn(store)`` as one write: in one transaction (committed, or rolled back whole).
+
+        This is the only way anything is written. In the server the store a job or a request
+        holds hands ``fn`` to the server's single writer thread and waits for its result, so
+        writes are ordered and never interleave; elsewhere it runs here. ``transaction=False``
+        is for work that manages its own transactions or cannot run in one (CHECKPOINT).
+        """
+        if self._writer is not None:
+            return self._writer(fn, transaction)
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only")
+        if not transaction:
+            return fn(self)
+        with self.transaction():
+            return fn(self)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """BEGIN ... COMMIT on this store's connection, ROLLBACK on any exception; nested calls
+        join the open transaction. Only for code already running as a :meth:`write`."""
+        if self._in_transaction:
+            yield self
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield self
+            self.con.execute("COMMIT")
+        except BaseException:
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # a COMMIT that failed has already rolled the transaction back
+            raise
+        finally:
+            self._in_transaction = False
+
+    def next_ids(self, sequence: str, n: int) -> list[int]:
+        """``n`` fresh ids from ``sequence`` (inside a write): unique whoever else takes some."""
+        if n <= 0:
+            return []
+        rows = self.con.execute(f"SELECT nextval('{sequence}') FROM range(?)", [n]).fetchall()
+        return [int(r[0]) for r in rows]
 
     @property
     def schema_version(self) -> int:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -49,37 +50,36 @@ def archive_by_fingerprint(store: Store, fingerprint: str) -> tuple[int, str, da
 
 def begin_archive(store: Store, *, path: str, size: int, fingerprint: str) -> int:
     """Register an archive about to be ingested (or resume an interrupted one); its id."""
-    existing = archive_by_fingerprint(store, fingerprint)
-    if existing is not None:
-        return existing[0]
-    con = store.con
-    (next_id,) = con.execute("SELECT coalesce(max(archive_id), 0) + 1 FROM archives").fetchall()[0]
-    con.execute(
-        "INSERT INTO archives (archive_id, path, size, fingerprint, started_at) VALUES (?, ?, ?, ?, ?)",
-        [next_id, path, size, fingerprint, datetime.now(UTC)],
-    )
-    return next_id
+
+    def begin(store: Store) -> int:
+        existing = archive_by_fingerprint(store, fingerprint)
+        if existing is not None:
+            return existing[0]
+        (archive_id,) = store.next_ids("archive_id_seq", 1)
+        store.con.execute(
+            "INSERT INTO archives (archive_id, path, size, fingerprint, started_at) VALUES (?, ?, ?, ?, ?)",
+            [archive_id, path, size, fingerprint, datetime.now(UTC)],
+        )
+        return archive_id
+
+    return store.write(begin)
 
 
 def finish_archive(
     store: Store, archive_id: int, *, records: int, pages: int, links: int, skipped: dict[str, int]
 ) -> None:
-    store.con.execute(
-        "UPDATE archives SET completed_at = ?, records = ?, pages = ?, links = ?, skipped = ? WHERE archive_id = ?",
-        [datetime.now(UTC), records, pages, links, json.dumps(skipped, sort_keys=True), archive_id],
+    store.write(
+        lambda store: store.con.execute(
+            "UPDATE archives SET completed_at = ?, records = ?, pages = ?, links = ?, skipped = ? WHERE archive_id = ?",
+            [datetime.now(UTC), records, pages, links, json.dumps(skipped, sort_keys=True), archive_id],
+        )
     )
-
-
-def next_obs_id(store: Store) -> int:
-    (value,) = store.con.execute("SELECT coalesce(max(obs_id), 0) + 1 FROM observations").fetchall()[0]
-    return int(value)
 
 
 def add_batch(
     store: Store,
     *,
     archive_id: int,
-    first_obs_id: int,
     observations: pa.RecordBatch,
     links: pa.RecordBatch,
     first_seen_links: pa.RecordBatch | None = None,
@@ -93,12 +93,23 @@ def add_batch(
 
     ``first_seen_links`` (from :func:`~linkback.store._arrow.first_links`) are the link-state
     rows of the batch's pages if each is observed for the first time; when that holds they are
-    stored as they are, otherwise the state is derived from all observations in SQL.
+    stored as they are, otherwise the state is derived from all observations in SQL. The whole of
+    it is one :meth:`~linkback.store.Store.write`; observation ids come from ``obs_id_seq``.
     """
+    if observations.num_rows == 0:
+        return 0, 0, 0
+    return store.write(lambda store: _add_batch(store, archive_id, observations, links, first_seen_links))
+
+
+def _add_batch(
+    store: Store,
+    archive_id: int,
+    observations: pa.RecordBatch,
+    links: pa.RecordBatch,
+    first_seen_links: pa.RecordBatch | None,
+) -> tuple[int, int, int]:
     con = store.con
     n = observations.num_rows
-    if n == 0:
-        return 0, 0, 0
     keys = observations.column("obs_key")
     batch_keys = pa.table({"obs_key": keys})
     con.register("_batch_keys", batch_keys)
@@ -119,7 +130,7 @@ def add_batch(
     if n_kept == 0:
         return 0, n, 0
 
-    obs_ids = pa.array(range(first_obs_id, first_obs_id + n_kept), pa.int64())
+    obs_ids = pa.array(store.next_ids("obs_id_seq", n_kept), pa.int64())
     kept_obs = observations.take(kept_idx)
     obs_table = pa.table(
         {
@@ -152,21 +163,18 @@ def add_batch(
     if current is not None:
         con.register("_current", current)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("INSERT INTO observations SELECT * FROM _obs")
-            con.execute("INSERT INTO link_observations SELECT * FROM _links")
-            if current is not None and not _any_known(store):
-                _insert_first_seen(store)
-            else:
-                _derive(store)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        con.execute("INSERT INTO observations SELECT * FROM _obs")
+        con.execute("INSERT INTO link_observations SELECT * FROM _links")
+        if current is not None and not _any_known(store):
+            _insert_first_seen(store)
+        else:
+            _derive(store)
     finally:
         for name in ("_obs", "_links", "_current"):
-            con.unregister(name)
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass  # the transaction failed: Store.write rolls it back, views and all
     return n_kept, n - n_kept, link_table.num_rows
 
 
@@ -251,7 +259,8 @@ def _derive(store: Store) -> None:
                WHEN d.status BETWEEN 300 AND 399 THEN 'redirected'
                WHEN d.status >= 400 THEN 'page_gone'
                WHEN d.noindex THEN 'noindex'
-               ELSE 'removed' END AS lost_reason
+               ELSE 'removed' END AS lost_reason,
+          false AS noindex
         FROM seen s ASOF LEFT JOIN decisive d
           ON s.source_url = d.url AND d.fetched_at > s.last_seen
         """,
@@ -281,19 +290,17 @@ def cluster_links(store: Store, *, resort_fraction: float = 0.2, min_rows: int =
     as they are: scanning all of them takes milliseconds. True when it rewrote the table. One
     transaction: on failure the table is as it was.
     """
-    con = store.con
-    rows = con.execute("SELECT value FROM meta WHERE key = 'links_unsorted_rows'").fetchall()
-    unsorted = int(rows[0][0]) if rows else 0
-    (total,) = con.execute("SELECT count(*) FROM links").fetchall()[0]
-    if total < min_rows or unsorted <= resort_fraction * total:
-        return False
-    cols = ", ".join(schema.LINKS.names)
-    con.execute("BEGIN TRANSACTION")
-    try:
+
+    def cluster(store: Store) -> bool:
+        con = store.con
+        rows = con.execute("SELECT value FROM meta WHERE key = 'links_unsorted_rows'").fetchall()
+        unsorted = int(rows[0][0]) if rows else 0
+        (total,) = con.execute("SELECT count(*) FROM links").fetchall()[0]
+        if total < min_rows or unsorted <= resort_fraction * total:
+            return False
+        cols = ", ".join(schema.LINKS.names)
         con.execute(f"CREATE OR REPLACE TABLE links AS SELECT {cols} FROM links ORDER BY target_rhost, target_url")
         con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', '0')")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return True
+        return True
+
+    return store.write(cluster)

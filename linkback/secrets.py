@@ -1,0 +1,20 @@
+"""Secrets at rest: the admin token is stored as its hash, never in plain text (DESIGN §2)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of the token, hex. A random 192-bit token needs no salt or slow hash."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, stored_hash: str) -> bool:
+    return bool(token) and bool(stored_hash) and hmac.compare_digest(token_hash(token), stored_hash)

@@ -42,6 +42,7 @@ demo: $(STAMP)
 	$(BIN)/linkback mentions list --status queued --limit 10 --db $(DEMO_DB)
 
 test: $(STAMP) browser
+	$(BIN)/python -m mypy linkback
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 # Needs ../shared/data. The 50M-link index is generated once (~30 min, ~10 GB) and reused.

@@ -81,7 +81,7 @@ async def _phase(port: int, requests: list[bytes], concurrency: int, timeout: fl
     todo = iter(requests)
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
-    ids: list[int] = []
+    ids: list[str] = []
     perf = time.perf_counter
 
     async def worker() -> None:
@@ -104,7 +104,7 @@ async def _phase(port: int, requests: list[bytes], concurrency: int, timeout: fl
                 statuses[status] += 1
                 if status == "201":
                     at = lower.find(b"\r\nlocation:")
-                    ids.append(int(head[at : head.index(b"\r\n", at + 2)].rsplit(b"/", 1)[1]))
+                    ids.append(head[at : head.index(b"\r\n", at + 2)].rsplit(b"/", 1)[1].decode())
                 if b"\r\nconnection: close" in lower:
                     writer.close()
                     reader = writer = None
@@ -218,14 +218,14 @@ def stored(db: Path) -> dict:
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        received = dict(con.execute("SELECT mention_id, received_at FROM mentions").fetchall())
+        received = dict(con.execute("SELECT status_token, received_at FROM mentions").fetchall())
         by_status = dict(con.execute("SELECT status, count(*) FROM mentions GROUP BY status ORDER BY 1").fetchall())
     finally:
         con.close()
     return {"ids": set(received), "received_at": received, "by_status": by_status}
 
 
-def group_commits(received_at: dict, ids: list[int]) -> int:
+def group_commits(received_at: dict, ids: list[str]) -> int:
     """Transactions that stored these mentions: the writer stamps one group with one ``now``."""
     return len({received_at[i] for i in ids if i in received_at})
 

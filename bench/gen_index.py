@@ -225,8 +225,9 @@ def generation_sql(links: int, domains: int, seed: int) -> str:
         TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds(((h1 >> 40) % 15552000)::BIGINT) AS last_seen,
         CASE WHEN (h2 >> 56) % 10 = 0
              THEN TIMESTAMPTZ '2025-07-01 00:00:00+00' + to_seconds(((h1 >> 20) % 8640000)::BIGINT) END AS lost_at,
-        CASE WHEN (h2 >> 56) % 10 = 0 THEN {_pick(["removed", "page_gone", "redirected", "noindex"], "h1 >> 50")} END AS lost_reason,
-        'warc' AS via
+        CASE WHEN (h2 >> 56) % 10 = 0 THEN {_pick(["removed", "page_gone", "redirected"], "h1 >> 50")} END AS lost_reason,
+        'warc' AS via,
+        false AS noindex
     FROM u
     """
     return sql.replace("{s}", str(seed))

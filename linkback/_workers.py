@@ -5,6 +5,15 @@ deadlock the child. The forkserver imports what the workers need once; each work
 then starts in milliseconds. This module imports only the standard library (and the archive reader
 when it cuts a file into ranges), so a command can start the forkserver, and even the first
 ranges of work, before its own imports: :func:`start_early`.
+
+No helper outlives the command, however it ends: ``kill -9`` gives it no chance to stop them,
+and multiprocessing's workers would wait for work forever (and the forkserver and the resource
+tracker for them). So the forkserver exits once its parent, the command, has gone
+(:func:`exit_with_parent`, armed by its first preload, :mod:`linkback._forkserver`); each worker
+is killed by the kernel when the forkserver ends, and exits by itself once the command has gone
+(:func:`_start_worker`); and the resource tracker exits when the last of them has, as its pipe
+closes. Ctrl-C is the command's alone: the forkserver and its workers never see SIGINT
+(:func:`_start_forkserver`), and the command stops its pool.
 """
 
 from __future__ import annotations
@@ -12,9 +21,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import forkserver
@@ -22,13 +34,20 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 
 #: Imported once by the forkserver. ``__main__`` too: run as the ``linkback`` script, each
-#: worker would otherwise import the whole command-line interface again.
-PRELOAD = ["__main__", "linkback.batches"]
+#: worker would otherwise import the whole command-line interface again. The forkserver imports
+#: ``__main__`` first whatever the order; then its guard, before the slow import of the rest.
+PRELOAD = ["__main__", "linkback._forkserver", "linkback.batches"]
 
 #: How much lower the workers' scheduling priority is than the main process's (``nice``).
 WORKER_NICENESS = 10
 #: Ranges handed out per worker at once: one being read, the next ones queued.
 RANGES_PER_WORKER = 3
+#: How often the forkserver checks that the command that started it is still there (seconds).
+PARENT_CHECK_SECONDS = 0.1
+#: The exit status of a helper that ended because the command had gone (nobody waits for it).
+EXIT_ORPHANED = 1
+#: prctl(2)'s option to name the signal the kernel sends a process when its parent ends (Linux).
+_PR_SET_PDEATHSIG = 1
 
 #: A WARC gzipped per record is cut into ranges of this many bytes (~40 pages of a web crawl):
 #: small enough that both workers finish at about the same time.
@@ -62,16 +81,90 @@ def _lower_priority() -> None:
         pass
 
 
+def _start_worker() -> None:
+    """What each worker does before its first range: lower its priority, and end with the command."""
+    _lower_priority()
+    _die_with_parent()
+    command = multiprocessing.parent_process()
+    if command is not None:
+        # The worker's parent is the forkserver; the command is the process that asked for it,
+        # and multiprocessing's pipe from it reads as closed once it has gone (however it ended).
+        _exit_after(command.join, "linkback-command-watch")
+
+
+def _die_with_parent() -> None:
+    # The kernel kills this worker when its parent, the forkserver, ends (which it does once the
+    # command has gone): at once, even in the middle of a long C call that holds the GIL, when a
+    # watching thread could not run. Where prctl is missing, the thread of _start_worker remains.
+    if sys.platform.startswith("linux"):
+        import ctypes  # noqa: PLC0415 - Linux only, and only in workers
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _exit_after(wait: Callable[[], object], name: str) -> None:
+    """Exit this process once ``wait()`` returns, which a daemon thread waits for. No clean-up:
+    the process it worked for has gone, and a clean exit could wait for it forever."""
+
+    def watch() -> None:
+        wait()
+        os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name=name, daemon=True).start()
+
+
+def exit_with_parent() -> None:
+    """Exit this process once its parent has ended: run by the forkserver, whose parent is the
+    command (:mod:`linkback._forkserver`).
+
+    Polled, not PR_SET_PDEATHSIG: that signal follows the *thread* that started the forkserver,
+    and a pool may be started by a thread that ends long before the process does. Had the
+    command gone before this runs, the forkserver still ends: it exits when every process that
+    holds its "alive" pipe has (the command and the workers, which end on their own).
+    """
+    parent = os.getppid()
+
+    def parent_gone() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+
+    # A thread in the forkserver, which forks: it holds no lock while it sleeps or asks getppid.
+    _exit_after(parent_gone, "linkback-parent-watch")
+
+
+def _start_forkserver() -> None:
+    """Start the resource tracker and the forkserver, unless they run, with SIGINT blocked in
+    the forkserver for good.
+
+    Ctrl-C at a terminal signals the whole foreground process group, and only the command
+    should answer it (it stops its pool). The forkserver ignores SIGINT only once it has
+    imported PRELOAD, and gives each worker it forks the default handler back: a Ctrl-C printed
+    their KeyboardInterrupt tracebacks. A blocked signal stays blocked across exec and fork.
+    """
+    from multiprocessing import resource_tracker  # noqa: PLC0415
+
+    # The tracker first: starting it blocks SIGINT and then unblocks it (it ignores it itself).
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of ``workers`` extraction processes, forked from the forkserver, niced."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=_lower_priority)
+    """A pool of ``workers`` extraction processes, forked from the forkserver, niced, that end
+    with the process that made the pool."""
+    ctx = context()
+    _start_forkserver()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker)
 
 
 def warm() -> None:
     """Start the forkserver now (it takes ~0.3 s to import the extraction code), so that it does
     while the caller goes on; a later pool uses the running one."""
     context()
-    forkserver.ensure_running()
+    _start_forkserver()
 
 
 def ranges(path: Path) -> Iterator[tuple[int, int, bool]]:
@@ -146,8 +239,11 @@ class _EarlyStart:
         self.thread.start()
 
     def _hand_out(self) -> None:
+        pool = self.pool
+        if pool is None:  # never: the pool is taken only once this thread has ended
+            return
         try:
-            self.work.hand_out(self.pool, self.path, RANGES_PER_WORKER * self.workers)
+            self.work.hand_out(pool, self.path, RANGES_PER_WORKER * self.workers)
         except BaseException as exc:  # noqa: BLE001 - ingest starts the file afresh instead
             self.failed = exc
 

@@ -9,6 +9,7 @@
     - SchemaTooOld       — the file needs a migration, and it was opened read-only
     - StoreLocked        — another process owns the database file
   + TargetError          — a report's TARGET is not a domain, host or URL prefix
+  + TargetNotFound       — the index has no link at all to a report's TARGET (a typo?), with close matches
   + FetchError           — a live fetch failed (carries the URL and a short reason code)
     - BlockedAddress     — the SSRF guard refused an address (private, loopback, ...)
     - FetchLimit         — too many redirects, too many bytes, too slow, wrong content type
@@ -58,6 +59,26 @@ class StoreLocked(StoreError):
 
 class TargetError(LinkbackError, ValueError):
     pass
+
+
+class TargetNotFound(LinkbackError):
+    """No link at all (live or lost, internal or external) to a report's TARGET in this index.
+
+    ``close_matches`` are domains the index does hold whose names are close to it (best first).
+    """
+
+    #: What the API answers (the route exists; the thing asked for does not).
+    http_status = 404
+
+    def __init__(self, target: str, close_matches: list[str] | tuple[str, ...] = ()) -> None:
+        self.target = target
+        self.close_matches = tuple(close_matches)
+        hint = (
+            f"; did you mean {', '.join(self.close_matches)}?"
+            if self.close_matches
+            else "; 'linkback domains' lists the domains it holds"
+        )
+        super().__init__(f"no backlinks to `{target}` in this index{hint}")
 
 
 class FetchError(LinkbackError):

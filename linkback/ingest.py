@@ -16,7 +16,7 @@ import pickle
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -59,7 +59,7 @@ CHECKPOINT_WITH_WORKERS_BOUNDS = (48 * 2**20, 256 * 2**20)
 @dataclass
 class FileSummary:
     path: str
-    status: str  # ingested, already_ingested, failed
+    status: str  # ingested, partial (read up to damage; not marked complete), already_ingested, failed
     records: int = 0
     responses: int = 0
     pages: int = 0
@@ -90,6 +90,19 @@ class IngestSummary:
     @property
     def errors(self) -> list[str]:
         return [e for f in self.files for e in f.errors]
+
+    def as_dict(self) -> dict:
+        """Plain data (JSON): what an ingest job returns."""
+        files = [{**asdict(f), "skipped": dict(f.skipped)} for f in self.files]
+        return {"files": files, "reclustered": self.reclustered, "interrupted": self.interrupted}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> IngestSummary:
+        files = []
+        for f in data.get("files", []):
+            known = {k: v for k, v in f.items() if k in FileSummary.__dataclass_fields__}
+            files.append(FileSummary(**{**known, "skipped": Counter(known.get("skipped") or {})}))
+        return cls(files, bool(data.get("reclustered")), bool(data.get("interrupted")))
 
 
 @dataclass
@@ -352,7 +365,8 @@ def _ingest_file(
         progress.links += result.links.num_rows
         progress.records = base_records + stats.records
         if last_offset >= 0:
-            progress.done_bytes = base_bytes + last_offset
+            # (offsets in a whole-file gzip's decompressed copy run past the file's size)
+            progress.done_bytes = base_bytes + min(last_offset, path.stat().st_size)
         if on_progress:
             on_progress(progress)
     if pending:
@@ -362,8 +376,20 @@ def _ingest_file(
     fs.responses = stats.responses
     fs.skipped.update({f"record/{k}": v for k, v in stats.skipped.items()})
     fs.errors.extend(stats.errors)
+    if not stats.read_to_end:
+        # Damage stopped the reading before the end of the file: what was read is stored, but
+        # the archive stays without completed_at, so a later run (a newer reader, a repaired
+        # copy) reads it again instead of refusing it as already ingested.
+        fs.status = "partial"
+        fs.note = "reading stopped at damage before the end of the file (see errors); not marked complete"
     write.finish_archive(
-        store, archive_id, records=fs.records, pages=fs.pages, links=fs.links, skipped=dict(fs.skipped)
+        store,
+        archive_id,
+        records=fs.records,
+        pages=fs.pages,
+        links=fs.links,
+        skipped=dict(fs.skipped),
+        complete=fs.status != "partial",
     )
     return fs
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, TypedDict
 
 import duckdb
 import numpy as np
@@ -128,6 +129,14 @@ def _seed_positions(labels: pa.Array, seeds: Sequence[str]) -> np.ndarray:
     return np.asarray(found.drop_null().to_numpy(), dtype=np.int64)
 
 
+class _Solve(TypedDict):
+    """How every PageRank of one run is solved (the keywords of pagerank and _seeded)."""
+
+    damping: float
+    tol: float
+    max_iter: int
+
+
 def _seeded(graph, positions: np.ndarray, *, damping: float, tol: float, max_iter: int) -> tuple[np.ndarray, int]:
     if positions.size == 0:
         return np.zeros(graph.n), 0
@@ -162,6 +171,7 @@ def rank(
     """
     if store.read_only:
         raise LinkbackError(f"{store.path} is open read-only; rank needs to write")
+    # In a server, rank reads through a cursor of its own and its writes go to the one writer.
     if not 0.0 < damping < 1.0:
         raise ValueError(f"damping must be in (0, 1), got {damping}")
     trust_list = _seed_list(seeds, "trust")
@@ -174,7 +184,7 @@ def rank(
     con = store.con
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    solve = {"damping": damping, "tol": tol, "max_iter": max_iter}
+    solve: _Solve = {"damping": damping, "tol": tol, "max_iter": max_iter}
     iterations: dict[str, int] = {}
     counts: dict[str, int] = {}
     (old_limit,) = con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
@@ -208,7 +218,7 @@ def rank(
         del src, dst
         anti_trust, iterations["anti_trust"] = _seeded(backwards, spam_at, **solve)
         del backwards
-        domain_ranks_arrow = pa.table(  # noqa: F841 - read by name from the SQL below
+        domain_ranks_arrow = pa.table(
             {
                 "domain": domains.labels,
                 "dr": rating(domain_raw),
@@ -231,7 +241,7 @@ def rank(
             hosts.graph, exact_max_nodes=harmonic_exact_max, registers_log2=HYPERBALL_REGISTERS_LOG2
         )
         iterations["harmonic"] = harmonic.iterations
-        host_ranks_arrow = pa.table(  # noqa: F841
+        host_ranks_arrow = pa.table(
             {
                 "host": hosts.labels,
                 "domain": host_domain,
@@ -250,7 +260,7 @@ def rank(
         page_result = pagerank(pages.graph, **solve)
         iterations["page"] = page_result.iterations
         page_raw = raw_rank(pages.graph, page_result, damping)
-        page_ranks_arrow = pa.table({"url_hash": pages.labels, "ur": rating(page_raw), "raw_rank": page_raw})  # noqa: F841
+        page_ranks_arrow = pa.table({"url_hash": pages.labels, "ur": rating(page_raw), "raw_rank": page_raw})
         del pages, page_result, page_raw
         stage(7)
         con.execute(f"SET memory_limit = '{RANK_MEMORY_LIMIT}'")
@@ -265,49 +275,13 @@ def rank(
             "iterations": iterations,
         }
         counts = {k: counts[k] for k in ("pages", "page_edges", "hosts", "host_edges", "domains", "domain_edges")}
-        con.execute("BEGIN TRANSACTION")
-        try:
-            (run_id,) = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM rank_runs").fetchall()[0]
-            con.execute(
-                "INSERT INTO rank_runs (run_id, started_at, params, pages, page_edges, hosts, host_edges, domains,"
-                " domain_edges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, started, json.dumps(params), *counts.values()],
-            )
-            # ART indexes make the reports' few-key lookups take milliseconds; rebuilt after the bulk
-            # insert, which is far cheaper than maintaining them row by row.
-            con.execute("DROP INDEX IF EXISTS domain_ranks_domain")
-            con.execute(
-                "INSERT INTO domain_ranks SELECT ?, domain, dr, raw_rank, trust, anti_trust, refdomains,"
-                " dofollow_refdomains, backlinks, linked_domains, NULL, NULL FROM domain_ranks_arrow ORDER BY domain",
-                [run_id],
-            )
-            # The newest run replaces host and page ranks: a new table, not a DELETE of every row,
-            # which would keep tens of millions of row versions in memory until the commit.
-            for table, source, order in (
-                ("host_ranks", "host_ranks_arrow", "host"),
-                ("page_ranks", "page_ranks_arrow", "url_hash"),
-            ):
-                con.execute(f"DROP TABLE {table}")
-                con.execute(schema.create_table_sql(table, if_not_exists=False))
-                con.execute(f"INSERT INTO {table} SELECT * FROM {source} ORDER BY {order}")
-            del host_ranks_arrow, page_ranks_arrow, domain_ranks_arrow
-            score_domains(con, run_id)
-            seconds = time.perf_counter() - clock
-            con.execute(
-                "UPDATE rank_runs SET completed_at = ?, seconds = ? WHERE run_id = ?",
-                [datetime.now(timezone.utc), seconds, run_id],
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            try:
-                con.execute("ROLLBACK")
-            except duckdb.TransactionException:
-                pass  # a COMMIT that failed has already rolled the transaction back
-            raise
+        tables = {"domain_ranks": domain_ranks_arrow, "host_ranks": host_ranks_arrow, "page_ranks": page_ranks_arrow}
+        del host_ranks_arrow, page_ranks_arrow, domain_ranks_arrow
+        run_id, seconds = store.write(lambda store: _store_run(store, started, clock, params, counts, tables))
+        del tables
         # The ART indexes the reports' key lookups use; built after the commit so that building
         # them never holds the run's data in memory, and a failure here loses no ranks.
-        con.execute("CREATE INDEX IF NOT EXISTS domain_ranks_domain ON domain_ranks (domain)")
-        con.execute("CREATE INDEX IF NOT EXISTS page_ranks_url ON page_ranks (url_hash)")
+        store.write(_index_ranks, transaction=False)
     finally:
         drop_temp_tables(con)
         con.execute(f"SET memory_limit = '{old_limit}'")
@@ -321,9 +295,63 @@ def rank(
     )
 
 
+def _store_run(
+    store: Store,
+    started: datetime,
+    clock: float,
+    params: dict[str, object],
+    counts: dict[str, int],
+    tables: dict[str, pa.Table],
+) -> tuple[int, float]:
+    """Store one run: its row, the domain ranks added to the history, host and page ranks replaced."""
+    con = store.con
+    (run_id,) = store.next_ids("run_id_seq", 1)
+    con.execute(
+        "INSERT INTO rank_runs (run_id, started_at, params, pages, page_edges, hosts, host_edges, domains,"
+        " domain_edges) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, started, json.dumps(params), *counts.values()],
+    )
+    for name, table in tables.items():
+        con.register(f"_{name}_arrow", table)
+    try:
+        # ART indexes make the reports' few-key lookups take milliseconds; rebuilt after the bulk
+        # insert, which is far cheaper than maintaining them row by row.
+        con.execute("DROP INDEX IF EXISTS domain_ranks_domain")
+        con.execute(
+            "INSERT INTO domain_ranks SELECT ?, domain, dr, raw_rank, trust, anti_trust, refdomains,"
+            " dofollow_refdomains, backlinks, linked_domains, NULL, NULL FROM _domain_ranks_arrow ORDER BY domain",
+            [run_id],
+        )
+        # The newest run replaces host and page ranks: a new table, not a DELETE of every row,
+        # which would keep tens of millions of row versions in memory until the commit.
+        for table, order in (("host_ranks", "host"), ("page_ranks", "url_hash")):
+            con.execute(f"DROP TABLE {table}")
+            con.execute(schema.create_table_sql(table, if_not_exists=False))
+            con.execute(f"INSERT INTO {table} SELECT * FROM _{table}_arrow ORDER BY {order}")
+    finally:
+        for name in tables:
+            try:
+                con.unregister(f"_{name}_arrow")
+            except duckdb.Error:
+                pass  # an aborted transaction: the write rolls back, views and all
+    score_domains(con, run_id)
+    seconds = time.perf_counter() - clock
+    con.execute(
+        "UPDATE rank_runs SET completed_at = ?, seconds = ? WHERE run_id = ?",
+        [datetime.now(timezone.utc), seconds, run_id],
+    )
+    return int(run_id), seconds
+
+
+def _index_ranks(store: Store) -> None:
+    store.con.execute("CREATE INDEX IF NOT EXISTS domain_ranks_domain ON domain_ranks (domain)")
+    store.con.execute("CREATE INDEX IF NOT EXISTS page_ranks_url ON page_ranks (url_hash)")
+
+
 def _seed_list(seeds: Sequence[str] | str | Path | None, kind: str) -> list[str]:
     if seeds is None:
         return read_seeds(default_seeds_path(kind))
     if isinstance(seeds, (str, Path)):
         return read_seeds(seeds)
     return parse_seeds(seeds, source=f"{kind} seeds")
+

@@ -92,7 +92,7 @@ LINKS = _schema(
     ("first_seen", _TS, "first observation of the source page that had the link"),
     ("last_seen", _TS, "last observation of the source page that had the link"),
     ("lost_at", _TS, "first later observation without the link, empty while it is live"),
-    ("lost_reason", pa.string(), "removed, page_gone, redirected or noindex"),
+    ("lost_reason", pa.string(), "removed, page_gone or redirected (noindex in stores written before schema 5)"),
     ("via", pa.string(), "how the source page reached linkback (newest observation)"),
     # Added in schema version 5 (COLUMNS_SINCE: ALTER TABLE, so it stays the last column).
     ("noindex", pa.bool_(), "the source page is noindex (meta robots / X-Robots-Tag): shown, passes no authority"),
@@ -197,7 +197,7 @@ SITES = _schema(
 )
 
 MENTIONS = _schema(
-    ("mention_id", pa.int64(), "mention number (its status URL is /webmention/status/ID)"),
+    ("mention_id", pa.int64(), "mention number"),
     ("protocol", pa.string(), "webmention, pingback, trackback or refback"),
     ("source", pa.string(), "the linking page, as sent"),
     ("target", pa.string(), "the linked page on one of the sites, normalised, fragment dropped"),

@@ -412,6 +412,14 @@ def registrable_domain_or_none(host: str | None) -> str | None:
     return _get_psl().privatesuffix(host.lower())
 
 
+def is_public_suffix(host: str) -> bool:
+    """Is ``host`` itself on the Public Suffix List (``com``, ``co.uk``, ``github.io``), so no
+    site? A name the list does not know (``localhost``, an intranet's ``nas``) is not, though
+    the list's default rule ``*`` splits it like a TLD: such a host is a site of its own."""
+    name = host.rstrip(".").lower()
+    return bool(name) and not _is_ip(name) and _get_psl().publicsuffix(name, accept_unknown=False) == name
+
+
 def reverse_host(host: str) -> str:
     """``"www.example.com"`` -> ``"com.example.www"``; an IP address is returned unchanged."""
     return split_host(host).rhost
@@ -471,13 +479,14 @@ def parse_target(text: str) -> Target:
     """Read a report's TARGET argument.
 
     * ``"example.com"`` (a registrable domain) -> ``Target("domain", "example.com", ...)``
-    * ``"www.example.com"``, ``"blog.example.co.uk"``, an IP -> ``Target("host", ...)``
+    * ``"www.example.com"``, ``"blog.example.co.uk"``, an IP, a name the Public Suffix List does
+      not know (``"localhost"``, an intranet's ``"nas"``) -> ``Target("host", ...)``
     * anything with ``"://"`` -> ``Target("url_prefix", <stored form>, ...)`` (http/https only)
     * a bare ``"example.com/blog"`` -> ``Target("url_prefix", "example.com/blog", ...)``,
       matching both ``http://`` and ``https://``.
 
     Hosts are lower-cased and IDNs given as punycode. Raises
-    :class:`~linkback.errors.TargetError` for anything else.
+    :class:`~linkback.errors.TargetError` for anything else, a public suffix (``co.uk``) included.
     """
     raw = text.strip() if isinstance(text, str) else ""
     if not raw:
@@ -510,10 +519,10 @@ def parse_target(text: str) -> Target:
         return Target("url_prefix", url[len("http://") :], parts.domain, parts.rhost)
     if _is_ip(host):
         return Target("host", host, parts.domain, parts.rhost)
-    if parts.suffix and parts.suffix == host.rstrip("."):
+    if is_public_suffix(host):
         raise TargetError(
             f"TARGET {text!r} is a public suffix, not a site: give a domain under it, like example.{parts.suffix}"
         )
-    if host == parts.domain:
+    if host == parts.domain and parts.suffix != host.rstrip("."):
         return Target("domain", host, parts.domain, parts.rhost)
     return Target("host", host, parts.domain, parts.rhost)

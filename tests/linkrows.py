@@ -43,6 +43,7 @@ def link(source_url: str, target_url: str, **values: Any) -> dict[str, Any]:
         "lost_at": None,
         "lost_reason": None,
         "via": "warc",
+        "noindex": False,
     }
     unknown = set(values) - set(row)
     assert not unknown, unknown

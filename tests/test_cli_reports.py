@@ -99,6 +99,12 @@ CASES = [
     (["tlds", "example.com", "--include-lost"], lambda s: reports.tlds(s, "example.com", include_lost=True)),
     (["history", "example.com"], lambda s: reports.history(s, "example.com")),
     (["history", "example.com", "--by", "week"], lambda s: reports.history(s, "example.com", by="week")),
+    (["history", "example.com", "--limit", "30"], lambda s: reports.history(s, "example.com", limit=30)),
+    (
+        ["backlinks", "example.com", "--sort", "source_dr"],
+        lambda s: reports.backlinks(s, "example.com", sort="source_dr"),
+    ),
+    (["backlinks", "example.com", "--no-noindex"], lambda s: reports.backlinks(s, "example.com", noindex=False)),
 ]
 
 

@@ -1,5 +1,5 @@
 """Refback end to end: an access log whose referer is a real page on 127.0.0.1, handed to a
-running ``linkback serve`` (``linkback refbacks LOG`` and ``POST /api/admin/refbacks``); the job
+running ``linkback serve`` (``linkback refbacks LOG`` and ``POST /api/v1/jobs/refbacks``); the job
 runner verifies the referring page, stores the mention ``pending`` whatever the site policy
 (specs/linkback-protocols.md §9, Refback: "verified one stored `pending`") and adds its link to
 the backlink index with ``via = refback``."""
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from linkback import mentions
 from linkback.cli import app
-from linkback.cli._handoff import server_for
+from linkback.client import server_for
 
 TARGET = "http://blog.test/post"
 ARTICLE = f'<!doctype html><title>Weekly links</title><article><p>Read <a href="{TARGET}">this post</a>.</p></article>'
@@ -121,12 +121,13 @@ def test_admin_refbacks_verify_pending_even_for_an_allowlisted_domain_and_blocke
             pages.url("/no-link", "bob.test"),
         )
         response = httpx.post(
-            server.url + "/api/admin/refbacks",
+            server.url + "/api/v1/jobs/refbacks",
             headers=ADMIN,
             json={"candidates": [{"source": s, "target": TARGET, "hits": 3} for s in (friend, blocked, forged)]},
         )
-        assert response.status_code == 200, response.text
-        refused = response.json()["refused"]
+        assert response.status_code == 202, response.text
+        job = wait_for(lambda: (j := httpx.get(response.headers["location"], headers=ADMIN).json())["state"] == "done" and j)
+        refused = job["result"]["refused"]
         settled = {s: _settled(server, s) if _mention(server, s) else None for s in (friend, blocked, forged)}
         # The allow rule would approve a Webmention from friend.test; a Refback still waits.
         assert settled[friend]["status"] == "verified" and settled[friend]["state"] == "pending"

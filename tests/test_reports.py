@@ -13,7 +13,7 @@ import pytest
 from linkrows import insert, link, ts
 
 from linkback import reports, schema
-from linkback.errors import TargetError
+from linkback.errors import TargetError, TargetNotFound
 from linkback.store import Store
 from linkback.urls import host_of, split_host
 
@@ -194,12 +194,14 @@ def test_look_alike_domain_gets_only_its_own_links(store: Store, look_alike: str
 
 def test_host_target_selects_that_host_only(store: Store) -> None:
     assert urls(reports.backlinks(store, "www.example.com")) == {"https://a.org/p2"}
-    assert reports.backlinks(store, "blog.example.com") == []
+    with pytest.raises(TargetNotFound, match="example.com"):  # no link to that host at all
+        reports.backlinks(store, "blog.example.com")
 
 
 def test_url_prefix_target_with_scheme_matches_that_scheme_only(store: Store) -> None:
     assert urls(reports.backlinks(store, "https://example.com/pricing")) == {"https://c.de/y"}
-    assert reports.backlinks(store, "https://example.com/blog") == []
+    with pytest.raises(TargetNotFound):
+        reports.backlinks(store, "https://example.com/blog")
     assert urls(reports.backlinks(store, "http://example.com/blog")) == {"http://192.0.2.1/ip"}
 
 
@@ -233,6 +235,7 @@ def test_backlinks_rows_have_the_documented_columns_in_order(store: Store) -> No
         "nofollow": True,
         "ugc": False,
         "sponsored": False,
+        "noindex": False,
         "kind": "text",
         "section": "comment",
         "first_seen": ts("2024-01-02"),
@@ -328,6 +331,7 @@ def test_overview_counts(store: Store) -> None:
         "nofollow": 1,
         "ugc": 1,
         "sponsored": 1,
+        "noindex": 0,
         "kind_text": 4,
         "kind_image": 1,
         "kind_redirect": 1,
@@ -346,9 +350,9 @@ def test_overview_counts(store: Store) -> None:
     }
 
 
-def test_overview_of_a_target_without_links(store: Store) -> None:
-    row = reports.overview(store, "nolinks.example")
-    assert row["backlinks"] == 0 and row["dofollow_share"] is None and row["first_seen"] is None
+def test_overview_of_a_target_with_only_lost_links_counts_them(store: Store) -> None:
+    row = reports.overview(store, "www.example.com/blog/other")  # e.io/q's link, lost
+    assert (row["backlinks"], row["lost"], row["dofollow_share"], row["first_seen"]) == (0, 1, None, None)
 
 
 def test_overview_internal(store: Store) -> None:
@@ -615,3 +619,61 @@ def test_backlinks_query_pushes_the_target_rhost_range_into_the_table_scan(big_s
     assert scanned, plan
     assert int(scanned.group(1)) < int(scanned.group(2)), plan
     assert len(reports.backlinks(big_store, "d01234.com")) == 100
+
+
+# -- sorting backlinks by the source's ratings ------------------------------------------------------
+
+
+def _ranked(store: Store) -> None:
+    """A completed rank run (and a newer, interrupted one the reports must not read)."""
+    insert(store, "rank_runs", [{"run_id": 1, "started_at": ts("2024-04-01"), "completed_at": ts("2024-04-01")}])
+    insert(store, "rank_runs", [{"run_id": 2, "started_at": ts("2024-05-01")}])
+    dr = {"a.org": 50.0, "c.de": 70.0, "b.co.uk": 10.0}
+    insert(store, "domain_ranks", [{"run_id": 1, "domain": d, "dr": v} for d, v in dr.items()])
+    insert(store, "domain_ranks", [{"run_id": 2, "domain": d, "dr": 100 - v} for d, v in dr.items()])
+    ur = {"https://a.org/p2": 40.0, "https://blog.b.co.uk/x": 30.0, "https://news.c.de/z": 20.0, "https://c.de/y": 5.0}
+    store.con.execute(
+        "INSERT INTO page_ranks SELECT hash(unnest(?::VARCHAR[])), unnest(?::DOUBLE[]), 1.0",
+        [list(ur), list(ur.values())],
+    )
+
+
+def test_backlinks_sort_by_source_dr_and_ur_highest_first(store: Store) -> None:
+    _ranked(store)
+    by_dr = reports.backlinks(store, "example.com", sort="source_dr")
+    assert [r["source_dr"] for r in by_dr] == [70.0, 70.0, 50.0, 50.0, 10.0, None]
+    assert [r["source_url"] for r in by_dr[:2]] == ["https://c.de/y", "https://news.c.de/z"]  # then by URL
+    by_ur = reports.backlinks(store, "example.com", sort="source_ur", limit=3)
+    assert [(r["source_url"], r["source_ur"]) for r in by_ur] == [
+        ("https://a.org/p2", 40.0),
+        ("https://blog.b.co.uk/x", 30.0),
+        ("https://news.c.de/z", 20.0),
+    ]
+    unrated = reports.backlinks(store, "example.com", sort="source_ur")[-2:]
+    assert [r["source_ur"] for r in unrated] == [None, None]
+
+
+def test_backlinks_sort_by_rating_before_any_rank_run_keeps_every_row(store: Store) -> None:
+    rows = reports.backlinks(store, "example.com", sort="source_dr")
+    assert urls(rows) == LIVE_EXTERNAL and [r["source_url"] for r in rows] == sorted(LIVE_EXTERNAL)
+
+
+# -- history keeps the latest periods ---------------------------------------------------------------
+
+
+def test_history_limit_keeps_the_latest_periods_even_when_there_are_fewer() -> None:
+    days = [ts(f"2024-01-{d:02d}") for d in range(1, 30)]  # 29 periods
+    with Store(":memory:") as s:
+        rows = [link(f"https://s{i}.org/", "https://example.com/", first_seen=d) for i, d in enumerate(days)]
+        insert(s, "links", rows)
+        every = reports.history(s, "example.com")
+        assert len(every) == 29
+        assert reports.history(s, "example.com", limit=30) == every
+        assert reports.history(s, "example.com", limit=50) == every
+        assert reports.history(s, "example.com", limit=29) == every
+        assert [r["date"] for r in reports.history(s, "example.com", limit=3)] == [
+            date(2024, 1, 27),
+            date(2024, 1, 28),
+            date(2024, 1, 29),
+        ]
+        assert reports.history(s, "example.com", limit=0) == []

@@ -527,10 +527,10 @@ def test_send_receive_verify_approve_and_show_in_the_widget(tmp_path, web, store
         assert (record.status, record.http_status) == ("sent", 201) and record.location.startswith(receiver.url)
         wait_for(lambda: httpx.get(record.location).json()["status"] == "verified")
         admin = {"Authorization": "Bearer test-token"}
-        pending = httpx.get(receiver.url + "/api/admin/mentions", params={"state": "pending"}, headers=admin).json()
+        pending = httpx.get(receiver.url + "/api/v1/reports/mentions", params={"state": "pending"}, headers=admin).json()
         assert [m["source"] for m in pending] == [source]
         httpx.post(
-            receiver.url + "/api/admin/mentions/approve", json={"ids": [pending[0]["mention_id"]]}, headers=admin
+            receiver.url + "/api/v1/actions/moderate", json={"action": "approve", "ids": [pending[0]["mention_id"]]}, headers=admin
         )
         widget = httpx.get(receiver.url + "/widget", params={"target": target}).text
         assert source in widget and "My post" in widget
@@ -546,13 +546,14 @@ def test_the_server_sends_for_a_cms_hook(tmp_path, web) -> None:
         web.pages["/wm"] = endpoint
         web.pages["/post"] = post_page(web.url("/t", "them.test"))
         admin = {"Authorization": "Bearer test-token"}
-        assert httpx.post(server.url + "/api/send", json={"url": web.url("/post", "me.test")}).status_code == 401
-        queued = httpx.post(server.url + "/api/send", json={"url": web.url("/post", "me.test")}, headers=admin)
+        job = {"posts": [web.url("/post", "me.test")]}
+        assert httpx.post(server.url + "/api/v1/jobs/send", json=job).status_code == 401
+        queued = httpx.post(server.url + "/api/v1/jobs/send", json=job, headers=admin)
         assert queued.status_code == 202
         done = wait_for(
-            lambda: (s := httpx.get(queued.headers["location"], headers=admin).json())["status"] == "done" and s
+            lambda: (s := httpx.get(queued.headers["location"], headers=admin).json())["state"] == "done" and s
         )
-        assert [s["status"] for s in done["sends"]] == ["sent"] and len(endpoint.calls) == 1
+        assert [s["status"] for s in done["result"]["sends"]] == ["sent"] and len(endpoint.calls) == 1
     finally:
         server.stop()
 

@@ -1,10 +1,9 @@
 """``linkback send`` from the command line, on its own and through a running server
-(``POST /api/send``), on 127.0.0.1 (specs/linkback-protocols.md §9, "Webmention sender")."""
+(its job runner, ``POST /api/v1/jobs/send``), on 127.0.0.1 (specs/linkback-protocols.md §9, "Webmention sender")."""
 
 from __future__ import annotations
 
 import json
-import os
 
 import httpx
 import pytest
@@ -13,7 +12,6 @@ from test_send import Endpoint, post_page, rss
 from typer.testing import CliRunner
 
 from linkback.cli import app
-from linkback.cli._handoff import advert_path
 
 
 @pytest.fixture
@@ -98,11 +96,9 @@ def served(tmp_path):
     started = []
 
     def start(**settings):
-        server = start_linkback(tmp_path, **settings)
+        server = start_linkback(tmp_path, advertise=True, **settings)
         started.append(server)
-        db = str(tmp_path / "linkback.duckdb")
-        advert_path(db).write_text(json.dumps({"url": server.url, "pid": os.getpid(), "token": "test-token"}))
-        return server, db
+        return server, str(tmp_path / "linkback.duckdb")
 
     yield start
     for server in started:
@@ -115,19 +111,26 @@ def test_the_cli_hands_sends_to_a_running_server(web, endpoint, served) -> None:
     result = run("send", web.url("/post", "me.test"), "--blog-name", "My blog", "--db", db, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert [r["status"] for r in json.loads(result.stdout)] == ["sent"] and len(endpoint.calls) == 1
-    job = httpx.get(server.url + "/api/send/1", headers=ADMIN).json()
-    assert job["blog_name"] == "My blog"  # the job keeps it for the TrackBacks it sends
+    job = httpx.get(server.url + "/api/v1/jobs/1", headers=ADMIN).json()
+    assert job["params"]["blog_name"] == "My blog"  # the job keeps it for the TrackBacks it sends
 
 
-def test_allow_private_for_a_server_started_without_it_is_refused_with_exit_1(web, endpoint, served) -> None:
+def test_allow_private_for_a_server_started_without_it_is_refused(web, endpoint, served) -> None:
     server, db = served(allow_private=False)
     web.pages["/post"] = post_page(web.url("/t", "them.test"))
     result = run("send", web.url("/post", "me.test"), "--allow-private", "--db", db)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an error, as every refusal of a command is
     assert "started without --allow-private" in " ".join(result.stderr.split())
-    assert httpx.get(server.url + "/api/send/1", headers=ADMIN).status_code == 404  # nothing queued
+    job = httpx.get(server.url + "/api/v1/jobs/1", headers=ADMIN).json()
+    assert job["state"] == "failed" and endpoint.calls == []  # refused before anything was fetched
     via_env = run("send", web.url("/post", "me.test"), "--db", db, env={"LINKBACK_ALLOW_PRIVATE": "1"})
-    assert via_env.exit_code == 1 and endpoint.calls == []
+    assert via_env.exit_code == 2 and endpoint.calls == []
+    # Nor does a dry run reach a private address through it: the server's guard is the server's.
+    dry = run("send", web.url("/post", "me.test"), "--dry-run", "--allow-private", "--db", db)
+    assert dry.exit_code == 2 and "started without --allow-private" in " ".join(dry.stderr.split())
+    dry = run("send", web.url("/post", "me.test"), "--dry-run", "--db", db, "--format", "json")
+    assert dry.exit_code == 1 and "--allow-private" in " ".join(dry.stderr.split())  # the post itself is refused
+    assert endpoint.calls == [] and not any(hit.path == "/post" for hit in web.hits)
 
 
 def test_a_send_the_server_could_not_do_exits_1(web, served) -> None:
@@ -148,14 +151,15 @@ def test_post_api_send_does_a_feed(web, endpoint, served) -> None:
         headers={"Content-Type": "application/rss+xml"},
     )
     queued = httpx.post(
-        server.url + "/api/send", json={"url": web.url("/feed.xml", "me.test"), "kind": "feed"}, headers=ADMIN
+        server.url + "/api/v1/jobs/send", json={"feeds": [web.url("/feed.xml", "me.test")]}, headers=ADMIN
     )
     assert queued.status_code == 202
     done = wait_for(
-        lambda: (s := httpx.get(queued.headers["location"], headers=ADMIN).json())["status"] == "done" and s
+        lambda: (s := httpx.get(queued.headers["location"], headers=ADMIN).json())["state"] == "done" and s
     )
-    assert (done["kind"], done["entries"], done["unchanged"]) == ("feed", 2, 0)
-    assert sorted(s["source"] for s in done["sends"]) == [web.url("/p1", "me.test"), web.url("/p2", "me.test")]
+    assert done["kind"] == "send" and done["result"]["messages"][0]["text"] == "2 entries, 0 unchanged"
+    sends = done["result"]["sends"]
+    assert sorted(s["source"] for s in sends) == [web.url("/p1", "me.test"), web.url("/p2", "me.test")]
     assert len(endpoint.calls) == 2
 
 
@@ -174,9 +178,9 @@ def test_trackbacks_sent_by_the_server_carry_the_blog_name(web, served) -> None:
     web.pages["/t"] = Page(trackback_rdf(target, web.url("/tb", "them.test")))
     web.pages["/post"] = post_page(target)
     queued = httpx.post(
-        server.url + "/api/send", json={"url": web.url("/post", "me.test"), "blog_name": "My blog"}, headers=ADMIN
+        server.url + "/api/v1/jobs/send", json={"posts": [web.url("/post", "me.test")], "blog_name": "My blog"}, headers=ADMIN
     )
-    wait_for(lambda: httpx.get(queued.headers["location"], headers=ADMIN).json()["status"] == "done")
+    wait_for(lambda: httpx.get(queued.headers["location"], headers=ADMIN).json()["state"] == "done")
     assert received[0].get("blog_name") == ["My blog"]
 
 
@@ -191,10 +195,13 @@ def test_a_feed_job_whose_post_could_not_be_fetched_ends_failed(web, endpoint, s
         headers={"Content-Type": "application/rss+xml"},
     )
     queued = httpx.post(
-        server.url + "/api/send", json={"url": web.url("/feed.xml", "me.test"), "kind": "feed"}, headers=ADMIN
+        server.url + "/api/v1/jobs/send", json={"feeds": [web.url("/feed.xml", "me.test")]}, headers=ADMIN
     )
     job = wait_for(
-        lambda: (s := httpx.get(queued.headers["location"], headers=ADMIN).json())["status"] != "queued" and s
+        lambda: (s := httpx.get(queued.headers["location"], headers=ADMIN).json())["state"] not in ("queued", "running")
+        and s
     )
-    assert job["status"] == "failed" and "/gone" in job["error"] and "HTTP 404" in job["error"]
+    # The job ran: the post that failed is a failure in its result, and the CLI exits 1 for it.
+    errors = [m for m in job["result"]["messages"] if m["level"] == "error"]
+    assert job["result"]["failures"] == 1 and "/gone" in errors[0]["url"] and "HTTP 404" in errors[0]["text"]
     assert len(endpoint.calls) == 1  # the post that could be fetched was still sent for

@@ -128,10 +128,10 @@ def test_a_source_that_fails_for_now_is_fault_0x32_and_stays_queued(server, page
 def test_blocked_and_rate_limited_sources_are_fault_0x31(tmp_path, pages) -> None:
     srv = start_linkback(tmp_path, pair_rate=Rate(1, 60.0))
     try:
-        r = httpx.post(srv.url + "/api/admin/rules", json={"rule": "block", "entry": "spam.test"}, headers=ADMIN)
+        r = httpx.post(srv.url + "/api/v1/actions/add_rules", json={"rule": "block", "entries": ["spam.test"]}, headers=ADMIN)
         assert r.status_code == 200
         blocked_url = pages.url("/pb-blocked-url", "grace.test")
-        r = httpx.post(srv.url + "/api/admin/rules", json={"rule": "block", "entry": blocked_url}, headers=ADMIN)
+        r = httpx.post(srv.url + "/api/v1/actions/add_rules", json={"rule": "block", "entries": [blocked_url]}, headers=ADMIN)
         assert r.status_code == 200
         pages.pages["/pb-spam"] = Page(linking_page())
         pages.pages["/pb-blocked-url"] = Page(linking_page())
@@ -188,7 +188,7 @@ def test_generic_faults_hide_everything_but_already_registered(tmp_path, pages) 
         assert fault_code(srv, pages.url("/pb-missing-2", "bob.test")) == 0
         pages.pages["/pb-busy-g"] = Page(b"busy", 503)
         assert fault_code(srv, pages.url("/pb-busy-g", "bob.test")) == 0  # 0x32 hidden too
-        httpx.post(srv.url + "/api/admin/rules", json={"rule": "block", "entry": "spam.test"}, headers=ADMIN)
+        httpx.post(srv.url + "/api/v1/actions/add_rules", json={"rule": "block", "entries": ["spam.test"]}, headers=ADMIN)
         pages.pages["/pb-spam-g"] = Page(linking_page())
         assert fault_code(srv, pages.url("/pb-spam-g", "www.spam.test")) == 0  # and 0x31
         pages.pages["/pb-g"] = Page(linking_page())

@@ -391,6 +391,21 @@ def test_sniff_uses_magic_bytes_not_names(tmp_path):
     assert page.url == "http://commoncrawl.org/"
 
 
+@pytest.mark.parametrize("writer", ["ZstdWriter", "Lz4Writer"])
+def test_sniff_reads_through_zstd_and_lz4(tmp_path, writer):
+    # The sniffer decompresses these with FastWARC's readers (it once imported names FastWARC 2 lacks).
+    import fastwarc.stream_io
+
+    path = tmp_path / "records.bin"
+    with getattr(fastwarc.stream_io, writer)(str(path)) as out:
+        out.write((WARC / "aut" / "issue-514.warc").read_bytes())
+    assert sniff_archive(path) == "warc"
+    broken = tmp_path / "broken.bin"
+    broken.write_bytes(path.read_bytes()[:4] + b"\xff" * 60)
+    with pytest.raises(NotAnArchive, match="does not decompress"):
+        sniff_archive(broken)
+
+
 def test_missing_file_is_a_source_error(tmp_path):
     with pytest.raises(SourceError, match="cannot open"):
         sniff_archive(tmp_path / "nope.warc")

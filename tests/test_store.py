@@ -12,7 +12,7 @@ from linkback.errors import SchemaTooNew
 from linkback.records import Link, PageFacts
 from linkback.store import Store
 from linkback.store import _write as write
-from linkback.store._arrow import to_batches
+from linkback.store._arrow import first_links, to_batches
 
 SRC = "https://blog.example.org/post"
 
@@ -106,18 +106,51 @@ def test_lost_reason_follows_the_status_of_the_next_observation(store: Store, st
     assert state(store)[0][4:] == (day(2), reason)
 
 
-def test_a_page_that_becomes_noindex_loses_its_links_as_noindex(store: Store) -> None:
-    observe(store, (facts(at=day(1)), [link()]))
+def flags(store: Store) -> list[tuple]:
+    return store.con.execute(
+        "SELECT target_url, first_seen, last_seen, lost_at, lost_reason, noindex FROM links ORDER BY ALL"
+    ).fetchall()
+
+
+def test_a_page_that_becomes_noindex_keeps_its_links_live_flagged_noindex(store: Store) -> None:
+    observe(store, (facts(at=day(1)), [link(), link("https://other.com/", "other")]))
     observe(store, (facts(at=day(2), noindex=True), [link()]))
     write.cluster_links(store)
-    assert state(store) == [("https://target.com/", "a target", day(1), day(1), day(2), "noindex")]
+    assert flags(store) == [
+        ("https://other.com/", day(1), day(1), day(2), "removed", False),  # not on the noindex page
+        ("https://target.com/", day(1), day(2), None, None, True),
+    ]
 
 
-def test_links_only_ever_on_a_noindex_page_are_kept_as_history_not_as_links(store: Store) -> None:
+def test_a_page_that_drops_noindex_again_clears_the_flag(store: Store) -> None:
+    observe(store, (facts(at=day(1), noindex=True), [link()]))
+    observe(store, (facts(at=day(2)), [link()]))
+    assert flags(store) == [("https://target.com/", day(1), day(2), None, None, False)]
+    # A 5xx answer says nothing about the page: the flag stays as the page last showed it.
+    observe(store, (facts(at=day(3), noindex=True), [link()]), (facts(at=day(4), status=503), []))
+    assert flags(store) == [("https://target.com/", day(1), day(3), None, None, True)]
+
+
+def test_links_only_ever_on_a_noindex_page_are_live_links_flagged_noindex(store: Store) -> None:
     observe(store, (facts(at=day(1), noindex=True), [link()]))
     write.cluster_links(store)
-    assert state(store) == []
-    assert store.con.execute("SELECT count(*) FROM link_observations").fetchall() == [(1,)]
+    assert flags(store) == [("https://target.com/", day(1), day(1), None, None, True)]
+
+
+def test_first_seen_rows_built_by_workers_flag_noindex_pages_as_the_store_derives_them() -> None:
+    pages = [
+        (facts(at=day(1), noindex=True), [link(), link("https://other.com/", "other")]),
+        (facts("https://blog.example.org/plain", at=day(1)), [link()]),
+    ]
+    with Store(":memory:") as derived, Store(":memory:") as first_seen:
+        observe(derived, *pages)
+        archive_id = write.begin_archive(first_seen, path="a.warc", size=1, fingerprint="a.warc")
+        obs, links = to_batches([p for p, _ in pages], [ls for _, ls in pages])
+        rows = first_links([p for p, _ in pages], [ls for _, ls in pages])
+        write.add_batch(first_seen, archive_id=archive_id, observations=obs, links=links, first_seen_links=rows)
+        assert rows.column("noindex").to_pylist() == [True, True, False]
+        everything = f"SELECT {', '.join(schema.LINKS.names)} FROM links ORDER BY ALL"
+        assert first_seen.con.execute(everything).fetchall() == derived.con.execute(everything).fetchall()
 
 
 def test_server_errors_do_not_mark_links_lost(store: Store) -> None:
@@ -216,3 +249,99 @@ def test_links_stay_sorted_by_target_after_many_refreshes(store: Store) -> None:
 def test_link_fields_are_the_link_columns_in_order() -> None:
     # to_batches transposes Link tuples straight into the link columns.
     assert Link._fields == tuple(schema.LINK_OBSERVATIONS.names[1:])
+
+
+# -- stores derived before links on noindex pages were kept live (schema 4) ------------------------
+
+#: The link state schema 4 derived (the rule before links.noindex): a noindex observation did not
+#: show its links, and the first decisive observation after the last one that did lost them.
+_SCHEMA_4_RULES = """
+WITH seen AS (
+  SELECT o.url AS source_url, lo.target_url, lo.kind, lo.anchor,
+         min(o.fetched_at) AS first_seen, max(o.fetched_at) AS last_seen
+  FROM link_observations lo JOIN observations o USING (obs_id)
+  WHERE NOT coalesce(o.noindex, false)
+  GROUP BY ALL
+), decisive AS (
+  SELECT url, fetched_at, status, noindex FROM observations
+  WHERE status BETWEEN 200 AND 399 OR status IN (404, 410, 451)
+)
+SELECT s.*, d.fetched_at AS lost_at,
+  CASE WHEN d.status IS NULL THEN NULL WHEN d.status BETWEEN 300 AND 399 THEN 'redirected'
+       WHEN d.status >= 400 THEN 'page_gone' WHEN d.noindex THEN 'noindex' ELSE 'removed' END AS lost_reason
+FROM seen s ASOF LEFT JOIN decisive d ON s.source_url = d.url AND d.fetched_at > s.last_seen
+"""
+
+_HISTORY = [
+    # turns noindex and keeps one link, drops the other
+    (facts(at=day(1)), [link(), link("https://other.com/", "other")]),
+    (facts(at=day(2), noindex=True), [link()]),
+    # only ever noindex: schema 4 kept no row
+    (facts("https://blog.example.org/hidden", at=day(1), noindex=True), [link("https://hidden.com/", "h")]),
+    # noindex for a while, then indexed again: live all along
+    (facts("https://blog.example.org/back", at=day(1)), [link("https://back.com/", "b")]),
+    (facts("https://blog.example.org/back", at=day(2), noindex=True), [link("https://back.com/", "b")]),
+    (facts("https://blog.example.org/back", at=day(3)), [link("https://back.com/", "b")]),
+    # never noindex, lost for another reason
+    (facts("https://blog.example.org/plain", at=day(1)), [link("https://plain.com/", "p")]),
+    (facts("https://blog.example.org/plain", at=day(2), status=404), []),
+]
+
+
+def _schema_4_store(path: str) -> None:
+    """A store file as schema 4 left it: its links derived by the old rule, no links.noindex."""
+    with Store(path) as s:
+        observe(s, *_HISTORY)
+        con = s.con
+        con.execute(f"CREATE TEMP TABLE old AS {_SCHEMA_4_RULES}")
+        key = "(source_url, target_url, kind, anchor)"
+        con.execute(f"DELETE FROM links WHERE {key} NOT IN (SELECT {key} FROM old)")
+        con.execute(
+            "UPDATE links SET first_seen = old.first_seen, last_seen = old.last_seen, lost_at = old.lost_at,"
+            " lost_reason = old.lost_reason FROM old WHERE links.source_url = old.source_url"
+            " AND links.target_url = old.target_url AND links.kind = old.kind AND links.anchor = old.anchor"
+        )
+        # A link lost for noindex that no observation explains (written by hand, or by a bench).
+        plain = con.execute("SELECT * FROM links WHERE target_url = 'https://plain.com/'").fetchone()
+        row = dict(zip(schema.LINKS.names, plain, strict=True))
+        row.update(source_url="https://elsewhere.example/x", lost_at=day(9), lost_reason="noindex")
+        con.execute(f"INSERT INTO links VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+        con.execute("ALTER TABLE links DROP COLUMN noindex")
+        con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+
+
+def test_schema_4_store_derived_the_old_way(tmp_path) -> None:
+    # The fixture really is what schema 4 derived: links lost as noindex, the hidden page's missing.
+    path = str(tmp_path / "v4.duckdb")
+    _schema_4_store(path)
+    con = duckdb.connect(path)
+    rows = con.execute("SELECT source_url, target_url, lost_reason FROM links ORDER BY ALL").fetchall()
+    con.close()
+    assert rows == [
+        ("https://blog.example.org/back", "https://back.com/", None),
+        ("https://blog.example.org/plain", "https://plain.com/", "page_gone"),
+        (SRC, "https://other.com/", "noindex"),
+        (SRC, "https://target.com/", "noindex"),
+        ("https://elsewhere.example/x", "https://plain.com/", "noindex"),
+    ]
+
+
+def test_migration_5_rederives_links_on_noindex_pages_as_a_new_store_would(tmp_path) -> None:
+    path = str(tmp_path / "v4.duckdb")
+    _schema_4_store(path)
+    with Store(path) as migrated, Store(":memory:") as fresh:
+        assert migrated.schema_version == 5
+        observe(fresh, *_HISTORY)
+        everything = f"SELECT {', '.join(schema.LINKS.names)} FROM links WHERE source_url <> ? ORDER BY ALL"
+        hand = "https://elsewhere.example/x"
+        assert migrated.con.execute(everything, [hand]).fetchall() == fresh.con.execute(everything, [hand]).fetchall()
+        assert [r for r in flags(migrated) if r[0] in ("https://other.com/", "https://target.com/")] == [
+            ("https://other.com/", day(1), day(1), day(2), "removed", False),
+            ("https://target.com/", day(1), day(2), None, None, True),
+        ]
+        # Lost only for noindex, with no observation to derive it from: live again, flagged (its
+        # page has no row to say otherwise, and noindex is what the old rule saw).
+        assert migrated.con.execute(
+            "SELECT lost_at, lost_reason, noindex FROM links WHERE source_url = ?", [hand]
+        ).fetchall() == [(None, None, True)]
+        assert migrated.con.execute("SELECT count(*) FROM links WHERE noindex IS NULL").fetchone() == (0,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,11 +12,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
+from linkback.cli import _table
 from linkback.cli._app import app
-from linkback.cli._output import writable_store
-from linkback.ingest import IngestSummary, default_workers, ingest
+from linkback.cli._output import WideOption, writable_store
+from linkback.ingest import FileSummary, IngestSummary, default_workers
+from linkback.jobs import ingest_files
+from linkback.sources.warc import iter_paths
 from linkback.ingest import Progress as IngestProgress
 from linkback.store import Store
 
@@ -31,6 +35,7 @@ def ingest_command(
     ] = None,
     output: Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")] = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    wide: WideOption = False,
 ) -> None:
     """Read web archives and add their pages and links to the index.
 
@@ -41,23 +46,28 @@ def ingest_command(
     n_workers = workers or default_workers()
     started = time.perf_counter()
     with writable_store(db) as store:
+        # Globs and directories are this command's, resolved here (a server reads only the files named).
+        files = [os.path.abspath(p) for p in iter_paths(paths)]
         if quiet or not err.is_terminal and output == "json":
-            summary = ingest(paths, store=store, workers=n_workers)
+            result = ingest_files(store, paths=files, workers=workers)
         else:
-            summary = _ingest_with_bar(paths, store, n_workers)
+            result = _ingest_with_bar(files, store, workers)
+    summary = IngestSummary.from_dict(result)
+    for refused in result.get("refused", []):
+        summary.files.append(FileSummary(refused["path"], "failed", errors=[f"{refused['path']}: {refused['reason']}"]))
     elapsed = time.perf_counter() - started
     if output == "json":
         json.dump(_summary_dict(summary, elapsed, n_workers), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _print_summary(summary, elapsed, n_workers)
+        _print_summary(summary, elapsed, n_workers, wide=wide, index_links=result.get("index_links"))
     if summary.interrupted:
         raise typer.Exit(130)
-    if any(f.status == "failed" for f in summary.files):
+    if any(f.status in ("failed", "partial") for f in summary.files):
         raise typer.Exit(1)
 
 
-def _ingest_with_bar(paths: list[str], store: Store, workers: int) -> IngestSummary:
+def _ingest_with_bar(paths: list[str], store: Store, workers: int) -> dict:
     columns = (
         TextColumn("[bold]ingest"),
         BarColumn(),
@@ -71,7 +81,8 @@ def _ingest_with_bar(paths: list[str], store: Store, workers: int) -> IngestSumm
         task = bar.add_task("ingest", total=None, records=0, pages=0, links=0, rate="")
         t0 = time.perf_counter()
 
-        def update(p: IngestProgress) -> None:
+        def update(counters: dict) -> None:
+            p = IngestProgress(**counters)
             dt = max(time.perf_counter() - t0, 1e-9)
             rate = f"{p.pages / dt:,.0f} pages/s {p.done_bytes / dt / 2**20:,.1f} MB/s"
             bar.update(
@@ -84,7 +95,7 @@ def _ingest_with_bar(paths: list[str], store: Store, workers: int) -> IngestSumm
                 rate=rate,
             )
 
-        return ingest(paths, store=store, workers=workers, on_progress=update)
+        return ingest_files(store, paths=paths, workers=workers, progress=update)
 
 
 def _summary_dict(summary: IngestSummary, elapsed: float, workers: int) -> dict:
@@ -116,39 +127,88 @@ def _summary_dict(summary: IngestSummary, elapsed: float, workers: int) -> dict:
     }
 
 
-def _print_summary(summary: IngestSummary, elapsed: float, workers: int) -> None:
-    out = Console()
-    files = Table(title=f"Ingested {len(summary.files)} file(s) in {elapsed:.1f} s with {workers} worker(s)")
-    for col in ("file", "status", "records", "pages", "HTML", "links", "skipped"):
-        files.add_column(col, justify="left" if col in ("file", "status") else "right")
-    for f in summary.files:
-        files.add_row(
-            f.path,
-            f.status + (f" ({f.note})" if f.note else ""),
-            f"{f.records:,}",
-            f"{f.pages:,}",
-            f"{f.html_pages:,}",
-            f"{f.links:,}",
-            f"{sum(f.skipped.values()):,}",
-        )
-    files.add_section()
-    files.add_row(
-        "total",
-        "",
-        f"{summary.total('records'):,}",
-        f"{summary.total('pages'):,}",
-        f"{summary.total('html_pages'):,}",
-        f"{summary.total('links'):,}",
-        f"{sum(summary.skipped.values()):,}",
-    )
-    out.print(files)
+#: What each kind of skip is, as the summary names it: ingest counts them as ``kind/reason``.
+SKIP_KINDS = {
+    "record": "records that hold no page",
+    "page": "pages stored, their links not read",
+    "link": "hrefs not stored as links",
+}
+#: A word on the reasons whose names say least.
+SKIP_NOTES = {"non_http_scheme": "mailto:, javascript:, tel:...", "invalid_url": "not a valid URL"}
+
+#: The legend under the files table: what each count is, and why "links found" is more than the
+#: links the index holds.
+SUMMARY_LEGEND = (
+    "records: WARC/ARC records read; not pages: records with no page in them",
+    "pages: captures stored; HTML: pages whose links were read",
+    "links found: each link every time it appears (twice in a page or in two captures:",
+    "  twice); the index keeps each distinct link once ('linkback export links')",
+    "hrefs dropped: hrefs that are no http(s) links (mailto:, javascript:) or bad URLs",
+)
+
+
+def _skipped(counts: dict[str, int], kind: str) -> int:
+    return sum(n for reason, n in counts.items() if reason.split("/", 1)[0] == kind)
+
+
+def _print_skips(skipped: dict[str, int], *, wide: bool) -> None:
+    """Skips by kind (records, pages, hrefs) with their totals, each kind's reasons below it."""
+    names: list[Text] = []
+    counts: list[Text] = []
+    for kind, what in SKIP_KINDS.items():
+        reasons = {r.split("/", 1)[1]: c for r, c in skipped.items() if r.split("/", 1)[0] == kind}
+        if not reasons:
+            continue
+        names.append(Text(what, style="bold"))
+        counts.append(Text(f"{sum(reasons.values()):,}", style="bold"))
+        for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            note = f" ({SKIP_NOTES[reason]})" if reason in SKIP_NOTES else ""
+            names.append(Text(f"  {reason}{note}"))
+            counts.append(Text(f"{count:,}"))
+    columns = [
+        _table.Column("skipped", _table.END, names),
+        _table.Column("count", _table.FIXED, counts, right=True),
+    ]
+    table = _table.build("Skipped, by reason", columns, wide=wide)
+    _table.console_for(table).print(table)
+
+
+def _print_summary(
+    summary: IngestSummary, elapsed: float, workers: int, *, wide: bool = False, index_links: int | None = None
+) -> None:
+    """The files table and the legend of its counts, the skips by reason, warnings on stderr.
+
+    ``index_links``, when given, is how many distinct live links the index holds afterwards."""
+    rows = [
+        (f.path, f.status + (f" ({f.note})" if f.note else ""), f.records, f.skipped, f.pages, f.html_pages, f.links)
+        for f in summary.files
+    ]
+    totals = [summary.total(a) for a in ("records", "pages", "html_pages", "links")]
+    rows.append(("total", "", totals[0], summary.skipped, totals[1], totals[2], totals[3]))
+    numbers = {
+        "records": [r[2] for r in rows],
+        "not pages": [_skipped(r[3], "record") for r in rows],
+        "pages": [r[4] for r in rows],
+        "HTML": [r[5] for r in rows],
+        "links found": [r[6] for r in rows],
+        "hrefs dropped": [_skipped(r[3], "link") for r in rows],
+    }
+    columns = [
+        _table.Column("file", _table.MIDDLE, [Text(r[0]) for r in rows]),
+        _table.Column("status", _table.END, [Text(r[1]) for r in rows]),
+        *(_table.Column(name, _table.FIXED, [Text(f"{n:,}") for n in ns], right=True) for name, ns in numbers.items()),
+    ]
+    n = len(summary.files)
+    title = f"Ingested {n} file{'s' * (n != 1)} in {elapsed:.1f} s with {workers} worker{'s' * (workers != 1)}"
+    table = _table.build(title, columns, wide=wide, total_row=True)
+    _table.console_for(table).print(table)
+    out = Console(highlight=False, width=None if wide else _table.terminal_width())
+    for line in SUMMARY_LEGEND:
+        out.print(Text(line, style="dim"))
+    if index_links is not None:
+        out.print(f"the index now holds {index_links:,} distinct live links")
     if summary.skipped:
-        reasons = Table(title="Skipped, by reason")
-        reasons.add_column("reason")
-        reasons.add_column("count", justify="right")
-        for reason, count in sorted(summary.skipped.items(), key=lambda kv: (-kv[1], kv[0])):
-            reasons.add_row(reason, f"{count:,}")
-        out.print(reasons)
+        _print_skips(summary.skipped, wide=wide)
     for line in summary.errors:
         err.print(f"[yellow]warning:[/yellow] {line}")
     if summary.interrupted:

@@ -1,9 +1,9 @@
-"""What every report command shares: ``--format``, ``--limit``, ``--db``, and how errors end.
+"""What every report command shares: ``--format``, ``--limit``, ``--db``, ``--wide``, and how errors end.
 
 A report command is a function that takes ``store`` and ``limit`` (plus its own arguments) and
 returns a :class:`Report`; :func:`report_command` turns it into a Typer command with the shared
-options, opens the store read-only, and prints the rows as a Rich table (for people) or as
-JSON, JSON lines or CSV (for machines):
+options, opens the store read-only, and prints the rows as a Rich table (for people, fitted to
+the terminal by :mod:`._table`) or as JSON, JSON lines or CSV (for machines, every value whole):
 
     @app.command("backlinks")
     @report_command
@@ -27,14 +27,21 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
-from linkback.cli._handoff import SERVER_STORE, hand_off
+from linkback.cli import _table
 from linkback.errors import LinkbackError, SchemaTooOld, StoreLocked
 from linkback.store import Store, default_db_path
 
-#: 0–100 ratings, shown with one decimal in tables (JSON and CSV keep every digit).
+#: 0–100 ratings, shown with one decimal in tables (JSON and CSV keep every digit), under these
+#: names or ending in them: ``source_dr``, ``min_dr``, ``avg_ur``, ``source_trust``...
 RATING_COLUMNS = frozenset({"dr", "ur", "hr", "trust", "anti_trust"})
+
+
+def is_rating(column: str) -> bool:
+    """Is ``column`` a 0–100 rating (``dr``, ``source_dr``, ``max_ur``, ``anti_trust``...)?"""
+    return column in RATING_COLUMNS or any(column.endswith("_" + name) for name in RATING_COLUMNS)
+
 
 #: Rows a table shows when no ``--limit`` is given.
 TABLE_LIMIT = 50
@@ -84,6 +91,13 @@ FormatOption = Annotated[
     Format,
     typer.Option("--format", "-f", help="table for people; json (one array), jsonl or csv for machines."),
 ]
+WideOption = Annotated[
+    bool,
+    typer.Option(
+        "--wide",
+        help="Tables: every column and whole values, however wide (default: fit the terminal, or 80 columns).",
+    ),
+]
 
 
 def fail(message: str) -> NoReturn:
@@ -94,50 +108,36 @@ def fail(message: str) -> NoReturn:
 
 @contextmanager
 def open_store(db: Path | None) -> Iterator[Store]:
-    """The store at ``db`` (default: ``$LINKBACK_DB``, else ``./linkback.duckdb``), read-only;
-    any :class:`~linkback.errors.LinkbackError` or ``ValueError`` inside ends the command
-    through :func:`fail`."""
-    path = db if db is not None else default_db_path()
-    store = SERVER_STORE.get()
-    try:
-        if store is None:
-            try:
-                store = Store(path, read_only=True)
-            except SchemaTooOld:
-                # Written by an older linkback: migrate once (a short write transaction), then read.
-                Store(path).close()
-                store = Store(path, read_only=True)
-    except StoreLocked as exc:
-        hand_off(path)
-        fail(str(exc))
-    except LinkbackError as exc:
-        fail(str(exc))
-    # DuckDB would draw its progress bar on stdout, in the middle of the output.
-    store.con.execute("SET enable_progress_bar = false")
-    try:
+    """The store at ``db`` (default: ``$LINKBACK_DB``, else ``./linkback.duckdb``), read-only —
+    or, while a ``linkback serve`` owns the file, a :class:`~linkback.faces.RemoteStore` whose
+    report functions run in that server. Any :class:`~linkback.errors.LinkbackError` or
+    ``ValueError`` inside ends the command through :func:`fail`."""
+    with _store(db, read_only=True) as store:
         yield store
-    except (LinkbackError, ValueError) as exc:
-        fail(str(exc))
-    finally:
-        store.close()
 
 
 @contextmanager
 def writable_store(db: Path | None) -> Iterator[Store]:
-    """The store at ``db`` opened for writing (or the server's, when a server runs the command);
-    errors end the command through :func:`fail`, and a database owned by a running server hands
-    the whole command to it."""
+    """The store at ``db`` opened for writing, or the owning server's (see :func:`open_store`)."""
+    with _store(db, read_only=False) as store:
+        yield store
+
+
+@contextmanager
+def _store(db: Path | None, *, read_only: bool) -> Iterator[Any]:
+    from linkback.client import connect  # noqa: PLC0415
+
     path = db if db is not None else default_db_path()
-    store = SERVER_STORE.get()
     try:
+        store: Any = connect(path)
         if store is None:
-            store = Store(path)
+            store = _open_file(path, read_only=read_only)
+            # DuckDB would draw its progress bar on stdout, in the middle of the output.
+            store.con.execute("SET enable_progress_bar = false")
     except StoreLocked as exc:
-        hand_off(path)
+        fail(f"{exc}; if that is a linkback server, it did not say so in {path}.server.json")
+    except (LinkbackError, ValueError) as exc:
         fail(str(exc))
-    except LinkbackError as exc:
-        fail(str(exc))
-    store.con.execute("SET enable_progress_bar = false")
     try:
         yield store
     except (LinkbackError, ValueError) as exc:
@@ -146,14 +146,25 @@ def writable_store(db: Path | None) -> Iterator[Store]:
         store.close()
 
 
+def _open_file(path: Path, *, read_only: bool) -> Store:
+    if not read_only:
+        return Store(path)
+    try:
+        return Store(path, read_only=True)
+    except SchemaTooOld:
+        # Written by an older linkback: migrate once (a short write transaction), then read.
+        Store(path).close()
+        return Store(path, read_only=True)
+
+
 def as_of(store: Store) -> str:
     """`` (ranks as of 2024-05-01 12:00 UTC, run 3)`` for a table title, or ``""`` before the first rank run."""
-    from linkback.reports import latest_run  # the reports package imports this module's neighbours
+    from linkback.reports import latest_rank_run  # noqa: PLC0415 - the reports import this module's neighbours
 
-    run = latest_run(store.con)
+    run = latest_rank_run(store)
     if run is None:
         return ""
-    return f" (ranks as of {run[1]:%Y-%m-%d %H:%M} UTC, run {run[0]})"
+    return f" (ranks as of {run['as_of']:%Y-%m-%d %H:%M} UTC, run {run['run_id']})"
 
 
 def iso(value: datetime) -> str:
@@ -171,28 +182,47 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _cell(column: str, value: Any) -> str:
+def _cell(column: str, value: Any) -> Text:
+    """A value as a table shows it: one line, ratings with one decimal, dates as days."""
     if value is None:
-        return ""
+        return Text("")
     if isinstance(value, bool):
-        return "yes" if value else ""
+        return Text("yes" if value else "")
     if isinstance(value, datetime):
-        return iso(value)[:10]
+        return Text(iso(value)[:10])
     if isinstance(value, date):
-        return value.isoformat()
+        return Text(value.isoformat())
     if isinstance(value, float):
         if column.endswith("share"):
-            return f"{value:.1%}"
-        return f"{value:.1f}" if column in RATING_COLUMNS else f"{value:g}"
+            return Text(f"{value:.1%}")
+        return Text(f"{value:.1f}" if is_rating(column) else f"{value:g}")
     if isinstance(value, (list, tuple)):
-        return escape(" ".join(map(str, value)))
+        value = " ".join(map(str, value))
     if column == "anchor" and value == "":
-        return "[dim](none)[/dim]"
-    return escape(str(value))
+        return Text("(none)", style="dim")
+    return Text(" ".join(str(value).split()) if isinstance(value, str) else str(value))
 
 
-def render(report: Report, fmt: Format, limit: int | None) -> None:
-    """Print ``report`` to stdout in ``fmt``."""
+#: Text columns whose values are URLs, hosts, domains or paths: shortened in the middle.
+_MIDDLE_COLUMNS = frozenset({"source", "target", "domain", "host", "site", "entry", "file", "path"})
+
+
+def _kind(column: str, values: list[Any]) -> str:
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, (int, float, date)):  # bool and datetime included
+        return _table.FIXED
+    if column in _MIDDLE_COLUMNS or column.endswith(("url", "_domain", "_host")):
+        return _table.MIDDLE
+    return _table.END
+
+
+def _numeric(values: list[Any]) -> bool:
+    sample = next((v for v in values if v is not None), None)
+    return isinstance(sample, (int, float)) and not isinstance(sample, bool)
+
+
+def render(report: Report, fmt: Format, limit: int | None, *, wide: bool = False) -> None:
+    """Print ``report`` to stdout in ``fmt``; a table fits the terminal unless ``wide``."""
     rows = report.rows
     out = sys.stdout
     if fmt is Format.json:
@@ -214,26 +244,24 @@ def render(report: Report, fmt: Format, limit: int | None) -> None:
         for row in records:
             writer.writerow(["" if row[k] is None else _plain(row[k]) for k in report.columns])
         return
-    console = Console(highlight=False)
     if isinstance(rows, dict):
-        table = Table(title=report.what[:1].upper() + report.what[1:], title_justify="left")
-        table.add_column("metric")
-        table.add_column("value", justify="right", overflow="fold")
-        for k in report.columns:
-            table.add_row(k, _cell(k, rows[k]))
-        console.print(table)
-        return
-    columns = report.table_columns or report.columns
-    title = f"{len(rows)} {report.what}"
-    table = Table(title=title, title_justify="left", caption=None)
-    if limit is not None and len(rows) == limit:
-        table.caption = f"first {limit}; more may exist: --limit 0 shows all"
-    for k in columns:
-        numeric = bool(rows) and isinstance(rows[0].get(k), (int, float)) and not isinstance(rows[0].get(k), bool)
-        table.add_column(k, justify="right" if numeric else "left", overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(k, row[k]) for k in columns))
-    console.print(table)
+        title = report.what[:1].upper() + report.what[1:]
+        columns = [
+            _table.Column("metric", _table.FIXED, [Text(k) for k in report.columns]),
+            _table.Column("value", _table.MIDDLE, [_cell(k, rows[k]) for k in report.columns], right=True),
+        ]
+        notes: list[str] = []
+    else:
+        names = report.table_columns or report.columns
+        title = f"{len(rows)} {report.what}"
+        columns = []
+        for k in names:
+            values = [row[k] for row in rows]
+            columns.append(_table.Column(k, _kind(k, values), [_cell(k, v) for v in values], right=_numeric(values)))
+        more = limit is not None and len(rows) == limit
+        notes = [f"first {limit}; more may exist: --limit 0 shows all"] if more else []
+    table = _table.build(title, columns, wide=wide, notes=notes)
+    _table.console_for(table).print(table)
 
 
 def report_command(fn: Callable[..., Report] | None = None, *, limit: bool = True):
@@ -242,7 +270,8 @@ def report_command(fn: Callable[..., Report] | None = None, *, limit: bool = Tru
     ``fn`` takes its own CLI parameters plus ``store`` (opened here, read-only) and ``limit``
     (``--limit``; None for all) and returns a :class:`Report`. Errors a report raises on purpose
     (a bad TARGET, a missing database, a bad option value) end as one red line and exit code 2.
-    ``@report_command(limit=False)`` leaves out ``--limit`` for a one-row summary.
+    ``@report_command(limit=False)`` leaves out ``--limit`` for a one-row summary. ``--wide``
+    shows a table's every column and whole values instead of fitting it to the terminal.
     """
     if fn is None:
         return functools.partial(report_command, limit=limit)
@@ -257,6 +286,7 @@ def report_command(fn: Callable[..., Report] | None = None, *, limit: bool = Tru
             "output_format", inspect.Parameter.KEYWORD_ONLY, default=Format.table, annotation=FormatOption
         ),
         inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DbOption),
+        inspect.Parameter("wide", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=WideOption),
     ]
     if with_limit:
         shared.insert(
@@ -264,14 +294,16 @@ def report_command(fn: Callable[..., Report] | None = None, *, limit: bool = Tru
         )
 
     @functools.wraps(fn)
-    def command(*, output_format: Format, db: Path | None, limit: int | None = None, **kwargs: Any) -> None:
+    def command(
+        *, output_format: Format, db: Path | None, limit: int | None = None, wide: bool = False, **kwargs: Any
+    ) -> None:
         if limit is None:
             limit = TABLE_LIMIT if output_format is Format.table and with_limit else None
         elif limit == 0:
             limit = None
         with open_store(db) as store:
             report = fn(store=store, limit=limit, **kwargs)
-        render(report, output_format, limit)
+        render(report, output_format, limit, wide=wide)
 
     params = own + shared
     command.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]

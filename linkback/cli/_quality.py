@@ -10,15 +10,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
 from linkback import quality, reports
+from linkback.cli import _table
 from linkback.cli._app import app
 from linkback.cli._output import (
     DbOption,
     Format,
     FormatOption,
     Report,
+    WideOption,
     as_of,
     fail,
     render,
@@ -27,7 +29,8 @@ from linkback.cli._output import (
 )
 from linkback.cli._reports import TargetArg
 from linkback.errors import LinkbackError
-from linkback.rank import STAGES, RankSummary, rank
+from linkback.jobs import rank_run
+from linkback.rank import STAGES, RankSummary, read_seeds
 from linkback.store import Store
 
 err = Console(stderr=True)
@@ -59,28 +62,32 @@ def rank_cmd(
     db: WriteDb = None,
     output: Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")] = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    wide: WideOption = False,
 ) -> None:
     """Rank every page, host and domain (URL Rating, Domain Rating, TrustRank, anti-trust, harmonic
     centrality) and score toxicity; stores the run with its time and parameters.
 
     Example: linkback rank --seeds trusted.txt
     """
+    try:
+        # Seed files are this command's: read here, so a server gets the domains, not a path.
+        trust = read_seeds(seeds) if seeds is not None else None
+        spam = read_seeds(spam_seeds) if spam_seeds is not None else None
+    except (LinkbackError, ValueError, OSError) as exc:
+        fail(str(exc))
     with _writable(db) as store:
-        try:
-            if quiet or output == "json" and not err.is_terminal:
-                summary = rank(store, seeds=seeds, spam_seeds=spam_seeds, damping=damping)
-            else:
-                summary = _rank_with_bar(store, seeds, spam_seeds, damping)
-        except (LinkbackError, ValueError) as exc:
-            fail(str(exc))
+        if quiet or output == "json" and not err.is_terminal:
+            summary = RankSummary(**rank_run(store, seeds=trust, spam_seeds=spam, damping=damping))
+        else:
+            summary = _rank_with_bar(store, trust, spam, damping)
     if output == "json":
         json.dump(summary.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    _print_rank_summary(summary)
+    _print_rank_summary(summary, wide=wide)
 
 
-def _rank_with_bar(store: Store, seeds, spam_seeds, damping: float) -> RankSummary:
+def _rank_with_bar(store: Store, seeds: list[str] | None, spam_seeds: list[str] | None, damping: float) -> RankSummary:
     columns = (
         TextColumn("[bold]rank"),
         BarColumn(),
@@ -91,25 +98,27 @@ def _rank_with_bar(store: Store, seeds, spam_seeds, damping: float) -> RankSumma
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("", total=len(STAGES))
 
-        def update(stage: str, index: int) -> None:
-            bar.update(task, completed=index, description=stage)
+        def update(counters: dict) -> None:
+            bar.update(task, completed=counters.get("done", 0), description=counters.get("stage", ""))
 
-        summary = rank(store, seeds=seeds, spam_seeds=spam_seeds, damping=damping, on_progress=update)
+        summary = RankSummary(**rank_run(store, seeds=seeds, spam_seeds=spam_seeds, damping=damping, progress=update))
         bar.update(task, completed=len(STAGES), description="done")
     return summary
 
 
-def _print_rank_summary(summary: RankSummary) -> None:
-    table = Table(title=f"Rank run {summary.run_id} in {summary.seconds:.1f} s", title_justify="left")
-    for col in ("graph", "nodes", "edges", "iterations"):
-        table.add_column(col, justify="left" if col == "graph" else "right")
+def _print_rank_summary(summary: RankSummary, *, wide: bool = False) -> None:
     its = summary.iterations
-    table.add_row("pages (URL Rating)", f"{summary.pages:,}", f"{summary.page_edges:,}", str(its.get("page", "")))
-    table.add_row("hosts", f"{summary.hosts:,}", f"{summary.host_edges:,}", str(its.get("host", "")))
-    table.add_row(
-        "domains (Domain Rating)", f"{summary.domains:,}", f"{summary.domain_edges:,}", str(its.get("domain", ""))
-    )
-    Console().print(table)
+    graphs = [
+        ("pages (URL Rating)", summary.pages, summary.page_edges, its.get("page")),
+        ("hosts", summary.hosts, summary.host_edges, its.get("host")),
+        ("domains (Domain Rating)", summary.domains, summary.domain_edges, its.get("domain")),
+    ]
+    columns = [_table.Column("graph", _table.END, [Text(g[0]) for g in graphs])]
+    for k, name in enumerate(("nodes", "edges", "iterations"), start=1):
+        cells = [Text("" if g[k] is None else f"{g[k]:,}") for g in graphs]
+        columns.append(_table.Column(name, _table.FIXED, cells, right=True))
+    table = _table.build(f"Rank run {summary.run_id} in {summary.seconds:.1f} s", columns, wide=wide)
+    _table.console_for(table).print(table)
     p = summary.params
     Console(highlight=False).print(
         f"TrustRank seeds found: {p['trust_seeds_found']} of {p['trust_seeds']}; "
@@ -268,6 +277,7 @@ def profile_cmd(
     keyword: Annotated[list[str] | None, typer.Option("--keyword", help="A money keyword (repeatable).")] = None,
     db: WriteDb = None,
     fmt: FormatOption = Format.table,
+    wide: WideOption = False,
 ) -> None:
     """Show or set the brand terms and keywords of SITE, which the anchor classes and the
     exact-match anchor signal use (default brand: the domain's name).
@@ -284,6 +294,6 @@ def profile_cmd(
             fail(str(exc))
     shown = {"site": row["site"], "brands": ", ".join(row["brands"]), "keywords": ", ".join(row["keywords"])}
     if fmt is Format.table:
-        render(Report(shown, f"profile of {row['site']}", ["site", "brands", "keywords"]), fmt, None)
+        render(Report(shown, f"profile of {row['site']}", ["site", "brands", "keywords"]), fmt, None, wide=wide)
     else:
         render(Report(row, f"profile of {row['site']}", ["site", "brands", "keywords"]), fmt, None)

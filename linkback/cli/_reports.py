@@ -4,7 +4,7 @@ parameter names (DESIGN §6; sqlite-utils style). Shared options come from :mod:
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,15 +19,35 @@ def _choices(name: str, values) -> type[Enum]:
     return Enum(name, {v: v for v in values}, type=str)  # type: ignore[return-value]
 
 
-Kind = _choices("Kind", LINK_KINDS)
-Section = _choices("Section", SECTIONS)
-BacklinkSort = _choices("BacklinkSort", reports.BACKLINK_SORTS)
-RefdomainSort = _choices("RefdomainSort", reports.REFDOMAIN_SORTS)
-AnchorSort = _choices("AnchorSort", reports.ANCHOR_SORTS)
-PageSort = _choices("PageSort", reports.PAGE_SORTS)
-Period = _choices("Period", reports.PERIODS)
-ExportTable = _choices("ExportTable", reports.EXPORT_TABLES)
-ExportFormat = _choices("ExportFormat", reports.EXPORT_FORMATS)
+if TYPE_CHECKING:
+    # The choices are Enums made at run time from the reports' tuples of values (one list to keep),
+    # which a type checker cannot follow: to it, each is a str-valued Enum.
+    class _Choice(str, Enum):
+        pass
+
+    Kind = _Choice
+    Section = _Choice
+    BacklinkSort = _Choice
+    RefdomainSort = _Choice
+    AnchorSort = _Choice
+    PageSort = _Choice
+    DomainSort = _Choice
+    DomainGroup = _Choice
+    Period = _Choice
+    ExportTable = _Choice
+    ExportFormat = _Choice
+else:
+    Kind = _choices("Kind", LINK_KINDS)
+    Section = _choices("Section", SECTIONS)
+    BacklinkSort = _choices("BacklinkSort", reports.BACKLINK_SORTS)
+    RefdomainSort = _choices("RefdomainSort", reports.REFDOMAIN_SORTS)
+    AnchorSort = _choices("AnchorSort", reports.ANCHOR_SORTS)
+    PageSort = _choices("PageSort", reports.PAGE_SORTS)
+    DomainSort = _choices("DomainSort", reports.DOMAIN_SORTS)
+    DomainGroup = _choices("DomainGroup", reports.DOMAIN_GROUPS)
+    Period = _choices("Period", reports.PERIODS)
+    ExportTable = _choices("ExportTable", reports.EXPORT_TABLES)
+    ExportFormat = _choices("ExportFormat", reports.EXPORT_FORMATS)
 
 TargetArg = Annotated[
     str,
@@ -38,10 +58,21 @@ TargetArg = Annotated[
         show_default=False,
     ),
 ]
-Follow = Annotated[bool | None, typer.Option("--follow", help="Only followed links (not nofollow, ugc or sponsored).")]
+Follow = Annotated[
+    bool | None,
+    typer.Option("--follow", help="Only followed links (not nofollow, ugc or sponsored, not on a noindex page)."),
+]
 Nofollow = Annotated[bool | None, typer.Option("--nofollow", help="Only nofollow links (rel or page-level).")]
 Ugc = Annotated[bool | None, typer.Option("--ugc", help="Only rel=ugc links.")]
 Sponsored = Annotated[bool | None, typer.Option("--sponsored", help="Only rel=sponsored links.")]
+Noindex = Annotated[
+    bool | None,
+    typer.Option(
+        "--noindex/--no-noindex",
+        help="Only links on pages marked noindex (shown to readers, passing no authority) / none of those.",
+        show_default=False,
+    ),
+]
 KindOpt = Annotated[list[Kind] | None, typer.Option("--kind", help="Only links of this kind (repeatable).")]
 SectionOpt = Annotated[
     list[Section] | None, typer.Option("--section", help="Only links in this page section (repeatable).")
@@ -67,6 +98,7 @@ _FILTERS = (
     "nofollow",
     "ugc",
     "sponsored",
+    "noindex",
     "kind",
     "section",
     "from_domain",
@@ -111,15 +143,17 @@ def backlinks_cmd(
     nofollow: Nofollow = None,
     ugc: Ugc = None,
     sponsored: Sponsored = None,
+    noindex: Noindex = None,
     kind: KindOpt = None,
     section: SectionOpt = None,
     from_domain: FromOpt = None,
     anchor: AnchorOpt = None,
     internal: Internal = False,
     include_lost: IncludeLost = False,
-    sort: Annotated[BacklinkSort, typer.Option("--sort", help="Dates newest first; source_domain A-Z.")] = BacklinkSort(
-        "first_seen"
-    ),
+    sort: Annotated[
+        BacklinkSort,
+        typer.Option("--sort", help="Dates newest first; source_domain A-Z; source_dr, source_ur highest first."),
+    ] = BacklinkSort("first_seen"),
     *,
     store: Store,
     limit: int | None,
@@ -137,6 +171,8 @@ def backlinks_cmd(
         limit=limit,
     )
     shown = ["source_url", "source_dr", "target_url", "anchor", "rel", "kind", "section", "first_seen", "last_seen"]
+    if any(row["noindex"] for row in rows):
+        shown.insert(shown.index("rel") + 1, "noindex")
     if include_lost:
         shown += ["lost_at", "lost_reason"]
     return Report(rows, f"{_links(internal, include_lost)} to {target}{as_of(store)}", reports.BACKLINK_COLUMNS, shown)
@@ -150,6 +186,7 @@ def refdomains_cmd(
     nofollow: Nofollow = None,
     ugc: Ugc = None,
     sponsored: Sponsored = None,
+    noindex: Noindex = None,
     kind: KindOpt = None,
     section: SectionOpt = None,
     from_domain: FromOpt = None,
@@ -197,6 +234,7 @@ def anchors_cmd(
     nofollow: Nofollow = None,
     ugc: Ugc = None,
     sponsored: Sponsored = None,
+    noindex: Noindex = None,
     kind: KindOpt = None,
     section: SectionOpt = None,
     from_domain: FromOpt = None,
@@ -230,6 +268,7 @@ def pages_cmd(
     nofollow: Nofollow = None,
     ugc: Ugc = None,
     sponsored: Sponsored = None,
+    noindex: Noindex = None,
     kind: KindOpt = None,
     section: SectionOpt = None,
     from_domain: FromOpt = None,
@@ -264,6 +303,7 @@ def tlds_cmd(
     nofollow: Nofollow = None,
     ugc: Ugc = None,
     sponsored: Sponsored = None,
+    noindex: Noindex = None,
     kind: KindOpt = None,
     section: SectionOpt = None,
     from_domain: FromOpt = None,
@@ -299,13 +339,36 @@ def history_cmd(
     limit: int | None,
 ) -> Report:
     """New and lost links to TARGET per day, week or month, lost ones by reason (removed,
-    page_gone, redirected, noindex), with referring domains gained and lost. --limit keeps the
-    latest periods.
+    page_gone, redirected; noindex only in stores derived before links on noindex pages were
+    kept live), with referring domains gained and lost. --limit keeps the latest periods.
 
     Example: linkback history example.com --by week
     """
     rows = reports.history(store, target, by=by.value, internal=internal, limit=limit)
     return Report(rows, f"{by.value}s with new or lost {_links(internal, False)} to {target}", reports.HISTORY_COLUMNS)
+
+
+@app.command("domains")
+@report_command
+def domains_cmd(
+    by: Annotated[DomainGroup, typer.Option("--by", help="One row per registrable domain or per host.")] = DomainGroup(
+        "domain"
+    ),
+    sort: Annotated[
+        DomainSort, typer.Option("--sort", help="Descending; rating is DR (HR for hosts, needs a rank run).")
+    ] = DomainSort("referring_domains"),
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """The domains (or hosts) the index holds links to, most linked first: referring domains,
+    backlinks, dofollow backlinks and internal links, with DR (HR) once a rank has run.
+
+    Example: linkback domains --by host --sort backlinks --limit 20
+    """
+    rows = reports.domains(store, by=by.value, sort=sort.value, limit=limit)
+    columns = reports.DOMAIN_COLUMNS if by.value == "domain" else reports.HOST_COLUMNS
+    return Report(rows, f"{by.value}s by links in this index{as_of(store)}", columns)
 
 
 def _stdout_is_tty() -> bool:

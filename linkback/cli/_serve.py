@@ -1,25 +1,21 @@
 """``linkback serve`` and the commands that manage received linkbacks: ``site``, ``mentions``,
-``refbacks``. While a server owns the database, these hand their work to its admin API (the
-server advertises itself in ``<db>.server.json``); otherwise they open the database themselves.
+``refbacks``. Each calls one function of :mod:`linkback.mentions._actions` or :mod:`linkback.jobs`;
+while a server owns the database, the same call runs in the server (:mod:`linkback.faces`).
 """
 
 import os
-import secrets
-from collections.abc import Callable
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
-from linkback import mentions
+from linkback import jobs
 from linkback.cli._app import app
-from linkback.cli._handoff import SERVER_STORE, server_for
-from linkback.cli._output import Format, FormatOption, Report, fail, render
+from linkback.cli._output import Format, FormatOption, Report, WideOption, fail, render, writable_store
 from linkback.errors import LinkbackError
+from linkback.mentions import _actions as actions
+from linkback.secrets import new_token, token_hash
 from linkback.store import Store, default_db_path
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # a token or path is never cut in two
@@ -29,61 +25,12 @@ WriteDb = Annotated[
     typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
 ]
 
-TOKEN_KEY = "admin_token"
+#: The admin token's SHA-256 in ``meta`` (the token itself is never stored).
+TOKEN_HASH_KEY = "admin_token_sha256"
 
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-class Backend:
-    """Runs an admin operation in the server that owns the database, or on the file itself."""
-
-    def __init__(self, db: Path | None) -> None:
-        self.db = db or default_db_path()
-        # Inside the server (a forwarded command) the store is at hand: never call ourselves.
-        self.server = None if SERVER_STORE.get() is not None else server_for(self.db)
-
-    def call(self, method: str, path: str, *, json_body: Any = None, params: dict | None = None) -> Any:
-        assert self.server is not None
-        url, token = self.server
-        try:
-            resp = httpx.request(
-                method,
-                url + path,
-                json=json_body,
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
-            )
-        except httpx.HTTPError as exc:
-            fail(f"the server at {url} did not answer: {exc}")
-        if resp.status_code >= 400:
-            try:
-                detail = resp.json().get("detail") or resp.text
-            except ValueError:
-                detail = resp.text
-            fail(f"the server refused: {detail}")
-        return resp.json()
-
-    @contextmanager
-    def store(self):  # noqa: ANN201
-        borrowed = SERVER_STORE.get()
-        if borrowed is not None:
-            yield borrowed
-            return
-        try:
-            with Store(self.db) as store:
-                store.con.execute("SET enable_progress_bar = false")
-                yield store
-        except (LinkbackError, ValueError) as exc:
-            fail(str(exc))
-
-    def run(self, local: Callable[[Store], Any], method: str, path: str, **kwargs: Any) -> Any:
-        if self.server is not None:
-            return self.call(method, path, **kwargs)
-        with self.store() as store:
-            return local(store)
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -108,17 +55,22 @@ def serve_cmd(
     ] = False,
     workers: Annotated[int, typer.Option("--verify-workers", min=1, help="Sources fetched at once.")] = 4,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request on stderr.")] = False,
+    new_admin_token: Annotated[
+        bool, typer.Option("--new-token", help="Make a new admin token (printed once); the old one stops working.")
+    ] = False,
     db: WriteDb = None,
 ) -> None:
     """Run the server: linkback endpoints, the admin and display APIs, and the job runner.
 
-    It owns the database while it runs; other linkback commands hand their work to it.
-    The admin token comes from LINKBACK_ADMIN_TOKEN, else it is generated once and printed.
+    It owns the database while it runs; other linkback commands call its API meanwhile.
+    The admin token comes from LINKBACK_ADMIN_TOKEN, else it is generated once and printed
+    (only its hash is kept: --new-token replaces a lost one).
 
     Example: linkback serve --port 8000
     """
     import uvicorn
 
+    from linkback.client import server_for
     from linkback.server import Settings, create_app
 
     path = db or default_db_path()
@@ -126,16 +78,23 @@ def serve_cmd(
         fail(f"a linkback server already owns {path}")
     allow_private = allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE"))
     token = os.environ.get("LINKBACK_ADMIN_TOKEN", "")
+    stored_hash = ""
     try:
         with Store(path) as store:
             if not token:
-                rows = store.con.execute("SELECT value FROM meta WHERE key = ?", [TOKEN_KEY]).fetchall()
-                if rows:
-                    token = rows[0][0]
+                rows = store.con.execute("SELECT value FROM meta WHERE key = ?", [TOKEN_HASH_KEY]).fetchall()
+                if rows and not new_admin_token:
+                    stored_hash = rows[0][0]
                 else:
-                    token = secrets.token_urlsafe(24)
-                    store.con.execute("INSERT INTO meta VALUES (?, ?)", [TOKEN_KEY, token])
-                    err.print(f"[bold]admin token[/bold] (generated, kept in {path}): {token}")
+                    token = new_token()
+                    store.write(
+                        lambda store: store.con.execute(
+                            "INSERT OR REPLACE INTO meta VALUES (?, ?)", [TOKEN_HASH_KEY, token_hash(token)]
+                        )
+                    )
+                    err.print(
+                        f"[bold]admin token[/bold] (generated; shown once, only its hash is kept in {path}): {token}"
+                    )
     except LinkbackError as exc:
         fail(str(exc))
     if allow_private:
@@ -148,6 +107,7 @@ def serve_cmd(
         db=str(path),
         allow_private=allow_private,
         admin_token=token,
+        admin_token_hash=stored_hash,
         generic_pingback_faults=generic_faults,
         verify_workers=workers,
         advertise_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}",
@@ -180,16 +140,10 @@ def site_add(
     db: WriteDb = None,
 ) -> None:
     """Accept linkbacks for SITE's pages."""
-    secret = webhook_secret or (secrets.token_urlsafe(24) if webhook else "")
-    backend = Backend(db)
-    body = {"site": site, "policy": policy, "webhook_url": webhook, "webhook_secret": secret}
-    backend.run(
-        lambda store: mentions.add_site(store.con, site, policy=policy, webhook_url=webhook, webhook_secret=secret),
-        "POST",
-        "/api/admin/sites",
-        json_body=body,
-    )
-    err.print(f"accepting linkbacks for {mentions.normalize_site(site)} (policy {policy})")
+    secret = webhook_secret or (new_token() if webhook else "")
+    with writable_store(db) as store:
+        added = actions.add_site(store, site, policy=policy, webhook_url=webhook, webhook_secret=secret)
+    err.print(f"accepting linkbacks for {added['site']} (policy {added['policy']})")
     if webhook and not webhook_secret:
         err.print(f"webhook secret (for X-Linkback-Signature): {secret}")
 
@@ -197,21 +151,18 @@ def site_add(
 @site_app.command("remove")
 def site_remove(site: Annotated[str, typer.Argument()], db: WriteDb = None) -> None:
     """Stop accepting linkbacks for SITE (its mentions are kept)."""
-    Backend(db).run(lambda store: mentions.remove_site(store.con, site), "DELETE", f"/api/admin/sites/{site}")
+    with writable_store(db) as store:
+        found = actions.remove_site(store, site)
+    if not found:
+        fail(f"{site} is not a site: see 'linkback site list'")
 
 
 @site_app.command("list")
-def site_list(output_format: FormatOption = Format.table, db: WriteDb = None) -> None:
+def site_list(output_format: FormatOption = Format.table, wide: WideOption = False, db: WriteDb = None) -> None:
     """The sites and their policies."""
-    rows = Backend(db).run(
-        lambda store: [
-            {"site": s.site, "policy": s.policy, "webhook_url": s.webhook_url, "has_secret": bool(s.webhook_secret)}
-            for s in mentions.list_sites(store.con)
-        ],
-        "GET",
-        "/api/admin/sites",
-    )
-    render(Report(rows, "sites", ["site", "policy", "webhook_url", "has_secret"]), output_format, None)
+    with writable_store(db) as store:
+        rows = actions.sites(store)
+    render(Report(rows, "sites", actions.SITE_COLUMNS), output_format, None, wide=wide)
 
 
 # --- mentions ------------------------------------------------------------------------------------
@@ -223,10 +174,6 @@ mentions_app = typer.Typer(
 )
 app.add_typer(mentions_app, name="mentions")
 
-LIST_COLUMNS = [
-    "mention_id", "protocol", "status", "state", "source", "target", "type", "author_name", "spam_score",
-    "spam_reasons", "reason", "received_at", "updated_at", "hits",
-]  # fmt: skip
 TABLE_COLUMNS = ["mention_id", "protocol", "status", "state", "source", "target"]
 
 
@@ -238,47 +185,20 @@ def mentions_list(
     target: Annotated[str | None, typer.Option("--target")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 100,
     output_format: FormatOption = Format.table,
+    wide: WideOption = False,
     db: WriteDb = None,
 ) -> None:
     """Mentions, newest first: the moderation queue is ``--state pending --status verified``."""
-    if state and state not in mentions.STATES:
-        fail(f"--state must be one of {', '.join(mentions.STATES)}")
-    if status and status not in mentions.STATUSES:
-        fail(f"--status must be one of {', '.join(mentions.STATUSES)}")
-    params = {k: v for k, v in {"state": state, "status": status, "site": site, "target": target}.items() if v}
-    rows = Backend(db).run(
-        lambda store: mentions.list_mentions(store.con, limit=limit, **params),
-        "GET",
-        "/api/admin/mentions",
-        params={**params, "limit": limit},
-    )
-    for row in rows:
-        for key in ("received_at", "updated_at"):
-            if isinstance(row.get(key), str):
-                row[key] = datetime.fromisoformat(row[key])
-    render(Report(rows, "mentions", LIST_COLUMNS, TABLE_COLUMNS), output_format, None)
+    with writable_store(db) as store:
+        rows = actions.mentions(store, state=state, status=status, site=site, target=target, limit=limit)
+    render(Report(rows, "mentions", actions.MENTION_COLUMNS, TABLE_COLUMNS), output_format, None, wide=wide)
 
 
 def _moderate(action: str, ids: list[int], domain: str | None, site: str | None, db: Path | None) -> None:
     if not ids and not domain:
         fail("give mention ids, or --domain")
-
-    def local(store: Store) -> dict:
-        now = datetime.now(UTC)
-        store.con.execute("BEGIN TRANSACTION")
-        try:
-            events = mentions.moderate(store.con, action, ids=ids, domain=domain, site=site, now=now)
-            for mention_id, event in events:
-                mentions.queue_webhook(store.con, mention_id, event, now)
-            store.con.execute("COMMIT")
-        except BaseException:
-            store.con.execute("ROLLBACK")
-            raise
-        return {"changed": len(events), "events": events}
-
-    result = Backend(db).run(
-        local, "POST", f"/api/admin/mentions/{action}", json_body={"ids": ids, "domain": domain, "site": site}
-    )
+    with writable_store(db) as store:
+        result = actions.moderate(store, action, ids=ids, domain=domain, site=site)
     err.print(f"{action}: {result['changed']} changed")
 
 
@@ -313,14 +233,9 @@ def mentions_delete(
 
 
 def _rule(rule: str, entries: list[str], site: str, note: str, db: Path | None) -> None:
-    backend = Backend(db)
-    for entry in entries:
-        backend.run(
-            lambda store, entry=entry: mentions.add_rule(store.con, rule, entry, site=site, note=note),
-            "POST",
-            "/api/admin/rules",
-            json_body={"rule": rule, "entry": entry, "site": site, "note": note},
-        )
+    with writable_store(db) as store:
+        added = actions.add_rules(store, rule, entries, site=site, note=note)
+    err.print(f"{rule}: {', '.join(added)}" + ("" if site == "*" else f" (for {site})"))
 
 
 @mentions_app.command("block")
@@ -356,13 +271,13 @@ def mentions_spam_word(
 
 
 @mentions_app.command("rules")
-def mentions_rules(output_format: FormatOption = Format.table, db: WriteDb = None) -> None:
+def mentions_rules(
+    output_format: FormatOption = Format.table, wide: WideOption = False, db: WriteDb = None
+) -> None:
     """The allow and block lists."""
-    rows = Backend(db).run(lambda store: mentions.list_rules(store.con), "GET", "/api/admin/rules")
-    for row in rows:
-        if isinstance(row.get("added_at"), str):
-            row["added_at"] = datetime.fromisoformat(row["added_at"])
-    render(Report(rows, "rules", ["site", "rule", "entry", "note", "added_at"]), output_format, None)
+    with writable_store(db) as store:
+        rows = actions.rules(store)
+    render(Report(rows, "rules", actions.RULE_COLUMNS), output_format, None, wide=wide)
 
 
 # --- refbacks ------------------------------------------------------------------------------------
@@ -379,6 +294,7 @@ def refbacks_cmd(
     scheme: Annotated[str, typer.Option("--scheme", help="Scheme of the logged pages.")] = "https",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be queued; queue nothing.")] = False,
     output_format: FormatOption = Format.table,
+    wide: WideOption = False,
     db: WriteDb = None,
 ) -> None:
     """Queue external referers from access logs as Refbacks, for the same verification as Webmentions.
@@ -391,58 +307,24 @@ def refbacks_cmd(
     from linkback.protocols._refback import candidate_refbacks, summarize
     from linkback.sources.accesslog import LogStats, read_logs
 
-    backend = Backend(db)
-    sites = backend.run(
-        lambda store: [s.site for s in mentions.list_sites(store.con)],
-        "GET",
-        "/api/admin/sites",
-    )
-    sites = [s["site"] if isinstance(s, dict) else s for s in sites]
-    if not sites:
-        fail("no sites yet: add one with 'linkback site add HOST'")
-    stats = LogStats()
-    try:
-        found = summarize(
-            candidate_refbacks(read_logs(paths, stats), site_hosts=sites, default_scheme=scheme, default_host=host)
-        )
-    except (LinkbackError, ValueError) as exc:
-        fail(str(exc))
-    pairs = found["pairs"]
-    # The visit times let the store count each visit once, however often a log is read.
-    candidates = [
-        {
-            "source": p["referer"],
-            "target": p["page_url"],
-            "hits": p["hits"],
-            "times": [t.isoformat() for t in p["times"]],
-        }
-        for p in pairs
-    ]
-    queued = {"queued": 0, "new": 0, "refused": {}}
-    if candidates and not dry_run:
-
-        def local(store: Store) -> dict:
-            receipts, refused = [], {}
-            rules = mentions.stored_rules(store.con)
-            for c in candidates:
-                try:
-                    source, target, site = mentions.check_pair(c["source"], c["target"], sites, rules)
-                except LinkbackError as exc:
-                    code = str(getattr(exc, "code", "invalid"))
-                    refused[code] = refused.get(code, 0) + 1
-                    continue
-                times = tuple(datetime.fromisoformat(t) for t in c["times"])
-                receipts.append(mentions.Receipt("refback", source, target, site, hits=c["hits"], hit_times=times))
-            store.con.execute("BEGIN TRANSACTION")
-            try:
-                ids = mentions.receive_many(store.con, receipts, datetime.now(UTC))
-                store.con.execute("COMMIT")
-            except BaseException:
-                store.con.execute("ROLLBACK")
-                raise
-            return {"queued": len(receipts), "new": sum(1 for _, new in ids if new), "refused": refused}
-
-        queued = backend.run(local, "POST", "/api/admin/refbacks", json_body={"candidates": candidates})
+    with writable_store(db) as store:
+        sites = [s["site"] for s in actions.sites(store)]
+        if not sites:
+            fail("no sites yet: add one with 'linkback site add HOST'")
+        stats = LogStats()
+        try:
+            found = summarize(
+                candidate_refbacks(read_logs(paths, stats), site_hosts=sites, default_scheme=scheme, default_host=host)
+            )
+        except (LinkbackError, ValueError) as exc:
+            fail(str(exc))
+        pairs = found["pairs"]
+        # The visit times let the store count each visit once, however often a log is read.
+        candidates = [{"source": p["referer"], "target": p["page_url"], "hits": p["hits"], "times": list(p["times"])}
+                      for p in pairs]  # fmt: skip
+        queued: dict[str, Any] = {"queued": 0, "new": 0, "refused": {}}
+        if candidates and not dry_run:
+            queued = jobs.queue_refbacks(store, candidates=candidates)
     summary = {
         "lines": stats.lines,
         "parsed": stats.parsed,
@@ -453,6 +335,7 @@ def refbacks_cmd(
         "new": queued["new"],
         "refused": sum(queued["refused"].values()),
     }
-    render(Report(summary, "refbacks" + (" (dry run)" if dry_run else ""), list(summary)), output_format, None)
+    what = "refbacks" + (" (dry run)" if dry_run else "")
+    render(Report(summary, what, list(summary)), output_format, None, wide=wide)
     for line in stats.errors[:5]:
         err.print(f"[yellow]skipped[/yellow] {line}")

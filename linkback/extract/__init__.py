@@ -37,15 +37,17 @@ first (``("deep_nesting", 1)``; its links keep their URLs and anchors but get se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
 
 from linkback.errors import URLError
-from linkback.extract import _charset, _nesting, _robots
+from linkback.extract import _charset, _robots
 from linkback.extract._html import Limits, extract_html
+from linkback.extract._parsed import DEFAULT_LIMITS, ExtractLimits, ParsedPage, noscript_ids
 from linkback.records import FetchedPage, Link, PageFacts
 from linkback.urls import host_of, normalize, resolve, split_host
 
-__all__ = ["DEFAULT_LIMITS", "ExtractLimits", "extract"]
+__all__ = ["DEFAULT_LIMITS", "ExtractLimits", "ParsedPage", "extract", "noscript_ids"]
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _UNKNOWN_TYPES = frozenset({"", "unknown/unknown", "application/unknown", "*/*"})
@@ -72,25 +74,28 @@ _HTML_STARTS = (
 _SNIFF_BYTES = 512
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExtractLimits:
-    """Bounds on the work one page may cost. All keyword-only; the defaults suit the open web."""
+class _RecordFacts(TypedDict):
+    """The PageFacts fields every outcome copies from the fetched record."""
 
-    #: Bytes of body parsed; the rest is ignored and the page says ("page_truncated", 1).
-    max_parse_bytes: int = 5 * 2**20
-    #: Links kept per page; the rest are counted as "too_many_links".
-    max_links: int = 20_000
-    #: Anchor (and alt) text is cut to this many characters after whitespace normalisation.
-    max_anchor_chars: int = 256
-    #: Characters of text around a link kept as its context.
-    max_context_chars: int = 100
-    #: The <title> is cut to this many characters.
-    max_title_chars: int = 512
-    #: Ancestors looked at to find a link's section (beyond: "content").
-    max_ancestors: int = 64
+    status: int
+    fetched_at: datetime
+    via: str
+    record_id: str
+    source: str
+    offset: int
 
 
-DEFAULT_LIMITS = ExtractLimits()
+class _HeaderFacts(_RecordFacts):
+    """The PageFacts fields known once the URL and the headers are read."""
+
+    url: str
+    host: str
+    domain: str
+    rhost: str
+    final_url: str
+    content_type: str
+    noindex: bool
+    nofollow: bool
 
 
 def _essence(content_type: str) -> str:
@@ -111,8 +116,14 @@ def _sniff_html(body: bytes) -> bool:
     return False
 
 
-def extract(page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tuple[PageFacts, list[Link]]:
+def extract(
+    page: FetchedPage | ParsedPage, *, limits: ExtractLimits = DEFAULT_LIMITS
+) -> tuple[PageFacts, list[Link]]:
     """What one fetched page says: its facts and its outgoing links (see the module docstring).
+
+    ``page`` may be a :class:`ParsedPage` that other readers of the same page (verification,
+    discovery, the sender) share: its decoding and tree are then used, not made again, and its
+    own limits apply.
 
     >>> from datetime import datetime, timezone
     >>> page = FetchedPage(url="https://example.com/post", status=200,
@@ -122,7 +133,11 @@ def extract(page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tup
     >>> links[0].target_url, links[0].anchor, links[0].rel, links[0].ugc, links[0].context
     ('https://example.com/x', 'this', ('ugc',), True, 'See this.')
     """
-    common = {
+    parsed = None
+    if isinstance(page, ParsedPage):
+        parsed = page
+        page, limits = parsed.page, parsed.limits
+    common: _RecordFacts = {
         "status": page.status,
         "fetched_at": page.fetched_at,
         "via": page.via,
@@ -162,7 +177,7 @@ def extract(page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tup
                 content_language = value
     content_type = _essence(content_type_header)
     noindex, nofollow = _robots.header(robots) if robots else (False, False)
-    facts = {
+    facts: _HeaderFacts = {
         "url": url,
         "host": hp.host,
         "domain": hp.domain,
@@ -197,21 +212,12 @@ def extract(page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tup
     if content_type not in _HTML_TYPES and not (content_type in _UNKNOWN_TYPES and _sniff_html(body)):
         return PageFacts(skipped="not_html", **facts), []
 
-    notes: list[tuple[str, int]] = []
-    if len(body) > limits.max_parse_bytes:
-        body = body[: limits.max_parse_bytes]
-        notes.append(("page_truncated", 1))
-    encoding, skip = _charset.sniff(body, content_type_header)
-    if encoding == "utf-8":
-        data = body[skip:] if skip else body
-    else:
-        data = body[skip:].decode(_charset.codec(encoding), "replace").encode("utf-8")
-    if _nesting.too_deep(data):
-        data = _nesting.flatten(data)
-        notes.append(("deep_nesting", 1))
-
+    if parsed is None:
+        parsed = ParsedPage(page, limits=limits)
+    encoding = parsed.encoding
     head, links, skipped = extract_html(
-        data,
+        parsed.tree,
+        len(parsed.data),
         doc_url,
         encoding,
         doc_domain,
@@ -235,7 +241,7 @@ def extract(page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tup
     lang = head.lang
     if not lang and content_language:
         lang = content_language.split(",")[0].strip().lower()
-    facts.update(noindex=head.noindex, nofollow=head.nofollow)
+    facts["noindex"], facts["nofollow"] = head.noindex, head.nofollow
     return PageFacts(
         title=head.title,
         lang=lang,
@@ -243,6 +249,6 @@ def extract(page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tup
         charset=encoding,
         n_internal=n_internal,
         n_external=n_external,
-        skipped_links=tuple(sorted(skipped.items())) + tuple(notes),
+        skipped_links=tuple(sorted(skipped.items())) + parsed.notes,
         **facts,
     ), links

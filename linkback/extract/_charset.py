@@ -139,8 +139,8 @@ for _name, (_codec, _labels) in _ENCODINGS.items():
     for _label in _labels:
         _LABELS[_label] = _name
     if _name.startswith("iso-8859-") and _name != "iso-8859-8-i":  # iso8859-N, iso8859N, iso_8859-N
-        _n = _name[9:]
-        for _label in (f"iso8859-{_n}", f"iso8859{_n}", f"iso_8859-{_n}"):
+        _part = _name[9:]
+        for _label in (f"iso8859-{_part}", f"iso8859{_part}", f"iso_8859-{_part}"):
             _LABELS[_label] = _name
 for _n in range(1250, 1259):
     _LABELS[f"cp{_n}"] = _LABELS[f"windows-{_n}"] = _LABELS[f"x-cp{_n}"] = f"windows-{_n}"

@@ -1,4 +1,5 @@
-"""The DOM walk: one Lexbor parse, one combined CSS query, a few dictionary look-ups per link.
+"""The DOM walk over the page's one Lexbor tree (:class:`._parsed.ParsedPage`): one combined CSS
+query, a few dictionary look-ups per link.
 
 What becomes a link (kind):
 
@@ -207,10 +208,16 @@ class _Page:
 
 
 def extract_html(
-    data: bytes, doc_url: str, encoding: str, domain: str, limits: Limits, page_nofollow: bool, page_noindex: bool
+    tree: LexborHTMLParser,
+    size: int,
+    doc_url: str,
+    encoding: str,
+    domain: str,
+    limits: Limits,
+    page_nofollow: bool,
+    page_noindex: bool,
 ) -> tuple[HeadFacts, list[Link], Counter[str]]:
-    """Parse ``data`` (UTF-8) and return the head facts, the links and the skip counts."""
-    tree = LexborHTMLParser(data)
+    """The head facts, the links and the skip counts of a parsed page (``size`` bytes of HTML)."""
     nodes = tree.css(_SELECT)
     tags = [n.tag for n in nodes]
 
@@ -240,7 +247,7 @@ def extract_html(
             have_title = True
             title = _norm(nodes[i].text())[: limits.max_title_chars]
 
-    page = _Page(base, encoding, domain, limits, len(data))
+    page = _Page(base, encoding, domain, limits, size)
     page.nofollow = nofollow
     max_anchor = limits.max_anchor_chars
     canonical = ""

@@ -277,6 +277,8 @@ class _PinnedBackend(httpcore.NetworkBackend):
 
 
 def _same_address(host: str, checked: str | None) -> bool:
+    if checked is None:
+        return False
     try:
         return ipaddress.ip_address(host.strip("[]")) == ipaddress.ip_address(checked)
     except ValueError:

@@ -121,14 +121,14 @@ def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
         v4 = _embedded_v4(ip)
         if v4 is not None:
             return address_refusal(v4)
-        for net, reason in _V6:
-            if ip in net:
+        for net6, reason in _V6:
+            if ip in net6:
                 return reason
         if ip not in _GLOBAL_UNICAST:
             return "reserved"
     else:
-        for net, reason in _V4:
-            if ip in net:
+        for net4, reason in _V4:
+            if ip in net4:
                 return reason
     # A safety net for ranges IANA adds later: Python's registry copy refuses, never allows.
     return None if ip.is_global else "reserved"
@@ -137,7 +137,7 @@ def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
 class Resolver(Protocol):
     """Turns a host name into IP address strings, in the order to try them. Raises OSError."""
 
-    def __call__(self, host: str, port: int) -> list[str]: ...
+    def __call__(self, host: str, port: int, /) -> list[str]: ...
 
 
 def system_resolver(host: str, port: int) -> list[str]:

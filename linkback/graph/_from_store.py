@@ -3,7 +3,8 @@
 Which links count is decided here, once, for every rank:
 
 * a link passes authority when it is live (``lost_at IS NULL``), not nofollow/ugc/sponsored (page
-  level nofollow is already folded into ``nofollow``), and of a kind a crawler follows as a vote:
+  level nofollow is already folded into ``nofollow``), not on a page marked noindex (readers see
+  and click it, but a search engine drops the page), and of a kind a crawler follows as a vote:
   :data:`AUTHORITY_KINDS`. Canonical, alternate, feed and form links are references, not votes;
 * the domain graph links *different* registrable domains, the host graph (as Common Crawl's)
   different hosts — www.example.com and blog.example.com are two — and the page graph has internal
@@ -37,8 +38,8 @@ AUTHORITY_KINDS = ("text", "image", "redirect", "frame")
 _KINDS_SQL = ", ".join(f"'{kind}'" for kind in AUTHORITY_KINDS)
 #: A live link that passes authority.
 PASSES = (
-    "lost_at IS NULL AND NOT (coalesce(nofollow, false) OR coalesce(ugc, false) OR coalesce(sponsored, false))"
-    f" AND kind IN ({_KINDS_SQL})"
+    "lost_at IS NULL AND NOT (coalesce(nofollow, false) OR coalesce(ugc, false) OR coalesce(sponsored, false)"
+    f" OR coalesce(noindex, false)) AND kind IN ({_KINDS_SQL})"
 )
 
 _TEMP_TABLES = ("_sources", "_domain_ids", "_host_ids", "_source_ids")

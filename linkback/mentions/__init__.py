@@ -4,7 +4,15 @@ The protocols (``linkback.protocols``) parse what arrives; this package decides 
 for the store, and the server (``linkback.server``) wires both to HTTP.
 """
 
-from linkback.mentions._moderation import SPAM_SIGNALS, SpamFacts, decide, spam_score, spam_signals
+from linkback.mentions._moderation import (
+    SPAM_SIGNALS,
+    NoSuchMention,
+    SpamFacts,
+    decide,
+    missing_mentions,
+    spam_score,
+    spam_signals,
+)
 from linkback.mentions._sites import (
     POLICIES,
     RULES,
@@ -54,6 +62,7 @@ __all__ = [
     "STATES",
     "STATUSES",
     "TYPES",
+    "NoSuchMention",
     "Outcome",
     "Receipt",
     "Site",
@@ -72,6 +81,7 @@ __all__ = [
     "list_mentions",
     "list_rules",
     "list_sites",
+    "missing_mentions",
     "moderate",
     "next_due_at",
     "normalize_rule_entry",

@@ -8,6 +8,9 @@ toxicity and whether the domain is new to the index, how verification found the 
 link, or only a JSON value or a URL in plain text) and the source's age (a date in the future, a
 page a day old on a domain the index has never seen). Earlier approved mentions from the same
 host halve the score (``known_sender``).
+
+Moderation by id checks the ids first (:func:`missing_mentions`): an id that names no mention
+is an error (:class:`NoSuchMention`), not "0 changed".
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+from linkback.errors import LinkbackError
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 class SpamSignal(NamedTuple):
@@ -174,3 +182,23 @@ def decide(policy: str, rule: str | None, score: int, *, protocol: str = "") -> 
     if policy == "auto" and score < APPROVE_BELOW:
         return "approved"
     return "pending"
+
+
+class NoSuchMention(LinkbackError):
+    """Moderation named mention ids that do not exist: ``ids``, in the order given. Raised
+    before anything changes."""
+
+    def __init__(self, ids: Sequence[int]) -> None:
+        self.ids = tuple(ids)
+        many = len(self.ids) > 1
+        super().__init__(f"no mention{'s' if many else ''} {', '.join(map(str, self.ids))}")
+
+
+def missing_mentions(con: duckdb.DuckDBPyConnection, ids: Sequence[int]) -> list[int]:
+    """The ids among ``ids`` that name no mention, each once, in the order given."""
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    if not wanted:
+        return []
+    rows = con.execute("SELECT mention_id FROM mentions WHERE list_contains(?, mention_id)", [wanted]).fetchall()
+    found = {mention_id for (mention_id,) in rows}
+    return [i for i in wanted if i not in found]

@@ -1,8 +1,10 @@
 """The sites whose pages accept linkbacks, and the per-site allow and block lists.
 
 A site is a host or a registrable domain (IP addresses included). A domain entry
-(``example.com``) covers its subdomains; a host entry (``blog.example.com``, ``127.0.0.1``)
-covers that host only. Any port of the host matches: the port is not part of a site.
+(``example.com``) covers its subdomains; a host entry (``blog.example.com``, ``127.0.0.1``,
+``localhost`` or another name the Public Suffix List does not know) covers that host only, as a
+report's TARGET does (:func:`linkback.urls.parse_target`). Any port of the host matches: the
+port is not part of a site. A public suffix (``com``, ``github.io``) is no site.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from linkback.errors import ProtocolError, URLError
-from linkback.urls import host_of, normalize, registrable_domain
+from linkback.urls import host_of, is_public_suffix, normalize, registrable_domain_or_none
 
 POLICIES = ("auto", "moderate", "allowlist")
 RULES = ("allow", "block", "word")
@@ -46,7 +48,8 @@ def normalize_site(text: str) -> str:
 
 
 def _is_domain_entry(site: str) -> bool:
-    return not site.startswith("[") and not site[-1:].isdigit() and registrable_domain(site) == site
+    # By the Public Suffix List only: "localhost" is a host, not a domain of "x.localhost".
+    return not site.startswith("[") and not site[-1:].isdigit() and registrable_domain_or_none(site) == site
 
 
 def covers(site: str, host: str) -> bool:
@@ -85,6 +88,9 @@ def add_site(
             raise URLError(f"webhook URL must be http(s): {webhook_url!r}", url=webhook_url)
         webhook_url = url
     site = normalize_site(text)
+    if is_public_suffix(site):
+        raise URLError(f"{text!r} is a public suffix, not a site: give a domain under it, like example.{site}",
+                       url=text)  # fmt: skip
     con.execute("DELETE FROM sites WHERE site = ?", [site])
     con.execute(
         "INSERT INTO sites (site, policy, webhook_url, webhook_secret, added_at) VALUES (?, ?, ?, ?, ?)",

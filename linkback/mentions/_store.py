@@ -15,6 +15,7 @@ Only ``verified`` and ``approved`` mentions are ever shown.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,14 @@ class Receipt:
     #: Refbacks: when each of the ``hits`` visits was logged (aware). When given, only visits
     #: newer than the pair's stored ``last_hit_at`` count (see :func:`receive_many`).
     hit_times: tuple[datetime, ...] = ()
+    #: Webmentions: the random key of the sender's status page (:func:`new_status_token`). A
+    #: pair keeps the first token it was given, so a re-sent Webmention keeps its status URL.
+    status_token: str = ""
+
+
+def new_status_token() -> str:
+    """An unguessable status page key: 128 random bits, URL-safe (22 characters)."""
+    return secrets.token_urlsafe(16)
 
 
 _RECEIPT_SCHEMA = pa.schema(
@@ -71,6 +80,7 @@ _RECEIPT_SCHEMA = pa.schema(
         ("author_name", pa.string()),
         ("delay_us", pa.int64()),
         ("last_hit_at", pa.timestamp("us", tz="UTC")),
+        ("status_token", pa.string()),
     ]
 )
 
@@ -85,7 +95,8 @@ def receive_many(
     Receipts with ``hit_times`` (refbacks read from access logs) count only the visits logged
     after the pair's ``last_hit_at``, and leave the pair alone when there are none.
     ``assume_new`` makes it a plain INSERT, which raises ``duckdb.ConstraintException`` when a
-    pair is already stored (the caller then rolls back and upserts).
+    pair is already stored (the caller then rolls back and upserts). A pair given twice in one
+    call is new (if at all) for its first receipt only.
     """
     merged: dict[tuple[str, str], Receipt] = {}
     for r in receipts:
@@ -111,6 +122,7 @@ def receive_many(
                 "author_name": r.author_name,
                 "delay_us": int(r.delay * 1e6),
                 "last_hit_at": last_hit.get((r.source, r.target)),
+                "status_token": r.status_token,
             }
             for r in merged.values()
         ],
@@ -122,10 +134,10 @@ def receive_many(
             """
             INSERT INTO mentions (mention_id, protocol, source, target, site, status, reason, state,
                                   received_at, updated_at, attempts, next_attempt_at, sender_ip, hits,
-                                  name, summary, author_name, last_hit_at)
+                                  name, summary, author_name, last_hit_at, status_token)
             SELECT nextval('mention_id_seq'), protocol, source, target, site, 'queued', '', 'pending',
                    $now, $now, 0, $now + to_microseconds(delay_us), sender_ip, hits, name, summary, author_name,
-                   last_hit_at
+                   last_hit_at, status_token
             FROM _receipts
             """
             + (
@@ -136,7 +148,9 @@ def receive_many(
                 protocol = excluded.protocol, site = excluded.site, status = 'queued', reason = '',
                 updated_at = excluded.updated_at, attempts = 0, next_attempt_at = excluded.next_attempt_at,
                 sender_ip = excluded.sender_ip, hits = mentions.hits + excluded.hits,
-                last_hit_at = greatest(mentions.last_hit_at, excluded.last_hit_at)"""
+                last_hit_at = greatest(mentions.last_hit_at, excluded.last_hit_at),
+                status_token = CASE WHEN coalesce(mentions.status_token, '') = '' THEN excluded.status_token
+                                    ELSE mentions.status_token END"""
             )
             + """
             RETURNING mention_id, source, target, received_at = updated_at
@@ -150,7 +164,12 @@ def receive_many(
             con.unregister("_receipts")
     by_pair = {(source, target): (int(mid), bool(new)) for mid, source, target, new in rows}
     by_pair.update(known)
-    return [by_pair[(r.source, r.target)] for r in receipts]
+    out, seen = [], set()
+    for r in receipts:
+        mention_id, new = by_pair[(r.source, r.target)]
+        out.append((mention_id, new and (r.source, r.target) not in seen))
+        seen.add((r.source, r.target))
+    return out
 
 
 def _merge(a: Receipt, b: Receipt) -> Receipt:
@@ -166,6 +185,7 @@ def _merge(a: Receipt, b: Receipt) -> Receipt:
         b.author_name,
         b.delay,
         a.hit_times + b.hit_times,
+        a.status_token or b.status_token,  # the first receipt's, as for a pair already stored
     )
 
 
@@ -346,6 +366,21 @@ def get(con: duckdb.DuckDBPyConnection, mention_id: int) -> dict | None:
     return dict(zip(names, rows[0])) if rows else None
 
 
+def by_status_token(con: duckdb.DuckDBPyConnection, token: str) -> dict | None:
+    """The mention whose status page is ``token`` (only Webmentions have one)."""
+    if not token:
+        return None
+    cur = con.execute("SELECT * FROM mentions WHERE status_token = ?", [token])
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    return dict(zip(names, rows[0])) if rows else None
+
+
+def status_token_of(con: duckdb.DuckDBPyConnection, mention_id: int) -> str:
+    rows = con.execute("SELECT coalesce(status_token, '') FROM mentions WHERE mention_id = ?", [mention_id]).fetchall()
+    return rows[0][0] if rows else ""
+
+
 def get_pair(con: duckdb.DuckDBPyConnection, source: str, target: str) -> dict | None:
     cur = con.execute("SELECT * FROM mentions WHERE source = ? AND target = ?", [source, target])
     names = [d[0] for d in cur.description]
@@ -438,6 +473,20 @@ def approved(
     """
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    clause, params = _approved_where(targets, site, since, types)
+    (total,) = con.execute(f"SELECT count(*) FROM mentions WHERE {clause}", params).fetchall()[0]
+    order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'}, mention_id {'DESC' if descending else 'ASC'}"
+    cur = con.execute(
+        f"SELECT * FROM mentions WHERE {clause} ORDER BY {order} LIMIT {int(per_page)} OFFSET {int(page) * int(per_page)}",
+        params,
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()], int(total)
+
+
+def _approved_where(
+    targets: Sequence[str], site: str | None, since: datetime | None, types: Sequence[str]
+) -> tuple[str, dict]:
     # A verified mention that was re-sent stays shown, as it was, while it is re-verified.
     where = ["(status = 'verified' OR (status = 'queued' AND verified_at IS NOT NULL))", "state = 'approved'"]
     params: dict = {}
@@ -453,15 +502,15 @@ def approved(
     if types:
         where.append("list_contains($types, type)")
         params["types"] = list(types)
-    clause = " AND ".join(where)
-    (total,) = con.execute(f"SELECT count(*) FROM mentions WHERE {clause}", params).fetchall()[0]
-    order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'}, mention_id {'DESC' if descending else 'ASC'}"
-    cur = con.execute(
-        f"SELECT * FROM mentions WHERE {clause} ORDER BY {order} LIMIT {int(per_page)} OFFSET {int(page) * int(per_page)}",
-        params,
-    )
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()], int(total)
+    return " AND ".join(where), params
+
+
+def approved_counts(con: duckdb.DuckDBPyConnection, *, targets: Sequence[str] = ()) -> tuple[int, dict[str, int]]:
+    """The number of mentions :func:`approved` shows for ``targets``, and of each type, in one query."""
+    clause, params = _approved_where(targets, None, None, ())
+    rows = con.execute(f"SELECT type, count(*) FROM mentions WHERE {clause} GROUP BY type", params).fetchall()
+    by_type = {kind: int(n) for kind, n in rows if kind in TYPES}
+    return sum(int(n) for _, n in rows), {kind: by_type[kind] for kind in TYPES if kind in by_type}
 
 
 def approved_from_host(con: duckdb.DuckDBPyConnection, host: str) -> int:
@@ -489,12 +538,16 @@ def moderate(
 
     Returns (mention_id, event) pairs for the webhooks: ``approved`` or ``deleted``. Deleting by
     domain also blocks the domain (for ``site``, or every site), as webmention.io does, so the
-    next mention from it is refused.
+    next mention from it is refused. Ids that name no mention raise
+    :class:`~linkback.mentions.NoSuchMention` (with those ``ids``) before anything changes.
     """
+    from linkback.mentions._moderation import NoSuchMention, missing_mentions  # noqa: PLC0415
     from linkback.mentions._sites import add_rule  # noqa: PLC0415 - sites imports nothing from here
 
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+    if missing := missing_mentions(con, ids):
+        raise NoSuchMention(missing)
     now = now or datetime.now(UTC)
     todo = list(ids)
     if domain:

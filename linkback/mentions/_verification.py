@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 
 from linkback.batches import ExtractedBatch, batch_of
 from linkback.errors import BlockedAddress, FetchError, FetchLimit, URLError
-from linkback.extract import DEFAULT_LIMITS, extract
+from linkback.extract import DEFAULT_LIMITS, ParsedPage, extract
 from linkback.fetch import Fetcher, FetchLimits
 from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
 from linkback.mentions._store import Outcome
 from linkback.protocols._mf2 import interpret
-from linkback.protocols._verify import LinkCheck, decode_body, find_link
+from linkback.protocols._verify import LinkCheck, find_link_in
 from linkback.records import FetchedPage, Link
 from linkback.urls import host_of, normalize, split_host
 
@@ -64,6 +64,8 @@ def verify(
             return Outcome("retry", "source_timeout"), None
         return Outcome("rejected", f"source_{exc.reason}"), None
     except FetchError as exc:
+        if exc.reason == "url":  # a URL the fetcher never fetches (user:password@...): no retry helps
+            return Outcome("rejected", "source_url"), None
         return Outcome("retry", f"source_{exc.reason}"), None
 
     if result.status == 410:
@@ -73,7 +75,9 @@ def verify(
     if result.status >= 400 or result.status < 200:
         return Outcome("rejected" if result.status != 404 else "deleted", "source_not_found"), None
 
-    check = find_link(result.body, result.content_type, result.final_url or source, target, charset=result.charset)
+    # One decoding and one parse of the source serve the link check, the microformats and the index.
+    parsed = ParsedPage(result.to_fetched_page(via=protocol), charset=result.charset)
+    check = find_link_in(parsed, target)
     if check.meta_gone:
         return Outcome("deleted", "gone"), None
     if not check.found:
@@ -84,9 +88,8 @@ def verify(
     has_date = False
     published = None
     if is_html:
-        text = decode_body(result.body, result.content_type, charset=result.charset)
         found = interpret(
-            text,
+            parsed,
             result.final_url or source,
             target,
             excerpt=check.excerpt,
@@ -117,7 +120,7 @@ def verify(
             addresses = resolve_source(host_of(result.final_url or source))
         except (OSError, FetchError):
             addresses = ()
-    extracted = source_batch(result.to_fetched_page(via=protocol), target, check)
+    extracted = source_batch(parsed, target, check)
     outlinks = _outlinks(extracted)
     fired = spam_signals(
         SpamFacts(
@@ -153,7 +156,7 @@ def verify(
 _LINK_KIND = {"img": "image", "video": "image", "audio": "image", "source": "image", "iframe": "frame"}
 
 
-def source_batch(page: FetchedPage, target: str, check: LinkCheck) -> ExtractedBatch:
+def source_batch(page: FetchedPage | ParsedPage, target: str, check: LinkCheck) -> ExtractedBatch:
     """The source page as the index stores it, with the link verification found.
 
     Extraction finds the ``a`` and ``img`` links of an HTML page; the link that verified the
@@ -206,7 +209,7 @@ def _context(excerpt: str, anchor: str, size: int) -> str:
 AUTHOR_PAGE_LIMITS = FetchLimits(max_redirects=5, max_bytes=500_000, timeout=5.0)
 
 
-def _author_page(fetcher: Fetcher, url: str) -> str | None:
+def _author_page(fetcher: Fetcher, url: str) -> ParsedPage | None:
     """The author page the authorship algorithm asks for (same guard, tighter limits)."""
     try:
         result = fetcher.fetch(url, accept="text/html", limits=AUTHOR_PAGE_LIMITS)
@@ -214,7 +217,7 @@ def _author_page(fetcher: Fetcher, url: str) -> str | None:
         return None
     if result.status != 200 or result.content_type not in HTML_TYPES:
         return None
-    return result.body.decode(result.charset or "utf-8", errors="replace")
+    return ParsedPage(result.to_fetched_page(via="author"), charset=result.charset)
 
 
 def _outlinks(extracted: ExtractedBatch | None) -> int:

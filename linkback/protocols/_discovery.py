@@ -38,34 +38,43 @@ linkback's extractor and Webmention verifier already do. With no ``<base>`` (the
 every webmention.rocks test) the two readings agree. A ``<base>`` that gives no http(s) URL is
 ignored. Queries in non-UTF-8 pages are percent-encoded in the page's encoding, as WHATWG says.
 
-**Bodies.** Bytes are decoded with the labels of :mod:`linkback.extract._charset`: a BOM, then
-the ``charset`` argument, the Content-Type's charset, the ``<meta>`` prescan, UTF-8 when the
-bytes are valid UTF-8, else windows-1252 (no statistical guessing). Only the first
-:data:`MAX_PARSE_BYTES` are parsed, and a page nested deeply enough to make parsing quadratic
-is first stripped of the tags discovery does not need, in one linear pass (see :func:`_parse`),
-so no page can make discovery slow. The body is HTML when the media type is ``text/html`` or ``application/xhtml+xml``; with no
-(or an "unknown") media type, when its first non-space character is ``<``. Any other type
+**Bodies.** An HTML body is decoded and parsed as the extractor decodes and parses it, through
+one :class:`~linkback.extract.ParsedPage` (:func:`page_endpoints` takes the one the caller already
+has): a BOM, then the ``charset`` argument, the Content-Type's charset, the ``<meta>`` prescan,
+UTF-8 when the bytes are valid UTF-8, else detection (:mod:`linkback.extract._charset`). So an
+endpoint with a non-ASCII path or query resolves to the URL the index would store for the same
+``<a>``. Only the first :data:`MAX_PARSE_BYTES` are parsed. The elements inside ``<noscript>``
+are left out (``ParsedPage.scripted``). A page nested deeply enough to make parsing quadratic
+(``ParsedPage.deep``) is parsed here its own way: stripped of the tags discovery does not need,
+in one linear pass (see :func:`_parse_deep`), so no page can make discovery slow. The body is
+HTML when the media type is ``text/html`` or ``application/xhtml+xml``; with no (or an
+"unknown") media type, when its first non-space character is ``<``. Any other type
 (``image/png``, ``text/plain``, JSON) is searched by header only.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from linkback.extract import _charset, _nesting
+from linkback.extract import ExtractLimits, ParsedPage, _nesting, noscript_ids
 from linkback.protocols._pingback import discover_endpoint as _pingback_endpoint
 from linkback.protocols._trackback import discover_ping_url as _trackback_ping_url
+from linkback.records import FetchedPage
 from linkback.urls import resolve
 
 __all__ = [
+    "DISCOVERY_LIMITS",
     "MAX_PARSE_BYTES",
     "WEBMENTION_RELS",
     "Endpoints",
+    "page_endpoints",
     "parse_link_header",
     "sender_endpoints",
     "webmention_endpoint",
@@ -79,6 +88,10 @@ WEBMENTION_RELS = frozenset({"webmention", "http://webmention.org/", "http://web
 #: How much of a body is parsed (bytes, or characters of a ``str`` body). An endpoint sits in
 #: the head or near the top of the page; the rest is not worth parsing.
 MAX_PARSE_BYTES = 2 * 1024 * 1024
+#: The limits of a :class:`~linkback.extract.ParsedPage` made for discovery alone.
+DISCOVERY_LIMITS = ExtractLimits(max_parse_bytes=MAX_PARSE_BYTES)
+_WHOLE = ExtractLimits(max_parse_bytes=sys.maxsize)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _UNKNOWN_TYPES = frozenset({"", "unknown/unknown", "application/unknown", "*/*"})
@@ -259,24 +272,19 @@ def _is_html(content_type: str, body: bytes | str) -> bool:
     return head.lstrip("\ufeff\t\n\x0c\r ")[:1] == "<"
 
 
-def _utf8_or_1252(body: bytes) -> str:
-    return "utf-8" if _charset.is_utf8(body) else "windows-1252"
-
-
-def _decode(body: bytes, content_type: str, charset: str | None) -> tuple[str, str]:
-    """(text, WHATWG encoding name) of an HTML body: BOM, ``charset``, the Content-Type's
-    charset, the ``<meta>`` prescan, UTF-8 when valid, else windows-1252 (no statistical guess:
-    on a small page it guesses wrong, and an endpoint is ASCII in any of these encodings)."""
-    return _charset.decode(body, content_type, charset=charset, fallback=_utf8_or_1252)
-
-
 class _Response:
-    """One fetched response, decoded and parsed at most once."""
+    """One fetched response; its HTML body decoded and parsed at most once (a ParsedPage)."""
 
-    __slots__ = ("headers", "body", "final_url", "content_type", "charset", "_html")
+    __slots__ = ("headers", "body", "final_url", "content_type", "charset", "_parsed")
 
     def __init__(
-        self, headers: Any, body: bytes | str | None, final_url: str, content_type: str, charset: str | None
+        self,
+        headers: Any,
+        body: bytes | str | None,
+        final_url: str,
+        content_type: str,
+        charset: str | None,
+        parsed: ParsedPage | None = None,
     ) -> None:
         self.headers = _header_items(headers)
         self.body: bytes | str = body or b""
@@ -286,20 +294,25 @@ class _Response:
             content_type = found[0] if found else ""
         self.content_type = content_type
         self.charset = charset
-        self._html: tuple[str, str] | None = None
+        self._parsed = parsed
 
     def is_html(self) -> bool:
         return bool(self.body) and _is_html(self.content_type, self.body)
 
-    def html(self) -> tuple[str, str]:
-        """(text, encoding) of the HTML body, at most :data:`MAX_PARSE_BYTES` of it."""
-        if self._html is None:
-            body = self.body[:MAX_PARSE_BYTES]
-            if isinstance(body, bytes):
-                self._html = _decode(body, self.content_type, self.charset)
+    def parsed(self) -> ParsedPage:
+        """The body as the extractor reads it, at most :data:`MAX_PARSE_BYTES` of it."""
+        if self._parsed is None:
+            body = self.body
+            if isinstance(body, str):
+                self._parsed = ParsedPage.from_text(
+                    body[:MAX_PARSE_BYTES], self.final_url, self.content_type or "text/html", limits=_WHOLE
+                )
             else:
-                self._html = (body, "utf-8")
-        return self._html
+                # The Content-Type given (or found) first: it is the one the charset comes from.
+                headers = (("Content-Type", self.content_type),) if self.content_type else ()
+                page = FetchedPage(url=self.final_url, status=200, headers=headers, body=body, fetched_at=_EPOCH)
+                self._parsed = ParsedPage(page, limits=DISCOVERY_LIMITS, charset=self.charset)
+        return self._parsed
 
     def link_endpoint(self) -> str | None:
         for uri, rels in parse_link_header(_header(self.headers, "link")):
@@ -329,38 +342,39 @@ def _in_foreign_content(node: Any) -> bool:
     return False
 
 
-def _parse(text: str) -> LexborHTMLParser | None:
-    """The parsed page, or None for one nested too deeply to parse in bounded time.
+def _parse_deep(data: bytes) -> LexborHTMLParser | None:
+    """A page nested too deeply to parse as it is (``ParsedPage.deep``), parsed for discovery,
+    or None when it is hostile.
 
     Lexbor spends time quadratic in the depth of open elements (see :mod:`linkback.extract._nesting`).
-    A page the linear estimate :func:`~linkback.extract._nesting.too_deep` flags loses every tag
-    discovery does not need (:data:`_FLATTEN`; a one-pass, linear substitution); if it is still
-    too deep after that, it is hostile and no HTML endpoint is taken from it.
+    Such a page loses every tag discovery does not need (:data:`_FLATTEN`; a one-pass, linear
+    substitution); if it is still too deep after that, no HTML endpoint is taken from it.
     """
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:  # a str body holding lone surrogates
-        data = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode("utf-8")
+    data = _FLATTEN.sub(b" ", data)
     if _nesting.too_deep(data):
-        data = _FLATTEN.sub(b" ", data)
-        if _nesting.too_deep(data):
-            return None
+        return None
     # Scripting on, as in the browsers that show the page: <noscript> content is text.
     return LexborHTMLParser(data, scripting=True)
 
 
-def _html_endpoint(text: str, encoding: str, final_url: str) -> str | None:
+def _html_endpoint(parsed: ParsedPage, final_url: str) -> str | None:
     """The first ``<link>``/``<a>`` with rel webmention and an href, resolved (see the module
     docstring), or None."""
-    tree = _parse(text)
-    if tree is None:
-        return None
+    encoding = parsed.encoding
+    if parsed.deep:
+        tree = _parse_deep(parsed.data)
+        if tree is None:
+            return None
+        hidden: frozenset[int] = frozenset()
+    else:
+        tree, skip_noscript = parsed.scripted()
+        hidden = noscript_ids(tree, _SELECT) if skip_noscript else frozenset()
     nodes = tree.css(_SELECT)
     base = final_url
     for node in nodes:
         # The document base URL is the first <base href> in tree order, wherever it sits: an
         # <a> before it resolves against it too, once the page is parsed.
-        if node.tag == "base":
+        if node.tag == "base" and node.mem_id not in hidden:
             href = node.attributes.get("href")
             if href is not None:
                 got, reason = resolve(href, final_url, encoding)
@@ -377,7 +391,7 @@ def _html_endpoint(text: str, encoding: str, final_url: str) -> str | None:
         if href is None or not rel:  # a[href] also matches SVG's xlink:href
             continue
         tokens = _HTML_SPACE.split(rel.translate(_ASCII_UPPER))
-        if WEBMENTION_RELS.isdisjoint(tokens) or _in_foreign_content(node):
+        if WEBMENTION_RELS.isdisjoint(tokens) or node.mem_id in hidden or _in_foreign_content(node):
             continue
         url, reason = resolve(href, base, encoding)
         if not reason:
@@ -391,8 +405,7 @@ def _webmention(resp: _Response) -> str | None:
         return found
     if not resp.is_html():
         return None
-    text, encoding = resp.html()
-    return _html_endpoint(text, encoding, resp.final_url)
+    return _html_endpoint(resp.parsed(), resp.final_url)
 
 
 def webmention_endpoint(
@@ -457,16 +470,28 @@ def sender_endpoints(
 
     Arguments as for :func:`webmention_endpoint`.
     """
-    resp = _Response(headers, body, final_url, content_type, charset)
+    return _endpoints(_Response(headers, body, final_url, content_type, charset))
+
+
+def page_endpoints(parsed: ParsedPage) -> Endpoints:
+    """:func:`sender_endpoints` on a fetched target already decoded and parsed, the one
+    :class:`~linkback.extract.ParsedPage` every reader of the page shares (build it with
+    :data:`DISCOVERY_LIMITS` when discovery is its only reader): headers, body, final URL and
+    charset are the page's."""
+    page = parsed.page
+    return _endpoints(_Response(page.headers, page.body, parsed.url, parsed.content_type_header, parsed.charset, parsed))
+
+
+def _endpoints(resp: _Response) -> Endpoints:
     webmention = _webmention(resp)
     html = resp.is_html()
     pingback = None
+    # The spec's client regex, on the bytes: not a parse.
     found = _pingback_endpoint(resp.headers, resp.body[:MAX_PARSE_BYTES] if html else b"")
     if found:
-        url, reason = resolve(found.strip(), final_url)
+        url, reason = resolve(found.strip(), resp.final_url)
         pingback = None if reason else url
     trackback = None
     if html:
-        text, _ = resp.html()
-        trackback = _trackback_ping_url(text, final_url)
+        trackback = _trackback_ping_url(resp.parsed().text, resp.final_url)
     return Endpoints(webmention, pingback, trackback)

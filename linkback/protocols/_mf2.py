@@ -31,6 +31,11 @@ algorithm) with these choices:
   first (:func:`~._sanitize.limit_nesting`); an h-entry below that depth is lost, as it would be
   for any reader. Even so html5lib costs ~60 µs an element: a 1 MB page of tiny elements takes
   seconds, so run this in a worker, not on the request path.
+* **One decoding.** Given the source as a :class:`~linkback.extract.ParsedPage` (what the
+  verifier and the extractor read), mf2py gets its decoded text — mf2py builds its own tree
+  (Beautiful Soup over html5lib) and takes no Lexbor tree — and ``<title>`` and
+  ``<meta name=author>`` come from the page's shared tree. ``fetch_author_page`` may also return a
+  ParsedPage.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from typing import Any
 import mf2py
 from selectolax.lexbor import LexborHTMLParser
 
+from linkback.extract import ParsedPage
 from linkback.protocols._sanitize import (
     limit_nesting,
     plain_text,
@@ -306,19 +312,21 @@ def _card_author(card: dict, base: str, fallback_url: str = "") -> Author:
     return Author(name[:_MAX_NAME], url, photo)
 
 
-def _fetch(fetch: Callable[[str], str | None] | None, url: str) -> str | None:
+def _fetch(fetch: Callable[[str], str | ParsedPage | None] | None, url: str) -> str | None:
     if fetch is None:
         return None
     try:
         page = fetch(url)
     except Exception:  # noqa: BLE001 - the callback's failure is "no author page"
         return None
+    if isinstance(page, ParsedPage):
+        page = page.text
     if isinstance(page, bytes):
         page = page.decode("utf-8", "replace")
     return page if isinstance(page, str) and page else None
 
 
-def _author_page(url: str, fetch: Callable[[str], str | None] | None) -> Author:
+def _author_page(url: str, fetch: Callable[[str], str | ParsedPage | None] | None) -> Author:
     """The author an author page describes (spec §7's three rules), or just its URL."""
     page_url = safe_url(url)
     if not page_url:
@@ -341,7 +349,9 @@ def _author_page(url: str, fetch: Callable[[str], str | None] | None) -> Author:
     for card in cards:
         if page in urls(card, "url") and page in urls(card, "uid"):
             return _card_author(card, page_url, page_url)
-    rels = parsed.get("rels") if isinstance(parsed.get("rels"), dict) else {}
+    rels = parsed.get("rels")
+    if not isinstance(rels, dict):
+        rels = {}
     me = {_stored(u, page_url) for u in (rels.get("me") or [])[:200] if isinstance(u, str)} - {""}
     if me:
         for card in cards:
@@ -353,7 +363,7 @@ def _author_page(url: str, fetch: Callable[[str], str | None] | None) -> Author:
     return Author(url=page_url)
 
 
-def _author_value(value: Any, base: str, fetch: Callable[[str], str | None] | None) -> Author:
+def _author_value(value: Any, base: str, fetch: Callable[[str], str | ParsedPage | None] | None) -> Author:
     if isinstance(value, dict):
         if "h-card" in _types(value) or "properties" in value:
             return _card_author(value, base)
@@ -368,7 +378,7 @@ def _author_value(value: Any, base: str, fetch: Callable[[str], str | None] | No
     return Author(name=strip_markup(text)[:_MAX_NAME])
 
 
-def _rel_author(parsed: dict, fetch: Callable[[str], str | None] | None) -> Author:
+def _rel_author(parsed: dict, fetch: Callable[[str], str | ParsedPage | None] | None) -> Author:
     rels = parsed.get("rels")
     values = rels.get("author") if isinstance(rels, dict) else None
     if isinstance(values, list):
@@ -379,13 +389,14 @@ def _rel_author(parsed: dict, fetch: Callable[[str], str | None] | None) -> Auth
 
 
 class _Head:
-    """``<title>`` and ``<meta name=author>``, read with Lexbor only when needed."""
+    """``<title>`` and ``<meta name=author>``, from the page's shared tree, or read with Lexbor
+    only when needed."""
 
-    def __init__(self, html: str) -> None:
+    def __init__(self, html: str | ParsedPage) -> None:
         self.title = ""
         self.author = ""
         try:
-            tree = LexborHTMLParser(html)
+            tree = html.tree if isinstance(html, ParsedPage) else LexborHTMLParser(html)
         except Exception:  # noqa: BLE001
             return
         node = tree.css_first("title")
@@ -411,31 +422,37 @@ def _content_text(value: str) -> str:
 
 
 def interpret(
-    html: str,
+    html: str | ParsedPage,
     source_url: str,
     target_url: str,
     *,
     excerpt: str = "",
-    fetch_author_page: Callable[[str], str | None] | None = None,
+    fetch_author_page: Callable[[str], str | ParsedPage | None] | None = None,
 ) -> Interpretation:
-    """Read the mention ``source_url`` makes of ``target_url`` from the source's ``html``.
+    """Read the mention ``source_url`` makes of ``target_url`` from the source's ``html`` (its
+    text, or the :class:`~linkback.extract.ParsedPage` the verifier read).
 
     Pure apart from ``fetch_author_page``, called at most once, with an http(s) URL, when the
     author is only known by a URL (see the module docstring). Never raises on the HTML; an
     invalid ``target_url`` raises :class:`~linkback.errors.URLError`.
     """
     target = normalize(target_url)
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", "replace")
+    page: ParsedPage | None = None
+    if isinstance(html, ParsedPage):
+        page, text = html, html.text
+    else:
+        text = html
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
     # Every parser here (html5lib, Lexbor) takes time quadratic in the nesting depth.
-    html = limit_nesting(usv(html or ""))
+    html = limit_nesting(usv(text or ""))
     source = safe_url(source_url)
     parsed = _parse(html, source)
     entries = _entries(parsed)
     head: _Head | None = None
 
     if not entries:
-        head = _Head(html)
+        head = _Head(page or html)
         author = _rel_author(parsed, fetch_author_page)
         if author == Author() and head.author:
             author = Author(name=head.author)
@@ -467,7 +484,7 @@ def interpret(
     else:
         author = _rel_author(parsed, fetch_author_page)
     if author == Author():
-        head = head or _Head(html)
+        head = head or _Head(page or html)
         if head.author:
             author = Author(name=head.author)
 

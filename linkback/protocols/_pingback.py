@@ -39,6 +39,7 @@ __all__ = [
     "FAULTS",
     "INVALID_PARAMS",
     "INVALID_REQUEST",
+    "MAX_REQUEST_BYTES",
     "METHOD_NOT_FOUND",
     "PARSE_ERROR",
     "PingbackCall",
@@ -77,6 +78,10 @@ INVALID_PARAMS = -32602
 #: Deepest array/struct nesting a request may use. A pingback needs 3 (multicall array, struct,
 #: params array); the limit keeps the recursive decoder far from Python's recursion limit.
 MAX_DEPTH = 16
+
+#: Largest request body :func:`parse_request` reads (the server refuses bigger ones as they
+#: stream). A 1-parameter pingback fits in about 500 bytes; this leaves room for a full multicall.
+MAX_REQUEST_BYTES = 100_000
 
 _METHOD_NAME = re.compile(r"[A-Za-z0-9_.:/]+")  # the XML-RPC spec's methodName alphabet
 _INT = re.compile(r"[+-]?[0-9]{1,20}")
@@ -227,13 +232,12 @@ def _decode_params(params: Element) -> tuple:
     return tuple(out)
 
 
-def parse_request(body: bytes, *, max_bytes: int = 100_000) -> XmlRpcRequest:
+def parse_request(body: bytes, *, max_bytes: int = MAX_REQUEST_BYTES) -> XmlRpcRequest:
     """Parse the body of a POST to the XML-RPC endpoint.
 
     Raises :class:`ProtocolError` with ``code`` -32700 when the body is not well-formed XML or
     uses a DTD (entity declarations, external entities: refused before anything is expanded),
     and -32600 when it is bigger than ``max_bytes`` or is not a conforming ``methodCall``.
-    A 1-parameter pingback fits in about 500 bytes; the default leaves room for a full multicall.
     """
     if len(body) > max_bytes:
         raise ProtocolError(f"request too large: more than {max_bytes} bytes", code=INVALID_REQUEST)

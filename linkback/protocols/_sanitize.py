@@ -23,6 +23,8 @@ they hold no markup of their own.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Literal
 
 import ada_url
 import nh3
@@ -168,7 +170,7 @@ def sanitize_html(html: str, *, base_url: str = "") -> str:
         def relative(url: str) -> str | None:
             return safe_url(url, base_url=base_url) or None
 
-        url_relative: object = relative
+        url_relative: Callable[[str], str | None] | Literal["deny"] = relative
     else:
         url_relative = "deny"
     out = nh3.clean(

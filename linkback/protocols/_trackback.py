@@ -39,6 +39,7 @@ from linkback.urls import resolve
 __all__ = [
     "BLOG_NAME_MAX",
     "EXCERPT_MAX",
+    "MAX_PING_BYTES",
     "TITLE_MAX",
     "TrackbackPing",
     "discover_ping_url",
@@ -55,6 +56,8 @@ __all__ = [
 TITLE_MAX = 250
 EXCERPT_MAX = 252
 BLOG_NAME_MAX = 250
+#: Largest ping body :func:`parse_ping` reads (the server refuses bigger ones as they stream).
+MAX_PING_BYTES = 65_536
 ELLIPSIS = "\u2026"
 
 #: PHP mbstring names (what WordPress senders put in a ``charset`` field) that are not WHATWG labels.
@@ -174,7 +177,7 @@ def _clean(text: str, limit: int) -> str:
     return text
 
 
-def parse_ping(body: bytes, content_type: str | None, *, max_bytes: int = 65_536) -> TrackbackPing:
+def parse_ping(body: bytes, content_type: str | None, *, max_bytes: int = MAX_PING_BYTES) -> TrackbackPing:
     """Parse a TrackBack ping (the body of the POST and its Content-Type header).
 
     Raises :class:`ProtocolError` with ``code``:

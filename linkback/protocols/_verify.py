@@ -23,32 +23,41 @@ The fetch is the caller's; :func:`find_link` only reads the body it got, by medi
 * **Plain text** (``text/plain``): the target (as given, or normalised) is a substring.
 * Anything else is ``unsupported_type``; an empty body is ``empty``.
 
-Bytes are decoded by a BOM, else the ``charset`` argument, else the Content-Type's ``charset``,
-else (HTML) the ``<meta charset>`` prescan, else UTF-8 with replacement characters: the same
-labels and WHATWG names as the extractor (:mod:`linkback.extract._charset`), but no statistical
-guessing — a link is ASCII in any ASCII-compatible encoding, so guessing buys nothing here.
+An HTML body is read exactly as the extractor reads it, from the same
+:class:`~linkback.extract.ParsedPage` when the caller has one (:func:`find_link_in`): a BOM, else
+the ``charset`` argument, else the Content-Type's ``charset``, else the ``<meta charset>``
+prescan, else UTF-8 when valid, else detection (:mod:`linkback.extract._charset`). So the anchor,
+the title and a link's query (percent-encoded in the page's encoding) are what the index stores
+for the same page. The tree is the extractor's too (``ParsedPage.scripted``); what sits inside
+``<noscript>`` is left out, as a browser running scripts shows it as text. JSON and plain text
+are decoded by a BOM, the ``charset`` argument, the Content-Type's ``charset``, else UTF-8 with
+replacement characters.
 
 The first match also reports where it sits, for spam scoring and the pingback excerpt.
 
-A page nested deeper than a browser would build it (512 elements, Chromium's limit) loses the
-tags beyond that depth before parsing (:func:`~._sanitize.limit_nesting`; links and images
-stay), because parsing time grows with the square of the depth.
+A page nested deeply enough to make parsing quadratic (``ParsedPage.deep``, a hostile page) is
+read from its own parse of the same text, with the tags deeper than a browser would build them
+(512 elements, Chromium's limit) removed (:func:`~._sanitize.limit_nesting`; links and images
+stay), so its structure, and the excerpt, survive.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from selectolax.lexbor import LexborHTMLParser
 
-from linkback.extract import _charset
+from linkback.extract import ExtractLimits, ParsedPage, _charset, noscript_ids
 from linkback.extract._sections import INLINE, classify
-from linkback.protocols._sanitize import limit_nesting, usv
+from linkback.protocols._sanitize import limit_nesting
+from linkback.records import FetchedPage
 from linkback.urls import normalize, resolve
 
-__all__ = ["LinkCheck", "decode_body", "find_link", "normalize_target"]
+__all__ = ["LinkCheck", "decode_body", "find_link", "find_link_in", "normalize_target"]
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _JSON_TYPES = frozenset({"application/json", "text/json"})
@@ -76,6 +85,9 @@ _EXCERPT_SIDE = 100
 _MARK_START = "\ue000\ue001\ue000"
 _MARK_END = "\ue001\ue000\ue001"
 _COMMENT = re.compile(r"<!--(.*?)(?:-->|\Z)", re.S)
+#: A body handed over as bytes or text is read whole, as it always was (fetches are bounded).
+_WHOLE = ExtractLimits(max_parse_bytes=sys.maxsize)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -133,24 +145,37 @@ def _kind(mime: str, body: bytes | str) -> str:
     return ""
 
 
-def _decode(body: bytes, content_type: str, charset: str | None, kind: str) -> tuple[str, str]:
-    """(text, WHATWG encoding name) for ``body``; see the module docstring for the order."""
-    return _charset.decode(body, content_type, charset=charset, meta=kind == "html", fallback=_utf8)
+def _decode(body: bytes, content_type: str, charset: str | None) -> str:
+    """The text of a JSON or plain-text body; see the module docstring for the order."""
+    return _charset.decode(body, content_type, charset=charset, meta=False, fallback=_utf8)[0]
 
 
 def _utf8(body: bytes) -> str:
     return "utf-8"
 
 
+def _as_page(body: bytes | str, content_type: str, source_url: str, charset: str | None) -> ParsedPage:
+    """An HTML body handed over on its own, as the page the extractor would read."""
+    if isinstance(body, str):
+        return ParsedPage.from_text(body, source_url, content_type or "text/html", limits=_WHOLE)
+    headers = (("Content-Type", content_type),) if content_type else ()
+    page = FetchedPage(url=source_url, status=200, headers=headers, body=body, fetched_at=_EPOCH)
+    return ParsedPage(page, limits=_WHOLE, charset=charset)
+
+
 def decode_body(body: bytes | str, content_type: str, *, charset: str | None = None) -> str:
     """The text :func:`find_link` reads from ``body``: hand it to :func:`~._mf2.interpret` so
     that both see the same characters (a Latin-1 page declared only by ``<meta charset>``
-    included)."""
+    included). For HTML this is the extractor's decoding (``ParsedPage.text``); a caller that
+    has the :class:`~linkback.extract.ParsedPage` passes that instead."""
     if isinstance(body, str):
         return body
     if not body:
         return ""
-    return _decode(body, content_type, charset, _kind(_media_type(content_type), body) or "html")[0]
+    kind = _kind(_media_type(content_type), body) or "html"
+    if kind == "html":
+        return _as_page(body, content_type, "", charset).text
+    return _decode(body, content_type, charset)
 
 
 def find_link(
@@ -166,23 +191,41 @@ def find_link(
     ``content_type`` is the response's Content-Type header (parameters allowed); ``charset``
     overrides its charset parameter. ``target_url`` must be an absolute http(s) URL: an invalid
     one raises :class:`~linkback.errors.URLError` (the receiver refuses those before fetching).
-    Never raises on the body, however broken.
+    Never raises on the body, however broken. A caller that also extracts or interprets the page
+    calls :func:`find_link_in` with the page parsed once instead.
     """
     target = normalize(target_url)
     if not body:
         return LinkCheck(False, "empty")
-    mime = _media_type(content_type)
-    kind = _kind(mime, body)
+    kind = _kind(_media_type(content_type), body)
+    if kind == "html":
+        return _check_html(_as_page(body, content_type, source_url, charset), source_url, target_url, target)
+    return _check_other(kind, body, content_type, charset, target_url, target)
+
+
+def find_link_in(parsed: ParsedPage, target_url: str) -> LinkCheck:
+    """:func:`find_link` on a fetched page already decoded and parsed (shared with
+    :func:`linkback.extract.extract` and the microformats reader): the source URL is the page's
+    final URL, the media type its Content-Type header, the charset ``parsed.charset``."""
+    target = normalize(target_url)
+    body = parsed.page.body
+    if not body:
+        return LinkCheck(False, "empty")
+    content_type = parsed.content_type_header
+    kind = _kind(_media_type(content_type), body)
+    if kind == "html":
+        return _check_html(parsed, parsed.url, target_url, target)
+    return _check_other(kind, body, content_type, parsed.charset, target_url, target)
+
+
+def _check_other(
+    kind: str, body: bytes | str, content_type: str, charset: str | None, target_url: str, target: str
+) -> LinkCheck:
     if not kind:
         return LinkCheck(False, "unsupported_type")
-    if isinstance(body, bytes):
-        text, encoding = _decode(body, content_type, charset, kind)
-    else:
-        text, encoding = body, "utf-8"
+    text = body if isinstance(body, str) else _decode(body, content_type, charset)
     if not text.strip():
         return LinkCheck(False, "empty")
-    if kind == "html":
-        return _check_html(text, encoding, source_url, target_url, target)
     if kind == "json":
         return _check_json(text, target_url, target)
     return _check_text(text, target_url, target)
@@ -246,6 +289,10 @@ def _excerpt(node, anchor: str) -> str:  # noqa: ANN001
     node.insert_before(_MARK_START)
     node.insert_after(_MARK_END)
     raw = block.text()
+    # The tree is shared with the extractor: take the marks out again.
+    for mark in (node.prev, node.next):
+        if mark is not None and mark.tag == "-text":
+            mark.decompose()
     start = raw.find(_MARK_START)
     end = raw.find(_MARK_END, start + len(_MARK_START))
     if start < 0 or end < 0:
@@ -273,15 +320,19 @@ def _excerpt(node, anchor: str) -> str:  # noqa: ANN001
     return (before + middle + after).strip()
 
 
-def _position(tree, node) -> float:  # noqa: ANN001
-    """Where ``node`` sits among the document's elements, 0..1."""
+def _position(tree, node, hidden: bool) -> float:  # noqa: ANN001
+    """Where ``node`` sits among the document's elements, 0..1 (those in ``<noscript>`` not
+    counted when ``hidden``: to a browser running scripts they are text)."""
     mid = node.mem_id
+    skip = noscript_ids(tree, "*") if hidden else frozenset()
     index = -1
     total = 0
-    for i, el in enumerate(tree.root.traverse()):
+    for el in tree.root.traverse():
+        if skip and el.mem_id in skip:
+            continue
         if index < 0 and el.mem_id == mid:
-            index = i
-        total = i + 1
+            index = total
+        total += 1
     if index < 0 or total <= 1:
         return 0.0
     return round(index / (total - 1), 4)
@@ -298,10 +349,20 @@ def _in_comment(text: str, target_url: str, target: str) -> bool:
     return False
 
 
-def _check_html(text: str, encoding: str, source_url: str, target_url: str, target: str) -> LinkCheck:
-    # Scripting on, as in the browsers that show the page: <noscript> content is then text.
-    tree = LexborHTMLParser(limit_nesting(usv(text)), scripting=True)
-    nodes = tree.css(_SELECT)
+def _check_html(parsed: ParsedPage, source_url: str, target_url: str, target: str) -> LinkCheck:
+    text = parsed.text
+    if not text.strip():
+        return LinkCheck(False, "empty")
+    encoding = parsed.encoding
+    if parsed.deep:
+        # Scripting on, as in the browsers that show the page: <noscript> content is then text.
+        tree = LexborHTMLParser(limit_nesting(text), scripting=True)
+        hidden: frozenset[int] = frozenset()
+        skip_noscript = False
+    else:
+        tree, skip_noscript = parsed.scripted()
+        hidden = noscript_ids(tree, _SELECT) if skip_noscript else frozenset()
+    nodes = [node for node in tree.css(_SELECT) if node.mem_id not in hidden] if hidden else tree.css(_SELECT)
     base = source_url
     title = ""
     meta_gone = have_base = have_title = False
@@ -325,7 +386,7 @@ def _check_html(text: str, encoding: str, source_url: str, target_url: str, targ
     first_tag = ""
     count = 0
     for node in nodes:
-        tag = node.tag
+        tag = node.tag or ""  # None only for nodes that are not elements, which have no links
         names = _LINK_ATTRS.get(tag)
         if names is None:
             continue
@@ -346,7 +407,7 @@ def _check_html(text: str, encoding: str, source_url: str, target_url: str, targ
         return LinkCheck(False, reason, title=title, meta_gone=meta_gone)
     anchor = _anchor(first, first_tag)
     section = _section(first)
-    position = _position(tree, first)
+    position = _position(tree, first, not parsed.deep and skip_noscript)
     excerpt = _excerpt(first, anchor)
     return LinkCheck(True, "", first_tag, count, position, section, anchor, excerpt, title, meta_gone)
 

@@ -1,9 +1,12 @@
 """Link quality: toxicity with reasons, anchor classes, allow/deny lists and disavow files
 (issue #3, DESIGN §4).
 
-    >>> from linkback.store import Store
-    >>> from linkback import quality
-    >>> rows = quality.toxic_domains(Store("linkback.duckdb", read_only=True), "example.com")
+Example (over an index made by ``linkback ingest`` and ranked by ``linkback rank``)::
+
+    from linkback import quality
+    from linkback.store import Store
+
+    rows = quality.toxic_domains(Store("linkback.duckdb", read_only=True), "example.com")
 """
 
 from linkback.quality._anchors import ANCHOR_CLASSES, GENERIC_ANCHORS, AnchorProfile, classify_anchor, classify_anchors

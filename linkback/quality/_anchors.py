@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 from linkback.urls import _get_psl, host_of, parse_target, resolve, split_host
 
@@ -237,7 +238,7 @@ class AnchorProfile:
             derived.append(label.replace("-", " "))
         if isinstance(brands, str):
             brands = (brands,)
-        return cls(tuple(derived) + tuple(brands), keywords)
+        return cls(tuple(derived) + tuple(brands), _as_terms(keywords))
 
 
 # --- classification ----------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def classify_anchor(anchor: str | None, *, kind: str, target_url: str, profile: 
         return result
     if result is _EMPTY:
         return "image" if kind == "image" else "empty"
-    host, rest = result
+    host, rest = cast("tuple[str, str]", result)  # the memo's third kind of value (see _classify)
     return "naked_url" if host == _target_host(target_url) else rest
 
 
@@ -411,6 +412,6 @@ def classify_anchors(
         elif result is _EMPTY:
             append("image" if kind == "image" else "empty")
         else:
-            host, rest = result
+            host, rest = cast("tuple[str, str]", result)
             append("naked_url" if host == _target_host(target_url) else rest)
     return out

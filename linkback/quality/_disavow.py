@@ -217,14 +217,14 @@ def disavow_entries(domains: Iterable[tuple[str, str]], urls: Iterable[tuple[str
 
     domain_set = {value for kind, value in reasons if kind == "domain"}
     entries = []
-    for (kind, value), why in reasons.items():
+    for (kind, value), given in reasons.items():
         if kind == "domain":
             parent = value.split(".", 1)[1] if "." in value else ""
             if parent and _covering(parent, domain_set):
                 continue
         elif _covering(host_of(value).rstrip("."), domain_set):
             continue
-        entries.append(DisavowEntry(kind, value, "; ".join(why)))
+        entries.append(DisavowEntry(kind, value, "; ".join(given)))
     entries.sort(key=lambda e: (e.kind != "domain", e.reason, e.value))
     return entries
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from linkback.faces import report
 from linkback.quality._disavow import write_disavow
 from linkback.quality._lists import entry_kind, list_entries
 from linkback.quality._toxicity import toxic_domains
@@ -15,6 +16,7 @@ from linkback.urls import Target
 DISAVOW_MIN_SCORE = 50
 
 
+@report()
 def disavow(store: Store, target: str | Target, *, min_score: int = DISAVOW_MIN_SCORE) -> str:
     """Google disavow-file text for ``target``: a ``domain:`` line for each referring domain whose
     toxicity is at least ``min_score`` (its signals as the comment above it), then every deny-list

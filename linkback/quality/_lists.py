@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from linkback.errors import URLError
+from linkback.faces import action, report
 from linkback.store import Store
 from linkback.urls import normalize, split_host
 
@@ -55,36 +56,41 @@ def normalize_entry(entry: str) -> str:
     return host
 
 
-def add_to_list(store: Store, which: str, entries: Iterable[str], *, note: str = "") -> list[str]:
+@action()
+def add_to_list(store: Store, which: str, entries: Sequence[str], *, note: str = "") -> list[str]:
     """Add ``entries`` to the ``allow`` or ``deny`` list (moving them off the other one); returns them normalised."""
     _check_list(which)
     normalised = [normalize_entry(e) for e in entries]
     now = datetime.now(timezone.utc)
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+
+    def add(store: Store) -> None:
         for entry in normalised:
-            con.execute("DELETE FROM quality_lists WHERE entry = ?", [entry])
-            con.execute("INSERT INTO quality_lists VALUES (?, ?, ?, ?)", [which, entry, note, now])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            store.con.execute("DELETE FROM quality_lists WHERE entry = ?", [entry])
+            store.con.execute("INSERT INTO quality_lists VALUES (?, ?, ?, ?)", [which, entry, note, now])
+
+    store.write(add)
     return normalised
 
 
-def remove_from_list(store: Store, which: str, entries: Iterable[str]) -> int:
+@action()
+def remove_from_list(store: Store, which: str, entries: Sequence[str]) -> int:
     """Remove ``entries`` from the list; returns how many were on it."""
     _check_list(which)
-    removed = 0
-    for entry in (normalize_entry(e) for e in entries):
-        rows = store.con.execute(
-            "DELETE FROM quality_lists WHERE list = ? AND entry = ? RETURNING entry", [which, entry]
-        ).fetchall()
-        removed += len(rows)
-    return removed
+    normalised = [normalize_entry(e) for e in entries]
+
+    def remove(store: Store) -> int:
+        removed = 0
+        for entry in normalised:
+            rows = store.con.execute(
+                "DELETE FROM quality_lists WHERE list = ? AND entry = ? RETURNING entry", [which, entry]
+            ).fetchall()
+            removed += len(rows)
+        return removed
+
+    return store.write(remove)
 
 
+@report(columns=("list", "entry", "kind", "note", "added_at"))
 def list_entries(store: Store, which: str | None = None) -> list[dict[str, Any]]:
     """The entries of one list (or both), oldest first."""
     if which is not None:
@@ -111,17 +117,25 @@ def _check_list(which: str) -> None:
         raise ValueError(f"list must be one of {', '.join(LISTS)}, got {which!r}")
 
 
+@action()
 def set_profile(store: Store, site: str, *, brands: Sequence[str] = (), keywords: Sequence[str] = ()) -> dict[str, Any]:
     """Set the brand and keyword terms of ``site`` (a domain or host), replacing earlier ones."""
     site = normalize_entry(site)
     if "://" in site:
         raise URLError(f"a profile is for a domain or host, not a URL: {site}", url=site)
     clean = [sorted({t.strip() for t in terms if t.strip()}) for terms in (brands, keywords)]
-    store.con.execute("DELETE FROM site_profiles WHERE site = ?", [site])
-    store.con.execute("INSERT INTO site_profiles VALUES (?, ?, ?)", [site, "\n".join(clean[0]), "\n".join(clean[1])])
+
+    def put(store: Store) -> None:
+        store.con.execute("DELETE FROM site_profiles WHERE site = ?", [site])
+        store.con.execute(
+            "INSERT INTO site_profiles VALUES (?, ?, ?)", [site, "\n".join(clean[0]), "\n".join(clean[1])]
+        )
+
+    store.write(put)
     return get_profile(store, site)
 
 
+@report(columns=("site", "brands", "keywords"))
 def get_profile(store: Store, site: str) -> dict[str, Any]:
     """``{"site", "brands", "keywords"}`` of ``site``; empty term lists when none is set."""
     site = normalize_entry(site)

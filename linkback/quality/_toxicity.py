@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from linkback.faces import report
 from linkback.errors import StoreError
 from linkback.graph._from_store import PASSES
 from linkback.quality._anchors import AnchorProfile, classify_anchor
@@ -422,6 +423,7 @@ LINK_COLUMNS = (
 DOMAIN_COLUMNS = ("domain", "dr", "links", "toxicity", "signals")
 
 
+@report(columns=LINK_COLUMNS)
 def toxic_links(
     store: Store,
     target: str | Target,
@@ -455,6 +457,7 @@ def toxic_links(
     return [{**dict(zip(LINK_COLUMNS[:-1], row[:10])), "signals": _names(row[10], row[11])} for row in rows]
 
 
+@report(columns=DOMAIN_COLUMNS)
 def toxic_domains(
     store: Store,
     target: str | Target,

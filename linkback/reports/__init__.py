@@ -5,15 +5,30 @@ a host (``www.example.com``) or a URL prefix (``https://example.com/blog/``), as
 :func:`linkback.urls.parse_target`. Reports return a list of row dicts (``overview`` one dict);
 the keys, in the order of each report's ``*_COLUMNS``, are the JSON keys and CSV header. By
 default they count live links from other sites; ``internal=True`` looks inside the target's own
-site and ``include_lost=True`` adds lost links.
+site and ``include_lost=True`` adds lost links. A TARGET the index has no link to at all (a typo)
+raises :class:`~linkback.errors.TargetNotFound`, naming the domains it holds with close names;
+:func:`domains` lists the domains it holds.
 
-    >>> from linkback.store import Store
-    >>> from linkback.reports import backlinks
-    >>> rows = backlinks(Store("linkback.duckdb", read_only=True), "example.com", follow=True, limit=10)
+Example (over an index made by ``linkback ingest``)::
+
+    from linkback.reports import backlinks
+    from linkback.store import Store
+
+    rows = backlinks(Store("linkback.duckdb", read_only=True), "example.com", follow=True, limit=10)
 """
 
 from linkback.reports._countries import country_of
-from linkback.reports._export import EXPORT_FORMATS, EXPORT_SOURCES, EXPORT_TABLES, export
+from linkback.reports._domains import (
+    DOMAIN_COLUMNS,
+    DOMAIN_GROUPS,
+    DOMAIN_SORTS,
+    HOST_COLUMNS,
+    close_domains,
+    domains,
+    require_links,
+)
+from linkback.reports._export import EXPORT_FORMATS, EXPORT_SOURCES, EXPORT_TABLES
+from linkback.reports._export import export as _export_file
 from linkback.reports._groups import (
     ANCHOR_COLUMNS,
     ANCHOR_SORTS,
@@ -45,12 +60,16 @@ __all__ = [
     "ANCHOR_SORTS",
     "BACKLINK_COLUMNS",
     "BACKLINK_SORTS",
+    "DOMAIN_COLUMNS",
+    "DOMAIN_GROUPS",
+    "DOMAIN_SORTS",
     "DOMAIN_HISTORY_COLUMNS",
     "DR_BUCKETS",
     "EXPORT_FORMATS",
     "EXPORT_SOURCES",
     "EXPORT_TABLES",
     "HISTORY_COLUMNS",
+    "HOST_COLUMNS",
     "LOST_REASONS",
     "LinkFilters",
     "OVERVIEW_COLUMNS",
@@ -63,8 +82,10 @@ __all__ = [
     "anchors",
     "backlinks",
     "backlinks_query",
+    "close_domains",
     "country_of",
     "domain_history",
+    "domains",
     "export",
     "history",
     "latest_run",
@@ -72,5 +93,38 @@ __all__ = [
     "overview",
     "pages",
     "refdomains",
+    "require_links",
     "tlds",
 ]
+
+# One function, three faces: the CLI, the /api/v1 routes and the dashboard call these by name
+# (linkback.faces); a RemoteStore sends the call to the server that owns the database.
+from typing import Any, BinaryIO  # noqa: E402
+
+from linkback.faces import report as _report  # noqa: E402
+from linkback.store import Store  # noqa: E402
+
+overview = _report(columns=OVERVIEW_COLUMNS, one=True)(overview)
+backlinks = _report(columns=BACKLINK_COLUMNS)(backlinks)
+refdomains = _report(columns=REFDOMAIN_COLUMNS)(refdomains)
+anchors = _report(columns=ANCHOR_COLUMNS)(anchors)
+pages = _report(columns=PAGE_COLUMNS)(pages)
+tlds = _report(columns=TLD_COLUMNS)(tlds)
+history = _report(columns=HISTORY_COLUMNS)(history)
+domain_history = _report(columns=DOMAIN_HISTORY_COLUMNS)(domain_history)
+domains = _report(columns=tuple(dict.fromkeys((*DOMAIN_COLUMNS, *HOST_COLUMNS))))(domains)  # by domain or host
+
+
+@_report(columns=("run_id", "as_of"), one=True)
+def latest_rank_run(store: Store) -> dict[str, Any] | None:
+    """The newest completed rank run: ``{"run_id", "as_of"}``, or None before the first."""
+    run = latest_run(store.con)
+    return None if run is None else {"run_id": run[0], "as_of": run[1]}
+
+
+def export(store: Store, what: str, fmt: str, out: BinaryIO, **kwargs: Any) -> int | None:
+    """:func:`linkback.reports._export.export`; from a server's store, streamed over its API."""
+    remote = getattr(store, "remote", None)
+    if remote is not None:
+        return remote.export(what, fmt, out)
+    return _export_file(store, what, fmt, out, **kwargs)

@@ -78,7 +78,7 @@ def export(store: Store, what: str, fmt: str, out: BinaryIO, *, batch_rows: int 
         sql = f"SELECT {', '.join(arrow_schema.names)} FROM {source}"
     con = store.con
     # DuckDB draws its progress bar on stdout, which may be where the export goes.
-    (progress,) = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+    (progress,) = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0]
     con.execute("SET enable_progress_bar = false")
     try:
         return _write(con.sql(sql), arrow_schema, fmt, out, batch_rows)

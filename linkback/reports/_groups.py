@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, TypedDict, Unpack
 
 from linkback.reports._countries import country_of
+from linkback.reports._domains import require_links
 from linkback.reports._ranks import domain_ranks_of, latest_run, url_ratings
 from linkback.reports._select import (
     DOFOLLOW,
@@ -32,6 +33,7 @@ class LinkFilters(TypedDict, total=False):
     nofollow: bool | None
     ugc: bool | None
     sponsored: bool | None
+    noindex: bool | None
     kind: str | Sequence[str] | None
     section: str | Sequence[str] | None
     from_domain: str | None
@@ -131,6 +133,8 @@ FROM ({grouped}) LEFT JOIN (SELECT domain, dr, toxicity FROM domain_ranks WHERE 
 ORDER BY {order}{limit_sql}"""
         extra = [run_id] + ([] if min_dr is None else [min_dr])
         rows = fetch_rows(store.con, sql, params + extra + limit_params, utc_columns=utc)
+    if not rows:
+        require_links(store, target)
     # The TLD of the few domains returned, in Python: cheaper than per row in SQL.
     return [
         {"domain": r["domain"], "tld": tld_of(r["domain"]), **{k: v for k, v in r.items() if k != "domain"}}
@@ -175,6 +179,8 @@ FROM (
 GROUP BY anchor
 ORDER BY {order}{limit_sql}"""
     rows = fetch_rows(store.con, sql, params + limit_params)
+    if not rows:
+        require_links(store, tgt)
     profile = _profile(store.con, tgt)
     target_url = tgt.value if "://" in tgt.value else f"https://{tgt.value}"
     out = []
@@ -211,6 +217,8 @@ FROM links WHERE {where}
 GROUP BY target_url
 ORDER BY {order}{limit_sql}"""
     rows = fetch_rows(store.con, sql, params + limit_params)
+    if not rows:
+        require_links(store, domain)
     ur = url_ratings(store.con, (r["target_url"] for r in rows))
     return [{"target_url": r["target_url"], "ur": ur.get(r["target_url"]), **r} for r in rows]
 
@@ -237,6 +245,8 @@ FROM (SELECT {tld_sql("source_domain")} AS tld FROM (SELECT DISTINCT source_doma
 GROUP BY tld
 ORDER BY referring_domains DESC, tld NULLS LAST{limit_sql}"""
     rows = fetch_rows(store.con, sql, params + limit_params)
+    if not rows:
+        require_links(store, target)
     out = []
     for row in rows:
         if row["tld"] is None:

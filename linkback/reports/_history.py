@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from linkback.reports._domains import require_links
 from linkback.reports._select import check_choice, check_limit, fetch_rows, link_where
 from linkback.store import Store
 from linkback.urls import Target
 
-#: Why a link was lost, as ``links.lost_reason`` records it.
+#: Why a link was lost, as ``links.lost_reason`` records it. ``noindex`` is no longer derived (a
+#: link on a noindex page is live, flagged ``links.noindex``) but is still read in older stores.
 LOST_REASONS = ("removed", "page_gone", "redirected", "noindex")
 
 HISTORY_COLUMNS = (
@@ -90,6 +92,9 @@ LEFT JOIN domains_lost USING (date)
 ORDER BY dates.date"""
     check_limit(limit)
     rows = fetch_rows(store.con, sql, params)
+    if not rows:
+        require_links(store, target)
     if limit is not None:
-        rows = rows[len(rows) - limit :] if limit else []
+        # The most recent ``limit`` periods: all of them when there are fewer.
+        rows = rows[max(len(rows) - limit, 0) :]
     return rows

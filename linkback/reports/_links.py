@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from linkback.records import LINK_KINDS
+from linkback.reports._domains import require_links
 from linkback.reports._ranks import DR_BUCKETS, domain_ratings, latest_run, url_ratings_by_hash
 from linkback.reports._select import (
     DOFOLLOW,
@@ -27,6 +28,7 @@ BACKLINK_COLUMNS = (
     "nofollow",
     "ugc",
     "sponsored",
+    "noindex",
     "kind",
     "section",
     "first_seen",
@@ -39,11 +41,20 @@ BACKLINK_COLUMNS = (
 #: The columns read from ``links``; the ranks come from the newest rank run.
 _STORED_COLUMNS = (*BACKLINK_COLUMNS[:-2], "source_domain", "hash(source_url) AS source_url_hash")
 
-#: ``sort`` choices of :func:`backlinks`: newest first for dates, A-Z for the domain.
+#: ``sort`` choices of :func:`backlinks`: newest first for dates, A-Z for the domain, highest
+#: first for the source's Domain Rating and URL Rating (unrated sources last).
 BACKLINK_SORTS = {
     "first_seen": "first_seen DESC NULLS LAST, source_url, target_url",
     "last_seen": "last_seen DESC NULLS LAST, source_url, target_url",
     "source_domain": "source_domain, source_url, target_url",
+    "source_dr": "_rank.dr DESC NULLS LAST, source_url, target_url",
+    "source_ur": "_rank.ur DESC NULLS LAST, source_url, target_url",
+}
+#: The join that gives the sorts by rank their ``_rank`` (the newest completed rank run's).
+_RANK_JOINS = {
+    "source_dr": " LEFT JOIN (SELECT domain, dr FROM domain_ranks WHERE run_id = ("
+    "SELECT max(run_id) FROM rank_runs WHERE completed_at IS NOT NULL)) _rank ON _rank.domain = links.source_domain",
+    "source_ur": " LEFT JOIN (SELECT url_hash, ur FROM page_ranks) _rank ON _rank.url_hash = hash(links.source_url)",
 }
 
 #: Keys of :func:`overview`, in order.
@@ -59,6 +70,7 @@ OVERVIEW_COLUMNS = (
     "nofollow",
     "ugc",
     "sponsored",
+    "noindex",
     *(f"kind_{k}" for k in LINK_KINDS),
     "kind_other",
     "first_seen",
@@ -75,8 +87,9 @@ def overview(store: Store, target: str | Target, *, internal: bool = False) -> d
 
     Counts are over live links (external ones, or internal ones with ``internal=True``):
     ``backlinks``, distinct ``referring_pages``/``referring_hosts``/``referring_domains``,
-    ``dofollow`` (neither nofollow, ugc nor sponsored) and its ``dofollow_share`` (0..1, None
-    without links), the ``nofollow``/``ugc``/``sponsored`` flag counts, one ``kind_<kind>`` count
+    ``dofollow`` (neither nofollow, ugc nor sponsored, nor on a noindex page) and its
+    ``dofollow_share`` (0..1, None without links), the ``nofollow``/``ugc``/``sponsored`` flag
+    counts and ``noindex`` (links on pages marked noindex), one ``kind_<kind>`` count
     per link kind (``kind_other`` for none of them), the ``first_seen``..``last_seen`` range;
     ``lost`` counts the lost links. From the newest rank run (None before one): ``dr``, the Domain
     Rating of the target's domain, ``ranked_at`` when that run completed, and the referring
@@ -99,6 +112,7 @@ SELECT
   count(*) FILTER (WHERE {live} AND coalesce(nofollow, false)) AS nofollow,
   count(*) FILTER (WHERE {live} AND coalesce(ugc, false)) AS ugc,
   count(*) FILTER (WHERE {live} AND coalesce(sponsored, false)) AS sponsored,
+  count(*) FILTER (WHERE {live} AND coalesce(noindex, false)) AS noindex,
   {kinds},
   count(*) FILTER (WHERE {live} AND (kind IS NULL OR kind NOT IN ({known}))) AS kind_other,
   min(first_seen) FILTER (WHERE {live}) AS first_seen,
@@ -107,6 +121,8 @@ SELECT
 FROM links
 WHERE {where}"""
     (row,) = fetch_rows(store.con, sql, params)
+    if not row["backlinks"] and not row["lost"]:
+        require_links(store, tgt)
     row["dofollow_share"] = row["dofollow"] / row["backlinks"] if row["backlinks"] else None
     row["target"] = tgt.value
     row["target_kind"] = tgt.kind
@@ -143,6 +159,7 @@ def backlinks(
     nofollow: bool | None = None,
     ugc: bool | None = None,
     sponsored: bool | None = None,
+    noindex: bool | None = None,
     kind: str | Sequence[str] | None = None,
     section: str | Sequence[str] | None = None,
     from_domain: str | None = None,
@@ -156,14 +173,19 @@ def backlinks(
 
     External live links by default; ``internal=True`` lists links from inside the target's own
     site instead ("what links here"), ``include_lost=True`` adds lost links (``lost_at`` and
-    ``lost_reason`` set). ``follow`` True keeps followed links (none of nofollow, ugc,
-    sponsored), False the others; ``nofollow``/``ugc``/``sponsored`` True keep links with the
-    flag, False without; ``kind``/``section`` take one value or several; ``from_domain`` is a
-    referring domain or host; ``anchor`` a case-insensitive substring. ``sort`` is one of
-    :data:`BACKLINK_SORTS` (dates newest first); ``limit=None`` returns every row.
+    ``lost_reason`` set). ``noindex`` is true for a link on a page marked noindex: readers see
+    it, search engines give it no weight. ``follow`` True keeps followed links (none of
+    nofollow, ugc, sponsored, noindex), False the others; ``nofollow``/``ugc``/``sponsored``/
+    ``noindex`` True keep links with the flag, False without; ``kind``/``section`` take one
+    value or several; ``from_domain`` is a referring domain or host; ``anchor`` a
+    case-insensitive substring. ``sort`` is one of :data:`BACKLINK_SORTS` (dates newest first,
+    ``source_dr``/``source_ur`` highest first); ``limit=None`` returns every row. A target the
+    index has no link to at all raises :class:`~linkback.errors.TargetNotFound`.
     """
     sql, params = backlinks_query(**{k: v for k, v in locals().items() if k != "store"})
     rows = fetch_rows(store.con, sql, params, utc_columns=("first_seen", "last_seen", "lost_at"))
+    if not rows:
+        require_links(store, target)
     run = latest_run(store.con)
     dr = domain_ratings(store.con, run[0] if run else None, (r["source_domain"] for r in rows))
     ur = url_ratings_by_hash(store.con, (r["source_url_hash"] for r in rows)) if run else {}
@@ -180,5 +202,6 @@ def backlinks_query(
     order = BACKLINK_SORTS[check_choice("sort", sort, BACKLINK_SORTS)]
     where, params = link_where(target, **filters)
     limit_sql, limit_params = check_limit(limit)
-    sql = f"SELECT {', '.join(_STORED_COLUMNS)} FROM links WHERE {where} ORDER BY {order}{limit_sql}"
+    join = _RANK_JOINS.get(sort, "")
+    sql = f"SELECT {', '.join(_STORED_COLUMNS)} FROM links{join} WHERE {where} ORDER BY {order}{limit_sql}"
     return sql, params + limit_params

@@ -25,8 +25,12 @@ import duckdb
 from linkback.records import LINK_KINDS, SECTIONS
 from linkback.urls import Target, parse_target
 
-#: A link is followed (passes authority) when none of these is set.
-DOFOLLOW = "NOT (coalesce(nofollow, false) OR coalesce(ugc, false) OR coalesce(sponsored, false))"
+#: A link is followed (passes authority) when none of these is set: a link on a noindex page is
+#: shown to readers but passes no authority, like a nofollow one.
+DOFOLLOW = (
+    "NOT (coalesce(nofollow, false) OR coalesce(ugc, false) OR coalesce(sponsored, false)"
+    " OR coalesce(noindex, false))"
+)
 
 
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
@@ -105,6 +109,7 @@ def link_where(
     nofollow: bool | None = None,
     ugc: bool | None = None,
     sponsored: bool | None = None,
+    noindex: bool | None = None,
     kind: str | Sequence[str] | None = None,
     section: str | Sequence[str] | None = None,
     from_domain: str | None = None,
@@ -112,8 +117,9 @@ def link_where(
 ) -> tuple[str, Params]:
     """The WHERE condition and its parameters for the links a report reads.
 
-    ``follow`` True keeps followed links only (no nofollow, ugc or sponsored), False the others;
-    ``nofollow``/``ugc``/``sponsored`` True keep links with that flag, False those without it;
+    ``follow`` True keeps followed links only (no nofollow, ugc or sponsored, not on a noindex
+    page), False the others; ``nofollow``/``ugc``/``sponsored`` True keep links with that flag,
+    False those without it; ``noindex`` True keeps the links on noindex pages, False the others;
     None does not filter. ``kind``/``section`` take one value or several (any of them).
     ``from_domain`` matches the source's registrable domain or its exact host; ``anchor`` is
     a case-insensitive substring. ``internal`` False (the default) keeps links from other
@@ -131,6 +137,7 @@ def link_where(
     _flag("nofollow", nofollow, clauses)
     _flag("ugc", ugc, clauses)
     _flag("sponsored", sponsored, clauses)
+    _flag("noindex", noindex, clauses)
     for column, given, allowed in (("kind", kind, LINK_KINDS), ("section", section, SECTIONS)):
         values = _choices(column, given, allowed)
         if values:

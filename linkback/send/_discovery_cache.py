@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import duckdb
 
@@ -90,7 +91,9 @@ def cache_control(headers: Iterable[tuple[str, str]]) -> dict[str, str | None]:
 
 
 def _split_commas(value: str) -> list[str]:
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for ch in value:
         if ch == '"':
             quoted = not quoted
@@ -230,7 +233,11 @@ def load_entries(con: duckdb.DuckDBPyConnection, targets: Iterable[str]) -> dict
         targets,
     ).fetchall()
     text = len(_COLUMNS) - 2  # every column but the two times is a string
-    return {row[0]: CacheEntry(*(v or "" for v in row[:text]), *row[text:]) for row in rows}
+    entries = {}
+    for row in rows:
+        strings: list[Any] = [v or "" for v in row[:text]]  # NULL reads as ""
+        entries[row[0]] = CacheEntry(*strings, *row[text:])
+    return entries
 
 
 def save_entries(con: duckdb.DuckDBPyConnection, changes: Mapping[str, CacheEntry | None]) -> None:

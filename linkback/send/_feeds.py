@@ -16,8 +16,11 @@ tries that entry again; entries that went through are not sent twice, their stat
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import duckdb
 
 from linkback.errors import FetchError, LinkbackError, SourceError
 from linkback.fetch import FetchResult
@@ -91,7 +94,7 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
         elif post.status != "failed" and not sender.options.dry_run:
             # A definitive failure (the post answered 404...) is not saved either; it is tried
             # again when the feed changes, but does not keep the feed from being cached.
-            sender.write(lambda con, e=entry, p=post: save_source_state(con, _entry_state(e, p)))
+            sender.write(_saving_entry(entry, post))
     if not sender.options.dry_run:
         now = datetime.now(UTC)
         keep = not result.retry  # validators only from a run with nothing left to retry
@@ -150,6 +153,11 @@ def _changed(sender: Sender, entry: FeedEntry) -> tuple[bool, FetchResult | None
                 sender.write(lambda con: save_source_state(con, state))
             return False, None
     return True, page  # changed, or an error send_post records (without fetching it again)
+
+
+def _saving_entry(entry: FeedEntry, post: PostResult) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """The write that keeps a sent entry's state (its own entry and post: the write may run later)."""
+    return lambda con: save_source_state(con, _entry_state(entry, post))
 
 
 def _entry_state(entry: FeedEntry, post: PostResult) -> dict:

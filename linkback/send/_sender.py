@@ -10,6 +10,10 @@ target (WM §3.1.5). 5xx answers and timeouts are retried with backoff.
 
 The store is touched only through the ``read`` and ``write`` callables, so the same code runs
 from the CLI (on the file) and in the server's job runner (through its writer thread).
+
+Every fetched page is decoded and parsed once (:class:`~linkback.extract.ParsedPage`, the
+extractor's charset rules): the post's 410 check, h-entry links, title and excerpt and its
+extraction share one tree; a target's Webmention, Pingback and TrackBack discovery another.
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ import duckdb
 from selectolax.lexbor import LexborHTMLParser
 
 from linkback.errors import BlockedAddress, FetchError, LinkbackError
-from linkback.extract import extract
+from linkback.extract import ParsedPage, extract
 from linkback.fetch import Fetcher, FetchResult
 from linkback.protocols import _pingback as pb
 from linkback.protocols import _trackback as tb
-from linkback.protocols._discovery import sender_endpoints
+from linkback.protocols._discovery import DISCOVERY_LIMITS, page_endpoints
 from linkback.send import _discovery_cache as dc
 from linkback.send._history import SendRecord, previous_targets, record_sends
 from linkback.urls import normalize, resolve
@@ -124,7 +128,8 @@ class Sender:
         except FetchError as exc:
             return PostResult(source, "failed", f"cannot fetch the post: {exc}", retry=_transient(exc))
         earlier = self.read(lambda con: previous_targets(con, source))
-        tree = _parse(post)  # once, for the 410 check, the links, and the title and excerpt
+        parsed = _parse(post)  # once, for the 410 check, the links, and the title and excerpt
+        tree = parsed.tree if post.content_type in HTML_TYPES else None
         gone = post.status == 410 or _meta_gone(tree)
         linked_set: set[str] = set()
         if gone:
@@ -132,7 +137,7 @@ class Sender:
         elif post.status != 200:
             return PostResult(source, "failed", f"the post answered HTTP {post.status}", retry=post.status >= 500)
         else:
-            current = outbound_links(post, all_links=self.options.all_links, tree=tree)
+            current = outbound_links(post, all_links=self.options.all_links, parsed=parsed)
             current.discard(source)
             removed = sorted(earlier - current)
             targets = sorted(current) + removed
@@ -264,12 +269,8 @@ class Sender:
             self._from_store.add(target)
             self._discovered[target] = stored.endpoints
             return stored.endpoints
-        found = sender_endpoints(
-            page.headers,
-            page.body,
-            page.final_url or target,
-            content_type=page.content_type,
-            charset=page.charset,
+        found = page_endpoints(
+            ParsedPage(page.to_fetched_page(via="crawl"), limits=DISCOVERY_LIMITS, charset=page.charset)
         )
         endpoints = (found.webmention or "", found.pingback or "", found.trackback or "")
         self._cache_changes[target] = dc.entry_for(
@@ -351,43 +352,45 @@ def _judge(protocol: str, result: FetchResult, answer: str) -> tuple[str, str, s
 # --- the post's links ----------------------------------------------------------------------------
 
 
-def _parse(post: FetchResult) -> LexborHTMLParser | None:
-    if post.content_type not in HTML_TYPES:
-        return None
-    return LexborHTMLParser(post.body.decode(post.charset or "utf-8", errors="replace"))
+def _parse(post: FetchResult) -> ParsedPage:
+    """The post, to be decoded and parsed once, as the extractor decodes it (not only by the
+    header's charset: a ``<meta charset>`` counts too)."""
+    return ParsedPage(post.to_fetched_page(via="crawl"), charset=post.charset)
 
 
-def outbound_links(post: FetchResult, *, all_links: bool = False, tree: LexborHTMLParser | None = None) -> set[str]:
+def outbound_links(post: FetchResult, *, all_links: bool = False, parsed: ParsedPage | None = None) -> set[str]:
     """The http(s) targets of a post: those in its content, or every link with ``all_links``.
 
     The content is the first h-entry's ``e-content`` when the page has one; else the links the
     index's extractor places in the ``content`` section (not nav, header, footer, aside, comments).
-    ``tree`` is the post already parsed, if the caller has it.
+    ``parsed`` is the post already parsed (:func:`_parse`), if the caller has it; hrefs resolve in
+    the page's encoding, as the extractor resolves them.
     """
-    page = post.to_fetched_page(via="crawl")
+    if parsed is None:
+        parsed = _parse(post)
     base = post.final_url or post.url
-    if not all_links:
-        tree = tree if tree is not None else _parse(post)
-    if not all_links and tree is not None:
+    tree = parsed.tree if not all_links and post.content_type in HTML_TYPES else None
+    if tree is not None:
         content = tree.css_first(".h-entry .e-content")
         if content is not None:
+            encoding = parsed.encoding
             base_el = tree.css_first("base[href]")
             base_url = base
             if base_el is not None:
                 try:
-                    base_url = resolve(base_el.attributes.get("href") or "", base)[0] or base
+                    base_url = resolve(base_el.attributes.get("href") or "", base, encoding)[0] or base
                 except (LinkbackError, ValueError):
                     base_url = base
             out = set()
             for a in content.css("a[href]"):
                 try:
-                    url = resolve(a.attributes.get("href") or "", base_url)[0]
+                    url = resolve(a.attributes.get("href") or "", base_url, encoding)[0]
                 except (LinkbackError, ValueError):
                     continue
                 if url and url.startswith(("http://", "https://")):
                     out.add(url.split("#", 1)[0])
             return out
-    _facts, links = extract(page)
+    _facts, links = extract(parsed)
     return {
         link.target_url for link in links if link.kind in ("text", "image") and (all_links or link.section == "content")
     }

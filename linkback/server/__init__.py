@@ -12,7 +12,8 @@ import time
 
 import uvicorn
 
-from linkback.server._app import ServerState, Settings, advert_path, create_app
+from linkback.client import advert_path
+from linkback.server._app import ServerState, Settings, create_app
 from linkback.server._linkbacks import trackback_key
 from linkback.server._runner import sign
 

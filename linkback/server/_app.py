@@ -10,9 +10,8 @@ it instead of failing on the lock.
 from __future__ import annotations
 
 import gc
-import json
+import hmac
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -23,10 +22,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from linkback import mentions
-from linkback.cli._handoff import advert_path
+from linkback.client import Advert
 from linkback.errors import ProtocolError
 from linkback.fetch import Fetcher, FetchLimits, GuardPolicy, system_resolver
 from linkback.server._limits import Rate, RateLimiter
+from linkback.secrets import new_token, token_hash, token_matches
+from linkback.server._jobs import JobLanes
 from linkback.server._runner import JobRunner
 from linkback.server._writer import DbWriter
 from linkback.store import Store
@@ -39,7 +40,9 @@ log = logging.getLogger("linkback.server")
 class Settings:
     db: str
     allow_private: bool = False
+    #: The admin token; or only its hash (``admin_token_hash``), as ``linkback serve`` keeps it.
     admin_token: str = ""
+    admin_token_hash: str = ""
     #: Answer every Pingback fault but 48 as the generic fault 0, as WordPress does.
     generic_pingback_faults: bool = False
     pair_rate: Rate = field(default_factory=lambda: Rate(5, 30.0))
@@ -48,7 +51,7 @@ class Settings:
     poll_seconds: float = 1.0
     fetch_limits: FetchLimits = field(default_factory=FetchLimits)
     resolver: Callable[[str, int], list[str]] = system_resolver
-    #: Write ``<db>.server.json`` (URL, pid, token) so the CLI finds the server.
+    #: Write ``<db>.server.json`` (URL, pid, this run's token) so the CLI finds the server.
     advertise_url: str = ""
     #: DuckDB threads for the server's own work.
     duckdb_threads: int = 1
@@ -63,9 +66,14 @@ class ServerState:
         self.settings = settings
         self.store = Store(settings.db)
         # The server's queries are small; a second DuckDB thread only doubles their CPU cost.
-        # (A forwarded CLI command, such as rank, gets the default back while it runs.)
         self.store.con.execute(f"SET threads = {int(settings.duckdb_threads)}")
         self.writer = DbWriter(self.store)
+        # Who may call the admin API: the admin token (kept as its hash) or this run's token,
+        # which only the advert beside the database (mode 0600) tells.
+        self.session_token = new_token()
+        self._token_hashes = [h for h in (settings.admin_token_hash, token_hash(settings.admin_token)
+                                          if settings.admin_token else "") if h]  # fmt: skip
+        self._advert: Advert | None = None
         policy = GuardPolicy(allow_private=settings.allow_private)
         self.fetcher = Fetcher(policy=policy, limits=settings.fetch_limits, resolver=settings.resolver)
         self.pair_limiter = RateLimiter(settings.pair_rate)
@@ -77,6 +85,7 @@ class ServerState:
         def resolve_source(host: str) -> Sequence[str]:
             return settings.resolver(host.strip("[]"), 80)
 
+        self.jobs = JobLanes(self.job_store, poll_seconds=settings.poll_seconds)
         self.runner = JobRunner(
             self.store,
             self.writer,
@@ -86,6 +95,33 @@ class ServerState:
             resolve_source=resolve_source,
             webhook_retry_seconds=settings.webhook_retry_seconds,
         )
+        # Pingbacks verified while their sender waits get threads of their own (never the
+        # request threads), bounded in all and per source host.
+        from linkback.server._verifypool import VerifyPool  # noqa: PLC0415 - only the server needs it
+
+        self.pingback_pool = VerifyPool()
+
+    def token_ok(self, token: str) -> bool:
+        if not token:
+            return False
+        return hmac.compare_digest(token.encode(), self.session_token.encode()) or any(
+            token_matches(token, h) for h in self._token_hashes
+        )
+
+    def request_store(self) -> Store:
+        """The store a request (or a job) works on: reads through this thread's cursor, writes go
+        to the one writer, fetches through the server's fetcher and guard."""
+        store = Store.borrowing(self.reader(), self.store.path, writer=self.writer.call)
+        store.fetcher = self.fetcher
+        return store
+
+    def job_store(self) -> Store:
+        """A store for one job: a cursor of its own (closed with the store), writes to the writer."""
+        cursor = self.store.con.cursor()
+        store = Store.borrowing(cursor, self.store.path, writer=self.writer.call)
+        store.fetcher = self.fetcher
+        store.close = cursor.close  # type: ignore[method-assign]
+        return store
 
     def reader(self):  # noqa: ANN201 - a DuckDB cursor for this thread
         cur = getattr(self._local, "cursor", None)
@@ -93,8 +129,8 @@ class ServerState:
             cur = self._local.cursor = self.store.con.cursor()
         return cur
 
-    # Sites and rules change only through this server while it runs (the CLI hands its changes
-    # here), so they are cached and reloaded when a change comes through.
+    # Sites and rules change only through this server while it runs (the CLI calls its API), so
+    # they are cached and reloaded whenever an action or job has run.
     def sites(self) -> list[str]:
         if self._sites is None:
             self._sites = [s.site for s in mentions.list_sites(self.reader())]
@@ -123,17 +159,15 @@ class ServerState:
 
     def start(self) -> None:
         self.runner.start()
+        self.jobs.start()
         if self.settings.advertise_url:
-            path = advert_path(self.settings.db)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump(
-                    {"url": self.settings.advertise_url, "pid": os.getpid(), "token": self.settings.admin_token}, f
-                )
+            self._advert = Advert(self.settings.db, url=self.settings.advertise_url, token=self.session_token)
 
     def close(self) -> None:
-        if self.settings.advertise_url:
-            advert_path(self.settings.db).unlink(missing_ok=True)
+        if self._advert is not None:
+            self._advert.remove()
+        self.jobs.stop()
+        self.pingback_pool.close()  # before the writer: its verifications store their outcomes
         self.runner.stop()
         self.writer.close()
         self.fetcher.close()
@@ -146,7 +180,7 @@ def error_response(exc: ProtocolError, status: int = 400) -> JSONResponse:
 
 def create_app(settings: Settings) -> FastAPI:
     """The linkback server app. ``settings.admin_token`` must be set (``serve`` generates one)."""
-    if not settings.admin_token:
+    if not settings.admin_token and not settings.admin_token_hash:
         settings.admin_token = secrets.token_urlsafe(24)
 
     @asynccontextmanager
@@ -164,18 +198,27 @@ def create_app(settings: Settings) -> FastAPI:
             gc.unfreeze()  # let what start-up made be freed again (DuckDB's bindings check at exit)
             state.close()
 
-    app = FastAPI(
+    from fastapi_offline import FastAPIOffline  # noqa: PLC0415 - /docs and /redoc with bundled assets
+
+    from linkback.server import _display, _linkbacks, _webmention, api  # noqa: PLC0415 - routes need the app
+    from linkback.server import _docs  # noqa: PLC0415
+    from linkback.server._bodylimit import LimitBodies  # noqa: PLC0415
+
+    # /docs and /redoc work offline: their scripts and styles are served from the package.
+    app = FastAPIOffline(
         title="linkback",
         summary="Self-hosted backlinks and linkbacks: Webmention, Pingback, TrackBack, Refback.",
         lifespan=lifespan,
+        **_docs.app_arguments(),
     )
-    from linkback.server import _admin, _display, _linkbacks, _send, _webmention  # noqa: PLC0415 - routes need the app
+    _docs.register(app)
+    # Bodies of the public linkback endpoints are limited while they stream (413 at once).
+    app.add_middleware(LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS))
 
     _webmention.register(app)
     _linkbacks.register(app)
-    _admin.register(app)
+    api.register(app)
     _display.register(app)
-    _send.register(app)
     return app
 
 

@@ -1,4 +1,7 @@
-"""The background job runner: verifies queued mentions and delivers webhooks.
+"""The background runner of received linkbacks: verifies queued mentions and delivers webhooks.
+
+(Long work asked for through the API — ingest, rank, send, refbacks — runs in
+:mod:`linkback.server._jobs`.)
 
 The queue is the ``mentions`` table itself (``status = 'queued'``, ``next_attempt_at``), and the
 webhook queue is ``webhook_deliveries``; so whatever was acknowledged before a crash or a
@@ -10,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -75,7 +77,6 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkback-verify")
         self._inflight: set[int] = set()
         self._inflight_hooks: set[int] = set()
-        self._inflight_sends: set[int] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -138,10 +139,6 @@ class JobRunner:
                     with self._lock:
                         self._inflight.add(row["mention_id"])
                     self._pool.submit(self._verify_one, row, known)
-        for request in _due_send_requests(self._reader, exclude=list(self._inflight_sends)):
-            with self._lock:
-                self._inflight_sends.add(request["request_id"])
-            self._pool.submit(self._send, request)
         for delivery in _due_deliveries(self._reader, now, exclude=hooks_busy):
             with self._lock:
                 self._inflight_hooks.add(delivery["delivery_id"])
@@ -186,60 +183,6 @@ class JobRunner:
             except Exception:  # noqa: BLE001 - the mention's own outcome must still be stored
                 log.exception("adding the source page of mention %s to the index failed", mention_id)
         return self.writer.submit(store_outcome)
-
-    # --- sending for your posts -----------------------------------------------------------------
-
-    def _send(self, request: dict) -> None:
-        """Do one ``POST /api/send`` request: send for a post, a feed or a sitemap."""
-        from linkback.send import Sender, SendOptions, send_feed
-
-        request_id = request["request_id"]
-
-        def read(fn):  # noqa: ANN001, ANN202
-            cursor = self.store.con.cursor()
-            try:
-                return fn(cursor)
-            finally:
-                cursor.close()
-
-        def write(fn):  # noqa: ANN001, ANN202
-            return self.writer.submit(lambda store: fn(store.con)).result()
-
-        options = SendOptions(all_links=bool(request["all_links"]), blog_name=request.get("blog_name") or "")
-        sender = Sender(self.fetcher, read=read, write=write, options=options)
-        result: dict = {"url": request["url"]}
-        status = "done"
-        try:
-            if request["kind"] == "post":
-                posts = [sender.send_post(request["url"])]
-            else:
-                found = send_feed(sender, request["url"], kind=request["kind"])
-                posts = found.posts
-                result.update(entries=found.entries, unchanged=found.unchanged, not_modified=found.not_modified)
-                if found.error:
-                    status, result["error"] = "failed", found.error
-            errors = [f"{p.url}: {p.error}" for p in posts if p.error]
-            if errors and status == "done":  # a feed whose posts failed has failed too
-                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-                status, result["error"] = "failed", errors[0] + more
-            result["sends"] = [
-                {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(r).items()}
-                for p in posts
-                for r in p.records
-            ]
-        except Exception as exc:  # noqa: BLE001 - record it; the runner goes on
-            log.exception("send request %s failed", request_id)
-            status, result["error"] = "failed", f"{type(exc).__name__}: {exc}"
-        finally:
-            payload = json.dumps(result, default=str)
-            self.writer.submit(
-                lambda store: store.con.execute(
-                    "UPDATE send_requests SET status = ?, done_at = ?, result = ? WHERE request_id = ?",
-                    [status, datetime.now(UTC), payload, request_id],
-                )
-            ).result()
-            with self._lock:
-                self._inflight_sends.discard(request_id)
 
     # --- webhooks --------------------------------------------------------------------------------
 
@@ -326,16 +269,6 @@ def known_facts(con: duckdb.DuckDBPyConnection, row: dict, context: PassContext 
         approved_from_host=mentions.approved_from_host(con, host_of(row["source"])),
         extra_words=tuple(mentions.spam_words(context.rules, row["site"])),
     )
-
-
-def _due_send_requests(con: duckdb.DuckDBPyConnection, exclude: list[int]) -> list[dict]:
-    skip = f"AND request_id NOT IN ({', '.join(str(int(i)) for i in exclude)})" if exclude else ""
-    cur = con.execute(
-        f"SELECT request_id, kind, url, all_links, blog_name FROM send_requests WHERE status = 'queued' {skip} "
-        "ORDER BY request_id LIMIT 8"
-    )
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 def _due_deliveries(con: duckdb.DuckDBPyConnection, now: datetime, exclude: list[int]) -> list[dict]:

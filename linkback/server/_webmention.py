@@ -1,7 +1,16 @@
-"""``POST /webmention`` and its status pages (W3C Webmention §3.2)."""
+"""``POST /webmention`` and its status pages (W3C Webmention §3.2).
+
+A status page is for the sender of a Webmention, at an unguessable URL
+(``/webmention/status/TOKEN``, the token made when the Webmention arrived): mention ids are
+sequential and other mentions (refbacks from access logs, spam, pending ones) are nobody's
+business. It says where the Webmention is (queued, verified and approved or awaiting
+moderation, rejected with the Webmention error name, deleted) and never the source, target or
+content, which the sender knows and moderation may be hiding.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import parse_qs
 
@@ -12,30 +21,66 @@ from starlette.routing import Route
 
 from linkback import mentions
 from linkback.errors import ProtocolError
+from linkback.mentions._store import by_status_token, new_status_token, status_token_of
 from linkback.server._app import error_response, state_of
+from linkback.server._bodylimit import BodyLimit
+from linkback.server._linkbacks import checked_pair
 
 MAX_BODY = 16_384
 FORM = "application/x-www-form-urlencoded"
+BODY_LIMITS = (
+    BodyLimit(
+        "/webmention",
+        MAX_BODY,
+        lambda n: (
+            b'{"error":"invalid_request","error_description":"request too large: more than %d bytes"}' % n,
+            "application/json",
+        ),
+    ),
+)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
+#: Why a Webmention was rejected, as the Webmention error names a sender knows. The internal
+#: reasons would say too much: "source_blocked_address:private" maps the receiver's network.
+_NO_LINK = ("no_link_found", "only_in_comment", "unsupported_type", "empty")
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def public_status(row: dict) -> dict:
+    """What a Webmention's sender may know of it: its state, never its content."""
+    status, state = row["status"], row["state"]
+    shown_before = status == "queued" and row["verified_at"] is not None
+    if state == "deleted" or status == "deleted":
+        answer: dict = {"status": "deleted"}
+    elif status == "verified" or shown_before:
+        # Spam is "pending" to its sender: telling a spammer what the filter caught helps him.
+        answer = {"status": "verified", "moderation": "approved" if state == "approved" else "pending"}
+    elif status == "rejected":
+        reason = row["reason"] or ""
+        error = "no_link_found" if reason in _NO_LINK else "blocked" if reason == "blocked" else "source_not_found"
+        answer = {"status": "rejected", "error": error}
+    else:
+        answer = {"status": "queued"}
+    answer.update(received=_iso(row["received_at"]), updated=_iso(row["updated_at"]))
+    return answer
+
+
 def register(app: FastAPI) -> None:
     status_paths: dict[int, str] = {}
 
-    def status_url(request: Request, mention_id: int) -> str:
-        """``request.url_for("webmention_status", mention_id=...)`` without walking the routes
-        on every request (the router's answer for the path is the same for every id)."""
+    def status_url(request: Request, token: str) -> str:
+        """``request.url_for("webmention_status", token=...)`` without walking the routes on
+        every request (the router's answer for the path is the same for every token)."""
         router = request.scope.get("router") or request.scope.get("app")
         prefix = status_paths.get(id(router))
         if prefix is None:
-            path = str(router.url_path_for("webmention_status", mention_id=0))
-            if not path.endswith("/0"):  # a route shape this shortcut does not know: ask each time
-                return str(request.url_for("webmention_status", mention_id=mention_id))
+            path = str(router.url_path_for("webmention_status", token="T")) if router is not None else ""
+            if not path.endswith("/T"):  # a route shape this shortcut does not know: ask each time
+                return str(request.url_for("webmention_status", token=token))
             prefix = status_paths[id(router)] = path[:-1]
-        return str(URLPath(f"{prefix}{int(mention_id)}", protocol="http").make_absolute_url(request.base_url))
+        return str(URLPath(f"{prefix}{token}", protocol="http").make_absolute_url(request.base_url))
 
     @app.post("/webmention", status_code=201, tags=["linkbacks"])
     async def webmention(request: Request) -> Response:
@@ -61,7 +106,7 @@ def register(app: FastAPI) -> None:
                 ProtocolError("exactly one source and one target are required", code="invalid_request")
             )
         try:
-            source, target, site = state.check_pair(form["source"][0], form["target"][0])
+            source, target, site = checked_pair(state, form["source"][0], form["target"][0])
         except ProtocolError as exc:
             return error_response(exc)
         retry = state.rate_limited(source, target)
@@ -72,11 +117,14 @@ def register(app: FastAPI) -> None:
                 headers={"Retry-After": str(retry)},
             )
         client = request.client.host if request.client else ""
-        mention_id, _new = await state.writer.receive_async(
-            mentions.Receipt("webmention", source, target, site, sender_ip=client)
+        token = new_status_token()
+        mention_id, new = await state.writer.receive_async(
+            mentions.Receipt("webmention", source, target, site, sender_ip=client, status_token=token)
         )
+        if not new:  # a pair stored before keeps its first token (and the sender its status URL)
+            token = status_token_of(state.reader(), mention_id)
         state.runner.wake()
-        location = status_url(request, mention_id)
+        location = status_url(request, token)
         return JSONResponse(
             {
                 "status": "queued",
@@ -94,24 +142,14 @@ def register(app: FastAPI) -> None:
     # route stays for the OpenAPI description.
     app.router.routes.insert(0, Route("/webmention", webmention, methods=["POST"], name="webmention_receive"))
 
-    @app.get("/webmention/status/{mention_id}", name="webmention_status", tags=["linkbacks"])
-    def webmention_status(mention_id: int, request: Request) -> Response:
-        """Where a Webmention is: queued, verified, rejected (with the reason) or deleted."""
-        row = mentions.get(state_of(request).reader(), mention_id)
+    @app.get("/webmention/status/{token}", name="webmention_status", tags=["linkbacks"])
+    def webmention_status(token: str, request: Request) -> Response:
+        """Where a Webmention is: queued, verified (approved or pending moderation), rejected
+        (with the Webmention error name) or deleted. The URL is the ``Location`` of the 201."""
+        row = by_status_token(state_of(request).reader(), token) if _TOKEN.fullmatch(token) else None
         if row is None:
             return JSONResponse({"error": "not_found"}, status_code=404)
-        return JSONResponse(
-            {
-                "id": row["mention_id"],
-                "status": row["status"],
-                "reason": row["reason"] or None,
-                "source": row["source"],
-                "target": row["target"],
-                "protocol": row["protocol"],
-                "received": _iso(row["received_at"]),
-                "updated": _iso(row["updated_at"]),
-            }
-        )
+        return JSONResponse(public_status(row), headers={"Cache-Control": "no-store"})
 
     @app.get("/webmention", tags=["linkbacks"])
     def webmention_help() -> Response:

@@ -61,6 +61,22 @@ class DbWriter:
         self._queue.put(("receipt", receipt, future))
         return future
 
+    def call(self, job: Job, transaction: bool = True) -> Any:
+        """``job(store)`` on the writer thread, waited for: what :meth:`Store.write` calls in the server.
+
+        A transaction=True job may share its transaction with others (group commit); if any of
+        them fails the group is re-run one job at a time, so a job must not act outside the
+        database before it returns.
+        """
+        if threading.current_thread() is self._thread:
+            # Already on the writer (a job that writes through a store it was handed): run inline.
+            return job(self.store) if not transaction else self._inline(job)
+        return self.submit(job, own_transaction=not transaction).result()
+
+    def _inline(self, job: Job) -> Any:
+        with self.store.transaction():
+            return job(self.store)
+
     async def run(self, job: Job) -> Any:
         return await asyncio.wrap_future(self.submit(job))
 
@@ -123,31 +139,28 @@ class DbWriter:
             self.jobs += 1
 
     def _transaction(self, items: list[tuple[str, Any, Future]]) -> list[Any]:
-        con = self.store.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            results: list[Any] = [None] * len(items)
-            receipts = [(i, item[1]) for i, item in enumerate(items) if item[0] == "receipt"]
-            if receipts:
-                batch, now = [r for _, r in receipts], datetime.now(UTC)
-                try:
-                    # Most receipts are new pairs: a plain INSERT costs half an upsert. When one
-                    # is not, nothing else has run in this transaction yet: start it again.
-                    ids = receive_many(con, batch, now, assume_new=True)
-                except duckdb.ConstraintException:
-                    con.execute("ROLLBACK")
-                    con.execute("BEGIN TRANSACTION")
-                    ids = receive_many(con, batch, now)
-                for (i, _), result in zip(receipts, ids):
-                    results[i] = result
-                self.receipts += len(receipts)
-            for i, (kind, job, _) in enumerate(items):
-                if kind == "job":
-                    results[i] = job(self.store)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        results: list[Any] = [None] * len(items)
+        receipts = [(i, item[1]) for i, item in enumerate(items) if item[0] == "receipt"]
+        if receipts:
+            batch, now = [r for _, r in receipts], datetime.now(UTC)
+            try:
+                # Most receipts are new pairs: a plain INSERT costs half an upsert. When one is
+                # not, the transaction held nothing else: run it again as upserts.
+                with self.store.transaction() as store:
+                    ids = receive_many(store.con, batch, now, assume_new=True)
+            except duckdb.ConstraintException:
+                with self.store.transaction() as store:
+                    ids = receive_many(store.con, batch, now)
+            for (i, _), result in zip(receipts, ids):
+                results[i] = result
+            self.receipts += len(receipts)
+        else:
+            # Jobs may write through the store they are given (Store.write): the open
+            # transaction is theirs to join.
+            with self.store.transaction() as store:
+                for i, (kind, job, _) in enumerate(items):
+                    if kind == "job":
+                        results[i] = job(store)
         self.commits += 1
         self.jobs += len(items)
         return results

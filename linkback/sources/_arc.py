@@ -22,7 +22,7 @@ _READ_ERRORS = (ArchiveLoadFailed, OSError, EOFError, ValueError, zlib.error)
 def iter_arc(source: str, *, stats: ReadStats, max_body_bytes: int) -> Iterator[FetchedPage]:
     """Pages from an ARC file (plain or gzipped per record). Damage stops the file: warcio
     cannot resynchronise inside ARC, so the rest is counted as ``arc_unreadable``."""
-    from .warc import MAX_URL_CHARS  # noqa: PLC0415
+    from .warc import MAX_URL_CHARS, UNREAD_REST  # noqa: PLC0415
 
     with open(source, "rb") as fh:
         it = ArchiveIterator(fh, arc2warc=True)
@@ -97,3 +97,4 @@ def iter_arc(source: str, *, stats: ReadStats, max_body_bytes: int) -> Iterator[
             stats.error(
                 "arc_unreadable", f"ARC record unreadable ({exc}); rest of file skipped", path=source, offset=offset
             )
+            stats.skipped[UNREAD_REST] += 1

@@ -26,10 +26,10 @@ def parse_lenient(value: str | bytes | None) -> datetime | None:
     m = _ISOISH.match(raw) or _DIGITS14.match(raw)
     if m is None:
         return None
-    parts = [int(g) for g in m.groups()[:6]]
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
     zone = m.groups()[6] if len(m.groups()) > 6 else None
     try:
-        dt = datetime(*parts, tzinfo=timezone.utc)  # type: ignore[misc]
+        dt = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
     except ValueError:
         return None
     if zone and zone.upper() != b"Z":

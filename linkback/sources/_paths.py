@@ -62,11 +62,12 @@ def _first_bytes(path: str, head: bytes, n: int = 64) -> bytes:
             except zlib.error as exc:
                 raise NotAnArchive(f"gzip data that does not decompress ({exc})", path=path, offset=0) from None
     if head.startswith((_ZSTD_MAGIC, _LZ4_MAGIC)):
-        from fastwarc.stream_io import FileStream, LZ4Stream, ZstdStream  # noqa: PLC0415
+        from fastwarc.stream_io import Lz4Reader, ZstdReader  # noqa: PLC0415
 
-        cls = ZstdStream if head.startswith(_ZSTD_MAGIC) else LZ4Stream
+        cls = ZstdReader if head.startswith(_ZSTD_MAGIC) else Lz4Reader
         try:
-            return cls(FileStream(path, "rb")).read(n)
+            with cls(path) as reader:
+                return reader.read(n)
         except OSError as exc:
             raise NotAnArchive(f"compressed data that does not decompress ({exc})", path=path, offset=0) from None
     return head[:n]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 _SLICE = 1 << 20
+_OUT_STEP = 4 << 20
 _WARC_LINE = re.compile(rb"WARC/\d")
 
 
@@ -33,10 +34,17 @@ class Member:
     tail_sample: bytes = b""
     truncated: bool = False
     error: str = ""
+    #: Decompression stopped once ``size`` passed the caller's ``stop_after``: the member holds
+    #: at least that much, and ``end`` is None.
+    stopped: bool = False
 
 
-def read_member(mm, start: int, *, sample_from: int = -1, head_len: int = 65536) -> Member:
-    """Decompress the gzip member at ``start`` (streaming, output discarded but for samples)."""
+def read_member(mm, start: int, *, sample_from: int = -1, head_len: int = 65536, stop_after: int = -1) -> Member:
+    """Decompress the gzip member at ``start`` (streaming, output discarded but for samples).
+
+    ``stop_after`` >= 0: stop once more than that many bytes came out (``stopped``), so that
+    asking whether a member is at least so long costs no more than that.
+    """
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
     pos = start
     size = 0
@@ -45,8 +53,11 @@ def read_member(mm, start: int, *, sample_from: int = -1, head_len: int = 65536)
     n = len(mm)
     try:
         while pos < n and not d.eof:
+            if 0 <= stop_after < size:
+                return Member(start, None, size, bytes(head), bytes(sample), stopped=True)
             chunk = mm[pos : pos + _SLICE]
-            out = d.decompress(chunk)
+            # Bounded output per step: a member made to inflate a thousandfold costs no memory.
+            out = d.decompress(chunk, _OUT_STEP)
             if len(head) < head_len:
                 head += out[: head_len - len(head)]
             if sample_from >= 0 and len(sample) < 65536:
@@ -54,7 +65,7 @@ def read_member(mm, start: int, *, sample_from: int = -1, head_len: int = 65536)
                 if lo < len(out):
                     sample += out[lo : lo + 65536 - len(sample)]
             size += len(out)
-            pos += len(chunk) - len(d.unused_data)
+            pos += len(chunk) - len(d.unconsumed_tail) - len(d.unused_data)
     except zlib.error as exc:
         return Member(start, None, size, bytes(head), bytes(sample), error=str(exc))
     if not d.eof:
@@ -101,3 +112,35 @@ def next_gzip_record(mm, after: int) -> int:
         if is_warc_start(head):
             return i
         pos = i + 1
+
+
+def spool_gzip(mm, out, *, max_bytes: int) -> tuple[str, str, int] | None:
+    """Decompress the gzip data in ``mm`` (one stream, or members one after another) into the
+    file ``out``, at most ``max_bytes`` of it. None if all of it came out, else what stopped it:
+    ``(key, message, byte offset in mm)``, key ``truncated_gzip``, ``corrupt_gzip``,
+    ``garbage_bytes`` or ``spool_limit``."""
+    pos, n, written = 0, len(mm), 0
+    while pos < n:
+        if mm[pos : pos + 2] != GZIP_MAGIC[:2]:
+            if bytes(mm[pos:n]).strip(b"\r\n\t \x00"):
+                return "garbage_bytes", f"{n - pos} bytes after the gzip data", pos
+            return None
+        start, d = pos, zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            while pos < n and not d.eof:
+                chunk = mm[pos : pos + _SLICE]
+                data = d.decompress(chunk, _OUT_STEP)
+                pos += len(chunk) - len(d.unconsumed_tail) - len(d.unused_data)
+                written += len(data)
+                if written > max_bytes:
+                    return "spool_limit", f"gzip data decompresses to more than {max_bytes:,} bytes; rest not read", pos
+                out.write(data)
+        except zlib.error as exc:
+            return "corrupt_gzip", f"corrupt gzip data ({exc}); rest not read", start
+        if not d.eof:
+            return (
+                "truncated_gzip",
+                "gzip member cut short: the file ends inside it (truncated download?); records before it were read",
+                start,
+            )
+    return None

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from ..errors import SourceError
 
@@ -286,7 +286,7 @@ def read_log(
         lines = _lines(fh, max_line_bytes)
         while True:
             try:
-                raw = next(lines, False)
+                raw: bytes | None | Literal[False] = next(lines, False)
             except _STREAM_ERRORS as exc:
                 # Rotated logs are often copied while still being compressed: keep what came before.
                 key = "truncated_stream" if isinstance(exc, EOFError) else "read_error"

@@ -6,16 +6,24 @@ warcio, which converts ARC records on the fly. The format is told by magic bytes
 
 Damage policy. A damaged record is skipped and counted under a stable key, with a message naming
 the file and byte offset in ``stats.errors``; the reader then finds the next readable record and
-goes on. A file that dies midway (a truncated gzip member, a cut-off record) does **not** raise:
-everything before the damage is yielded, the damage is counted, and the caller can move on to
-the next file. Only a file that is unusable as a whole raises: :class:`~linkback.errors.NotAnArchive`
-(not WARC/ARC at all, or empty) and :class:`~linkback.errors.SourceError` (cannot be opened).
+goes on: the next gzip member holding a WARC record (gzipped per record), the next line starting
+``WARC/<digit>`` (plain WARC, and a file gzipped as one stream, which is then decompressed to a
+temporary file to be searched; offsets after that point are in the decompressed data). A record
+whose Content-Length runs past its own bytes (``bad_content_length``) is found before its block
+is read, however large the length: it never swallows the records after it. A file that dies
+midway (a truncated gzip member, a cut-off record) does **not** raise: everything before the
+damage is yielded, the damage is counted, and the caller can move on to the next file. When the
+reader has to give up before the end of the file, it counts :data:`UNREAD_REST` once
+(``stats.read_to_end`` is then false): ingest must not record such a file as complete. Only a
+file that is unusable as a whole raises: :class:`~linkback.errors.NotAnArchive` (not WARC/ARC at
+all, or empty) and :class:`~linkback.errors.SourceError` (cannot be opened).
 
 Skip keys (``stats.skipped``): record types ``warcinfo``, ``request``, ``metadata``, ``revisit``,
 ``conversion``, ``continuation``, ``unknown``; ``dns``, ``resource_not_http``,
 ``response_not_http``, ``no_target_uri``, ``url_too_long``, ``bad_http_headers``, ``no_date``;
 damage: ``truncated_record``, ``truncated_gzip``, ``corrupt_gzip``, ``bad_content_length``,
-``bad_warc_header``, ``garbage_bytes``, ``arc_unreadable``, ``not_an_archive``. The keys in
+``bad_warc_header``, ``garbage_bytes``, ``arc_unreadable``, ``not_an_archive``, ``unread_rest``
+(not a record: the rest of the file from the offset in its message was not read). The keys in
 :data:`YIELDED_ANYWAY` count pages that *were* yielded, with a caveat: ``body_truncated`` (body
 cut at ``max_body_bytes``), ``bad_content_encoding`` (raw body kept), ``bad_chunked_encoding``,
 ``unsupported_content_encoding``, ``bad_date`` (date parsed leniently or taken from the warcinfo
@@ -31,6 +39,7 @@ from __future__ import annotations
 import collections
 import mmap
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +54,7 @@ from ._dates import as_utc, parse_lenient
 from ._paths import ARCHIVE_SUFFIXES, iter_paths, sniff_archive
 
 __all__ = [
+    "UNREAD_REST",
     "RangeBounds",
     "ReadStats",
     "YIELDED_ANYWAY",
@@ -68,6 +78,11 @@ YIELDED_ANYWAY = frozenset(
         "warc_truncated",
     }
 )
+#: Counted once in ``ReadStats.skipped`` when the reader gave up before the end of a file.
+UNREAD_REST = "unread_rest"
+#: A file gzipped as one stream is decompressed to a temporary file to resynchronise after
+#: damage; no more than this many times its own size (a gzip bomb must not fill the disk).
+SPOOL_MAX_RATIO = 100
 #: Longer WARC-Target-URIs are skipped as ``url_too_long``.
 MAX_URL_CHARS = 32 * 1024
 #: A WARC or HTTP header block longer than this is damage (FastWARC's default is 32 KiB).
@@ -116,6 +131,11 @@ class ReadStats:
     def error(self, key: str, message: str, *, path: str, offset: int) -> None:
         self.skipped[key] += 1
         self.errors.append(str(SourceError(message, path=path, offset=offset)))
+
+    @property
+    def read_to_end(self) -> bool:
+        """False if a reader gave up before the end of a file (:data:`UNREAD_REST`)."""
+        return not self.skipped[UNREAD_REST]
 
 
 # --------------------------------------------------------------------------- the reader
@@ -220,6 +240,10 @@ def iter_record_offsets(path: str | os.PathLike[str]) -> Iterator[tuple[int, boo
             return
 
 
+class _OneStreamDamaged(Exception):
+    """Damage in a file gzipped as one stream: go on in a decompressed copy."""
+
+
 @dataclass(slots=True)
 class _Pending:
     """A record read but not yet released: it is released once the next record's header parses
@@ -233,6 +257,8 @@ class _Pending:
     content_length: int = -1
     short: bool = False
     message: str = ""  # for damage reasons: what went wrong, for stats.errors
+    resume: int = -1  # its length overruns it: reading goes on here, not where its length says
+    replayed: bool = False  # read again after a switch to the decompressed copy: released before
 
     def mark(self, key: str, message: str) -> None:
         self.reason, self.message = key, message
@@ -258,14 +284,25 @@ class _WarcReader:
         self.first = -1  # where reading began
         self.next = -1  # the first record at or after ``end``
         self.warcinfo_date: datetime | None = None
+        self.released = 0  # records released (yielded or counted), in order
+        self.replay = 0  # reading a decompressed copy: this many records were released before
+        self.decompressed = False  # offsets are in the decompressed data of a one-stream gzip
 
     # -- damage bookkeeping
     def _damage(self, key: str, message: str, offset: int) -> None:
+        if self.decompressed:
+            message += " (offset in the decompressed data)"
         self.stats.error(key, message, path=self.source, offset=offset)
 
+    def _give_up(self, key: str, message: str, offset: int) -> None:
+        """Count damage after which the rest of the file is not read."""
+        self._damage(key, message, offset)
+        self.stats.skipped[UNREAD_REST] += 1
+
     def _release(self, pending: _Pending | None) -> Iterator[FetchedPage]:
-        if pending is None:
+        if pending is None or pending.replayed:
             return
+        self.released += 1
         if pending.reason:
             if pending.message:
                 self._damage(pending.reason, pending.message, pending.offset)
@@ -281,12 +318,10 @@ class _WarcReader:
     # -- main loop
     def run(self) -> Iterator[FetchedPage]:
         with open(self.source, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             try:
                 gz = mm[:2] == rec_.GZIP_MAGIC[:2]
                 pos: int = self.start
-                end = self.end
                 if self.align and pos > 0:
                     pos = rec_.next_gzip_record(mm, pos) if gz else -1
                     if pos < 0:
@@ -294,48 +329,105 @@ class _WarcReader:
                 self.first = pos
                 if pos > 0:
                     self.warcinfo_date = self._leading_warcinfo_date(fh)
-                pending: _Pending | None = None
-                while pos >= 0:
-                    # A file object, not the path: FastWARC picks the decompressor for a path by
-                    # its name, and we go by magic bytes. After damage it restarts at ``pos``.
-                    fh.seek(pos)
-                    it = ArchiveIterator(
-                        fh,
-                        parse_http=False,
-                        quirks_mode=False,
-                        max_header_len=MAX_HEADER_BYTES,
-                        fsspec_args=False,
-                    )
-                    past_end = False
-                    try:
-                        for record in it:
-                            if 0 <= end <= record.stream_pos:
-                                past_end = True  # the next range's first record: not ours
-                                self.next = record.stream_pos
-                                break
-                            self.stats.records += 1
-                            yield from self._release(pending)
-                            pending = self._read(record, mm, gz)
-                    except OSError as exc:
-                        new_pos, pending = self._resync(mm, gz, pos, pending, str(exc))
-                        yield from self._release(pending)
-                        pending = None
-                        if 0 <= new_pos <= pos:  # never loop on the same bytes
-                            self._damage("garbage_bytes", "cannot resynchronise; rest of file skipped", new_pos)
-                            new_pos = -1
-                        pos = new_pos
-                        continue
-                    if past_end:
-                        # The next record's header parsed, which proves the pending one whole.
-                        yield from self._release(pending)
-                        pending = None
-                        break
-                    pending = self._finish(mm, gz, size, pos, pending)
-                    yield from self._release(pending)
-                    pending = None
-                    pos = -1
+                try:
+                    yield from self._loop(fh, mm, gz, pos)
+                except _OneStreamDamaged:
+                    yield from self._read_decompressed(mm)
             finally:
                 mm.close()
+
+    def _loop(self, fh, mm, gz: bool, pos: int) -> Iterator[FetchedPage]:
+        size = len(mm)
+        end = self.end
+        pending: _Pending | None = None
+        counted = 0  # records read in this loop (a decompressed copy's replay included)
+        while pos >= 0:
+            # A file object, not the path: FastWARC picks the decompressor for a path by
+            # its name, and we go by magic bytes. After damage it restarts at ``pos``.
+            fh.seek(pos)
+            it = ArchiveIterator(
+                fh,
+                parse_http=False,
+                quirks_mode=False,
+                max_header_len=MAX_HEADER_BYTES,
+                fsspec_args=False,
+            )
+            past_end = False
+            resume = -1
+            try:
+                for record in it:
+                    if 0 <= end <= record.stream_pos:
+                        past_end = True  # the next range's first record: not ours
+                        self.next = record.stream_pos
+                        break
+                    counted += 1
+                    replayed = counted <= self.replay
+                    if not replayed:
+                        self.stats.records += 1
+                    yield from self._release(pending)
+                    pending = self._read(record, mm, gz)
+                    pending.replayed = replayed
+                    if pending.resume >= 0:
+                        # Its length runs into the records after it: read on from where it
+                        # really ends, not from where FastWARC would.
+                        resume = pending.resume
+                        break
+            except OSError as exc:
+                self._one_stream_check(mm, gz, pending)
+                new_pos, pending = self._resync(mm, gz, pos, pending, str(exc))
+                yield from self._release(pending)
+                pending = None
+                if 0 <= new_pos <= pos:  # never loop on the same bytes
+                    self._give_up("garbage_bytes", "cannot resynchronise; rest of file skipped", new_pos)
+                    new_pos = -1
+                pos = new_pos
+                continue
+            if past_end or resume >= 0:
+                # The next record's header parsed, which proves the pending one whole.
+                yield from self._release(pending)
+                pending = None
+                pos = resume if resume >= 0 else -1
+                continue
+            if pending is not None and pending.short:
+                self._one_stream_check(mm, gz, pending)
+            pending, pos = self._finish(mm, gz, size, pos, pending)
+            yield from self._release(pending)
+            pending = None
+
+    # -- a file gzipped as one stream
+    def _one_stream_check(self, mm, gz: bool, pending: _Pending | None) -> None:
+        """Damage inside a file gzipped as one stream: FastWARC cannot be started anywhere but
+        at its beginning, so the reading goes on in a decompressed copy (whole reads only)."""
+        if not gz or pending is None or self.start > 0 or self.end >= 0 or self.replay:
+            return
+        first = rec_.read_member(mm, 0, head_len=0)  # one stream: the whole file, once
+        if first.end is None:
+            return  # cut or corrupt: counted as such where the reading ends
+        if mm[first.end : first.end + 2] == rec_.GZIP_MAGIC[:2]:
+            return  # gzipped per record: its own member tells where a record ends
+        self.stats.records -= 1  # the pending record is read again there
+        raise _OneStreamDamaged
+
+    def _read_decompressed(self, mm) -> Iterator[FetchedPage]:
+        """Read the file again from a decompressed copy, as a plain WARC, skipping the records
+        already released; damage in it is then found and skipped as in any plain WARC."""
+        with tempfile.TemporaryFile(prefix="linkback-") as copy:
+            problem = rec_.spool_gzip(mm, copy, max_bytes=SPOOL_MAX_RATIO * max(len(mm), 1 << 20))
+            copy.flush()
+            self.replay, self.decompressed = self.released, True
+            if copy.tell():
+                plain = mmap.mmap(copy.fileno(), 0, access=mmap.ACCESS_READ)
+                try:
+                    yield from self._loop(copy, plain, False, 0)
+                finally:
+                    plain.close()
+        self.decompressed = False
+        if problem is not None:
+            key, message, offset = problem
+            if key == "spool_limit":
+                self._give_up("garbage_bytes", message, offset)
+            else:
+                self._damage(key, message, offset)
 
     def _leading_warcinfo_date(self, fh) -> datetime | None:
         """The date of the file's warcinfo record, for a reader that starts past it (the
@@ -360,12 +452,14 @@ class _WarcReader:
             hend = rec_.header_end(mm, offset)
             declared_end = hend + declared if hend >= 0 else len(mm) + 1  # no blank line: header cut off
         pend = _Pending(offset, None, declared_end=declared_end, content_length=declared)
+        if self._overrun(mm, gz, pend, read=False):
+            return pend
         if rtype == WarcRecordType.warcinfo:
             self.warcinfo_date = record.record_date or parse_lenient(record.headers.get("WARC-Date"))
         if rtype not in (WarcRecordType.response, WarcRecordType.resource):
             pend.reason = _TYPE_KEYS.get(int(rtype), "unknown")
             pend.short = self._drain(record, declared, pend)
-            return pend
+            return self._checked(mm, gz, pend)
         uri_raw = (record.headers.get_bytes(b"WARC-Target-URI") or b"").strip()
         if uri_raw.startswith(b"<") and uri_raw.endswith(b">"):  # WARC/0.17-era producers (wget)
             uri_raw = uri_raw[1:-1]
@@ -380,7 +474,7 @@ class _WarcReader:
             pend.reason = "url_too_long"
         if pend.reason:
             pend.short = self._drain(record, declared, pend)
-            return pend
+            return self._checked(mm, gz, pend)
         try:
             record.parse_http(quirks_mode=True, max_header_len=MAX_HEADER_BYTES)
         except OSError:
@@ -392,7 +486,7 @@ class _WarcReader:
         if status is None or not line or not line.startswith("HTTP/") or not 100 <= status <= 999:
             pend.reason = "bad_http_headers"
             pend.short = self._drain(record, record.content_length, pend)
-            return pend
+            return self._checked(mm, gz, pend)
         notes: list[str] = []
         headers = []
         bad_text = uri_latin1
@@ -414,7 +508,7 @@ class _WarcReader:
         if got < remaining:
             pend.short = True
             pend.mark("truncated_record", f"record cut short: {remaining - got} bytes of its block are missing")
-            return pend
+            return self._checked(mm, gz, pend)
         te = ce = None
         for k, v in headers:
             kl = k.lower()
@@ -448,6 +542,49 @@ class _WarcReader:
         pend.notes = tuple(notes)
         return pend
 
+    def _checked(self, mm, gz: bool, pend: _Pending) -> _Pending:
+        """A record whose block came out short: cut off by the end of the file, or a length
+        that ran past its own gzip member into the records after it?"""
+        if pend.short:
+            self._overrun(mm, gz, pend, read=True)
+        return pend
+
+    def _overrun(self, mm, gz: bool, pend: _Pending, *, read: bool) -> bool:
+        """Does the record's Content-Length run past its own bytes while more records follow?
+        Then it is marked ``bad_content_length`` and ``pend.resume`` says where the next one
+        starts. Checked before the block is read wherever reading it could cost more than
+        ``max_body`` (a length of 10**12 must not read, let alone decompress, the rest of the
+        file), and after a read that came out short (``read``)."""
+        size = len(mm)
+        if not gz:
+            if pend.declared_end <= size:
+                return False  # a wrong length inside the file: found when the next header fails
+            hend = rec_.header_end(mm, pend.offset)
+            nxt = rec_.next_warc_line(mm, hend) if hend >= 0 else -1
+            if nxt < 0:
+                return False  # the file really ends inside it: truncated_record
+            where = f"runs {pend.declared_end - size:,} bytes past the end of the file"
+            resume = nxt
+        else:
+            if not read and pend.content_length <= self.max_body:
+                return False  # reading it costs little; a wrong length is found after
+            if mm[pend.offset : pend.offset + 2] != rec_.GZIP_MAGIC[:2]:
+                return False  # one gzip stream for the whole file: see _one_stream_check
+            member = rec_.read_member(mm, pend.offset, stop_after=(1 << 16) + pend.content_length)
+            hend = rec_.header_end(member.head)
+            if member.end is None or member.end >= size or hend < 0 or member.size >= hend + pend.content_length:
+                return False  # cut or corrupt member, the last one, or long enough
+            where = f"runs {hend + pend.content_length - member.size:,} bytes past its gzip member"
+            resume = member.end
+        pend.short = False
+        pend.mark(
+            "bad_content_length",
+            f"record's Content-Length ({pend.content_length:,}) {where}; record skipped, "
+            f"reading goes on at byte {resume}",
+        )
+        pend.resume = resume
+        return True
+
     def _drain(self, record, expected: int, pend: _Pending) -> bool:
         """Consume a skipped record's block; True if the stream ended before ``expected`` bytes."""
         try:
@@ -457,14 +594,20 @@ class _WarcReader:
         return got < expected
 
     # -- end of file
-    def _finish(self, mm, gz: bool, size: int, pos: int, pending: _Pending | None) -> _Pending | None:
+    def _finish(self, mm, gz: bool, size: int, pos: int, pending: _Pending | None) -> tuple[_Pending | None, int]:
+        """Check the end of the file once FastWARC has stopped: (the pending record, marked if
+        it was cut off; where reading goes on if readable records follow damage, else -1)."""
+        resume = -1
         if gz:
             start = pending.offset if pending is not None else pos
             if mm[start : start + 2] != rec_.GZIP_MAGIC[:2]:  # a whole-file gzip: check it all
                 start = pos
             while start < size:
                 if mm[start : start + 2] != rec_.GZIP_MAGIC[:2]:
-                    if mm[start:size].strip(b"\r\n\t \x00"):
+                    resume = rec_.next_gzip_record(mm, start)
+                    if resume >= 0:
+                        self._damage("garbage_bytes", f"{resume - start} bytes that are not gzip", start)
+                    elif mm[start:size].strip(b"\r\n\t \x00"):
                         self._damage("garbage_bytes", f"{size - start} bytes after the last gzip member", start)
                     break
                 member = rec_.read_member(mm, start, head_len=0)
@@ -480,6 +623,8 @@ class _WarcReader:
                         pending.mark(key, what)
                     else:
                         self._damage(key, what, start)
+                    if member.error:
+                        resume = rec_.next_gzip_record(mm, start + 1)
                     break
                 start = member.end  # type: ignore[assignment]
         if pending is not None and pending.reason not in ("truncated_gzip", "corrupt_gzip"):
@@ -488,7 +633,9 @@ class _WarcReader:
                     "truncated_record",
                     "record cut short: the file ends inside it",
                 )
-        return pending
+        if 0 <= resume <= pos:
+            resume = -1  # never read the same bytes twice
+        return pending, resume
 
     # -- damage in the middle
     def _resync(self, mm, gz: bool, pos: int, pending: _Pending | None, err: str) -> tuple[int, _Pending | None]:
@@ -521,7 +668,7 @@ class _WarcReader:
     def _resync_gz(self, mm, pos: int, pending: _Pending | None, err: str) -> tuple[int, _Pending | None]:
         start = pos
         if pending is not None and mm[pending.offset : pending.offset + 2] != rec_.GZIP_MAGIC[:2]:
-            self._damage("garbage_bytes", f"unreadable data inside a whole-file gzip ({err}); rest skipped", pos)
+            self._give_up("garbage_bytes", f"unreadable data inside a whole-file gzip ({err}); rest skipped", pos)
             return -1, pending
         if pending is not None:
             first = rec_.read_member(mm, pending.offset, head_len=65536)
@@ -534,7 +681,7 @@ class _WarcReader:
                 extra = rec_.read_member(mm, pending.offset, head_len=0, sample_from=expected)
                 whole_file = first.size > expected and rec_.next_warc_line(extra.tail_sample, 0) >= 0
                 if whole_file:
-                    self._damage(
+                    self._give_up(
                         "garbage_bytes",
                         f"unreadable data inside a whole-file gzip ({err}); rest skipped",
                         pending.offset,

@@ -54,12 +54,12 @@ def first_links(facts: Sequence[PageFacts], links: Sequence[Sequence[Link]]) -> 
 
     That is the common case (a page ingested for the first time), and it needs no aggregation:
     each link identity (target, kind, anchor) once per page, first and last seen at the capture,
-    nothing lost; pages observed as noindex give none. Workers build these rows in parallel; the
+    nothing lost, ``noindex`` as the page is. Workers build these rows in parallel; the
     store uses them when none of the batch's pages were seen before (see ``add_batch``).
     """
     cols: dict[str, list] = {name: [] for name in FIRST_LINKS_SCHEMA.names}
     for i, (page, page_links) in enumerate(zip(facts, links, strict=True)):
-        if page.noindex or not page_links:
+        if not page_links:
             continue
         seen: set[tuple[str, str, str]] = set()
         for link in page_links:
@@ -72,11 +72,11 @@ def first_links(facts: Sequence[PageFacts], links: Sequence[Sequence[Link]]) -> 
             cols["source_host"].append(page.host)
             cols["source_domain"].append(page.domain)
             for col, value in zip(_LINK_ATTRS, link, strict=True):
-                cols[col].append(" ".join(value) if col == "rel" else value)
+                cols[col].append(" ".join(link.rel) if col == "rel" else value)
             cols["first_seen"].append(page.fetched_at)
             cols["last_seen"].append(page.fetched_at)
             cols["lost_at"].append(None)
             cols["lost_reason"].append(None)
             cols["via"].append(page.via)
-            cols["noindex"].append(False)
+            cols["noindex"].append(bool(page.noindex))
     return pa.RecordBatch.from_pydict(cols, schema=FIRST_LINKS_SCHEMA)

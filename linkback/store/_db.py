@@ -87,6 +87,8 @@ def _jobs_and_sequences(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(schema.create_table_sql(name))
     _add_columns(con, 5)
     con.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_id ON jobs (job_id)")
+    # A sender's status page looks its mention up by the token in its URL.
+    con.execute("CREATE INDEX IF NOT EXISTS mentions_status_token ON mentions (status_token)")
     # Ids came from max(id) + 1 before: each sequence starts after the largest id stored.
     for seq, table, column in (
         ("obs_id_seq", "observations", "obs_id"),
@@ -103,6 +105,8 @@ def _jobs_and_sequences(con: duckdb.DuckDBPyConnection) -> None:
 
         con.execute("INSERT OR REPLACE INTO meta VALUES ('admin_token_sha256', ?)", [token_hash(rows[0][0])])
         con.execute("DELETE FROM meta WHERE key = 'admin_token'")
+    import linkback.store._write  # noqa: F401, PLC0415 - registers its step (links on noindex pages)
+
     for fn in _AFTER_5:
         fn(con)
 
@@ -127,6 +131,11 @@ class Store:
     ``Store(path)`` opens (creating if needed) and migrates the file; ``Store(":memory:")`` is a
     throw-away store for tests. ``con`` is the DuckDB connection; reports read through it.
     """
+
+    #: Where a store lent by the server fetches live pages (its fetcher and guard); None elsewhere.
+    fetcher: Any = None
+    #: True for a store over a connection it does not own (see borrowing): close leaves it open.
+    _borrowed: bool = False
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
         self.path = str(path if path is not None else default_db_path())

@@ -12,14 +12,17 @@ A link's identity is (source_url, target_url, kind, anchor). For each link:
 * ``first_seen`` / ``last_seen``: the first and last observation of its source page that had it;
   its other columns come from the last of those.
 * ``lost_at`` / ``lost_reason``: the first *decisive* observation of the source page after
-  ``last_seen``. Decisive means the page answered 2xx (its content without the link: ``removed``;
-  or marked noindex by meta robots / X-Robots-Tag: ``noindex``), 3xx (``redirected``) or
-  404/410/451 (``page_gone``). Other answers (5xx, 403, 429...) say nothing about the link and
-  are not used.
+  ``last_seen``. Decisive means the page answered 2xx (its content without the link: ``removed``),
+  3xx (``redirected``) or 404/410/451 (``page_gone``). Other answers (5xx, 403, 429...) say
+  nothing about the link and are not used.
+* ``noindex``: the source page was marked noindex (meta robots / X-Robots-Tag) in the newest
+  observation that had the link.
 
-As search engines and the commercial indexes do, a page observed as noindex does not count as
-showing its links: they are not "seen" in that observation (a link only ever on a noindex page
-is kept in ``link_observations`` but has no row in ``links``).
+A page marked noindex still shows its links to the people who read it, and they click them: its
+links are live like any other, flagged ``noindex``, and pass no authority (like nofollow; see
+:data:`linkback.graph._from_store.PASSES`). Stores derived before that rule (where a page turning
+noindex lost its links with the reason ``noindex``) are re-derived by :func:`relink_noindex_pages`,
+a step of schema migration 5.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkback import schema
-from linkback.store._db import Store
+from linkback.store._db import _AFTER_5, Store
 
 # Statuses that say the page content was actually seen (or is really gone).
 _DECISIVE = "(o.status BETWEEN 200 AND 399 OR o.status IN (404, 410, 451))"
@@ -66,14 +69,24 @@ def begin_archive(store: Store, *, path: str, size: int, fingerprint: str) -> in
 
 
 def finish_archive(
-    store: Store, archive_id: int, *, records: int, pages: int, links: int, skipped: dict[str, int]
+    store: Store,
+    archive_id: int,
+    *,
+    records: int,
+    pages: int,
+    links: int,
+    skipped: dict[str, int],
+    complete: bool = True,
 ) -> None:
+    """Store what reading an archive gave; ``complete=False`` (it could not be read to its end)
+    keeps ``completed_at`` empty, so the next run reads the file again."""
     store.write(
         lambda store: store.con.execute(
             "UPDATE archives SET completed_at = ?, records = ?, pages = ?, links = ?, skipped = ? WHERE archive_id = ?",
-            [datetime.now(UTC), records, pages, links, json.dumps(skipped, sort_keys=True), archive_id],
+            [datetime.now(UTC) if complete else None, records, pages, links, json.dumps(skipped, sort_keys=True),
+             archive_id],
         )
-    )
+    )  # fmt: skip
 
 
 def add_batch(
@@ -199,11 +212,10 @@ def _insert_first_seen(store: Store) -> None:
     ]
     con.execute(f"INSERT INTO pages SELECT {', '.join(page_cols)} FROM _obs")
     (added,) = con.execute("SELECT count(*) FROM _current").fetchall()[0]
-    _count_unsorted(store, int(added))
+    _count_unsorted(store.con, int(added))
 
 
-def _count_unsorted(store: Store, appended: int) -> None:
-    con = store.con
+def _count_unsorted(con: duckdb.DuckDBPyConnection, appended: int) -> None:
     rows = con.execute("SELECT value FROM meta WHERE key = 'links_unsorted_rows'").fetchall()
     unsorted = (int(rows[0][0]) if rows else 0) + appended
     con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', ?)", [str(unsorted)])
@@ -228,11 +240,16 @@ def _derive(store: Store) -> None:
     Runs inside :func:`add_batch`'s transaction.
     """
     con = store.con
-    attrs = ",\n      ".join(f"arg_max(lo.{c}, o.fetched_at) AS {c}" for c in _LINK_ATTRS)
     con.execute("CREATE OR REPLACE TEMP TABLE _batch_urls AS SELECT DISTINCT url FROM _obs")
     # Pages seen before need their old rows replaced; new pages only add rows, which spares a
     # scan of the whole links table.
-    known = _any_known(store)
+    _derive_pages(con, replace=_any_known(store))
+
+
+def _derive_pages(con: duckdb.DuckDBPyConnection, *, replace: bool) -> None:
+    """Derive the ``links`` and ``pages`` rows of the pages in TEMP ``_batch_urls(url)`` from all
+    their observations; ``replace`` deletes their old rows first."""
+    attrs = ",\n      ".join(f"arg_max(lo.{c}, o.fetched_at) AS {c}" for c in _LINK_ATTRS)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _page_obs AS "
         "SELECT o.* FROM observations o SEMI JOIN _batch_urls b ON o.url = b.url"
@@ -247,26 +264,24 @@ def _derive(store: Store) -> None:
             arg_max(o.via, o.fetched_at) AS via,
             arg_max(o.host, o.fetched_at) AS source_host,
             arg_max(o.domain, o.fetched_at) AS source_domain,
+            arg_max(coalesce(o.noindex, false), o.fetched_at) AS noindex,
             {attrs}
           FROM link_observations lo JOIN _page_obs o ON lo.obs_id = o.obs_id
-          WHERE NOT coalesce(o.noindex, false)
-            AND lo.obs_id >= $min_obs  -- a constant bound lets zone maps skip older row groups
+          WHERE lo.obs_id >= $min_obs  -- a constant bound lets zone maps skip older row groups
           GROUP BY ALL
         ),
-        decisive AS (SELECT url, fetched_at, status, noindex FROM _page_obs o WHERE {_DECISIVE})
+        decisive AS (SELECT url, fetched_at, status FROM _page_obs o WHERE {_DECISIVE})
         SELECT s.*, d.fetched_at AS lost_at,
           CASE WHEN d.status IS NULL THEN NULL
                WHEN d.status BETWEEN 300 AND 399 THEN 'redirected'
                WHEN d.status >= 400 THEN 'page_gone'
-               WHEN d.noindex THEN 'noindex'
-               ELSE 'removed' END AS lost_reason,
-          false AS noindex
+               ELSE 'removed' END AS lost_reason
         FROM seen s ASOF LEFT JOIN decisive d
           ON s.source_url = d.url AND d.fetched_at > s.last_seen
         """,
         {"min_obs": min_obs},
     )
-    if known:
+    if replace:
         con.execute("DELETE FROM links WHERE source_url IN (SELECT url FROM _batch_urls)")
         con.execute("DELETE FROM pages WHERE url IN (SELECT url FROM _batch_urls)")
     cols = ", ".join(schema.LINKS.names)
@@ -278,9 +293,33 @@ def _derive(store: Store) -> None:
         f"  SELECT url, {page_attrs}, min(fetched_at) AS first_seen, max(fetched_at) AS last_seen,"
         f"  count(*)::INTEGER AS observations FROM _page_obs GROUP BY url)"
     )
-    _count_unsorted(store, int(added))
+    _count_unsorted(con, int(added))
     for tmp in ("_batch_urls", "_page_obs", "_derived"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
+
+
+def relink_noindex_pages(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 5's step for links on noindex pages: derive them by today's rule.
+
+    Before it, a noindex observation did not count as showing its links, and a page turning
+    noindex lost them with the reason ``noindex``. Every page observed as noindex at least once
+    is derived again from its observations (its links live, flagged ``noindex``, their last seen
+    moved on, the ones it really dropped ``removed``); a link still lost for ``noindex`` after
+    that has no observation to derive it from (written by other means) and is live again, flagged
+    as its page is. Every other link was on no noindex page: ``noindex`` false.
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE _batch_urls AS SELECT DISTINCT url FROM observations WHERE noindex")
+    (pages,) = con.execute("SELECT count(*) FROM _batch_urls").fetchall()[0]
+    if pages:
+        _derive_pages(con, replace=True)
+    else:
+        con.execute("DROP TABLE _batch_urls")
+    con.execute(
+        """UPDATE links SET lost_at = NULL, lost_reason = NULL,
+             noindex = coalesce((SELECT p.noindex FROM pages p WHERE p.url = links.source_url), true)
+           WHERE lost_reason = 'noindex'"""
+    )
+    con.execute("UPDATE links SET noindex = false WHERE noindex IS NULL")
 
 
 def cluster_links(store: Store, *, resort_fraction: float = 0.2, min_rows: int = 1_000_000) -> bool:
@@ -304,3 +343,8 @@ def cluster_links(store: Store, *, resort_fraction: float = 0.2, min_rows: int =
         return True
 
     return store.write(cluster)
+
+
+# Migration 5 re-derives the links of noindex pages (see relink_noindex_pages).
+if relink_noindex_pages not in _AFTER_5:
+    _AFTER_5.append(relink_noindex_pages)

@@ -1,0 +1,213 @@
+"""The typed client of a running ``linkback serve`` (DESIGN §2): how the CLI works while a server
+owns the database.
+
+DuckDB lets one process write a database file. While ``linkback serve`` runs it writes
+``<db>.server.json`` beside the file — its URL, pid and a token for this run, readable by its
+owner only — and holds a lock on it for as long as it lives, so a server killed with ``kill -9``
+leaves no advert anyone trusts: the lock dies with the process. A command that finds a live
+advert opens a :class:`~linkback.faces.RemoteStore` instead of the file, and the registered
+report, action and job functions it calls run in the server (:mod:`linkback.faces`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from linkback.errors import LinkbackError
+from linkback.faces import Face, ProgressFn, RemoteStore, plain
+
+#: How often a followed job is asked for its state (seconds).
+POLL_SECONDS = 0.25
+
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ServerError(LinkbackError):
+    """The server refused a call, failed it, or did not answer."""
+
+
+# --- the advert ----------------------------------------------------------------------------------
+
+
+def advert_path(db: str | os.PathLike[str]) -> Path:
+    return Path(f"{db}.server.json")
+
+
+class Advert:
+    """``<db>.server.json``, written and locked by the server for as long as it runs."""
+
+    def __init__(self, db: str | os.PathLike[str], *, url: str, token: str) -> None:
+        self.path = advert_path(db)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise LinkbackError(f"another linkback server owns {db} ({self.path} is locked)") from exc
+        os.fchmod(fd, 0o600)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"url": url, "pid": os.getpid(), "token": token}).encode())
+        os.fsync(fd)
+        self._fd: int | None = fd
+
+    def remove(self) -> None:
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)  # releases the lock
+        self._fd = None
+
+
+def server_for(db: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """(url, token) of the live server that owns ``db``, or None. An advert whose server died
+    (its lock is free) is removed, so it misleads nobody."""
+    path = advert_path(db)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            pass  # locked: its server is alive
+        else:
+            _remove_stale(path, fd)
+            return None
+        info = json.loads(os.read(fd, 65536) or b"{}")
+        return str(info["url"]), str(info["token"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def _remove_stale(path: Path, fd: int) -> None:
+    try:
+        if os.fstat(fd).st_ino == path.stat().st_ino:
+            path.unlink()
+    except OSError:
+        pass  # another command removed it first, or it is not ours to remove
+
+
+def connect(db: str | os.PathLike[str]) -> RemoteStore | None:
+    """A :class:`RemoteStore` for the server that owns ``db``, or None when none does."""
+    server = server_for(db)
+    if server is None:
+        return None
+    return RemoteStore(Client(*server), str(db))
+
+
+# --- calls ---------------------------------------------------------------------------------------
+
+
+class Client:
+    """Calls the ``/api/v1`` route of a registered function; follows jobs to their end."""
+
+    def __init__(self, url: str, token: str, *, timeout: float = 300.0) -> None:
+        import httpx  # noqa: PLC0415 - only when a server owns the database: it costs every command 80 ms
+
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, trust_env=False
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(self, face: Face, params: dict[str, Any], progress: ProgressFn | None = None) -> Any:
+        if face.kind == "report":
+            return decode(self._request("GET", face.path, params=query(params)))
+        if face.kind == "action":
+            return decode(self._request("POST", face.path, json=plain(params)))
+        return self.run_job(face.name, params, progress)
+
+    def run_job(self, kind: str, params: dict[str, Any], progress: ProgressFn | None = None) -> Any:
+        job = self._request("POST", f"/api/v1/jobs/{kind}", json=plain(params))
+        job_id = job["job_id"]
+        last: Any = None
+        try:
+            while True:
+                job = self._request("GET", f"/api/v1/jobs/{job_id}")
+                if progress is not None and job.get("progress") and job["progress"] != last:
+                    last = job["progress"]
+                    progress(last)
+                if job["state"] not in ("queued", "running"):
+                    break
+                time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:
+            sys.stderr.write(
+                f"stopped following job {job_id}; it goes on in the server: GET {self.url}/api/v1/jobs/{job_id}\n"
+            )
+            raise
+        if job["state"] != "done":
+            raise ServerError(f"the server's job {job_id} ({kind}) {job['state']}: {job.get('error') or 'no reason given'}")
+        return decode(job["result"])
+
+    def export(self, table: str, fmt: str, out: Any) -> None:
+        """Stream ``GET /api/v1/export/TABLE`` into the binary stream ``out``."""
+        import httpx  # noqa: PLC0415
+
+        try:
+            with self._http.stream("GET", f"/api/v1/export/{table}", params={"format": fmt}) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise ServerError(f"the server refused the export: {resp.text[:500]}")
+                for chunk in resp.iter_bytes():
+                    out.write(chunk)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"the export from {self.url} broke off: {exc}") from exc
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx  # noqa: PLC0415
+
+        try:
+            resp = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ServerError(f"the server at {self.url} did not answer: {exc}") from exc
+        if resp.status_code >= 400:
+            try:
+                detail = resp.json().get("detail") or resp.text
+            except ValueError:
+                detail = resp.text
+            if isinstance(detail, list):  # FastAPI's validation errors
+                detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail)
+            raise ServerError(str(detail)[:2000])
+        return resp.json()
+
+
+def query(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Query parameters for a report: lists repeated, booleans as true/false, None left out."""
+    out: list[tuple[str, str]] = []
+    for name, value in params.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            item = plain(item)
+            if item is None:
+                continue
+            out.append((name, "true" if item is True else "false" if item is False else str(item)))
+    return out
+
+
+def decode(value: Any) -> Any:
+    """JSON back to the values the functions return: ISO timestamps and dates become datetimes
+    and dates again (every other string stays as it is)."""
+    if isinstance(value, str):
+        if _ISO_TIME.match(value):
+            return datetime.fromisoformat(value)
+        if _ISO_DATE.match(value):
+            return date.fromisoformat(value)
+        return value
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: decode(v) for k, v in value.items()}
+    return value

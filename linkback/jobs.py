@@ -1,0 +1,257 @@
+"""Long work as jobs: ingest, rank, send, refbacks (one function, three faces; see :mod:`linkback.faces`).
+
+Each job is a function of the store and its parameters that reports progress through a callable
+and returns plain data. The CLI calls it directly on the database file, or — when a server owns
+the file — the same call is queued in the server's job runner and followed, with the same
+progress and the same result. Parameters never name a file for the server to go looking for on
+its own: the caller resolves globs and directories, and reads seed files, on its side.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from linkback.errors import LinkbackError
+from linkback.faces import ProgressFn, job, report
+
+if TYPE_CHECKING:
+    from linkback.store import Store
+
+SEND_COLUMNS = (
+    "source", "target", "protocol", "endpoint", "status", "reason", "http_status", "location", "linked", "attempts",
+    "sent_at",
+)  # fmt: skip
+
+PRIVATE_HINT = (
+    "addresses on loopback or private networks (and ports other than 80 and 443) are refused; if this is your "
+    "intranet, use --allow-private (or LINKBACK_ALLOW_PRIVATE=1)"
+)
+
+
+def _report(progress: ProgressFn | None, **counters: Any) -> None:
+    if progress is not None:
+        progress(counters)
+
+
+def readable_archives(paths: Sequence[str]) -> tuple[list[str], list[dict[str, str]]]:
+    """The paths this process may ingest, and those it refuses with why: each must be an absolute
+    path to a regular file it can read (a server reads nothing else on a client's behalf)."""
+    ok, refused = [], []
+    for text in paths:
+        path = Path(text)
+        if not path.is_absolute():
+            reason = "not an absolute path (the client resolves paths)"
+        elif not path.exists():
+            reason = "no such file"
+        elif not path.is_file():
+            reason = "not a regular file"
+        elif not os.access(path, os.R_OK):
+            reason = "not readable by this process"
+        else:
+            ok.append(str(path))
+            continue
+        refused.append({"path": text, "reason": reason})
+    return ok, refused
+
+
+@job("ingest")
+def ingest_files(
+    store: Store, *, paths: Sequence[str], workers: int = 0, progress: ProgressFn | None = None
+) -> dict[str, Any]:
+    """Ingest these archive files (absolute paths); the summary, and the paths refused."""
+    from linkback.ingest import default_workers, ingest  # noqa: PLC0415 - heavy
+
+    ok, refused = readable_archives(paths)
+    summary = ingest(
+        ok,
+        store=store,
+        workers=workers or default_workers(),
+        on_progress=None if progress is None else (lambda p: progress(asdict(p))),
+    )
+    (index_links,) = store.con.execute("SELECT count(*) FROM links WHERE lost_at IS NULL").fetchall()[0]
+    return {**summary.as_dict(), "refused": refused, "index_links": int(index_links)}
+
+
+@job("rank")
+def rank_run(
+    store: Store,
+    *,
+    seeds: Sequence[str] | None = None,
+    spam_seeds: Sequence[str] | None = None,
+    damping: float = 0.85,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Rank every page, host and domain and score toxicity (``linkback rank``); the run's summary.
+
+    ``seeds`` and ``spam_seeds`` are domain lists (the caller reads its seed files); None for the
+    bundled defaults.
+    """
+    from linkback.rank import STAGES, rank  # noqa: PLC0415 - heavy
+
+    def stage(name: str, index: int) -> None:
+        _report(progress, done=index, total=len(STAGES), stage=name)
+
+    summary = rank(store, seeds=seeds, spam_seeds=spam_seeds, damping=damping, on_progress=stage)
+    _report(progress, done=len(STAGES), total=len(STAGES), stage="done")
+    return asdict(summary)
+
+
+@job("send")
+def send(
+    store: Store,
+    *,
+    posts: Sequence[str] = (),
+    feeds: Sequence[str] = (),
+    sitemaps: Sequence[str] = (),
+    all_links: bool = False,
+    dry_run: bool = False,
+    blog_name: str = "",
+    allow_private: bool = False,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Send Webmentions (else Pingbacks, else TrackBacks) for posts, and for the new or changed
+    entries of feeds and sitemaps; every notification is kept in ``sends``.
+
+    A server sends with its own fetcher and guard: asking it for ``allow_private`` when it was
+    started without ``--allow-private`` is an error, and so a dry run fetches nothing private either.
+    Returns the ``sends`` rows, messages for people and the number of failures.
+    """
+    from linkback.fetch import Fetcher, GuardPolicy  # noqa: PLC0415
+    from linkback.send import Sender, SendOptions, send_feed  # noqa: PLC0415
+
+    fetcher = getattr(store, "fetcher", None)
+    own = None
+    if fetcher is None:
+        own = fetcher = Fetcher(policy=GuardPolicy(allow_private=allow_private))
+    elif allow_private and not fetcher.policy.allow_private:
+        raise LinkbackError(
+            "this server was started without --allow-private, so it refuses private addresses; restart it "
+            "with 'linkback serve --allow-private', or send without --allow-private"
+        )
+    sender = Sender(
+        fetcher,
+        read=lambda fn: fn(store.con),
+        write=lambda fn: store.write(lambda store: fn(store.con)),
+        options=SendOptions(all_links=all_links, dry_run=dry_run, blog_name=blog_name),
+    )
+    todo = [("post", u) for u in posts] + [("feed", u) for u in feeds] + [("sitemap", u) for u in sitemaps]
+    rows: list[dict[str, Any]] = []
+    messages: list[dict[str, str]] = []
+    failures = 0
+    try:
+        for done, (kind, url) in enumerate(todo):
+            _report(progress, done=done, total=len(todo), stage=url)
+            if kind == "post":
+                results = [sender.send_post(url)]
+            else:
+                found = send_feed(sender, url, kind=kind)
+                failures += _feed_messages(found, messages)
+                results = found.posts
+            for post in results:
+                failures += _post_messages(post, messages)
+                rows += [asdict(r) for r in post.records]
+    finally:
+        if own is not None:
+            own.close()
+    _report(progress, done=len(todo), total=len(todo), stage="done")
+    return {"sends": rows, "messages": messages, "failures": failures}
+
+
+def _feed_messages(found: Any, messages: list[dict[str, str]]) -> int:
+    if found.error:
+        messages.append({"level": "error", "url": found.url, "text": _with_hint(found.error)})
+        return 1
+    if found.not_modified:
+        messages.append({"level": "info", "url": found.url, "text": "not modified since the last run"})
+    else:
+        messages.append({"level": "info", "url": found.url,
+                         "text": f"{found.entries} entries, {found.unchanged} unchanged"})  # fmt: skip
+    if found.retry:
+        messages.append({"level": "warning", "url": found.url,
+                         "text": f"{found.retry} entries had sends that failed; the next run retries them"})  # fmt: skip
+    return 0
+
+
+def _post_messages(post: Any, messages: list[dict[str, str]]) -> int:
+    """Messages about one post; 1 when it failed: its page, or every notification it tried."""
+    if post.error:
+        messages.append({"level": "error", "url": post.url, "text": _with_hint(post.error)})
+        return 1
+    if post.status == "gone":
+        messages.append({"level": "info", "url": post.url, "text": "is gone (410): every earlier target is notified again"})
+    statuses = [r.status for r in post.records]
+    refused = statuses.count("refused")
+    if refused:
+        messages.append({"level": "error", "url": post.url,
+                         "text": f"{refused} endpoint(s) refused: {PRIVATE_HINT}"})  # fmt: skip
+    tried = [s for s in statuses if s in ("sent", "failed", "refused")]
+    if tried and all(s != "sent" for s in tried):
+        messages.append({"level": "error", "url": post.url, "text": f"every notification failed ({len(tried)})"})
+        return 1
+    return 0
+
+
+#: What the private-address guard's refusals say (linkback.fetch._guard.BlockedAddress).
+_GUARD_WORDS = re.compile(
+    r", an? (benchmarking|broadcast|documentation|link-local|loopback|metadata|multicast|private|reserved|shared"
+    r"|site-local|ula|unspecified) address|port \d+ is not allowed"
+)
+
+
+def _with_hint(error: str) -> str:
+    return f"{error}; {PRIVATE_HINT}" if _GUARD_WORDS.search(error) else error
+
+
+@report(columns=("send_id", *SEND_COLUMNS))
+def sent(store: Store, url: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The notifications sent for your posts (or for one post), newest first."""
+    from linkback.send import history  # noqa: PLC0415
+    from linkback.urls import normalize  # noqa: PLC0415
+
+    source = normalize(url).split("#", 1)[0] if url else None
+    return history(store.con, source, limit)
+
+
+@job("refbacks")
+def queue_refbacks(
+    store: Store, *, candidates: Sequence[dict[str, Any]], progress: ProgressFn | None = None
+) -> dict[str, Any]:
+    """Queue referers read from access logs (by the caller) for verification as Refbacks.
+
+    Each candidate is ``{"source", "target", "hits", "times": [ISO times of the visits]}``; pairs
+    the sites and rules refuse are counted by reason.
+    """
+    from linkback import mentions  # noqa: PLC0415
+
+    sites = [s.site for s in mentions.list_sites(store.con)]
+    rules = mentions.stored_rules(store.con)
+    receipts: list[Any] = []
+    refused: dict[str, int] = {}
+    for done, c in enumerate(candidates):
+        if done % 1000 == 0:
+            _report(progress, done=done, total=len(candidates), stage="checking")
+        try:
+            source, target, site = mentions.check_pair(str(c["source"]), str(c["target"]), sites, rules)
+        except LinkbackError as exc:
+            code = str(getattr(exc, "code", "invalid"))
+            refused[code] = refused.get(code, 0) + 1
+            continue
+        times = tuple(_aware(t) for t in c.get("times") or ())
+        hits = max(1, int(c.get("hits") or 1))
+        receipts.append(mentions.Receipt("refback", source, target, site, hits=hits, hit_times=times))
+    ids = store.write(lambda store: mentions.receive_many(store.con, receipts, datetime.now(UTC)))
+    _report(progress, done=len(candidates), total=len(candidates), stage="done")
+    return {"queued": len(receipts), "new": sum(1 for _, new in ids if new), "refused": refused}
+
+
+def _aware(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"a visit time needs its time zone: {value!r}")
+    return moment

@@ -1,0 +1,116 @@
+"""Request bodies limited while they stream (DESIGN §6): a pure ASGI middleware.
+
+The public linkback endpoints take a few hundred bytes, but anyone can POST to them. Reading
+the whole body before looking at its size (``await request.body()``) let one 512 MB POST grow
+the server by a gigabyte. Here a declared ``Content-Length`` over the route's limit is answered
+413 before a byte of the body is read (so a client that sent ``Expect: 100-continue`` never
+sends it), and a chunked body is counted as it arrives and answered 413 as soon as it passes
+the limit. The 413 closes the connection: what the client still sends is dropped by uvicorn
+instead of being buffered.
+
+A body within its limit (kilobytes) is read here and handed to the route as one message, so
+the route's own ``request.body()`` stays as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimit:
+    """At most ``max_bytes`` of body for ``path`` (exact; a prefix when it ends with ``/``).
+
+    ``answer(max_bytes)`` gives the 413's body and Content-Type, in the route's own protocol.
+    """
+
+    path: str
+    max_bytes: int
+    answer: Callable[[int], tuple[bytes, str]]
+
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.path) if self.path.endswith("/") else path == self.path
+
+
+class LimitBodies:
+    """ASGI middleware applying :class:`BodyLimit`\\ s; other routes pass untouched."""
+
+    def __init__(self, app: ASGIApp, limits: Sequence[BodyLimit]) -> None:
+        self.app = app
+        self.limits = tuple(limits)
+        #: 413 answers so far, by path of the limit (the "counted" of bad input).
+        self.refused: dict[str, int] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self._limit_for(scope)
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > limit.max_bytes:
+            await self._refuse(limit, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left: nobody to answer
+            body += message.get("body", b"")
+            if len(body) > limit.max_bytes:
+                await self._refuse(limit, send)
+                return
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+    def _limit_for(self, scope: Scope) -> BodyLimit | None:
+        if scope["type"] != "http":
+            return None
+        path = scope.get("path", "")
+        return next((limit for limit in self.limits if limit.matches(path)), None)
+
+    async def _refuse(self, limit: BodyLimit, send: Send) -> None:
+        self.refused[limit.path] = self.refused.get(limit.path, 0) + 1
+        body, content_type = limit.answer(limit.max_bytes)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", content_type.encode("latin-1")),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            # uvicorn refuses a malformed Content-Length before the app sees it.
+            return int(value) if value.strip().isdigit() else None
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body already read, then what the server gives (disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

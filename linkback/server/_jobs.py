@@ -1,0 +1,182 @@
+"""The server's jobs: ingest, rank, send and refbacks asked for through ``/api/v1/jobs``.
+
+The queue is the ``jobs`` table, so a job asked for before a crash is still there after a
+restart; one that was running then is marked ``interrupted`` (its committed work is kept: ingest
+and rank are made of whole transactions, and running the same job again finishes it). Jobs run
+one at a time per lane — ``heavy`` for ingest and rank, which want the cores and the memory, and
+``light`` for sends and refbacks, so that a long ingest does not hold up a blog's notifications.
+Each job reads through a cursor of its own and writes through the server's single writer
+(:meth:`Store.write` on the store it is given). Progress is kept in memory while it runs (and
+saved now and then), so following a job costs no query.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from linkback.faces import FACES, Face, load_all, plain
+from linkback.store import Store
+
+log = logging.getLogger("linkback.server")
+
+LANES = {"ingest": "heavy", "rank": "heavy", "send": "light", "refbacks": "light"}
+#: Progress is written to the table at most this often (seconds).
+SAVE_PROGRESS_EVERY = 2.0
+JOB_COLUMNS = ("job_id", "kind", "state", "progress", "result", "error", "created_at", "started_at", "finished_at")
+
+
+def job_faces() -> dict[str, Face]:
+    return {name: face for name, face in load_all().items() if face.kind == "job"}
+
+
+def queue_job(store: Store, kind: str, params: dict[str, Any]) -> int:
+    """Put a job on the queue (one write); its id."""
+
+    def put(store: Store) -> int:
+        (job_id,) = store.next_ids("job_id_seq", 1)
+        store.con.execute(
+            "INSERT INTO jobs (job_id, kind, params, state, progress, result, error, created_at) "
+            "VALUES (?, ?, ?, 'queued', '{}', '{}', '', ?)",
+            [job_id, kind, json.dumps(plain(params)), datetime.now(UTC)],
+        )
+        return job_id
+
+    return store.write(put)
+
+
+def read_job(con: Any, job_id: int) -> dict[str, Any] | None:
+    cur = con.execute(f"SELECT {', '.join(JOB_COLUMNS)}, params FROM jobs WHERE job_id = ?", [job_id])
+    rows = cur.fetchall()
+    if not rows:
+        return None
+    row = dict(zip([d[0] for d in cur.description], rows[0]))
+    for key in ("progress", "result", "params"):
+        row[key] = json.loads(row[key] or "{}")
+    return row
+
+
+def list_jobs(con: Any, limit: int = 50) -> list[dict[str, Any]]:
+    cur = con.execute(f"SELECT job_id FROM jobs ORDER BY job_id DESC LIMIT {int(limit)}")
+    return [job for (job_id,) in cur.fetchall() if (job := read_job(con, job_id)) is not None]
+
+
+class JobLanes:
+    """Runs queued jobs: one thread per lane, each taking the oldest queued job of its kinds."""
+
+    def __init__(self, job_store: Callable[[], Store], *, poll_seconds: float = 1.0) -> None:
+        # A store whose writes go to the server's writer; each job gets one of its own.
+        self.store = job_store()
+        self._job_store = job_store
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.progress: dict[int, dict[str, Any]] = {}
+        self._threads = [
+            threading.Thread(target=self._loop, args=(lane,), name=f"linkback-jobs-{lane}", daemon=True)
+            for lane in sorted(set(LANES.values()))
+        ]
+
+    def start(self) -> None:
+        # A job that was running when the server stopped did not finish: say so.
+        self.store.write(
+            lambda store: store.con.execute(
+                "UPDATE jobs SET state = 'interrupted', finished_at = ?, "
+                "error = 'the server stopped while it ran; what it committed is kept: run it again to finish' "
+                "WHERE state = 'running'",
+                [datetime.now(UTC)],
+            )
+        )
+        for thread in self._threads:
+            thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def live_progress(self, job_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            progress = self.progress.get(job_id)
+            return dict(progress) if progress is not None else None
+
+    def _loop(self, lane: str) -> None:
+        kinds = [kind for kind, its_lane in LANES.items() if its_lane == lane]
+        cursor = self.store.con.cursor()
+        try:
+            while not self._stop.is_set():
+                rows = cursor.execute(
+                    "SELECT job_id, kind, params FROM jobs WHERE state = 'queued' AND list_contains(?, kind) "
+                    "ORDER BY job_id LIMIT 1",
+                    [kinds],
+                ).fetchall()
+                if rows:
+                    self._run(*rows[0])
+                    continue
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+        finally:
+            cursor.close()
+
+    def _run(self, job_id: int, kind: str, params_json: str) -> None:
+        started = datetime.now(UTC)
+        self.store.write(
+            lambda store: store.con.execute(
+                "UPDATE jobs SET state = 'running', started_at = ? WHERE job_id = ?", [started, job_id]
+            )
+        )
+        saved_at = [time.monotonic()]
+
+        def progress(counters: dict[str, Any]) -> None:
+            with self._lock:
+                self.progress[job_id] = plain(counters)
+            if time.monotonic() - saved_at[0] >= SAVE_PROGRESS_EVERY:
+                saved_at[0] = time.monotonic()
+                snapshot = json.dumps(plain(counters))
+                self.store.write(
+                    lambda store: store.con.execute("UPDATE jobs SET progress = ? WHERE job_id = ?", [snapshot, job_id])
+                )
+
+        state, result, error = "done", {}, ""
+        store = self._job_store()
+        # The server's own queries run on one DuckDB thread; a rank's graph building wants them all.
+        threads = store.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        if kind == "rank":
+            store.con.execute("RESET threads")
+        try:
+            face = FACES.get(kind) or job_faces().get(kind)
+            if face is None or face.kind != "job":
+                raise ValueError(f"no job kind {kind!r}")
+            result = face.fn(store, progress=progress, **json.loads(params_json or "{}"))
+        except Exception as exc:  # noqa: BLE001 - a failed job is recorded; the lane goes on
+            log.warning("job %s (%s) failed: %s", job_id, kind, exc)
+            state, error = "failed", f"{exc}" if _expected(exc) else f"{type(exc).__name__}: {exc}"
+        finally:
+            store.con.execute(f"SET threads = {int(threads)}")
+            store.close()
+        final = json.dumps(self.live_progress(job_id) or {})
+        payload = json.dumps(plain(result))
+        self.store.write(
+            lambda store: store.con.execute(
+                "UPDATE jobs SET state = ?, result = ?, error = ?, progress = ?, finished_at = ? WHERE job_id = ?",
+                [state, payload, error, final, datetime.now(UTC), job_id],
+            )
+        )
+        with self._lock:
+            self.progress.pop(job_id, None)
+
+
+def _expected(exc: Exception) -> bool:
+    from linkback.errors import LinkbackError  # noqa: PLC0415
+
+    return isinstance(exc, (LinkbackError, ValueError))

@@ -1,0 +1,101 @@
+"""``GET /api/v1/export/TABLE?format=``: a whole table streamed over HTTP, never to a server path.
+
+:func:`linkback.reports.export` writes to a binary stream; here that stream is a bounded pipe
+to the response, so memory stays flat at any table size and a client that goes away stops
+the export at its next write.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import StreamingResponse
+
+from linkback import reports
+from linkback.server._app import state_of
+
+MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
+#: Chunks waiting for the client at most: the export waits when the client reads slowly.
+PIPE_CHUNKS = 16
+
+
+class _Gone(Exception):
+    """The client stopped reading."""
+
+
+class _Pipe:
+    """A write-only binary stream whose chunks a response generator yields."""
+
+    def __init__(self) -> None:
+        self.chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(PIPE_CHUNKS)
+        self.gone = threading.Event()
+
+    def write(self, data: bytes) -> int:
+        while not self.gone.is_set():
+            try:
+                self.chunks.put(bytes(data), timeout=0.5)
+                return len(data)
+            except queue.Full:
+                continue
+        raise _Gone
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def closed(self) -> bool:  # pyarrow asks before it writes
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+def register(app: FastAPI, auth: list[Any]) -> None:
+    @app.get("/api/v1/export/{table}", dependencies=auth, tags=["reports"])
+    def export(table: str, request: Request, format: str = "jsonl") -> StreamingResponse:  # noqa: A002
+        """A whole table (links, pages or domains) as jsonl, csv (with a header) or parquet, streamed."""
+        if table not in reports.EXPORT_TABLES:
+            raise HTTPException(status_code=404, detail=f"table must be one of {', '.join(reports.EXPORT_TABLES)}")
+        if format not in reports.EXPORT_FORMATS:
+            raise HTTPException(status_code=400, detail=f"format must be one of {', '.join(reports.EXPORT_FORMATS)}")
+        state = state_of(request)
+        pipe = _Pipe()
+
+        def produce() -> None:
+            store = state.job_store()
+            try:
+                reports.export(store, table, format, pipe)  # type: ignore[arg-type]
+                pipe.chunks.put(None)
+            except _Gone:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - handed to the response, which ends early
+                pipe.chunks.put(exc)
+            finally:
+                store.close()
+
+        def chunks() -> Iterator[bytes]:
+            threading.Thread(target=produce, name="linkback-export", daemon=True).start()
+            try:
+                while True:
+                    chunk = pipe.chunks.get()
+                    if chunk is None:
+                        return
+                    if isinstance(chunk, BaseException):
+                        raise chunk
+                    yield chunk
+            finally:
+                pipe.gone.set()
+
+        filename = f"{table}.{format}"
+        return StreamingResponse(
+            chunks(),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )

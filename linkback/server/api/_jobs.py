@@ -1,0 +1,77 @@
+"""``/api/v1/jobs``: queue long work and follow it (see :mod:`linkback.server._jobs`)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+
+from linkback.faces import Face, plain
+from linkback.server._app import state_of
+from linkback.server._jobs import job_faces, list_jobs, queue_job, read_job
+from linkback.server.api._types import body_model, given
+
+
+def _view(state: Any, job: dict[str, Any], request: Request) -> dict[str, Any]:
+    live = state.jobs.live_progress(job["job_id"]) if job["state"] == "running" else None
+    if live is not None:
+        job["progress"] = live
+    job["location"] = str(request.url_for("job_status", job_id=job["job_id"]))
+    return plain(job)
+
+
+def register(app: FastAPI, auth: list[Any], refused: Callable[[Exception], HTTPException]) -> None:
+    for face in job_faces().values():
+        _queue_route(app, face, auth)
+
+    @app.get("/api/v1/jobs/{job_id}", name="job_status", dependencies=auth, tags=["jobs"])
+    def job_status(job_id: int, request: Request) -> Response:
+        """A job's state (queued, running, done, failed, interrupted), progress and result."""
+        state = state_of(request)
+        job = read_job(state.reader(), job_id)
+        if job is None:
+            raise HTTPException(status_code=404, detail=f"no job {job_id}")
+        return JSONResponse(_view(state, job, request))
+
+    @app.get("/api/v1/jobs", dependencies=auth, tags=["jobs"])
+    def jobs(request: Request, limit: int = 50) -> Response:
+        """The latest jobs, newest first."""
+        state = state_of(request)
+        return JSONResponse([_view(state, job, request) for job in list_jobs(state.reader(), max(1, min(limit, 500)))])
+
+
+def _queue_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
+    model = body_model(face)
+
+    def endpoint(request: Request, body: Any) -> Response:
+        state = state_of(request)
+        params = given(face, body.model_dump())
+        job_id = queue_job(state.request_store(), face.name, params)
+        state.jobs.wake()
+        job = read_job(state.reader(), job_id)
+        assert job is not None
+        view = _view(state, job, request)
+        return JSONResponse(view, status_code=202, headers={"Location": view["location"]})
+
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+            inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=model),
+        ]
+    )
+    endpoint.__name__ = f"job_{face.name}"
+    doc = inspect.getdoc(face.fn) or ""
+    app.add_api_route(
+        face.path,
+        endpoint,
+        methods=["POST"],
+        status_code=202,
+        name=f"job_{face.name}",
+        dependencies=auth,
+        tags=["jobs"],
+        summary=doc.split("\n", 1)[0],
+        description=doc,
+    )

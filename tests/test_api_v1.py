@@ -1,0 +1,249 @@
+"""The typed API (``/api/v1``): one function, three faces.
+
+Every report gives the same rows from the CLI on the file, from ``/api/v1`` (in-process), and
+from the CLI while a server owns the file (its RemoteStore calls the same route).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from serverkit import ServerThread, Settings
+from test_reports import build_store
+from typer.testing import CliRunner
+
+from linkback import mentions
+from linkback.cli import app
+from linkback.client import Advert, advert_path, server_for
+from linkback.faces import FACES, load_all
+from linkback.rank import rank
+from linkback.store import Store
+
+REPO_DATA = Path(__file__).parent / "data"
+TOKEN = "api-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+# (CLI arguments, the registered function it calls, its parameters as the API takes them)
+CASES: list[tuple[list[str], str, dict[str, Any]]] = [
+    (["overview", "example.com"], "overview", {"target": "example.com"}),
+    (["overview", "example.com", "--internal"], "overview", {"target": "example.com", "internal": True}),
+    (["backlinks", "example.com"], "backlinks", {"target": "example.com"}),
+    (
+        ["backlinks", "example.com", "--follow", "--kind", "text", "--kind", "image", "--sort", "source_domain"],
+        "backlinks",
+        {"target": "example.com", "follow": True, "kind": ["text", "image"], "sort": "source_domain"},
+    ),
+    (["backlinks", "example.com", "--include-lost", "--limit", "3"], "backlinks",
+     {"target": "example.com", "include_lost": True, "limit": 3}),  # fmt: skip
+    (["refdomains", "example.com", "--sort", "dr"], "refdomains", {"target": "example.com", "sort": "dr"}),
+    (["anchors", "example.com"], "anchors", {"target": "example.com"}),
+    (["pages", "example.com"], "pages", {"domain": "example.com"}),
+    (["tlds", "example.com", "--nofollow"], "tlds", {"target": "example.com", "nofollow": True}),
+    (["history", "example.com", "--by", "month"], "history", {"target": "example.com", "by": "month"}),
+    (["dr", "example.com"], "domain_history", {"domain": "example.com"}),
+    (["toxic", "example.com"], "toxic_domains", {"target": "example.com"}),
+    (["toxic", "example.com", "--links", "--min-score", "1"], "toxic_links", {"target": "example.com", "min_score": 1}),
+    (["domains"], "domains", {}),
+    (["lists"], "list_entries", {}),
+    (["site", "list"], "sites", {}),
+    (["mentions", "list"], "mentions", {}),
+    (["mentions", "rules"], "rules", {}),
+    (["sent"], "sent", {}),
+]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("api") / "links.duckdb")
+    with build_store(path) as store:
+        rank(store)
+        mentions.add_site(store.con, "blog.example.com", policy="moderate")
+        mentions.add_rule(store.con, "block", "spam.example")
+        store.con.execute("INSERT INTO quality_lists VALUES ('deny', 'bad.example', 'test', now())")
+    return path
+
+
+def cli_json(args: list[str], db: str) -> Any:
+    result = CliRunner().invoke(app, [*args, "--format", "json", "--db", db], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
+    return json.loads(result.stdout)
+
+
+def comparable(cli_rows: Any, api_rows: Any) -> Any:
+    """The API's rows with only the keys the CLI prints, its lists joined as the CLI joins them."""
+
+    def row(cli: dict, api: dict) -> dict:
+        out = {}
+        for key in cli:
+            value = api[key]
+            out[key] = " ".join(value) if isinstance(value, list) and isinstance(cli[key], str) else value
+        return out
+
+    if isinstance(cli_rows, dict):
+        return row(cli_rows, api_rows)
+    assert len(cli_rows) == len(api_rows)
+    return [row(c, a) for c, a in zip(cli_rows, api_rows)]
+
+
+def test_every_registered_report_has_a_case_here() -> None:
+    reports = {name for name, face in load_all().items() if face.kind == "report"}
+    covered = {name for _, name, _ in CASES}
+    # Reports the CLI shows in another form (disavow is a text file; profile a one-row table).
+    assert reports - covered == {"disavow", "get_profile", "latest_rank_run"}
+
+
+def test_cli_json_api_and_cli_through_a_server_give_the_same_rows(db: str, tmp_path: Path) -> None:
+    local = {i: cli_json(args, db) for i, (args, _, _) in enumerate(CASES)}
+    with TestClient(_app(db)) as client:
+        for i, (args, name, params) in enumerate(CASES):
+            resp = client.get(FACES[name].path, params=params, headers=AUTH)
+            assert resp.status_code == 200, (args, resp.text)
+            assert comparable(local[i], resp.json()) == local[i], args
+    with ServerThread(Settings(db=db, admin_token=TOKEN, advertise_url="")) as url:
+        _advertise(db, url)
+        try:
+            assert server_for(db) is not None
+            for i, (args, _, _) in enumerate(CASES):
+                assert cli_json(args, db) == local[i], args
+        finally:
+            advert_path(db).unlink()
+
+
+def _app(db: str):  # noqa: ANN202
+    from linkback.server import create_app
+
+    return create_app(Settings(db=db, admin_token=TOKEN))
+
+
+def _advertise(db: str, url: str) -> None:
+    # As `linkback serve` does, with the admin token (the test knows it) instead of a run token.
+    advert_path(db).write_text(json.dumps({"url": url, "pid": os.getpid(), "token": TOKEN}))
+    global _LOCK
+    import fcntl
+
+    _LOCK = os.open(advert_path(db), os.O_RDONLY)
+    fcntl.flock(_LOCK, fcntl.LOCK_EX)
+
+
+_LOCK = -1
+
+
+def test_routes_take_the_functions_parameter_names_and_refuse_bad_values(db: str) -> None:
+    with TestClient(_app(db)) as client:
+        spec = client.get("/openapi.json").json()
+        params = {p["name"] for p in spec["paths"]["/api/v1/reports/backlinks"]["get"]["parameters"]}
+        assert {"target", "follow", "kind", "from_domain", "include_lost", "sort", "limit", "noindex"} <= params
+        bad = client.get("/api/v1/reports/backlinks", params={"target": "example.com", "sort": "nope"}, headers=AUTH)
+        assert bad.status_code == 400 and "sort" in bad.json()["detail"]
+        assert client.get("/api/v1/reports/backlinks", params={"target": "example.com"}).status_code == 401
+        typo = client.get("/api/v1/reports/overview", params={"target": "exampel.com"}, headers=AUTH)
+        assert typo.status_code in (400, 404) and "example.com" in typo.json()["detail"]  # a close match
+        assert "/api/admin/cli" not in spec["paths"] and not any(p.startswith("/api/admin") for p in spec["paths"])
+
+
+def test_export_streams_the_same_bytes_as_the_cli(db: str, tmp_path: Path) -> None:
+    local = tmp_path / "local.csv"
+    result = CliRunner().invoke(app, ["export", "links", "--format", "csv", "--output", str(local), "--db", db])
+    assert result.exit_code == 0, result.stderr
+    with TestClient(_app(db)) as client:
+        resp = client.get("/api/v1/export/links", params={"format": "csv"}, headers=AUTH)
+        assert resp.status_code == 200 and resp.content == local.read_bytes()
+        assert client.get("/api/v1/export/etc-passwd", headers=AUTH).status_code == 404
+
+
+def test_an_action_through_the_api_is_the_cli_action(tmp_path: Path) -> None:
+    db = str(tmp_path / "a.duckdb")
+    Store(db).close()
+    with TestClient(_app(db)) as client:
+        r = client.post("/api/v1/actions/add_site", json={"site": "Blog.Example.com", "policy": "moderate"}, headers=AUTH)
+        assert r.status_code == 200 and r.json()["site"] == "blog.example.com"
+        bad = client.post("/api/v1/actions/add_site", json={"site": "x.example", "policy": "sometimes"}, headers=AUTH)
+        assert bad.status_code == 400 and "policy" in bad.json()["detail"]
+        missing = client.post("/api/v1/actions/moderate", json={"action": "approve", "ids": [99]}, headers=AUTH)
+        assert missing.status_code == 400 and "no mention 99" in missing.json()["detail"]
+    assert cli_json(["site", "list"], db) == [
+        {"site": "blog.example.com", "policy": "moderate", "webhook_url": "", "has_secret": False}
+    ]
+
+
+def test_mentions_approve_of_an_unknown_id_fails(tmp_path: Path) -> None:
+    db = str(tmp_path / "m.duckdb")
+    Store(db).close()
+    result = CliRunner().invoke(app, ["mentions", "approve", "99", "--db", db])
+    assert result.exit_code != 0 and "no mention 99" in result.stderr
+
+
+# --- the advert ------------------------------------------------------------------------------------
+
+
+def test_the_database_its_wal_and_the_advert_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    code = f"""
+import os
+os.umask(0o022)
+from linkback.store import Store
+from linkback.client import Advert
+s = Store({str(tmp_path / 'p.duckdb')!r})
+s.con.execute("CREATE TABLE t AS SELECT 1 AS x")
+a = Advert({str(tmp_path / 'p.duckdb')!r}, url="http://127.0.0.1:1", token="t")
+print(oct(os.stat({str(tmp_path / 'p.duckdb')!r}).st_mode & 0o777), oct(os.stat({str(tmp_path / 'p.duckdb.wal')!r}).st_mode & 0o777),
+      oct(os.stat({str(tmp_path / 'p.duckdb.server.json')!r}).st_mode & 0o777))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0o600", "0o600", "0o600"]
+
+
+def test_an_advert_whose_server_was_killed_misleads_nobody(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.duckdb")
+    code = f"""
+import time
+from linkback.client import Advert
+Advert({db!r}, url="http://127.0.0.1:9", token="t")
+print("up", flush=True)
+time.sleep(60)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "up"
+        assert server_for(db) == ("http://127.0.0.1:9", "t")  # alive: its lock is held
+        with pytest.raises(Exception, match="another linkback server"):
+            Advert(db, url="http://127.0.0.1:10", token="u")
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    assert server_for(db) is None and not advert_path(db).exists()  # dead: the stale advert is gone
+    result = CliRunner().invoke(app, ["site", "list", "--format", "json", "--db", db])
+    assert result.exit_code == 0 and json.loads(result.stdout) == []  # and the CLI uses the file
+
+
+def test_a_job_is_followed_to_its_end_with_progress(tmp_path: Path) -> None:
+    db = str(tmp_path / "j.duckdb")
+    Store(db).close()
+    warc = REPO_DATA / "warc" / "real-pages" / "sample.warc.gz"
+    with TestClient(_app(db)) as client:
+        queued = client.post(
+            "/api/v1/jobs/ingest", json={"paths": [str(warc), "relative.warc", str(tmp_path)], "workers": 1}, headers=AUTH
+        )
+        assert queued.status_code == 202
+        deadline = time.monotonic() + 120
+        seen = []
+        while (job := client.get(queued.headers["location"], headers=AUTH).json())["state"] in ("queued", "running"):
+            seen.append(job["progress"])
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert job["state"] == "done", job
+        assert [f["status"] for f in job["result"]["files"]] == ["ingested"]
+        assert {r["path"]: r["reason"] for r in job["result"]["refused"]} == {
+            "relative.warc": "not an absolute path (the client resolves paths)",
+            str(tmp_path): "not a regular file",
+        }
+        assert job["progress"]["pages"] == job["result"]["files"][0]["pages"] > 0
+        assert client.get("/api/v1/jobs/999", headers=AUTH).status_code == 404

@@ -1,0 +1,47 @@
+"""``--help`` reads as plain text (no reST markup, no placeholder beside a flag) and
+``linkback --version`` prints the version."""
+
+from __future__ import annotations
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+import linkback
+from linkback.cli import app
+from linkback.cli._app import plain_help
+
+runner = CliRunner()
+
+
+def _command_paths(command, path=()):  # noqa: ANN001, ANN202
+    yield path
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_paths(sub, (*path, name))
+
+
+PATHS = list(_command_paths(get_command(app)))
+
+
+def help_of(*path: str) -> str:
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, (result.stdout, result.exception)
+    return result.stdout
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[" ".join(p) or "linkback" for p in PATHS])
+def test_help_is_plain_and_flags_take_no_placeholder(path: tuple[str, ...]) -> None:
+    text = help_of(*path)
+    assert "``" not in text and ":func:" not in text
+    assert "<bool>" not in text
+
+
+def test_mentions_list_help_quotes_what_the_docstring_marks_as_code() -> None:
+    assert "'--state pending --status verified'" in help_of("mentions", "list")
+    assert plain_help("the ``x`` and :func:`y`\nnext line\n\nExample: z") == "the 'x' and 'y' next line\n\nExample: z"
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"linkback {linkback.__version__}\n"
+    assert "--version" in help_of()

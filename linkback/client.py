@@ -12,9 +12,11 @@ report, action and job functions it calls run in the server (:mod:`linkback.face
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
+import stat
 import sys
 import time
 from datetime import date, datetime
@@ -29,6 +31,24 @@ POLL_SECONDS = 0.25
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@functools.cache
+def _time_keys() -> frozenset[str]:
+    """Keys whose values are timestamps: every timestamp column of the one schema, and the times
+    reports and jobs compute (a rank run's ``as_of``, a summary's ``started_at``...)."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    from linkback import schema  # noqa: PLC0415
+
+    columns = {f.name for table in schema.TABLES.values() for f in table if pa.types.is_timestamp(f.type)}
+    return frozenset(
+        columns | {"as_of", "ranked_at", "first_seen", "last_seen", "started_at", "finished_at", "created_at"}
+    )
+
+
+#: Keys whose values are days (a history period).
+_DATE_KEYS = frozenset({"date"})
 
 
 class ServerError(LinkbackError):
@@ -47,12 +67,21 @@ class Advert:
 
     def __init__(self, db: str | os.PathLike[str], *, url: str, token: str) -> None:
         self.path = advert_path(db)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
+            # Never through a link someone planted: the token would go where it points.
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise LinkbackError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        try:
+            if not _ours(os.fstat(fd)):
+                raise LinkbackError(f"{self.path} is not a plain file of this user's: remove it and start again")
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(fd)
             raise LinkbackError(f"another linkback server owns {db} ({self.path} is locked)") from exc
+        except LinkbackError:
+            os.close(fd)
+            raise
         os.fchmod(fd, 0o600)
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"url": url, "pid": os.getpid(), "token": token}).encode())
@@ -72,10 +101,13 @@ def server_for(db: str | os.PathLike[str]) -> tuple[str, str] | None:
     (its lock is free) is removed, so it misleads nobody."""
     path = advert_path(db)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     try:
+        st = os.fstat(fd)
+        if not _ours(st) or st.st_mode & 0o077:
+            return None  # not written by a server of this user's: its URL and token are not trusted
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
@@ -89,6 +121,10 @@ def server_for(db: str | os.PathLike[str]) -> tuple[str, str] | None:
         return None
     finally:
         os.close(fd)
+
+
+def _ours(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_nlink == 1
 
 
 def _remove_stale(path: Path, fd: int) -> None:
@@ -197,17 +233,19 @@ def query(params: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def decode(value: Any) -> Any:
-    """JSON back to the values the functions return: ISO timestamps and dates become datetimes
-    and dates again (every other string stays as it is)."""
+def decode(value: Any, key: str = "") -> Any:
+    """JSON back to the values the functions return: the timestamps and days (by their keys:
+    :func:`_time_keys`, ``date``) become datetimes and dates again. Any other string stays as it
+    is, whatever it looks like: an anchor or a note that reads like a date is still text."""
     if isinstance(value, str):
-        if _ISO_TIME.match(value):
+        if key in _time_keys() and _ISO_TIME.match(value):
             return datetime.fromisoformat(value)
-        if _ISO_DATE.match(value):
+        if key in _DATE_KEYS and _ISO_DATE.match(value):
             return date.fromisoformat(value)
         return value
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [decode(v, key) for v in value]
     if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
+        return {k: decode(v, k) for k, v in value.items()}
     return value
+

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import NotRequired, TypedDict  # pydantic reads it as the API's body on Python < 3.12
+
 from linkback.errors import LinkbackError
 from linkback.faces import ProgressFn, job, report
 
@@ -39,9 +41,16 @@ def _report(progress: ProgressFn | None, **counters: Any) -> None:
         progress(counters)
 
 
-def readable_archives(paths: Sequence[str]) -> tuple[list[str], list[dict[str, str]]]:
+def readable_archives(
+    paths: Sequence[str], *, for_client: bool = False
+) -> tuple[list[str], list[dict[str, str]]]:
     """The paths this process may ingest, and those it refuses with why: each must be an absolute
-    path to a regular file it can read (a server reads nothing else on a client's behalf)."""
+    path to a regular file it can read (a server reads nothing else on a client's behalf).
+    ``for_client``: a server checks here that each is a WARC or ARC file, and refuses one that is
+    not without quoting a byte of it."""
+    from linkback.errors import SourceError  # noqa: PLC0415
+    from linkback.sources.warc import sniff_archive  # noqa: PLC0415
+
     ok, refused = [], []
     for text in paths:
         path = Path(text)
@@ -54,8 +63,15 @@ def readable_archives(paths: Sequence[str]) -> tuple[list[str], list[dict[str, s
         elif not os.access(path, os.R_OK):
             reason = "not readable by this process"
         else:
-            ok.append(str(path))
-            continue
+            reason = ""
+            if for_client:
+                try:
+                    sniff_archive(path)
+                except SourceError:
+                    reason = "not a WARC or ARC file this process can read"
+            if not reason:
+                ok.append(str(path))
+                continue
         refused.append({"path": text, "reason": reason})
     return ok, refused
 
@@ -67,11 +83,13 @@ def ingest_files(
     """Ingest these archive files (absolute paths); the summary, and the paths refused."""
     from linkback.ingest import default_workers, ingest  # noqa: PLC0415 - heavy
 
-    ok, refused = readable_archives(paths)
+    ok, refused = readable_archives(paths, for_client=store.for_client)
+    # More processes than cores only cost memory; a client may not ask a server for hundreds.
+    workers = min(workers, default_workers()) if workers > 0 else default_workers()
     summary = ingest(
         ok,
         store=store,
-        workers=workers or default_workers(),
+        workers=workers,
         on_progress=None if progress is None else (lambda p: progress(asdict(p))),
     )
     (index_links,) = store.con.execute("SELECT count(*) FROM links WHERE lost_at IS NULL").fetchall()[0]
@@ -218,14 +236,23 @@ def sent(store: Store, url: str | None = None, *, limit: int = 100) -> list[dict
     return history(store.con, source, limit)
 
 
+class RefbackCandidate(TypedDict):
+    """A referer seen in an access log: the page that referred, the page visited, how often and when."""
+
+    source: str
+    target: str
+    hits: NotRequired[int]
+    times: NotRequired[list[datetime]]
+
+
 @job("refbacks")
 def queue_refbacks(
-    store: Store, *, candidates: Sequence[dict[str, Any]], progress: ProgressFn | None = None
+    store: Store, *, candidates: Sequence[RefbackCandidate], progress: ProgressFn | None = None
 ) -> dict[str, Any]:
     """Queue referers read from access logs (by the caller) for verification as Refbacks.
 
-    Each candidate is ``{"source", "target", "hits", "times": [ISO times of the visits]}``; pairs
-    the sites and rules refuse are counted by reason.
+    Pairs the sites and rules refuse are counted by reason; the times of the visits (with their
+    time zone) let each visit count once however often a log is read.
     """
     from linkback import mentions  # noqa: PLC0415
 

@@ -313,7 +313,7 @@ JOBS = _schema(
     ("job_id", pa.int64(), "job number (GET /api/v1/jobs/ID)"),
     ("kind", pa.string(), "ingest, rank, send or refbacks"),
     ("params", pa.string(), "JSON object: the job's parameters, as the Python function takes them"),
-    ("state", pa.string(), "queued, running, done, failed or interrupted (the server stopped while it ran)"),
+    ("state", pa.string(), "queued, running, done, failed, cancelled, or interrupted (the server stopped while it ran)"),
     ("progress", pa.string(), "JSON object: the latest progress saved (done, total, unit, stage)"),
     ("result", pa.string(), "JSON object: what the job's function returned"),
     ("error", pa.string(), "why it failed, empty when it did not"),

@@ -125,7 +125,9 @@ def _app(db: str):  # noqa: ANN202
 
 def _advertise(db: str, url: str) -> None:
     # As `linkback serve` does, with the admin token (the test knows it) instead of a run token.
-    advert_path(db).write_text(json.dumps({"url": url, "pid": os.getpid(), "token": TOKEN}))
+    fd = os.open(advert_path(db), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, json.dumps({"url": url, "pid": os.getpid(), "token": TOKEN}).encode())
+    os.close(fd)
     global _LOCK
     import fcntl
 
@@ -247,3 +249,122 @@ def test_a_job_is_followed_to_its_end_with_progress(tmp_path: Path) -> None:
         }
         assert job["progress"]["pages"] == job["result"]["files"][0]["pages"] > 0
         assert client.get("/api/v1/jobs/999", headers=AUTH).status_code == 404
+
+
+def _ingest_cli(db: str, paths: list[str]) -> tuple[int, dict]:
+    result = CliRunner().invoke(app, ["ingest", *paths, "--workers", "1", "--format", "json", "--db", db])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_a_command_handed_to_a_server_ends_as_it_ends_on_the_file(tmp_path: Path) -> None:
+    """Same summary, same exit code: ingest with a file that is not an archive, then rank."""
+    junk = tmp_path / "notes.warc"
+    junk.write_text("not an archive\n")
+    paths = [str(REPO_DATA / "warc" / "jwarc" / "cc.warc.gz"), str(junk)]
+    alone = str(tmp_path / "alone.duckdb")
+    code, summary = _ingest_cli(alone, paths)
+    assert code == 1 and sorted(f["status"] for f in summary["files"]) == ["failed", "ingested"]
+    rank_alone = CliRunner().invoke(app, ["rank", "--format", "json", "--quiet", "--db", alone])
+    served = str(tmp_path / "served.duckdb")
+    Store(served).close()
+    with ServerThread(Settings(db=served, admin_token=TOKEN)) as url:
+        _advertise(served, url)
+        try:
+            code_served, summary_served = _ingest_cli(served, paths)
+            rank_served = CliRunner().invoke(app, ["rank", "--format", "json", "--quiet", "--db", served])
+        finally:
+            advert_path(served).unlink()
+    assert code_served == code
+
+    def outcome(summary: dict) -> dict:
+        files = {f["path"]: (f["status"], f["records"], f["pages"], f["links"]) for f in summary["files"]}
+        return {"files": files, **{k: summary[k] for k in ("records", "pages", "links", "skipped")}}
+
+    assert outcome(summary_served) == outcome(summary)
+    # A server quotes nothing of a file it refuses (the file's own reading does: it is the user's).
+    (refused,) = [f for f in summary_served["files"] if f["status"] == "failed"]
+    assert "not a WARC or ARC file" in refused["errors"][0] and "starts with" not in refused["errors"][0]
+    assert rank_served.exit_code == rank_alone.exit_code == 0
+    counts = ("pages", "page_edges", "hosts", "host_edges", "domains", "domain_edges", "run_id")
+    assert {k: json.loads(rank_served.stdout)[k] for k in counts} == {k: json.loads(rank_alone.stdout)[k] for k in counts}
+
+
+def test_api_bodies_are_limited_too(tmp_path: Path) -> None:
+    db = str(tmp_path / "b.duckdb")
+    Store(db).close()
+    with TestClient(_app(db)) as client:
+        huge = b'{"site": "' + b"a" * (2 * 2**20) + b'"}'
+        r = client.post("/api/v1/actions/add_site", content=huge, headers={**AUTH, "Content-Type": "application/json"})
+        assert r.status_code == 413 and "too large" in r.json()["detail"]
+
+
+def test_text_that_reads_like_a_date_stays_text_through_a_server(tmp_path: Path) -> None:
+    db = str(tmp_path / "n.duckdb")
+    note = "2024-05-01T12:00:00+02:00"
+    with Store(db) as store:
+        from linkback import quality
+
+        quality.add_to_list(store, "allow", ["note-test.example"], note=note)
+    local = cli_json(["lists"], db)
+    with ServerThread(Settings(db=db, admin_token=TOKEN)) as url:
+        _advertise(db, url)
+        try:
+            served = cli_json(["lists"], db)
+        finally:
+            advert_path(db).unlink()
+    assert served == local and served[0]["note"] == note
+
+
+def test_an_advert_that_is_a_link_or_not_private_is_not_trusted(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.duckdb")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    advert_path(db).symlink_to(victim)
+    with pytest.raises(Exception, match="cannot write"):
+        Advert(db, url="http://127.0.0.1:1", token="t")
+    assert victim.read_text() == "precious" and server_for(db) is None
+    advert_path(db).unlink()
+    advert = Advert(db, url="http://127.0.0.1:1", token="t")
+    try:
+        assert server_for(db) == ("http://127.0.0.1:1", "t")
+        advert_path(db).chmod(0o644)  # readable by others: whoever wrote it, it is not trusted
+        assert server_for(db) is None
+    finally:
+        advert.remove()
+
+
+def test_jobs_refuse_bad_values_and_keep_their_params_out_of_sight(tmp_path: Path) -> None:
+    db = str(tmp_path / "v.duckdb")
+    Store(db).close()
+    with TestClient(_app(db)) as client:
+        nan = client.post(
+            "/api/v1/jobs/rank", content=b'{"damping": NaN}', headers={**AUTH, "Content-Type": "application/json"}
+        )
+        assert nan.status_code == 422
+        bad = client.post("/api/v1/jobs/refbacks", json={"candidates": [{"x": 1}]}, headers=AUTH)
+        assert bad.status_code == 422 and "candidates" in bad.text
+        assert client.get("/api/v1/jobs", headers=AUTH).status_code == 200  # nothing unreadable was queued
+        many = [{"source": f"https://s{i}.example/", "target": "https://t.example/", "hits": 1, "times": []}
+                for i in range(2000)]  # fmt: skip
+        client.post("/api/v1/actions/add_site", json={"site": "t.example"}, headers=AUTH)
+        queued = client.post("/api/v1/jobs/refbacks", json={"candidates": many}, headers=AUTH)
+        assert queued.status_code == 202 and "params" not in queued.json()
+        job_id = queued.json()["job_id"]
+        assert len(client.get(f"/api/v1/jobs/{job_id}", headers=AUTH).content) < 2000
+        asked = client.get(f"/api/v1/jobs/{job_id}", params={"params": True}, headers=AUTH).json()
+        assert len(asked["params"]["candidates"]) == 2000
+
+
+def test_a_queued_job_can_be_cancelled(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.duckdb")
+    Store(db).close()
+    from linkback.server._jobs import cancel_job, queue_job
+
+    with Store(db) as store:
+        job_id = queue_job(store, "rank", {})  # queued while no server runs it
+        assert cancel_job(store, job_id) and not cancel_job(store, job_id)
+    with TestClient(_app(db)) as client:
+        job = client.get(f"/api/v1/jobs/{job_id}", headers=AUTH).json()
+        assert job["state"] == "cancelled"
+        assert client.delete(f"/api/v1/jobs/{job_id}", headers=AUTH).status_code == 409
+        assert client.delete("/api/v1/jobs/12345", headers=AUTH).status_code == 404

@@ -111,7 +111,7 @@ def test_the_cli_hands_sends_to_a_running_server(web, endpoint, served) -> None:
     result = run("send", web.url("/post", "me.test"), "--blog-name", "My blog", "--db", db, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert [r["status"] for r in json.loads(result.stdout)] == ["sent"] and len(endpoint.calls) == 1
-    job = httpx.get(server.url + "/api/v1/jobs/1", headers=ADMIN).json()
+    job = httpx.get(server.url + "/api/v1/jobs/1", params={"params": "true"}, headers=ADMIN).json()
     assert job["params"]["blog_name"] == "My blog"  # the job keeps it for the TrackBacks it sends
 
 
@@ -205,3 +205,22 @@ def test_a_feed_job_whose_post_could_not_be_fetched_ends_failed(web, endpoint, s
     errors = [m for m in job["result"]["messages"] if m["level"] == "error"]
     assert job["result"]["failures"] == 1 and "/gone" in errors[0]["url"] and "HTTP 404" in errors[0]["text"]
     assert len(endpoint.calls) == 1  # the post that could be fetched was still sent for
+
+
+def test_a_post_whose_every_notification_failed_exits_1(tmp_path, web) -> None:
+    refusing = Endpoint(status=400)  # a 4xx is final: no retry
+    web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
+    web.pages["/wm"] = refusing
+    web.pages["/post"] = post_page(web.url("/t"))
+    db = str(tmp_path / "lb.duckdb")
+    result = run("send", web.url("/post"), "--allow-private", "--db", db, "--format", "json")
+    assert [r["status"] for r in json.loads(result.stdout)] == ["failed"] and len(refusing.calls) == 1
+    assert result.exit_code == 1 and "every notification failed" in " ".join(result.stderr.split())
+
+
+def test_an_endpoint_refused_by_the_guard_says_how_to_allow_it(tmp_path, web, endpoint) -> None:
+    web.pages["/post"] = post_page(web.url("/t"))
+    db = str(tmp_path / "lb.duckdb")
+    result = run("send", web.url("/post"), "--db", db, "--format", "json")  # the post itself is on 127.0.0.1
+    assert result.exit_code == 1 and endpoint.calls == []
+    assert "--allow-private" in " ".join(result.stderr.split())

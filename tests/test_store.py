@@ -345,3 +345,23 @@ def test_migration_5_rederives_links_on_noindex_pages_as_a_new_store_would(tmp_p
             "SELECT lost_at, lost_reason, noindex FROM links WHERE source_url = ?", [hand]
         ).fetchall() == [(None, None, True)]
         assert migrated.con.execute("SELECT count(*) FROM links WHERE noindex IS NULL").fetchone() == (0,)
+
+
+def test_a_write_is_one_transaction_and_a_failed_inner_write_undoes_it_all() -> None:
+    with Store(":memory:") as store:
+        store.write(lambda s: s.con.execute("CREATE TABLE t (x INTEGER)"))
+
+        def outer(s: Store) -> None:
+            s.con.execute("INSERT INTO t VALUES (1)")
+            try:
+                s.write(lambda s: (s.con.execute("INSERT INTO t VALUES (2)"), 1 / 0))
+            except ZeroDivisionError:
+                pass  # the outer code goes on, but what the inner write did cannot be kept alone
+
+        with pytest.raises(Exception, match="a write inside this transaction failed"):
+            store.write(outer)
+        assert store.con.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+        assert store.next_ids("obs_id_seq", 3) == [1, 2, 3] and store.next_ids("obs_id_seq", 1) == [4]
+        read_only_copy = Store.borrowing(store.con, ":memory:", read_only=True)
+        with pytest.raises(Exception, match="read-only"):
+            read_only_copy.write(lambda s: None)

@@ -159,7 +159,8 @@ def check_limit(limit: int | None) -> tuple[str, Params]:
         return "", []
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise ValueError(f"limit must be a whole number >= 0 or None, not {limit!r}")
-    return " LIMIT ?", [limit]
+    # SQL's LIMIT is a 64-bit number; more rows than that is every row.
+    return " LIMIT ?", [min(limit, 2**63 - 1)]
 
 
 def check_choice(name: str, value: str, allowed: Iterable[str]) -> str:

@@ -112,14 +112,14 @@ class ServerState:
         """The store a request (or a job) works on: reads through this thread's cursor, writes go
         to the one writer, fetches through the server's fetcher and guard."""
         store = Store.borrowing(self.reader(), self.store.path, writer=self.writer.call)
-        store.fetcher = self.fetcher
+        store.fetcher, store.for_client = self.fetcher, True
         return store
 
     def job_store(self) -> Store:
         """A store for one job: a cursor of its own (closed with the store), writes to the writer."""
         cursor = self.store.con.cursor()
         store = Store.borrowing(cursor, self.store.path, writer=self.writer.call)
-        store.fetcher = self.fetcher
+        store.fetcher, store.for_client = self.fetcher, True
         store.close = cursor.close  # type: ignore[method-assign]
         return store
 
@@ -212,8 +212,9 @@ def create_app(settings: Settings) -> FastAPI:
         **_docs.app_arguments(),
     )
     _docs.register(app)
-    # Bodies of the public linkback endpoints are limited while they stream (413 at once).
-    app.add_middleware(LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS))
+    # Bodies of the linkback endpoints and of the API are limited while they stream (413 at once).
+    app.add_middleware(LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS, *api.BODY_LIMITS))
+    app.add_middleware(api.TokenFirst)  # added last, so it runs first: no body is read for a stranger
 
     _webmention.register(app)
     _linkbacks.register(app)

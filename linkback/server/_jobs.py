@@ -43,27 +43,45 @@ def queue_job(store: Store, kind: str, params: dict[str, Any]) -> int:
         store.con.execute(
             "INSERT INTO jobs (job_id, kind, params, state, progress, result, error, created_at) "
             "VALUES (?, ?, ?, 'queued', '{}', '{}', '', ?)",
-            [job_id, kind, json.dumps(plain(params)), datetime.now(UTC)],
+            [job_id, kind, json.dumps(plain(params), allow_nan=False), datetime.now(UTC)],
         )
         return job_id
 
     return store.write(put)
 
 
-def read_job(con: Any, job_id: int) -> dict[str, Any] | None:
-    cur = con.execute(f"SELECT {', '.join(JOB_COLUMNS)}, params FROM jobs WHERE job_id = ?", [job_id])
+def read_job(con: Any, job_id: int, *, params: bool = False, result: bool = True) -> dict[str, Any] | None:
+    """A job's row; its parameters (which can be large: a refbacks job's candidates) only when
+    asked for, its result unless told not to."""
+    columns = [c for c in JOB_COLUMNS if result or c != "result"] + (["params"] if params else [])
+    cur = con.execute(f"SELECT {', '.join(columns)} FROM jobs WHERE job_id = ?", [job_id])
     rows = cur.fetchall()
     if not rows:
         return None
-    row = dict(zip([d[0] for d in cur.description], rows[0]))
+    row = dict(zip(columns, rows[0]))
     for key in ("progress", "result", "params"):
-        row[key] = json.loads(row[key] or "{}")
+        if key in row:
+            row[key] = json.loads(row[key] or "{}")
     return row
 
 
 def list_jobs(con: Any, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest jobs, without their parameters and results."""
     cur = con.execute(f"SELECT job_id FROM jobs ORDER BY job_id DESC LIMIT {int(limit)}")
-    return [job for (job_id,) in cur.fetchall() if (job := read_job(con, job_id)) is not None]
+    return [job for (job_id,) in cur.fetchall() if (job := read_job(con, job_id, result=False)) is not None]
+
+
+def cancel_job(store: Store, job_id: int) -> bool:
+    """Cancel a job that has not started (one write); False when it is not queued."""
+
+    def cancel(store: Store) -> bool:
+        rows = store.con.execute(
+            "UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE job_id = ? AND state = 'queued' RETURNING job_id",
+            [datetime.now(UTC), job_id],
+        ).fetchall()
+        return bool(rows)
+
+    return store.write(cancel)
 
 
 class JobLanes:
@@ -121,7 +139,11 @@ class JobLanes:
                     [kinds],
                 ).fetchall()
                 if rows:
-                    self._run(*rows[0])
+                    try:
+                        self._run(*rows[0])
+                    except Exception:  # noqa: BLE001 - the lane outlives a failure of its own bookkeeping
+                        log.exception("job lane %s: job %s", lane, rows[0][0])
+                        self._stop.wait(self.poll_seconds)
                     continue
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
@@ -165,7 +187,10 @@ class JobLanes:
             store.con.execute(f"SET threads = {int(threads)}")
             store.close()
         final = json.dumps(self.live_progress(job_id) or {})
-        payload = json.dumps(plain(result))
+        try:
+            payload = json.dumps(plain(result), allow_nan=False)
+        except ValueError as exc:  # a NaN in a result: say so rather than store what JSON cannot read
+            state, error, payload = "failed", f"its result cannot be stored as JSON: {exc}", "{}"
         self.store.write(
             lambda store: store.con.execute(
                 "UPDATE jobs SET state = ?, result = ?, error = ?, progress = ?, finished_at = ? WHERE job_id = ?",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob as _glob
 import os
+import stat
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -80,8 +81,15 @@ def sniff_archive(path: str | os.PathLike[str]) -> str:
     """
     p = os.fspath(path)
     try:
-        with open(p, "rb") as fh:
-            head = fh.read(64)
+        # Non-blocking, and a regular file or nothing: a FIFO or device swapped in for the file
+        # would otherwise hang the reader (a server's job lane) for ever.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SourceError("not a regular file", path=p)
+            head = os.read(fd, 64)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise SourceError(f"cannot open: {exc.strerror or exc}", path=p) from None
     if not head:

@@ -98,13 +98,9 @@ def _jobs_and_sequences(con: duckdb.DuckDBPyConnection) -> None:
     ):
         (start,) = con.execute(f"SELECT coalesce(max({column}), 0) + 1 FROM {table}").fetchall()[0]
         con.execute(f"CREATE OR REPLACE SEQUENCE {seq} START {int(start)}")
-    # The admin token was kept in plain text: keep only its hash (the old token still works).
-    rows = con.execute("SELECT value FROM meta WHERE key = 'admin_token'").fetchall()
-    if rows:
-        from linkback.secrets import token_hash  # noqa: PLC0415
-
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('admin_token_sha256', ?)", [token_hash(rows[0][0])])
-        con.execute("DELETE FROM meta WHERE key = 'admin_token'")
+    # The admin token was kept in plain text, in a file others could often read: it is dropped,
+    # not hashed, so the next `linkback serve` makes a new one and prints it.
+    con.execute("DELETE FROM meta WHERE key = 'admin_token'")
     import linkback.store._write  # noqa: F401, PLC0415 - registers its step (links on noindex pages)
 
     for fn in _AFTER_5:
@@ -134,6 +130,9 @@ class Store:
 
     #: Where a store lent by the server fetches live pages (its fetcher and guard); None elsewhere.
     fetcher: Any = None
+    #: A store the server lends to work for an API client: it reads no file it is not meant to
+    #: and quotes nothing of what it refuses.
+    for_client: bool = False
     #: True for a store over a connection it does not own (see borrowing): close leaves it open.
     _borrowed: bool = False
 
@@ -141,7 +140,7 @@ class Store:
         self.path = str(path if path is not None else default_db_path())
         self.read_only = read_only
         self._writer: WriteHandler | None = None
-        self._in_transaction = False
+        self._in_transaction = self._doomed = False
         if read_only and self.path != ":memory:" and not Path(self.path).exists():
             raise StoreError(f"{self.path}: no such database; run 'linkback ingest' first")
         if not read_only and self.path != ":memory:":
@@ -208,7 +207,7 @@ class Store:
         store.con = con
         store._borrowed = True
         store._writer = writer
-        store._in_transaction = False
+        store._in_transaction = store._doomed = False
         return store
 
     # --- the one write path ------------------------------------------------------------------------
@@ -235,12 +234,20 @@ class Store:
         """BEGIN ... COMMIT on this store's connection, ROLLBACK on any exception; nested calls
         join the open transaction. Only for code already running as a :meth:`write`."""
         if self._in_transaction:
-            yield self
+            try:
+                yield self
+            except BaseException:
+                # DuckDB has no savepoints: what the inner write did cannot be undone alone, so
+                # the whole transaction is rolled back even if the outer code goes on.
+                self._doomed = True
+                raise
             return
         self.con.execute("BEGIN TRANSACTION")
-        self._in_transaction = True
+        self._in_transaction, self._doomed = True, False
         try:
             yield self
+            if self._doomed:
+                raise StoreError("a write inside this transaction failed: nothing of it was stored")
             self.con.execute("COMMIT")
         except BaseException:
             try:

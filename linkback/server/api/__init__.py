@@ -16,25 +16,62 @@ wrote for this run in ``<db>.server.json`` (which the CLI reads).
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from linkback.errors import LinkbackError
 from linkback.faces import Face, load_all, plain
 from linkback.server._app import state_of
+from linkback.server._bodylimit import BodyLimit
 from linkback.server.api import _export, _jobs
 from linkback.server.api._types import body_model, exposed, given, row_model
 
-__all__ = ["register", "require_token"]
+__all__ = ["BODY_LIMITS", "TokenFirst", "register", "require_token"]
+
+
+def _too_large(limit: int) -> tuple[bytes, str]:
+    return b'{"detail":"request body too large: more than %d bytes"}' % limit, "application/json"
+
+
+#: Bodies are limited while they stream (413 at once), as on the public endpoints: an action is a
+#: few fields; a job may carry many paths or refback candidates.
+BODY_LIMITS = (
+    BodyLimit("/api/v1/actions/", 1 * 2**20, _too_large),
+    BodyLimit("/api/v1/jobs/", 64 * 2**20, _too_large),
+)
+
+
+def _bearer(header: str) -> str:
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
 
 
 def require_token(request: Request) -> None:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    if not state_of(request).token_ok(token):
+    if not state_of(request).token_ok(_bearer(request.headers.get("authorization", ""))):
         raise HTTPException(status_code=401, detail="admin token required", headers={"WWW-Authenticate": "Bearer"})
+
+
+class TokenFirst:
+    """ASGI middleware: a ``/api/v1`` request without the token is answered 401 before a byte of
+    its body is read (the routes check again: this is only so a stranger costs nothing)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith("/api/v1/"):
+            header = dict(scope.get("headers") or ()).get(b"authorization", b"").decode("latin-1")
+            if not scope["app"].state.linkback.token_ok(_bearer(header)):
+                response = JSONResponse(
+                    {"detail": "admin token required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def refused(exc: Exception) -> HTTPException:
@@ -43,8 +80,17 @@ def refused(exc: Exception) -> HTTPException:
     return HTTPException(status_code=status, detail=str(exc))
 
 
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """422 naming each bad field, without echoing what was sent (which may be huge, or a NaN that
+    JSON cannot carry back)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
 def register(app: FastAPI) -> None:
     auth = [Depends(require_token)]
+    app.add_exception_handler(RequestValidationError, _invalid)
     for face in load_all().values():
         if face.kind == "report":
             _report_route(app, face, auth)
@@ -52,6 +98,10 @@ def register(app: FastAPI) -> None:
             _action_route(app, face, auth)
     _jobs.register(app, auth, refused)
     _export.register(app, auth)
+
+
+def _floats(wire: Any) -> bool:
+    return float in (wire, *typing.get_args(wire))
 
 
 def _doc(face: Face) -> str:
@@ -66,7 +116,7 @@ def _report_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
                 param.name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=param.default if param.default is not inspect.Parameter.empty else inspect.Parameter.empty,
-                annotation=Annotated[wire, Query()],
+                annotation=Annotated[wire, Query(allow_inf_nan=False) if _floats(wire) else Query()],
             )
             for param, wire in exposed(face)
         ),

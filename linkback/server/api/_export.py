@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator
 from typing import Any
+
+import anyio.to_thread
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import StreamingResponse
@@ -21,6 +24,8 @@ from linkback.server._app import state_of
 MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 #: Chunks waiting for the client at most: the export waits when the client reads slowly.
 PIPE_CHUNKS = 16
+#: A client that reads nothing for this long is taken as gone (seconds).
+STALL_SECONDS = 300.0
 
 
 class _Gone(Exception):
@@ -35,7 +40,8 @@ class _Pipe:
         self.gone = threading.Event()
 
     def write(self, data: bytes) -> int:
-        while not self.gone.is_set():
+        deadline = time.monotonic() + STALL_SECONDS
+        while not self.gone.is_set() and time.monotonic() < deadline:
             try:
                 self.chunks.put(bytes(data), timeout=0.5)
                 return len(data)
@@ -55,6 +61,16 @@ class _Pipe:
 
     def seekable(self) -> bool:
         return False
+
+
+_WAITING = b""
+
+
+def _next_chunk(pipe: _Pipe) -> bytes | BaseException | None:
+    try:
+        return pipe.chunks.get(timeout=1.0)
+    except queue.Empty:
+        return _WAITING
 
 
 def register(app: FastAPI, auth: list[Any]) -> None:
@@ -80,11 +96,15 @@ def register(app: FastAPI, auth: list[Any]) -> None:
             finally:
                 store.close()
 
-        def chunks() -> Iterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            # Async, so that a client that hangs up cancels it here and the finally below runs
+            # at once (a sync generator in a worker thread would be left waiting for ever).
             threading.Thread(target=produce, name="linkback-export", daemon=True).start()
             try:
                 while True:
-                    chunk = pipe.chunks.get()
+                    chunk = await anyio.to_thread.run_sync(_next_chunk, pipe)
+                    if chunk is _WAITING:
+                        continue
                     if chunk is None:
                         return
                     if isinstance(chunk, BaseException):

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from linkback.faces import Face, plain
 from linkback.server._app import state_of
-from linkback.server._jobs import job_faces, list_jobs, queue_job, read_job
+from linkback.server._jobs import cancel_job, job_faces, list_jobs, queue_job, read_job
 from linkback.server.api._types import body_model, given
 
 
@@ -28,13 +28,24 @@ def register(app: FastAPI, auth: list[Any], refused: Callable[[Exception], HTTPE
         _queue_route(app, face, auth)
 
     @app.get("/api/v1/jobs/{job_id}", name="job_status", dependencies=auth, tags=["jobs"])
-    def job_status(job_id: int, request: Request) -> Response:
-        """A job's state (queued, running, done, failed, interrupted), progress and result."""
+    def job_status(job_id: int, request: Request, params: bool = False) -> Response:
+        """A job's state (queued, running, done, failed, cancelled, interrupted), progress and
+        result; ``params=true`` adds the parameters it was queued with."""
         state = state_of(request)
-        job = read_job(state.reader(), job_id)
+        job = read_job(state.reader(), job_id, params=params)
         if job is None:
             raise HTTPException(status_code=404, detail=f"no job {job_id}")
         return JSONResponse(_view(state, job, request))
+
+    @app.delete("/api/v1/jobs/{job_id}", dependencies=auth, tags=["jobs"])
+    def job_cancel(job_id: int, request: Request) -> Response:
+        """Cancel a job that has not started yet (409 once it runs or has ended)."""
+        state = state_of(request)
+        if read_job(state.reader(), job_id, result=False) is None:
+            raise HTTPException(status_code=404, detail=f"no job {job_id}")
+        if not cancel_job(state.request_store(), job_id):
+            raise HTTPException(status_code=409, detail=f"job {job_id} is not queued: it runs or has ended")
+        return JSONResponse({"job_id": job_id, "state": "cancelled"})
 
     @app.get("/api/v1/jobs", dependencies=auth, tags=["jobs"])
     def jobs(request: Request, limit: int = 50) -> Response:
@@ -51,7 +62,7 @@ def _queue_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
         params = given(face, body.model_dump())
         job_id = queue_job(state.request_store(), face.name, params)
         state.jobs.wake()
-        job = read_job(state.reader(), job_id)
+        job = read_job(state.reader(), job_id, result=False)
         assert job is not None
         view = _view(state, job, request)
         return JSONResponse(view, status_code=202, headers={"Location": view["location"]})

@@ -12,13 +12,15 @@ import inspect
 import sys
 import types
 import typing
+
+import typing_extensions
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Union
 
 import pyarrow as pa
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 
 from linkback import schema
 from linkback.faces import Face
@@ -72,6 +74,8 @@ def api_type(annotation: Any) -> tuple[Any, bool] | None:
         return (inner[0], True) if inner is not None else None
     if annotation is Path:
         return str, False
+    if typing.is_typeddict(annotation) or typing_extensions.is_typeddict(annotation):
+        return annotation, False
     if annotation is dict or origin is dict:
         return dict, False
     if annotation in _SCALARS:
@@ -130,7 +134,8 @@ def body_model(face: Face) -> type[BaseModel]:
         elif isinstance(default, tuple):
             default = list(default)
         fields[param.name] = (wire, default)
-    return create_model(f"{face.name}_params", **fields)
+    # NaN and infinities are no values a function takes (and JSON cannot carry them back).
+    return create_model(f"{face.name}_params", __config__=ConfigDict(allow_inf_nan=False), **fields)
 
 
 _ARROW_PY = {

@@ -40,6 +40,9 @@ demo: $(STAMP)
 	$(BIN)/linkback site add semicomplete.com --db $(DEMO_DB)
 	$(BIN)/linkback refbacks tests/data/access_logs/semicomplete-excerpt.log --host semicomplete.com --db $(DEMO_DB)
 	$(BIN)/linkback mentions list --status queued --limit 10 --db $(DEMO_DB)
+	@echo
+	@echo "The dashboard on this database: $(BIN)/linkback serve --db $(DEMO_DB)"
+	@echo "then open http://127.0.0.1:8000/ and sign in with the admin token it prints."
 
 test: $(STAMP) browser
 	$(BIN)/python -m mypy linkback

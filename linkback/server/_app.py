@@ -200,7 +200,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     from fastapi_offline import FastAPIOffline  # noqa: PLC0415 - /docs and /redoc with bundled assets
 
-    from linkback.server import _display, _linkbacks, _webmention, api  # noqa: PLC0415 - routes need the app
+    from linkback.server import _display, _linkbacks, _webmention, api, web  # noqa: PLC0415 - routes need the app
     from linkback.server import _docs  # noqa: PLC0415
     from linkback.server._bodylimit import LimitBodies  # noqa: PLC0415
 
@@ -213,13 +213,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     _docs.register(app)
     # Bodies of the linkback endpoints and of the API are limited while they stream (413 at once).
-    app.add_middleware(LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS, *api.BODY_LIMITS))
+    app.add_middleware(LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS, *api.BODY_LIMITS, *web.BODY_LIMITS))
     app.add_middleware(api.TokenFirst)  # added last, so it runs first: no body is read for a stranger
 
     _webmention.register(app)
     _linkbacks.register(app)
     api.register(app)
     _display.register(app)
+    web.register(app)
     return app
 
 

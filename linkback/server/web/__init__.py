@@ -1,0 +1,218 @@
+"""The dashboard: server-rendered pages over the same functions as the CLI and the API (DESIGN §6).
+
+Every page calls registered functions (:mod:`linkback.faces`) through the store a request is
+lent; no page runs SQL of its own. Tables and filters work without JavaScript; the one script
+draws the charts from JSON the page carries (a CSP allows no inline script). Third-party text —
+anchors, titles, URLs, mention content — is escaped by the templates, and URLs are links only
+when they are http(s).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from linkback.errors import LinkbackError
+from linkback.faces import FACES, Face, plain
+from linkback.server._app import state_of
+from linkback.server._bodylimit import BodyLimit
+from linkback.server.web import _forms, _overview
+from linkback.server.web._render import page
+from linkback.server.web._session import COOKIE, SECURITY_HEADERS, check_csrf, current, sessions_of
+
+HERE = Path(__file__).parent
+#: The reports a table page shows, in the menu's order, with their titles.
+TABLES: dict[str, str] = {
+    "backlinks": "Backlinks",
+    "refdomains": "Referring domains",
+    "anchors": "Anchors",
+    "pages": "Top pages",
+    "tlds": "TLDs",
+    "history": "New and lost",
+    "toxic_domains": "Toxic domains",
+    "toxic_links": "Toxic links",
+    "domain_history": "DR history",
+    "domains": "Domains in the index",
+    "list_entries": "Allow and deny lists",
+    "sites": "Sites",
+    "rules": "Mention rules",
+    "sent": "Sent notifications",
+}
+#: The columns a table page shows, where a report has more than fit (downloads have them all).
+SHOWN: dict[str, tuple[str, ...]] = {
+    "backlinks": ("source_url", "source_dr", "target_url", "anchor", "rel", "kind", "section", "first_seen",
+                  "last_seen", "lost_reason"),
+    "toxic_links": ("toxicity", "signals", "source_url", "anchor", "section", "dr"),
+    "domain_history": ("run_id", "as_of", "dr", "trust", "anti_trust", "refdomains", "backlinks", "toxicity",
+                       "signals"),
+}  # fmt: skip
+#: Domains the home page's search box suggests.
+SUGGESTIONS = 500
+#: Rows a table page shows unless asked for another limit.
+PAGE_ROWS = 100
+#: Forms that change something are POSTed under /do/; their bodies are small.
+BODY_LIMITS = (BodyLimit("/do/", 64 * 1024, lambda n: (b"form too large", "text/plain")),)
+
+
+def register(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return _to_login(request)
+        store = state_of(request).request_store()
+        from linkback import reports  # noqa: PLC0415
+        from linkback.mentions import _actions  # noqa: PLC0415
+
+        return page(
+            request,
+            "home.html",
+            session,
+            sites=_actions.sites(store),
+            domains=reports.domains(store, limit=15),
+            # Suggestions for the search box: the most linked domains (a datalist, no script).
+            suggestions=[d["domain"] for d in reports.domains(store, limit=SUGGESTIONS)],
+            tables=TABLES,
+        )
+
+    @app.get("/login", include_in_schema=False)
+    def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002
+        return page(request, "login.html", None, next=_local(next), error="")
+
+    @app.post("/do/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = await _form(request)
+        state = state_of(request)
+        target = _local(form.get("next", "/"))
+        if not state.token_ok(form.get("token", "")):
+            return page(request, "login.html", None, next=target, error="That is not the admin token.", http_status=401)
+        session_id, _session = sessions_of(request).create()
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            COOKIE,
+            session_id,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        return response
+
+    @app.post("/do/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        session = current(request)
+        if session is not None:
+            check_csrf(session, (await _form(request)).get("csrf", ""))
+            sessions_of(request).end(request.cookies.get(COOKIE, ""))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # Before the page's route, which would take "backlinks.csv" for a report's name.
+    @app.get("/reports/{name}.{fmt}", include_in_schema=False)
+    def report_download(name: str, fmt: str, request: Request) -> Response:
+        if current(request) is None:
+            raise HTTPException(status_code=401, detail="sign in first")
+        face = _face(name)
+        if fmt not in ("csv", "json"):
+            raise HTTPException(status_code=404, detail="csv or json")
+        rows, error = _call(request, face, _forms.read(face, request.query_params))
+        if error:
+            raise HTTPException(status_code=400, detail=error)
+        records = rows if isinstance(rows, list) else [rows]
+        columns = list(face.columns) or (list(records[0]) if records else [])
+        disposition = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"', **SECURITY_HEADERS}
+        if fmt == "json":
+            return Response(json.dumps(plain(records), ensure_ascii=False, indent=2), headers=disposition,
+                            media_type="application/json")  # fmt: skip
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in records:
+            writer.writerow(["" if row.get(c) is None else _csv_value(plain(row.get(c))) for c in columns])
+        return Response(out.getvalue(), headers=disposition, media_type="text/csv; charset=utf-8")
+
+    @app.get("/reports/{name}", include_in_schema=False)
+    def report_page(name: str, request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return _to_login(request)
+        face = _face(name)
+        values = _forms.read(face, request.query_params)
+        shown = dict(values)
+        if "limit" in {p.name for p in face.parameters()} and "limit" not in values:
+            shown["limit"] = PAGE_ROWS
+        rows, error = _call(request, face, shown)
+        query = urlencode([(k, v) for k, v in request.query_params.multi_items()])
+        return page(
+            request,
+            "report.html",
+            session,
+            face=face,
+            title=TABLES.get(name, name),
+            controls=_forms.controls(face, values),
+            rows=rows if isinstance(rows, list) else [rows] if rows else [],
+            columns=list(SHOWN.get(name, face.columns)) or (list(rows[0]) if rows else []),
+            error=error,
+            cli=_forms.cli_command(face, shown),
+            query=query,
+            tables=TABLES,
+            http_status=200 if not error else 400,
+        )
+
+    _overview.register(app)
+
+
+def _csv_value(value: Any) -> Any:
+    return " ".join(map(str, value)) if isinstance(value, list) else value
+
+
+def _face(name: str) -> Face:
+    face = FACES.get(name)
+    if face is None or face.kind != "report":
+        raise HTTPException(status_code=404, detail=f"no report {name!r}")
+    return face
+
+
+def _call(request: Request, face: Face, values: dict[str, Any]) -> tuple[Any, str]:
+    required = [p.name for p, _ in _forms.exposed(face) if p.default is _forms.inspect.Parameter.empty]
+    if any(name not in values for name in required):
+        return [], ""
+    try:
+        return face.fn(state_of(request).request_store(), **values), ""
+    except (LinkbackError, ValueError) as exc:
+        return [], str(exc)
+
+
+def _to_login(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+
+def _local(target: str) -> str:
+    """Only a path on this server (never ``//evil.example``) is somewhere to go after sign-in."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=200)
+    return {k: v[-1] for k, v in fields.items()}
+
+
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    body = await request.body()
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=2000)
+
+
+__all__ = ["BODY_LIMITS", "HTMLResponse", "check_csrf", "form_lists", "register"]

@@ -1,0 +1,223 @@
+"""The dashboard (issue 14, first part): sign-in, CSRF, CSP, and pages that show what the CLI shows.
+
+In-process tests use Starlette's TestClient; the browser tests (headless Chromium, Debian's) sign
+in, open every page and check that nothing third parties control ever runs, that no request
+leaves the server's origin, and that the console stays clean. They write screenshots to
+``build/screenshots``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from linkrows import insert, link, ts
+from serverkit import ServerThread, Settings
+from test_reports import build_store
+from typer.testing import CliRunner
+
+from linkback import mentions
+from linkback.cli import app as cli
+from linkback.conformance import browser_links as bl
+from linkback.mentions import Outcome, Receipt
+from linkback.rank import rank
+
+TOKEN = "dash-token"
+SCRIPT = "<script>window.__xss=1</script>"
+IMG = '<img src=x onerror="window.__xss=1">'
+SVG = '"><svg onload=window.__xss=1>'
+JS_URL = "javascript:window.__xss=1"
+SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
+
+
+def _fill(path: str) -> None:
+    with build_store(path) as store:
+        insert(
+            store,
+            "links",
+            [
+                link("http://evil.example/p", "https://example.com/xss", anchor=SCRIPT, first_seen=ts("2024-03-01")),
+                link("http://evil.example/q", "https://example.com/xss", anchor=IMG, first_seen=ts("2024-03-02")),
+                link("http://evil.example/r", "https://example.com/xss", anchor=SVG, first_seen=ts("2024-03-03")),
+            ],
+        )
+        insert(store, "pages", [{"url": "http://evil.example/p", "host": "evil.example", "domain": "evil.example",
+                                 "title": SCRIPT, "status": 200}])  # fmt: skip
+        rank(store)
+        mentions.add_site(store.con, "example.com", policy="moderate")
+        ((mid, _),) = mentions.receive_many(
+            store.con, [Receipt("webmention", "http://evil.example/m", "https://example.com/xss", "example.com")],
+            ts("2024-04-01"),
+        )  # fmt: skip
+        content = {"type": "reply", "wm_property": "in-reply-to", "author_name": SVG, "author_url": JS_URL,
+                   "summary": IMG, "content_text": SCRIPT, "name": SCRIPT}  # fmt: skip
+        mentions.record_outcome(store.con, mid, Outcome("verified", content=content, decision="pending"), ts("2024-04-01"))
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("dash") / "dash.duckdb")
+    _fill(path)
+    return path
+
+
+@pytest.fixture
+def client(db: str):
+    from linkback.server import create_app
+
+    with TestClient(create_app(Settings(db=db, admin_token=TOKEN))) as c:
+        yield c
+
+
+def sign_in(client) -> str:
+    r = client.post("/do/login", data={"token": TOKEN, "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/jobs").text).group(1)
+
+
+PAGES = [
+    "/",
+    "/overview?target=example.com",
+    "/reports/backlinks?target=example.com&follow=yes&kind=text",
+    "/reports/refdomains?target=example.com&sort=dr",
+    "/reports/anchors?target=example.com",
+    "/reports/pages?domain=example.com",
+    "/reports/tlds?target=example.com",
+    "/reports/history?target=example.com&by=month",
+    "/reports/toxic_domains?target=example.com",
+    "/reports/toxic_links?target=example.com",
+    "/reports/domain_history?domain=example.com",
+    "/reports/domains",
+    "/reports/list_entries",
+    "/reports/sites",
+    "/reports/rules",
+    "/reports/sent",
+    "/mentions?state=&status=",
+    "/jobs",
+]
+
+
+def test_every_page_needs_a_session_and_sends_its_security_headers(client) -> None:
+    r = client.get("/reports/backlinks?target=example.com", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    assert client.post("/do/login", data={"token": "nope"}).status_code == 401
+    assert client.get("/reports/backlinks.csv?target=example.com").status_code == 401
+    signed = client.post("/do/login", data={"token": TOKEN, "next": "/"}, follow_redirects=False)
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    for path in PAGES:
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'self'" in csp
+
+
+def test_forms_that_change_something_need_the_csrf_token(client) -> None:
+    csrf = sign_in(client)
+    assert client.post("/do/rank", data={"csrf": "forged"}).status_code == 403
+    assert client.post("/do/moderate", data={"action": "approve", "id": "1"}).status_code == 403
+    assert client.post("/do/logout", data={}).status_code == 403
+    assert client.post("/do/rank", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert "rank" in client.get("/jobs").text
+
+
+def test_sign_in_goes_back_only_to_this_server(client) -> None:
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        r = client.post("/do/login", data={"token": TOKEN, "next": target}, follow_redirects=False)
+        assert r.headers["location"] == "/"
+
+
+def test_a_table_page_and_its_download_give_the_rows_the_cli_gives(db: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["backlinks", "example.com", "--follow", "--kind", "text", "--kind", "image", "--sort", "source_domain",
+              "--format", "csv", "--limit", "0", "--db", db],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    from linkback.server import create_app
+
+    with TestClient(create_app(Settings(db=db, admin_token=TOKEN))) as client:
+        sign_in(client)
+        query = "target=example.com&follow=yes&kind=text&kind=image&sort=source_domain"
+        page = client.get(f"/reports/backlinks?{query}").text
+        download = client.get(f"/reports/backlinks.csv?{query}").text
+    assert "linkback backlinks example.com --follow --kind text --kind image --sort source_domain" in page
+    ours = list(csv.DictReader(io.StringIO(download)))
+    theirs = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [{k: r[k] for k in theirs[0]} for r in ours] == theirs and len(theirs) > 3
+    # Every row the page shows links its source (escaped, http(s) only).
+    assert page.count('rel="nofollow noopener noreferrer"') >= 2 * min(len(theirs), 100) - 1
+
+
+def test_hostile_text_is_escaped_on_every_page(client) -> None:
+    csrf = sign_in(client)
+    assert csrf
+    for path in ["/reports/backlinks?target=example.com&include_lost=on", "/reports/anchors?target=example.com",
+                 "/overview?target=example.com", "/mentions?state=&status="]:  # fmt: skip
+        html = client.get(path).text
+        assert "<script>window.__xss" not in html and "<img src=x" not in html and "<svg onload" not in html, path
+        assert 'href="javascript:' not in html.lower(), path
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in client.get("/reports/anchors?target=example.com").text
+
+
+def test_moderation_from_the_inbox(client, db: str) -> None:
+    csrf = sign_in(client)
+    inbox = client.get("/mentions").text
+    (mention_id,) = re.findall(r'name="id" value="(\d+)"', inbox)
+    r = client.post("/do/moderate", data={"csrf": csrf, "action": "approve", "id": mention_id}, follow_redirects=False)
+    assert r.status_code == 303
+    approved = client.get("/mentions?state=approved&status=").text
+    assert f'value="{mention_id}"' in approved
+
+
+# --- in headless Chromium ------------------------------------------------------------------------------
+
+AUDIT = """() => ({
+  xss: typeof window.__xss,
+  jsLinks: document.querySelectorAll('[href^="javascript:" i], [src^="javascript:" i]').length,
+  onAttrs: [...document.querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name))
+             .filter(n => n.startsWith('on')).length,
+  scripts: [...document.querySelectorAll('script')].filter(s => s.src === '' && s.type !== 'application/json').length,
+})"""
+
+
+@pytest.mark.browser
+def test_in_chromium_every_page_renders_cleanly_and_nothing_hostile_runs(db: str, tmp_path: Path) -> None:
+    why = bl.browser_missing()
+    if why:
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with ServerThread(Settings(db=db, admin_token=TOKEN)) as url, sync_playwright() as p:
+        no_net = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+        browser = p.chromium.launch(executable_path=bl.CHROMIUM, args=[*bl.CHROMIUM_ARGS, no_net])
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                problems: list[str] = []
+                page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+                page.on("pageerror", lambda e: problems.append(str(e)))
+                page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
+                page.on("request", lambda r: problems.append("foreign: " + r.url) if not r.url.startswith((url, "data:")) else None)
+                page.goto(url + "/reports/backlinks")
+                page.fill("#token", TOKEN)  # redirected to sign in, and back
+                page.keyboard.press("Enter")
+                page.wait_for_url(url + "/reports/backlinks")
+                for path in PAGES:
+                    page.goto(url + path)
+                    page.wait_for_load_state("networkidle")
+                    audit = page.evaluate(AUDIT)
+                    assert audit == {"xss": "undefined", "jsLinks": 0, "onAttrs": 0, "scripts": 0}, (path, audit)
+                    if path.startswith("/overview"):  # the chart was drawn (by the one script)
+                        assert page.evaluate("document.querySelector('#chart canvas') !== null"), path
+                    name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0]).strip("-") or "home"
+                    if path in ("/", "/overview?target=example.com", "/mentions?state=&status=") or "backlinks" in path:
+                        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+                assert problems == [], problems
+                page.close()
+        finally:
+            browser.close()

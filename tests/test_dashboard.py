@@ -98,6 +98,9 @@ PAGES = [
     "/reports/sent",
     "/mentions?state=&status=",
     "/jobs",
+    "/disavow?target=example.com&min_score=1",
+    "/sends",
+    "/sites",
 ]
 
 

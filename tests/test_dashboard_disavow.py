@@ -98,7 +98,8 @@ def sign_in(client: TestClient) -> str:
 
 
 def shown_domains(page: str) -> list[str]:
-    return [html.unescape(d) for d in re.findall(r'<td class="entry">([^<]*)</td>\s*<td class="num"><span class="score', page)]
+    row = r'<td class="entry">([^<]*)</td>\s*<td class="num" data-label="toxicity"><span class="score'
+    return [html.unescape(d) for d in re.findall(row, page)]
 
 
 def list_rows(page: str, which: str) -> list[str]:
@@ -109,8 +110,8 @@ def list_rows(page: str, which: str) -> list[str]:
 def problems_shown(page: str) -> list[tuple[str, str, str, str]]:
     """(line, severity, rule, message) of each row of the check's table, unescaped."""
     rows = re.findall(
-        r'<tr class="(?:error|warning)"><td class="num">(\d*)</td><td><span class="sev \w+">(\w+)</span></td>\s*'
-        r'<td><code>([a-z0-9-]+)</code></td><td class="message">(.*?)</td></tr>',
+        r'<tr class="p-(?:error|warning)"><td class="num">(\d*)</td><td><span class="sev \w+">(\w+)</span></td>\s*'
+        r'<td class="nw"><code>([a-z0-9-]+)</code></td><td class="message">(.*?)</td></tr>',
         page,
         re.S,
     )
@@ -166,8 +167,8 @@ def test_deny_allow_and_remove_from_the_page_change_the_lists_and_the_file(db: s
     with client_for(db) as client:
         csrf = sign_in(client)
         back = "/disavow?target=example.com&min_score=30#lists"
-        r = client.post("/do/disavow/deny", data={"csrf": csrf, "entry": "a.org", "note": SCRIPT, "target": "example.com",
-                                                  "min_score": "30"}, follow_redirects=False)  # fmt: skip
+        form = {"csrf": csrf, "entry": "a.org", "note": SCRIPT, "target": "example.com", "min_score": "30"}
+        r = client.post("/do/disavow/deny", data=form, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == back
         page = client.get("/disavow?target=example.com&min_score=30").text
         assert list_rows(page, "deny") == ["a.org"] and list_rows(page, "allow") == []
@@ -175,15 +176,16 @@ def test_deny_allow_and_remove_from_the_page_change_the_lists_and_the_file(db: s
         assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page and SCRIPT not in page  # the note
         assert "domain:a.org" in client.get("/disavow.txt?target=example.com&min_score=90").text
 
-        r = client.post("/do/disavow/allow", data={"csrf": csrf, "entry": "casino-links.tk", "target": "example.com",
-                                                   "min_score": "30"}, follow_redirects=False)  # fmt: skip
+        form = {"csrf": csrf, "entry": "casino-links.tk", "target": "example.com", "min_score": "30"}
+        r = client.post("/do/disavow/allow", data=form, follow_redirects=False)
         assert r.status_code == 303
         page = client.get("/disavow?target=example.com&min_score=30").text
         assert list_rows(page, "allow") == ["casino-links.tk"] and "casino-links.tk" not in shown_domains(page)
         file = client.get("/disavow.txt?target=example.com&min_score=30").text
         assert "domain:casino-links.tk" not in file
 
-        r = client.post("/do/disavow/remove", data={"csrf": csrf, "list": "deny", "entry": "a.org"}, follow_redirects=False)
+        form = {"csrf": csrf, "list": "deny", "entry": "a.org"}
+        r = client.post("/do/disavow/remove", data=form, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/disavow?target=&min_score=50#lists"
     with Store(db) as store:
         assert [(e["list"], e["entry"]) for e in quality.list_entries(store)] == [("allow", "casino-links.tk")]
@@ -263,10 +265,12 @@ def test_an_upload_is_checked_byte_for_byte_and_needs_the_csrf_token(db: str) ->
         r = client.post("/disavow/check", data={"csrf": csrf}, files={"file": ("list.csv", data, "text/csv")})
         assert client.post("/disavow/check", files={"file": ("d.txt", data, "text/plain")}).status_code == 403
         assert client.post("/disavow/check", data={"csrf": "forged", "text": "x"}).status_code == 403
-        empty = client.post("/disavow/check", data={"csrf": csrf}, files={"file": ("", b"", "application/octet-stream")})
+        no_file = {"file": ("", b"", "application/octet-stream")}  # what a browser sends for none chosen
+        empty = client.post("/disavow/check", data={"csrf": csrf}, files=no_file)
     expected = quality.check_disavow(data, filename="list.csv")
     assert {p.rule for p in expected} >= {"bom", "not-txt", "not-utf8", "whitespace", "bad-line"}
-    assert problems_shown(r.text) == [("" if p.line is None else str(p.line), p.severity, p.rule, p.message) for p in expected]
+    shown = [("" if p.line is None else str(p.line), p.severity, p.rule, p.message) for p in expected]
+    assert problems_shown(r.text) == shown
     assert empty.status_code == 400 and "Choose a disavow file or paste its text." in empty.text
 
 
@@ -317,7 +321,7 @@ def test_in_chromium_deny_and_check_by_keyboard_and_nothing_hostile_runs(db: str
                 page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
                 page.on("pageerror", lambda e: problems.append(str(e)))
                 page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
-                page.on("request", lambda r: problems.append("foreign: " + r.url) if not r.url.startswith((url, "data:")) else None)
+                page.on("request", lambda r: None if r.url.startswith((url, "data:")) else problems.append(r.url))
                 start = url + "/disavow?target=example.com&min_score=30"
                 page.goto(start)
                 page.fill("#token", TOKEN)

@@ -152,7 +152,8 @@ def test_a_site_with_a_webhook_gets_a_secret_shown_once(client) -> None:
     secret = re.search(r'<code id="webhook-secret">([^<]+)</code>', r.text).group(1)
     assert len(secret) >= 32 and "shown once" in r.text
     (stored,) = [s for s in mentions.list_sites(_server(client).reader()) if s.site == "new.example.org"]
-    assert (stored.policy, stored.webhook_url, stored.webhook_secret) == ("allowlist", "https://hooks.example.net/in", secret)
+    assert (stored.policy, stored.webhook_url) == ("allowlist", "https://hooks.example.net/in")
+    assert stored.webhook_secret == secret
     assert "new.example.org" in _server(client).sites()
     later = client.get("/sites").text
     assert secret not in later and "https://hooks.example.net/in" in later and "allowlist" in later
@@ -183,7 +184,8 @@ def test_a_bad_site_is_refused_on_the_page_and_changes_nothing(client, form, mes
     csrf = sign_in(client)
     r = client.post("/do/site", data={"csrf": csrf, **form})
     assert r.status_code == 400 and message in _error(r.text).replace("&#39;", "'"), r.text[:500]
-    assert [(s.site, s.policy) for s in mentions.list_sites(_server(client).reader())] == [("blog.example.com", "moderate")]
+    sites = [(s.site, s.policy) for s in mentions.list_sites(_server(client).reader())]
+    assert sites == [("blog.example.com", "moderate")]
     assert "secret" not in _error(r.text)
 
 
@@ -202,22 +204,26 @@ def test_removing_a_site_from_its_row(client) -> None:
 def test_rules_are_added_and_removed_and_the_cached_rules_follow(client) -> None:
     csrf = sign_in(client)
     assert _server(client).rules() == []
-    r = client.post("/do/rules", data={"csrf": csrf, "rule": "block", "entries": "Spam.Example, https://x.example.net/p#f",
-                                       "site": "", "note": HOSTILE}, follow_redirects=False)  # fmt: skip
+    entries = "Spam.Example, https://x.example.net/p#f"
+    r = client.post("/do/rules", data={"csrf": csrf, "rule": "block", "entries": entries, "site": "", "note": HOSTILE},
+                    follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     r = client.post("/do/rules", data={"csrf": csrf, "rule": "word", "entries": "cheap  Pills",
                                        "site": "blog.example.com", "note": ""}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
-    assert sorted(_server(client).rules()) == [("*", "block", "https://x.example.net/p"), ("*", "block", "spam.example"),
-                                               ("blog.example.com", "word", "cheap pills")]  # fmt: skip
+    assert sorted(_server(client).rules()) == [
+        ("*", "block", "https://x.example.net/p"), ("*", "block", "spam.example"),
+        ("blog.example.com", "word", "cheap pills"),
+    ]  # fmt: skip
     page = client.get("/sites").text
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page and HOSTILE not in page
     assert "linkback mentions block ENTRY" in page and "linkback mentions spam-word ENTRY" in page
-    r = client.post("/do/rules/remove", data={"csrf": csrf, "site": "*", "entries": "spam.example"}, follow_redirects=False)
+    removal = {"csrf": csrf, "site": "*", "entries": "spam.example"}
+    r = client.post("/do/rules/remove", data=removal, follow_redirects=False)
     assert r.status_code == 303
     assert sorted(_server(client).rules()) == [("*", "block", "https://x.example.net/p"),
                                                ("blog.example.com", "word", "cheap pills")]  # fmt: skip
-    gone = client.post("/do/rules/remove", data={"csrf": csrf, "site": "*", "entries": "spam.example"})
+    gone = client.post("/do/rules/remove", data=removal)
     assert gone.status_code == 404 and "no rule" in _error(gone.text)
 
 
@@ -303,7 +309,8 @@ def test_in_chromium_a_site_and_a_rule_are_added_with_the_keyboard_alone(tmp_pat
                 problems: list[str] = []
                 page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
                 page.on("pageerror", lambda e: problems.append(str(e)))
-                page.on("request", lambda r: problems.append("foreign: " + r.url) if not r.url.startswith((url, "data:")) else None)
+                local = (url, "data:")
+                page.on("request", lambda r: None if r.url.startswith(local) else problems.append("foreign: " + r.url))
                 page.goto(url + "/sites")
                 page.wait_for_selector("#token:focus")  # autofocus lands after the first paint
                 page.keyboard.type(TOKEN)

@@ -24,7 +24,7 @@ from linkback.errors import LinkbackError
 from linkback.faces import FACES, Face, plain
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
-from linkback.server.web import _forms, _overview
+from linkback.server.web import _disavow, _forms, _manage, _overview
 from linkback.server.web._render import page
 from linkback.server.web._session import COOKIE, SECURITY_HEADERS, check_csrf, current, sessions_of
 
@@ -59,7 +59,7 @@ SUGGESTIONS = 500
 #: Rows a table page shows unless asked for another limit.
 PAGE_ROWS = 100
 #: Forms that change something are POSTed under /do/; their bodies are small.
-BODY_LIMITS = (BodyLimit("/do/", 64 * 1024, lambda n: (b"form too large", "text/plain")),)
+BODY_LIMITS = (BodyLimit("/do/", 64 * 1024, lambda n: (b"form too large", "text/plain")), *_disavow.BODY_LIMITS)
 
 
 def register(app: FastAPI) -> None:
@@ -171,6 +171,8 @@ def register(app: FastAPI) -> None:
         )
 
     _overview.register(app)
+    _disavow.register(app)
+    _manage.register(app)
 
 
 def _csv_value(value: Any) -> Any:

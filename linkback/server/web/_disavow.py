@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from linkback import quality
 from linkback.errors import LinkbackError
@@ -83,8 +84,7 @@ def register(app: FastAPI) -> None:
         form = _urlencoded(await request.body())
         check_csrf(session, form.get("csrf", ""))
         entry, note = form.get("entry", "").strip(), form.get("note", "").strip()
-        server = state_of(request)
-        store = server.request_store()
+        store = state_of(request).request_store()
         try:
             if not entry:
                 raise ValueError("give a domain, host or URL")
@@ -97,8 +97,6 @@ def register(app: FastAPI) -> None:
         except (LinkbackError, ValueError) as exc:
             context = _context(request, form.get("target", ""), form.get("min_score", ""))
             return _page(request, session, context, list_error=f"{entry or 'entry'}: {exc}", http_status=400)
-        finally:
-            server.invalidate()
         return RedirectResponse("/disavow?" + _query(form.get("target", ""), form.get("min_score", "")) + "#lists",
                                 status_code=303)  # fmt: skip
 
@@ -117,7 +115,8 @@ def register(app: FastAPI) -> None:
             filename, data = upload
         else:
             filename, data = None, fields["text"].encode("utf-8")
-        problems = quality.check_disavow(data, filename=filename)
+        # A 2 MB file takes a moment to check: not on the event loop.
+        problems = await run_in_threadpool(quality.check_disavow, data, filename=filename)
         errors = sum(p.severity == "error" for p in problems)
         check = {
             "name": filename or "pasted text",
@@ -200,7 +199,8 @@ def _check_form(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[s
     upload = None
     for part in list(message.iter_parts())[:50]:
         name = part.get_param("name", header="content-disposition") or ""
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""  # a nested multipart is no file
         filename = part.get_filename()
         if filename is not None:
             if name == "file" and filename:  # an empty file input sends a part with no name

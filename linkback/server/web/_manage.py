@@ -49,7 +49,7 @@ def register(app: FastAPI) -> None:
         if session is None:
             return RedirectResponse("/login", status_code=303)
         try:
-            kind, params = send_params(form)
+            params = send_params(form)
         except ValueError as exc:
             return _sends(request, session, form=form, error=str(exc), http_status=400)
         server = state_of(request)
@@ -124,7 +124,9 @@ def register(app: FastAPI) -> None:
             return RedirectResponse("/login", status_code=303)
         entries = split_entries(form.get("entries", ""))
         site = form.get("site", "").strip() or "*"
-        removed, error = _change(request, lambda store: _actions.remove_rules(store, _given(entries, "entries"), site=site))
+        removed, error = _change(
+            request, lambda store: _actions.remove_rules(store, _given(entries, "entries"), site=site)
+        )
         if error:
             return _sites(request, session, error=error, http_status=400)
         if not removed:
@@ -135,7 +137,7 @@ def register(app: FastAPI) -> None:
 # --- reading the forms ----------------------------------------------------------------------------
 
 
-def send_params(form: dict[str, str]) -> tuple[str, dict[str, Any]]:
+def send_params(form: dict[str, str]) -> dict[str, Any]:
     """The ``send`` job's parameters from the form; ValueError naming the field that is wrong.
 
     Only http(s) URLs are sent for (the job would fail on anything else, later and out of sight);
@@ -153,7 +155,7 @@ def send_params(form: dict[str, str]) -> tuple[str, dict[str, Any]]:
         "dry_run": _checked(form, "dry_run"),
         "blog_name": form.get("blog_name", "").strip(),
     }
-    return kind, params
+    return params
 
 
 def http_url(text: str, field: str) -> str:

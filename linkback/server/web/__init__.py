@@ -24,9 +24,18 @@ from linkback.errors import LinkbackError
 from linkback.faces import FACES, Face, plain
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
-from linkback.server.web import _disavow, _forms, _manage, _overview
+from linkback.server.web import _disavow, _forms, _manage, _overview, _share
 from linkback.server.web._render import page
-from linkback.server.web._session import COOKIE, SECURITY_HEADERS, check_csrf, current, sessions_of
+from linkback.server.web._session import (
+    COOKIE,
+    SECURITY_HEADERS,
+    Session,
+    any_session,
+    check_csrf,
+    current,
+    sessions_of,
+)
+from linkback.server.web._share import SHARED_REPORTS, viewer
 
 HERE = Path(__file__).parent
 #: The reports a table page shows, in the menu's order, with their titles.
@@ -110,7 +119,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
-        session = current(request)
+        session = any_session(request)  # a share link's session may end itself too
         if session is not None:
             check_csrf(session, (await _form(request)).get("csrf", ""))
             sessions_of(request).end(request.cookies.get(COOKIE, ""))
@@ -121,7 +130,7 @@ def register(app: FastAPI) -> None:
     # Before the page's route, which would take "backlinks.csv" for a report's name.
     @app.get("/reports/{name}.{fmt}", include_in_schema=False)
     def report_download(name: str, fmt: str, request: Request) -> Response:
-        if current(request) is None:
+        if viewer(request) is None:
             raise HTTPException(status_code=401, detail="sign in first")
         face = _face(name)
         if fmt not in ("csv", "json"):
@@ -144,7 +153,7 @@ def register(app: FastAPI) -> None:
 
     @app.get("/reports/{name}", include_in_schema=False)
     def report_page(name: str, request: Request) -> Response:
-        session = current(request)
+        session = viewer(request)
         if session is None:
             return _to_login(request)
         face = _face(name)
@@ -166,13 +175,21 @@ def register(app: FastAPI) -> None:
             error=error,
             cli=_forms.cli_command(face, shown),
             query=query,
-            tables=TABLES,
+            tables=_tables(session),
             http_status=200 if not error else 400,
         )
 
     _overview.register(app)
     _disavow.register(app)
     _manage.register(app)
+    _share.register(app)
+
+
+def _tables(session: Session) -> dict[str, str]:
+    """The reports the menu offers: all of them to the admin, a share link's to its session."""
+    if session.site is None:
+        return TABLES
+    return {name: title for name, title in TABLES.items() if name in SHARED_REPORTS}
 
 
 def _csv_value(value: Any) -> Any:

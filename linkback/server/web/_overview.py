@@ -20,6 +20,7 @@ from linkback.server._app import state_of
 from linkback.server._jobs import list_jobs, queue_job
 from linkback.server.web._render import page
 from linkback.server.web._session import check_csrf, current
+from linkback.server.web._share import viewer
 
 #: Toxicity bands of referring domains, as the toxic report's scores fall.
 TOXIC_BANDS = (("clean", 0, 1), ("low", 1, 30), ("medium", 30, 60), ("high", 60, 101))
@@ -80,7 +81,7 @@ def overview_context(store: Any, target: str) -> dict[str, Any]:
 def register(app: FastAPI) -> None:
     @app.get("/overview", include_in_schema=False)
     def overview_page(request: Request, target: str = "") -> Response:
-        session = current(request)
+        session = viewer(request)  # the admin, or a share link of a site that holds ``target``
         if session is None:
             return RedirectResponse("/login?next=/overview", status_code=303)
         if not target.strip():

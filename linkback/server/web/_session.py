@@ -6,6 +6,10 @@ out. Every form that changes something carries the session's CSRF token, which t
 from the server (Datasette's way, without the header variant: no script is needed). Every
 dashboard answer carries a Content-Security-Policy that allows no inline script and nothing
 from another origin.
+
+A session is the admin's (signed in with the token) or a share link's: ``site`` then names the
+one site it may read and ``share`` the link's hash, so revoking the link ends it
+(:mod:`linkback.server.web._share`). :func:`current` answers only the admin's.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ SECURITY_HEADERS = {
 class Session:
     csrf: str
     used_at: float = field(default_factory=time.monotonic)
+    #: The site a share link's session may read; None for the admin.
+    site: str | None = None
+    #: The hash of the share link that opened it ("" for the admin).
+    share: str = ""
 
 
 def _key(session_id: str) -> str:
@@ -54,17 +62,42 @@ class Sessions:
 
     def __init__(self) -> None:
         self._by_key: dict[str, Session] = {}
+        #: Hashes of revoked share links: a visit that looked its link up just before the
+        #: revocation still gets no session.
+        self._revoked: set[str] = set()
         self._lock = threading.Lock()
 
     def create(self) -> tuple[str, Session]:
+        """A new admin session: its id (the cookie's value) and itself."""
+        made = self._add(Session(csrf=secrets.token_urlsafe(24)))
+        assert made is not None  # noqa: S101 - only share links are ever revoked
+        return made
+
+    def create_shared(self, site: str, share: str) -> tuple[str, Session] | None:
+        """A new session of the share link ``share`` (its hash) for ``site``; None when that
+        link has been revoked."""
+        return self._add(Session(csrf=secrets.token_urlsafe(24), site=site, share=share))
+
+    def _add(self, session: Session) -> tuple[str, Session] | None:
         session_id = secrets.token_urlsafe(32)
-        session = Session(csrf=secrets.token_urlsafe(24))
         with self._lock:
+            if session.share and session.share in self._revoked:
+                return None
             if len(self._by_key) >= MAX_SESSIONS:
-                oldest = min(self._by_key, key=lambda k: self._by_key[k].used_at)
+                # Share links' sessions go first: visits to a link never sign the admin out.
+                oldest = min(self._by_key, key=lambda k: (self._by_key[k].site is None, self._by_key[k].used_at))
                 del self._by_key[oldest]
             self._by_key[_key(session_id)] = session
         return session_id, session
+
+    def end_share(self, share: str) -> int:
+        """End every session the share link ``share`` (its hash) opened, now and later."""
+        with self._lock:
+            self._revoked.add(share)
+            ended = [k for k, s in self._by_key.items() if s.share == share]
+            for key in ended:
+                del self._by_key[key]
+        return len(ended)
 
     def get(self, session_id: str) -> Session | None:
         if not session_id:
@@ -90,8 +123,15 @@ def sessions_of(request: Request) -> Sessions:
     return state.web_sessions
 
 
-def current(request: Request) -> Session | None:
+def any_session(request: Request) -> Session | None:
+    """The request's session, the admin's or a share link's."""
     return sessions_of(request).get(request.cookies.get(COOKIE, ""))
+
+
+def current(request: Request) -> Session | None:
+    """The admin's session, or None (a share link's session is none)."""
+    session = any_session(request)
+    return session if session is not None and session.site is None else None
 
 
 def check_csrf(session: Session, sent: str) -> None:

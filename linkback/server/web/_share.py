@@ -1,0 +1,224 @@
+"""Read-only share links: a secret URL that opens one site's link reports and nothing else.
+
+The admin makes and revokes links on ``/shares`` (:mod:`linkback.shares` keeps only their
+hashes). Opening ``/share/<secret>`` starts a session bound to the link's site. Such a session
+may GET the overview and the link reports whose TARGET is the site or inside it, the static
+assets, and sign in or out; :class:`ShareGate`, in front of every route, answers anything else
+403 before a route runs — admin pages, ``/do/`` forms, other targets, the API — so no route
+has to remember it. Revoking a link ends its sessions at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from linkback import reports, shares
+from linkback.errors import LinkbackError, TargetError, URLError
+from linkback.faces import FACES
+from linkback.mentions import _actions
+from linkback.mentions._sites import covers
+from linkback.server._app import state_of
+from linkback.server.web._render import page
+from linkback.server.web._session import (
+    COOKIE,
+    SECURITY_HEADERS,
+    Session,
+    any_session,
+    check_csrf,
+    current,
+    sessions_of,
+)
+from linkback.urls import host_of, parse_target
+
+#: The reports a share link opens (as pages and as CSV/JSON downloads), in the menu's order.
+SHARED_REPORTS = (
+    "overview", "backlinks", "refdomains", "anchors", "pages", "tlds", "history", "toxic_domains", "toxic_links",
+    "domain_history",
+)  # fmt: skip
+#: Reports about a whole registrable domain: a link for one host does not open them.
+DOMAIN_WIDE = ("domain_history",)
+#: What a share session may always ask for: the assets, other links, signing in and out.
+OPEN_PREFIXES = ("/static/", "/share/")
+OPEN_PATHS = ("/login", "/do/login", "/do/logout")
+_REPORT_PATH = re.compile(r"/reports/([a-z_]+)(?:\.(?:csv|json))?\Z")
+#: Domains the create form suggests besides the sites.
+SUGGESTIONS = 500
+
+
+# --- what a share session may open -----------------------------------------------------------------
+
+
+def inside(site: str, text: str, *, domain_wide: bool = False) -> bool:
+    """Is the report TARGET ``text`` the site ``site`` or inside it? A domain covers its hosts
+    and their URL prefixes, a host itself and its URL prefixes (any port)."""
+    try:
+        target = parse_target(text)
+    except (TargetError, URLError, ValueError):
+        return False
+    if domain_wide:
+        return target.kind == "domain" and covers(site, target.value)
+    if target.kind == "url_prefix":
+        url = target.value if "://" in target.value else "http://" + target.value
+        try:
+            return covers(site, host_of(url))
+        except (URLError, ValueError):
+            return False
+    return covers(site, target.value)
+
+
+def decide(session: Session, method: str, path: str, query: Any) -> tuple[str, str]:
+    """``("allow", "")``, ``("redirect", where)`` (a report asked for without its TARGET opens
+    on the site) or ``("refuse", why)`` for a request of the share session ``session``."""
+    site = session.site or ""
+    if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+        return "allow", ""
+    if path == "/overview":
+        name, report = "target", "overview"
+    else:
+        match = _REPORT_PATH.match(path)
+        report = match.group(1) if match else ""
+        face = FACES.get(report) if report in SHARED_REPORTS else None
+        if face is None:
+            return "refuse", "This share link opens only the reports of " + site + "."
+        name = next(iter(face.parameters())).name  # "target", or "domain"
+    if method not in ("GET", "HEAD"):
+        return "refuse", "A share link only reads: nothing can be changed through it."
+    given = [v.strip() for v in query.getlist(name) if v.strip()]
+    if not given:
+        rest = [(k, v) for k, v in query.multi_items() if k != name]
+        return "redirect", path + "?" + urlencode([(name, site), *rest])
+    if all(inside(site, value, domain_wide=report in DOMAIN_WIDE) for value in given):
+        return "allow", ""
+    return "refuse", f"This share link opens the reports of {site} only, not of {given[-1]}."
+
+
+def viewer(request: Request) -> Session | None:
+    """The admin's session, or a share link's when it may open this request; else None."""
+    session = any_session(request)
+    if session is None or session.site is None:
+        return session
+    verdict, _ = decide(session, request.method, request.url.path, request.query_params)
+    return session if verdict == "allow" else None
+
+
+class ShareGate:
+    """ASGI middleware: a share link's session gets only what :func:`decide` allows; every
+    other request passes untouched (and costs a look at its headers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and any(k == b"cookie" and COOKIE.encode() in v for k, v in scope["headers"]):
+            request = Request(scope)
+            session = any_session(request)
+            if session is not None and session.site is not None:
+                verdict, detail = decide(session, request.method, request.url.path, request.query_params)
+                if verdict != "allow":
+                    response = (
+                        RedirectResponse(detail, status_code=303, headers=SECURITY_HEADERS)
+                        if verdict == "redirect"
+                        else page(request, "refused.html", session, message=detail, http_status=403)
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+# --- the routes -----------------------------------------------------------------------------------
+
+
+def register(app: FastAPI) -> None:
+    app.add_middleware(ShareGate)
+
+    @app.get("/share/{secret}", include_in_schema=False)
+    def open_link(secret: str, request: Request) -> Response:
+        found = shares.share_site(state_of(request).request_store(), secret)
+        sessions = sessions_of(request)
+        made = sessions.create_shared(found[1], found[0]) if found else None
+        if made is None:
+            message = "No such share link: it may have been revoked. Ask whoever sent it for a new one."
+            return page(request, "refused.html", any_session(request), message=message, http_status=404)
+        sessions.end(request.cookies.get(COOKIE, ""))  # whatever this browser had before
+        session_id, session = made
+        response = RedirectResponse("/overview?" + urlencode({"target": session.site}), status_code=303,
+                                    headers=SECURITY_HEADERS)  # fmt: skip
+        response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/")  # fmt: skip
+        return response
+
+    @app.get("/shares", include_in_schema=False)
+    def shares_page(request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login?next=/shares", status_code=303)
+        return _page(request, session)
+
+    @app.post("/do/shares/create", include_in_schema=False)
+    async def create(request: Request) -> Response:
+        session, form = await _posted(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        try:
+            secret, record = shares.create_share(state_of(request).request_store(), form.get("site", ""))
+        except (LinkbackError, ValueError) as exc:
+            return _page(request, session, form=form, error=f"site: {exc}", http_status=400)
+        url = str(request.base_url).rstrip("/") + "/share/" + secret
+        return _page(request, session, made=record, url=url)
+
+    @app.post("/do/shares/revoke", include_in_schema=False)
+    async def revoke(request: Request) -> Response:
+        session, form = await _posted(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        digest = form.get("share", "")
+        found = shares.revoke_share(state_of(request).request_store(), digest)
+        if not found:
+            return _page(request, session, error="No such share link (already revoked?)", http_status=404)
+        sessions_of(request).end_share(digest)
+        return RedirectResponse("/shares", status_code=303)
+
+
+async def _posted(request: Request) -> tuple[Session | None, dict[str, str]]:
+    """The admin's session and the form's fields (the last of each), its CSRF token checked (403)."""
+    from linkback.server.web import form_lists  # noqa: PLC0415 - the package imports this module
+
+    session = current(request)
+    if session is None:
+        return None, {}
+    form = {name: values[-1] for name, values in (await form_lists(request)).items()}
+    check_csrf(session, form.get("csrf", ""))
+    return session, form
+
+
+def _page(
+    request: Request,
+    session: Session,
+    *,
+    form: dict[str, str] | None = None,
+    error: str = "",
+    made: dict[str, Any] | None = None,
+    url: str = "",
+    http_status: int = 200,
+) -> Response:
+    store = state_of(request).request_store()
+    sites = [s["site"] for s in _actions.sites(store)]
+    domains = [d["domain"] for d in reports.domains(store, limit=SUGGESTIONS)]
+    return page(
+        request,
+        "shares.html",
+        session,
+        links=shares.list_shares(store),
+        suggestions=list(dict.fromkeys(sites + domains)),
+        form=form or {},
+        error=error,
+        made=made,
+        url=url,
+        http_status=http_status,
+    )

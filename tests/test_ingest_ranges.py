@@ -62,8 +62,14 @@ def test_files_gzipped_per_record_are_told_from_the_rest() -> None:
     assert not gzip_per_record(REPO_DATA / "broken" / "garbage-between-records.warc")
 
 
-@pytest.mark.parametrize("split", [500, 3_000, 40_000])
-@pytest.mark.parametrize("path", GZ_WARCS, ids=lambda p: p.name)
+#: Cut sizes: most cuts fall inside a record (500, 3,000) or between a few (40,000). On the two
+#: multi-megabyte archives, 500-byte cuts only repeat what 3,000 shows (5,000-7,000 ranges, 50 s
+#: of the suite's budget): they are cut at 3,000 and 40,000; the small files at all three.
+SPLITS = (500, 3_000, 40_000)
+CUTS = [(p, s) for p in GZ_WARCS for s in SPLITS if not (s == 500 and p.stat().st_size > 1_000_000)]
+
+
+@pytest.mark.parametrize(("path", "split"), CUTS, ids=lambda v: v.name if isinstance(v, Path) else str(v))
 def test_ranges_cut_blind_read_what_the_whole_file_gives(
     path: Path, split: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -417,4 +417,6 @@ def export_cmd(
         except BaseException:
             part.unlink(missing_ok=True)
             raise
-    typer.echo(f"exported {rows} {what.value} rows to {out}", err=True)
+    # (Streamed from a server, the count is not known here.)
+    count = f"{rows:,} " if rows is not None else ""
+    typer.echo(f"exported {count}{what.value} rows to {out}", err=True)

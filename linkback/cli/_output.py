@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -31,6 +31,7 @@ from rich.text import Text
 
 from linkback.cli import _table
 from linkback.errors import LinkbackError, SchemaTooOld, StoreLocked
+from linkback.faces import iso, plain
 from linkback.store import Store, default_db_path
 
 #: 0–100 ratings, shown with one decimal in tables (JSON and CSV keep every digit), under these
@@ -167,19 +168,10 @@ def as_of(store: Store) -> str:
     return f" (ranks as of {run['as_of']:%Y-%m-%d %H:%M} UTC, run {run['run_id']})"
 
 
-def iso(value: datetime) -> str:
-    """A timestamp as JSON and CSV show it: ISO 8601 in UTC, ``2024-05-01T12:00:00Z``."""
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    """A value as JSON and CSV carry it: the API's form (:func:`linkback.faces.plain`), so the
+    CLI's machine output and the API's rows are the same."""
+    return plain(value)
 
 
 def _cell(column: str, value: Any) -> Text:

@@ -46,7 +46,7 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m mypy linkback
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -q
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 # Needs ../shared/data. The 50M-link index is generated once (~30 min, ~10 GB) and reused.
 bench: $(STAMP)

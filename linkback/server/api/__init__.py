@@ -29,7 +29,7 @@ from linkback.faces import Face, load_all, plain
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server.api import _export, _jobs
-from linkback.server.api._types import body_model, exposed, given, row_model
+from linkback.server.api._types import body_model, body_signature, exposed, given, row_model
 
 __all__ = ["BODY_LIMITS", "TokenFirst", "register", "require_token"]
 
@@ -161,12 +161,7 @@ def _action_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
             state.runner.wake()
         return JSONResponse(plain(result))
 
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-            inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=model),
-        ]
-    )
+    endpoint.__signature__ = body_signature(model)  # type: ignore[attr-defined]
     endpoint.__name__ = f"action_{face.name}"
     app.add_api_route(
         face.path,

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from linkback.faces import Face, plain
 from linkback.server._app import state_of
 from linkback.server._jobs import cancel_job, job_faces, list_jobs, queue_job, read_job
-from linkback.server.api._types import body_model, given
+from linkback.server.api._types import body_model, body_signature, given
 
 
 def _view(state: Any, job: dict[str, Any], request: Request) -> dict[str, Any]:
@@ -67,12 +67,7 @@ def _queue_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
         view = _view(state, job, request)
         return JSONResponse(view, status_code=202, headers={"Location": view["location"]})
 
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-            inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=model),
-        ]
-    )
+    endpoint.__signature__ = body_signature(model)  # type: ignore[attr-defined]
     endpoint.__name__ = f"job_{face.name}"
     doc = inspect.getdoc(face.fn) or ""
     app.add_api_route(

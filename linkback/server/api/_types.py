@@ -8,6 +8,7 @@ whose field types come from the column of the same name in :mod:`linkback.schema
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import sys
 import types
@@ -97,19 +98,22 @@ def _keywords(fn: Any, param: inspect.Parameter) -> list[inspect.Parameter]:
     ]
 
 
-def parameters(face: Face) -> list[inspect.Parameter]:
-    """What a caller gives the function, keyword groups (``**filters``) spelled out."""
+@functools.cache
+def parameters(face: Face) -> tuple[inspect.Parameter, ...]:
+    """What a caller gives the function, keyword groups (``**filters``) spelled out. Cached: every
+    request reads it, and a signature does not change while the server runs."""
     out: list[inspect.Parameter] = []
     for param in face.parameters():
         if param.kind is inspect.Parameter.VAR_KEYWORD:
             out += _keywords(face.fn, param)
         elif param.kind is not inspect.Parameter.VAR_POSITIONAL:
             out.append(param)
-    return out
+    return tuple(out)
 
 
-def exposed(face: Face) -> list[tuple[inspect.Parameter, Any]]:
-    """The parameters a route takes and the type each has on the wire."""
+@functools.cache
+def exposed(face: Face) -> tuple[tuple[inspect.Parameter, Any], ...]:
+    """The parameters a route takes and the type each has on the wire (cached, as :func:`parameters`)."""
     out = []
     for param in parameters(face):
         mapped = api_type(_annotation(face.fn, param))
@@ -122,7 +126,19 @@ def exposed(face: Face) -> list[tuple[inspect.Parameter, Any]]:
         if param.default is None or (param.default is not inspect.Parameter.empty and listed):
             wire = wire | None
         out.append((param, wire))
-    return out
+    return tuple(out)
+
+
+def body_signature(model: type[BaseModel]) -> inspect.Signature:
+    """``(request, body: model)``: the signature of a route that takes its parameters as a JSON body."""
+    from fastapi import Request  # noqa: PLC0415
+
+    return inspect.Signature(
+        [
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+            inspect.Parameter("body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=model),
+        ]
+    )
 
 
 def body_model(face: Face) -> type[BaseModel]:

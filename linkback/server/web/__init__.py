@@ -34,6 +34,7 @@ from linkback.server.web._session import (
     check_csrf,
     current,
     sessions_of,
+    set_session_cookie,
 )
 from linkback.server.web._share import SHARED_REPORTS, viewer
 
@@ -106,16 +107,7 @@ def register(app: FastAPI) -> None:
         if not state.token_ok(form.get("token", "")):
             return page(request, "login.html", None, next=target, error="That is not the admin token.", http_status=401)
         session_id, _session = sessions_of(request).create()
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            COOKIE,
-            session_id,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
-        return response
+        return set_session_cookie(RedirectResponse(target, status_code=303), request, session_id)
 
     @app.post("/do/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:

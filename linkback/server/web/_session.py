@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request
+from fastapi.responses import Response
 
 COOKIE = "linkback_session"
 #: A session ends this long after it was last used (seconds).
@@ -132,6 +133,14 @@ def current(request: Request) -> Session | None:
     """The admin's session, or None (a share link's session is none)."""
     session = any_session(request)
     return session if session is not None and session.site is None else None
+
+
+def set_session_cookie(response: Response, request: Request, session_id: str) -> Response:
+    """The session cookie, as every sign-in sets it: HttpOnly, SameSite=Strict, Secure under HTTPS."""
+    response.set_cookie(
+        COOKIE, session_id, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
+    )
+    return response
 
 
 def check_csrf(session: Session, sent: str) -> None:

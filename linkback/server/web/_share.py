@@ -33,6 +33,7 @@ from linkback.server.web._session import (
     check_csrf,
     current,
     sessions_of,
+    set_session_cookie,
 )
 from linkback.urls import host_of, parse_target
 
@@ -149,9 +150,7 @@ def register(app: FastAPI) -> None:
         session_id, session = made
         response = RedirectResponse("/overview?" + urlencode({"target": session.site}), status_code=303,
                                     headers=SECURITY_HEADERS)  # fmt: skip
-        response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https", path="/")  # fmt: skip
-        return response
+        return set_session_cookie(response, request, session_id)
 
     @app.get("/shares", include_in_schema=False)
     def shares_page(request: Request) -> Response:

@@ -277,7 +277,11 @@ class _Layout:
         new = np.empty(n, dtype=np.uint32)  # ids >= 0: unsigned, see _U1
         starts = np.zeros(n + 1, dtype=np.int64)  # of the light rows: 0 + their in-degrees, summed below
         degree = np.empty(n, dtype=np.int32)
-        order = kern.order(np.diff(graph.indptr), graph.out_degree, _HEAVY_ROW, old, new, starts[1:], degree)
+        indeg = np.diff(graph.indptr)
+        # _order counts rows per in-degree up to the threshold: past the largest in-degree, no row is heavy
+        # and a larger threshold would only grow its table (a threshold of 1e9 would need 16 GB).
+        heavy_row = min(_HEAVY_ROW, int(indeg.max(initial=0)) + 1)
+        order = kern.order(indeg, graph.out_degree, heavy_row, old, new, starts[1:], degree)
         nl, h1, h2 = (int(v) for v in order)
         np.cumsum(starts[1:], out=starts[1:])
         heavy = np.concatenate((old[h1:nl], old[h2:]))

@@ -17,12 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from linkrows import insert, link, ts
 from serverkit import ServerThread, Settings
+from browserkit import AUDIT, CLEAN, SHOTS, chromium, watched_page
 from test_reports import build_store
 from typer.testing import CliRunner
 
 from linkback import mentions
 from linkback.cli import app as cli
-from linkback.conformance import browser_links as bl
 from linkback.mentions import Outcome, Receipt
 from linkback.rank import rank
 
@@ -31,7 +31,6 @@ SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=1">'
 SVG = '"><svg onload=window.__xss=1>'
 JS_URL = "javascript:window.__xss=1"
-SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
 
 
 def _fill(path: str) -> None:
@@ -178,49 +177,28 @@ def test_moderation_from_the_inbox(client, db: str) -> None:
 
 # --- in headless Chromium ------------------------------------------------------------------------------
 
-AUDIT = """() => ({
-  xss: typeof window.__xss,
-  jsLinks: document.querySelectorAll('[href^="javascript:" i], [src^="javascript:" i]').length,
-  onAttrs: [...document.querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name))
-             .filter(n => n.startsWith('on')).length,
-  scripts: [...document.querySelectorAll('script')].filter(s => s.src === '' && s.type !== 'application/json').length,
-})"""
 
 
 @pytest.mark.browser
 def test_in_chromium_every_page_renders_cleanly_and_nothing_hostile_runs(db: str, tmp_path: Path) -> None:
-    why = bl.browser_missing()
-    if why:
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with ServerThread(Settings(db=db, admin_token=TOKEN)) as url, sync_playwright() as p:
-        no_net = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-        browser = p.chromium.launch(executable_path=bl.CHROMIUM, args=[*bl.CHROMIUM_ARGS, no_net])
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 900})
-                problems: list[str] = []
-                page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e: problems.append(str(e)))
-                page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
-                page.on("request", lambda r: problems.append("foreign: " + r.url) if not r.url.startswith((url, "data:")) else None)
-                page.goto(url + "/reports/backlinks")
-                page.fill("#token", TOKEN)  # redirected to sign in, and back
-                page.keyboard.press("Enter")
-                page.wait_for_url(url + "/reports/backlinks")
-                for path in PAGES:
-                    page.goto(url + path)
-                    page.wait_for_load_state("load")  # scripts ran and images tried: their events fired
-                    audit = page.evaluate(AUDIT)
-                    assert audit == {"xss": "undefined", "jsLinks": 0, "onAttrs": 0, "scripts": 0}, (path, audit)
-                    if path.startswith("/overview"):  # the chart was drawn (by the one script)
-                        assert page.evaluate("document.querySelector('#chart canvas') !== null"), path
-                    name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0]).strip("-") or "home"
-                    if path in ("/", "/overview?target=example.com", "/mentions?state=&status=") or "backlinks" in path:
-                        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-                assert problems == [], problems
-                page.close()
-        finally:
-            browser.close()
+    with ServerThread(Settings(db=db, admin_token=TOKEN)) as url, chromium() as browser:
+        for width in (1280, 390):
+            problems: list[str] = []
+            page = watched_page(browser, url, problems, width)
+            page.goto(url + "/reports/backlinks")
+            page.fill("#token", TOKEN)  # redirected to sign in, and back
+            page.keyboard.press("Enter")
+            page.wait_for_url(url + "/reports/backlinks")
+            for path in PAGES:
+                page.goto(url + path)
+                page.wait_for_load_state("load")  # scripts ran and images tried: their events fired
+                audit = page.evaluate(AUDIT)
+                assert audit == CLEAN, (path, audit)
+                if path.startswith("/overview"):  # the chart was drawn (by the one script)
+                    assert page.evaluate("document.querySelector('#chart canvas') !== null"), path
+                name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0]).strip("-") or "home"
+                if path in ("/", "/overview?target=example.com", "/mentions?state=&status=") or "backlinks" in path:
+                    page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+            assert problems == [], problems
+            page.close()

@@ -44,14 +44,8 @@ from linkback.reports._groups import (
     tlds,
 )
 from linkback.reports._history import HISTORY_COLUMNS, LOST_REASONS, PERIODS, history
-from linkback.reports._links import (
-    BACKLINK_COLUMNS,
-    BACKLINK_SORTS,
-    OVERVIEW_COLUMNS,
-    backlinks,
-    backlinks_query,
-    overview,
-)
+from linkback.reports._links import BACKLINK_COLUMNS, BACKLINK_SORTS, backlinks, backlinks_query
+from linkback.reports._overview import OVERVIEW_COLUMNS, overview
 from linkback.reports._ranks import DOMAIN_HISTORY_COLUMNS, DR_BUCKETS, domain_history, latest_run
 from linkback.reports._select import link_where
 

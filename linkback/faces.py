@@ -48,6 +48,9 @@ class Face:
     columns: tuple[str, ...] = ()
     #: The report returns one row (a dict), not a list of them.
     one: bool = False
+    #: A job's parameters that carry the caller's data (file contents): dropped from the stored
+    #: parameters once the job has ended, so the jobs table does not keep a copy of them.
+    payload: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
@@ -98,10 +101,10 @@ class RemoteStore:
 
 
 def _register(
-    kind: FaceKind, name: str | None, columns: Sequence[str], one: bool = False
+    kind: FaceKind, name: str | None, columns: Sequence[str], one: bool = False, payload: Sequence[str] = ()
 ) -> Callable[[Callable], Callable]:
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        face = Face(name or fn.__name__, kind, fn, tuple(columns), one)
+        face = Face(name or fn.__name__, kind, fn, tuple(columns), one, tuple(payload))
         if face.name in FACES and FACES[face.name].fn is not fn:
             raise ValueError(f"two functions registered as {face.name!r}")
         FACES[face.name] = face
@@ -141,17 +144,20 @@ def action(name: str | None = None) -> Callable[[Callable], Callable]:
     return _register("action", name, ())
 
 
-def job(name: str | None = None) -> Callable[[Callable], Callable]:
-    """Register a job: ``POST /api/v1/jobs/NAME`` queues it, ``GET /api/v1/jobs/ID`` follows it."""
-    return _register("job", name, ())
+def job(name: str | None = None, *, payload: Sequence[str] = ()) -> Callable[[Callable], Callable]:
+    """Register a job: ``POST /api/v1/jobs/NAME`` queues it, ``GET /api/v1/jobs/ID`` follows it.
+    ``payload`` names parameters that carry the caller's data, dropped once the job has ended."""
+    return _register("job", name, (), payload=payload)
 
 
 def load_all() -> dict[str, Face]:
     """Import every module that registers functions; the registry."""
+    import linkback.imports  # noqa: F401, PLC0415
     import linkback.jobs  # noqa: F401, PLC0415
     import linkback.mentions._actions  # noqa: F401, PLC0415
     import linkback.quality  # noqa: F401, PLC0415
     import linkback.reports  # noqa: F401, PLC0415
+    import linkback.shares  # noqa: F401, PLC0415
 
     return FACES
 

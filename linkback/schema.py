@@ -24,14 +24,16 @@ Tables:
 * ``send_sources``: posts, feeds and sitemaps sent for, with what was seen last (ETag, date, hash).
 * ``send_requests``: sends asked of the server (``POST /api/send``), queued for its job runner.
 * ``discovery_cache``: the endpoints each target advertised, kept as long as its cache headers allow.
-* ``jobs``: long work the server runs (ingest, rank, send, refbacks), with its progress and result.
+* ``jobs``: long work the server runs (ingest, rank, send, refbacks, import), with its progress and result.
+* ``claims``: backlinks a tool says exist (imported exports, lists, links you track), unverified until checked.
+* ``claim_imports``: each export file imported, so importing it again adds nothing.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -311,7 +313,7 @@ DISCOVERY_CACHE = _schema(
 
 JOBS = _schema(
     ("job_id", pa.int64(), "job number (GET /api/v1/jobs/ID)"),
-    ("kind", pa.string(), "ingest, rank, send or refbacks"),
+    ("kind", pa.string(), "ingest, rank, send, refbacks or import"),
     ("params", pa.string(), "JSON object: the job's parameters, as the Python function takes them"),
     ("state", pa.string(), "queued, running, done, failed, cancelled, or interrupted (the server stopped while it ran)"),
     ("progress", pa.string(), "JSON object: the latest progress saved (done, total, unit, stage)"),
@@ -320,6 +322,65 @@ JOBS = _schema(
     ("created_at", _TS, "when it was asked"),
     ("started_at", _TS, "when the runner started it"),
     ("finished_at", _TS, "when it ended"),
+)
+
+CLAIMS = _schema(
+    ("claim_id", pa.int64(), "claim number"),
+    ("claim_key", pa.int64(), "hash of (via, level, source, target, a vendor's anchor): each claim is stored once"),
+    ("via", pa.string(), "the tool that claims it: ahrefs, semrush, gsc, bing, majestic, moz, list or tracked"),
+    (
+        "level",
+        pa.string(),
+        "link (a page links), domain (a referring domain links), page (a page of the site, with the tool's counts)"
+        " or anchor (an anchor text, with the tool's counts)",
+    ),
+    ("source_url", pa.string(), "the linking page, normalised as links.source_url; empty for domain-level claims"),
+    ("source_host", pa.string(), "the linking host, or the referring domain of a domain-level claim"),
+    ("source_domain", pa.string(), "registrable domain of the source"),
+    ("target_url", pa.string(), "the linked page, normalised as links.target_url; empty when only the site is named"),
+    ("target_host", pa.string(), "the linked page's host, or the site the import was for"),
+    ("target_domain", pa.string(), "registrable domain of the target"),
+    ("target_rhost", pa.string(), "reversed target host, com.example.www"),
+    ("anchor", pa.string(), "anchor text as the tool saw it (the expected anchor of a link you track)"),
+    ("nofollow", pa.bool_(), "rel nofollow as the tool saw it (expected follow, inverted, for a link you track)"),
+    ("ugc", pa.bool_(), "rel ugc as the tool saw it"),
+    ("sponsored", pa.bool_(), "rel sponsored as the tool saw it"),
+    ("kind", pa.string(), "text, image, redirect, frame or form, when the tool says"),
+    ("first_seen", _TS, "when the tool first saw the link"),
+    ("last_seen", _TS, "when the tool last saw it (Search Console: last crawled)"),
+    ("lost_at", _TS, "when the tool says the link was lost"),
+    (
+        "metrics",
+        pa.string(),
+        "JSON object: the tool's own numbers and labels (DR, UR, ascore, TF/CF, DA/PA, spam score, lost status...)",
+    ),
+    ("notes", pa.string(), "your notes on a link you track"),
+    ("tags", pa.string(), "your tags on a link you track"),
+    ("import_id", pa.int64(), "the newest import that listed it (claim_imports.import_id)"),
+    ("imported_at", _TS, "when it was first imported"),
+    ("updated_at", _TS, "when an import last changed it"),
+    ("checked_at", _TS, "when linkback last checked it on the live web; empty while it is unverified"),
+    ("verdict", pa.string(), "what that check found: live, changed, lost or unknown; empty until checked"),
+)
+
+CLAIM_IMPORTS = _schema(
+    ("import_id", pa.int64(), "import number"),
+    ("name", pa.string(), "the file's name as the caller gave it"),
+    ("fingerprint", pa.string(), "sha256 of the file's bytes"),
+    ("format", pa.string(), "the export format read: ahrefs-backlinks, gsc-latest-links, tracked..."),
+    ("via", pa.string(), "the tool its claims are from"),
+    ("site", pa.string(), "the site given for it (--site), empty for none"),
+    ("encoding", pa.string(), "the character encoding it was read in"),
+    ("rows", pa.int64(), "data rows read"),
+    ("claims", pa.int64(), "distinct claims in it"),
+    ("added", pa.int64(), "claims it added (at its latest import)"),
+    ("changed", pa.int64(), "claims it changed (at its latest import)"),
+    ("unchanged", pa.int64(), "claims it listed as they were stored (at its latest import)"),
+    ("duplicates", pa.int64(), "rows that repeated a claim of an earlier row"),
+    ("rejected", pa.int64(), "rows refused: bad URL, missing value, unparseable number or date, not valid CSV"),
+    ("rejects", pa.string(), "JSON list: the first refused rows, {line, reason}"),
+    ("first_imported_at", _TS, "when it was first imported"),
+    ("imported_at", _TS, "when it was last imported"),
 )
 
 TABLES: dict[str, pa.Schema] = {
@@ -343,6 +404,8 @@ TABLES: dict[str, pa.Schema] = {
     "send_requests": SEND_REQUESTS,
     "discovery_cache": DISCOVERY_CACHE,
     "jobs": JOBS,
+    "claims": CLAIMS,
+    "claim_imports": CLAIM_IMPORTS,
 }
 
 #: Tables added by each schema version after the first.
@@ -351,6 +414,7 @@ TABLES_SINCE: dict[int, tuple[str, ...]] = {
     3: ("sites", "mentions", "mention_rules", "webhook_deliveries", "sends", "send_sources", "send_requests"),
     4: ("discovery_cache",),
     5: ("jobs",),
+    6: ("claims", "claim_imports"),
 }
 
 #: Columns added to existing tables by each schema version: (table, column).

@@ -24,10 +24,13 @@ from linkback import mentions
 from linkback.cli import app
 from linkback.client import Advert, advert_path, server_for
 from linkback.faces import FACES, load_all
+from linkback.imports import import_files
 from linkback.rank import rank
+from linkback.shares import create_share
 from linkback.store import Store
 
 REPO_DATA = Path(__file__).parent / "data"
+IMPORTS = REPO_DATA / "imports"
 TOKEN = "api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -48,6 +51,12 @@ CASES: list[tuple[list[str], str, dict[str, Any]]] = [
     (["pages", "example.com"], "pages", {"domain": "example.com"}),
     (["tlds", "example.com", "--nofollow"], "tlds", {"target": "example.com", "nofollow": True}),
     (["history", "example.com", "--by", "month"], "history", {"target": "example.com", "by": "month"}),
+    (["trend", "example.com", "--since", "2024-02-01", "--until", "2024-02-29"], "trend",
+     {"target": "example.com", "since": "2024-02-01", "until": "2024-02-29"}),  # fmt: skip
+    (["growth", "example.com", "--since", "2024-01-01", "--until", "2024-03-31", "--by", "week", "--compare", "year"],
+     "growth", {"target": "example.com", "since": "2024-01-01", "until": "2024-03-31", "by": "week", "compare": "year"}),
+    (["churn", "example.com", "--since", "2024-01-01", "--until", "2024-03-31", "--change", "new"], "churn",
+     {"target": "example.com", "since": "2024-01-01", "until": "2024-03-31", "change": "new"}),  # fmt: skip
     (["dr", "example.com"], "domain_history", {"domain": "example.com"}),
     (["toxic", "example.com"], "toxic_domains", {"target": "example.com"}),
     (["toxic", "example.com", "--links", "--min-score", "1"], "toxic_links", {"target": "example.com", "min_score": 1}),
@@ -57,6 +66,8 @@ CASES: list[tuple[list[str], str, dict[str, Any]]] = [
     (["mentions", "list"], "mentions", {}),
     (["mentions", "rules"], "rules", {}),
     (["sent"], "sent", {}),
+    (["share", "list"], "shares", {}),
+    (["claims", "example.com"], "claims", {"target": "example.com"}),
 ]
 
 
@@ -68,6 +79,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
         mentions.add_site(store.con, "blog.example.com", policy="moderate")
         mentions.add_rule(store.con, "block", "spam.example")
         store.con.execute("INSERT INTO quality_lists VALUES ('deny', 'bad.example', 'test', now())")
+        create_share(store, "example.com")
+        import_files(store, [IMPORTS / "ahrefs-backlinks.csv"])
     return path
 
 

@@ -97,6 +97,7 @@ PAGES = [
     "/reports/sent",
     "/mentions?state=&status=",
     "/jobs",
+    "/widget-preview?target=https://example.com/xss",
     "/disavow?target=example.com&min_score=1",
     "/sends",
     "/sites",
@@ -116,6 +117,15 @@ def test_every_page_needs_a_session_and_sends_its_security_headers(client) -> No
         assert page.status_code == 200, (path, page.text[:500])
         csp = page.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'self'" in csp
+
+
+def test_pages_and_scripts_go_out_compressed(client) -> None:
+    sign_in(client)
+    for path in ("/overview?target=example.com", "/static/app.css", "/static/vendor/htmx-2.0.11.min.js"):
+        r = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200 and r.headers.get("content-encoding") == "gzip", path
+    plain_page = client.get("/overview?target=example.com", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain_page.headers
 
 
 def test_forms_that_change_something_need_the_csrf_token(client) -> None:

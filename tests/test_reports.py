@@ -341,12 +341,20 @@ def test_overview_counts(store: Store) -> None:
         "kind_frame": 0,
         "kind_form": 0,
         "kind_other": 0,
+        "section_content": 3,
+        "section_nav": 0,
+        "section_header": 0,
+        "section_footer": 1,
+        "section_aside": 0,
+        "section_comment": 1,
+        "section_other": 1,
         "first_seen": ts("2024-01-01"),
         "last_seen": ts("2024-03-01"),
         "lost": 3,
         "dr": None,  # no rank run yet: the rank columns are empty
         "ranked_at": None,
         **{f"refdomains_dr_{low}_{low + 10}": None for low in range(0, 100, 10)},
+        **{f"refdomains_toxicity_{band}": None for band in ("clean", "low", "medium", "high")},
     }
 
 

@@ -330,7 +330,7 @@ def test_migration_5_rederives_links_on_noindex_pages_as_a_new_store_would(tmp_p
     path = str(tmp_path / "v4.duckdb")
     _schema_4_store(path)
     with Store(path) as migrated, Store(":memory:") as fresh:
-        assert migrated.schema_version == 5
+        assert migrated.schema_version == schema.SCHEMA_VERSION
         observe(fresh, *_HISTORY)
         everything = f"SELECT {', '.join(schema.LINKS.names)} FROM links WHERE source_url <> ? ORDER BY ALL"
         hand = "https://elsewhere.example/x"

@@ -43,6 +43,9 @@ COMMAND_MODULES = {
     **dict.fromkeys(["rank", "dr", "toxic", "disavow", "allow", "deny", "lists", "profile"], "_quality"),
     **dict.fromkeys(["send", "sent"], "_send"),
     **dict.fromkeys(["serve", "refbacks", "site", "mentions"], "_serve"),
+    **dict.fromkeys(["trend", "growth", "churn"], "_trend"),
+    **dict.fromkeys(["import", "claims"], "_import"),
+    "share": "_share",
 }
 
 

@@ -1,7 +1,9 @@
 """Report commands: each calls the :mod:`linkback.reports` function of the same name with the same
 parameter names (DESIGN §6; sqlite-utils style). Shared options come from :mod:`._output`."""
 
+import shlex
 import sys
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,7 +12,8 @@ import typer
 
 from linkback import reports
 from linkback.cli._app import app
-from linkback.cli._output import DbOption, Report, as_of, fail, open_store, report_command
+from linkback.cli._output import DbOption, Format, Report, as_of, fail, open_store, report_command
+from linkback.reports._cursor import next_cursor
 from linkback.records import LINK_KINDS, SECTIONS
 from linkback.store import Store
 
@@ -87,6 +90,15 @@ Internal = Annotated[
     bool, typer.Option("--internal", help="Links inside the target's own site instead of from other sites.")
 ]
 IncludeLost = Annotated[bool, typer.Option("--include-lost", help="Include lost links (lost_at, lost_reason).")]
+After = Annotated[
+    str | None,
+    typer.Option(
+        "--after",
+        metavar="TOKEN",
+        help="The next page: the rows after this cursor (a full table prints the command).",
+        show_default=False,
+    ),
+]
 
 
 def _values(chosen: list[Enum] | None) -> list[str] | None:
@@ -117,6 +129,46 @@ def _filters(params: dict[str, Any]) -> dict[str, Any]:
 
 def _links(internal: bool, include_lost: bool, noun: str = "backlinks") -> str:
     return f"{'internal ' if internal else ''}{'live and lost ' if include_lost else ''}{noun}"
+
+
+def _next_page_hint(
+    ctx: typer.Context, report: str, sort: str, rows: Sequence[dict[str, Any]], limit: int | None
+) -> None:
+    """Under a table of exactly ``--limit`` rows, the command for the next page (``--after``), on
+    stderr once the table is printed. JSON and CSV stay as they are: a script pages with
+    :func:`~linkback.reports._cursor.next_cursor` of its last row."""
+    if not rows or limit is None or len(rows) != limit:
+        return
+    if _plain(ctx.params.get("output_format", Format.table)) != Format.table.value:
+        return
+    command = _command_line(ctx, after=next_cursor(report, sort, rows[-1]))
+    # Run when the command's context closes: after the table, which is printed on return.
+    ctx.call_on_close(lambda: typer.echo(f"next {limit}: {command}", err=True))
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _command_line(ctx: typer.Context, **changed: Any) -> str:
+    """This command as typed (near enough to give the same rows), with ``changed`` values."""
+    words = ["linkback", ctx.info_name or ""]
+    for param in ctx.command.params:
+        if param.name is None or param.name == "output_format":
+            continue
+        value = _plain(changed.get(param.name, ctx.params.get(param.name)))
+        if param.param_type_name == "argument":
+            words.append(str(value))
+        elif value is None or value == () or (value is False and not param.secondary_opts):
+            continue
+        elif value is True or value is False:
+            words.append(param.opts[0] if value else param.secondary_opts[0])
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                words += [param.opts[0], str(_plain(item))]
+        else:
+            words += [param.opts[0], str(value)]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 @app.command("overview")
@@ -154,7 +206,9 @@ def backlinks_cmd(
         BacklinkSort,
         typer.Option("--sort", help="Dates newest first; source_domain A-Z; source_dr, source_ur highest first."),
     ] = BacklinkSort("first_seen"),
+    after: After = None,
     *,
+    ctx: typer.Context,
     store: Store,
     limit: int | None,
 ) -> Report:
@@ -169,7 +223,9 @@ def backlinks_cmd(
         **_filters(locals()),
         sort=sort.value,
         limit=limit,
+        after=after,
     )
+    _next_page_hint(ctx, "backlinks", sort.value, rows, limit)
     shown = ["source_url", "source_dr", "target_url", "anchor", "rel", "kind", "section", "first_seen", "last_seen"]
     if any(row["noindex"] for row in rows):
         shown.insert(shown.index("rel") + 1, "noindex")
@@ -202,7 +258,9 @@ def refdomains_cmd(
             "--min-dr", min=0, max=100, help="Only domains with at least this Domain Rating (needs a rank run)."
         ),
     ] = None,
+    after: After = None,
     *,
+    ctx: typer.Context,
     store: Store,
     limit: int | None,
 ) -> Report:
@@ -218,7 +276,9 @@ def refdomains_cmd(
         sort=sort.value,
         min_dr=min_dr,
         limit=limit,
+        after=after,
     )
+    _next_page_hint(ctx, "refdomains", sort.value, rows, limit)
     return Report(
         rows,
         f"referring domains of {_links(internal, include_lost)} to {target}{as_of(store)}",
@@ -242,7 +302,9 @@ def anchors_cmd(
     internal: Internal = False,
     include_lost: IncludeLost = False,
     sort: Annotated[AnchorSort, typer.Option("--sort", help="Counts descending; anchor A-Z.")] = AnchorSort("links"),
+    after: After = None,
     *,
+    ctx: typer.Context,
     store: Store,
     limit: int | None,
 ) -> Report:
@@ -256,7 +318,9 @@ def anchors_cmd(
         **_filters(locals()),
         sort=sort.value,
         limit=limit,
+        after=after,
     )
+    _next_page_hint(ctx, "anchors", sort.value, rows, limit)
     return Report(rows, f"anchors of {_links(internal, include_lost)} to {target}", reports.ANCHOR_COLUMNS)
 
 
@@ -276,7 +340,9 @@ def pages_cmd(
     internal: Internal = False,
     include_lost: IncludeLost = False,
     sort: Annotated[PageSort, typer.Option("--sort", help="Descending.")] = PageSort("referring_domains"),
+    after: After = None,
     *,
+    ctx: typer.Context,
     store: Store,
     limit: int | None,
 ) -> Report:
@@ -291,7 +357,9 @@ def pages_cmd(
         **_filters(locals()),
         sort=sort.value,
         limit=limit,
+        after=after,
     )
+    _next_page_hint(ctx, "pages", sort.value, rows, limit)
     return Report(rows, f"pages of {domain} by {_links(internal, include_lost)}{as_of(store)}", reports.PAGE_COLUMNS)
 
 

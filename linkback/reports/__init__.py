@@ -47,13 +47,33 @@ from linkback.reports._history import HISTORY_COLUMNS, LOST_REASONS, PERIODS, hi
 from linkback.reports._links import BACKLINK_COLUMNS, BACKLINK_SORTS, backlinks, backlinks_query
 from linkback.reports._overview import OVERVIEW_COLUMNS, overview
 from linkback.reports._ranks import DOMAIN_HISTORY_COLUMNS, DR_BUCKETS, domain_history, latest_run
+from linkback.reports._cursor import PAGED_REPORTS, CursorError, next_cursor
 from linkback.reports._select import link_where
+from linkback.reports._changes import TOXIC_MIN_SCORE, TOXICITY_BANDS, shared_reads
+from linkback.reports._periods import COMPARES, GROWTH_PERIODS, PRESETS
+from linkback.reports._trend import (
+    CHANGES,
+    CHURN_COLUMNS,
+    GROWTH_COLUMNS,
+    TREND_COLUMNS,
+    TREND_METRICS,
+    churn,
+    growth,
+    shown_change,
+    shown_value,
+    trend,
+)
 
 __all__ = [
     "ANCHOR_COLUMNS",
     "ANCHOR_SORTS",
+    "CursorError",
+    "PAGED_REPORTS",
     "BACKLINK_COLUMNS",
     "BACKLINK_SORTS",
+    "CHANGES",
+    "CHURN_COLUMNS",
+    "COMPARES",
     "DOMAIN_COLUMNS",
     "DOMAIN_GROUPS",
     "DOMAIN_SORTS",
@@ -62,6 +82,8 @@ __all__ = [
     "EXPORT_FORMATS",
     "EXPORT_SOURCES",
     "EXPORT_TABLES",
+    "GROWTH_COLUMNS",
+    "GROWTH_PERIODS",
     "HISTORY_COLUMNS",
     "HOST_COLUMNS",
     "LOST_REASONS",
@@ -70,25 +92,37 @@ __all__ = [
     "PAGE_COLUMNS",
     "PAGE_SORTS",
     "PERIODS",
+    "PRESETS",
     "REFDOMAIN_COLUMNS",
     "REFDOMAIN_SORTS",
     "TLD_COLUMNS",
+    "TOXICITY_BANDS",
+    "TOXIC_MIN_SCORE",
+    "TREND_COLUMNS",
+    "TREND_METRICS",
     "anchors",
     "backlinks",
     "backlinks_query",
+    "churn",
     "close_domains",
     "country_of",
     "domain_history",
     "domains",
     "export",
+    "growth",
     "history",
     "latest_run",
     "link_where",
+    "next_cursor",
     "overview",
     "pages",
     "refdomains",
     "require_links",
+    "shared_reads",
+    "shown_change",
+    "shown_value",
     "tlds",
+    "trend",
 ]
 
 # One function, three faces: the CLI, the /api/v1 routes and the dashboard call these by name
@@ -107,6 +141,9 @@ tlds = _report(columns=TLD_COLUMNS)(tlds)
 history = _report(columns=HISTORY_COLUMNS)(history)
 domain_history = _report(columns=DOMAIN_HISTORY_COLUMNS)(domain_history)
 domains = _report(columns=tuple(dict.fromkeys((*DOMAIN_COLUMNS, *HOST_COLUMNS))))(domains)  # by domain or host
+trend = _report(columns=TREND_COLUMNS)(trend)
+growth = _report(columns=GROWTH_COLUMNS)(growth)
+churn = _report(columns=CHURN_COLUMNS)(churn)
 
 
 @_report(columns=("run_id", "as_of"), one=True)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, TypedDict, Unpack
 
 from linkback.reports._countries import country_of
+from linkback.reports._cursor import Key, Order, after_sql, read_cursor, register_orders
 from linkback.reports._domains import require_links
 from linkback.reports._ranks import domain_ranks_of, latest_run, url_ratings
 from linkback.reports._select import (
@@ -53,31 +54,51 @@ REFDOMAIN_COLUMNS = (
     "first_seen",
     "last_seen",
 )
-REFDOMAIN_SORTS = {
-    "links": "links DESC, domain",
-    "dr": "dr DESC NULLS LAST, links DESC, domain",
-    "dofollow": "dofollow DESC, links DESC, domain",
-    "first_seen": "first_seen DESC NULLS LAST, domain",
-    "last_seen": "last_seen DESC NULLS LAST, domain",
-    "domain": "domain",
+_DOMAIN = Key("domain")
+_LINKS = Key("links", desc=True, kind="number")
+#: The keys of each ``sort`` of :func:`refdomains`; the domain last, so each is a total order.
+REFDOMAIN_ORDERS: dict[str, Order] = {
+    "links": (_LINKS, _DOMAIN),
+    "dr": (Key("dr", desc=True, kind="number"), _LINKS, _DOMAIN),
+    "dofollow": (Key("dofollow", desc=True, kind="number"), _LINKS, _DOMAIN),
+    "first_seen": (Key("first_seen", desc=True, kind="time"), _DOMAIN),
+    "last_seen": (Key("last_seen", desc=True, kind="time"), _DOMAIN),
+    "domain": (_DOMAIN,),
 }
+REFDOMAIN_SORTS = register_orders("refdomains", REFDOMAIN_ORDERS)
 
 ANCHOR_COLUMNS = ("anchor", "anchor_class", "links", "referring_domains", "dofollow", "share")
-ANCHOR_SORTS = {
-    "links": "links DESC, referring_domains DESC, anchor",
-    "referring_domains": "referring_domains DESC, links DESC, anchor",
-    "anchor": "anchor",
+_REFERRING = Key("referring_domains", desc=True, kind="number")
+ANCHOR_ORDERS: dict[str, Order] = {
+    "links": (_LINKS, _REFERRING, Key("anchor")),
+    "referring_domains": (_REFERRING, _LINKS, Key("anchor")),
+    "anchor": (Key("anchor"),),
 }
+ANCHOR_SORTS = register_orders("anchors", ANCHOR_ORDERS)
 
 PAGE_COLUMNS = ("target_url", "ur", "referring_domains", "backlinks", "dofollow", "first_seen", "last_seen")
-PAGE_SORTS = {
-    "referring_domains": "referring_domains DESC, backlinks DESC, target_url",
-    "backlinks": "backlinks DESC, referring_domains DESC, target_url",
-    "dofollow": "dofollow DESC, referring_domains DESC, target_url",
-    "first_seen": "first_seen DESC NULLS LAST, target_url",
+_URL = Key("target_url")
+PAGE_ORDERS: dict[str, Order] = {
+    "referring_domains": (_REFERRING, Key("backlinks", desc=True, kind="number"), _URL),
+    "backlinks": (Key("backlinks", desc=True, kind="number"), _REFERRING, _URL),
+    "dofollow": (Key("dofollow", desc=True, kind="number"), _REFERRING, _URL),
+    "first_seen": (Key("first_seen", desc=True, kind="time"), _URL),
 }
+PAGE_SORTS = register_orders("pages", PAGE_ORDERS)
 
 TLD_COLUMNS = ("tld", "country_code", "country", "referring_domains", "share")
+
+
+def _after(report: str, orders: dict[str, Order], sort: str, after: str | None) -> tuple[list[str], list[Any]]:
+    """The condition (on the grouped rows) of the page after cursor ``after``; none for the first page."""
+    if after is None:
+        return [], []
+    sql, params = after_sql(orders[sort], read_cursor(report, sort, after))
+    return [sql], params
+
+
+def _where(conditions: list[str]) -> str:
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 
 def refdomains(
@@ -87,6 +108,7 @@ def refdomains(
     sort: str = "links",
     min_dr: float | None = None,
     limit: int | None = None,
+    after: str | None = None,
     **filters: Unpack[LinkFilters],
 ) -> list[dict[str, Any]]:
     """The referring domains of ``target``, one row each with :data:`REFDOMAIN_COLUMNS`.
@@ -96,9 +118,11 @@ def refdomains(
     signals of ``linkback toxic``) in the newest rank run (None before one), ``links`` and
     ``dofollow`` count its links to the target, ``referring_pages`` its distinct pages,
     ``first_seen``/``last_seen`` the range over those links. ``min_dr`` keeps domains rated at
-    least that. ``sort`` is one of :data:`REFDOMAIN_SORTS` (counts, DR and dates descending).
+    least that. ``sort`` is one of :data:`REFDOMAIN_SORTS` (counts, DR and dates descending);
+    ``after`` a cursor for the page after a row (:func:`~linkback.reports._cursor.next_cursor`).
     """
     order = REFDOMAIN_SORTS[check_choice("sort", sort, REFDOMAIN_SORTS)]
+    paged, paged_params = _after("refdomains", REFDOMAIN_ORDERS, sort, after)
     where, params = link_where(target, **filters)
     limit_sql, limit_params = check_limit(limit)
     run = latest_run(store.con)
@@ -118,21 +142,21 @@ def refdomains(
         # DR only for the rows returned, looked up by key: no join with every ranked domain.
         sql = (
             "SELECT domain, NULL::DOUBLE AS dr, NULL::SMALLINT AS toxicity, links, dofollow, referring_pages,"
-            f" first_seen, last_seen FROM ({grouped}) ORDER BY {order}{limit_sql}"
+            f" first_seen, last_seen FROM ({grouped}){_where(paged)} ORDER BY {order}{limit_sql}"
         )
-        rows = fetch_rows(store.con, sql, params + limit_params, utc_columns=utc)
+        rows = fetch_rows(store.con, sql, params + paged_params + limit_params, utc_columns=utc)
         ranks = domain_ranks_of(store.con, run_id, (r["domain"] for r in rows))
         for row in rows:
             row["dr"], row["toxicity"] = ranks.get(row["domain"], (None, None))
     else:
-        dr_filter = "" if min_dr is None else "WHERE dr >= ?"
+        dr_filter = [] if min_dr is None else ["dr >= ?"]
         sql = f"""
 SELECT domain, r.dr, r.toxicity, links, dofollow, referring_pages, first_seen, last_seen
 FROM ({grouped}) LEFT JOIN (SELECT domain, dr, toxicity FROM domain_ranks WHERE run_id = ?) r USING (domain)
-{dr_filter}
+{_where(dr_filter + paged)}
 ORDER BY {order}{limit_sql}"""
         extra = [run_id] + ([] if min_dr is None else [min_dr])
-        rows = fetch_rows(store.con, sql, params + extra + limit_params, utc_columns=utc)
+        rows = fetch_rows(store.con, sql, params + extra + paged_params + limit_params, utc_columns=utc)
     if not rows:
         require_links(store, target)
     # The TLD of the few domains returned, in Python: cheaper than per row in SQL.
@@ -148,6 +172,7 @@ def anchors(
     *,
     sort: str = "links",
     limit: int | None = None,
+    after: str | None = None,
     **filters: Unpack[LinkFilters],
 ) -> list[dict[str, Any]]:
     """The anchor texts of the links to ``target``, with :data:`ANCHOR_COLUMNS`.
@@ -157,17 +182,21 @@ def anchors(
     image (an image link without alt text), empty or other, by
     :func:`linkback.quality.classify_anchor` with the target's brand and keywords (its domain name,
     plus what ``linkback profile`` set). ``share`` is the anchor's fraction of all the selected
-    links (0..1), before ``limit``. ``sort`` is one of :data:`ANCHOR_SORTS`.
+    links (0..1), before ``limit`` and ``after``. ``sort`` is one of :data:`ANCHOR_SORTS`;
+    ``after`` a cursor for the page after a row (:func:`~linkback.reports._cursor.next_cursor`).
     """
     from linkback.quality._anchors import classify_anchor
     from linkback.quality._toxicity import _profile  # the quality package reads reports: import late
 
     tgt = as_target(target)
     order = ANCHOR_SORTS[check_choice("sort", sort, ANCHOR_SORTS)]
+    paged, paged_params = _after("anchors", ANCHOR_ORDERS, sort, after)
     where, params = link_where(tgt, **filters)
     limit_sql, limit_params = check_limit(limit)
     # (anchor, domain) first, then anchor: counts referring domains without a DISTINCT aggregate.
+    # The page's condition applies outside, after ``share`` is taken over every anchor.
     sql = f"""
+SELECT * FROM (
 SELECT anchor, sum(n)::BIGINT AS links, count(*) AS referring_domains, sum(d)::BIGINT AS dofollow,
        sum(n) / sum(sum(n)) OVER () AS share, bool_and(all_images) AS all_images
 FROM (
@@ -177,8 +206,9 @@ FROM (
   GROUP BY coalesce(anchor, ''), source_domain
 )
 GROUP BY anchor
+){_where(paged)}
 ORDER BY {order}{limit_sql}"""
-    rows = fetch_rows(store.con, sql, params + limit_params)
+    rows = fetch_rows(store.con, sql, params + paged_params + limit_params)
     if not rows:
         require_links(store, tgt)
     profile = _profile(store.con, tgt)
@@ -197,6 +227,7 @@ def pages(
     *,
     sort: str = "referring_domains",
     limit: int | None = None,
+    after: str | None = None,
     **filters: Unpack[LinkFilters],
 ) -> list[dict[str, Any]]:
     """The pages of ``domain`` (or of a host or URL prefix) by links to them ("best by links").
@@ -204,19 +235,23 @@ def pages(
     One row per target URL with :data:`PAGE_COLUMNS`: its URL Rating ``ur`` in the newest rank run
     (None before one, or for a page no authority-passing link reaches), distinct
     ``referring_domains``, ``backlinks``, ``dofollow`` backlinks, and the first/last seen range.
-    ``sort`` is one of :data:`PAGE_SORTS`.
+    ``sort`` is one of :data:`PAGE_SORTS`; ``after`` a cursor for the page after a row
+    (:func:`~linkback.reports._cursor.next_cursor`).
     """
     order = PAGE_SORTS[check_choice("sort", sort, PAGE_SORTS)]
+    paged, paged_params = _after("pages", PAGE_ORDERS, sort, after)
     where, params = link_where(domain, **filters)
     limit_sql, limit_params = check_limit(limit)
     sql = f"""
+SELECT * FROM (
 SELECT target_url, count(DISTINCT source_domain) AS referring_domains, count(*) AS backlinks,
        count(*) FILTER (WHERE {DOFOLLOW}) AS dofollow,
        min(first_seen) AS first_seen, max(last_seen) AS last_seen
 FROM links WHERE {where}
 GROUP BY target_url
+){_where(paged)}
 ORDER BY {order}{limit_sql}"""
-    rows = fetch_rows(store.con, sql, params + limit_params)
+    rows = fetch_rows(store.con, sql, params + paged_params + limit_params)
     if not rows:
         require_links(store, domain)
     ur = url_ratings(store.con, (r["target_url"] for r in rows))

@@ -10,6 +10,8 @@ Routes, all public, read-only, answering only ``verified`` + ``approved`` mentio
 * ``GET /api/backlinks?target=URL`` — live links to that URL found by the index (not mentions).
 * ``GET /widget.js`` (+ ``/widget.css``) — the "Links to this post" widget, one script tag.
 * ``GET /widget?target=URL`` — the same as a server-rendered HTML snippet.
+* ``GET /api/create-link`` and ``POST /webmention/form`` — the "Create a link" prompt a post
+  without links shows, and its form (:mod:`linkback.server._create_link`).
 
 Safety (third-party strings everywhere): JSON escapes ``<``, ``>``, ``&`` and U+2028/9 so it
 is inert even pasted into a ``<script>``; every URL is re-checked to be http(s)
@@ -22,6 +24,8 @@ run with attacker-influenced content, so ``jsonp=``/``callback=`` answer 400; us
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -48,6 +52,7 @@ from linkback.mentions._render import (
 from linkback.mentions._store import SORTS, TYPES, approved_counts
 from linkback.protocols._sanitize import safe_url, strip_markup, truncate
 from linkback.server._app import ServerState, state_of
+from linkback.server._webmention import FORM_PATH
 from linkback.urls import host_of, normalize
 
 MAX_PER_PAGE = 100
@@ -63,10 +68,11 @@ PUBLIC = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "public, max-age=30",
 }
-#: The snippet may show images and our stylesheet, and nothing may run in it.
+#: The snippet may show images and our stylesheet, and nothing may run in it; its one form (a
+#: reader's "Create a link") posts to this server.
 SNIPPET_CSP = (
     "default-src 'none'; script-src 'none'; object-src 'none'; img-src http: https:; style-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors *"
+    "base-uri 'none'; form-action 'self'; frame-ancestors *"
 )
 # In JSON these only occur inside strings, so \u escapes keep the value and make the text inert
 # in HTML (a "</script>" in a name) and in pre-2019 JavaScript (line separators).
@@ -224,6 +230,91 @@ def _snippet_entry(entry: dict) -> dict:
     }
 
 
+def page_titles(con: Any, urls: list[str]) -> dict[str, str]:
+    """The index's titles of these pages (from ``pages``), where it has one."""
+    if not urls:
+        return {}
+    marks = ", ".join("?" for _ in urls)
+    rows = con.execute(f"SELECT url, title FROM pages WHERE url IN ({marks}) AND title <> ''", urls).fetchall()
+    return {url: truncate(" ".join(title.split()), 200) for url, title in rows if title and title.strip()}
+
+
+def create_link(state: ServerState, targets: list[str], base: str) -> dict[str, str]:
+    """The "Create a link" prompt of a post: its URL, its title (the index's, else the URL), the
+    HTML of a link to it for a reader to copy, and the form's address ("" when this server does
+    not receive for the post: the form could only be refused).
+
+    The title is told only for this server's sites: the index may hold other people's pages.
+    """
+    receives = _site_of_targets(state, targets) is not None
+    titles = page_titles(state.reader(), targets) if receives else {}
+    url = next((t for t in targets if t in titles), None) or next(
+        (t for t in targets if t.startswith("https://")), targets[0]
+    )
+    title = titles.get(url) or url
+    return {
+        "url": url,
+        "title": title,
+        "html": f'<a href="{html.escape(url)}">{html.escape(title)}</a>',
+        "form": base + FORM_PATH if receives else "",
+    }
+
+
+def render_widget(
+    request: Request,
+    targets: list[str],
+    *,
+    backlinks: bool = False,
+    heading: str = "Links to this post",
+    css: bool = True,
+    empty: bool = False,
+    photos: bool = True,
+    remove: dict[str, str] | None = None,
+    uid: str = "",
+) -> str:
+    """The widget as HTML (``widget.html``): the approved mentions of ``targets`` (and the index's
+    backlinks), or, when there are none, the "Create a link" prompt.
+
+    ``/widget`` serves it; the dashboard's preview renders it too, with ``empty`` (the prompt
+    whatever the post has), ``photos=False`` (no image from another origin on its pages) and
+    ``remove`` (``action`` and ``csrf``: a "Remove link" form per mention). ``uid`` keeps the
+    form's element ids apart when a page holds several widgets.
+    """
+    state = state_of(request)
+    entries: list[dict] = []
+    total = 0
+    if not empty:
+        rows, total = mentions.approved(state.reader(), targets=targets, descending=False, per_page=SNIPPET_SIZE)
+        entries = [_snippet_entry(jf2_entry(row)) for row in rows]
+    index: list[dict] = []
+    if backlinks and not empty and _site_of_targets(state, targets):
+        seen = {e["wm-source"] for e in entries} | {e["url"] for e in entries}
+        index = [b for b in index_backlinks(state.reader(), targets, 20) if b["source_url"] not in seen]
+        for b in index:
+            b["label"] = b["anchor"] or host_label(b["source_url"])
+            b["host"] = host_label(b["source_url"])
+    base = str(request.base_url).rstrip("/")
+    # Only a post without links asks for one: the title lookup costs a scan of ``pages``.
+    prompt = create_link(state, targets, base) if not entries and not index else None
+    return (
+        _templates()
+        .get_template("widget.html")
+        .render(
+            groups=group_entries(entries),
+            total=total,
+            shown=len(entries),
+            backlinks=index,
+            heading=heading,
+            css_url=f"{base}/widget.css" if css else None,
+            rel="nofollow ugc noopener",
+            prompt=prompt,
+            photos=photos,
+            remove=remove,
+            uid=uid or hashlib.sha256(" ".join(targets).encode()).hexdigest()[:8],
+        )
+    )
+
+
 def register(app: FastAPI) -> None:
     @app.get("/api/mentions", tags=["display"])
     def api_mentions(
@@ -376,7 +467,8 @@ def register(app: FastAPI) -> None:
         """The widget as an HTML fragment, for server-side includes or an ``<iframe>``.
 
         Rendered with jinja2 autoescape; replies show the sanitised HTML content. Served with a
-        Content-Security-Policy that lets no script run (``script-src 'none'``).
+        Content-Security-Policy that lets no script run (``script-src 'none'``). A post without
+        links shows the "Create a link" prompt, whose form works without any script.
         """
         try:
             targets = _targets(request)
@@ -384,30 +476,7 @@ def register(app: FastAPI) -> None:
             return _error(str(exc))
         if not targets:
             return _error("give target")
-        state = state_of(request)
-        rows, total = mentions.approved(state.reader(), targets=targets, descending=False, per_page=SNIPPET_SIZE)
-        entries = [_snippet_entry(jf2_entry(row)) for row in rows]
-        index: list[dict] = []
-        if backlinks and _site_of_targets(state, targets):
-            seen = {e["wm-source"] for e in entries} | {e["url"] for e in entries}
-            index = [b for b in index_backlinks(state.reader(), targets, 20) if b["source_url"] not in seen]
-            for b in index:
-                b["label"] = b["anchor"] or host_label(b["source_url"])
-                b["host"] = host_label(b["source_url"])
-        base = str(request.base_url).rstrip("/")
-        body = (
-            _templates()
-            .get_template("widget.html")
-            .render(
-                groups=group_entries(entries),
-                total=total,
-                shown=len(entries),
-                backlinks=index,
-                heading=heading,
-                css_url=f"{base}/widget.css" if css else None,
-                rel="nofollow ugc noopener",
-            )
-        )
+        body = render_widget(request, targets, backlinks=backlinks, heading=heading, css=css)
         return Response(
             body,
             media_type="text/html; charset=utf-8",
@@ -418,3 +487,7 @@ def register(app: FastAPI) -> None:
                 "Cache-Control": "public, max-age=30",
             },
         )
+
+    from linkback.server import _create_link  # noqa: PLC0415 - it builds on this module
+
+    _create_link.register(app)

@@ -25,7 +25,7 @@ from linkback.store import Store
 
 log = logging.getLogger("linkback.server")
 
-LANES = {"ingest": "heavy", "rank": "heavy", "send": "light", "refbacks": "light"}
+LANES = {"ingest": "heavy", "rank": "heavy", "import": "light", "send": "light", "refbacks": "light"}
 #: Progress is written to the table at most this often (seconds).
 SAVE_PROGRESS_EVERY = 2.0
 JOB_COLUMNS = ("job_id", "kind", "state", "progress", "result", "error", "created_at", "started_at", "finished_at")
@@ -191,14 +191,32 @@ class JobLanes:
             payload = json.dumps(plain(result), allow_nan=False)
         except ValueError as exc:  # a NaN in a result: say so rather than store what JSON cannot read
             state, error, payload = "failed", f"its result cannot be stored as JSON: {exc}", "{}"
+        kept = _without_payload(kind, params_json)
         self.store.write(
             lambda store: store.con.execute(
-                "UPDATE jobs SET state = ?, result = ?, error = ?, progress = ?, finished_at = ? WHERE job_id = ?",
-                [state, payload, error, final, datetime.now(UTC), job_id],
+                "UPDATE jobs SET state = ?, result = ?, error = ?, progress = ?, finished_at = ?, params = ?"
+                " WHERE job_id = ?",
+                [state, payload, error, final, datetime.now(UTC), kept, job_id],
             )
         )
         with self._lock:
             self.progress.pop(job_id, None)
+
+
+def _without_payload(kind: str, params_json: str | None) -> str | None:
+    """The job's parameters as kept once it has ended: what a ``payload`` parameter carried (a
+    file's bytes) is dropped; of a list of named items only the names stay."""
+    face = FACES.get(kind) or job_faces().get(kind)
+    if face is None or not face.payload or not params_json:
+        return params_json
+    params = json.loads(params_json)
+    for name in face.payload:
+        value = params.get(name)
+        if isinstance(value, list):
+            params[name] = [{"name": v.get("name")} if isinstance(v, dict) else None for v in value]
+        elif name in params:
+            params[name] = None
+    return json.dumps(params)
 
 
 def _expected(exc: Exception) -> bool:

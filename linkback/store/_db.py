@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,6 +112,15 @@ def _jobs_and_sequences(con: duckdb.DuckDBPyConnection) -> None:
 _AFTER_5: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
 
 
+@migration(6)
+def _claims(con: duckdb.DuckDBPyConnection) -> None:
+    """Claims: backlinks a tool says exist (imported exports), and the files they came from."""
+    for name in schema.TABLES_SINCE[6]:
+        con.execute(schema.create_table_sql(name))
+    con.execute("CREATE SEQUENCE IF NOT EXISTS claim_id_seq START 1")
+    con.execute("CREATE SEQUENCE IF NOT EXISTS claim_import_id_seq START 1")
+
+
 def _add_columns(con: duckdb.DuckDBPyConnection, version: int) -> None:
     for table, column in schema.COLUMNS_SINCE[version]:
         have = con.execute(
@@ -119,6 +129,44 @@ def _add_columns(con: duckdb.DuckDBPyConnection, version: int) -> None:
         if not have:
             typ = schema.duckdb_type(schema.TABLES[table].field(column).type)
             con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {typ}")
+
+
+class WriteGeneration:
+    """How many writes to one database have ended in this process: a cache of what was read from
+    it keys on this number, so any write makes what was read before it stale.
+
+    Every :class:`Store` over the same file shares one (the server's own store, its writer
+    thread, its job runner and the stores it lends requests are all stores over one file), and
+    the number moves only after a write has committed: a reader that saw the old number may
+    have read the new data, never the reverse.
+    """
+
+    def __init__(self) -> None:
+        self._value = 0
+        self._lock = threading.Lock()
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+    def bump(self) -> None:
+        with self._lock:
+            self._value += 1
+
+
+_GENERATIONS: dict[str, WriteGeneration] = {}
+_GENERATIONS_LOCK = threading.Lock()
+
+
+def write_generation(path: str) -> WriteGeneration:
+    """The :class:`WriteGeneration` of the database at ``path``. In-memory databases share one:
+    a write to any of them moves it, which costs a cache some misses but never a stale answer."""
+    key = path if path == ":memory:" else os.path.realpath(path)
+    with _GENERATIONS_LOCK:
+        generation = _GENERATIONS.get(key)
+        if generation is None:
+            generation = _GENERATIONS[key] = WriteGeneration()
+        return generation
 
 
 class Store:
@@ -139,6 +187,7 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
         self.path = str(path if path is not None else default_db_path())
         self.read_only = read_only
+        self._generation = write_generation(self.path)
         self._writer: WriteHandler | None = None
         self._in_transaction = self._doomed = False
         if read_only and self.path != ":memory:" and not Path(self.path).exists():
@@ -204,6 +253,7 @@ class Store:
         store = cls.__new__(cls)
         store.path = path
         store.read_only = read_only
+        store._generation = write_generation(path)
         store.con = con
         store._borrowed = True
         store._writer = writer
@@ -220,14 +270,24 @@ class Store:
         writes are ordered and never interleave; elsewhere it runs here. ``transaction=False``
         is for work that manages its own transactions or cannot run in one (CHECKPOINT).
         """
-        if self._writer is not None:
-            return self._writer(fn, transaction)
-        if self.read_only:
+        if self.read_only and self._writer is None:
             raise StoreError(f"{self.path} is open read-only")
-        if not transaction:
-            return fn(self)
-        with self.transaction():
-            return fn(self)
+        try:
+            if self._writer is not None:
+                return self._writer(fn, transaction)
+            if not transaction:
+                return fn(self)
+            with self.transaction():
+                return fn(self)
+        finally:
+            # After the commit (or the rollback: a harmless extra step), never before it.
+            self._generation.bump()
+
+    @property
+    def generation(self) -> int:
+        """The database's write generation (:class:`WriteGeneration`): it moves with every
+        write through any store over the same file in this process."""
+        return self._generation.value
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -249,6 +309,7 @@ class Store:
             if self._doomed:
                 raise StoreError("a write inside this transaction failed: nothing of it was stored")
             self.con.execute("COMMIT")
+            self._generation.bump()  # the server's writer commits through here, not write()
         except BaseException:
             try:
                 self.con.execute("ROLLBACK")

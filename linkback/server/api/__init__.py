@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import typing
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from linkback.errors import LinkbackError
 from linkback.faces import Face, load_all, plain
+from linkback.reports._cursor import PAGED_REPORTS, next_cursor
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server.api import _export, _jobs
@@ -124,11 +126,12 @@ def _report_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
 
     def endpoint(request: Request, **kwargs: Any) -> Response:
         store = state_of(request).request_store()
+        values = given(face, kwargs)
         try:
-            result = face.fn(store, **given(face, kwargs))
+            result = face.fn(store, **values)
         except (LinkbackError, ValueError) as exc:
             raise refused(exc) from exc
-        return JSONResponse(plain(result))
+        return JSONResponse(plain(result), headers=_next_page(request, face, values, result))
 
     endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     endpoint.__name__ = f"report_{face.name}"
@@ -144,6 +147,18 @@ def _report_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
         description=_doc(face),
         responses=None if model is None else {200: {"model": model if face.one else list[model]}},  # type: ignore[valid-type]
     )
+
+
+def _next_page(request: Request, face: Face, values: dict[str, Any], rows: Any) -> dict[str, str]:
+    """A ``Link: <…>; rel="next"`` header under a full page of a paged report (RFC 8288), so a
+    client that does not make cursors itself can follow the pages."""
+    limit = values.get("limit")
+    if face.name not in PAGED_REPORTS or not isinstance(rows, list) or not rows or not limit or len(rows) < limit:
+        return {}
+    sort = values.get("sort") or inspect.signature(face.fn).parameters["sort"].default
+    after = next_cursor(face.name, sort, rows[-1])
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"] + [("after", after)]
+    return {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
 
 
 def _action_route(app: FastAPI, face: Face, auth: list[Any]) -> None:

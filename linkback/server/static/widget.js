@@ -17,6 +17,11 @@
  * and shows a reply's content as text (content.text), not as HTML, so its safety does not
  * depend on any sanitiser. Links carry rel="nofollow ugc noopener". No third-party assets;
  * requests go to the linkback server only, without cookies.
+ *
+ * A post without links shows "Create a link" (as Blogger does): the post's link as HTML to copy
+ * (a textarea's value: text, never parsed here) and a form where a reader sends the URL of their
+ * own post. The form posts to the linkback server (a Webmention, verified like any other); this
+ * script sends it with fetch and shows the answer's message as text.
  */
 (function () {
   "use strict";
@@ -41,6 +46,9 @@
     "mention-of": "mention",
   };
   var FACES = { like: true, repost: true, bookmark: true };
+
+  var FORM_PATH = "/webmention/form";
+  var made = 0;
 
   var script = document.currentScript;
   if (!script) {
@@ -214,6 +222,104 @@
     return li;
   }
 
+  /* Text as HTML source: what a reader copies into their own post. */
+  function escapeHTML(text) {
+    return str(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;" }[c];
+    });
+  }
+
+  function labelled(tag, cls, id, text) {
+    var label = el("label", "lb-label", text);
+    label.setAttribute("for", id);
+    var control = el(tag, cls);
+    control.id = id;
+    return [label, control];
+  }
+
+  /* The "Create a link" prompt of a post without links: info is /api/create-link's answer. */
+  function createLink(info) {
+    var url = safeHref(info.url);
+    if (!url) return null;
+    made += 1;
+    var id = "lb-" + made + "-" + Math.random().toString(36).slice(2, 8);
+    var box = el("div", "lb-create");
+    box.appendChild(el("h3", "lb-group-heading", "Create a link"));
+    box.appendChild(el("p", "lb-help", "Wrote about this post? Link to it from yours with this HTML:"));
+    var copy = labelled("textarea", "lb-copy", id + "-html", "HTML of a link to this post");
+    copy[1].setAttribute("rows", "3");
+    copy[1].setAttribute("readonly", "");
+    copy[1].setAttribute("spellcheck", "false");
+    copy[1].value = '<a href="' + escapeHTML(url) + '">' + escapeHTML(cut(str(info.title), 200) || url) + "</a>";
+    copy[1].addEventListener("focus", function () {
+      copy[1].select();
+    });
+    box.appendChild(copy[0]);
+    box.appendChild(copy[1]);
+    if (str(info.form)) box.appendChild(linkForm(url, id));
+    return box;
+  }
+
+  function linkForm(url, id) {
+    var form = el("form", "lb-form");
+    form.setAttribute("method", "post");
+    form.setAttribute("action", base + FORM_PATH);
+    var hidden = el("input");
+    hidden.setAttribute("type", "hidden");
+    hidden.setAttribute("name", "target");
+    hidden.setAttribute("value", url);
+    form.appendChild(hidden);
+    var source = labelled("input", "lb-source", id + "-source", "Then send the URL of your post");
+    var input = source[1];
+    [["name", "source"], ["type", "url"], ["inputmode", "url"], ["autocomplete", "url"], ["required", ""],
+     ["placeholder", "https://your-blog.example/post"]].forEach(function (pair) {
+      input.setAttribute(pair[0], pair[1]);
+    });
+    var button = el("button", "lb-send", "Send link");
+    button.setAttribute("type", "submit");
+    var row = el("div", "lb-row");
+    row.appendChild(input);
+    row.appendChild(document.createTextNode(" "));
+    row.appendChild(button);
+    var status = el("p", "lb-status");
+    status.setAttribute("role", "status");
+    form.appendChild(source[0]);
+    form.appendChild(row);
+    form.appendChild(el("p", "lb-note", "Your post is checked for the link before it shows here."));
+    form.appendChild(status);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = new URLSearchParams();
+      body.append("source", input.value.trim());
+      body.append("target", url);
+      button.disabled = true;
+      status.className = "lb-status";
+      status.textContent = "Sending\u2026";
+      fetch(base + FORM_PATH, {
+        method: "POST",
+        body: body,
+        credentials: "omit",
+        mode: "cors",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (response) {
+          return response.json().then(function (answer) {
+            return { ok: response.ok, message: cut(str((answer || {}).message), 300) };
+          });
+        })
+        .catch(function () {
+          return { ok: false, message: "" };
+        })
+        .then(function (result) {
+          status.className = "lb-status " + (result.ok ? "lb-ok" : "lb-error");
+          status.textContent = result.message || (result.ok ? "Received." : "The link could not be sent: try again later.");
+          if (result.ok) input.value = "";
+          button.disabled = false;
+        });
+    });
+    return form;
+  }
+
   function render(root, title, entries, total, backlinks) {
     while (root.firstChild) root.removeChild(root.firstChild);
     root.appendChild(el("h2", "lb-heading", title));
@@ -255,6 +361,18 @@
     }
     if (!entries.length && !fresh.length) root.appendChild(el("p", "lb-empty", "No links to this post yet."));
     if (total > entries.length) root.appendChild(el("p", "lb-more", "and " + (total - entries.length) + " more"));
+    return !entries.length && !fresh.length;
+  }
+
+  /* The prompt under an empty widget; without it (an error, an old server) the widget stays as it is. */
+  function addPrompt(root, target) {
+    return getJSON(base + "/api/create-link?target=" + encodeURIComponent(target)).then(
+      function (info) {
+        var box = createLink(info || {});
+        if (box) root.appendChild(box);
+      },
+      function () {}
+    );
   }
 
   function getJSON(url) {
@@ -346,7 +464,10 @@
   var wantBacklinks = script.getAttribute("data-backlinks") === "1";
   Promise.all([mentionsOf(target), wantBacklinks ? backlinksOf(target) : Promise.resolve([])])
     .then(function (results) {
-      render(root, title, results[0].entries, results[0].total, results[1]);
+      var empty = render(root, title, results[0].entries, results[0].total, results[1]);
+      return empty ? addPrompt(root, target) : null;
+    })
+    .then(function () {
       root.setAttribute("data-lb-state", "ready");
     })
     .catch(function (error) {

@@ -24,7 +24,7 @@ from linkback.errors import LinkbackError
 from linkback.faces import FACES, Face, plain
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
-from linkback.server.web import _disavow, _forms, _manage, _overview, _share
+from linkback.server.web import _disavow, _forms, _manage, _overview, _share, _widget
 from linkback.server.web._render import page
 from linkback.server.web._session import (
     COOKIE,
@@ -47,6 +47,7 @@ TABLES: dict[str, str] = {
     "pages": "Top pages",
     "tlds": "TLDs",
     "history": "New and lost",
+    "churn": "New and lost referring domains",
     "toxic_domains": "Toxic domains",
     "toxic_links": "Toxic links",
     "domain_history": "DR history",
@@ -153,8 +154,16 @@ def register(app: FastAPI) -> None:
         shown = dict(values)
         if "limit" in {p.name for p in face.parameters()} and "limit" not in values:
             shown["limit"] = PAGE_ROWS
-        rows, error = _call(request, face, shown)
-        query = urlencode([(k, v) for k, v in request.query_params.multi_items()])
+        paged = _forms.paged(face)
+        limit = shown.get("limit")
+        # A paged table asks for one row more than it shows: whether a next page exists.
+        size = limit if paged and isinstance(limit, int) and limit > 0 else 0
+        result, error = _call(request, face, {**shown, "limit": size + 1} if size else shown)
+        rows = result if isinstance(result, list) else [result] if result else []
+        more = bool(size) and len(rows) > size
+        rows = rows[:size] if size else rows
+        query = request.query_params.multi_items()
+        columns = list(SHOWN.get(name, face.columns)) or (list(rows[0]) if rows else [])
         return page(
             request,
             "report.html",
@@ -162,11 +171,14 @@ def register(app: FastAPI) -> None:
             face=face,
             title=TABLES.get(name, name),
             controls=_forms.controls(face, values),
-            rows=rows if isinstance(rows, list) else [rows] if rows else [],
-            columns=list(SHOWN.get(name, face.columns)) or (list(rows[0]) if rows else []),
+            rows=rows,
+            columns=columns,
+            headers=_forms.headers(face, columns, values, query),
+            sorted_by=_forms.sort_words(face, values),
+            pager=_forms.pager(face, values, rows, more, query) if paged and not error else None,
             error=error,
             cli=_forms.cli_command(face, shown),
-            query=query,
+            download=_forms.download_query(face, query),
             tables=_tables(session),
             http_status=200 if not error else 400,
         )
@@ -175,6 +187,7 @@ def register(app: FastAPI) -> None:
     _disavow.register(app)
     _manage.register(app)
     _share.register(app)
+    _widget.register(app)
 
 
 def _tables(session: Session) -> dict[str, str]:

@@ -11,25 +11,35 @@ import inspect
 import shlex
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from linkback import reports
 from linkback.faces import Face
 from linkback.records import LINK_KINDS, SECTIONS
+from linkback.reports._cursor import PAGED_REPORTS, next_cursor
 from linkback.reports._domains import DOMAIN_GROUPS, DOMAIN_SORTS
 from linkback.server.api._types import exposed
 
-#: The choices of parameters whose values are a fixed set.
-SORTS: dict[str, tuple[str, ...]] = {
-    "backlinks": tuple(reports.BACKLINK_SORTS),
-    "refdomains": tuple(reports.REFDOMAIN_SORTS),
-    "anchors": tuple(reports.ANCHOR_SORTS),
-    "pages": tuple(reports.PAGE_SORTS),
-    "domains": tuple(DOMAIN_SORTS),
+#: Each sortable report's ``sort`` choices and their ORDER BY (which says the direction).
+ORDERS: dict[str, dict[str, str]] = {
+    "backlinks": reports.BACKLINK_SORTS,
+    "refdomains": reports.REFDOMAIN_SORTS,
+    "anchors": reports.ANCHOR_SORTS,
+    "pages": reports.PAGE_SORTS,
+    "domains": DOMAIN_SORTS,
 }
+#: The choices of parameters whose values are a fixed set.
+SORTS: dict[str, tuple[str, ...]] = {name: tuple(orders) for name, orders in ORDERS.items()}
+#: Query parameters that say where a page of a table starts: a new sort or filter drops them.
+#: ``start`` (the first row's number) is only for the page's "Rows 101–200" line.
+PAGE_PLACE = ("after", "start")
 CHOICES: dict[str, tuple[str, ...]] = {"kind": LINK_KINDS, "section": SECTIONS}
-BY = {"history": tuple(reports.PERIODS), "domains": DOMAIN_GROUPS}
+#: Parameters that take one of a fixed set (a select; "any" too when they may be left out).
+ONE_OF: dict[str, tuple[str, ...]] = {"compare": reports.COMPARES, "change": reports.CHANGES}
+BY = {"history": tuple(reports.PERIODS), "domains": DOMAIN_GROUPS, "growth": reports.GROWTH_PERIODS}
 
 #: The CLI command that calls each report, and the options it spells differently.
 CLI: dict[str, str] = {
@@ -40,6 +50,7 @@ CLI: dict[str, str] = {
     "sites": "site list",
     "mentions": "mentions list",
     "rules": "mentions rules",
+    "shares": "share list",
 }
 CLI_OPTIONS = {"from_domain": "--from"}
 #: Parameters the CLI takes as arguments, not options.
@@ -55,6 +66,8 @@ class Control:
     value: Any
     choices: tuple[str, ...] = ()
     required: bool = False
+    #: A select that may be left at "any" (its parameter defaults to None).
+    optional: bool = False
 
 
 def _base(wire: Any) -> tuple[Any, bool]:
@@ -70,6 +83,8 @@ def controls(face: Face, values: dict[str, Any]) -> list[Control]:
     for param, wire in exposed(face):
         typ, listed = _base(wire)
         name = param.name
+        if name == "after":
+            continue  # where a page starts is the pager's, not a filter: the form starts again
         required = param.default is inspect.Parameter.empty
         value = values.get(name)
         if name == "sort" and face.name in SORTS:
@@ -78,6 +93,9 @@ def controls(face: Face, values: dict[str, Any]) -> list[Control]:
             out.append(Control(name, "select", value or param.default, BY[face.name]))
         elif name in CHOICES:
             out.append(Control(name, "multi", value or [], CHOICES[name]))
+        elif name in ONE_OF:
+            optional = param.default is None
+            out.append(Control(name, "select", value or param.default, ONE_OF[name], optional=optional))
         elif typ is bool:
             out.append(Control(name, "tristate" if param.default is None else "checkbox", value))
         elif typ in (int, float):
@@ -133,3 +151,99 @@ def cli_command(face: Face, values: dict[str, Any]) -> str:
         else:
             words += [option, str(value)]
     return " ".join(shlex.quote(w) for w in words)
+
+
+# --- sorting and paging a table ----------------------------------------------------------------
+
+
+Query = Sequence[tuple[str, str]]
+
+
+def with_query(query: Query, drop: Sequence[str] = (), **values: Any) -> str:
+    """``query`` (the page's parameters, in order) without ``drop``, with ``values`` set."""
+    gone = set(drop) | set(values)
+    kept = [(k, v) for k, v in query if k not in gone]
+    return urlencode(kept + [(k, str(v)) for k, v in values.items() if v is not None])
+
+
+def sort_of(face: Face, values: dict[str, Any]) -> str | None:
+    """The sort the table is in: the one asked for, else the function's default."""
+    if face.name not in ORDERS:
+        return None
+    default = next((p.default for p, _ in exposed(face) if p.name == "sort"), None)
+    return values.get("sort") or default
+
+
+def _descending(face: Face, sort: str) -> bool:
+    return " DESC" in ORDERS[face.name][sort].split(",")[0].upper()
+
+
+@dataclass
+class Header:
+    """A column's header: a link sorting by it when it is a sort, ``aria_sort`` on the current one."""
+
+    column: str
+    href: str = ""
+    aria_sort: str = ""
+    arrow: str = ""
+
+
+def headers(face: Face, columns: Sequence[str], values: dict[str, Any], query: Query) -> list[Header]:
+    current = sort_of(face, values)
+    out = []
+    for column in columns:
+        if column not in SORTS.get(face.name, ()):
+            out.append(Header(column))
+            continue
+        header = Header(column, href="?" + with_query(query, drop=PAGE_PLACE, sort=column))
+        if column == current:
+            down = _descending(face, column)
+            header.aria_sort, header.arrow = ("descending", "↓") if down else ("ascending", "↑")
+        out.append(header)
+    return out
+
+
+def sort_words(face: Face, values: dict[str, Any]) -> str:
+    """``first_seen, descending``: how the table is sorted, for its rows line."""
+    sort = sort_of(face, values)
+    if sort is None:
+        return ""
+    return f"{sort}, {'descending' if _descending(face, sort) else 'ascending'}"
+
+
+def paged(face: Face) -> bool:
+    """Does the report page with a cursor (``after``)?"""
+    return face.name in PAGED_REPORTS and any(p.name == "after" for p, _ in exposed(face))
+
+
+@dataclass
+class Pager:
+    """Where a page of a paged table is: its first row's number (0 when unknown) and the links
+    to the next page and back to the first."""
+
+    first_row: int
+    next_href: str = ""
+    first_href: str = ""
+
+
+def pager(face: Face, values: dict[str, Any], rows: list[dict[str, Any]], more: bool, query: Query) -> Pager:
+    """The pager of a page of ``rows`` (``more``: rows follow them)."""
+    start = 1
+    if values.get("after"):
+        given = dict(query).get("start", "")
+        start = int(given) if given.isdigit() and int(given) > 0 else 0
+    out = Pager(start)
+    if values.get("after"):
+        out.first_href = "?" + with_query(query, drop=PAGE_PLACE)
+    if more and rows:
+        cursor = next_cursor(face.name, sort_of(face, values) or "", rows[-1])
+        out.next_href = "?" + with_query(
+            query, drop=PAGE_PLACE, after=cursor, start=start + len(rows) if start else None
+        )
+    return out
+
+
+def download_query(face: Face, query: Query) -> str:
+    """A download's query: every row the filters select, from the first (a paged table's
+    ``limit`` is its page size, so it goes too)."""
+    return with_query(query, drop=(*PAGE_PLACE, "limit") if paged(face) else PAGE_PLACE)

@@ -1,9 +1,14 @@
-"""The overview of a target, the mentions inbox and the jobs page."""
+"""The overview of a target (a period against a comparison period, cached until the next write),
+the mentions inbox and the jobs page."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,25 +17,88 @@ from markupsafe import Markup
 
 from linkback import reports
 from linkback.errors import LinkbackError
-from linkback.faces import plain
+from linkback.faces import FACES, plain
 from linkback.mentions import _actions
-from linkback.quality import toxic_domains
-from linkback.records import LINK_KINDS
+from linkback.records import LINK_KINDS, SECTIONS
+from linkback.reports import _periods as periods
 from linkback.server._app import state_of
 from linkback.server._jobs import list_jobs, queue_job
 from linkback.server.web._render import page
 from linkback.server.web._session import check_csrf, current
 from linkback.server.web._share import viewer
 
-#: Toxicity bands of referring domains, as the toxic report's scores fall.
-TOXIC_BANDS = (("clean", 0, 1), ("low", 1, 30), ("medium", 30, 60), ("high", 60, 101))
+#: The overview's choices as its form offers them (the values are the URL's).
+PERIOD_LABELS = {
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "12m": "Last 12 months",
+    "all": "All time",
+    "custom": "Custom dates",
+}
+COMPARE_LABELS = {"previous": "Previous period", "year": "Same period a year earlier", "none": "No comparison"}
+BY_LABELS = {"day": "Day", "week": "Week", "month": "Month"}
+#: The bars' period when the URL names none: about 7 to 90 bars.
+DEFAULT_BY = {"7d": "day", "30d": "day", "90d": "week", "12m": "week", "all": "month", "custom": "week"}
+DEFAULT_PERIOD = "12m"
+#: The top stats' names, and those whose rise is bad news (coloured as such; the text says up or down).
+STAT_LABELS = {
+    "referring_domains": "Referring domains",
+    "dofollow_referring_domains": "Dofollow referring domains",
+    "backlinks": "Backlinks",
+    "new_referring_domains": "New referring domains",
+    "lost_referring_domains": "Lost referring domains",
+    "dr": "Domain Rating",
+    "trust": "TrustRank",
+    "toxic_share": "Toxic referring domains",
+}
+WORSE_UP = ("lost_referring_domains", "toxic_share")
+
+
+@dataclass(frozen=True)
+class View:
+    """What an overview shows: the URL's parameters, the period resolved to dates."""
+
+    target: str
+    period: str
+    since: date | None  # None: all time
+    until: date
+    compare: str
+    by: str
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """The report functions' period arguments."""
+        return {"since": self.since.isoformat() if self.since else None, "until": self.until.isoformat()}
+
+
+def read_view(params: Any, target: str) -> View:
+    """The :class:`View` a query string asks for; ValueError naming a bad value."""
+    since = periods.parse_day("since", params.get("since"))
+    until = periods.parse_day("until", params.get("until"))
+    period = params.get("period") or ("custom" if since or until else DEFAULT_PERIOD)
+    if period not in PERIOD_LABELS:
+        raise ValueError(f"unknown period {period!r}; choose from {', '.join(PERIOD_LABELS)}")
+    if period != "custom":
+        until = periods.today()
+        since = periods.preset_since(period, until)
+    until = until or periods.today()
+    if since and since > until:
+        raise ValueError(f"since {since} is after until {until}")
+    compare = params.get("compare") or "previous"
+    if compare not in COMPARE_LABELS:
+        raise ValueError(f"unknown compare {compare!r}; choose from {', '.join(COMPARE_LABELS)}")
+    by = params.get("by") or DEFAULT_BY[period]
+    if by not in BY_LABELS:
+        raise ValueError(f"unknown by {by!r}; choose from {', '.join(BY_LABELS)}")
+    return View(target, period, since, until, compare, by)
 
 
 def script_json(value: Any) -> Markup:
     """JSON to carry in a ``<script type="application/json">``: no ``<``, ``>`` or ``&`` in it, so
     no third-party text can close the element (its content is not entity-decoded, so it is not
     escaped the HTML way)."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
@@ -41,40 +109,125 @@ def bars(counts: list[tuple[str, int]]) -> list[dict[str, Any]]:
     return [{"label": label, "count": n, "width": round(100 * n / top), "share": n / total} for label, n in counts]
 
 
-def overview_context(store: Any, target: str) -> dict[str, Any]:
-    row = reports.overview(store, target)
-    anchors = reports.anchors(store, target, limit=10)
+def stat_cards(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The top stats as cards: the value, and its change told in words as well as colour."""
+    cards = []
+    for row in rows:
+        metric, change = row["metric"], row["change"]
+        direction = None if change is None else "up" if change > 0 else "down" if change < 0 else "same"
+        tone = "" if direction in (None, "same") else "good" if (direction == "up") != (metric in WORSE_UP) else "bad"
+        cards.append(
+            {
+                "metric": metric,
+                "label": STAT_LABELS[metric],
+                "value": reports.shown_value(metric, row["value"]) or "–",
+                "before": reports.shown_value(metric, row["compare_value"]),
+                "change": reports.shown_change(row),
+                "direction": direction,
+                "tone": tone,
+                "note": f"no rank run by {row['until']}" if row["value"] is None and row["as_of"] is None else "",
+            }
+        )
+    return cards
+
+
+def _chart_data(view: View, line: list[dict[str, Any]], periods: list[dict[str, Any]]) -> dict[str, Any]:
+    """What app.js draws: the daily line (days follow each other: only the first is sent) and
+    the comparison's beside it, then the new and lost domains per period of the bars."""
+    first = line[0] if line else None
+    return {
+        "target": view.target,
+        "since": first["since"].isoformat() if first else None,
+        "now": [r["referring_domains"] for r in line],
+        "compareSince": first["compare_since"].isoformat() if first and first["compare_since"] else None,
+        "before": [r["compare_referring_domains"] for r in line] if first and first["compare_since"] else [],
+        "periods": [[p["since"].isoformat(), p["until"].isoformat(), p["new"], p["lost"]] for p in periods],
+    }
+
+
+CHOICES = {"period": PERIOD_LABELS, "compare": COMPARE_LABELS, "by": BY_LABELS}
+
+
+def commands(view: View) -> dict[str, str]:
+    """The CLI commands that print what each part of the overview shows."""
+    from linkback.server.web._forms import cli_command  # noqa: PLC0415 - the forms import the reports
+
+    period = {"target": view.target, **{k: v for k, v in view.arguments.items() if v}}
+    return {
+        "trend": cli_command(FACES["trend"], {**period, "compare": view.compare}),
+        "line": cli_command(FACES["growth"], {**period, "compare": view.compare}),
+        "bars": cli_command(FACES["growth"], {**period, "by": view.by}),
+        "churn": cli_command(FACES["churn"], period),
+    }
+
+
+#: The overview's report calls run side by side, each on a cursor of its own: on a domain with
+#: millions of links each is a scan of up to a second, and the server's DuckDB gives a query one
+#: thread. Two lanes: a cold page may use both cores, and several at once queue here.
+_LANES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="linkback-overview")
+
+
+def _changes(store: Any, view: View) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The trend and the two charts' rows: they read the target's changes once."""
+    target, period = view.target, view.arguments
+    with reports.shared_reads(store):
+        trend = reports.trend(store, target, **period, compare=view.compare)
+        line = reports.growth(store, target, **period, by="day", compare=view.compare)
+        per = line if view.by == "day" else reports.growth(store, target, **period, by=view.by)
+    return trend, line, per
+
+
+def overview_context(open_store: Callable[[], Any], view: View) -> dict[str, Any]:
+    """Everything the overview page shows, from the registered report functions, each called
+    with a store from ``open_store`` (closed after)."""
+    target = view.target
+    calls: dict[str, Callable[[Any], Any]] = {  # the longest first
+        "overview": lambda store: reports.overview(store, target),
+        "changes": lambda store: _changes(store, view),
+        "pages": lambda store: reports.pages(store, target, limit=10),
+        "anchors": lambda store: reports.anchors(store, target),  # most links first: the top ten are its head
+        "tlds": lambda store: reports.tlds(store, target, limit=10),
+    }
+
+    def run(call: Callable[[Any], Any]) -> Any:
+        store = open_store()
+        try:
+            return call(store)
+        finally:
+            store.close()
+
+    pending = {name: _LANES.submit(run, call) for name, call in calls.items()}
+    got = {name: future.result() for name, future in pending.items()}
+    row, (trend, line, per), every_anchor = got["overview"], got["changes"], got["anchors"]
     classes: Counter[str] = Counter()
-    for a in reports.anchors(store, target, limit=None):
+    for a in every_anchor:
         classes[a["anchor_class"]] += a["links"]
-    history = reports.history(store, target, by="week")
-    running, line = 0, []
-    for period in history:
-        running += period["new_domains"] - period["lost_domains"]
-        line.append([period["date"].isoformat(), running, period["new_domains"], -period["lost_domains"]])
-    try:
-        toxic = toxic_domains(store, target)
-    except LinkbackError:
-        toxic = []  # no rank run yet
-    bands: Counter[str] = Counter()
-    for d in toxic:
-        bands[next(name for name, low, high in TOXIC_BANDS if low <= (d["toxicity"] or 0) < high)] += 1
     kinds = [(k, row[f"kind_{k}"]) for k in LINK_KINDS if row.get(f"kind_{k}")]
+    sections = [(s, row[f"section_{s}"]) for s in SECTIONS] + [("none", row["section_other"])]
     attributes = [(a, row[a]) for a in ("dofollow", "nofollow", "ugc", "sponsored", "noindex")]
     dr_bands = [(f"{low}–{high}", row[f"refdomains_dr_{low}_{high}"] or 0) for low, high in reports.DR_BUCKETS]
+    toxic = [(name, row[f"refdomains_toxicity_{name}"] or 0) for name, _, _ in reports.TOXICITY_BANDS]
+    first = trend[0]
     return {
         "target": row["target"],
         "stats": row,
-        "toxic_share": (bands["high"] + bands["medium"]) / len(toxic) if toxic else None,
-        "dr_bands": bars(dr_bands) if row.get("dr") is not None else [],
-        "toxic_bands": bars([(name, bands[name]) for name, _, _ in TOXIC_BANDS]) if toxic else [],
+        "cards": stat_cards(trend),
+        "since": first["since"],
+        "until": first["until"],
+        "compare_since": first["compare_since"],
+        "compare_until": first["compare_until"],
+        "ranked_at": row["ranked_at"],
+        "dr_bands": bars(dr_bands) if row["ranked_at"] is not None else [],
+        "toxic_bands": bars(toxic) if row["ranked_at"] is not None else [],
         "kinds": bars(kinds),
+        "sections": bars([(s, n) for s, n in sections if n or s != "none"]),
         "attributes": bars(attributes),
         "anchor_classes": bars(classes.most_common()),
-        "anchors": anchors,
-        "tlds": reports.tlds(store, target, limit=10),
-        "pages": reports.pages(store, target, limit=10),
-        "chart": script_json({"weeks": line}),
+        "anchors": every_anchor[:10],
+        "tlds": got["tlds"],
+        "pages": got["pages"],
+        "periods": [p for p in per if p["new"] or p["lost"]],
+        "chart": script_json(_chart_data(view, line, per)),
     }
 
 
@@ -86,12 +239,20 @@ def register(app: FastAPI) -> None:
             return RedirectResponse("/login?next=/overview", status_code=303)
         if not target.strip():
             return RedirectResponse("/", status_code=303)
-        store = state_of(request).request_store()
+        server = state_of(request)
         try:
-            context = overview_context(store, target.strip())
+            view = read_view(request.query_params, target.strip())
+        except ValueError as exc:
+            return page(request, "overview.html", session, target=target, error=str(exc), http_status=400)
+        try:
+            # Cached until the next write: the period is in the key as dates, so "the last 30
+            # days" is read again the next day.
+            context = server.page_cache.get(("overview", view), lambda: overview_context(server.job_store, view))
         except (LinkbackError, ValueError) as exc:
             return page(request, "overview.html", session, target=target, error=str(exc), http_status=404)
-        return page(request, "overview.html", session, error="", **context)
+        return page(
+            request, "overview.html", session, error="", view=view, choices=CHOICES, cli=commands(view), **context
+        )
 
     @app.get("/mentions", include_in_schema=False)
     def inbox(request: Request, state: str = "pending", status: str = "verified") -> Response:

@@ -29,10 +29,11 @@ def cell(value: Any, column: str) -> Markup:
         return Markup("")
     if isinstance(value, bool):
         return Markup("yes" if value else "")
+    # f-strings, not Markup.format: a table page calls this for every cell (a third of its time).
     if isinstance(value, datetime):
-        return Markup('<span class="nw">{}</span>').format(iso(value)[:10])
+        return Markup(f'<span class="nw">{iso(value)[:10]}</span>')  # digits and dashes only
     if isinstance(value, date):
-        return Markup('<span class="nw">{}</span>').format(value.isoformat())
+        return Markup(f'<span class="nw">{value.isoformat()}</span>')
     if isinstance(value, float):
         if column.endswith("share"):
             return escape(f"{value:.1%}")
@@ -45,9 +46,10 @@ def cell(value: Any, column: str) -> Markup:
         return escape(" ".join(map(str, value)))
     text = str(value)
     if column in URL_COLUMNS:
-        href = safe_url(text)
+        # Stored URLs are already normalised http(s) hrefs: only others need parsing to be sure.
+        href = text if text.startswith(("http://", "https://")) and text.isprintable() else safe_url(text)
         if href:
-            return Markup('<a href="{}" rel="nofollow noopener noreferrer" class="url">{}</a>').format(href, text)
+            return Markup(f'<a href="{escape(href)}" rel="nofollow noopener noreferrer" class="url">{escape(text)}</a>')
     if column == "anchor" and text == "":
         return Markup('<span class="dim">(none)</span>')
     return escape(text)

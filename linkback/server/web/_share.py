@@ -1,25 +1,33 @@
 """Read-only share links: a secret URL that opens one site's link reports and nothing else.
 
-The admin makes and revokes links on ``/shares`` (:mod:`linkback.shares` keeps only their
-hashes). Opening ``/share/<secret>`` starts a session bound to the link's site. Such a session
-may GET the overview and the link reports whose TARGET is the site or inside it, the static
-assets, and sign in or out; :class:`ShareGate`, in front of every route, answers anything else
-403 before a route runs — admin pages, ``/do/`` forms, other targets, the API — so no route
-has to remember it. Revoking a link ends its sessions at once.
+The admin makes and revokes links on ``/shares`` with the functions ``linkback share`` and
+``/api/v1`` call (:mod:`linkback.shares`, which keeps only their hashes). Opening
+``/share/<secret>`` starts a session bound to the link's site. Such a session may GET the
+overview and the link reports whose TARGET is the site or inside it, the static assets, and sign
+in or out; :class:`ShareGate`, in front of every route, answers anything else 403 before a route
+runs — admin pages, ``/do/`` forms, other targets, the API — so no route has to remember it.
+
+Revoking a link ends its sessions: the gate looks the link up at each request of a share
+session (one point read of ``meta``), so a link revoked by any face — this page, the API,
+``linkback share revoke`` through the API — opens nothing from its sessions' next request on,
+and the session is ended then. The access log shows ``/share/…`` without the secret.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from linkback import reports, shares
 from linkback.errors import LinkbackError, TargetError, URLError
+from linkback.shares import NoSuchShare
 from linkback.faces import FACES
 from linkback.mentions import _actions
 from linkback.mentions._sites import covers
@@ -40,12 +48,12 @@ from linkback.urls import host_of, parse_target
 #: The reports a share link opens (as pages and as CSV/JSON downloads), in the menu's order.
 SHARED_REPORTS = (
     "overview", "backlinks", "refdomains", "anchors", "pages", "tlds", "history", "toxic_domains", "toxic_links",
-    "domain_history",
+    "domain_history", "trend", "growth", "churn",
 )  # fmt: skip
 #: Reports about a whole registrable domain: a link for one host does not open them.
 DOMAIN_WIDE = ("domain_history",)
 #: What a share session may always ask for: the assets, other links, signing in and out.
-OPEN_PREFIXES = ("/static/", "/share/")
+OPEN_PREFIXES = ("/static/", shares.PATH)
 OPEN_PATHS = ("/login", "/do/login", "/do/logout")
 _REPORT_PATH = re.compile(r"/reports/([a-z_]+)(?:\.(?:csv|json))?\Z")
 #: Domains the create form suggests besides the sites.
@@ -109,8 +117,8 @@ def viewer(request: Request) -> Session | None:
 
 
 class ShareGate:
-    """ASGI middleware: a share link's session gets only what :func:`decide` allows; every
-    other request passes untouched (and costs a look at its headers)."""
+    """ASGI middleware: a share link's session gets only what :func:`decide` allows, while its
+    link is there; every other request passes untouched (and costs a look at its headers)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -119,7 +127,8 @@ class ShareGate:
         if scope["type"] == "http" and any(k == b"cookie" and COOKIE.encode() in v for k, v in scope["headers"]):
             request = Request(scope)
             session = any_session(request)
-            if session is not None and session.site is not None:
+            # A session whose link is gone is ended here; its request goes on as a stranger's.
+            if session is not None and session.site is not None and await run_in_threadpool(kept, request, session):
                 verdict, detail = decide(session, request.method, request.url.path, request.query_params)
                 if verdict != "allow":
                     response = (
@@ -132,13 +141,47 @@ class ShareGate:
         await self.app(scope, receive, send)
 
 
+def kept(request: Request, session: Session) -> bool:
+    """Is the link that opened the share session ``session`` still there? If it is not, its
+    sessions end (all of them, and any a visit racing the revocation would start)."""
+    if shares.share_exists(state_of(request).request_store(), session.share):
+        return True
+    sessions_of(request).end_share(session.share)
+    return False
+
+
+class HideSecrets(logging.Filter):
+    """Takes the secret out of ``/share/<secret>`` in log lines: uvicorn's access log writes
+    every request's path, and a log is no place for a working link."""
+
+    PATTERN = re.compile(re.escape(shares.PATH) + r"[^/?#\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = self.hide(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.hide(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+    def hide(self, text: str) -> str:
+        return self.PATTERN.sub(shares.PATH + "***", text) if shares.PATH in text else text
+
+
+#: The loggers that write request paths.
+PATH_LOGGERS = ("uvicorn.access",)
+_HIDE_SECRETS = HideSecrets()
+
+
 # --- the routes -----------------------------------------------------------------------------------
 
 
 def register(app: FastAPI) -> None:
     app.add_middleware(ShareGate)
+    for name in PATH_LOGGERS:
+        if _HIDE_SECRETS not in logging.getLogger(name).filters:
+            logging.getLogger(name).addFilter(_HIDE_SECRETS)
 
-    @app.get("/share/{secret}", include_in_schema=False)
+    @app.get(shares.PATH + "{secret}", include_in_schema=False)
     def open_link(secret: str, request: Request) -> Response:
         found = shares.share_site(state_of(request).request_store(), secret)
         sessions = sessions_of(request)
@@ -165,22 +208,25 @@ def register(app: FastAPI) -> None:
         if session is None:
             return RedirectResponse("/login", status_code=303)
         try:
-            secret, record = shares.create_share(state_of(request).request_store(), form.get("site", ""))
+            made = shares.create_share(state_of(request).request_store(), site=form.get("site", ""))
         except (LinkbackError, ValueError) as exc:
             return _page(request, session, form=form, error=f"site: {exc}", http_status=400)
-        url = str(request.base_url).rstrip("/") + "/share/" + secret
-        return _page(request, session, made=record, url=url)
+        url = str(request.base_url).rstrip("/") + made["path"]
+        return _page(request, session, made=made, url=url)
 
     @app.post("/do/shares/revoke", include_in_schema=False)
     async def revoke(request: Request) -> Response:
         session, form = await _posted(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
-        digest = form.get("share", "")
-        found = shares.revoke_share(state_of(request).request_store(), digest)
-        if not found:
-            return _page(request, session, error="No such share link (already revoked?)", http_status=404)
-        sessions_of(request).end_share(digest)
+        try:
+            revoked = shares.revoke_share(state_of(request).request_store(), share=form.get("share", ""))
+        except NoSuchShare as exc:
+            return _page(request, session, error=f"{exc}", http_status=404)
+        except (LinkbackError, ValueError) as exc:
+            return _page(request, session, error=f"{exc}", http_status=400)
+        # The gate would end them at their next request; ending them now frees them at once.
+        sessions_of(request).end_share(revoked["id"])
         return RedirectResponse("/shares", status_code=303)
 
 

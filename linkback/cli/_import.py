@@ -1,0 +1,200 @@
+"""``linkback import`` (exports into claims) and ``linkback claims`` (the report that lists them)."""
+
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from linkback.cli import _table
+from linkback.cli._app import app
+from linkback.cli._output import Report, WideOption, report_command, writable_store
+from linkback.cli._reports import TargetArg
+from linkback.imports import (
+    CHOICES,
+    CLAIM_COLUMNS,
+    CLAIM_SORTS,
+    LEVELS,
+    VIAS,
+    claims,
+    import_claims,
+    read_import_files,
+)
+from linkback.store import Store
+
+err = Console(stderr=True, highlight=False)
+
+#: Refused rows quoted under the summary, per file.
+SHOWN_REJECTS = 3
+
+if TYPE_CHECKING:
+
+    class _Choice(str, Enum):
+        pass
+
+    FileFormat = _Choice
+    Via = _Choice
+    Level = _Choice
+    ClaimSort = _Choice
+else:
+
+    def _choices(name: str, values: Any) -> type[Enum]:
+        return Enum(name, {v: v for v in values}, type=str)
+
+    FileFormat = _choices("FileFormat", CHOICES)
+    Via = _choices("Via", VIAS)
+    Level = _choices("Level", LEVELS)
+    ClaimSort = _choices("ClaimSort", CLAIM_SORTS)
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(metavar="FILE", help="Export files (CSV or TSV, any encoding).")],
+    site: Annotated[
+        str | None,
+        typer.Option(
+            "--site",
+            metavar="SITE",
+            help="The domain or host the exports are about, for those that do not say: Search Console's, "
+            "referring domains, anchors, lists of URLs.",
+        ),
+    ] = None,
+    file_format: Annotated[
+        FileFormat,
+        typer.Option(
+            "--file-format",
+            metavar="FORMAT",
+            help=f"auto (by header: the default); a tool ({', '.join(VIAS)}) for any of its formats; "
+            f"or one format ({', '.join(c for c in CHOICES if c != 'auto' and c not in VIAS)}).",
+        ),
+    ] = FileFormat("auto"),
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")] = "table",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    wide: WideOption = False,
+) -> None:
+    """Import backlink exports as claims: Search Console links (top linking sites, top linked
+    pages, latest links, more sample links), Bing Webmaster Tools, Ahrefs (backlinks, referring
+    domains, anchors), Semrush, Majestic, Moz, a list of URLs, or a sheet of links you track
+    (URL FROM, EXPECTED LANDING PAGE URL, EXPECTED FOLLOW, EXPECTED ANCHOR, NOTES, TAGS).
+
+    Each file is recognised by its header and encoding. Claims stay unverified until linkback
+    checks them; the tool's own metrics are kept beside them ('linkback claims'). A row that
+    cannot be read is refused with its line number and the rest imported; importing a file
+    again adds nothing, and a newer export updates what changed.
+
+    Example: linkback import ahrefs-backlinks.csv latest-links.csv --site example.com
+    """
+    # The files are this command's: read here, so a server gets their bytes, not a path.
+    files, refused = read_import_files(paths)
+    with writable_store(db) as store:
+        if quiet or not err.is_terminal:
+            result = import_claims(store, files=files, site=site, file_format=file_format.value)
+        else:
+            result = _import_with_progress(store, files, site, file_format.value)
+    for r in refused:
+        result["files"].append({"name": r["name"], "status": "failed", "error": r["reason"]})
+    if output == "json":
+        json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        _print_summary(result["files"], wide=wide)
+    if any(f["status"] == "failed" for f in result["files"]):
+        raise typer.Exit(1)
+
+
+def _import_with_progress(store: Store, files: list[Any], site: str | None, file_format: str) -> dict[str, Any]:
+    columns = (SpinnerColumn(), TextColumn("[bold]import[/bold] {task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def update(counters: dict[str, Any]) -> None:
+            rows = counters.get("rows") or 0
+            where = f"{counters.get('done', 0) + 1}/{counters.get('total', 0)}"
+            bar.update(task, description=f"{where} {counters.get('stage', '')}" + (f" {rows:,} rows" if rows else ""))
+
+        return import_claims(store, files=files, site=site, file_format=file_format, progress=update)
+
+
+_COUNTS = (("rows", "rows"), ("new", "added"), ("updated", "changed"), ("same", "unchanged"), ("refused", "rejected"))
+
+
+def _print_summary(files: list[dict[str, Any]], *, wide: bool = False) -> None:
+    """A row per file (its format, rows, claims new, updated, unchanged and rows refused), then
+    the first refusals of each file and why each failed file failed."""
+    columns = [
+        _table.Column("file", _table.MIDDLE, [Text(f["name"]) for f in files]),
+        _table.Column("format", _table.FIXED, [Text(f.get("format") or f["status"]) for f in files]),
+        *(
+            _table.Column(label, _table.FIXED, [Text(f"{f.get(key, 0):,}") for f in files], right=True)
+            for label, key in _COUNTS
+        ),
+    ]
+    added = sum(f.get("added", 0) for f in files)
+    changed = sum(f.get("changed", 0) for f in files)
+    n = len(files)
+    title = f"Imported {n} file{'s' * (n != 1)}: {added:,} new claims, {changed:,} updated"
+    table = _table.build(title, columns, wide=wide)
+    _table.console_for(table).print(table)
+    out = Console(highlight=False, soft_wrap=wide, width=None if wide else _table.terminal_width())
+    for f in files:
+        if f["status"] == "failed":
+            err.print(f"[red]failed:[/red] {escape(f['name'])}: {escape(f.get('error') or '')}", soft_wrap=True)
+            continue
+        for reject in f.get("rejects", [])[:SHOWN_REJECTS]:
+            out.print(Text(f"{f['name']}: line {reject['line']}: {reject['reason']}", style="yellow"))
+        more = f.get("rejected", 0) - min(len(f.get("rejects", [])), SHOWN_REJECTS)
+        if more > 0:
+            rows = "row" if more == 1 else "rows"
+            out.print(Text(f"{f['name']}: {more:,} more {rows} refused ('--format json' lists the first 20)", style="dim"))
+    if any(f["status"] == "imported" for f in files):
+        out.print(Text("claims stay unverified until checked: 'linkback claims SITE' lists them", style="dim"))
+
+
+@app.command("claims")
+@report_command
+def claims_cmd(
+    target: TargetArg,
+    via: Annotated[list[Via] | None, typer.Option("--via", help="Only claims from this tool (repeatable).")] = None,
+    level: Annotated[
+        list[Level] | None,
+        typer.Option("--level", help="Only link, domain, page or anchor claims (repeatable)."),
+    ] = None,
+    verified: Annotated[
+        bool | None,
+        typer.Option("--verified/--unverified", help="Only claims linkback has checked / has not.", show_default=False),
+    ] = None,
+    sort: Annotated[
+        ClaimSort, typer.Option("--sort", help="source A-Z; dates newest first.")
+    ] = ClaimSort("source"),
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """The backlinks tools claim for TARGET (imported with 'linkback import'): source, target,
+    anchor, rel, the tool's dates and metrics, whether linkback has verified each, and whether its
+    own index holds a matching live link.
+
+    Example: linkback claims example.com --via ahrefs --unverified --limit 20
+    """
+    rows = claims(
+        store,
+        target,
+        via=[v.value for v in via] if via else None,
+        level=[v.value for v in level] if level else None,
+        verified=verified,
+        sort=sort.value,
+        limit=limit,
+    )
+    shown = ["via", "source", "target", "anchor", "status", "indexed"]
+    return Report(rows, f"claims for {target}", CLAIM_COLUMNS, shown)

@@ -1,0 +1,323 @@
+"""An export file into claims: find its header, read each row, say why a row is refused.
+
+A **claim** is what a tool says about a link to the site, kept as the tool said it until
+linkback checks it: who links (a page, or a whole domain), to what (a page, or the site the
+export is about), with which anchor and rel, seen when; and the tool's own numbers beside it
+(``metrics``). Each claim has a key — its tool, level, source, target and (for a vendor's link)
+anchor — so importing the same rows again finds them, and a newer export updates them.
+
+Each row is read on its own: a row that cannot be read (a bad URL, a required cell left empty,
+a number or a date that does not parse, a line that is not valid CSV) is refused with its line
+number and the reason, and the others are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from linkback.imports import _csvread
+from linkback.imports._formats import (
+    BY_NAME,
+    Format,
+    Match,
+    UnrecognisedFile,
+    candidates,
+    match,
+    norm,
+    unrecognised,
+)
+from linkback.imports._values import (
+    MAX_ANCHOR_CHARS,
+    BadValue,
+    clean_text,
+    parse_bool,
+    parse_date,
+    parse_flag,
+    parse_float,
+    parse_host,
+    parse_int,
+    parse_url,
+)
+from linkback.urls import host_of, split_host
+
+#: Lines searched for the header (Moz puts a few lines of preamble above it).
+HEADER_SEARCH_LINES = 30
+#: Refused rows whose reasons are kept (all of them are counted).
+KEEP_REJECTS = 100
+
+#: Claim attributes a file may give; a file that has the column sets it, even to empty.
+ATTRIBUTES = ("anchor", "nofollow", "ugc", "sponsored", "kind", "first_seen", "last_seen", "lost_at", "notes", "tags")
+#: Derived inputs: they set attributes instead of being kept as they are.
+_KIND_FLAGS = ("image", "frame", "form", "redirect", "text")
+_DERIVED = frozenset({"follow", "rel", "link_type", "lost", *_KIND_FLAGS})
+#: Ahrefs' link types as linkback's link kinds.
+_LINK_TYPES = {"text": "text", "image": "image", "img": "image", "redirect": "redirect", "frame": "frame",
+               "iframe": "frame", "form": "form", "canonical": "canonical", "alternate": "alternate"}  # fmt: skip
+
+
+@dataclass(slots=True)
+class Claim:
+    key: int
+    level: str
+    source_url: str | None
+    source_host: str | None
+    target_url: str | None
+    target_host: str
+    #: The attributes this file gives (None: the column is there, the cell empty).
+    values: dict[str, Any]
+    #: The tool's numbers and labels this file gives (None: the column is there, the cell empty).
+    metrics: dict[str, Any]
+    line: int = 0
+
+    @property
+    def source_domain(self) -> str | None:
+        host = self.source_host or (host_of(self.source_url) if self.source_url else None)
+        return split_host(host).domain if host else None
+
+
+@dataclass
+class ParsedFile:
+    """What reading one export gave."""
+
+    name: str
+    format: Format
+    encoding: str
+    claims: list[Claim]
+    rows: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    ignored: tuple[str, ...] = ()
+    preamble: int = 0
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejects) < KEEP_REJECTS:
+            self.rejects.append({"line": line, "reason": reason})
+
+
+#: (the header line, or None for a headerless list; its index; its delimiter; the format matched)
+_Header = tuple[str | None, int, str, Match]
+
+
+def parse_file(
+    name: str,
+    data: bytes,
+    *,
+    site: str | None = None,
+    file_format: str = "auto",
+    progress: Callable[[int], None] | None = None,
+) -> ParsedFile:
+    """Read one export; raises :class:`UnrecognisedFile` when it is no format known (or asked)."""
+    text, encoding = _csvread.decode(data)
+    lines = _csvread.lines_of(text)
+    formats = candidates(file_format)
+    found = _find_header(lines, formats)
+    if found is None:
+        first = next((ln for ln in lines if ln.strip()), "")
+        if "list" in {f.name for f in formats} and _is_url_line(first):
+            found = (None, lines.index(first), "\t", Match(BY_NAME["list"], {"source_url": 0}, ["URL"], (), False))
+        else:
+            header = _csvread.split_line(first, _csvread.sniff_delimiter(first)) if first else None
+            raise unrecognised(header, formats)
+    header_line, index, delimiter, matched = found
+    fmt = matched.format
+    host = site_host(site)
+    if fmt.needs_site and host is None:
+        raise UnrecognisedFile(
+            f"this looks like {fmt.title} ({fmt.name}), which does not say which site it is about: "
+            "give it with --site (a domain or host)"
+        )
+    parsed = ParsedFile(name, fmt, encoding, [], ignored=matched.ignored, preamble=index)
+    start = index if header_line is None else index + 1
+    width = len(matched.header) if header_line is not None else 1
+    seen: set[int] = set()
+    reader = _RowReader(matched, host)
+    for record in _csvread.records(lines, start, delimiter, width):
+        parsed.rows += 1
+        if progress is not None and parsed.rows % 5000 == 0:
+            progress(parsed.rows)
+        if record.error:
+            parsed.reject(record.line, record.error)
+            continue
+        try:
+            claim = reader.claim(record.fields)
+        except BadValue as exc:
+            parsed.reject(record.line, str(exc))
+            continue
+        if claim.key in seen:
+            parsed.duplicates += 1
+            continue
+        seen.add(claim.key)
+        claim.line = record.line
+        parsed.claims.append(claim)
+    return parsed
+
+
+def _find_header(lines: list[str], formats: Sequence[Format]) -> _Header | None:
+    """(line, index, delimiter, match) of the line that reads as the most columns of a format."""
+    best: _Header | None = None
+    for index, line in enumerate(lines[:HEADER_SEARCH_LINES]):
+        if not line.strip():
+            continue
+        delimiter = _csvread.sniff_delimiter(line)
+        header = _csvread.split_line(line, delimiter)
+        if not header:
+            continue
+        found = match(header, formats)
+        if found is not None and (best is None or len(found.columns) > len(best[3].columns)):
+            best = (line, index, delimiter, found)
+    return best
+
+
+def _is_url_line(line: str) -> bool:
+    """A headerless list: its first line is one URL and nothing else."""
+    text = line.strip()
+    if not text or any(c in text for c in ",\t;") or " " in text:
+        return False
+    try:
+        return parse_url(text) is not None and ("://" in text or "/" in text or "." in text)
+    except BadValue:
+        return False
+
+
+def site_host(site: str | None) -> str | None:
+    """The host ``--site`` names (a domain, a host or a URL), or None; ValueError when it is none."""
+    if site is None or not site.strip():
+        return None
+    try:
+        return parse_host(site, "--site")
+    except BadValue as exc:
+        raise ValueError(f"--site {site!r}: {exc}; give a domain or host, like example.com") from None
+
+
+def _anchor(cell: str, header: str) -> str:
+    return clean_text(cell, MAX_ANCHOR_CHARS) or ""
+
+
+def _text(cell: str, header: str) -> str | None:
+    return clean_text(cell)
+
+
+#: How a cell of each kind of field is read: ``parser(cell, header)``.
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "url": parse_url,
+    "host": parse_host,
+    "int": parse_int,
+    "float": parse_float,
+    "bool": parse_bool,
+    "flag": parse_flag,
+    "follow": lambda cell, header: _follow(cell, header),
+    "anchor": _anchor,
+    "text": _text,
+    "rel": _text,
+    "link_type": _text,
+}
+_IDENTITY = frozenset({"source_url", "source_host", "target_url"})
+
+
+class _RowReader:
+    """One format's rows into claims."""
+
+    def __init__(self, matched: Match, site: str | None) -> None:
+        self.fmt = matched.format
+        self.site = site
+        day_first = matched.day_first
+
+        def date(cell: str, header: str) -> Any:
+            return parse_date(cell, header, day_first=day_first)
+
+        # (field name, column index, header as the file spells it, parser, where it goes), once.
+        self.cells = []
+        for f in self.fmt.fields:
+            if f.name in matched.columns:
+                index = matched.columns[f.name]
+                parser = date if f.kind == "date" else _PARSERS[f.kind]
+                where = "value" if f.name in ATTRIBUTES else "" if f.name in _DERIVED | _IDENTITY else "metric"
+                self.cells.append((f.name, index, matched.header[index].strip(), parser, where))
+        self.required = [(name, self._header(name)) for name in self.fmt.required if name != "anchor"]
+
+    def _header(self, name: str) -> str:
+        return next((h for n, _, h, _, _ in self.cells if n == name), name)
+
+    def claim(self, row: list[str]) -> Claim:
+        values: dict[str, Any] = {}
+        metrics: dict[str, Any] = {}
+        read: dict[str, Any] = {}
+        for name, index, header, parser, where in self.cells:
+            value = read[name] = parser(row[index], header)
+            if where == "value":
+                values[name] = value
+            elif where == "metric":
+                metrics[name] = value
+        for name, header in self.required:
+            if read.get(name) is None:
+                raise BadValue(f"missing {header!r} (a required column)")
+        _derive(read, values, metrics)
+        return self._identify(read, values, metrics)
+
+    def _identify(self, read: dict[str, Any], values: dict[str, Any], metrics: dict[str, Any]) -> Claim:
+        level = self.fmt.level
+        source_url = read.get("source_url")
+        source_host = read.get("source_host") or (host_of(source_url) if source_url else None)
+        target_url = read.get("target_url")
+        if target_url is None and self.site is None:
+            raise BadValue(f"missing {self._header('target_url')!r} and no --site to stand for it")
+        target_host = host_of(target_url) if target_url else str(self.site)
+        anchor_key = ""
+        if level == "anchor" or (level == "link" and self.fmt.via != "tracked"):
+            anchor_key = values.get("anchor") or ""
+        source = source_url if level == "link" else source_host if level == "domain" else ""
+        target = target_url or target_host
+        key = _key(self.fmt.via, level, source or "", target, anchor_key)
+        return Claim(key, level, source_url if level == "link" else None, source_host if level in ("link", "domain")
+                     else None, target_url, target_host, values, metrics)  # fmt: skip
+
+
+def _follow(cell: str, header: str) -> bool | None:
+    """EXPECTED FOLLOW / Followable: yes/no, or the words follow, dofollow, nofollow."""
+    word = norm(cell)
+    if word in ("follow", "dofollow", "do follow", "followed"):
+        return True
+    if word in ("nofollow", "no follow", "not followed"):
+        return False
+    return parse_bool(cell, header)
+
+
+def _derive(read: dict[str, Any], values: dict[str, Any], metrics: dict[str, Any]) -> None:
+    """The attributes some columns stand for: follow and rel words, link types and kind flags,
+    Semrush's "lost link" (lost when last seen)."""
+    if "follow" in read:
+        follow = read["follow"]
+        values["nofollow"] = None if follow is None else not follow
+    if "rel" in read:
+        rel = set(norm(read["rel"] or "").split())
+        values["nofollow"] = "nofollow" in rel
+        values["ugc"] = "ugc" in rel
+        values["sponsored"] = "sponsored" in rel
+        metrics["rel"] = read["rel"]
+    if "link_type" in read:
+        raw = read["link_type"]
+        values["kind"] = _LINK_TYPES.get(norm(raw or ""))
+        metrics["link_type"] = raw
+    flags = [name for name in _KIND_FLAGS if name in read]
+    if flags:
+        on = [name for name in flags if read[name]]
+        # With a flag for every other kind (Majestic's), a link flagged as none of them is text.
+        every_other = {"image", "redirect", "frame"} <= set(flags) and "text" not in flags
+        values["kind"] = on[0] if on else "text" if every_other else None
+        for name in flags:
+            if name != "text":
+                metrics[name] = read[name]
+    if "lost" in read:
+        metrics["lost"] = read["lost"]
+        values["lost_at"] = read.get("last_seen") if read["lost"] else None
+
+
+def _key(via: str, level: str, source: str, target: str, anchor: str) -> int:
+    """A claim's identity as a signed 64-bit number (what DuckDB's BIGINT holds)."""
+    text = "\x1f".join((via, level, source, target, anchor)).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little", signed=True)

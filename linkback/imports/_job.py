@@ -1,0 +1,157 @@
+"""``import``: export files into claims, as a job (one function, three faces; see :mod:`linkback.faces`).
+
+The caller reads the files and hands over their bytes (base64 in JSON), as the refbacks job is
+handed the referers its caller read: a server never opens a path a client names, an upload from
+the dashboard or a remote API client works the same way, and a refused row may be quoted back
+because the file is the caller's own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import TypedDict  # pydantic reads it as the API's body on Python < 3.12
+
+from linkback.errors import LinkbackError
+from linkback.faces import ProgressFn, job
+from linkback.imports._claims import parse_file, site_host
+from linkback.imports._formats import candidates
+
+if TYPE_CHECKING:
+    from linkback.store import Store
+
+#: Refused rows each file's summary quotes (all are counted; the store keeps the first 100).
+SUMMARY_REJECTS = 20
+
+
+class ImportFile(TypedDict):
+    """An export as its caller read it: a name to report it by, and its bytes in base64."""
+
+    name: str
+    data: str
+
+
+def _report(progress: ProgressFn | None, **counters: Any) -> None:
+    if progress is not None:
+        progress(counters)
+
+
+@job("import", payload=("files",))
+def import_claims(
+    store: Store,
+    *,
+    files: Sequence[ImportFile],
+    site: str | None = None,
+    file_format: str = "auto",
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Import backlink exports as claims: Search Console, Bing, Ahrefs, Semrush, Majestic, Moz, a
+    list of URLs, or links you track. Each file is recognised by its header (``file_format``
+    ``auto``), or read as the format or tool named; ``site`` says which site an export that does not
+    name it is about (Search Console's, lists, referring domains). Each file is one transaction;
+    rows that cannot be read are refused with their line and reason, and the rest imported.
+    Returns a summary per file."""
+    candidates(file_format)  # an unknown format is the caller's mistake: say so before reading
+    site_host(site)
+    results = []
+    for done, item in enumerate(files):
+        _report(progress, done=done, total=len(files), stage=str(item.get("name", "")), rows=0)
+        results.append(_import_one(store, item, site, file_format, progress, done, len(files)))
+    _report(progress, done=len(files), total=len(files), stage="done", rows=sum(r["rows"] for r in results))
+    return {
+        "files": results,
+        **{k: sum(r[k] for r in results) for k in ("rows", "added", "changed", "unchanged", "rejected")},
+        "failed": sum(r["status"] == "failed" for r in results),
+    }
+
+
+def _import_one(
+    store: Store, item: ImportFile, site: str | None, file_format: str, progress: ProgressFn | None, done: int,
+    total: int,
+) -> dict[str, Any]:  # fmt: skip
+    from linkback.imports._store import store_file  # noqa: PLC0415 - pyarrow, only when writing
+
+    name = str(item.get("name") or "")
+    summary = _failed(name, "")
+    try:
+        data = base64.b64decode(item.get("data") or "", validate=True)
+    except (binascii.Error, ValueError):
+        summary["error"] = "its data is not base64"
+        return summary
+
+    def rows_read(rows: int) -> None:
+        _report(progress, done=done, total=total, stage=name, rows=rows)
+
+    try:
+        parsed = parse_file(name, data, site=site, file_format=file_format, progress=rows_read)
+    except LinkbackError as exc:
+        summary["error"] = str(exc)
+        return summary
+    counts = store_file(store, parsed, fingerprint=hashlib.sha256(data).hexdigest(), site=site)
+    summary.update(
+        status="imported",
+        format=parsed.format.name,
+        via=parsed.format.via,
+        encoding=parsed.encoding,
+        rows=parsed.rows,
+        claims=len(parsed.claims),
+        added=counts["added"],
+        changed=counts["changed"],
+        unchanged=counts["unchanged"],
+        duplicates=parsed.duplicates,
+        rejected=parsed.rejected,
+        rejects=parsed.rejects[:SUMMARY_REJECTS],
+        ignored=list(parsed.ignored),
+        preamble=parsed.preamble,
+    )
+    return summary
+
+
+def read_import_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ImportFile], list[dict[str, str]]]:
+    """The files at ``paths`` as :func:`import_claims` takes them, and those that could not be
+    read, with why (read here, on the caller's side)."""
+    files: list[ImportFile] = []
+    refused: list[dict[str, str]] = []
+    for given in paths:
+        path = Path(given)
+        try:
+            data = path.read_bytes()
+        except IsADirectoryError:
+            refused.append({"name": str(given), "reason": "a directory, not an export file"})
+            continue
+        except OSError as exc:
+            refused.append({"name": str(given), "reason": exc.strerror or str(exc)})
+            continue
+        files.append({"name": str(given), "data": base64.b64encode(data).decode("ascii")})
+    return files, refused
+
+
+def import_files(
+    store: Store,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    site: str | None = None,
+    file_format: str = "auto",
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """:func:`import_claims` for files on this machine: reads them, imports them (in the server
+    that owns the store, if one does), and adds those it could not read to the summary as failed."""
+    files, refused = read_import_files(paths)
+    result = import_claims(store, files=files, site=site, file_format=file_format, progress=progress)
+    for r in refused:
+        result["files"].append(_failed(r["name"], r["reason"]))
+    result["failed"] = result.get("failed", 0) + len(refused)
+    return result
+
+
+def _failed(name: str, reason: str) -> dict[str, Any]:
+    """A file's summary before (or instead of) its import: nothing read, ``reason`` why."""
+    return {"name": name, "status": "failed", "format": "", "via": "", "encoding": "", "rows": 0, "claims": 0,
+            "added": 0, "changed": 0, "unchanged": 0, "duplicates": 0, "rejected": 0, "rejects": [], "ignored": [],
+            "preamble": 0, "error": reason}  # fmt: skip

@@ -1,0 +1,249 @@
+"""One cell of a vendor export into a value: URLs, hosts, numbers, dates, yes/no.
+
+Exports are written by spreadsheets and by vendors in many locales: ``"1,240"`` and ``1.240``
+and ``1 240`` are the same count; ``2026-09-15``, ``Sep 15, 2026``, ``15.09.2026`` and
+``15/09/2026`` the same day. Each parser returns the value, ``None`` for an empty cell (or a
+vendor's "-", "n/a"), or raises :class:`BadValue` saying what it could not read, which becomes
+the row's rejection reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+
+from linkback.errors import URLError
+from linkback.urls import host_of, is_public_suffix, normalize, resolve
+
+#: Anchors are cut as extraction cuts them (``ExtractLimits.max_anchor_chars``), so a claimed
+#: anchor and an extracted one compare.
+MAX_ANCHOR_CHARS = 256
+#: Other text kept from a row (titles, notes, labels).
+MAX_TEXT_CHARS = 1000
+
+#: Values repeat down a column (dates, DRs, the site's own pages): parsers remember this many.
+_CACHE = 1 << 14
+
+#: What vendors write in a cell that has no value.
+_EMPTY = frozenset({"", "-", "--", "—", "–", "n/a", "na", "null", "none", "(none)", "(not set)"})
+
+
+class BadValue(ValueError):
+    """A cell that does not hold what its column says; the message is the rejection reason."""
+
+
+def empty(text: str | None) -> bool:
+    return text is None or text.strip().casefold() in _EMPTY
+
+
+def clean_text(text: str | None, limit: int = MAX_TEXT_CHARS) -> str | None:
+    """Whitespace collapsed (as extraction does to anchors), cut to ``limit``; None when empty."""
+    if text is None:
+        return None
+    out = " ".join(text.split())[:limit]
+    return out or None
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+_GROUPED = re.compile(r"\d{1,3}(?:([,.\u00a0\u202f' ])\d{3})(?:\1\d{3})*")
+_PLAIN_INT = re.compile(r"\d+")
+_DECIMAL = re.compile(r"\d*[.,]\d+|\d+[.,]?")
+
+
+@lru_cache(maxsize=_CACHE)
+def parse_int(text: str | None, column: str = "") -> int | None:
+    """``"1,240"``, ``"1.240"``, ``"1 240"``, ``"12"``, ``"12.0"``, ``"3%"`` -> an int; None when empty."""
+    if empty(text):
+        return None
+    assert text is not None
+    t = text.strip().removesuffix("%").strip()
+    if _PLAIN_INT.fullmatch(t):
+        return int(t)
+    if _GROUPED.fullmatch(t):
+        return int(re.sub(r"\D", "", t))
+    try:
+        value = parse_float(t, column)
+    except BadValue:
+        value = None
+    if value is not None and value == int(value):
+        return int(value)
+    raise BadValue(f"unparseable number {text.strip()!r}" + (f" in {column!r}" if column else ""))
+
+
+@lru_cache(maxsize=_CACHE)
+def parse_float(text: str | None, column: str = "") -> float | None:
+    """``"45"``, ``"45.5"``, ``"45,5"``, ``"1,240.5"``, ``"1.240,5"``, ``"7%"`` -> a float; None when empty."""
+    if empty(text):
+        return None
+    assert text is not None
+    t = text.strip().removesuffix("%").strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if "," in t and "." in t:
+        # The last separator is the decimal one; the other groups thousands.
+        decimal = "," if t.rfind(",") > t.rfind(".") else "."
+        t = t.replace("." if decimal == "," else ",", "").replace(",", ".")
+    elif _GROUPED.fullmatch(t) and (t.count(",") + t.count(".")) > 1 or re.fullmatch(r"\d{1,3}(,\d{3})+", t):
+        t = re.sub(r"[,.]", "", t)
+    else:
+        t = t.replace(",", ".")
+    if not _DECIMAL.fullmatch(t):
+        raise BadValue(f"unparseable number {text.strip()!r}" + (f" in {column!r}" if column else ""))
+    return float(t)
+
+
+# --- yes / no --------------------------------------------------------------------------------
+
+_TRUE = frozenset({"true", "yes", "y", "1", "+", "x", "✓", "✔", "ja", "oui", "sí", "si", "t"})
+_FALSE = frozenset({"false", "no", "n", "0", "nein", "non", "f"})
+
+
+def parse_bool(text: str | None, column: str = "") -> bool | None:
+    """``true``/``yes``/``1``/``+`` and their opposites; None when empty (or ``-``: not said)."""
+    if text is None:
+        return None
+    t = text.strip().casefold()
+    if t in _TRUE:
+        return True
+    if t in _FALSE:
+        return False
+    if empty(t):
+        return None
+    raise BadValue(f"not a yes/no value: {text.strip()!r}" + (f" in {column!r}" if column else ""))
+
+
+def parse_flag(text: str | None, column: str = "") -> bool:
+    """A flag column (Majestic's ``FlagNoFollow``): set when it holds a yes (``+``, ``1``...),
+    unset when empty or ``-``."""
+    return bool(parse_bool(text, column))
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_ISO = re.compile(
+    r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})"
+    r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
+_MONTH_FIRST = re.compile(r"([A-Za-z]+)\.? (\d{1,2}),? (\d{4})")  # Sep 15, 2026
+_DAY_FIRST = re.compile(r"(\d{1,2})\.? ([A-Za-z]+)\.?,? (\d{4})")  # 15 Sep 2026
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")  # 15.09.2026: always day first
+_SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")  # 09/15/2026 or 15/09/2026
+
+
+@lru_cache(maxsize=_CACHE)
+def parse_date(text: str | None, column: str = "", *, day_first: bool = False) -> datetime | None:
+    """A day or a moment as an aware UTC datetime (a day is its midnight UTC); None when empty.
+
+    ISO (``2026-09-15``, ``2026-09-15 08:02:11``, ``...T08:02:11Z``, ``+02:00``), English month
+    names (``Sep 15, 2026``, ``15 Sep 2026``), ``15.09.2026``; ``a/b/yyyy`` is read day first when
+    a part says so (``15/09``) or ``day_first`` (exports in languages that write it so), else
+    month first.
+    """
+    if empty(text):
+        return None
+    assert text is not None
+    t = " ".join(text.split())
+    try:
+        moment = _date(t, day_first)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise BadValue(f"unparseable date {t!r}" + (f" in {column!r}" if column else ""))
+    return moment
+
+
+def _date(t: str, day_first: bool) -> datetime | None:
+    if m := _ISO.fullmatch(t):
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+        hour, minute, second = int(m[4] or 0), int(m[5] or 0), int(m[6] or 0)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+        zone = (m[7] or "").upper()
+        if zone and zone not in ("Z", "UTC", "GMT"):
+            sign = -1 if zone.startswith("-") else 1
+            digits = zone[1:].replace(":", "")
+            moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
+        return moment
+    if m := _MONTH_FIRST.fullmatch(t):
+        return _day(int(m[3]), _MONTHS.get(m[1].casefold()), int(m[2]))
+    if m := _DAY_FIRST.fullmatch(t):
+        return _day(int(m[3]), _MONTHS.get(m[2].casefold()), int(m[1]))
+    if m := _DOTTED.fullmatch(t):
+        return _day(int(m[3]), int(m[2]), int(m[1]))
+    if m := _SLASHED.fullmatch(t):
+        a, b = int(m[1]), int(m[2])
+        first_is_day = a > 12 or (b <= 12 and day_first)
+        return _day(int(m[3]), b if first_is_day else a, a if first_is_day else b)
+    return None
+
+
+def _day(year: int, month: int | None, day: int) -> datetime | None:
+    if month is None:
+        return None
+    return datetime(year, month, day, tzinfo=timezone.utc)
+
+
+# --- URLs and hosts --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=_CACHE)
+def parse_url(text: str | None, column: str = "") -> str | None:
+    """An absolute http(s) URL in linkback's stored form (:func:`linkback.urls.normalize`), so a
+    claim joins with ``links``; None when empty. A URL without a scheme (older Moz exports,
+    hand-made lists) is read as ``https://``."""
+    if empty(text):
+        return None
+    assert text is not None
+    t = text.strip().strip("<>\"'")
+    try:
+        return normalize(t)
+    except URLError as exc:
+        if "://" not in t and not t.startswith("/") and "." in t.split("/", 1)[0]:
+            try:
+                return normalize("https://" + t)
+            except URLError:
+                pass
+        raise BadValue("bad URL" + (f" in {column!r}" if column else "") + f": {str(exc)[:300]}") from None
+
+
+@lru_cache(maxsize=_CACHE)
+def parse_host(text: str | None, column: str = "") -> str | None:
+    """A domain or host (``example.com``, ``Blog.Example.org.``, an IDN) as stored hosts are:
+    lower-case, punycode; a URL gives its host. None when empty."""
+    if empty(text):
+        return None
+    assert text is not None
+    t = text.strip().strip("<>\"'").rstrip(".")
+    where = f" in {column!r}" if column else ""
+    if "://" in t:
+        url = parse_url(t, column)
+        assert url is not None
+        return host_of(url)
+    url, reason = resolve(f"http://{t}/", "")
+    host = host_of(url) if not reason else ""
+    if reason or url != f"http://{host}/" or not host:
+        raise BadValue(f"not a domain or host: {t[:200]!r}{where}")
+    if is_public_suffix(host):
+        raise BadValue(f"{t!r} is a public suffix, not a site{where}")
+    return host

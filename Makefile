@@ -32,6 +32,7 @@ demo: $(STAMP)
 	$(BIN)/linkback ingest tests/data/warc --db $(DEMO_DB)
 	$(BIN)/linkback rank --db $(DEMO_DB)
 	$(BIN)/linkback overview twitter.com --db $(DEMO_DB)
+	$(BIN)/linkback trend twitter.com --db $(DEMO_DB)
 	$(BIN)/linkback backlinks twitter.com --db $(DEMO_DB) --limit 15
 	$(BIN)/linkback refdomains twitter.com --db $(DEMO_DB) --limit 10 --sort dr
 	$(BIN)/linkback anchors twitter.com --db $(DEMO_DB) --limit 10

@@ -68,6 +68,7 @@ CASES: list[tuple[list[str], str, dict[str, Any]]] = [
     (["sent"], "sent", {}),
     (["share", "list"], "shares", {}),
     (["claims", "example.com"], "claims", {"target": "example.com"}),
+    (["imports"], "imports", {}),
 ]
 
 

@@ -44,8 +44,9 @@ COMMAND_MODULES = {
     **dict.fromkeys(["send", "sent"], "_send"),
     **dict.fromkeys(["serve", "refbacks", "site", "mentions"], "_serve"),
     **dict.fromkeys(["trend", "growth", "churn"], "_trend"),
-    **dict.fromkeys(["import", "claims"], "_import"),
+    **dict.fromkeys(["import", "claims", "imports"], "_import"),
     "share": "_share",
+    "crawl": "_crawl",
 }
 
 

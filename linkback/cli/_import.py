@@ -1,4 +1,5 @@
-"""``linkback import`` (exports into claims) and ``linkback claims`` (the report that lists them)."""
+"""``linkback import`` (exports into claims), ``linkback claims`` (the report that lists them) and
+``linkback imports`` (the files imported)."""
 
 
 import json
@@ -27,6 +28,7 @@ from linkback.imports import (
     import_claims,
     read_import_files,
 )
+from linkback.imports._report import IMPORT_COLUMNS, imports
 from linkback.store import Store
 
 err = Console(stderr=True, highlight=False)
@@ -198,3 +200,22 @@ def claims_cmd(
     )
     shown = ["via", "source", "target", "anchor", "status", "indexed"]
     return Report(rows, f"claims for {target}", CLAIM_COLUMNS, shown)
+
+
+@app.command("imports")
+@report_command
+def imports_cmd(
+    via: Annotated[list[Via] | None, typer.Option("--via", help="Only files from this tool (repeatable).")] = None,
+    *,
+    store: Store,
+    limit: int | None,
+) -> Report:
+    """The export files imported, newest first: the format each was read as, rows read, claims
+    new, updated and unchanged at its latest import, and rows refused ('--format json' gives the
+    first refusals with their lines). A file imported again is still one row.
+
+    Example: linkback imports --via gsc --limit 10
+    """
+    rows = imports(store, via=[v.value for v in via] if via else None, limit=limit)
+    shown = ["name", "format", "target", "rows", "added", "changed", "rejected", "imported_at"]
+    return Report(rows, "imported files", IMPORT_COLUMNS, shown)

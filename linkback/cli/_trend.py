@@ -73,7 +73,7 @@ def trend_cmd(
         row["changed"] = reports.shown_change(row)
     return Report(
         rows,
-        f"trend of {target}: {first['since']}..{first['until']}{against}",
+        f"stats of {target}: {first['since']}..{first['until']}{against}",
         reports.TREND_COLUMNS,
         ["metric", "now", "before", "changed"],
     )

@@ -107,3 +107,64 @@ def claims(
         [*params, *limit_params],
         utc_columns=("first_seen", "last_seen", "lost_at", "imported_at", "updated_at"),
     )
+
+
+#: Columns of :func:`imports`, in order.
+IMPORT_COLUMNS = (
+    "import_id",
+    "name",
+    "format",
+    "via",
+    "site",
+    "target",
+    "encoding",
+    "rows",
+    "claims",
+    "added",
+    "changed",
+    "unchanged",
+    "duplicates",
+    "rejected",
+    "rejects",
+    "first_imported_at",
+    "imported_at",
+)
+
+
+@report(columns=IMPORT_COLUMNS)
+def imports(
+    store: Store,
+    *,
+    via: str | Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The export files imported, newest first, one row each: its name, the format it was read
+    as, rows read, claims added, changed and unchanged at its latest import, and rows refused
+    (``rejects``: the first of them, a JSON list of ``{line, reason}``). A file imported again is
+    still one row. ``target`` is the site its claims are about: the ``site`` it was imported for,
+    or else the domain most of the claims it last listed link to (``linkback claims TARGET``).
+    ``via`` takes one tool or several."""
+    from linkback.reports._select import check_choice, check_limit, fetch_rows  # noqa: PLC0415
+
+    clauses, params = ["true"], []
+    values = [via] if isinstance(via, str) else list(via or ())
+    for value in values:
+        check_choice("via", value, VIAS)
+    if values:
+        clauses.append(f"via IN ({', '.join('?' for _ in values)})")
+        params.extend(values)
+    limit_sql, limit_params = check_limit(limit)
+    # Only the listed imports' claims are grouped: the page asks for a few of many.
+    sql = f"""
+        WITH i AS (
+          SELECT * FROM claim_imports WHERE {" AND ".join(clauses)}
+          ORDER BY imported_at DESC, import_id DESC{limit_sql})
+        SELECT i.import_id, i.name, i.format, i.via, i.site,
+          coalesce(nullif(i.site, ''), t.domain) AS target, i.encoding, i.rows, i.claims, i.added,
+          i.changed, i.unchanged, i.duplicates, i.rejected, i.rejects, i.first_imported_at, i.imported_at
+        FROM i LEFT JOIN (
+          SELECT import_id, mode(target_domain) AS domain FROM claims
+          WHERE import_id IN (SELECT import_id FROM i) GROUP BY import_id) t USING (import_id)
+        ORDER BY i.imported_at DESC, i.import_id DESC
+    """
+    return fetch_rows(store.con, sql, [*params, *limit_params], utc_columns=("first_imported_at", "imported_at"))

@@ -219,7 +219,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Pages, tables and scripts go out compressed (a 100-row table: 56 KB → 7 KB). A page that
     # reflects input beside its CSRF token is what BREACH reads through compression; the session
     # cookie is SameSite=Strict, so no other site can make such a page carry the secret.
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)  # 9 costs 2x the time for 1% fewer bytes
     # Bodies of the linkback endpoints and of the API are limited while they stream (413 at once).
     app.add_middleware(LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS, *api.BODY_LIMITS, *web.BODY_LIMITS))
     app.add_middleware(api.TokenFirst)  # added last, so it runs first: no body is read for a stranger

@@ -75,7 +75,8 @@ class LimitBodies:
         if scope["type"] != "http":
             return None
         path = scope.get("path", "")
-        return next((limit for limit in self.limits if limit.matches(path)), None)
+        # The most specific limit wins: /do/import's own before the one of every /do/ form.
+        return max((limit for limit in self.limits if limit.matches(path)), key=lambda lim: len(lim.path), default=None)
 
     async def _refuse(self, limit: BodyLimit, send: Send) -> None:
         self.refused[limit.path] = self.refused.get(limit.path, 0) + 1

@@ -24,7 +24,7 @@ from linkback.errors import LinkbackError
 from linkback.faces import FACES, Face, plain
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
-from linkback.server.web import _disavow, _forms, _manage, _overview, _share, _widget
+from linkback.server.web import _disavow, _forms, _imports, _manage, _overview, _share, _widget
 from linkback.server.web._render import page
 from linkback.server.web._session import (
     COOKIE,
@@ -56,6 +56,7 @@ TABLES: dict[str, str] = {
     "sites": "Sites",
     "rules": "Mention rules",
     "sent": "Sent notifications",
+    "claims": "Imported links",
 }
 #: The columns a table page shows, where a report has more than fit (downloads have them all).
 SHOWN: dict[str, tuple[str, ...]] = {
@@ -70,7 +71,9 @@ SUGGESTIONS = 500
 #: Rows a table page shows unless asked for another limit.
 PAGE_ROWS = 100
 #: Forms that change something are POSTed under /do/; their bodies are small.
-BODY_LIMITS = (BodyLimit("/do/", 64 * 1024, lambda n: (b"form too large", "text/plain")), *_disavow.BODY_LIMITS)
+BODY_LIMITS = (
+    BodyLimit("/do/", 64 * 1024, lambda n: (b"form too large", "text/plain")), *_disavow.BODY_LIMITS, *_imports.BODY_LIMITS
+)
 
 
 def register(app: FastAPI) -> None:
@@ -188,6 +191,7 @@ def register(app: FastAPI) -> None:
     _manage.register(app)
     _share.register(app)
     _widget.register(app)
+    _imports.register(app)
 
 
 def _tables(session: Session) -> dict[str, str]:

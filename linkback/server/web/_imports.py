@@ -1,0 +1,178 @@
+"""The Imports page: upload backlink exports, follow the ``import`` job, list the files imported.
+
+The form POSTs the files (multipart) to ``/do/import`` with the session's CSRF token; their bytes
+go into an ``import`` job exactly as ``POST /api/v1/jobs/import`` queues one (the same parameter
+model, :func:`queue_job`), so the job, its result and the claims are those of ``linkback
+import``. The upload is limited while it streams (:data:`BODY_LIMITS`): larger than the other
+``/do/`` forms, as large as an API job's body. Below the form: the import's result once it has
+run, the recent files (the ``imports`` report) and links to the claims they gave.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from linkback.errors import LinkbackError
+from linkback.faces import FACES, load_all, plain
+from linkback.imports._claims import site_host
+from linkback.imports._formats import FORMATS, VIAS, candidates
+from linkback.imports._report import imports
+from linkback.server._app import state_of
+from linkback.server._bodylimit import BodyLimit
+from linkback.server._jobs import queue_job, read_job
+from linkback.server.api import BODY_LIMITS as API_BODY_LIMITS
+from linkback.server.api._types import body_model, given
+from linkback.server.web._render import page
+from linkback.server.web._session import Session, check_csrf, current
+
+UPLOAD_PATH = "/do/import"
+#: As large as a job's body through the API (``/api/v1/jobs/``), where the same files would go.
+UPLOAD_MAX_BYTES = next(limit.max_bytes for limit in API_BODY_LIMITS if limit.path == "/api/v1/jobs/")
+#: Files one upload takes (each becomes a summary of the job's result).
+MAX_FILES = 100
+BODY_LIMITS = (
+    BodyLimit(
+        UPLOAD_PATH,
+        UPLOAD_MAX_BYTES,
+        lambda n: (
+            f"upload too large: an import takes at most {n // 2**20} MB of files at once; "
+            "send fewer files per import, or use 'linkback import FILE...'".encode(),
+            "text/plain; charset=utf-8",
+        ),
+    ),
+)
+#: Recent imported files the page lists.
+RECENT_FILES = 20
+#: Refused rows the page quotes per file (the job's result keeps 20).
+SHOWN_REJECTS = 5
+#: The tools the format select offers, as people name them.
+TOOLS = {"ahrefs": "Ahrefs", "semrush": "Semrush", "gsc": "Search Console", "bing": "Bing Webmaster Tools",
+         "majestic": "Majestic", "moz": "Moz", "list": "A list of URLs", "tracked": "Links you track"}  # fmt: skip
+
+
+def register(app: FastAPI) -> None:
+    @app.get("/imports", include_in_schema=False)
+    def imports_page(request: Request, job: str = "") -> Response:
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login?next=/imports", status_code=303)
+        return _page(request, session, job=_job_view(request, job))
+
+    @app.post(UPLOAD_PATH, include_in_schema=False)
+    async def upload(request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return RedirectResponse("/login?next=/imports", status_code=303)
+        form = await request.form(max_files=MAX_FILES, max_fields=20)
+        try:
+            check_csrf(session, _text(form.get("csrf")))
+            site = _text(form.get("site")).strip()
+            file_format = _text(form.get("file_format")).strip() or "auto"
+            uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+            files = [
+                {"name": str(f.filename), "data": base64.b64encode(await f.read()).decode("ascii")} for f in uploads
+            ]
+        finally:
+            await form.close()
+        try:
+            params = import_params(files, site, file_format)
+        except (LinkbackError, ValueError) as exc:
+            shown = {"site": site, "file_format": file_format}
+            return _page(request, session, form=shown, error=str(exc), http_status=400)
+        server = state_of(request)
+        job_id = queue_job(server.request_store(), "import", params)
+        server.jobs.wake()
+        return RedirectResponse(f"/imports?job={job_id}", status_code=303)
+
+
+def import_params(files: list[dict[str, str]], site: str, file_format: str) -> dict[str, Any]:
+    """The ``import`` job's parameters as ``POST /api/v1/jobs/import`` reads them from its body;
+    what the job would refuse at once (no file, an unknown format, a bad site) is refused here,
+    where the form can say so."""
+    if not files:
+        raise ValueError("choose one or more export files to import")
+    candidates(file_format)
+    site_host(site or None)
+    face = FACES.get("import") or load_all()["import"]
+    try:
+        body = body_model(face)(files=files, site=site or None, file_format=file_format)
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"]) from exc
+    return given(face, body.model_dump())
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _job_view(request: Request, job: str) -> dict[str, Any] | None:
+    """The import job ``job`` names: its state, progress, and per file what it did."""
+    if not job:
+        return None
+    if not job.isdigit():
+        raise HTTPException(status_code=404, detail="no such import job")
+    server = state_of(request)
+    row = read_job(server.reader(), int(job), params=True)
+    if row is None or row["kind"] != "import":
+        raise HTTPException(status_code=404, detail=f"no import job {job}")
+    live = server.jobs.live_progress(row["job_id"]) if row["state"] == "running" else None
+    row["progress"] = plain(live or row["progress"])
+    # Until the job has run, its files are known by the names it was given.
+    row["names"] = [f.get("name", "") for f in row.get("params", {}).get("files") or [] if isinstance(f, dict)]
+    row.pop("params", None)
+    return row
+
+
+def _recent(request: Request) -> list[dict[str, Any]]:
+    rows = imports(state_of(request).request_store(), limit=RECENT_FILES)
+    for row in rows:
+        try:
+            row["rejects"] = json.loads(row["rejects"] or "[]")[:SHOWN_REJECTS]
+        except ValueError:
+            row["rejects"] = []
+    return rows
+
+
+def _page(
+    request: Request,
+    session: Session,
+    *,
+    job: dict[str, Any] | None = None,
+    form: dict[str, str] | None = None,
+    error: str = "",
+    http_status: int = 200,
+) -> Response:
+    form = form or {"site": "", "file_format": "auto"}
+    return page(
+        request,
+        "imports.html",
+        session,
+        job=job,
+        form=form,
+        error=error,
+        tools=[(via, TOOLS.get(via, via)) for via in VIAS],
+        formats=[(f.name, f.title) for f in FORMATS],
+        recent=_recent(request),
+        recent_limit=RECENT_FILES,
+        shown_rejects=SHOWN_REJECTS,
+        cli=_cli(form),
+        http_status=http_status,
+    )
+
+
+def _cli(form: dict[str, str]) -> str:
+    """The same import as a command line."""
+    words = ["linkback", "import", "FILE..."]
+    if form.get("site"):
+        words += ["--site", shlex.quote(form["site"])]
+    if form.get("file_format", "auto") != "auto":
+        words += ["--file-format", shlex.quote(form["file_format"])]
+    return " ".join(words)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -202,6 +202,10 @@ def overview_context(open_store: Callable[[], Any], view: View) -> dict[str, Any
             store.close()
 
     pending = [_LANES.submit(run, names) for names in _LANE_CALLS]
+    # Both lanes end before the page answers, even when one fails (a target with no links): a
+    # lane still querying after the response would hold its cursor past the request (and the
+    # server's shutdown would find the connection busy).
+    wait(pending)
     got = {name: value for future in pending for name, value in future.result().items()}
     row, (trend, line, per), every_anchor = got["overview"], got["changes"], got["anchors"]
     classes: Counter[str] = Counter()

@@ -136,6 +136,9 @@ def test_ingest_of_the_warc_gives_the_links_extract_gives(
     with Store(str(tmp_path / "crawl.duckdb")) as store:
         result = ingest_files(store, paths=summary["warc_files"])
         stored = set(store.con.execute("SELECT source_url, target_url, anchor FROM links").fetchall())
+        # The files say linkback's crawler wrote them (their warcinfo): the pages came via crawl.
+        vias = store.con.execute("SELECT DISTINCT via FROM observations UNION SELECT DISTINCT via FROM links").fetchall()
+    assert vias == [("crawl",)]
     assert [f["status"] for f in result["files"]] == ["ingested"] * len(summary["warc_files"])
     expected = set()
     for request in web.log:

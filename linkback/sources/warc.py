@@ -39,6 +39,7 @@ from __future__ import annotations
 import collections
 import mmap
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -271,6 +272,29 @@ def _text(raw: bytes) -> tuple[str, bool]:
         return raw.decode("latin-1"), True
 
 
+#: What of a warcinfo record's block is read to find its ``software`` field.
+_WARCINFO_PEEK = 4096
+#: The ``software`` of the WARC files ``linkback crawl`` writes (linkback.crawl._warc).
+_CRAWLER_SOFTWARE = re.compile(rb"^software:\s*linkback/\S+ \(Scrapy\)\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+def _peek_block(record, declared: int) -> bytes:
+    return record.reader.read(min(max(declared, 0), _WARCINFO_PEEK)) if record.reader is not None else b""
+
+
+def via_of_warcinfo(block: bytes) -> str:
+    r"""How pages of a file reached linkback, from its warcinfo block: ``crawl`` for a file
+    ``linkback crawl`` wrote (the crawl is an archive the user keeps: ingesting it again later
+    still says so), ``warc`` for any other archive.
+
+    >>> via_of_warcinfo(b"software: linkback/0.1.0 (Scrapy)\r\nformat: WARC File Format 1.1\r\n")
+    'crawl'
+    >>> via_of_warcinfo(b"software: Heritrix/3.4.0 http://crawler.archive.org\r\n")
+    'warc'
+    """
+    return "crawl" if _CRAWLER_SOFTWARE.search(block) else "warc"
+
+
 class _WarcReader:
     def __init__(
         self, source: str, stats: ReadStats, max_body: int, *, start: int = 0, end: int = -1, align: bool = False
@@ -284,6 +308,7 @@ class _WarcReader:
         self.first = -1  # where reading began
         self.next = -1  # the first record at or after ``end``
         self.warcinfo_date: datetime | None = None
+        self.via = "warc"  # "crawl" when the file's warcinfo says linkback's crawler wrote it
         self.released = 0  # records released (yielded or counted), in order
         self.replay = 0  # reading a decompressed copy: this many records were released before
         self.decompressed = False  # offsets are in the decompressed data of a one-stream gzip
@@ -328,7 +353,7 @@ class _WarcReader:
                         return
                 self.first = pos
                 if pos > 0:
-                    self.warcinfo_date = self._leading_warcinfo_date(fh)
+                    self.warcinfo_date, self.via = self._leading_warcinfo(fh)
                 try:
                     yield from self._loop(fh, mm, gz, pos)
                 except _OneStreamDamaged:
@@ -429,18 +454,19 @@ class _WarcReader:
             else:
                 self._damage(key, message, offset)
 
-    def _leading_warcinfo_date(self, fh) -> datetime | None:
-        """The date of the file's warcinfo record, for a reader that starts past it (the
-        fallback for records with a malformed WARC-Date)."""
+    def _leading_warcinfo(self, fh) -> tuple[datetime | None, str]:
+        """The date of the file's warcinfo record (the fallback for records with a malformed
+        WARC-Date) and the ``via`` it implies, for a reader that starts past it."""
         fh.seek(0)
         it = ArchiveIterator(fh, parse_http=False, max_header_len=MAX_HEADER_BYTES, fsspec_args=False)
         try:
             record = next(iter(it), None)
+            if record is None or record.record_type != WarcRecordType.warcinfo:
+                return None, "warc"
+            via = via_of_warcinfo(_peek_block(record, record.content_length))
         except OSError:
-            return None
-        if record is None or record.record_type != WarcRecordType.warcinfo:
-            return None
-        return record.record_date or parse_lenient(record.headers.get("WARC-Date"))
+            return None, "warc"
+        return record.record_date or parse_lenient(record.headers.get("WARC-Date")), via
 
     # -- one record
     def _read(self, record, mm, gz: bool) -> _Pending:
@@ -454,11 +480,18 @@ class _WarcReader:
         pend = _Pending(offset, None, declared_end=declared_end, content_length=declared)
         if self._overrun(mm, gz, pend, read=False):
             return pend
+        peeked = 0
         if rtype == WarcRecordType.warcinfo:
             self.warcinfo_date = record.record_date or parse_lenient(record.headers.get("WARC-Date"))
+            try:
+                head = _peek_block(record, declared)
+            except OSError:
+                head = b""
+            peeked = len(head)
+            self.via = via_of_warcinfo(head)
         if rtype not in (WarcRecordType.response, WarcRecordType.resource):
             pend.reason = _TYPE_KEYS.get(int(rtype), "unknown")
-            pend.short = self._drain(record, declared, pend)
+            pend.short = self._drain(record, declared - peeked, pend)
             return self._checked(mm, gz, pend)
         uri_raw = (record.headers.get_bytes(b"WARC-Target-URI") or b"").strip()
         if uri_raw.startswith(b"<") and uri_raw.endswith(b">"):  # WARC/0.17-era producers (wget)
@@ -534,7 +567,7 @@ class _WarcReader:
             body=body,
             fetched_at=as_utc(fetched_at),
             final_url=uri,
-            via="warc",
+            via=self.via,
             record_id=record.record_id or "",
             source=self.source,
             offset=offset,

@@ -278,6 +278,9 @@ def test_verified_links_show_in_the_widget_as_the_site_policy_says(tmp_path: Pat
         ({"source": "http://alice.test/p", "target": FOREIGN}, 400, "not one this server receives links for"),
         ({"source": "http://www.spam.test/p", "target": EMPTY}, 400, "Links from that site are not accepted"),
         ({"source": ["http://a.test/1", "http://a.test/2"], "target": EMPTY}, 400, "could not be read"),
+        # Found by probing: it was stored, and linked back to, looking like a post of evil.test.
+        ({"source": "http://alice.test/p", "target": "http://evil.test@blog.test/empty"}, 400,
+         "not one this server receives links for"),
     ],
 )  # fmt: skip
 def test_the_form_says_what_is_wrong_and_stores_nothing(reader: TestClient, data: dict, status: int, says: str) -> None:

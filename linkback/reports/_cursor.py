@@ -34,6 +34,8 @@ from linkback.errors import LinkbackError
 #: The reports :func:`next_cursor` knows, by the name they are registered under.
 PAGED_REPORTS = ("backlinks", "refdomains", "anchors", "pages")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: Seconds from 1970 of 0001-01-01T00:00:01 and 9999-12-31T23:59:58: a cursor's time is a date.
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_799, 253_402_300_798
 #: A cursor holds a few URLs and an anchor at most; anything longer is not one of ours.
 _MAX_LENGTH = 16384
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
@@ -170,6 +172,8 @@ def _valid(key: Key, value: Any) -> bool:
         return isinstance(value, str)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
+    if key.kind == "time":  # whole seconds a date can hold, with a second to spare each side
+        return isinstance(value, int) and _MIN_SECONDS <= value <= _MAX_SECONDS
     return isinstance(value, int) or (key.kind == "number" and math.isfinite(value))
 
 

@@ -20,6 +20,7 @@ and the fetcher's guard, which never lets verification reach a private address.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
@@ -86,6 +87,8 @@ def _form_answer(
             aliases = target_aliases(target)
             back = aliases[0] if _site_of_targets(state, aliases) else ""
         except BadRequest:
+            back = ""
+        if "@" in urlsplit(back).netloc:  # http://evil@blog/ is refused: no link that looks like evil's
             back = ""
     message = (
         "Thank you: your link was received. It shows under the post once your page has been "

@@ -71,7 +71,7 @@ def target_of_key(key: str) -> str:
 
 
 def checked_pair(state: ServerState, source: str, target: str) -> tuple[str, str, str]:
-    """:meth:`ServerState.check_pair`, and a source with ``user:password@`` is refused.
+    """:meth:`ServerState.check_pair`, and a source or target with ``user:password@`` is refused.
 
     The fetcher never sends credentials found in a URL (WordPress refuses them too), so such a
     source can never be verified: it is the sender's error now, not a retry for later.
@@ -79,6 +79,10 @@ def checked_pair(state: ServerState, source: str, target: str) -> tuple[str, str
     source_n, target_n, site = state.check_pair(source, target)
     if "@" in urlsplit(source_n).netloc:
         raise ProtocolError("the source URL must not contain user:password@", code="invalid_source")
+    # A post of this site has no credentials in its URL; one that seems to (http://evil@blog/)
+    # would only be stored, shown and linked back to looking like another host.
+    if "@" in urlsplit(target_n).netloc:
+        raise ProtocolError("the target URL must not contain user:password@", code="invalid_target")
     return source_n, target_n, site
 
 

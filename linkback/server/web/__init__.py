@@ -30,6 +30,7 @@ from linkback.server.web._session import (
     COOKIE,
     SECURITY_HEADERS,
     Session,
+    SessionFirst,
     any_session,
     check_csrf,
     current,
@@ -77,6 +78,7 @@ BODY_LIMITS = (
 
 
 def register(app: FastAPI) -> None:
+    app.add_middleware(SessionFirst)  # outside the body limits: a stranger's POST is not read at all
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -8,6 +8,7 @@ that gives the same rows.
 from __future__ import annotations
 
 import inspect
+import re
 import shlex
 import types
 import typing
@@ -247,3 +248,9 @@ def download_query(face: Face, query: Query) -> str:
     """A download's query: every row the filters select, from the first (a paged table's
     ``limit`` is its page size, so it goes too)."""
     return with_query(query, drop=(*PAGE_PLACE, "limit") if paged(face) else PAGE_PLACE)
+
+
+def ids(values: list[str]) -> list[int]:
+    """Row ids from a form's ``id`` fields: plain ASCII digits only (``"²".isdigit()`` is true,
+    and ``int`` of 5,000 digits raises), anything else left out."""
+    return [int(v) for v in values if re.fullmatch(r"[0-9]{1,18}", v)]

@@ -282,7 +282,9 @@ def register(app: FastAPI) -> None:
         form = await form_lists(request)
         check_csrf(session, (form.get("csrf") or [""])[-1])
         action = (form.get("action") or [""])[-1]
-        ids = [int(i) for i in form.get("id", []) if i.isdigit()]
+        from linkback.server.web._forms import ids as form_ids  # noqa: PLC0415
+
+        ids = form_ids(form.get("id", []))
         server = state_of(request)
         try:
             _actions.moderate(server.request_store(), action, ids=ids)

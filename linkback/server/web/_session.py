@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
@@ -146,3 +147,32 @@ def set_session_cookie(response: Response, request: Request, session_id: str) ->
 def check_csrf(session: Session, sent: str) -> None:
     if not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
         raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong: reload the page")
+
+
+#: Dashboard POSTs a stranger may send: signing in (its body is a token, under the /do/ limit).
+PUBLIC_POSTS = ("/do/login",)
+#: Dashboard paths whose POST bodies need a session: the forms under /do/ and the disavow check.
+SESSION_POSTS = ("/do/", "/disavow/check")
+
+
+class SessionFirst:
+    """ASGI middleware: a dashboard POST without a session is answered (303 to sign-in) before a
+    byte of its body is read. The routes check the session and CSRF token again; this is so a
+    stranger's body costs nothing (an import upload may be 64 MB; a slow one would be held)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if (
+            scope.get("method") == "POST"
+            and path.startswith(SESSION_POSTS)
+            and path not in PUBLIC_POSTS
+            and any_session(Request(scope)) is None
+        ):
+            from fastapi.responses import RedirectResponse  # noqa: PLC0415
+
+            await RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -29,7 +29,11 @@ def test_bench_body_limits_tiny(tmp_path: Path) -> None:
     out = _run("bench_body_limits.py", "--mb", "2", "--json", str(tmp_path / "body.json"))
     assert "RSS growth MB" in out and "goal: < 20 MB" in out
     rows = json.loads((tmp_path / "body.json").read_text())["rows"]
-    assert len(rows) == 6 and all(r["statuses"] == ["HTTP/1.1 413 Request Entity Too Large"] for r in rows)
+    # Every post is refused: the 413, or, when the server's close after its 413 races the client's
+    # sending (a TCP reset drops the answer already received), the reset; never an acceptance.
+    refused = {"HTTP/1.1 413 Request Entity Too Large", "ConnectionResetError"}
+    assert len(rows) == 6 and all(r["statuses"] and set(r["statuses"]) <= refused for r in rows)
+    assert any("HTTP/1.1 413 Request Entity Too Large" in r["statuses"] for r in rows)
 
 
 @pytest.mark.slow

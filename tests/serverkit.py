@@ -37,6 +37,16 @@ class Hit:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it came
+
+    @property
+    def host(self) -> str:
+        """The ``Host`` header's name (the server answers every name on its address)."""
+        return self.headers.get("host", "").rsplit(":", 1)[0]
+
+    @property
+    def user_agent(self) -> str:
+        return self.headers.get("user-agent", "")
 
 
 class PageServer:
@@ -61,7 +71,7 @@ class PageServer:
                 body = self.rfile.read(length) if length else b""
                 hit = Hit(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 outer.hits.append(hit)
-                page = outer.pages.get(self.path.split("?", 1)[0]) or outer.pages.get(self.path)
+                page = outer.page_for(hit)
                 if callable(page):
                     page = page(hit)
                 if page is None:
@@ -81,6 +91,10 @@ class PageServer:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+    def page_for(self, hit: Hit) -> Page | Callable[[Hit], Page] | None:
+        """What answers ``hit``: the page set for its path (without or with the query)."""
+        return self.pages.get(hit.path.split("?", 1)[0]) or self.pages.get(hit.path)
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from serverkit import ServerThread, Settings
-from test_dashboard import TOKEN, _fill, sign_in
-from test_dashboard_share import csrf_of, open_link
+from test_dashboard import TOKEN, sign_in
+from test_dashboard_share import clients, csrf_of, db, open_link  # noqa: F401 - fixtures
 from typer.testing import CliRunner
 
 from linkback import shares
@@ -34,22 +34,6 @@ PAGE_ROW = re.compile(
     r'<tr><td><code title="([0-9a-f]{64})">[0-9a-f]{12}</code></td><td>([^<]*)</td>\s*'
     r'<td class="nw"><time datetime="([^"]+)">'
 )
-
-
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = str(tmp_path_factory.mktemp("share-faces") / "share.duckdb")
-    _fill(path)
-    return path
-
-
-@pytest.fixture
-def clients(db: str):
-    """The admin's client (signed in) and a visitor's, on one in-process server."""
-    app = create_app(Settings(db=db, admin_token=TOKEN))
-    with TestClient(app) as admin:
-        sign_in(admin)
-        yield admin, TestClient(app)
 
 
 def cli(*args: str) -> Any:

@@ -13,57 +13,28 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from serverkit import Page  # noqa: F401 - re-exported for the tests
+from serverkit import Hit, Page, PageServer
+
+#: A request the web answered: method, path, headers, body, ``at`` (time.monotonic()), ``host``.
+Request = Hit
 
 
-@dataclass
-class Request:
-    host: str
-    path: str
-    at: float  # time.monotonic()
-    user_agent: str
+class HostWeb(PageServer):
+    """A :class:`PageServer` whose pages are keyed by (host, path): one server, many sites."""
 
-
-class HostWeb:
     def __init__(self) -> None:
-        self.pages: dict[tuple[str, str], Page | Callable[[Request], Page]] = {}
-        self.log: list[Request] = []
-        outer = self
+        super().__init__()
+        self.pages: dict[tuple[str, str], Page | Callable[[Hit], Page]] = {}  # type: ignore[assignment]
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    @property
+    def log(self) -> list[Hit]:
+        return self.hits
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802
-                host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
-                hit = Request(host, self.path, time.monotonic(), self.headers.get("User-Agent") or "")
-                outer.log.append(hit)
-                page = outer.pages.get((host, self.path))
-                if callable(page):
-                    page = page(hit)
-                if page is None:
-                    page = Page(b"not found", 404, {"Content-Type": "text/plain"})
-                data = page.body.encode() if isinstance(page.body, str) else page.body
-                self.send_response(page.status)
-                for name, value in page.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    def page_for(self, hit: Hit) -> Page | Callable[[Hit], Page] | None:
+        return self.pages.get((hit.host, hit.path))
 
     def url(self, host: str, path: str = "/") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -80,12 +51,8 @@ class HostWeb:
         return [r for r in self.log if r.host == host]
 
     def __enter__(self) -> HostWeb:
-        self._thread.start()
+        super().__enter__()
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def crawl_in_subprocess(seeds: list[str], hosts: list[str], timeout: float = 60, **options: Any) -> dict[str, Any]:

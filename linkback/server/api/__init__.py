@@ -31,7 +31,7 @@ from linkback.reports._cursor import PAGED_REPORTS, next_cursor
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server.api import _export, _jobs
-from linkback.server.api._types import body_model, body_signature, exposed, given, row_model
+from linkback.server.api._types import body_model, body_signature, exposed, given, row_model, sort_asked
 
 __all__ = ["BODY_LIMITS", "TokenFirst", "register", "require_token"]
 
@@ -155,8 +155,7 @@ def _next_page(request: Request, face: Face, values: dict[str, Any], rows: Any) 
     limit = values.get("limit")
     if face.name not in PAGED_REPORTS or not isinstance(rows, list) or not rows or not limit or len(rows) < limit:
         return {}
-    sort = values.get("sort") or inspect.signature(face.fn).parameters["sort"].default
-    after = next_cursor(face.name, sort, rows[-1])
+    after = next_cursor(face.name, sort_asked(face, values) or "", rows[-1])
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "after"] + [("after", after)]
     return {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
 

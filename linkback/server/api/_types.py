@@ -181,6 +181,12 @@ def row_model(face: Face) -> type[BaseModel] | None:
     return create_model(f"{face.name}_row", **fields)  # type: ignore[call-overload]
 
 
+def sort_asked(face: Face, values: dict[str, Any]) -> str | None:
+    """The sort a call asks for: the one given, else the function's default (None: it has none)."""
+    default = next((p.default for p in parameters(face) if p.name == "sort"), None)
+    return values.get("sort") or default
+
+
 def given(face: Face, values: dict[str, Any]) -> dict[str, Any]:
     """The values to call the function with: a None the caller left for a parameter whose default
     is not None means "the default"."""

@@ -14,7 +14,7 @@ import io
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -34,6 +34,7 @@ from linkback.server.web._session import (
     any_session,
     check_csrf,
     current,
+    form_lists,
     sessions_of,
     set_session_cookie,
 )
@@ -235,14 +236,8 @@ def _local(target: str) -> str:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    body = await request.body()
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=200)
-    return {k: v[-1] for k, v in fields.items()}
-
-
-async def form_lists(request: Request) -> dict[str, list[str]]:
-    body = await request.body()
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=2000)
+    """The sign-in and sign-out forms' fields (the last of each): sent before there is a session."""
+    return {k: v[-1] for k, v in (await form_lists(request)).items()}
 
 
 __all__ = ["BODY_LIMITS", "HTMLResponse", "check_csrf", "form_lists", "register"]

@@ -10,14 +10,13 @@ capped at 64 KB. It still needs the session and the form's CSRF token.
 from __future__ import annotations
 
 import shlex
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from linkback import quality
 from linkback.errors import LinkbackError
@@ -25,7 +24,7 @@ from linkback.quality._signals import ALLOWED, DENIED, SIGNALS
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server.web._render import page
-from linkback.server.web._session import SECURITY_HEADERS, Session, check_csrf, current
+from linkback.server.web._session import SECURITY_HEADERS, Session, check_csrf, current, posted
 
 CHECK_PATH = "/disavow/check"
 #: A file a little over Google's 2 MB must still be checked (and told "too-large"), also when it
@@ -78,11 +77,9 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/disavow/{which}", include_in_schema=False)
     async def change_list(which: str, request: Request) -> Response:
-        session = current(request)
+        session, form = await posted(request)
         if session is None:
             return RedirectResponse("/login?next=/disavow", status_code=303)
-        form = _urlencoded(await request.body())
-        check_csrf(session, form.get("csrf", ""))
         entry, note = form.get("entry", "").strip(), form.get("note", "").strip()
         store = state_of(request).request_store()
         try:
@@ -105,7 +102,7 @@ def register(app: FastAPI) -> None:
         session = current(request)
         if session is None:
             return RedirectResponse("/login?next=/disavow", status_code=303)
-        fields, upload = _check_form(request.headers.get("content-type", ""), await request.body())
+        fields, upload = await _check_form(request)
         check_csrf(session, fields.get("csrf", ""))
         context = _context(request, fields.get("target", ""), fields.get("min_score", ""))
         if upload is None and not fields.get("text", "").strip():
@@ -178,35 +175,22 @@ def _query(target: str, min_score: str) -> str:
     return urlencode({"target": target.strip(), "min_score": score})
 
 
-def _urlencoded(body: bytes) -> dict[str, str]:
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=50)
-    return {k: v[-1] for k, v in fields.items()}
-
-
-def _check_form(content_type: str, body: bytes) -> tuple[dict[str, str], tuple[str, bytes] | None]:
+async def _check_form(request: Request) -> tuple[dict[str, str], tuple[str, bytes] | None]:
     """The check form's text fields and its uploaded file (name, bytes), if one was chosen.
 
     A browser sends the form as multipart (it has a file input); the text alone may come
-    URL-encoded. The body was already capped by :data:`BODY_LIMITS`.
+    URL-encoded. Starlette reads either (python-multipart; a malformed body is a 400); the body
+    was already capped by :data:`BODY_LIMITS`.
     """
-    if not content_type.lower().startswith("multipart/form-data"):
-        return _urlencoded(body), None
-    header = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
-    message = BytesParser(policy=HTTP).parsebytes(header + body)
-    if not message.is_multipart():
-        raise HTTPException(status_code=400, detail="the form is not valid multipart/form-data")
-    fields: dict[str, str] = {}
-    upload = None
-    for part in list(message.iter_parts())[:50]:
-        name = part.get_param("name", header="content-disposition") or ""
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""  # a nested multipart is no file
-        filename = part.get_filename()
-        if filename is not None:
-            if name == "file" and filename:  # an empty file input sends a part with no name
-                upload = (filename, data)
-        else:
-            fields[str(name)] = data.decode("utf-8", "replace")
+    # A pasted file is a text field: as large as an uploaded one may be.
+    form = await request.form(max_files=1, max_fields=50, max_part_size=CHECK_MAX_BYTES)
+    try:
+        fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
+        chosen = form.get("file")
+        # An empty file input sends a part with an empty file name.
+        upload = (chosen.filename, await chosen.read()) if isinstance(chosen, UploadFile) and chosen.filename else None
+    finally:
+        await form.close()
     return fields, upload
 
 

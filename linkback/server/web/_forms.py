@@ -8,7 +8,6 @@ that gives the same rows.
 from __future__ import annotations
 
 import inspect
-import re
 import shlex
 import types
 import typing
@@ -22,7 +21,7 @@ from linkback.faces import Face
 from linkback.records import LINK_KINDS, SECTIONS
 from linkback.reports._cursor import PAGED_REPORTS, next_cursor
 from linkback.reports._domains import DOMAIN_GROUPS, DOMAIN_SORTS
-from linkback.server.api._types import exposed
+from linkback.server.api._types import exposed, sort_asked
 
 #: Each sortable report's ``sort`` choices and their ORDER BY (which says the direction).
 ORDERS: dict[str, dict[str, str]] = {
@@ -169,10 +168,7 @@ def with_query(query: Query, drop: Sequence[str] = (), **values: Any) -> str:
 
 def sort_of(face: Face, values: dict[str, Any]) -> str | None:
     """The sort the table is in: the one asked for, else the function's default."""
-    if face.name not in ORDERS:
-        return None
-    default = next((p.default for p, _ in exposed(face) if p.name == "sort"), None)
-    return values.get("sort") or default
+    return sort_asked(face, values) if face.name in ORDERS else None
 
 
 def _descending(face: Face, sort: str) -> bool:
@@ -248,9 +244,3 @@ def download_query(face: Face, query: Query) -> str:
     """A download's query: every row the filters select, from the first (a paged table's
     ``limit`` is its page size, so it goes too)."""
     return with_query(query, drop=(*PAGE_PLACE, "limit") if paged(face) else PAGE_PLACE)
-
-
-def ids(values: list[str]) -> list[int]:
-    """Row ids from a form's ``id`` fields: plain ASCII digits only (``"²".isdigit()`` is true,
-    and ``int`` of 5,000 digits raises), anything else left out."""
-    return [int(v) for v in values if re.fullmatch(r"[0-9]{1,18}", v)]

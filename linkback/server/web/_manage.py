@@ -22,7 +22,7 @@ from linkback.secrets import new_token
 from linkback.server._app import state_of
 from linkback.server._jobs import queue_job
 from linkback.server.web._render import page
-from linkback.server.web._session import Session, check_csrf, current
+from linkback.server.web._session import Session, current, posted
 from linkback.urls import normalize
 
 #: What the send form sends for, and the job parameter each goes in.
@@ -45,7 +45,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/send", include_in_schema=False)
     async def send(request: Request) -> Response:
-        session, form = await _posted(request)
+        session, form = await posted(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         try:
@@ -66,7 +66,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/site", include_in_schema=False)
     async def site_add(request: Request) -> Response:
-        session, form = await _posted(request)
+        session, form = await posted(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         webhook_url = form.get("webhook_url", "").strip()
@@ -88,7 +88,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/site/remove", include_in_schema=False)
     async def site_remove(request: Request) -> Response:
-        session, form = await _posted(request)
+        session, form = await posted(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         site = form.get("site", "")
@@ -101,7 +101,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/rules", include_in_schema=False)
     async def rules_add(request: Request) -> Response:
-        session, form = await _posted(request)
+        session, form = await posted(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         entries = split_entries(form.get("entries", ""))
@@ -119,7 +119,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/rules/remove", include_in_schema=False)
     async def rules_remove(request: Request) -> Response:
-        session, form = await _posted(request)
+        session, form = await posted(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         entries = split_entries(form.get("entries", ""))
@@ -190,18 +190,6 @@ def _given(entries: list[str], field: str) -> list[str]:
 def _checked(form: dict[str, str], name: str) -> bool:
     return form.get(name, "").strip().lower() in ("yes", "on", "true", "1")
 
-
-async def _posted(request: Request) -> tuple[Session | None, dict[str, str]]:
-    """The signed-in session and the form's fields (the last of each), its CSRF token checked (403)."""
-    from linkback.server.web import form_lists  # noqa: PLC0415 - the package imports this module
-
-    session = current(request)
-    if session is None:
-        return None, {}
-    fields = await form_lists(request)
-    form = {name: values[-1] for name, values in fields.items()}
-    check_csrf(session, form.get("csrf", ""))
-    return session, form
 
 
 def _change(request: Request, fn: Any) -> tuple[Any, str]:

@@ -24,7 +24,7 @@ from linkback.reports import _periods as periods
 from linkback.server._app import state_of
 from linkback.server._jobs import list_jobs, queue_job
 from linkback.server.web._render import page
-from linkback.server.web._session import check_csrf, current
+from linkback.server.web._session import current, form_ids, posted_lists
 from linkback.server.web._share import viewer
 
 #: The overview's choices as its form offers them (the values are the URL's).
@@ -274,25 +274,12 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/moderate", include_in_schema=False)
     async def moderate(request: Request) -> Response:
-        from linkback.server.web import form_lists  # noqa: PLC0415
-
-        session = current(request)
+        session, form = await posted_lists(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
-        form = await form_lists(request)
-        check_csrf(session, (form.get("csrf") or [""])[-1])
-        action = (form.get("action") or [""])[-1]
-        from linkback.server.web._forms import ids as form_ids  # noqa: PLC0415
-
-        ids = form_ids(form.get("id", []))
-        server = state_of(request)
-        try:
-            _actions.moderate(server.request_store(), action, ids=ids)
-        except (LinkbackError, ValueError) as exc:
-            return page(request, "mentions.html", session, rows=[], state="", status="", error=str(exc), http_status=400)
-        finally:
-            server.invalidate()
-            server.runner.wake()
+        error = apply_moderation(request, (form.get("action") or [""])[-1], form.get("id", []))
+        if error:
+            return page(request, "mentions.html", session, rows=[], state="", status="", error=error, http_status=400)
         return RedirectResponse("/mentions", status_code=303)
 
     @app.get("/jobs", include_in_schema=False)
@@ -309,14 +296,25 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/rank", include_in_schema=False)
     async def start_rank(request: Request) -> Response:
-        from linkback.server.web import form_lists  # noqa: PLC0415
-
-        session = current(request)
+        session, _form = await posted_lists(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
-        form = await form_lists(request)
-        check_csrf(session, (form.get("csrf") or [""])[-1])
         server = state_of(request)
         queue_job(server.request_store(), "rank", {})
         server.jobs.wake()
         return RedirectResponse("/jobs", status_code=303)
+
+
+def apply_moderation(request: Request, action: str, ids: list[str]) -> str:
+    """One moderation from a dashboard form (the inbox, the widget preview's Remove link): why it
+    was refused, or "". The server's cached sites and rules are reloaded and its runner woken
+    either way (webhooks for the change)."""
+    server = state_of(request)
+    try:
+        _actions.moderate(server.request_store(), action, ids=form_ids(ids))
+    except (LinkbackError, ValueError) as exc:
+        return str(exc)
+    finally:
+        server.invalidate()
+        server.runner.wake()
+    return ""

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
@@ -147,6 +149,35 @@ def set_session_cookie(response: Response, request: Request, session_id: str) ->
 def check_csrf(session: Session, sent: str) -> None:
     if not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
         raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong: reload the page")
+
+
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """A urlencoded form's fields, each with all its values."""
+    body = await request.body()
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=2000)
+
+
+async def posted_lists(request: Request) -> tuple[Session | None, dict[str, list[str]]]:
+    """The admin's session and the POSTed form's fields, its CSRF token checked (403); ``(None,
+    {})`` without a session (the body is not read)."""
+    session = current(request)
+    if session is None:
+        return None, {}
+    fields = await form_lists(request)
+    check_csrf(session, (fields.get("csrf") or [""])[-1])
+    return session, fields
+
+
+async def posted(request: Request) -> tuple[Session | None, dict[str, str]]:
+    """:func:`posted_lists` with the last value of each field."""
+    session, fields = await posted_lists(request)
+    return session, {name: values[-1] for name, values in fields.items()}
+
+
+def form_ids(values: list[str]) -> list[int]:
+    """Row ids from a form's ``id`` fields: plain ASCII digits only (``"²".isdigit()`` is true,
+    and ``int`` of 5,000 digits raises), anything else left out."""
+    return [int(v) for v in values if re.fullmatch(r"[0-9]{1,18}", v)]
 
 
 #: Dashboard POSTs a stranger may send: signing in (its body is a token, under the /do/ limit).

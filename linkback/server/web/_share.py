@@ -27,7 +27,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from linkback import reports, shares
 from linkback.errors import LinkbackError, TargetError, URLError
-from linkback.shares import NoSuchShare
 from linkback.faces import FACES
 from linkback.mentions import _actions
 from linkback.mentions._sites import covers
@@ -38,11 +37,12 @@ from linkback.server.web._session import (
     SECURITY_HEADERS,
     Session,
     any_session,
-    check_csrf,
     current,
+    posted,
     sessions_of,
     set_session_cookie,
 )
+from linkback.shares import NoSuchShare
 from linkback.urls import host_of, parse_target
 
 #: The reports a share link opens (as pages and as CSV/JSON downloads), in the menu's order.
@@ -204,7 +204,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/shares/create", include_in_schema=False)
     async def create(request: Request) -> Response:
-        session, form = await _posted(request)
+        session, form = await posted(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         try:
@@ -216,7 +216,7 @@ def register(app: FastAPI) -> None:
 
     @app.post("/do/shares/revoke", include_in_schema=False)
     async def revoke(request: Request) -> Response:
-        session, form = await _posted(request)
+        session, form = await posted(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         try:
@@ -229,17 +229,6 @@ def register(app: FastAPI) -> None:
         sessions_of(request).end_share(revoked["id"])
         return RedirectResponse("/shares", status_code=303)
 
-
-async def _posted(request: Request) -> tuple[Session | None, dict[str, str]]:
-    """The admin's session and the form's fields (the last of each), its CSRF token checked (403)."""
-    from linkback.server.web import form_lists  # noqa: PLC0415 - the package imports this module
-
-    session = current(request)
-    if session is None:
-        return None, {}
-    form = {name: values[-1] for name, values in (await form_lists(request)).items()}
-    check_csrf(session, form.get("csrf", ""))
-    return session, form
 
 
 def _page(

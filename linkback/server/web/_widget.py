@@ -21,12 +21,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-from linkback.errors import LinkbackError
 from linkback.mentions import _actions
 from linkback.server._app import state_of
 from linkback.server._display import BadRequest, render_widget, target_aliases
+from linkback.server.web._overview import apply_moderation
 from linkback.server.web._render import page
-from linkback.server.web._session import Session, check_csrf, current
+from linkback.server.web._session import Session, current, posted_lists
 
 #: Where the "Remove link" buttons post.
 REMOVE_PATH = "/do/widget/remove"
@@ -44,25 +44,13 @@ def register(app: FastAPI) -> None:
 
     @app.post(REMOVE_PATH, include_in_schema=False)
     async def widget_remove(request: Request) -> Response:
-        from linkback.server.web import form_lists  # noqa: PLC0415 - the package imports this module
-
-        session = current(request)
+        session, form = await posted_lists(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
-        form = await form_lists(request)
-        check_csrf(session, (form.get("csrf") or [""])[-1])
         target = (form.get("target") or [""])[-1].strip()
-        from linkback.server.web._forms import ids as form_ids  # noqa: PLC0415
-
-        ids = form_ids(form.get("id", []))
-        server = state_of(request)
-        try:
-            _actions.moderate(server.request_store(), "delete", ids=ids)
-        except (LinkbackError, ValueError) as exc:
-            return _preview(request, session, target, error=str(exc), http_status=400)
-        finally:
-            server.invalidate()
-            server.runner.wake()
+        error = apply_moderation(request, "delete", form.get("id", []))
+        if error:
+            return _preview(request, session, target, error=error, http_status=400)
         return RedirectResponse(_here(target), status_code=303)
 
 

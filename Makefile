@@ -7,7 +7,7 @@ DEMO_DB := build/demo.duckdb
 # pytest workers: 2 cores on CI.
 PYTEST_WORKERS ?= auto
 
-.PHONY: demo test venv browser bench clean
+.PHONY: demo test venv browser goaccess spark test-spark bench bench-traffic bench-spark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,27 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	    || echo "chromium could not be installed: the browser checks will skip"; \
 	else echo "no /usr/bin/chromium and not root: the browser checks will skip"; fi
+
+# Spark (linkback spark extract): Debian's Java 17 when we are root on a machine with apt, and the
+# spark extra (PySpark, ~450 MB) in the venv. Not part of `make test`: the install takes a minute or
+# two and the Spark tests several more on 2 cores; CI runs them as their own line, `make test-spark`.
+SPARK_STAMP := $(VENV)/.spark-installed
+
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,browser,spark]'
+	touch $(SPARK_STAMP)
+
+spark: $(SPARK_STAMP)
+	@if java -version 2>&1 | head -1 | grep -Eq '"(1[7-9]|[2-9][0-9])[."]'; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's openjdk-17-jre-headless for Spark"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+	    || echo "Java 17 could not be installed: the Spark tests will skip"; \
+	else echo "no Java 17 and not root: the Spark tests will skip"; fi
+
+# One Spark session serves the module: no pytest workers.
+test-spark: spark
+	$(BIN)/python -m pytest -q tests/test_spark.py tests/test_spark_tasks.py
 
 demo: $(STAMP)
 	@mkdir -p build && rm -f $(DEMO_DB) $(DEMO_DB).wal
@@ -47,10 +68,27 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m mypy linkback
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+
+# Debian's GoAccess, the C log analyser bench/bench_traffic.py runs beside linkback's log reading.
+# Installed when we are root on a machine with apt; otherwise that peer is skipped and says why.
+goaccess:
+	@if command -v goaccess >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's goaccess for the traffic bench"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq goaccess >/dev/null) \
+	    || echo "goaccess could not be installed: the traffic bench skips it"; \
+	else echo "no goaccess and not root: the traffic bench skips it"; fi
+
+# Spark local[2] against linkback ingest --workers 2 on the same archives (../shared/data if there).
+bench-spark: spark
+	$(BIN)/python bench/bench_spark.py --reps 3
+
+bench-traffic: $(STAMP) goaccess
+	$(BIN)/python bench/bench_traffic.py --lines 1000000 --reps 3 --big 10000000
 
 # Needs ../shared/data. The 50M-link index is generated once (~30 min, ~10 GB) and reused.
-bench: $(STAMP)
+bench: $(STAMP) goaccess
 	$(BIN)/python bench/bench_extract.py --reps 3
 	$(BIN)/python bench/bench_ingest.py --reps 5 --large 3
 	$(BIN)/python bench/bench_queries.py --db build/links-50m.duckdb
@@ -58,6 +96,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_rank.py --db build/links-50m.duckdb
 	$(BIN)/python bench/bench_webmention.py
 	$(BIN)/python bench/bench_hostile.py
+	$(BIN)/python bench/bench_traffic.py --lines 1000000 --reps 3 --big 10000000
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

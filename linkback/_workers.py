@@ -193,12 +193,13 @@ def ranges(path: Path) -> Iterator[tuple[int, int, bool]]:
     yield start, -1, False
 
 
-def extract_range(path: str, start: int, end: int, align: bool) -> bytes:
+def extract_range(path: str, start: int, end: int, align: bool, brands: object = None) -> bytes:
     """:func:`linkback.batches.extract_range` in a worker, its result pickled here: the process
-    that started the work may not have imported what unpickling it needs yet."""
+    that started the work may not have imported what unpickling it needs yet. ``brands``: the
+    brand terms to look for (a :class:`linkback.brands.BrandTerms`, or None)."""
     from linkback.batches import extract_range as run  # noqa: PLC0415 (the forkserver has it loaded)
 
-    return pickle.dumps(run(path, start, end, align), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(run(path, start, end, align, brands), protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -208,6 +209,9 @@ class RangeWork:
 
     ranges: Iterator[tuple[int, int, bool]]
     in_flight: deque[tuple[int, Future[bytes]]] = field(default_factory=deque)
+    #: Brand terms the workers look for (small: sent with each range, the automaton is built once
+    #: per worker); None for none.
+    brands: object = None
 
     def hand_out(self, pool: ProcessPoolExecutor, path: Path, limit: int) -> bool:
         """Submit ranges until ``limit`` are in flight; False once there are none left."""
@@ -216,7 +220,7 @@ class RangeWork:
             if nxt is None:
                 return False
             start, end, align = nxt
-            self.in_flight.append((end, pool.submit(extract_range, str(path), start, end, align)))
+            self.in_flight.append((end, pool.submit(extract_range, str(path), start, end, align, self.brands)))
         return True
 
 

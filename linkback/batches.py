@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from linkback.extract import extract
+from linkback.brands._scan import BrandTerms, Hit, scanner_for, visible_text
+from linkback.brands._store import hit_batch
+from linkback.extract import ParsedPage, extract
 from linkback.records import FetchedPage, Link, PageFacts
 from linkback.sources.warc import RangeBounds, ReadStats, iter_archive
 from linkback.store._arrow import first_links, to_batches
@@ -27,11 +29,29 @@ class ExtractedBatch:
     first_seen_links: pa.RecordBatch
     html_pages: int
     skipped: Counter[str]
+    #: Brand terms found in the pages' text (:data:`linkback.brands._store.HIT_SCHEMA`); None
+    #: when there were no terms to look for.
+    mentions: pa.RecordBatch | None = None
 
 
-def extract_batch(pages: list[FetchedPage]) -> ExtractedBatch:
-    """Run extract() over pages and return columnar batches (runs in worker processes)."""
-    return batch_of([extract(page) for page in pages])
+def extract_batch(pages: list[FetchedPage], brands: BrandTerms | None = None) -> ExtractedBatch:
+    """Run extract() over pages and return columnar batches (runs in worker processes); with
+    ``brands``, their text is also scanned for those terms, on the tree extract() parsed."""
+    if not brands:
+        return batch_of([extract(page) for page in pages])
+    scanner = scanner_for(brands)
+    extracted: list[tuple[PageFacts, list[Link]]] = []
+    hits: list[tuple[int, Hit]] = []
+    for idx, page in enumerate(pages):
+        parsed = ParsedPage(page)
+        facts, links = extract(parsed)
+        extracted.append((facts, links))
+        if not facts.skipped:
+            linked = frozenset(link.target_domain for link in links)
+            hits.extend((idx, hit) for hit in scanner.scan(visible_text(parsed.tree), linked))
+    batch = batch_of(extracted)
+    batch.mentions = hit_batch(hits)
+    return batch
 
 
 def batch_of(extracted: list[tuple[PageFacts, list[Link]]]) -> ExtractedBatch:
@@ -62,10 +82,11 @@ def batch_of(extracted: list[tuple[PageFacts, list[Link]]]) -> ExtractedBatch:
 
 
 def extract_range(
-    path: str, start: int, end: int, align: bool = False
+    path: str, start: int, end: int, align: bool = False, brands: BrandTerms | None = None
 ) -> tuple[ExtractedBatch, ReadStats, RangeBounds]:
     """Read the records of ``path`` that begin in ``[start, end)`` and extract them (runs in
-    workers). With ``align``, ``start`` is any byte offset: see :func:`linkback._workers.ranges`."""
+    workers). With ``align``, ``start`` is any byte offset: see :func:`linkback._workers.ranges`.
+    ``brands``: terms to look for in the pages' text (:func:`extract_batch`)."""
     stats, bounds = ReadStats(), RangeBounds()
     pages = list(iter_archive(path, stats=stats, start=start, end=end, align=align, bounds=bounds))
-    return extract_batch(pages), stats, bounds
+    return extract_batch(pages, brands), stats, bounds

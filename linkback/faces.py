@@ -152,12 +152,17 @@ def job(name: str | None = None, *, payload: Sequence[str] = ()) -> Callable[[Ca
 
 def load_all() -> dict[str, Face]:
     """Import every module that registers functions; the registry."""
+    import linkback.alerts  # noqa: F401, PLC0415
+    import linkback.brands  # noqa: F401, PLC0415
+    import linkback.categories  # noqa: F401, PLC0415
     import linkback.imports  # noqa: F401, PLC0415
     import linkback.jobs  # noqa: F401, PLC0415
     import linkback.mentions._actions  # noqa: F401, PLC0415
+    import linkback.monitor  # noqa: F401, PLC0415
     import linkback.quality  # noqa: F401, PLC0415
     import linkback.reports  # noqa: F401, PLC0415
     import linkback.shares  # noqa: F401, PLC0415
+    import linkback.traffic  # noqa: F401, PLC0415
 
     return FACES
 

@@ -1,15 +1,22 @@
-"""Ingest: archives → FetchedPage → extract() in worker processes → Arrow batches → the store.
+"""Ingest: sources of pages → extract() in worker processes → Arrow batches → the store.
 
-The main process writes to the database (its one owner). ``workers`` processes each read a byte
-range of a WARC themselves and hand back Arrow record batches (:mod:`linkback.batches`), so page
-bodies never cross a process boundary, only compact columnar data; at most a few ranges per
-worker are in flight at once, which bounds memory whatever the archive size. The workers run at
-a lower priority (:mod:`linkback._workers`), so the one writer keeps up with them; with one
-process, or for ARC files, the main process reads the archive as a stream itself.
+:func:`ingest_pages` is the one way pages reach the index: it batches any iterable of
+:class:`~linkback.records.FetchedPage`, has a pool of worker processes extract the batches, and
+writes the results in order, from one thread, a few batches per transaction. Its sources are
+archive files (:class:`ArchivePages`, what :func:`ingest` reads), a crawl as it runs
+(:mod:`linkback.crawl`), and live fetches (:func:`record_pages`).
+
+An archive file is also a source the workers can read themselves: each reads a byte range of a
+WARC and hands back Arrow record batches (:mod:`linkback.batches`), so page bodies never cross a
+process boundary, only compact columnar data; at most a few ranges per worker are in flight at
+once, which bounds memory whatever the archive size. The workers run at a lower priority
+(:mod:`linkback._workers`), so the one writer keeps up with them; with one process, or for ARC
+files, the main process reads the archive as a stream itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -17,8 +24,9 @@ import pickle
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,6 +34,8 @@ import pyarrow.compute as pc
 from linkback import _workers
 from linkback._workers import default_workers
 from linkback.batches import ExtractedBatch, extract_batch, extract_range
+from linkback.brands._scan import BrandTerms
+from linkback.brands._store import load_terms, store_hits
 from linkback.errors import SourceError
 from linkback.records import FetchedPage
 from linkback.sources.warc import RangeBounds, ReadStats, iter_archive, iter_paths, sniff_archive
@@ -128,10 +138,42 @@ def file_fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
-def _batches(pages: Iterator[FetchedPage]) -> Iterator[list[FetchedPage]]:
+class Flush:
+    """What a live source yields when it has nothing more for now (:data:`FLUSH`):
+    :func:`ingest_pages` writes every page it holds before it asks the source for more, so the
+    pages reach the store while the source is still running (a crawl)."""
+
+    def __repr__(self) -> str:
+        return "FLUSH"
+
+
+FLUSH = Flush()
+
+
+class Extracted(NamedTuple):
+    """One extracted batch on its way to the writer."""
+
+    offset: int  # of the batch's last record in its archive (-1: not from an archive)
+    batch: ExtractedBatch | None  # None for a flush
+    draining: bool  # all work is handed out: write each batch as it comes
+    source: str = ""  # the archive its pages were read from (FetchedPage.source)
+
+
+def _batches(pages: Iterable[FetchedPage | Flush]) -> Iterator[list[FetchedPage] | Flush]:
+    """Batches of BATCH_PAGES pages (or BATCH_BYTES of bodies), cut where the source changes
+    (each batch belongs to one archive) and at a flush, which is passed on."""
     batch: list[FetchedPage] = []
     size = 0
     for page in pages:
+        if isinstance(page, Flush):
+            if batch:
+                yield batch
+                batch, size = [], 0
+            yield page
+            continue
+        if batch and page.source != batch[-1].source:
+            yield batch
+            batch, size = [], 0
         batch.append(page)
         size += len(page.body)
         if len(batch) >= BATCH_PAGES or size >= BATCH_BYTES:
@@ -142,28 +184,40 @@ def _batches(pages: Iterator[FetchedPage]) -> Iterator[list[FetchedPage]]:
 
 
 def _extracted(
-    pages: Iterator[FetchedPage], pool: ProcessPoolExecutor | None, workers: int
-) -> Iterator[tuple[int, ExtractedBatch, bool]]:
-    """(offset of the batch's last record, its extraction, whether all work is handed out), in
-    archive order."""
+    pages: Iterable[FetchedPage | Flush],
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+    brands: BrandTerms | None = None,
+) -> Iterator[Extracted]:
+    """The batches of ``pages`` extracted, in order: here, or by the pool's workers (their text
+    scanned for ``brands``)."""
     if pool is None:
         for batch in _batches(pages):
-            yield batch[-1].offset, extract_batch(batch), False
+            if isinstance(batch, Flush):
+                yield Extracted(-1, None, False)
+            else:
+                yield Extracted(batch[-1].offset, extract_batch(batch, brands), False, batch[-1].source)
         return
-    in_flight: deque[tuple[int, Future[ExtractedBatch]]] = deque()
+    in_flight: deque[tuple[int, str, Future[ExtractedBatch]]] = deque()
     for batch in _batches(pages):
-        in_flight.append((batch[-1].offset, pool.submit(extract_batch, batch)))
+        if isinstance(batch, Flush):
+            while in_flight:  # what came before the flush is written before it returns
+                offset, source, fut = in_flight.popleft()
+                yield Extracted(offset, fut.result(), False, source)
+            yield Extracted(-1, None, False)
+            continue
+        in_flight.append((batch[-1].offset, batch[-1].source, pool.submit(extract_batch, batch, brands)))
         # Every worker busy and one batch queued each, no more: memory stays bounded.
         while len(in_flight) > 2 * workers:
-            offset, fut = in_flight.popleft()
-            yield offset, fut.result(), False
+            offset, source, fut = in_flight.popleft()
+            yield Extracted(offset, fut.result(), False, source)
     while in_flight:
-        offset, fut = in_flight.popleft()
-        yield offset, fut.result(), True
+        offset, source, fut = in_flight.popleft()
+        yield Extracted(offset, fut.result(), True, source)
 
 
 def _extracted_ranges(
-    path: Path, pool: ProcessPoolExecutor, workers: int, stats: ReadStats
+    path: Path, pool: ProcessPoolExecutor, workers: int, stats: ReadStats, brands: BrandTerms | None = None
 ) -> Iterator[tuple[int, ExtractedBatch, bool]]:
     """Like :func:`_extracted`, but the workers read the archive themselves: the page bodies
     never pass through this process. Their read counts are added to ``stats``. The command line
@@ -175,7 +229,13 @@ def _extracted_ranges(
     ranges after the point where that reading ends add nothing.
     """
     size = path.stat().st_size
-    work = _workers.take_early_work(path) or _workers.RangeWork(_workers.ranges(path))
+    work = _workers.take_early_work(path)
+    if work is not None and brands:
+        # Started before the brand terms were read: its pages would not be scanned for them.
+        for _, fut in work.in_flight:
+            fut.cancel()
+        work = None
+    work = work or _workers.RangeWork(_workers.ranges(path), brands=brands)
     expected = 0  # where the next range's first record must be
 
     def collect(draining: bool) -> tuple[int, ExtractedBatch, bool]:
@@ -184,9 +244,9 @@ def _extracted_ranges(
         batch, part, bounds = pickle.loads(fut.result())
         if bounds.first != expected:
             if expected >= 0:
-                batch, part, bounds = extract_range(str(path), expected, end)
+                batch, part, bounds = extract_range(str(path), expected, end, brands=brands)
             else:
-                batch, part, bounds = extract_batch([]), ReadStats(), RangeBounds()
+                batch, part, bounds = extract_batch([], brands), ReadStats(), RangeBounds()
         expected = bounds.next
         stats.records += part.records
         stats.responses += part.responses
@@ -213,12 +273,14 @@ def _merge(results: list[ExtractedBatch]) -> ExtractedBatch:
     skipped: Counter[str] = Counter()
     for r in results:
         skipped.update(r.skipped)
+    hits = [_shift(r.mentions, off) for r, off in zip(results, offsets, strict=True) if r.mentions is not None]
     return ExtractedBatch(
         observations=_concat([r.observations for r in results]),
         links=_concat([_shift(r.links, off) for r, off in zip(results, offsets, strict=True)]),
         first_seen_links=_concat([_shift(r.first_seen_links, off) for r, off in zip(results, offsets, strict=True)]),
         html_pages=sum(r.html_pages for r in results),
         skipped=skipped,
+        mentions=_concat(hits) if hits else None,
     )
 
 
@@ -239,6 +301,205 @@ def checkpoint_threshold(archive_bytes: int) -> int:
     return min(max(int(CHECKPOINT_LOG_PER_ARCHIVE_BYTE * archive_bytes), low), high)
 
 
+@dataclass
+class PagesSummary:
+    """What :func:`ingest_pages` did."""
+
+    pages: int = 0  # observations added
+    duplicates: int = 0  # captures the store had already (same URL and fetch time)
+    html_pages: int = 0
+    links: int = 0
+    extracted: int = 0  # pages extracted: added, duplicates and pages not written (an interrupt)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "skipped": dict(self.skipped)}
+
+
+@dataclass
+class PagesProgress:
+    """What :func:`ingest_pages` reports after each extracted batch."""
+
+    pages: int = 0  # extracted so far
+    links: int = 0
+    offset: int = -1  # of the last record extracted, in its archive (-1: not from an archive)
+    source: str = ""  # that archive
+
+
+class SplitPages(Protocol):
+    """A source of pages that can also have the workers read it themselves (an archive file in
+    byte ranges): page bodies then never pass through the writing process."""
+
+    def extracted_by(
+        self, pool: ProcessPoolExecutor, workers: int, brands: BrandTerms | None = None
+    ) -> Iterator[Extracted] | None:
+        """The source's pages extracted by ``pool`` (their text scanned for ``brands``), in
+        order; None to be read here instead."""
+        ...
+
+
+#: Where :func:`ingest_pages` files each page's observation: one archive id for all of them, a
+#: function of the page's ``source`` (a crawl's WARC files), or None for a pseudo-archive
+#: ``live:<via>`` (pages fetched live and kept nowhere else).
+ArchiveOf = int | Callable[[str], int] | None
+
+
+def ingest_pages(
+    store: Store,
+    pages: Iterable[FetchedPage | Flush],
+    *,
+    via: str | None = None,
+    progress: Callable[[PagesProgress], None] | None = None,
+    workers: int = 1,
+    pool: ProcessPoolExecutor | None = None,
+    archive: ArchiveOf = None,
+) -> PagesSummary:
+    """Extract ``pages`` and add them to ``store``: the one way pages reach the index.
+
+    Pages are cut into batches (BATCH_PAGES, or BATCH_BYTES of bodies), extracted here or by a
+    pool of ``workers`` processes (``pool``, else one made for the call), and written in order
+    by this thread alone, a few batches per transaction (:func:`linkback.store._write.add_batch`,
+    which derives the pages' link state in the same transaction). ``via`` replaces the pages'
+    own ``via``; a source may yield :data:`FLUSH` to have what it gave so far written before it
+    gives more. A source that is a :class:`SplitPages` (an archive file) is read by the workers
+    themselves. Ctrl-C keeps every committed transaction.
+    """
+    own_pool = None
+    if pool is None and workers > 1:
+        own_pool = pool = _workers.pool(workers)
+    try:
+        results: Iterator[Extracted] | None = None
+        brands = load_terms(store.con)  # the site profiles' brand terms: looked for in every page
+        split = getattr(pages, "extracted_by", None)
+        if pool is not None and split is not None:
+            results = split(pool, workers, brands)
+        if results is None:
+            source = pages if via is None else _with_via(pages, via)
+            results = _extracted(source, pool, workers, brands)
+        return _write_extracted(store, results, _archive_ids(store, archive, via), progress, bool(pool))
+    finally:
+        if own_pool is not None:
+            own_pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _with_via(pages: Iterable[FetchedPage | Flush], via: str) -> Iterator[FetchedPage | Flush]:
+    for page in pages:
+        yield replace(page, via=via) if isinstance(page, FetchedPage) and page.via != via else page
+
+
+def _archive_ids(store: Store, archive: ArchiveOf, via: str | None) -> Callable[[str], int]:
+    if isinstance(archive, int):
+        archive_id = archive
+        return lambda _source: archive_id
+    if archive is not None:
+        return archive
+    ids: list[int] = []
+
+    def live(_source: str) -> int:
+        if not ids:
+            marker = f"live:{via or 'live'}"
+            ids.append(write.begin_archive(store, path=marker, size=0, fingerprint=marker))
+        return ids[0]
+
+    return live
+
+
+def _write_extracted(
+    store: Store,
+    results: Iterator[Extracted],
+    archive_of: Callable[[str], int],
+    progress: Callable[[PagesProgress], None] | None,
+    with_workers: bool,
+) -> PagesSummary:
+    """The single writer: extracted batches, merged a few at a time, one transaction each."""
+    summary = PagesSummary()
+    seen = PagesProgress()
+    pending: list[ExtractedBatch] = []
+    pending_source = ""
+    pending_pages = pending_links = 0
+    write_pages = WRITE_PAGES_WITH_WORKERS if with_workers else WRITE_PAGES
+    checkpointed = False
+
+    def write_pending() -> None:
+        nonlocal pending, pending_pages, pending_links
+        if not pending:
+            return
+        merged = _merge(pending)
+        archive_id = archive_of(pending_source)
+
+        def add(store: Store) -> tuple[int, int, int]:
+            counts = write.add_batch(
+                store,
+                archive_id=archive_id,
+                observations=merged.observations,
+                links=merged.links,
+                first_seen_links=merged.first_seen_links,
+            )
+            if merged.mentions is not None and counts[0]:  # in the transaction of the pages they are on
+                store_hits(store, merged.observations, merged.mentions, new=counts[0])
+            return counts
+
+        has_hits = merged.mentions is not None and merged.mentions.num_rows > 0
+        added, dups, n_links = store.write(add) if has_hits else add(store)
+        summary.pages += added
+        summary.duplicates += dups
+        summary.links += n_links
+        summary.html_pages += merged.html_pages
+        summary.skipped.update(merged.skipped)
+        pending, pending_pages, pending_links = [], 0, 0
+
+    for result in results:
+        if result.batch is None:  # a flush
+            write_pending()
+            continue
+        if pending and result.source != pending_source:
+            write_pending()  # one archive per transaction
+        pending.append(result.batch)
+        pending_source = result.source
+        pending_pages += result.batch.observations.num_rows
+        pending_links += result.batch.links.num_rows
+        # Once the last work is handed out, each result is written as it comes: whatever is
+        # still pending when the workers finish is written while nothing else runs.
+        if result.draining or pending_pages >= write_pages or pending_links >= WRITE_LINKS:
+            write_pending()
+        if result.draining and not checkpointed:
+            # Into the file with what is written so far while the workers finish their last
+            # ranges: the checkpoint at the end then has only those to write.
+            _checkpoint(store)
+            checkpointed = True
+        # Progress counts pages as they are extracted: writes come in batches of hundreds.
+        summary.extracted += result.batch.observations.num_rows
+        seen.pages = summary.extracted
+        seen.links += result.batch.links.num_rows
+        seen.offset, seen.source = result.offset, result.source
+        if progress:
+            progress(seen)
+    write_pending()
+    return summary
+
+
+class ArchivePages:
+    """The pages of one WARC or ARC file (a path or a binary file object), read as a stream by
+    :func:`~linkback.sources.warc.iter_archive`; with workers, a WARC file (by path) is cut in
+    byte ranges that the workers read themselves (:func:`_extracted_ranges`)."""
+
+    def __init__(self, path: str | os.PathLike[str] | BinaryIO, stats: ReadStats | None = None) -> None:
+        self.path = path
+        self.stats = stats if stats is not None else ReadStats()
+
+    def __iter__(self) -> Iterator[FetchedPage]:
+        return iter_archive(self.path, stats=self.stats)
+
+    def extracted_by(
+        self, pool: ProcessPoolExecutor, workers: int, brands: BrandTerms | None = None
+    ) -> Iterator[Extracted] | None:
+        if not isinstance(self.path, (str, os.PathLike)) or sniff_archive(self.path) != "warc":
+            return None  # ARC files and file objects are read here, as a stream
+        path = Path(self.path)
+        return (Extracted(offset, batch, draining, str(path)) for offset, batch, draining in _extracted_ranges(
+            path, pool, workers, self.stats, brands))  # fmt: skip
+
+
 def ingest(
     inputs: Iterable[str | os.PathLike[str]],
     *,
@@ -248,15 +509,46 @@ def ingest(
 ) -> IngestSummary:
     """Ingest WARC/ARC files (paths, directories or globs) into ``store``.
 
-    Each write batch is one transaction that also derives its pages' link state, so Ctrl-C or a
-    crash keeps exactly the committed batches, complete. A file whose bytes were ingested before
-    is skipped; an interrupted file is resumed where it stopped (its committed captures are
-    recognised and skipped).
+    Each file is a source of pages for :func:`ingest_pages`. Each write batch is one
+    transaction that also derives its pages' link state, so Ctrl-C or a crash keeps exactly the
+    committed batches, complete. A file whose bytes were ingested before is skipped; an
+    interrupted file is resumed where it stopped (its committed captures are recognised and
+    skipped).
     """
     paths = iter_paths([str(p) for p in inputs])
     workers = default_workers() if workers is None else max(1, workers)
     progress = Progress(total_bytes=sum(p.stat().st_size for p in paths))
     summary = IngestSummary()
+    pool = None
+    with ingest_settings(store, workers):
+        if workers > 1:
+            pool = _workers.take_early_pool(workers) or _workers.pool(workers)
+        try:
+            for path in paths:
+                progress.current = str(path)
+                try:
+                    kind = sniff_archive(path)
+                except SourceError as exc:
+                    summary.files.append(FileSummary(str(path), "failed", errors=[str(exc)]))
+                    continue
+                summary.files.append(_ingest_file(path, kind, store, pool, workers, progress, on_progress))
+                progress.done_bytes = sum(p.stat().st_size for p in paths[: len(summary.files)])
+                progress.records = summary.total("records")
+                if on_progress:
+                    on_progress(progress)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
+            summary.reclustered = write.cluster_links(store)
+    _checkpoint(store)
+    return summary
+
+
+@contextlib.contextmanager
+def ingest_settings(store: Store, workers: int) -> Iterator[None]:
+    """DuckDB set for a long ingest, and set back after it."""
     # DuckDB's buffer pool defaults to 80 % of RAM; ingest needs little of it (it spills to disk
     # beyond the limit), and this keeps the whole process tree well under 1 GB.
     (previous_limit, previous_checkpoint, previous_threads) = store.con.execute(
@@ -269,33 +561,12 @@ def ingest(
     # Each commit is durable in the write-ahead log; checkpointing it into the file on every
     # commit (DuckDB does past 16 MB of log) rewrote the same row groups again and again.
     store.con.execute("SET checkpoint_threshold = '1GB'")
-    pool = None
-    if workers > 1:
-        pool = _workers.take_early_pool(workers) or _workers.pool(workers)
     try:
-        for path in paths:
-            progress.current = str(path)
-            try:
-                kind = sniff_archive(path)
-            except SourceError as exc:
-                summary.files.append(FileSummary(str(path), "failed", errors=[str(exc)]))
-                continue
-            summary.files.append(_ingest_file(path, kind, store, pool, workers, progress, on_progress))
-            progress.done_bytes = sum(p.stat().st_size for p in paths[: len(summary.files)])
-            progress.records = summary.total("records")
-            if on_progress:
-                on_progress(progress)
-    except KeyboardInterrupt:
-        summary.interrupted = True
+        yield
     finally:
-        if pool is not None:
-            pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
-        summary.reclustered = write.cluster_links(store)
         store.con.execute(f"SET memory_limit = '{previous_limit}'")
         store.con.execute(f"SET checkpoint_threshold = '{previous_checkpoint}'")
         store.con.execute(f"SET threads = {int(previous_threads)}")
-        _checkpoint(store)
-    return summary
 
 
 def _checkpoint(store: Store) -> None:
@@ -325,64 +596,29 @@ def _ingest_file(
         return FileSummary(
             str(path), "already_ingested", note=f"same bytes as {previous[1]}, ingested {previous[2]:%Y-%m-%d %H:%M}"
         )
-    archive_id = write.begin_archive(store, path=str(path), size=path.stat().st_size, fingerprint=fingerprint)
-    stats = ReadStats()
-    fs = FileSummary(str(path), "ingested")
-    base_bytes, base_records = progress.done_bytes, progress.records
+    size = path.stat().st_size
+    archive_id = write.begin_archive(store, path=str(path), size=size, fingerprint=fingerprint)
+    pages = ArchivePages(path)
+    base_bytes, base_records, base_pages, base_links = (
+        progress.done_bytes, progress.records, progress.pages, progress.links)  # fmt: skip
 
-    def write_pending(pending: list[ExtractedBatch]) -> None:
-        merged = _merge(pending)
-        added, dups, n_links = write.add_batch(
-            store,
-            archive_id=archive_id,
-            observations=merged.observations,
-            links=merged.links,
-            first_seen_links=merged.first_seen_links,
-        )
-        fs.pages += added
-        fs.duplicates += dups
-        fs.links += n_links
-        fs.html_pages += merged.html_pages
-        fs.skipped.update(merged.skipped)
-
-    pending: list[ExtractedBatch] = []
-    pending_pages = pending_links = 0
-    write_pages = WRITE_PAGES if pool is None else WRITE_PAGES_WITH_WORKERS
-    if pool is not None:
-        store.con.execute(f"SET checkpoint_threshold = '{checkpoint_threshold(path.stat().st_size)}B'")
-    checkpointed = False
-    if pool is not None and kind == "warc":
-        results = _extracted_ranges(path, pool, workers, stats)
-    else:
-        results = _extracted(iter_archive(path, stats=stats), pool, workers)
-    for last_offset, result, draining in results:
-        pending.append(result)
-        pending_pages += result.observations.num_rows
-        pending_links += result.links.num_rows
-        # Once the last work is handed out, each result is written as it comes: whatever is
-        # still pending when the workers finish is written while nothing else runs.
-        if draining or pending_pages >= write_pages or pending_links >= WRITE_LINKS:
-            write_pending(pending)
-            pending, pending_pages, pending_links = [], 0, 0
-        if draining and not checkpointed:
-            # Into the file with what is written so far while the workers finish their last
-            # ranges: the checkpoint at the end then has only those to write.
-            _checkpoint(store)
-            checkpointed = True
-        # The bar counts pages as they are extracted: writes come in batches of hundreds.
-        progress.pages += result.observations.num_rows
-        progress.links += result.links.num_rows
-        progress.records = base_records + stats.records
-        if last_offset >= 0:
+    def report(seen: PagesProgress) -> None:
+        progress.pages, progress.links = base_pages + seen.pages, base_links + seen.links
+        progress.records = base_records + pages.stats.records
+        if seen.offset >= 0:
             # (offsets in a whole-file gzip's decompressed copy run past the file's size)
-            progress.done_bytes = base_bytes + min(last_offset, path.stat().st_size)
+            progress.done_bytes = base_bytes + min(seen.offset, size)
         if on_progress:
             on_progress(progress)
-    if pending:
-        write_pending(pending)
 
-    fs.records = stats.records
-    fs.responses = stats.responses
+    if pool is not None:
+        store.con.execute(f"SET checkpoint_threshold = '{checkpoint_threshold(size)}B'")
+    done = ingest_pages(store, pages, progress=report, workers=workers, pool=pool, archive=archive_id)
+    stats = pages.stats
+    fs = FileSummary(
+        str(path), "ingested", pages=done.pages, html_pages=done.html_pages, duplicates=done.duplicates,
+        links=done.links, skipped=done.skipped, records=stats.records, responses=stats.responses,
+    )  # fmt: skip
     fs.skipped.update({f"record/{k}": v for k, v in stats.skipped.items()})
     fs.errors.extend(stats.errors)
     if not stats.read_to_end:
@@ -404,23 +640,27 @@ def _ingest_file(
 
 
 def record_pages(store: Store, pages: list[FetchedPage], *, origin: str) -> int:
-    """Add live fetches (a verified mention's source page, a crawl) to the index; pages added.
+    """Add live fetches (a verified mention's source page) to the index; pages added.
 
     They are observations like any archived capture; each ``origin`` (``webmention``,
     ``pingback``...) gets one pseudo-archive so ``archives`` says where every observation came from.
     """
     if not pages:
         return 0
-    return record_extracted(store, extract_batch(pages), origin=origin)
+    return ingest_pages(store, pages, via=None, archive=_live_archive(store, origin)).pages
+
+
+def _live_archive(store: Store, origin: str) -> int:
+    marker = f"live:{origin}"
+    return write.begin_archive(store, path=marker, size=0, fingerprint=marker)
 
 
 def record_extracted(store: Store, batch: ExtractedBatch, *, origin: str) -> int:
-    """:func:`record_pages` for pages already extracted (by :func:`extract_batch`)."""
-    marker = f"live:{origin}"
-    archive_id = write.begin_archive(store, path=marker, size=0, fingerprint=marker)
+    """:func:`record_pages` for pages already extracted (by :func:`extract_batch`), in one
+    write (the server's writer runs it as one)."""
     added, _dups, _links = write.add_batch(
         store,
-        archive_id=archive_id,
+        archive_id=_live_archive(store, origin),
         observations=batch.observations,
         links=batch.links,
         first_seen_links=batch.first_seen_links,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from typing_extensions import NotRequired, TypedDict  # pydantic reads it as the API's body on Python < 3.12
 
@@ -23,6 +23,7 @@ from linkback.errors import LinkbackError
 from linkback.faces import ProgressFn, job, report
 
 if TYPE_CHECKING:
+    from linkback.crawl import ScopeKind
     from linkback.store import Store
 
 SEND_COLUMNS = (
@@ -41,9 +42,7 @@ def _report(progress: ProgressFn | None, **counters: Any) -> None:
         progress(counters)
 
 
-def readable_archives(
-    paths: Sequence[str], *, for_client: bool = False
-) -> tuple[list[str], list[dict[str, str]]]:
+def readable_archives(paths: Sequence[str], *, for_client: bool = False) -> tuple[list[str], list[dict[str, str]]]:
     """The paths this process may ingest, and those it refuses with why: each must be an absolute
     path to a regular file it can read (a server reads nothing else on a client's behalf).
     ``for_client``: a server checks here that each is a WARC or ARC file, and refuses one that is
@@ -94,6 +93,49 @@ def ingest_files(
     )
     (index_links,) = store.con.execute("SELECT count(*) FROM links WHERE lost_at IS NULL").fetchall()[0]
     return {**summary.as_dict(), "refused": refused, "index_links": int(index_links)}
+
+
+@job("crawl")
+def crawl(
+    store: Store,
+    *,
+    seeds: Sequence[str] = (),
+    out: str,
+    scope: str = "site",
+    depth: int = 3,
+    max_pages: int = 1000,
+    delay: float = 1.0,
+    contact: str = "",
+    agent: str = "",
+    allow_private: bool = False,
+    resume: bool = False,
+    render: bool = False,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Crawl politely from the seeds into WARC files under ``out`` (an absolute path), indexing
+    the pages as they come (``linkback crawl``); the crawl's summary. The crawling runs in a
+    process of its own; the frontier is kept in the store, so the same ``out`` resumes a crawl
+    that was stopped. A server crawls through its own guard: ``allow_private`` needs a server
+    started with ``--allow-private``."""
+    from linkback.crawl._job import crawl_job  # noqa: PLC0415 - heavy
+    from linkback.crawl._run import CrawlOptions, user_agent  # noqa: PLC0415
+
+    fetcher = getattr(store, "fetcher", None)
+    if fetcher is not None and allow_private and not fetcher.policy.allow_private:
+        raise LinkbackError(
+            "this server was started without --allow-private, so it refuses private addresses; restart it "
+            "with 'linkback serve --allow-private', or crawl without --allow-private"
+        )
+    options = CrawlOptions(
+        scope=cast("ScopeKind", scope),  # checked by crawl_job
+        depth=depth,
+        max_pages=max_pages,
+        delay=delay,
+        agent=user_agent(contact, agent or None),
+        allow_private=allow_private,
+        render=render,
+    )
+    return crawl_job(store, seeds=list(seeds), out=out, options=options, resume=resume, progress=progress)
 
 
 @job("rank")
@@ -202,7 +244,9 @@ def _post_messages(post: Any, messages: list[dict[str, str]]) -> int:
         messages.append({"level": "error", "url": post.url, "text": _with_hint(post.error)})
         return 1
     if post.status == "gone":
-        messages.append({"level": "info", "url": post.url, "text": "is gone (410): every earlier target is notified again"})
+        messages.append(
+            {"level": "info", "url": post.url, "text": "is gone (410): every earlier target is notified again"}
+        )
     statuses = [r.status for r in post.records]
     refused = statuses.count("refused")
     if refused:

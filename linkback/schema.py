@@ -27,13 +27,22 @@ Tables:
 * ``jobs``: long work the server runs (ingest, rank, send, refbacks, import), with its progress and result.
 * ``claims``: backlinks a tool says exist (imported exports, lists, links you track), unverified until checked.
 * ``claim_imports``: each export file imported, so importing it again adds nothing.
+* ``ledger``: the links the monitor keeps true (``linkback monitor``): where each came from, its verdict, when it is checked next.
+* ``link_checks``: every check of a ledger link, with its evidence and the verdict it led to (the link's timeline).
+* ``alert_rules``: per site, which changes to tell the user of, and how (webhook, email, Atom).
+* ``alerts``: each change a rule matched, with a pointer to its evidence and its deliveries.
+* ``crawl_frontier``: the URLs a crawl has yet to fetch (and has fetched), so a stopped crawl resumes.
+* ``visits``: referral traffic from access logs and analytics exports: landing page, referrer, source, channel.
+* ``visit_imports``: each traffic file read, so reading it again adds nothing.
+* ``domain_categories``: the topical category of each domain (IAB Content Taxonomy Tier 1 and 2), with its evidence.
+* ``brand_mentions``: pages whose text names a site's brand, with a snippet and whether they link to the site.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 10
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -53,7 +62,7 @@ OBSERVATIONS = _schema(
     ("rhost", pa.string(), "reversed host, com.example.www"),
     ("status", pa.int16(), "HTTP status"),
     ("fetched_at", _TS, "when the page was fetched (UTC)"),
-    ("via", pa.string(), "warc, crawl, webmention, pingback, trackback, refback or import"),
+    ("via", pa.string(), "warc, crawl, monitor, webmention, pingback, trackback, refback or import"),
     ("title", pa.string(), "<title>"),
     ("lang", pa.string(), "<html lang> or Content-Language"),
     ("canonical", pa.string(), "rel=canonical URL, resolved"),
@@ -313,9 +322,13 @@ DISCOVERY_CACHE = _schema(
 
 JOBS = _schema(
     ("job_id", pa.int64(), "job number (GET /api/v1/jobs/ID)"),
-    ("kind", pa.string(), "ingest, rank, send, refbacks or import"),
+    ("kind", pa.string(), "ingest, rank, send, refbacks, import, crawl or monitor"),
     ("params", pa.string(), "JSON object: the job's parameters, as the Python function takes them"),
-    ("state", pa.string(), "queued, running, done, failed, cancelled, or interrupted (the server stopped while it ran)"),
+    (
+        "state",
+        pa.string(),
+        "queued, running, done, failed, cancelled, or interrupted (the server stopped while it ran)",
+    ),
     ("progress", pa.string(), "JSON object: the latest progress saved (done, total, unit, stage)"),
     ("result", pa.string(), "JSON object: what the job's function returned"),
     ("error", pa.string(), "why it failed, empty when it did not"),
@@ -383,6 +396,208 @@ CLAIM_IMPORTS = _schema(
     ("imported_at", _TS, "when it was last imported"),
 )
 
+LEDGER = _schema(
+    ("link_id", pa.int64(), "ledger number"),
+    ("link_key", pa.int64(), "hash of (source_url, target_url): each link is kept once"),
+    ("source_url", pa.string(), "the linking page, normalised as links.source_url"),
+    ("source_host", pa.string(), "the linking host"),
+    ("source_domain", pa.string(), "registrable domain of the linking page"),
+    ("target_url", pa.string(), "the linked page of the user's site, normalised as links.target_url"),
+    ("target_host", pa.string(), "the linked host"),
+    ("target_domain", pa.string(), "registrable domain of the target"),
+    ("target_rhost", pa.string(), "reversed target host, com.example.www"),
+    ("origin", pa.string(), "where the ledger learnt of it: claim (an import), index, mention or added (monitor add)"),
+    ("expected_anchor", pa.string(), "the anchor the user expects (a link they track), empty for any"),
+    ("expected_follow", pa.bool_(), "the user expects a followed link (a link they track); empty for either"),
+    ("notes", pa.string(), "the user's notes"),
+    ("tags", pa.string(), "the user's tags, space-separated"),
+    ("added_at", _TS, "when it entered the ledger"),
+    ("verdict", pa.string(), "live, changed, lost or unknown; empty until the first check"),
+    (
+        "reason",
+        pa.string(),
+        "why it is lost or unknown (removed, page_gone, redirected, noindex, canonicalized, "
+        "nofollowed; crawl_error, robots, blocked, unconfirmed); what changed for changed (anchor rel section)",
+    ),
+    ("anchor", pa.string(), "anchor text at the newest check that found the link"),
+    ("rel", pa.string(), "rel tokens at the newest check that found the link"),
+    ("nofollow", pa.bool_(), "rel nofollow, or the page nofollow, at the newest check that found the link"),
+    ("section", pa.string(), "page section at the newest check that found the link"),
+    ("found_in", pa.string(), "raw, rendered or both: where the newest check found the link; empty when it did not"),
+    ("first_checked_at", _TS, "the first check"),
+    ("checked_at", _TS, "the newest check"),
+    ("changed_at", _TS, "when the verdict or reason last changed"),
+    ("live_since", _TS, "first check of the current live run; empty while it is not live"),
+    ("failures", pa.int32(), "checks in a row that could not tell (timeout, 5xx, 429): a loss needs 3"),
+    ("pending", pa.string(), "a loss seen once and waiting for its confirming fetch (its reason), else empty"),
+    (
+        "interval_days",
+        pa.float64(),
+        "days between checks now (1 to 30: shorter while it changes, longer while it holds)",
+    ),
+    ("next_check_at", _TS, "when the monitor checks it next"),
+    ("paused", pa.bool_(), "the user paused its checks"),
+)
+
+LINK_CHECKS = _schema(
+    ("check_id", pa.int64(), "check number"),
+    ("link_id", pa.int64(), "the ledger link checked"),
+    ("checked_at", _TS, "when the page was fetched"),
+    ("status", pa.int16(), "HTTP status of the final answer; empty when none came"),
+    ("redirects", pa.string(), "JSON list of the redirect hops: {url, status}"),
+    ("final_url", pa.string(), "the URL the redirects ended at"),
+    ("ip", pa.string(), "the address the page was fetched from"),
+    ("canonical", pa.string(), "rel=canonical of the page, resolved"),
+    ("noindex", pa.bool_(), "meta robots / X-Robots-Tag noindex"),
+    ("found", pa.bool_(), "the link to the target is on the page"),
+    ("found_in", pa.string(), "raw, rendered or both; empty when it was found in neither"),
+    ("rendered", pa.bool_(), "the page was also rendered in headless Chromium for this check"),
+    ("anchor", pa.string(), "the link's anchor text"),
+    ("rel", pa.string(), "the link's rel tokens"),
+    ("nofollow", pa.bool_(), "rel nofollow, or the page is nofollow"),
+    ("section", pa.string(), "the page section the link is in"),
+    (
+        "error",
+        pa.string(),
+        "why no page came (timeout, connect, dns, no_such_domain, tls, blocked, robots...), empty when one did",
+    ),
+    ("detail", pa.string(), "the error in words (what the SSRF guard refused and why), empty when none"),
+    (
+        "render_note",
+        pa.string(),
+        "why the page was not rendered when it was wanted (no chromium...), or what rendering refused",
+    ),
+    ("warc_path", pa.string(), "the WARC file that holds the response"),
+    ("warc_offset", pa.int64(), "byte offset of the response record in it"),
+    ("verdict", pa.string(), "the verdict after this check: live, changed, lost or unknown"),
+    ("reason", pa.string(), "its reason"),
+    ("changes", pa.string(), "JSON object: what changed since the previous check, {field: [before, after]}"),
+)
+
+ALERT_RULES = _schema(
+    ("rule_id", pa.int64(), "rule number"),
+    ("site", pa.string(), "the site (a host or registrable domain) whose links it watches"),
+    ("event", pa.string(), "new_link, lost_link, changed, broken_target or toxic_domain"),
+    ("min_dr", pa.float64(), "only links from referring domains with at least this Domain Rating; empty for any"),
+    ("follow_only", pa.bool_(), "only followed (dofollow) links"),
+    ("channel", pa.string(), "webhook, email or atom"),
+    ("address", pa.string(), "the webhook URL or email address; empty for atom"),
+    ("secret", pa.string(), "HMAC-SHA256 key for a webhook's X-Linkback-Signature; for atom, the feed URL's token"),
+    ("schedule", pa.string(), "immediate, daily or weekly (an email digest)"),
+    ("enabled", pa.bool_(), "the rule is on"),
+    ("created_at", _TS, "when it was added"),
+    ("looked_at", _TS, "when the rule last looked at what had changed (a look with nothing new is not counted)"),
+    ("seen_obs_id", pa.int64(), "observations up to this number were looked at (new and lost links, broken pages)"),
+    ("seen_check_id", pa.int64(), "link checks up to this number were looked at (the ledger's losses and changes)"),
+    ("seen_run_id", pa.int32(), "the rank run looked at last (new toxic referring domains)"),
+)
+
+ALERTS = _schema(
+    ("alert_id", pa.int64(), "alert number"),
+    ("alert_key", pa.int64(), "hash of (rule, event, link, when): the same change alerts once"),
+    ("rule_id", pa.int64(), "the rule that matched"),
+    ("site", pa.string(), "the site"),
+    ("event", pa.string(), "new_link, lost_link, changed, broken_target or toxic_domain"),
+    ("source_url", pa.string(), "the linking page (or the toxic domain)"),
+    ("target_url", pa.string(), "the linked page"),
+    ("title", pa.string(), "one line a person reads"),
+    ("detail", pa.string(), "JSON object: the facts behind it (DR, anchor before/after, reason...)"),
+    ("evidence", pa.string(), "where the evidence is: a path of the dashboard or API (the link's timeline, a check)"),
+    ("created_at", _TS, "when the change was found"),
+    ("delivered_at", _TS, "when it was delivered (webhook 2xx, email sent, or read from the feed)"),
+    ("attempts", pa.int32(), "delivery attempts so far"),
+    ("next_attempt_at", _TS, "when the next delivery attempt is due; empty once delivered, given up, or digested"),
+    ("last_error", pa.string(), "the last delivery failure"),
+)
+
+CRAWL_FRONTIER = _schema(
+    # A log, appended to: a URL's state is its newest row (done_at, else added_at). Appending is
+    # what DuckDB does fast; updating a row in place costs milliseconds each (linkback.crawl._frontier).
+    ("crawl_id", pa.string(), "the crawl (its WARC directory's name)"),
+    ("url", pa.string(), "a URL the crawl found"),
+    ("depth", pa.int32(), "links from the nearest seed (rows that queue it; -1 for a redirect's target or robots.txt)"),
+    ("state", pa.string(), "queued, done or failed; empty on a row that only records a response"),
+    ("added_at", _TS, "when it was found (rows that queue it)"),
+    ("done_at", _TS, "when it was fetched or given up (rows that end it)"),
+    ("run", pa.int32(), "which crawl of the directory wrote the row (1, 2...)"),
+    ("payload_digest", pa.string(), "WARC-Payload-Digest of a full response record of it: same payload, a revisit"),
+    ("record_id", pa.string(), "that record's WARC-Record-ID"),
+    ("record_date", _TS, "that record's WARC-Date"),
+    ("record_file", pa.string(), "the WARC file holding it (its name, in the crawl's directory)"),
+    ("record_offset", pa.int64(), "its byte offset in that file"),
+)
+
+# --- referral traffic (schema version 8; linkback.traffic) ---
+VISITS = _schema(
+    ("visit_key", pa.int64(), "hash of the log line (or export row): the same visit read again is stored once"),
+    ("import_id", pa.int64(), "the file it was read from (visit_imports.import_id)"),
+    ("visited_at", _TS, "when (UTC); an export's row: its day"),
+    ("target_url", pa.string(), "the landing page, normalised; empty for an export's row"),
+    ("target_host", pa.string(), "its host"),
+    ("target_domain", pa.string(), "its registrable domain"),
+    ("target_rhost", pa.string(), "its reversed host, com.example.www"),
+    ("source_url", pa.string(), "the referrer, normalised (as sent: often only the origin); empty when direct"),
+    ("source_host", pa.string(), "the referrer's host (an Android app's package name for android-app://)"),
+    ("source_domain", pa.string(), "the referrer's registrable domain"),
+    ("source", pa.string(), "where the visit came from: utm_source, a listed name (Google) or the referrer's host"),
+    ("medium", pa.string(), "utm_medium, or organic, referral, email, (none)"),
+    ("campaign", pa.string(), "utm_campaign"),
+    ("channel", pa.string(), "the channel, by GA4's default channel group rules (Organic Search, Referral...)"),
+    ("visits", pa.int32(), "visits this row counts: 1 for a log line, an export row's count"),
+)
+
+VISIT_IMPORTS = _schema(
+    ("import_id", pa.int64(), "import number"),
+    ("fingerprint", pa.string(), "SHA-256 of the file's first 64 KiB (with its size: a file read before is skipped)"),
+    ("size", pa.int64(), "the file's size in bytes when read"),
+    ("name", pa.string(), "the file as named when read"),
+    ("format", pa.string(), "combined, caddy, cloudfront, w3c, plausible or ga4"),
+    ("site", pa.string(), "the --host it was read for; empty when its lines name their host"),
+    ("lines", pa.int64(), "lines (or export rows) read"),
+    ("parsed", pa.int64(), "lines that were requests"),
+    ("visits", pa.int64(), "visits it holds (after bots, sub-resources, navigation and spam are dropped)"),
+    ("added", pa.int64(), "visits new at its latest read"),
+    ("skipped", pa.int64(), "lines that were not requests (malformed...) or rows refused"),
+    ("dropped", pa.string(), "JSON object: requests that are no visit, by reason (bot, not_a_page, spam...)"),
+    ("errors", pa.string(), "JSON list: the first lines refused, {line, reason}"),
+    ("first_visit", _TS, "its earliest visit"),
+    ("last_visit", _TS, "its latest visit"),
+    ("first_read_at", _TS, "when it was first read"),
+    ("read_at", _TS, "when it was last read"),
+)
+
+# --- categories of referring domains (schema version 9; linkback.categories) ---
+DOMAIN_CATEGORIES = _schema(
+    ("domain", pa.string(), "registrable domain"),
+    ("tier1", pa.string(), "IAB Content Taxonomy 3.1 Tier-1 category; empty when its pages said too little"),
+    ("tier1_id", pa.string(), "the Tier-1 node's IAB Unique ID"),
+    ("tier2", pa.string(), "Tier-2 category under tier1; empty when no Tier-2 word was found"),
+    ("tier2_id", pa.string(), "the Tier-2 node's IAB Unique ID"),
+    ("confidence", pa.float64(), "0-1: the category's share of the evidence, times how much evidence there was"),
+    ("score", pa.float64(), "the weighted evidence for tier1"),
+    ("evidence", pa.string(), "the words that decided it, weightiest first: 'kuchen ×3, rezept ×2, backen'"),
+    ("alternatives", pa.string(), "JSON list: the three best Tier-1 categories with their shares"),
+    ("pages", pa.int32(), "pages of the domain read (titles and URLs)"),
+    ("links", pa.int32(), "links read: its pages' content links and menus, and other sites' links to it"),
+    ("seen_until", _TS, "newest page of the domain read: a newer page makes the next categorize run read it again"),
+    ("version", pa.string(), "taxonomy and word lists it was made with; another version is made again"),
+    ("categorized_at", _TS, "when"),
+)
+
+# --- unlinked brand mentions (schema version 10; linkback.brands) ---
+BRAND_MENTIONS = _schema(
+    ("url", pa.string(), "the page that names the brand"),
+    ("host", pa.string(), "page host"),
+    ("domain", pa.string(), "registrable domain of the page"),
+    ("term", pa.string(), "the brand term found, as the site profile has it"),
+    ("site", pa.string(), "the site profile the term belongs to"),
+    ("snippet", pa.string(), "about 80 characters of the page's text either side of the term (newest capture)"),
+    ("linked", pa.bool_(), "the page (newest capture with the term) links to the site's registrable domain"),
+    ("first_seen", _TS, "first capture of the page found with the term"),
+    ("last_seen", _TS, "newest capture of the page found with the term"),
+    ("obs_id", pa.int64(), "that newest capture (observations.obs_id)"),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "observations": OBSERVATIONS,
     "link_observations": LINK_OBSERVATIONS,
@@ -406,6 +621,15 @@ TABLES: dict[str, pa.Schema] = {
     "jobs": JOBS,
     "claims": CLAIMS,
     "claim_imports": CLAIM_IMPORTS,
+    "ledger": LEDGER,
+    "link_checks": LINK_CHECKS,
+    "alert_rules": ALERT_RULES,
+    "alerts": ALERTS,
+    "crawl_frontier": CRAWL_FRONTIER,
+    "visits": VISITS,
+    "visit_imports": VISIT_IMPORTS,
+    "domain_categories": DOMAIN_CATEGORIES,
+    "brand_mentions": BRAND_MENTIONS,
 }
 
 #: Tables added by each schema version after the first.
@@ -415,6 +639,10 @@ TABLES_SINCE: dict[int, tuple[str, ...]] = {
     4: ("discovery_cache",),
     5: ("jobs",),
     6: ("claims", "claim_imports"),
+    7: ("ledger", "link_checks", "alert_rules", "alerts", "crawl_frontier"),
+    8: ("visits", "visit_imports"),
+    9: ("domain_categories",),
+    10: ("brand_mentions",),
 }
 
 #: Columns added to existing tables by each schema version: (table, column).

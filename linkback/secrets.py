@@ -18,3 +18,9 @@ def token_hash(token: str) -> str:
 
 def token_matches(token: str, stored_hash: str) -> bool:
     return bool(token) and bool(stored_hash) and hmac.compare_digest(token_hash(token), stored_hash)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """``X-Linkback-Signature`` value: ``sha256=`` + hex HMAC-SHA256 of the exact body (webhooks of
+    mentions and of alerts)."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

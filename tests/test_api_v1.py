@@ -21,10 +21,13 @@ from test_reports import build_store
 from typer.testing import CliRunner
 
 from linkback import mentions
+from linkback.categories import categorize
 from linkback.cli import app
 from linkback.client import Advert, advert_path, server_for
 from linkback.faces import FACES, load_all
 from linkback.imports import import_files
+from linkback.monitor import ledger, monitor_pause, monitor_sync
+from linkback.quality import set_profile
 from linkback.rank import rank
 from linkback.shares import create_share
 from linkback.store import Store
@@ -69,6 +72,38 @@ CASES: list[tuple[list[str], str, dict[str, Any]]] = [
     (["share", "list"], "shares", {}),
     (["claims", "example.com"], "claims", {"target": "example.com"}),
     (["imports"], "imports", {}),
+    (["compare", "example.com", "example-x.com", "--since", "2024-01-15"], "compare",
+     {"targets": ["example.com", "example-x.com"], "since": "2024-01-15"}),  # fmt: skip
+    (["compare", "example.com", "example-x.com", "--by", "week", "--since", "2024-01-01", "--until", "2024-03-31"],
+     "compare_trend", {"targets": ["example.com", "example-x.com"], "by": "week", "since": "2024-01-01",
+                       "until": "2024-03-31"}),  # fmt: skip
+    (["intersect", "example-x.com", "examples.com", "notexample.com", "--not", "example.com"], "intersect",
+     {"targets": ["example-x.com", "examples.com", "notexample.com"], "exclude": ["example.com"]}),  # fmt: skip
+    (["intersect", "example.com", "example-x.com", "--min", "1", "--pages", "--sort", "links", "--limit", "2"],
+     "intersect", {"targets": ["example.com", "example-x.com"], "min_targets": 1, "pages": True, "sort": "links",
+                   "limit": 2}),  # fmt: skip
+    (["linked-domains", "f.net", "--sort", "dr"], "linked_domains", {"domain": "f.net", "sort": "dr"}),
+    (["alerts", "rules"], "alert_rules", {}),  # with rules and alerts in tests/test_alerts_server.py
+    (["alerts", "list", "--site", "example.com"], "alerts", {"site": "example.com"}),
+    (["broken", "example.com", "--internal"], "broken", {"target": "example.com", "internal": True}),
+    (["prospects", "broken", "--min-domains", "1"], "prospects_broken", {"min_domains": 1}),
+    (["monitor", "list", "example.com"], "ledger", {"target": "example.com"}),
+    (["monitor", "show", "1"], "link_timeline", {"link_id": 1}),
+    # Referral traffic (no log read here: tests/test_traffic_reports.py checks the faces on visits).
+    (["traffic", "example.com", "--by", "source"], "traffic", {"target": "example.com", "by": "source"}),
+    (["traffic-trend", "example.com", "--by", "week"], "traffic_trend", {"target": "example.com", "by": "week"}),
+    (["silent-backlinks", "example.com", "--until", "2024-03-01"], "silent_backlinks",
+     {"target": "example.com", "until": "2024-03-01"}),  # fmt: skip
+    (["visit-imports"], "visit_imports", {}),
+    # Categories of referring domains (the db is categorized; tests/test_categories*.py on real pages).
+    (["categories", "example.com"], "categories", {"target": "example.com"}),
+    (["categories", "example.com", "--tier", "2", "--min-confidence", "0.2", "--limit", "3"], "categories",
+     {"target": "example.com", "tier": 2, "min_confidence": 0.2, "limit": 3}),  # fmt: skip
+    (["category", "https://a.org/p1"], "domain_category", {"domain": "https://a.org/p1"}),
+    (["category", "news.c.de"], "domain_category", {"domain": "news.c.de"}),
+    # Unlinked brand mentions (the db has a few; tests/test_brands.py finds them on real pages).
+    (["unlinked", "example.com"], "unlinked", {"site": "example.com"}),
+    (["unlinked", "example.com", "--limit", "1"], "unlinked", {"site": "example.com", "limit": 1}),
 ]
 
 
@@ -82,6 +117,16 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
         store.con.execute("INSERT INTO quality_lists VALUES ('deny', 'bad.example', 'test', now())")
         create_share(store, "example.com")
         import_files(store, [IMPORTS / "ahrefs-backlinks.csv"])
+        monitor_sync(store)  # the claims in the ledger, paused: a server started here checks nothing
+        monitor_pause(store, [row["link_id"] for row in ledger(store)])
+        categorize(store, domains=["a.org"])  # c.de stays uncategorized: worked out when asked
+        set_profile(store, "example.com", brands=["Example", "Example Corp"])
+        # Mentions as ingest keeps them (the scan itself: tests/test_brands.py), one of them linked.
+        store.con.execute(
+            "INSERT INTO brand_mentions SELECT url, host, domain, 'Example', 'example.com', 'about Example and more', "
+            "url = 'https://c.de/y', first_seen, last_seen, 0 FROM pages "
+            "WHERE url IN ('https://a.org/p1', 'https://c.de/y', 'https://news.c.de/z')"
+        )
     return path
 
 
@@ -110,8 +155,9 @@ def comparable(cli_rows: Any, api_rows: Any) -> Any:
 def test_every_registered_report_has_a_case_here() -> None:
     reports = {name for name, face in load_all().items() if face.kind == "report"}
     covered = {name for _, name, _ in CASES}
-    # Reports the CLI shows in another form (disavow is a text file; profile a one-row table).
-    assert reports - covered == {"disavow", "get_profile", "latest_rank_run"}
+    # Reports the CLI shows in another form (disavow is a text file; profile a one-row table; an
+    # alert feed's URL, checked in tests/test_alerts_server.py).
+    assert reports - covered - {"alert_feed"} == {"disavow", "get_profile", "latest_rank_run"}
 
 
 def test_cli_json_api_and_cli_through_a_server_give_the_same_rows(db: str, tmp_path: Path) -> None:
@@ -382,3 +428,14 @@ def test_a_queued_job_can_be_cancelled(tmp_path: Path) -> None:
         assert job["state"] == "cancelled"
         assert client.delete(f"/api/v1/jobs/{job_id}", headers=AUTH).status_code == 409
         assert client.delete("/api/v1/jobs/12345", headers=AUTH).status_code == 404
+
+
+def test_every_registered_job_runs_in_exactly_one_lane(monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkback.server import _jobs
+
+    lanes = sorted(set(_jobs.LANES.values()))
+    served = [kind for lane in lanes for kind in _jobs.kinds_of(lane)]
+    assert sorted(served) == sorted({*_jobs.LANES, *_jobs.job_faces()})  # each once, none left out
+    # A job kind someone forgot to give a lane is still run (in the heavy lane), never left queued.
+    monkeypatch.delitem(_jobs.LANES, "import")
+    assert "import" in _jobs.kinds_of("heavy")

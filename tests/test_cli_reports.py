@@ -256,3 +256,19 @@ def test_export_parquet_to_a_pipe(db: str) -> None:
     result = runner.invoke(app, ["export", "links", "--format", "parquet", "--db", db])
     assert result.exit_code == 0
     assert pq.read_table(io.BytesIO(result.stdout_bytes)).num_rows == len(LINKS)
+
+
+def test_a_table_shows_terminal_control_in_anchors_as_escapes_and_json_keeps_the_text(tmp_path: Path) -> None:
+    from linkrows import insert as insert_rows
+    from linkrows import link as link_row
+
+    hostile = "Click\x1b]0;owned\x07\x1b[2J here\u202eevil\x08"
+    db = str(tmp_path / "hostile.duckdb")
+    with Store(db) as s:
+        insert_rows(s, "links", [link_row("https://blog.example.org/p", "https://target.example/", anchor=hostile)])
+    for command in ("backlinks", "anchors"):
+        shown = ok(command, "target.example", "--db", db)
+        assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown and "\x08" not in shown
+        assert "\\x1b]0;owned" in shown and "\\u202eevil" in shown
+    rows = json.loads(ok("backlinks", "target.example", "--db", db, "--format", "json"))
+    assert rows[0]["anchor"] == hostile

@@ -11,8 +11,8 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,9 @@ def test_ingest_of_the_warc_gives_the_links_extract_gives(
         result = ingest_files(store, paths=summary["warc_files"])
         stored = set(store.con.execute("SELECT source_url, target_url, anchor FROM links").fetchall())
         # The files say linkback's crawler wrote them (their warcinfo): the pages came via crawl.
-        vias = store.con.execute("SELECT DISTINCT via FROM observations UNION SELECT DISTINCT via FROM links").fetchall()
+        vias = store.con.execute(
+            "SELECT DISTINCT via FROM observations UNION SELECT DISTINCT via FROM links"
+        ).fetchall()
     assert vias == [("crawl",)]
     assert [f["status"] for f in result["files"]] == ["ingested"] * len(summary["warc_files"])
     expected = set()

@@ -14,10 +14,10 @@ import re
 from pathlib import Path
 
 import pytest
+from browserkit import AUDIT, CLEAN, SHOTS, chromium, watched_page
 from fastapi.testclient import TestClient
 from linkrows import insert, link, ts
 from serverkit import ServerThread, Settings
-from browserkit import AUDIT, CLEAN, SHOTS, chromium, watched_page
 from test_reports import build_store
 from typer.testing import CliRunner
 
@@ -104,6 +104,15 @@ PAGES = [
     "/disavow?target=example.com&min_score=1",
     "/sends",
     "/sites",
+    "/monitor",
+    "/alerts",
+    "/reports/broken?target=example.com",
+    "/reports/prospects_broken",
+    "/compare?targets=example.com",
+    "/intersect?targets=example.com",
+    "/traffic?target=example.com",
+    "/reports/categories?target=example.com",
+    "/reports/linked_domains?domain=evil.example",
 ]
 
 

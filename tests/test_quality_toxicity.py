@@ -28,7 +28,15 @@ def link(source_url: str, target_url: str = "https://example.com/", **values: An
     return linkrows.link(source_url, target_url, **values)
 
 
-def page(url: str, title: str | None = "A page", *, status: int = 200, n_internal: int = 20) -> dict[str, Any]:
+def page(
+    url: str,
+    title: str | None = "A page",
+    *,
+    status: int = 200,
+    n_internal: int = 20,
+    n_external: int = 1,
+    lang: str = "",
+) -> dict[str, Any]:
     parts = split_host(host_of(url))
     return {
         "url": url,
@@ -37,8 +45,9 @@ def page(url: str, title: str | None = "A page", *, status: int = 200, n_interna
         "rhost": parts.rhost,
         "status": status,
         "title": title,
+        "lang": lang,
         "n_internal": n_internal,
-        "n_external": 1,
+        "n_external": n_external,
     }
 
 
@@ -180,13 +189,32 @@ def test_link_farm_fires_on_many_linked_domains_per_page() -> None:
         rank_row("farm.org", linked_domains=50),  # 50 domains from 5 pages: 10 per page
         rank_row("portal.org", linked_domains=50),  # 50 from 6 pages: 8.3 per page
         rank_row("small.org", linked_domains=49),  # one page, but fewer than 50 domains
-        rank_row("nopages.org", linked_domains=60),  # no pages in the store: counts as one
+        rank_row("big.org", linked_domains=100),  # 10 pages: full evidence
     ]
-    pages = _pages("farm.org", 5) + _pages("portal.org", 6) + _pages("small.org", 1)
+    pages = _pages("farm.org", 5) + _pages("portal.org", 6) + _pages("small.org", 1) + _pages("big.org", 10)
     with make_store(ranks=ranks, pages=pages) as store:
         got = domain_signals(store)
-    assert "link_farm" in got["farm.org"][1] and "link_farm" in got["nopages.org"][1]
+    assert "link_farm" in got["farm.org"][1] and "link_farm" in got["big.org"][1]
     assert "link_farm" not in got["portal.org"][1] and "link_farm" not in got["small.org"][1]
+    # The weight is in proportion to the pages seen, up to FULL_EVIDENCE_PAGES.
+    assert got["farm.org"][0] == combine({"link_farm": 0.5}) == 25
+    assert got["big.org"][0] == combine(["link_farm"]) == 50
+
+
+def test_link_farm_needs_enough_html_pages_of_the_domain() -> None:
+    """One or two crawled pages of a site are not a link farm, however many domains they link to;
+    and what the store kept of its images or robots.txt (no title, no links) are not pages."""
+    ranks = [
+        rank_row("nopages.org", linked_domains=60),  # no pages in the store at all
+        rank_row("twopages.org", linked_domains=200),  # 100 domains a page, but 2 pages
+        rank_row("three.org", linked_domains=60),  # 3 HTML pages (and 20 images): 20 a page
+    ]
+    images = [page(f"https://three.org/i{i}.png", "", n_internal=0, n_external=0) for i in range(20)]
+    pages = _pages("twopages.org", 2) + _pages("three.org", 3) + images
+    with make_store(ranks=ranks, pages=pages) as store:
+        got = domain_signals(store)
+    assert got["nopages.org"] == (0, []) and got["twopages.org"] == (0, [])
+    assert got["three.org"] == (combine({"link_farm": 0.3}), ["link_farm"])
 
 
 def test_spam_tld_fires_on_abused_tlds_only() -> None:
@@ -235,21 +263,38 @@ def test_low_trust_fires_on_rank_without_trust_when_the_run_has_seeds() -> None:
 def test_thin_page_fires_when_half_the_pages_have_no_title_and_no_navigation() -> None:
     thin = {"title": None, "n_internal": 2}
     pages = [
-        *_pages("thin.org", 1, **thin),
-        page("https://thin.org/", "Home"),
+        *_pages("thin.org", 5, **thin),
+        *(page(f"https://thin.org/a{i}", "Home") for i in range(5)),
         # near-misses: a third of the pages thin; untitled but with navigation; untitled 404s
         *_pages("mostly.org", 1, **thin),
         page("https://mostly.org/a", "A"),
         page("https://mostly.org/b", "B"),
-        *_pages("nav.org", 2, title="", n_internal=3),
-        *_pages("gone.org", 2, status=404, title=None, n_internal=0),
+        *_pages("nav.org", 3, title="", n_internal=3),
+        *_pages("gone.org", 3, status=404, title=None, n_internal=0),
         page("https://gone.org/", "Gone Inc"),
     ]
     ranks = [rank_row(d) for d in ("thin.org", "mostly.org", "nav.org", "gone.org")]
     with make_store(ranks=ranks, pages=pages) as store:
         got = domain_signals(store)
-    assert got["thin.org"] == (30, ["thin_page"])
+    assert got["thin.org"] == (30, ["thin_page"])  # 10 pages: its full weight
     assert got["mostly.org"][1] == [] and got["nav.org"][1] == [] and got["gone.org"][1] == []
+
+
+def test_thin_page_needs_enough_html_pages_that_carry_links() -> None:
+    """Two pages are too few to judge a site by; an image or a robots.txt (stored with no title and
+    no links, as ingest keeps what it does not parse) is not a thin page, nor a page at all."""
+    thin = {"title": None, "n_internal": 0}
+    pages = [
+        *_pages("two.org", 2, **thin),
+        *_pages("three.org", 3, **thin),
+        *(page(f"https://files.org/{i}.gif", "", n_internal=0, n_external=0) for i in range(6)),
+        page("https://files.org/about", "About the files"),
+    ]
+    ranks = [rank_row(d) for d in ("two.org", "three.org", "files.org")]
+    with make_store(ranks=ranks, pages=pages) as store:
+        got = domain_signals(store)
+    assert got["two.org"] == (0, []) and got["files.org"] == (0, [])
+    assert got["three.org"] == (combine({"thin_page": 0.3}), ["thin_page"]) == (9, ["thin_page"])
 
 
 def test_spam_neighbour_fires_on_high_anti_trust() -> None:
@@ -309,6 +354,20 @@ def test_sitewide_counts_pages_not_links() -> None:
         assert "sitewide" not in signals_of(store, "https://one.org/p")
 
 
+def test_sitewide_counts_the_pages_of_one_host() -> None:
+    """A template belongs to one site: five blogs of a platform, each with the target in its
+    sidebar on one page, are five editorial choices, not one footer repeated."""
+    links = [
+        *(link(f"https://blog{i}.platform.com/post", section="aside", anchor="Example") for i in range(6)),
+        *(link(f"https://www.footer.org/p{i}", section="footer", anchor="Example") for i in range(5)),
+    ]
+    with make_store(links) as store:
+        assert "sitewide" not in signals_of(store, "https://blog0.platform.com/post")
+        assert "sitewide" in signals_of(store, "https://www.footer.org/p0")
+        row = toxic_domains(store, TARGET, min_score=1)[0]
+    assert row["domain"] == "footer.org" and row["reasons"] == "sitewide (5 of 5 links; 5 pages of one host)"
+
+
 def test_comment_section_fires_on_comment_links_only() -> None:
     links = [link("https://blog.org/post", section="comment"), link("https://news.org/post", section="content")]
     with make_store(links) as store:
@@ -345,6 +404,13 @@ def test_commercial_anchor_fires_on_an_exact_match_keyword_of_the_site_profile()
         assert "commercial_anchor" in signals_of(store, "https://a.org/p", profile=profile)
 
 
+def test_identical_anchors_counts_pages_not_links() -> None:
+    """The same anchor twelve times on one page (a share button under every comment) is one page."""
+    links = [link("https://news.org/story", "https://example.com/" + str(i), anchor="Share") for i in range(12)]
+    with make_store(links) as store:
+        assert "identical_anchors" not in signals_of(store, "https://news.org/story")
+
+
 def test_identical_anchors_fires_on_one_anchor_repeated_by_one_domain() -> None:
     links = [
         *(link(f"https://pbn.org/p{i}", anchor="Best Boots" if i % 2 else "best boots ") for i in range(10)),
@@ -373,6 +439,22 @@ def test_reciprocal_fires_when_the_target_links_back_with_a_dofollow_link() -> N
         assert signals_of(store, "https://former.org/") == []
 
 
+def test_reciprocal_is_between_two_sites() -> None:
+    """An exchange is between the site linked to and the site linking: on a platform, another blog
+    linking back is not an exchange; the same site with or without www. is."""
+    links = [
+        link("https://news.org/a", "https://alice.platform.com/", section="comment"),
+        link("https://bob.platform.com/post", "https://news.org/"),  # another blog links back
+        link("https://partner.org/", "https://www.platform.com/", anchor="Platform"),
+        link("https://platform.com/partners", "https://partner.org/"),  # www. or not: one site
+    ]
+    with make_store(links) as store:
+        got = {r["source_url"]: r for r in toxic_links(store, "platform.com")}
+    assert got["https://news.org/a"]["signals"] == ["comment_section"]
+    assert got["https://partner.org/"]["signals"] == ["reciprocal"]
+    assert got["https://partner.org/"]["reasons"] == "reciprocal (1 page links back)"
+
+
 def test_link_cycle_fires_on_a_cycle_of_three_domains() -> None:
     links = [
         link("https://example.com/", "https://b.org/"),
@@ -390,11 +472,28 @@ def test_link_cycle_fires_on_a_cycle_of_three_domains() -> None:
         assert signals_of(store, "https://g.org/") == []
 
 
+def test_link_cycle_adds_nothing_to_a_reciprocal_link() -> None:
+    """A cycle through a third domain hides an exchange; beside the exchange itself it is no more evidence."""
+    links = [
+        link("https://example.com/", "https://b.org/"),
+        link("https://b.org/", "https://c.org/"),
+        link("https://example.com/", "https://c.org/"),
+        link("https://c.org/", anchor="Example"),
+    ]
+    with make_store(links) as store:
+        assert signals_of(store, "https://c.org/") == ["reciprocal"]
+
+
 def test_off_topic_fires_when_the_source_title_shares_no_word_with_the_target() -> None:
     links = [link(f"https://{d}/p", anchor="Example") for d in ("casino.org", "trails.org", "untitled.org")]
+    target = [
+        page("https://example.com/", "Example: hiking boots and trail gear", lang="en"),
+        page("https://example.com/about", "About us"),  # no content word: says nothing of the topic
+        page("https://example.com/shoes", "Trail shoes for winter", lang="en-GB"),
+        page("https://example.com/review", "Boots reviewed", lang="en"),
+    ]
     pages = [
-        page("https://example.com/", "Example: hiking boots and trail gear"),
-        page("https://example.com/about", "About us"),
+        *target,
         page("https://casino.org/p", "Casino bonuses of the week"),
         page("https://trails.org/p", "The ten best TRAIL runs in Wales"),
         page("https://untitled.org/p", None),
@@ -403,8 +502,32 @@ def test_off_topic_fires_when_the_source_title_shares_no_word_with_the_target() 
         assert signals_of(store, "https://casino.org/p") == ["off_topic"]
         assert signals_of(store, "https://trails.org/p") == []
         assert signals_of(store, "https://untitled.org/p") == []
-    with make_store(links, pages=pages[2:]) as store:  # nothing known of the target's topic
+        reason = toxic_links(store, TARGET, min_score=1)[0]["reasons"]
+        assert reason == "off_topic (target topic from 3 pages)"
+    with make_store(links, pages=pages[4:]) as store:  # nothing known of the target's topic
         assert signals_of(store, "https://casino.org/p") == []
+
+
+def test_off_topic_needs_enough_of_the_target_and_a_shared_language() -> None:
+    """Two titled pages are too little of a site to know its topic; and titles in different
+    languages share no words whatever their topics."""
+    links = [link(f"https://{d}/p", anchor="Example") for d in ("casino.org", "wandern.de", "sans.org")]
+    target = [
+        page("https://example.com/", "Example: hiking boots and trail gear", lang="en"),
+        page("https://example.com/shoes", "Trail shoes for winter", lang="en-GB"),
+        page("https://example.com/review", "Boots reviewed", lang="en"),
+    ]
+    sources = [
+        page("https://casino.org/p", "Casino bonuses of the week", lang="en-US"),
+        page("https://wandern.de/p", "Wanderschuhe im Test", lang="de-DE"),
+        page("https://sans.org/p", "Casino bonuses of the month"),  # no language given: judged
+    ]
+    with make_store(links, pages=target[:2] + sources) as store:
+        assert signals_of(store, "https://casino.org/p") == []
+    with make_store(links, pages=target + sources) as store:
+        assert signals_of(store, "https://casino.org/p") == ["off_topic"]
+        assert signals_of(store, "https://wandern.de/p") == []
+        assert signals_of(store, "https://sans.org/p") == ["off_topic"]
 
 
 # --- lists, runs, ordering and the per-domain view -----------------------------------------------
@@ -497,5 +620,18 @@ def test_toxic_domains_takes_the_worst_link_and_every_signal() -> None:
         "links": 3,
         "toxicity": combine(["spam_tld", "commercial_anchor"]),
         "signals": ["spam_tld", "comment_section", "commercial_anchor"],
+        # the reasons say on how many of the domain's links each link signal fired
+        "reasons": "spam_tld, comment_section (1 of 3 links), commercial_anchor (1 of 3 links)",
     }
-    assert rows[1] == {"domain": "plain.org", "dr": 10.0, "links": 2, "toxicity": 0, "signals": []}
+    assert rows[1] == {"domain": "plain.org", "dr": 10.0, "links": 2, "toxicity": 0, "signals": [], "reasons": ""}
+
+
+def test_the_reasons_say_how_much_evidence_the_page_signals_had() -> None:
+    pages = _pages("farm.org", 4) + _pages("thin.org", 4, title=None, n_internal=0)
+    ranks = [rank_row("farm.org", linked_domains=80), rank_row("thin.org")]
+    links = [link("https://farm.org/p0"), link("https://thin.org/p0"), link("https://other.xyz/")]
+    with make_store(links, pages=pages, ranks=ranks, deny=("other.xyz",)) as store:
+        got = {r["domain"]: (r["toxicity"], r["reasons"]) for r in toxic_domains(store, TARGET)}
+    assert got["farm.org"] == (20, "link_farm (4 pages, 40% weight; 20 linked domains/page)")
+    assert got["thin.org"] == (12, "thin_page (4 of 4 pages thin, 40% weight)")
+    assert got["other.xyz"] == (100, "denied (deny list)")

@@ -244,6 +244,7 @@ def test_backlinks_rows_have_the_documented_columns_in_order(store: Store) -> No
         "lost_reason": None,
         "source_dr": None,
         "source_ur": None,
+        "visits": 0,  # no access log read (tests/test_traffic_reports.py reads some)
     }
 
 
@@ -374,10 +375,10 @@ def test_overview_internal(store: Store) -> None:
 def test_refdomains(store: Store) -> None:
     rows = reports.refdomains(store, "example.com")
     assert [tuple(r.values()) for r in rows] == [
-        ("a.org", "org", None, None, 2, 1, 2, ts("2024-01-01"), ts("2024-03-01")),
-        ("c.de", "de", None, None, 2, 1, 2, ts("2024-01-10"), ts("2024-02-15")),
-        ("192.0.2.1", None, None, None, 1, 1, 1, ts("2024-01-05"), ts("2024-01-06")),
-        ("b.co.uk", "uk", None, None, 1, 0, 1, ts("2024-01-02"), ts("2024-02-01")),
+        ("a.org", "org", None, None, 2, 1, 2, ts("2024-01-01"), ts("2024-03-01"), 0),
+        ("c.de", "de", None, None, 2, 1, 2, ts("2024-01-10"), ts("2024-02-15"), 0),
+        ("192.0.2.1", None, None, None, 1, 1, 1, ts("2024-01-05"), ts("2024-01-06"), 0),
+        ("b.co.uk", "uk", None, None, 1, 0, 1, ts("2024-01-02"), ts("2024-02-01"), 0),
     ]
     assert list(rows[0]) == list(reports.REFDOMAIN_COLUMNS)  # dr is None before the first rank run
 

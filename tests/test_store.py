@@ -365,3 +365,32 @@ def test_a_write_is_one_transaction_and_a_failed_inner_write_undoes_it_all() -> 
         read_only_copy = Store.borrowing(store.con, ":memory:", read_only=True)
         with pytest.raises(Exception, match="read-only"):
             read_only_copy.write(lambda s: None)
+
+
+def _catalog(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    return {
+        "columns": con.execute(
+            "SELECT table_name, column_index, column_name, data_type FROM duckdb_columns() "
+            "WHERE NOT internal ORDER BY ALL"
+        ).fetchall(),
+        "sequences": con.execute(
+            "SELECT sequence_name, start_value, increment_by FROM duckdb_sequences() ORDER BY ALL"
+        ).fetchall(),
+        "indexes": con.execute("SELECT index_name, table_name, sql FROM duckdb_indexes() ORDER BY ALL").fetchall(),
+    }
+
+
+def test_a_new_file_made_in_one_step_equals_one_migrated_step_by_step(tmp_path) -> None:
+    from linkback.store import _db
+
+    stepwise = duckdb.connect(str(tmp_path / "steps.duckdb"))
+    stepwise.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    for version in range(1, schema.SCHEMA_VERSION + 1):
+        _db._MIGRATIONS[version](stepwise)
+    with Store(tmp_path / "fresh.duckdb") as fresh:
+        assert fresh.schema_version == schema.SCHEMA_VERSION
+        made = _catalog(fresh.con)
+    assert made == _catalog(stepwise)
+    assert {name for name, *_ in made["columns"]} == set(schema.TABLES) | {"meta"}
+    assert {name for name, *_ in made["sequences"]} >= {"obs_id_seq", "job_id_seq", "link_id_seq", "claim_id_seq"}
+    assert {name for name, *_ in made["indexes"]} >= {"mentions_pair", "jobs_id", "ledger_key"}

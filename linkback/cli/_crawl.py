@@ -1,4 +1,4 @@
-"""``linkback crawl``: a polite crawl into WARC files the user keeps, then ingested."""
+"""``linkback crawl``: a polite crawl into WARC files the user keeps, ingested as it goes."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from linkback.cli._app import app
-from linkback.cli._output import fail, writable_store
-from linkback.crawl import CrawlError, CrawlSummary, run_crawl
+from linkback.cli._output import fail
+from linkback.crawl import CrawlSummary, run_crawl
+from linkback.errors import LinkbackError
+from linkback.store import default_db_path
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, width=min(Console().width, 80))
@@ -29,7 +31,9 @@ class ScopeChoice(str, Enum):
 
 @app.command("crawl")
 def crawl_command(
-    seeds: Annotated[list[str], typer.Argument(help="Start URLs (http or https).")],
+    seeds: Annotated[
+        list[str] | None, typer.Argument(help="Start URLs (http or https); none with --resume.", show_default=False)
+    ] = None,
     scope: Annotated[
         ScopeChoice,
         typer.Option("--scope", help="Follow links within the seeds' sites, their hosts only, or fetch the list."),
@@ -39,7 +43,9 @@ def crawl_command(
     delay: Annotated[
         float, typer.Option("--delay", min=0.0, help="Seconds between requests to one host (jittered ±50 %).")
     ] = 1.0,
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the WARC files (kept).")] = Path("crawl"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for the WARC files (kept); also names the crawl to resume.")
+    ] = Path("crawl"),
     contact: Annotated[
         str, typer.Option("--contact", help="A URL or address for site owners, put in the User-Agent.")
     ] = "",
@@ -50,59 +56,74 @@ def crawl_command(
             "--allow-private", help="Allow loopback/private addresses and any port (also LINKBACK_ALLOW_PRIVATE=1)."
         ),
     ] = False,
-    ingest: Annotated[bool, typer.Option("--ingest/--no-ingest", help="Index the WARC files after the crawl.")] = True,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Go on with the stopped crawl of --out (also done by itself).")
+    ] = False,
+    render: Annotated[
+        bool, typer.Option("--render", help="Render every HTML page in headless Chromium and follow its links.")
+    ] = False,
+    ingest: Annotated[bool, typer.Option("--ingest/--no-ingest", help="Index the pages as they are fetched.")] = True,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Extraction processes.")] = 1,
     db: Annotated[
         Path | None, typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).")
     ] = None,
     output: Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")] = "table",
 ) -> None:
-    """Crawl from the seeds politely, keep the pages as WARC files, and index their links.
+    """Crawl from the seeds politely, keep the pages as WARC files, and index their links as it goes.
 
     Obeys robots.txt and its Crawl-delay, one connection per host, waits --delay between requests
     (and what Retry-After asks on 429/503), caps responses at 10 MB, and refuses loopback, private
-    and metadata addresses. One crawl per process.
+    and metadata addresses. Unchanged pages are archived as revisit records. The frontier is kept in
+    the database: a crawl stopped by Ctrl-C, a crash or kill -9 goes on where it stopped when run again
+    with the same --out. With a server running on the database, the crawl is its job.
 
     Example: linkback crawl https://example.com/ --contact https://example.com/about --out crawl/
     """
+    from linkback.client import connect  # noqa: PLC0415
+
     allow = allow_private or os.environ.get("LINKBACK_ALLOW_PRIVATE", "").strip().lower() in {"1", "true", "yes"}
     quiet = output == "json" or not err.is_terminal
-
-    def on_page(stats: dict[str, Any]) -> None:
-        pages, size = stats.get("crawl/pages", 0), stats.get("downloader/response_bytes", 0)
-        status.update(f"crawling: {pages:,} pages, {size:,} bytes")
-
+    path = db if db is not None else default_db_path()
+    params: dict[str, Any] = {
+        "seeds": list(seeds or []), "out": str(out_dir.resolve()), "scope": scope.value, "depth": depth,
+        "max_pages": max_pages, "delay": delay, "contact": contact, "agent": agent, "allow_private": allow,
+        "resume": resume, "render": render,
+    }  # fmt: skip
+    try:
+        remote = connect(path)
+    except LinkbackError as exc:
+        fail(str(exc))
     try:
         with err.status("crawling: starting", spinner="dots") as status:
-            summary = run_crawl(
-                seeds,
-                out=out_dir.resolve(),
-                scope=scope.value,
-                depth=depth,
-                max_pages=max_pages,
-                delay=delay,
-                contact=contact,
-                agent=agent or None,
-                allow_private=allow,
-                on_page=None if quiet else on_page,
-            )
-    except CrawlError as exc:
-        fail(str(exc))
-    ingested: dict[str, Any] | None = None
-    if ingest and summary.warc_files:
-        from linkback.jobs import ingest_files  # noqa: PLC0415
 
-        with writable_store(db) as store:
-            ingested = ingest_files(store, paths=summary.warc_files)
+            def on_page(stats: dict[str, Any]) -> None:
+                pages, size = stats.get("crawl/pages", stats.get("pages", 0)), stats.get("downloader/response_bytes", 0)
+                status.update(f"crawling: {pages:,} pages, {size:,} bytes")
+
+            if remote is not None:
+                from linkback.jobs import crawl  # noqa: PLC0415
+
+                with remote:
+                    result = crawl(remote, **params, progress=None if quiet else on_page)
+                summary = CrawlSummary(**{k: v for k, v in result.items() if k in CrawlSummary.__dataclass_fields__})
+            else:
+                params["agent"] = agent or None
+                summary = run_crawl(
+                    params.pop("seeds"), **params, db=path, ingest=ingest, workers=workers,
+                    on_page=None if quiet else on_page,
+                )  # fmt: skip
+    except (LinkbackError, ValueError) as exc:
+        fail(str(exc))
     if output == "json":
-        json.dump({**summary.as_dict(), "ingest": ingested}, sys.stdout, indent=2)
+        json.dump(summary.as_dict(), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        _print_summary(summary, ingested)
+        _print_summary(summary)
     if summary.pages == 0:
         raise typer.Exit(1)
 
 
-def _print_summary(summary: CrawlSummary, ingested: dict[str, Any] | None) -> None:
+def _print_summary(summary: CrawlSummary) -> None:
     table = Table(title="Crawl", show_header=False, box=None, pad_edge=False, title_justify="left")
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
@@ -124,9 +145,18 @@ def _print_summary(summary: CrawlSummary, ingested: dict[str, Any] | None) -> No
     table.add_row("WARC files", f"{len(summary.warc_files):,}")
     for path in summary.warc_files:
         table.add_row("", path)
-    if ingested is not None:
-        files = ingested.get("files", [])
-        pages = sum(f.get("pages", 0) for f in files)
-        links = sum(f.get("links", 0) for f in files)
-        table.add_row("ingested", f"{pages:,} pages, {links:,} links; the index holds {ingested['index_links']:,}")
+    if summary.revisits:
+        table.add_row("revisit records", f"{summary.revisits:,} (payload unchanged since the last fetch)")
+    if summary.rendered or summary.render_failed:
+        failed = ", ".join(f"{why}: {n:,}" for why, n in summary.render_failed.items()) or "0"
+        table.add_row("rendered", f"{summary.rendered:,}; not rendered: {failed}")
+    if summary.resumed:
+        table.add_row("resumed", f"run {summary.run} of {summary.crawl_id}")
+    for caught in summary.caught_up:
+        table.add_row("caught up", f"{caught['path']}: {caught['pages']:,} pages ({caught['status']})")
+    if summary.ingest is not None:
+        stored = summary.ingest
+        table.add_row("ingested", f"{stored['pages']:,} pages, {stored['links']:,} links, as they came")
+    for problem in summary.problems:
+        table.add_row("problem", problem)
     out.print(table)

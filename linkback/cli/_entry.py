@@ -44,9 +44,17 @@ COMMAND_MODULES = {
     **dict.fromkeys(["send", "sent"], "_send"),
     **dict.fromkeys(["serve", "refbacks", "site", "mentions"], "_serve"),
     **dict.fromkeys(["trend", "growth", "churn"], "_trend"),
+    **dict.fromkeys(["compare", "intersect", "linked-domains"], "_compare"),
     **dict.fromkeys(["import", "claims", "imports"], "_import"),
     "share": "_share",
+    "spark": "_spark",
     "crawl": "_crawl",
+    "monitor": "_monitor",
+    "alerts": "_alerts",
+    **dict.fromkeys(["broken", "prospects"], "_broken"),
+    **dict.fromkeys(["visits", "traffic", "traffic-trend", "silent-backlinks", "visit-imports"], "_traffic"),
+    **dict.fromkeys(["categorize", "categories", "category"], "_categories"),
+    **dict.fromkeys(["unlinked", "rescan"], "_brands"),
 }
 
 

@@ -18,9 +18,9 @@ from linkback.cli import _table
 from linkback.cli._app import app
 from linkback.cli._output import WideOption, writable_store
 from linkback.ingest import FileSummary, IngestSummary, default_workers
+from linkback.ingest import Progress as IngestProgress
 from linkback.jobs import ingest_files
 from linkback.sources.warc import iter_paths
-from linkback.ingest import Progress as IngestProgress
 from linkback.store import Store
 
 err = Console(stderr=True)
@@ -174,11 +174,18 @@ def _print_skips(skipped: dict[str, int], *, wide: bool) -> None:
 
 
 def _print_summary(
-    summary: IngestSummary, elapsed: float, workers: int, *, wide: bool = False, index_links: int | None = None
+    summary: IngestSummary,
+    elapsed: float,
+    workers: int,
+    *,
+    wide: bool = False,
+    index_links: int | None = None,
+    title: str | None = None,
 ) -> None:
     """The files table and the legend of its counts, the skips by reason, warnings on stderr.
 
-    ``index_links``, when given, is how many distinct live links the index holds afterwards."""
+    ``index_links``, when given, is how many distinct live links the index holds afterwards;
+    ``title`` replaces the table's (``linkback spark extract`` prints the same table)."""
     rows = [
         (f.path, f.status + (f" ({f.note})" if f.note else ""), f.records, f.skipped, f.pages, f.html_pages, f.links)
         for f in summary.files
@@ -199,7 +206,7 @@ def _print_summary(
         *(_table.Column(name, _table.FIXED, [Text(f"{n:,}") for n in ns], right=True) for name, ns in numbers.items()),
     ]
     n = len(summary.files)
-    title = f"Ingested {n} file{'s' * (n != 1)} in {elapsed:.1f} s with {workers} worker{'s' * (workers != 1)}"
+    title = title or f"Ingested {n} file{'s' * (n != 1)} in {elapsed:.1f} s with {workers} worker{'s' * (workers != 1)}"
     table = _table.build(title, columns, wide=wide, total_row=True)
     _table.console_for(table).print(table)
     out = Console(highlight=False, width=None if wide else _table.terminal_width())

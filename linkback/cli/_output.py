@@ -15,6 +15,7 @@ import csv
 import functools
 import inspect
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -174,6 +175,22 @@ def _plain(value: Any) -> Any:
     return plain(value)
 
 
+# Terminal control characters (ESC, BEL, backspace...) and the marks that reorder text on screen
+# (bidi overrides and isolates): an anchor or a title is anyone's text, and a table prints it to a
+# terminal, where ESC sequences could retitle the window, clear the screen or fake a line. They
+# are shown as escapes (\x1b), the rest of the text as it is; JSON and CSV keep the text whole.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    r"""``text`` with what would steer a terminal shown as escapes.
+
+    >>> terminal_safe("ok\x1b[2J\u202eevil")
+    'ok\\x1b[2J\\u202eevil'
+    """
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", text)
+
+
 def _cell(column: str, value: Any) -> Text:
     """A value as a table shows it: one line, ratings with one decimal, dates as days."""
     if value is None:
@@ -192,7 +209,7 @@ def _cell(column: str, value: Any) -> Text:
         value = " ".join(map(str, value))
     if column == "anchor" and value == "":
         return Text("(none)", style="dim")
-    return Text(" ".join(str(value).split()) if isinstance(value, str) else str(value))
+    return Text(terminal_safe(" ".join(str(value).split()) if isinstance(value, str) else str(value)))
 
 
 #: Text columns whose values are URLs, hosts, domains or paths: shortened in the middle.

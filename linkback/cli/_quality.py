@@ -168,11 +168,14 @@ def toxic_cmd(
     for row in rows:
         row["signals"] = " ".join(row["signals"])
     if links:
-        columns = ["toxicity", "signals", "source_url", "target_url", "anchor", "kind", "section", "dofollow", "dr"]
-        shown = ["toxicity", "signals", "source_url", "anchor", "section", "dr"]
+        columns = [
+            "toxicity", "signals", "source_url", "target_url", "anchor", "kind", "section", "dofollow", "dr", "reasons"
+        ]  # fmt: skip
+        shown = ["toxicity", "reasons", "source_url", "anchor", "section", "dr"]
         return Report(rows, f"backlinks of {target} by toxicity{as_of(store)}", columns, shown)
-    columns = ["toxicity", "signals", "domain", "dr", "links"]
-    return Report(rows, f"referring domains of {target} by toxicity{as_of(store)}", columns)
+    columns = ["toxicity", "signals", "domain", "dr", "links", "reasons"]
+    shown = ["toxicity", "reasons", "domain", "dr", "links"]  # the reasons: the signals with their evidence
+    return Report(rows, f"referring domains of {target} by toxicity{as_of(store)}", columns, shown)
 
 
 @app.command("disavow")

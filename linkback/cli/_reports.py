@@ -13,8 +13,8 @@ import typer
 from linkback import reports
 from linkback.cli._app import app
 from linkback.cli._output import DbOption, Format, Report, as_of, fail, open_store, report_command
-from linkback.reports._cursor import next_cursor
 from linkback.records import LINK_KINDS, SECTIONS
+from linkback.reports._cursor import next_cursor
 from linkback.store import Store
 
 
@@ -158,7 +158,7 @@ def _command_line(ctx: typer.Context, **changed: Any) -> str:
             continue
         value = _plain(changed.get(param.name, ctx.params.get(param.name)))
         if param.param_type_name == "argument":
-            words.append(str(value))
+            words.extend(map(str, value) if isinstance(value, (list, tuple)) else [str(value)])  # TARGET... too
         elif value is None or value == () or (value is False and not param.secondary_opts):
             continue
         elif value is True or value is False:

@@ -6,13 +6,19 @@
   AutoThrottle's delays (Scrapy honours neither);
 * :mod:`linkback.crawl._guard` — the fetcher's SSRF rules as a downloader middleware and as the
   Twisted resolver Scrapy connects through;
-* :mod:`linkback.crawl._warc` — request and response records per fetch, rotated files.
+* :mod:`linkback.crawl._warc` — request and response records per fetch (revisit records for
+  unchanged payloads, conversion records of rendered pages), rotated files;
+* :mod:`linkback.crawl._frontier` — the frontier in DuckDB (``crawl_frontier``): resuming;
+* :mod:`linkback.crawl._live` — the frontier's writer and the live ingest, threads beside the
+  reactor: pages reach the store through :func:`linkback.ingest.ingest_pages` as they come;
+* :mod:`linkback.crawl._job` and :mod:`linkback.crawl._child` — the crawl as a server's job:
+  the crawling in a child process, the keeping in the job.
 
-The WARC files are then ingested like any archive (:func:`linkback.jobs.ingest_files`).
 Scrapy is imported only when a crawl runs.
 """
 
-from linkback.crawl._run import CrawlError, CrawlSummary, run_crawl, user_agent
-from linkback.crawl._scope import SCOPES, Scope
+from linkback.crawl._errors import CrawlError
+from linkback.crawl._run import CrawlOptions, CrawlSummary, run_crawl, user_agent
+from linkback.crawl._scope import SCOPES, Scope, ScopeKind
 
-__all__ = ["SCOPES", "CrawlError", "CrawlSummary", "Scope", "run_crawl", "user_agent"]
+__all__ = ["SCOPES", "CrawlError", "CrawlOptions", "CrawlSummary", "Scope", "ScopeKind", "run_crawl", "user_agent"]

@@ -13,20 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import linkback
+from linkback.crawl._errors import CrawlError
 from linkback.crawl._scope import SCOPES, ScopeKind
-from linkback.errors import LinkbackError
 
 #: The robots.txt product token: ``User-agent: linkback`` groups apply to us.
 ROBOTS_TOKEN = "linkback"
 DEFAULT_DELAY = 1.0
 DEFAULT_MAX_BYTES = 10 * 2**20  # per response: pages, not videos
 DEFAULT_WARC_BYTES = 10**9
-
-
-class CrawlError(LinkbackError):
-    """A crawl that cannot start: bad seeds, scope or output directory."""
-
-    http_status = 400
 
 
 @dataclass
@@ -42,6 +36,15 @@ class CrawlSummary:
     bytes: int = 0
     warc_files: list[str] = field(default_factory=list)
     finish_reason: str = ""
+    revisits: int = 0  # responses archived as revisit records (payload unchanged)
+    rendered: int = 0  # pages rendered in headless Chromium (--render), archived as conversion records
+    render_failed: dict[str, int] = field(default_factory=dict)  # by reason: those pages kept as fetched
+    crawl_id: str = ""  # the crawl's directory: its frontier in the store
+    run: int = 0  # which crawl of that directory (1, 2...)
+    resumed: bool = False  # a stopped run went on
+    ingest: dict[str, Any] | None = None  # what the live ingest stored (None: not ingested)
+    caught_up: list[dict[str, Any]] = field(default_factory=list)  # files of a stopped crawl ingested first
+    problems: list[str] = field(default_factory=list)  # the frontier or the ingest failed (the WARC is whole)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,9 +71,11 @@ def crawl_settings(
     warc_max_bytes: int,
     max_bytes: int = DEFAULT_MAX_BYTES,
     resolve: Mapping[str, str] | None = None,
+    context: str = "",
 ) -> dict[str, Any]:
     """Scrapy settings: polite (robots, one connection per host, delay with jitter, AutoThrottle
-    with our floors), guarded (resolver, middleware, no proxies) and archived (WARC)."""
+    with our floors), guarded (resolver, middleware, no proxies) and archived (WARC).
+    ``context`` is the key of the crawl's :class:`~linkback.crawl._live.CrawlContext`."""
     here = "linkback.crawl"
     return {
         "USER_AGENT": agent,
@@ -104,6 +109,12 @@ def crawl_settings(
             f"{here}._guard.GuardMiddleware": 60,  # before robots.txt is asked for
             f"{here}._warc.WarcWriterMiddleware": 950,  # sees responses as downloaded
         },
+        # Nothing is sent before what came before it is kept (the frontier, for resuming).
+        "DOWNLOAD_HANDLERS": {
+            "http": f"{here}._gate.GatedDownloadHandler",
+            "https": f"{here}._gate.GatedDownloadHandler",
+        },
+        "LINKBACK_CONTEXT": context,
         "LINKBACK_ALLOW_PRIVATE": allow_private,
         "LINKBACK_RESOLVE": dict(resolve or {}),
         "LINKBACK_WARC_DIR": str(out),
@@ -111,13 +122,38 @@ def crawl_settings(
     }
 
 
-def _check_seeds(seeds: Sequence[str]) -> list[str]:
-    if not seeds:
+def check_seeds(seeds: Sequence[str], *, resume: bool = False) -> list[str]:
+    """The seeds, checked: http(s) URLs, at least one unless a stopped crawl is resumed."""
+    if not seeds and not resume:
         raise CrawlError("give at least one seed URL")
     bad = [s for s in seeds if not re.match(r"(?i)^https?://[^/?#]+", s)]
     if bad:
         raise CrawlError(f"seeds must be http(s) URLs: {', '.join(bad[:3])}")
     return list(seeds)
+
+
+@dataclass
+class CrawlOptions:
+    """How a crawl goes (plain data: a crawl job hands it to the process that crawls)."""
+
+    scope: ScopeKind = "site"
+    depth: int = 3
+    max_pages: int = 1000
+    delay: float = DEFAULT_DELAY
+    agent: str = ""
+    allow_private: bool = False
+    warc_max_bytes: int = DEFAULT_WARC_BYTES
+    resolve: dict[str, str] = field(default_factory=dict)
+    polite: bool = True
+    concurrency: int = 16
+    render: bool = False
+    render_timeout: float = 20.0
+
+    def check(self) -> None:
+        if self.scope not in SCOPES:
+            raise CrawlError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
+        if self.depth < 0 or self.max_pages < 1 or self.delay < 0:
+            raise CrawlError("depth must be ≥ 0, max pages ≥ 1 and the delay ≥ 0")
 
 
 def run_crawl(
@@ -134,39 +170,158 @@ def run_crawl(
     warc_max_bytes: int = DEFAULT_WARC_BYTES,
     resolve: Mapping[str, str] | None = None,
     on_page: Callable[[dict[str, Any]], None] | None = None,
+    db: str | Path | None = None,
+    ingest: bool = True,
+    resume: bool = False,
+    workers: int = 1,
+    polite: bool = True,
+    concurrency: int = 16,
+    render: bool = False,
+    render_timeout: float = 20.0,
+    flush_seconds: float = 2.0,
 ) -> CrawlSummary:
-    """Crawl from ``seeds`` into WARC files under ``out``; once per process.
+    """Crawl from ``seeds`` into WARC files under ``out``, ingesting the pages into the store
+    ``db`` as they come; once per process (threads keep the frontier and the index).
 
-    ``resolve`` maps host names to addresses (tests: to 127.0.0.1, with ``allow_private``).
+    The frontier lives in ``db`` too: a crawl of a directory whose last crawl was stopped goes
+    on with what it had queued (``resume`` insists on that; seeds may then be left out), and
+    first ingests what the stopped one archived but had not stored. ``db=None``: a throw-away
+    store in memory (no resuming). ``resolve`` maps host names to addresses (tests: to
+    127.0.0.1, with ``allow_private``). ``polite=False`` (benchmarks only: no delay, robots.txt
+    or AutoThrottle) and ``concurrency`` requests per host. ``render``: every HTML page is also
+    rendered in headless Chromium (:mod:`linkback.render`, through the same SSRF guard), its DOM
+    archived as a ``conversion`` record and ingested, and its links followed. Pages reach the
+    store at most ``flush_seconds`` after they were fetched.
     """
-    from scrapy.crawler import CrawlerProcess  # noqa: PLC0415 - heavy, and installs a reactor
+    from linkback.store import Store  # noqa: PLC0415
 
-    from linkback.crawl._spider import LinkSpider  # noqa: PLC0415
+    options = CrawlOptions(
+        scope=scope, depth=depth, max_pages=max_pages, delay=delay, agent=user_agent(contact, agent),
+        allow_private=allow_private, warc_max_bytes=warc_max_bytes, resolve=dict(resolve or {}), polite=polite,
+        concurrency=concurrency, render=render, render_timeout=render_timeout,
+    )  # fmt: skip
+    seeds = check_seeds(seeds, resume=resume)
+    options.check()
+    directory = crawl_directory(out)
+    with Store(str(db) if db is not None else ":memory:") as store:
+        return _crawl_with_store(store, seeds, directory, options, on_page, ingest, resume, workers, flush_seconds)
 
-    seeds = _check_seeds(seeds)
-    if scope not in SCOPES:
-        raise CrawlError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
-    if depth < 0 or max_pages < 1 or delay < 0:
-        raise CrawlError("depth must be ≥ 0, max pages ≥ 1 and the delay ≥ 0")
-    directory = Path(out)
+
+def crawl_directory(out: str | Path) -> Path:
+    directory = Path(out).resolve()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CrawlError(f"cannot create {directory}: {exc}") from None
-    settings = crawl_settings(
-        out=directory,
-        delay=delay,
-        agent=user_agent(contact, agent),
-        allow_private=allow_private,
-        warc_max_bytes=warc_max_bytes,
-        resolve=resolve,
+    return directory
+
+
+def _crawl_with_store(
+    store: Any,
+    seeds: Sequence[str],
+    directory: Path,
+    options: CrawlOptions,
+    on_page: Callable[[dict[str, Any]], None] | None,
+    ingest: bool,
+    resume: bool,
+    workers: int,
+    flush_seconds: float,
+) -> CrawlSummary:
+    from linkback.crawl import _live  # noqa: PLC0415
+    from linkback.crawl._frontier import Frontier  # noqa: PLC0415
+    from linkback.ingest import _checkpoint  # noqa: PLC0415
+    from linkback.store import Store  # noqa: PLC0415
+    from linkback.store import _write as write  # noqa: PLC0415
+
+    caught_up = _live.catch_up(store, directory, workers) if ingest else []
+    frontier_store = Store.borrowing(store.con.cursor(), store.path)
+    ingest_store = Store.borrowing(store.con.cursor(), store.path)
+    frontier = Frontier(frontier_store, str(directory))
+    start = frontier.start(list(seeds), resume=resume)
+    context = _live.CrawlContext(
+        start=start,
+        frontier=_live.FrontierWriter(frontier),
+        ingest=_live.LiveIngest(ingest_store, workers=workers, flush_seconds=flush_seconds) if ingest else None,
+        archived=dict(start.archived),
     )
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(LinkSpider)
-    process.crawl(crawler, seeds=seeds, scope=scope, depth=depth, max_pages=max_pages, on_page=on_page)
-    process.start()
+    problems: list[str] = []
+    try:
+        stats = scrape(context, list(seeds), directory, options, on_page)
+    finally:
+        context.frontier.close()
+        stored = context.ingest.close() if context.ingest is not None else None
+        problems += [p for p in (context.frontier.error, context.ingest.error if context.ingest else "") if p]
+        frontier_store.con.close()
+        ingest_store.con.close()
+    if stored is not None:
+        write.cluster_links(store)
+        _checkpoint(store)
+    summary = summary_of(stats)
+    summary.crawl_id, summary.run, summary.resumed = str(directory), start.run, start.resumed
+    summary.ingest = stored.as_dict() if stored is not None else None
+    summary.caught_up, summary.problems = caught_up, problems
+    return summary
+
+
+def scrape(
+    context: Any,
+    seeds: list[str],
+    directory: Path,
+    options: CrawlOptions,
+    on_page: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the Scrapy crawl itself (once per process) with ``context`` keeping what it finds
+    (:class:`~linkback.crawl._live.CrawlContext`); Scrapy's stats and ours."""
+    from scrapy.crawler import CrawlerProcess  # noqa: PLC0415 - heavy, and installs a reactor
+
+    from linkback.crawl import _live  # noqa: PLC0415
+    from linkback.crawl._spider import LinkSpider  # noqa: PLC0415
+
+    seeds = seeds or context.start.seeds  # resumed: the scope is the stopped run's
+    if options.render:
+        context.renderer = _renderer(options.allow_private, options.resolve, options.render_timeout, options.agent)
+    key = _live.register(context)
+    settings = crawl_settings(
+        out=directory, delay=options.delay, agent=options.agent, allow_private=options.allow_private,
+        warc_max_bytes=options.warc_max_bytes, resolve=options.resolve, context=key,
+    )  # fmt: skip
+    if not options.polite:
+        settings.update({"ROBOTSTXT_OBEY": False, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False})
+        settings["EXTENSIONS"] = {"scrapy.extensions.throttle.AutoThrottle": None}
+        settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = options.concurrency
+    settings["CONCURRENT_REQUESTS"] = max(options.concurrency, 16)
+    try:
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(LinkSpider)
+        process.crawl(
+            crawler, seeds=seeds, scope=options.scope, depth=options.depth, max_pages=options.max_pages,
+            on_page=on_page, context=context,
+        )  # fmt: skip
+        process.start()
+    finally:
+        if context.renderer is not None:
+            context.renderer.close()
+        _live.unregister(key)
     assert crawler.stats is not None
-    return summary_of(crawler.stats.get_stats())
+    return dict(crawler.stats.get_stats())
+
+
+def _renderer(allow_private: bool, resolve: Mapping[str, str] | None, timeout: float, agent: str) -> Any:
+    """One headless Chromium for the crawl's pages, behind the fetcher's guard."""
+    from linkback.crawl._guard import mapped_resolver  # noqa: PLC0415
+    from linkback.fetch import GuardPolicy  # noqa: PLC0415
+    from linkback.render import Renderer, RenderUnavailable  # noqa: PLC0415
+
+    try:
+        return Renderer(
+            policy=GuardPolicy(allow_private=allow_private),
+            resolver=mapped_resolver(resolve or {}),
+            timeout=timeout,
+            max_bytes=DEFAULT_MAX_BYTES,
+            user_agent=agent,
+        )
+    except RenderUnavailable as exc:
+        raise CrawlError(f"--render needs a browser: {exc}") from None
 
 
 def summary_of(stats: Mapping[str, Any]) -> CrawlSummary:
@@ -187,4 +342,7 @@ def summary_of(stats: Mapping[str, Any]) -> CrawlSummary:
         bytes=int(stats.get("downloader/response_bytes", 0)),
         warc_files=list(stats.get("warc/files", [])),
         finish_reason=str(stats.get("finish_reason", "")),
+        revisits=int(stats.get("warc/revisits", 0)),
+        rendered=int(stats.get("render/pages", 0)),
+        render_failed={k: int(v) for k, v in under("render/failed/").items()},
     )

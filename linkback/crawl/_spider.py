@@ -1,20 +1,28 @@
 """The crawl's spider: seeds, a scope, a depth and a page budget; it follows ``<a href>`` links.
 
 The spider parses no content of its own beyond the links to follow: pages are kept as WARC
-records (:mod:`linkback.crawl._warc`) and indexed by ``extract()`` at ingest, like any archive.
+records (:mod:`linkback.crawl._warc`) and indexed by ``extract()`` as they are written. It
+starts from the frontier (:mod:`linkback.crawl._frontier`): the seeds of a new run, or what a
+stopped run still had queued; each page it ends (done or failed) goes to the frontier together
+with the links found on it, in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import scrapy
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
 from linkback.crawl._scope import Scope, ScopeKind
+
+if TYPE_CHECKING:
+    from linkback.crawl._live import CrawlContext
+
 
 class LinkSpider(scrapy.Spider):
     name = "linkback"
@@ -26,6 +34,7 @@ class LinkSpider(scrapy.Spider):
         depth: int = 3,
         max_pages: int = 1000,
         on_page: Callable[[dict[str, Any]], None] | None = None,
+        context: CrawlContext | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -34,48 +43,132 @@ class LinkSpider(scrapy.Spider):
         self.depth = 0 if scope == "list" else depth
         self.max_pages = max_pages
         self.on_page = on_page
-        self.scheduled: set[str] = set()
+        self.context = context
+        self.scheduled: set[str] = set(context.start.seen) if context is not None else set()
         self.links = LinkExtractor(unique=True)
 
     async def start(self) -> AsyncIterator[Any]:
-        for url in self.seeds:
-            request = self._request(url)
-            if request is not None:
-                yield request
+        todo = self.context.start.queued if self.context is not None else [(url, 0) for url in self.seeds]
+        for url, depth in todo:
+            url = url.split("#", 1)[0]
+            self.scheduled.add(url)
+            yield self._make(url, depth)
 
-    def _request(self, url: str) -> scrapy.Request | None:
+    def _make(self, url: str, depth: int) -> scrapy.Request:
+        rendering = self.context is not None and self.context.renderer is not None
+        return scrapy.Request(
+            url,
+            callback=self.parse_rendered if rendering else self.parse,
+            errback=self.failed,
+            meta={"depth": depth, "frontier_url": url},
+        )
+
+    def _request(self, url: str, depth: int) -> scrapy.Request | None:
         url = url.split("#", 1)[0]
         if url in self.scheduled or len(self.scheduled) >= self.max_pages:
             return None
         self.scheduled.add(url)
-        return scrapy.Request(url, callback=self.parse, errback=self.failed)
+        return self._make(url, depth)
 
-    def parse(self, response: Response, **_: Any) -> Iterable[scrapy.Request]:
+    async def parse_rendered(self, response: Response, **_: Any) -> list[scrapy.Request]:
+        """``--render``: an HTML page is rendered in headless Chromium (in a thread, one page at a
+        time); the rendered DOM is archived and ingested, and its links are the ones followed.
+        A page that cannot be rendered is counted under ``render/failed/<reason>`` and crawled
+        as it came."""
+        html = isinstance(response, HtmlResponse) and 200 <= response.status < 300
+        if not html or self.context is None or self.context.renderer is None:
+            return self.parse(response)
+        from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415
+        from twisted.internet.threads import deferToThread  # noqa: PLC0415
+
+        from linkback.errors import LinkbackError  # noqa: PLC0415
+
+        try:
+            rendered = await maybe_deferred_to_future(
+                deferToThread(self.context.renderer.render, response.url, document=_document(response))
+            )
+        except LinkbackError as exc:
+            self._count(f"render/failed/{getattr(exc, 'reason', '') or type(exc).__name__}")
+            return self.parse(response)
+        if self.context.warc is not None:
+            refers_to = response.meta.get("warc_record_id", "")
+            self.context.warc.write_rendered(rendered.final_url, rendered.status, rendered.html, refers_to)
+        dom = HtmlResponse(
+            url=rendered.final_url,
+            body=rendered.html.encode("utf-8", "surrogatepass"),
+            encoding="utf-8",
+            request=response.request,
+        )
+        return self.parse(response, links_from=dom)
+
+    def parse(self, response: Response, links_from: TextResponse | None = None, **_: Any) -> list[scrapy.Request]:
         self._count("crawl/pages")
         if self.on_page is not None:
             assert self.crawler.stats is not None
             self.on_page(self.crawler.stats.get_stats())
-        if not isinstance(response, TextResponse) or response.meta.get("depth", 0) >= self.depth:
-            return
-        for link in self.links.extract_links(response):
-            if self.scope.allows(link.url):
-                request = self._request(link.url)
-                if request is not None:
-                    yield request
+        requests: list[scrapy.Request] = []
+        depth = response.meta.get("depth", 0)
+        source = links_from if links_from is not None else response
+        if isinstance(source, TextResponse) and depth < self.depth:
+            for link in self.links.extract_links(source):
+                if self.scope.allows(link.url):
+                    request = self._request(link.url, depth + 1)
+                    if request is not None:
+                        requests.append(request)
+        self._ended(response.meta, "done", [(r.meta["frontier_url"], depth + 1) for r in requests])
+        return requests
 
     def failed(self, failure: Failure) -> None:
         # Robots and guard refusals are counted where they happen; this counts the rest.
         from scrapy.exceptions import IgnoreRequest  # noqa: PLC0415
         from scrapy.spidermiddlewares.httperror import HttpError  # noqa: PLC0415
 
+        state = "failed"
         if failure.check(HttpError):
             self._count("crawl/pages")  # an error page is a page fetched (and archived)
+            state = "done"
         elif not failure.check(IgnoreRequest):
             self._count(f"crawl/errors/{failure.type.__name__ if failure.type else 'error'}")
             message = str(failure.value)
             if "SSRF guard" in message:
                 self._count("guard/refused/resolver")
+        request = getattr(failure, "request", None)
+        self._ended(request.meta if request is not None else {}, state, [])
+
+    def _ended(self, meta: dict[str, Any], state: str, found: list[tuple[str, int]]) -> None:
+        url = meta.get("frontier_url")
+        if self.context is not None and url:
+            self.context.frontier.change(queued=found, done=[(url, state)])
+            self.context.ended(url)
 
     def _count(self, key: str) -> None:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(key)
+
+
+def _document(response: Response) -> Any:
+    """The crawled answer as the renderer takes it: the page is shown as fetched, not fetched
+    again (its scripts, styles and other requests are fetched by the renderer's guarded
+    fetcher)."""
+    from linkback.fetch import FetchResult  # noqa: PLC0415
+
+    pairs = tuple(
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in response.headers.items()
+        for value in values
+    )
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    essence, _, params = content_type.partition(";")
+    charset = params.split("charset=", 1)[1].strip().strip('"').lower() if "charset=" in params else None
+    return FetchResult(
+        url=response.url,
+        final_url=response.url,
+        status=response.status,
+        headers=pairs,
+        body=response.body,
+        truncated=False,
+        content_type=essence.strip().lower(),
+        charset=charset,
+        redirects=tuple(response.meta.get("redirect_urls", ())),
+        fetched_at=datetime.now(UTC),
+    )

@@ -20,11 +20,12 @@ DISAVOW_MIN_SCORE = 50
 def disavow(store: Store, target: str | Target, *, min_score: int = DISAVOW_MIN_SCORE) -> str:
     """Google disavow-file text for ``target``: a ``domain:`` line for each referring domain whose
     toxicity is at least ``min_score`` (its signals as the comment above it), then every deny-list
-    entry (domains and hosts as ``domain:`` lines, URLs as they are). Allow-listed domains score 0,
+    entry (domains and hosts as ``domain:`` lines, URLs as they are). The comment gives the signals with
+    the evidence behind each (``toxic_domains``' reasons). Allow-listed domains score 0,
     so they never appear. Raises :class:`~linkback.quality.DisavowError` past Google's limits."""
     tgt = as_target(target)
     toxic = [
-        (row["domain"], f"toxicity {row['toxicity']}: {' '.join(row['signals'])}")
+        (row["domain"], f"toxicity {row['toxicity']}: {row['reasons']}")
         for row in toxic_domains(store, tgt, min_score=min_score)
         if "denied" not in row["signals"]
     ]

@@ -8,7 +8,7 @@ signals say. Domain entries of the deny list are also anti-trust seeds for ``lin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any

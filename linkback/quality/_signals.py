@@ -4,6 +4,12 @@ combine into 0–100, and how the allow and deny lists are read.
 
 A signal's weight is the toxicity it gives on its own; several combine as a noisy-OR,
 ``100 · (1 − Π(1 − weight))``, so each one adds to the score and the score never passes 100.
+
+**Evidence.** A signal that judges how a site behaves needs enough of the site to judge: one or two
+crawled pages of a domain say nothing of how it links. The page-based domain signals need at least
+``*_MIN_PAGES`` of the domain's HTML pages and count with a weight in proportion to them up to
+``FULL_EVIDENCE_PAGES`` (their *strength*); the link signals that mean repetition count distinct
+pages, of one host where a template is meant. The reports say how much evidence each signal had.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,8 +30,14 @@ from linkback.urls import normalize, registrable_domain_or_none, split_host
 
 #: link_farm: a domain needs dofollow links to at least this many domains ...
 LINK_FARM_MIN_LINKED_DOMAINS = 50
-#: ... and at least this many linked domains per page of its own (pages it has in ``pages``; 1 if none).
+#: ... and at least this many linked domains per HTML page of its own in the store ...
 LINK_FARM_MIN_DOMAINS_PER_PAGE = 10.0
+#: ... of which it needs at least this many: one or two crawled pages of a site are not a link farm.
+LINK_FARM_MIN_PAGES = 3
+
+#: The page-based domain signals (link_farm, thin_page) have their full weight from this many HTML
+#: pages of the domain on, and a part in proportion below (3 of 10 pages: 0.3 of the weight).
+FULL_EVIDENCE_PAGES = 10
 
 #: spammy_name: a registrable label with at least this many digits ...
 SPAMMY_MIN_DIGITS = 4
@@ -39,24 +51,32 @@ LOW_TRUST_MIN_DR = 30.0
 #: ... whose TrustRank is below this fraction of their DR (when the run had trust seeds at all).
 LOW_TRUST_RATIO = 0.2
 
-#: thin_page: a page with no title and at most this many internal links is thin ...
+#: thin_page: a page with no title, at most this many internal links and a link out is thin ...
 THIN_MAX_INTERNAL_LINKS = 2
-#: ... and the signal fires when at least this share of a domain's 2xx pages are thin.
+#: ... and the signal fires when at least this share of a domain's HTML pages are thin ...
 THIN_MIN_SHARE = 0.5
+#: ... and it has at least this many of them.
+THIN_MIN_PAGES = 3
 
 #: spam_neighbour: anti-trust (0–100, propagated backwards from the spam seeds) at least this.
 SPAM_NEIGHBOUR_MIN_ANTI_TRUST = 40.0
 
 #: sitewide: the page sections that are repeated templates ...
 TEMPLATE_SECTIONS = ("footer", "aside", "nav", "header")
-#: ... and how many distinct pages of one source domain must link to the target from them.
+#: ... and how many distinct pages of one source host must link to the target from them (a template
+#: belongs to one site: the blogs of a platform such as wordpress.com are many sites of one domain).
 SITEWIDE_MIN_PAGES = 5
 
-#: identical_anchors: one source domain uses one (non-empty) anchor for the target this many times.
-IDENTICAL_ANCHOR_MIN_LINKS = 10
+#: identical_anchors: one source domain uses one (non-empty) anchor for the target on this many
+#: distinct pages (the same anchor repeated on one page, e.g. a share button per comment, is one page).
+IDENTICAL_ANCHOR_MIN_PAGES = 10
 
 #: off_topic: title words shorter than this are not content words.
 OFF_TOPIC_MIN_WORD_LENGTH = 3
+#: off_topic: the target's topic needs the titles of at least this many of its pages.
+OFF_TOPIC_MIN_TARGET_PAGES = 3
+#: off_topic: a domain's category (``linkback categorize``) is used when at least this sure (0–1).
+OFF_TOPIC_MIN_CATEGORY_CONFIDENCE = 0.3
 
 # The most abused TLDs in Spamhaus's rankings (https://www.spamhaus.org/statistics/tlds/, now
 # https://www.spamhaus.org/reputation-statistics/), 2016-2024, plus Freenom's free TLDs (tk, ml,
@@ -107,7 +127,8 @@ SIGNALS: tuple[Signal, ...] = (
         0.5,
         f"The domain has dofollow links to at least `LINK_FARM_MIN_LINKED_DOMAINS` ({LINK_FARM_MIN_LINKED_DOMAINS})"
         f" domains and at least `LINK_FARM_MIN_DOMAINS_PER_PAGE` ({LINK_FARM_MIN_DOMAINS_PER_PAGE:g}) linked domains"
-        " per page it has in the store (its 2xx pages in `pages`; none counts as one).",
+        f" per HTML page it has in the store, and has at least `LINK_FARM_MIN_PAGES` ({LINK_FARM_MIN_PAGES}) such"
+        f" pages. Full weight from `FULL_EVIDENCE_PAGES` ({FULL_EVIDENCE_PAGES}) pages, in proportion below.",
         "Pages that exist to link out to many unrelated sites are the definition of a link farm;"
         " editorial sites link to a few domains per page.",
     ),
@@ -141,9 +162,10 @@ SIGNALS: tuple[Signal, ...] = (
         "thin_page",
         "domain",
         0.3,
-        f"At least `THIN_MIN_SHARE` ({THIN_MIN_SHARE:g}) of the domain's 2xx pages in the store have no title and"
-        f" at most `THIN_MAX_INTERNAL_LINKS` ({THIN_MAX_INTERNAL_LINKS}) internal links. An approximation: the"
-        " store keeps no page text to measure.",
+        f"At least `THIN_MIN_SHARE` ({THIN_MIN_SHARE:g}) of the domain's HTML pages in the store, and at least"
+        f" `THIN_MIN_PAGES` ({THIN_MIN_PAGES}) of them, have no title, at most `THIN_MAX_INTERNAL_LINKS`"
+        f" ({THIN_MAX_INTERNAL_LINKS}) internal links and a link out. Full weight from `FULL_EVIDENCE_PAGES`"
+        f" ({FULL_EVIDENCE_PAGES}) pages, in proportion below. An approximation: the store keeps no page text.",
         "Pages with no title and no navigation are doorway and auto-generated pages made to carry links.",
     ),
     Signal(
@@ -159,7 +181,7 @@ SIGNALS: tuple[Signal, ...] = (
         "link",
         0.3,
         f"The link sits in a template section (`TEMPLATE_SECTIONS`: {', '.join(TEMPLATE_SECTIONS)}) and its source"
-        f" domain links to the target from such sections on at least `SITEWIDE_MIN_PAGES` ({SITEWIDE_MIN_PAGES})"
+        f" host links to the target from such sections on at least `SITEWIDE_MIN_PAGES` ({SITEWIDE_MIN_PAGES})"
         " pages.",
         "Footer and sidebar links repeated on every page are how links are sold and exchanged.",
     ),
@@ -183,8 +205,8 @@ SIGNALS: tuple[Signal, ...] = (
         "identical_anchors",
         "link",
         0.3,
-        "The source domain links to the target with this same non-empty anchor (case folded) at least"
-        f" `IDENTICAL_ANCHOR_MIN_LINKS` ({IDENTICAL_ANCHOR_MIN_LINKS}) times.",
+        "The source domain links to the target with this same non-empty anchor (case folded) from at least"
+        f" `IDENTICAL_ANCHOR_MIN_PAGES` ({IDENTICAL_ANCHOR_MIN_PAGES}) pages.",
         "One anchor repeated across a site is placed, not written.",
     ),
     Signal(
@@ -199,7 +221,7 @@ SIGNALS: tuple[Signal, ...] = (
         "link",
         0.2,
         "Live dofollow links close a cycle of three domains: the target's domain links to a domain"
-        " that links to the source domain.",
+        " that links to the source domain; not when `reciprocal` fires (the cycle is then no more evidence).",
         "Three-way exchanges hide a reciprocal link (A→B→C→A).",
     ),
     Signal(
@@ -207,8 +229,12 @@ SIGNALS: tuple[Signal, ...] = (
         "link",
         0.2,
         f"The source page's title shares no content word (`OFF_TOPIC_MIN_WORD_LENGTH` ({OFF_TOPIC_MIN_WORD_LENGTH})"
-        " letters or more, not a stop word) with any title of the target's pages in the store; only when both"
-        " have titles.",
+        " letters or more, not a stop word) with any title of the target's pages in the store; only when the"
+        f" target has at least `OFF_TOPIC_MIN_TARGET_PAGES` ({OFF_TOPIC_MIN_TARGET_PAGES}) titled pages and the"
+        " source page is not in a language none of them is in. The categories of `linkback categorize` come"
+        " first where the source and target domains both have one at least `OFF_TOPIC_MIN_CATEGORY_CONFIDENCE`"
+        f" ({OFF_TOPIC_MIN_CATEGORY_CONFIDENCE:g}) sure: the same Tier-1 category never fires; a different one"
+        " fires when the target has too few titled pages to compare titles.",
         "Links from pages about something else were rarely given for the content.",
     ),
 )
@@ -226,14 +252,40 @@ ALLOWED, DENIED = "allowed", "denied"
 BITS: dict[str, int] = {s.name: 1 << i for i, s in enumerate(SIGNALS)}
 
 
-def combine(fired: Iterable[str]) -> int:
-    """0–100 from the names of the fired signals: ``100 · (1 − Π(1 − weight))``, half rounded up."""
-    names = set(fired)
+#: The domain signals whose weight depends on how many of the domain's pages the store has.
+PAGE_SIGNALS = ("link_farm", "thin_page")
+
+
+def evidence_strength(pages: int) -> float:
+    """The part of a page-based signal's weight that ``pages`` HTML pages of a domain give it: in
+    proportion up to :data:`FULL_EVIDENCE_PAGES`, then all of it."""
+    return min(1.0, max(0, pages) / FULL_EVIDENCE_PAGES)
+
+
+def combine(fired: Iterable[str] | Mapping[str, float]) -> int:
+    """0–100 from the fired signals: ``100 · (1 − Π(1 − weight · strength))``, half rounded up.
+
+    ``fired`` is their names (each with its full weight) or a mapping of names to strengths 0–1
+    (:func:`evidence_strength` for the page-based ones)."""
+    strengths = dict(fired) if isinstance(fired, Mapping) else dict.fromkeys(fired, 1.0)
     keep = 1.0
     for s in SIGNALS:
-        if s.name in names:
-            keep *= 1.0 - s.weight
+        if s.name in strengths:
+            keep *= 1.0 - s.weight * min(1.0, max(0.0, strengths[s.name]))
     return math.floor(100.0 * (1.0 - keep) + 0.5)
+
+
+def keep_table(signals: tuple[Signal, ...]) -> tuple[float, ...]:
+    """``Π(1 − weight)`` of every bitmask over ``signals`` (bit i is ``signals[i]``), for the SQL to
+    look up (``table[mask + 1]``): the part of a score the signals leave."""
+    out = []
+    for mask in range(1 << len(signals)):
+        keep = 1.0
+        for i, s in enumerate(signals):
+            if mask >> i & 1:
+                keep *= 1.0 - s.weight
+        out.append(keep)
+    return tuple(out)
 
 
 def names_of(mask: int) -> list[str]:

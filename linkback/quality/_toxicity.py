@@ -19,20 +19,27 @@ from typing import Any
 
 import duckdb
 
-from linkback.faces import report
 from linkback.errors import StoreError
-from linkback.graph._from_store import PASSES
+from linkback.faces import report
 from linkback.quality._anchors import AnchorProfile, classify_anchor
+from linkback.quality._evidence import HTML, PAGE_OK, THIN, DomainFacts, LinkFacts, domain_facts, reasons
+from linkback.quality._linksql import LINKS, exchanges, execute, scored_sql, target_category, topic
 from linkback.quality._signals import (
     ALLOWED,
     BITS,
     DENIED,
     DOMAIN_SIGNALS,
-    IDENTICAL_ANCHOR_MIN_LINKS,
+    FULL_EVIDENCE_PAGES,
+    IDENTICAL_ANCHOR_MIN_PAGES,
     LINK_FARM_MIN_DOMAINS_PER_PAGE,
     LINK_FARM_MIN_LINKED_DOMAINS,
+    LINK_FARM_MIN_PAGES,
+    LINK_SIGNALS,
     LOW_TRUST_MIN_DR,
     LOW_TRUST_RATIO,
+    OFF_TOPIC_MIN_CATEGORY_CONFIDENCE,
+    OFF_TOPIC_MIN_TARGET_PAGES,
+    PAGE_SIGNALS,
     SITEWIDE_MIN_PAGES,
     SPAM_NEIGHBOUR_MIN_ANTI_TRUST,
     SPAM_TLDS,
@@ -41,15 +48,17 @@ from linkback.quality._signals import (
     SPAMMY_MIN_LENGTH,
     TEMPLATE_SECTIONS,
     THIN_MAX_INTERNAL_LINKS,
+    THIN_MIN_PAGES,
     THIN_MIN_SHARE,
+    WEIGHTS,
     Lists,
     domain_entries,
     has_commercial_term,
+    keep_table,
     names_of,
     read_lists,
     score_table,
     title_params,
-    title_words_sql,
 )
 from linkback.reports._ranks import latest_run
 from linkback.reports._select import DOFOLLOW, as_target, check_limit, link_where
@@ -74,10 +83,7 @@ _ROW_FLAGS = {
 # list verdicts, into TEMP table ``_toxicity_marks(domain, bits, verdict)``, then applied to those
 # rows only. (An UPDATE ... FROM a join over all five million rows costs more than everything else.)
 _MARKS = "_toxicity_marks"
-assert {*_ROW_FLAGS, "link_farm", "thin_page"} == {s.name for s in DOMAIN_SIGNALS}
-
-_PAGE_OK = "(status IS NULL OR status BETWEEN 200 AND 299)"
-_THIN = "(title IS NULL OR trim(title) = '') AND coalesce(n_internal, 0) <= $thin_internal"
+assert {*_ROW_FLAGS, *PAGE_SIGNALS} == {s.name for s in DOMAIN_SIGNALS}
 
 
 def _row_bits(prefix: str) -> str:
@@ -85,11 +91,6 @@ def _row_bits(prefix: str) -> str:
         f"CASE WHEN coalesce({sql.format(r=prefix)}, false) THEN $bit_{name} ELSE 0 END"
         for name, sql in _ROW_FLAGS.items()
     )
-
-
-def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> duckdb.DuckDBPyConnection:
-    """Run ``sql`` with those of the named ``params`` it uses (DuckDB refuses the others)."""
-    return con.execute(sql, {k: params[k] for k in set(re.findall(r"\$(\w+)", sql))})
 
 
 def _domain_params(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, Any]:
@@ -102,8 +103,13 @@ def _domain_params(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, Any
         "tox": list(score_table()[: 1 << len(DOMAIN_SIGNALS)]),
         "sig": [" ".join(names_of(mask)) for mask in range(1 << len(DOMAIN_SIGNALS))],
         **{f"bit_{s.name}": BITS[s.name] for s in DOMAIN_SIGNALS},
+        "keep": list(keep_table(DOMAIN_SIGNALS)),
         "farm_domains": LINK_FARM_MIN_LINKED_DOMAINS,
         "farm_per_page": LINK_FARM_MIN_DOMAINS_PER_PAGE,
+        "farm_pages": LINK_FARM_MIN_PAGES,
+        "w_link_farm": WEIGHTS["link_farm"],
+        "w_thin_page": WEIGHTS["thin_page"],
+        "full_pages": float(FULL_EVIDENCE_PAGES),
         "tld_pattern": r"\.(?:" + "|".join(re.escape(t) for t in sorted(SPAM_TLDS)) + ")$",
         "name_pattern": f"^(?:(?:[^.0-9]*[0-9]){{{SPAMMY_MIN_DIGITS}}}|(?:[^.-]*-){{{SPAMMY_MIN_HYPHENS}}}"
         f"|[^.]{{{SPAMMY_MIN_LENGTH}}})",
@@ -112,6 +118,7 @@ def _domain_params(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, Any
         "trust_ratio": LOW_TRUST_RATIO,
         "thin_internal": THIN_MAX_INTERNAL_LINKS,
         "thin_share": THIN_MIN_SHARE,
+        "thin_pages": THIN_MIN_PAGES,
         "anti_trust": SPAM_NEIGHBOUR_MIN_ANTI_TRUST,
         "allowed": ALLOWED,
         "denied": DENIED,
@@ -127,23 +134,26 @@ CREATE OR REPLACE TEMP TABLE {_MARKS} AS
 WITH d AS (SELECT domain, linked_domains FROM domain_ranks WHERE run_id = $run_id),
 farm AS (SELECT domain, linked_domains FROM d WHERE linked_domains >= $farm_domains),
 counted AS (
-  SELECT domain, count(*) AS pages, count(*) FILTER (WHERE {_THIN}) AS thin
-  FROM pages WHERE {_PAGE_OK} GROUP BY domain
+  SELECT domain, count(*) AS pages, count(*) FILTER (WHERE {THIN}) AS thin
+  FROM pages WHERE {PAGE_OK} AND {HTML} GROUP BY domain
 ),
 exact AS (SELECT unnest($exact_entries::VARCHAR[]) AS entry, unnest($exact_verdicts::VARCHAR[]) AS verdict),
 suffix AS (SELECT unnest($suffix_entries::VARCHAR[]) AS entry, unnest($suffix_verdicts::VARCHAR[]) AS verdict),
-marks AS (
-  SELECT f.domain, $bit_link_farm AS bits, NULL AS verdict, 0 AS specific
-  FROM farm f LEFT JOIN counted c ON c.domain = f.domain
-  WHERE f.linked_domains >= $farm_per_page * greatest(coalesce(c.pages, 0), 1)
+marks AS (  -- keep: 1 - weight * strength, the part of the score a page-based signal leaves
+  SELECT f.domain, $bit_link_farm AS bits, 1 - $w_link_farm * least(1.0, c.pages / $full_pages) AS keep,
+         NULL AS verdict, 0 AS specific
+  FROM farm f JOIN counted c ON c.domain = f.domain
+  WHERE c.pages >= $farm_pages AND f.linked_domains >= $farm_per_page * c.pages
   UNION ALL
-  SELECT domain, $bit_thin_page, NULL, 0 FROM counted WHERE thin >= $thin_share * pages
+  SELECT domain, $bit_thin_page, 1 - $w_thin_page * least(1.0, pages / $full_pages), NULL, 0
+  FROM counted WHERE pages >= $thin_pages AND thin >= $thin_share * pages
   UNION ALL
-  SELECT entry, 0, verdict, length(entry) FROM exact
+  SELECT entry, 0, 1.0, verdict, length(entry) FROM exact
   UNION ALL
-  SELECT d.domain, 0, s.verdict, length(s.entry) FROM d JOIN suffix s ON ends_with(d.domain, '.' || s.entry)
+  SELECT d.domain, 0, 1.0, s.verdict, length(s.entry) FROM d JOIN suffix s ON ends_with(d.domain, '.' || s.entry)
 )
-SELECT domain, bit_or(bits) AS bits, arg_max(verdict, specific) FILTER (WHERE verdict IS NOT NULL) AS verdict
+SELECT domain, bit_or(bits) AS bits, product(keep) AS keep,
+       arg_max(verdict, specific) FILTER (WHERE verdict IS NOT NULL) AS verdict
 FROM marks GROUP BY domain"""
 
 
@@ -151,25 +161,28 @@ def score_domains(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     """Set ``toxicity`` and ``signals`` of every ``domain_ranks`` row of ``run_id``.
 
     Runs in the caller's transaction, if any. The domain-level signals read the run's DR, trust,
-    anti-trust and linked-domain counts, and the ``pages`` table for page counts and thin pages.
+    anti-trust and linked-domain counts, and the ``pages`` table for page counts and thin pages
+    (which weigh by how many pages there are: :func:`~linkback.quality._signals.evidence_strength`).
     Low trust needs trust seeds: it fires only when some domain of the run has trust.
     """
     params = _domain_params(con, run_id)
     try:
-        _execute(con, _MARK_SQL, params)
+        execute(con, _MARK_SQL, params)
         row_bits = _row_bits("")
-        _execute(
+        execute(
             con,
             f"UPDATE domain_ranks SET toxicity = $tox[({row_bits}) + 1], signals = $sig[({row_bits}) + 1]"
             " WHERE run_id = $run_id",
             params,
         )
         mask = f"(({_row_bits('r.')}) | m.bits) + 1"
-        _execute(
+        rows = f"({_row_bits('r.')}) + 1"
+        execute(
             con,
             f"""
 UPDATE domain_ranks AS r
-SET toxicity = CASE m.verdict WHEN 'deny' THEN 100 WHEN 'allow' THEN 0 ELSE $tox[{mask}] END,
+SET toxicity = CASE m.verdict WHEN 'deny' THEN 100 WHEN 'allow' THEN 0
+                 ELSE floor(100 * (1 - $keep[{rows}] * m.keep) + 0.5) END,
     signals = CASE m.verdict WHEN 'deny' THEN $denied WHEN 'allow' THEN $allowed ELSE $sig[{mask}] END
 FROM {_MARKS} AS m
 WHERE r.run_id = $run_id AND r.domain = m.domain""",
@@ -180,8 +193,6 @@ WHERE r.run_id = $run_id AND r.domain = m.domain""",
 
 
 # --- link-level signals ------------------------------------------------------------------------
-
-_LINKS = "_toxic_links"  # TEMP table: the target's live external backlinks
 
 
 def _names(mask: int | None, verdict: str | None = None) -> list[str]:
@@ -220,7 +231,7 @@ def _commercial(con: duckdb.DuckDBPyConnection, profile: AnchorProfile) -> tuple
     """The (anchor, target host) pairs of the backlinks whose anchor is commercial: classified once
     per distinct pair (the host decides whether a host-like anchor is the target's naked URL)."""
     pairs = con.execute(
-        f"SELECT DISTINCT anchor, target_host FROM {_LINKS} WHERE trim(coalesce(anchor, '')) <> ''"
+        f"SELECT DISTINCT anchor, target_host FROM {LINKS} WHERE trim(coalesce(anchor, '')) <> ''"
     ).fetchall()
     hits = [
         (anchor, host)
@@ -232,8 +243,8 @@ def _commercial(con: duckdb.DuckDBPyConnection, profile: AnchorProfile) -> tuple
 
 
 def _verdicts(lists: Lists) -> dict[str, list[str]]:
-    """The lists as parameters of :func:`_scored_sql`: URL, host, domain and suffix entries, each
-    matched by equality (the suffixes, usually none, by ``ends_with``)."""
+    """The lists as parameters of :func:`~linkback.quality._linksql.scored_sql`: URL, host, domain
+    and suffix entries, each matched by equality (the suffixes, usually none, by ``ends_with``)."""
     exact, suffixes = domain_entries(lists)
     return {
         "v_urls": list(lists.urls),
@@ -247,116 +258,6 @@ def _verdicts(lists: Lists) -> dict[str, list[str]]:
     }
 
 
-def _exchanges(con: duckdb.DuckDBPyConnection, domain: str) -> dict[str, list[str]]:
-    """The referring domains ``domain`` links back to (A↔B), and those that a domain it links to
-    links to (a cycle of three), over live dofollow links between domains."""
-    # Nothing orders links by source: each step is a scan of the source domains (seconds on 50M
-    # links), so the second runs only when the target links out at all.
-    passes = f"source_domain <> target_domain AND NOT coalesce(internal, false) AND {PASSES}"
-    rows = con.execute(f"SELECT DISTINCT target_domain FROM links WHERE source_domain = ? AND {passes}", [domain])
-    linked = [d for (d,) in rows.fetchall()]
-    if not linked:
-        return {"reciprocal": [], "cycle": []}
-    refd = f"SELECT source_domain FROM {_LINKS}"
-    reciprocal = con.execute(
-        f"SELECT DISTINCT d FROM unnest(?::VARCHAR[]) AS _(d) WHERE d IN ({refd})", [linked]
-    ).fetchall()
-    cycle = con.execute(
-        f"""SELECT DISTINCT target_domain FROM links
-        WHERE source_domain IN (SELECT unnest(?::VARCHAR[])) AND target_domain IN ({refd}) AND {passes}""",
-        [linked],
-    ).fetchall()
-    return {"reciprocal": [d for (d,) in reciprocal], "cycle": [d for (d,) in cycle]}
-
-
-def _topic(con: duckdb.DuckDBPyConnection, target: Target) -> list[str]:
-    """The content words of the titles of the target's pages (those the store has)."""
-    where = "domain = $domain" if target.kind == "domain" else "rhost = $rhost"
-    prefixes = {f"p{i}": p for i, p in enumerate(target.prefixes())}
-    if prefixes:
-        where += " AND (" + " OR ".join(f"starts_with(url, ${k})" for k in prefixes) + ")"
-    sql = f"SELECT DISTINCT unnest({title_words_sql('title')}) FROM pages WHERE {where} AND title IS NOT NULL"
-    values = {"domain": target.domain, "rhost": target.rhost, **prefixes, **title_params()}
-    return sorted(w for (w,) in _execute(con, sql, values).fetchall())
-
-
-def _flag(name: str, condition: str) -> str:
-    return f"CASE WHEN {condition} THEN $bit_{name} ELSE 0 END"
-
-
-def _scored_sql(with_titles: bool) -> str:
-    """The backlinks with ``mask``, ``verdict``, ``toxicity`` and the columns the reports show."""
-    domain_mask = " | ".join(
-        _flag(s.name, f"contains(' ' || signals || ' ', ' ' || $name_{s.name} || ' ')") for s in DOMAIN_SIGNALS
-    )
-    off_topic = (
-        _flag("off_topic", "len(source_words) > 0 AND NOT list_has_any(source_words, $topic)") if with_titles else "0"
-    )
-    titles = (
-        f"LEFT JOIN (SELECT url, {title_words_sql('title')} AS source_words FROM pages"
-        f" WHERE url IN (SELECT source_url FROM {_LINKS})) p ON p.url = w.source_url"
-        if with_titles
-        else ""
-    )
-    mask = " | ".join(
-        [
-            "coalesce(d.mask, 0)",
-            _flag("sitewide", "list_contains($template, w.section) AND sw.source_domain IS NOT NULL"),
-            _flag("comment_section", "w.section = 'comment'"),
-            _flag("commercial_anchor", "c.anchor IS NOT NULL"),
-            _flag("identical_anchors", "ia.source_domain IS NOT NULL"),
-            _flag("reciprocal", "rc.domain IS NOT NULL"),
-            _flag("link_cycle", "cy.domain IS NOT NULL"),
-            off_topic,
-        ]
-    )
-    return f"""
-WITH w AS (SELECT *, lower(trim(coalesce(anchor, ''))) AS anchor_key FROM {_LINKS}),
-sw AS (  -- grouped, not windowed: a window over millions of links costs ten times as much
-  SELECT source_domain FROM {_LINKS} WHERE list_contains($template, section)
-  GROUP BY source_domain HAVING count(DISTINCT source_url) >= $sitewide_pages
-),
-ia AS (
-  SELECT source_domain, anchor_key FROM w WHERE anchor_key <> ''
-  GROUP BY source_domain, anchor_key HAVING count(*) >= $identical
-),
-d AS (
-  SELECT domain, dr, {domain_mask} AS mask FROM domain_ranks
-  WHERE run_id = $run_id AND domain IN (SELECT source_domain FROM {_LINKS})
-),
-c AS (SELECT unnest($c_anchors::VARCHAR[]) AS anchor, unnest($c_hosts::VARCHAR[]) AS target_host),
-uv AS (SELECT unnest($v_urls::VARCHAR[]) AS url, unnest($v_url_verdicts::VARCHAR[]) AS verdict),
-hv AS (SELECT unnest($v_hosts::VARCHAR[]) AS host, unnest($v_host_verdicts::VARCHAR[]) AS verdict),
-dv AS (SELECT unnest($v_domains::VARCHAR[]) AS domain, unnest($v_domain_verdicts::VARCHAR[]) AS verdict),
-sv AS (
-  SELECT l.source_domain AS domain, arg_max(s.verdict, length(s.entry)) AS verdict
-  FROM (SELECT DISTINCT source_domain FROM {_LINKS}) l
-  JOIN (SELECT unnest($v_suffixes::VARCHAR[]) AS entry, unnest($v_suffix_verdicts::VARCHAR[]) AS verdict) s
-    ON ends_with(l.source_domain, '.' || s.entry)
-  GROUP BY l.source_domain
-),
-rc AS (SELECT unnest($reciprocal::VARCHAR[]) AS domain),
-cy AS (SELECT unnest($cycle::VARCHAR[]) AS domain),
-m AS (
-  SELECT w.source_url, w.source_host, w.source_domain, w.target_url, w.anchor, w.kind, w.section, w.dofollow,
-         d.dr, coalesce(uv.verdict, hv.verdict, dv.verdict, sv.verdict) AS verdict, {mask} AS mask
-  FROM w
-  LEFT JOIN d ON d.domain = w.source_domain
-  LEFT JOIN sw ON sw.source_domain = w.source_domain
-  LEFT JOIN ia ON ia.source_domain = w.source_domain AND ia.anchor_key = w.anchor_key
-  LEFT JOIN c ON c.anchor = w.anchor AND c.target_host = w.target_host
-  LEFT JOIN uv ON uv.url = w.source_url
-  LEFT JOIN hv ON hv.host = w.source_host
-  LEFT JOIN dv ON dv.domain = w.source_domain
-  LEFT JOIN sv ON sv.domain = w.source_domain
-  LEFT JOIN rc ON rc.domain = w.source_domain
-  LEFT JOIN cy ON cy.domain = w.source_domain
-  {titles}
-)
-SELECT *, CASE verdict WHEN 'deny' THEN 100 WHEN 'allow' THEN 0 ELSE $scores[mask + 1] END AS toxicity
-FROM m"""
-
-
 def _score(
     store: Store,
     target: str | Target,
@@ -364,14 +265,15 @@ def _score(
     run_id: int | None,
     report: str,
     params: dict[str, Any],
-) -> list[tuple]:
-    """Run ``report`` (SQL over the scored backlinks, named ``scored``) for ``target``."""
+) -> tuple[list[tuple], dict[str, Any]]:
+    """Run ``report`` (SQL over the scored backlinks, named ``scored``) for ``target``; its rows
+    and what the reasons need (``run_id``, ``topic_pages``)."""
     con = store.con
     run = _run(con, run_id)
     tgt = as_target(target)
     where, where_params = link_where(tgt)
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {_LINKS} AS
+        f"""CREATE OR REPLACE TEMP TABLE {LINKS} AS
         SELECT source_url, source_host, source_domain, target_url, target_host, anchor, kind, section,
                {DOFOLLOW} AS dofollow
         FROM links WHERE {where}""",
@@ -379,32 +281,52 @@ def _score(
     )
     try:
         anchors, hosts = _commercial(con, profile if profile is not None else _profile(con, tgt))
-        topic = _topic(con, tgt)
-        sql = f"WITH scored AS ({_scored_sql(bool(topic))}) {report}"
+        target_topic = topic(con, tgt)
+        judged = (
+            target_topic["topic_pages"] >= OFF_TOPIC_MIN_TARGET_PAGES
+        )  # else too little of the target to know its topic
+        # The categories (linkback categorize) judge topics too, where the target's domain has one.
+        target_tier1 = target_category(con, tgt, OFF_TOPIC_MIN_CATEGORY_CONFIDENCE)
+        sql = f"WITH scored AS ({scored_sql(judged, target_tier1 is not None)}) {report}"
         values = {
             "run_id": run,
-            "scores": list(score_table()),
+            "target_tier1": target_tier1,
+            "category_min": OFF_TOPIC_MIN_CATEGORY_CONFIDENCE,
+            "dkeep": list(keep_table(DOMAIN_SIGNALS)),
+            "lkeep": list(keep_table(LINK_SIGNALS)),
+            "dbits": len(DOMAIN_SIGNALS),
             "template": list(TEMPLATE_SECTIONS),
             "sitewide_pages": SITEWIDE_MIN_PAGES,
-            "identical": IDENTICAL_ANCHOR_MIN_LINKS,
+            "identical": IDENTICAL_ANCHOR_MIN_PAGES,
             "c_anchors": anchors,
             "c_hosts": hosts,
-            "topic": topic,
+            **target_topic,
             **title_params(),
             **{f"bit_{name}": bit for name, bit in BITS.items()},
             **{f"name_{s.name}": s.name for s in DOMAIN_SIGNALS},
             **_verdicts(read_lists(con)),
-            **_exchanges(con, tgt.domain),
+            **exchanges(con, tgt.domain),
             **params,
         }
-        return _execute(con, sql, values).fetchall()
+        rows = execute(con, sql, values).fetchall()
+        return rows, {"run_id": run, "topic_pages": target_topic["topic_pages"] if judged else 0}
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {_LINKS}")
+        con.execute(f"DROP TABLE IF EXISTS {LINKS}")
 
 
 def _limit_sql(limit: int | None) -> tuple[str, dict[str, Any]]:
     check_limit(limit)
     return ("", {}) if limit is None else (" LIMIT $limit", {"limit": limit})
+
+
+def _verdict_reason(verdict: str) -> str:
+    return f"{DENIED} (deny list)" if verdict == "deny" else f"{ALLOWED} (allow list)"
+
+
+def _facts_of(con: duckdb.DuckDBPyConnection, run: int, masks: list[tuple[str, int]]) -> dict[str, DomainFacts]:
+    """The page counts of the domains (of ``(domain, mask)`` pairs) that have a page-based signal."""
+    page_bits = sum(BITS[name] for name in PAGE_SIGNALS)
+    return domain_facts(con, run, (d for d, mask in masks if mask & page_bits))
 
 
 LINK_COLUMNS = (
@@ -419,8 +341,9 @@ LINK_COLUMNS = (
     "dr",
     "toxicity",
     "signals",
+    "reasons",
 )
-DOMAIN_COLUMNS = ("domain", "dr", "links", "toxicity", "signals")
+DOMAIN_COLUMNS = ("domain", "dr", "links", "toxicity", "signals", "reasons")
 
 
 @report(columns=LINK_COLUMNS)
@@ -437,24 +360,38 @@ def toxic_links(
 
     Columns :data:`LINK_COLUMNS`: ``dr`` is that of the source domain (None when the run does not
     have it), ``toxicity`` 0–100 and ``signals`` the names that fired, in the order of ``SIGNALS``
-    (or just ``denied``/``allowed`` when a list decides). ``profile`` gives the brand and keywords
-    for exact-match anchors (default: the target's domain label plus its ``site_profiles`` row).
-    Only links scoring at least ``min_score``. Reads the newest completed rank run, or ``run_id``;
-    raises :class:`~linkback.errors.StoreError` before the first run.
+    (or just ``denied``/``allowed`` when a list decides); ``reasons`` the same with the evidence of
+    each ("link_farm (4 pages, 40% weight; 31 linked domains/page)"). ``profile`` gives the brand
+    and keywords for exact-match anchors (default: the target's domain label plus its
+    ``site_profiles`` row). Only links scoring at least ``min_score``. Reads the newest completed
+    rank run, or ``run_id``; raises :class:`~linkback.errors.StoreError` before the first run.
     """
     limit_sql, limit_params = _limit_sql(limit)
-    rows = _score(
+    rows, ctx = _score(
         store,
         target,
         profile,
         run_id,
         "SELECT source_url, source_host, source_domain, target_url, anchor, kind, section, dofollow, dr,"
-        " toxicity, mask, verdict FROM scored WHERE toxicity >= $min_score"
+        " toxicity, mask, verdict, sw_pages, ia_pages, rc_pages FROM scored WHERE toxicity >= $min_score"
         " ORDER BY toxicity DESC, CASE WHEN verdict IS NULL THEN bit_count(mask) ELSE 1 END DESC,"
         f" source_domain, source_url, target_url{limit_sql}",
         {"min_score": min_score, **limit_params},
     )
-    return [{**dict(zip(LINK_COLUMNS[:-1], row[:10])), "signals": _names(row[10], row[11])} for row in rows]
+    facts = _facts_of(store.con, ctx["run_id"], [(r[2], r[10]) for r in rows if r[11] is None])
+    out = []
+    for row in rows:
+        mask, verdict, sw_pages, ia_pages, rc_pages = row[10:]
+        names = _names(mask, verdict)
+        if verdict is not None:
+            why = _verdict_reason(verdict)
+        else:
+            why = reasons(names, facts.get(row[2]), LinkFacts(sw_pages, ia_pages, rc_pages, ctx["topic_pages"]))
+        out.append({**dict(zip(LINK_COLUMNS[:10], row[:10])), "signals": names, "reasons": why})
+    return out
+
+
+_FIRED = ", ".join(f"count(*) FILTER (WHERE verdict IS NULL AND mask & {BITS[s.name]} <> 0)" for s in LINK_SIGNALS)
 
 
 @report(columns=DOMAIN_COLUMNS)
@@ -468,23 +405,37 @@ def toxic_domains(
     run_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """The referring domains of ``target``, worst first, with :data:`DOMAIN_COLUMNS`: ``links``
-    (live external backlinks), ``toxicity`` (that of its worst link) and ``signals`` (every signal
-    any of its links has, ``denied``/``allowed`` first). Same arguments as :func:`toxic_links`."""
+    (live external backlinks), ``toxicity`` (that of its worst link), ``signals`` (every signal
+    any of its links has, ``denied``/``allowed`` first) and ``reasons`` (the same with their
+    evidence: page counts, and on how many of its links each link signal fired). Same arguments
+    as :func:`toxic_links`."""
     limit_sql, limit_params = _limit_sql(limit)
-    rows = _score(
+    rows, ctx = _score(
         store,
         target,
         profile,
         run_id,
         "SELECT source_domain, any_value(dr), count(*), max(toxicity),"
         " coalesce(bit_or(mask) FILTER (WHERE verdict IS NULL), 0),"
-        " bool_or(verdict = 'deny'), bool_or(verdict = 'allow')"
+        " bool_or(verdict = 'deny'), bool_or(verdict = 'allow'),"
+        " max(sw_pages) FILTER (WHERE mask & $bit_sitewide <> 0),"
+        " max(ia_pages) FILTER (WHERE mask & $bit_identical_anchors <> 0), max(rc_pages),"
+        f" count(*) FILTER (WHERE verdict IS NULL), {_FIRED}"
         " FROM scored GROUP BY source_domain HAVING max(toxicity) >= $min_score"
         f" ORDER BY max(toxicity) DESC, count(*) DESC, source_domain{limit_sql}",
         {"min_score": min_score, **limit_params},
     )
+    facts = _facts_of(store.con, ctx["run_id"], [(r[0], r[4]) for r in rows])
     out = []
-    for domain, dr, links, toxicity, mask, denied, allowed in rows:
+    for domain, dr, links, toxicity, mask, denied, allowed, sw, ia, rc, judged, *fired in rows:
+        verdicts = ["deny"] * bool(denied) + ["allow"] * bool(allowed)
+        names = _names(mask)
+        link = LinkFacts(sw, ia, rc, ctx["topic_pages"], dict(zip((s.name for s in LINK_SIGNALS), fired)), judged)
+        why = ", ".join(
+            [_verdict_reason(v) for v in verdicts] + ([reasons(names, facts.get(domain), link)] * bool(names))
+        )
         marks = [DENIED] * bool(denied) + [ALLOWED] * bool(allowed)
-        out.append({"domain": domain, "dr": dr, "links": links, "toxicity": toxicity, "signals": marks + _names(mask)})
+        out.append(
+            {"domain": domain, "dr": dr, "links": links, "toxicity": toxicity, "signals": marks + names, "reasons": why}
+        )
     return out

@@ -17,7 +17,9 @@ Example (over an index made by ``linkback ingest``)::
     rows = backlinks(Store("linkback.duckdb", read_only=True), "example.com", follow=True, limit=10)
 """
 
+from linkback.reports._changes import TOXIC_MIN_SCORE, TOXICITY_BANDS, shared_reads
 from linkback.reports._countries import country_of
+from linkback.reports._cursor import PAGED_REPORTS, CursorError, next_cursor
 from linkback.reports._domains import (
     DOMAIN_COLUMNS,
     DOMAIN_GROUPS,
@@ -46,11 +48,9 @@ from linkback.reports._groups import (
 from linkback.reports._history import HISTORY_COLUMNS, LOST_REASONS, PERIODS, history
 from linkback.reports._links import BACKLINK_COLUMNS, BACKLINK_SORTS, backlinks, backlinks_query
 from linkback.reports._overview import OVERVIEW_COLUMNS, overview
-from linkback.reports._ranks import DOMAIN_HISTORY_COLUMNS, DR_BUCKETS, domain_history, latest_run
-from linkback.reports._cursor import PAGED_REPORTS, CursorError, next_cursor
-from linkback.reports._select import link_where
-from linkback.reports._changes import TOXIC_MIN_SCORE, TOXICITY_BANDS, shared_reads
 from linkback.reports._periods import COMPARES, GROWTH_PERIODS, PRESETS
+from linkback.reports._ranks import DOMAIN_HISTORY_COLUMNS, DR_BUCKETS, domain_history, latest_run
+from linkback.reports._select import link_where
 from linkback.reports._trend import (
     CHANGES,
     CHURN_COLUMNS,
@@ -130,6 +130,10 @@ __all__ = [
 from typing import Any, BinaryIO  # noqa: E402
 
 from linkback.faces import report as _report  # noqa: E402
+from linkback.reports._broken import BROKEN_COLUMNS, broken  # noqa: E402, F401 - registered where defined
+from linkback.reports._compare import COMPARE_COLUMNS, COMPARE_TREND_COLUMNS, compare, compare_trend  # noqa: E402, F401
+from linkback.reports._intersect import INTERSECT_COLUMNS, intersect, linked_domains  # noqa: E402, F401
+from linkback.reports._prospects import PROSPECT_COLUMNS, prospects_broken  # noqa: E402, F401
 from linkback.store import Store  # noqa: E402
 
 overview = _report(columns=OVERVIEW_COLUMNS, one=True)(overview)

@@ -32,7 +32,7 @@ from typing import Any, Literal
 from linkback.errors import LinkbackError
 
 #: The reports :func:`next_cursor` knows, by the name they are registered under.
-PAGED_REPORTS = ("backlinks", "refdomains", "anchors", "pages")
+PAGED_REPORTS = ("backlinks", "refdomains", "anchors", "pages", "intersect", "linked_domains", "broken")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Seconds from 1970 of 0001-01-01T00:00:01 and 9999-12-31T23:59:58: a cursor's time is a date.
 _MIN_SECONDS, _MAX_SECONDS = -62_135_596_799, 253_402_300_798
@@ -125,7 +125,10 @@ def next_cursor(report: str | Callable[..., Any], sort: str, last_row: Mapping[s
     returned, as Python or JSON has it.
     """
     name = _report_name(report)
-    keys = orders_of(name).get(sort)
+    orders = orders_of(name)
+    if not sort and len(orders) == 1:
+        (sort,) = orders  # a report with one order takes no sort parameter
+    keys = orders.get(sort)
     if keys is None:
         raise ValueError(f"unknown sort {sort!r} of {name}")
     try:

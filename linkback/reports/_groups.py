@@ -53,6 +53,7 @@ REFDOMAIN_COLUMNS = (
     "referring_pages",
     "first_seen",
     "last_seen",
+    "visits",
 )
 _DOMAIN = Key("domain")
 _LINKS = Key("links", desc=True, kind="number")
@@ -125,7 +126,8 @@ def refdomains(
     address), ``dr`` its Domain Rating and ``toxicity`` its score as a linker (0–100, the domain
     signals of ``linkback toxic``) in the newest rank run (None before one), ``links`` and
     ``dofollow`` count its links to the target, ``referring_pages`` its distinct pages,
-    ``first_seen``/``last_seen`` the range over those links. ``min_dr`` keeps domains rated at
+    ``first_seen``/``last_seen`` the range over those links, ``visits`` the visits read from access
+    logs that came from the domain to the target (``linkback visits``). ``min_dr`` keeps domains rated at
     least that. ``sort`` is one of :data:`REFDOMAIN_SORTS` (counts, DR and dates descending);
     ``after`` a cursor for the page after a row (:func:`~linkback.reports._cursor.next_cursor`).
     """
@@ -167,11 +169,15 @@ ORDER BY {order}{limit_sql}"""
         rows = fetch_rows(store.con, sql, params + extra + paged_params + limit_params, utc_columns=utc)
     if not rows:
         require_links(store, target)
+    from linkback.traffic._reports import refdomain_visits  # noqa: PLC0415 - traffic reads these reports' helpers
+
+    visits = refdomain_visits(store, target, [r["domain"] for r in rows if r["domain"]])
     # The TLD of the few domains returned, in Python: cheaper than per row in SQL.
     return [
-        {"domain": r["domain"], "tld": tld_of(r["domain"]), **{k: v for k, v in r.items() if k != "domain"}}
+        {"domain": r["domain"], "tld": tld_of(r["domain"]), **{k: v for k, v in r.items() if k != "domain"},
+         "visits": visits.get(r["domain"], 0)}
         for r in rows
-    ]
+    ]  # fmt: skip
 
 
 def anchors(

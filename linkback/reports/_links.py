@@ -30,9 +30,10 @@ BACKLINK_COLUMNS = (
     "lost_reason",
     "source_dr",
     "source_ur",
+    "visits",
 )
 #: The columns read from ``links``; the ranks come from the newest rank run.
-_STORED_COLUMNS = (*BACKLINK_COLUMNS[:-2], "source_domain", "hash(source_url) AS source_url_hash")
+_STORED_COLUMNS = (*BACKLINK_COLUMNS[:-3], "source_domain", "hash(source_url) AS source_url_hash")
 
 #: What makes a link's row unique (the key ingest derives ``links`` by): the last keys of every
 #: sort, so each is a total order and a page's cursor (``after``) skips and repeats no row.
@@ -81,7 +82,8 @@ def backlinks(
     limit: int | None = None,
     after: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The links to ``target``, one row each, with :data:`BACKLINK_COLUMNS`.
+    """The links to ``target``, one row each, with :data:`BACKLINK_COLUMNS` (``visits``: the
+    visits read from access logs that came from the link's page to its target).
 
     External live links by default; ``internal=True`` lists links from inside the target's own
     site instead ("what links here"), ``include_lost=True`` adds lost links (``lost_at`` and
@@ -109,9 +111,12 @@ def backlinks(
     run = latest_run(store.con)
     dr = domain_ratings(store.con, run[0] if run else None, (r["source_domain"] for r in rows))
     ur = url_ratings_by_hash(store.con, (r["source_url_hash"] for r in rows)) if run else {}
-    for row in rows:
+    from linkback.traffic._reports import link_visits  # noqa: PLC0415 - traffic reads these reports' helpers
+
+    for row, visits in zip(rows, link_visits(store, target, rows)):
         row["source_dr"] = dr.get(row.pop("source_domain"))
         row["source_ur"] = ur.get(row.pop("source_url_hash"))
+        row["visits"] = visits  # from the referring page to the link's target (linkback visits)
     return rows
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from linkback.records import LINK_KINDS, SECTIONS
+from linkback.reports._changes import TOXICITY_BANDS
 from linkback.reports._domains import require_links
 from linkback.reports._ranks import DR_BUCKETS, domain_ranks_of, domain_ratings, latest_run
 from linkback.reports._select import as_target, fetch_rows, link_where
-from linkback.reports._changes import TOXICITY_BANDS
 from linkback.store import Store
 from linkback.urls import Target
 

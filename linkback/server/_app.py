@@ -25,10 +25,10 @@ from linkback import mentions
 from linkback.client import Advert
 from linkback.errors import ProtocolError
 from linkback.fetch import Fetcher, FetchLimits, GuardPolicy, system_resolver
-from linkback.server._limits import Rate, RateLimiter
 from linkback.secrets import new_token, token_hash, token_matches
 from linkback.server._cache import WriteCache
 from linkback.server._jobs import JobLanes
+from linkback.server._limits import Rate, RateLimiter
 from linkback.server._runner import JobRunner
 from linkback.server._writer import DbWriter
 from linkback.store import Store
@@ -202,11 +202,18 @@ def create_app(settings: Settings) -> FastAPI:
             state.close()
 
     from fastapi_offline import FastAPIOffline  # noqa: PLC0415 - /docs and /redoc with bundled assets
-
-    from linkback.server import _display, _linkbacks, _webmention, api, web  # noqa: PLC0415 - routes need the app
-    from linkback.server import _docs  # noqa: PLC0415
-    from linkback.server._bodylimit import LimitBodies  # noqa: PLC0415
     from starlette.middleware.gzip import GZipMiddleware  # noqa: PLC0415
+
+    from linkback.server import (  # noqa: PLC0415 - routes need the app
+        _display,
+        _docs,  # noqa: PLC0415
+        _feeds,
+        _linkbacks,
+        _webmention,
+        api,
+        web,
+    )
+    from linkback.server._bodylimit import LimitBodies  # noqa: PLC0415
 
     # /docs and /redoc work offline: their scripts and styles are served from the package.
     app = FastAPIOffline(
@@ -228,6 +235,7 @@ def create_app(settings: Settings) -> FastAPI:
     _linkbacks.register(app)
     api.register(app)
     _display.register(app)
+    _feeds.register(app)
     web.register(app)
     return app
 

@@ -20,12 +20,30 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from linkback.alerts._server import after_job
 from linkback.faces import FACES, Face, load_all, plain
 from linkback.store import Store
 
 log = logging.getLogger("linkback.server")
 
 LANES = {"ingest": "heavy", "rank": "heavy", "import": "light", "send": "light", "refbacks": "light"}
+LANES["alerts_run"] = "light"  # linkback.alerts: the rules look for changes, then what is due is delivered
+LANES["monitor"] = "monitor"  # linkback.monitor: link checks, queued by the lane itself when links are due
+LANES["crawl"] = "crawl"  # linkback crawl: hours of polite waiting, in a process of its own; holds up nothing else
+LANES["categorize"] = "heavy"  # linkback.categories: reads every new domain's pages and links, as rank does
+
+
+def lane_of(kind: str) -> str:
+    """The lane a kind of job runs in: a kind named in no lane runs in the heavy one (a job no
+    lane took would wait queued for ever)."""
+    return LANES.get(kind, "heavy")
+
+
+def kinds_of(lane: str) -> list[str]:
+    """The kinds of job one lane runs: every registered job is in exactly one lane."""
+    return [kind for kind in sorted({*LANES, *job_faces()}) if lane_of(kind) == lane]
+
+
 #: Progress is written to the table at most this often (seconds).
 SAVE_PROGRESS_EVERY = 2.0
 JOB_COLUMNS = ("job_id", "kind", "state", "progress", "result", "error", "created_at", "started_at", "finished_at")
@@ -129,10 +147,16 @@ class JobLanes:
             return dict(progress) if progress is not None else None
 
     def _loop(self, lane: str) -> None:
-        kinds = [kind for kind, its_lane in LANES.items() if its_lane == lane]
+        kinds = kinds_of(lane)
         cursor = self.store.con.cursor()
+        look_at = 0.0  # when the monitor lane next looks for due ledger links
         try:
             while not self._stop.is_set():
+                if lane == LANES["monitor"] and time.monotonic() >= look_at:
+                    from linkback.monitor._schedule import queue_due  # noqa: PLC0415
+
+                    look_at = time.monotonic() + max(1.0, 20 * self.poll_seconds)
+                    queue_due(self.store, cursor)
                 rows = cursor.execute(
                     "SELECT job_id, kind, params FROM jobs WHERE state = 'queued' AND list_contains(?, kind) "
                     "ORDER BY job_id LIMIT 1",
@@ -186,6 +210,8 @@ class JobLanes:
         finally:
             store.con.execute(f"SET threads = {int(threads)}")
             store.close()
+        # Before the job shows as ended: whoever sees it done finds the alerts it caused.
+        after_job(self._job_store, kind, state)
         final = json.dumps(self.live_progress(job_id) or {})
         try:
             payload = json.dumps(plain(result), allow_nan=False)

@@ -11,8 +11,6 @@ thread pool; every write goes through the server's :class:`~linkback.server._wri
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import threading
 import time
@@ -23,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from linkback import mentions
+from linkback.alerts._server import AlertPasses
 from linkback.batches import ExtractedBatch
 from linkback.errors import FetchError, LinkbackError
 from linkback.fetch import Fetcher
@@ -30,6 +29,7 @@ from linkback.ingest import record_extracted
 from linkback.mentions._verification import Known, verify
 from linkback.mentions._webhooks import queue_webhook
 from linkback.reports._ranks import domain_ranks_of, latest_run
+from linkback.secrets import sign
 from linkback.server._writer import DbWriter
 from linkback.store import Store
 from linkback.urls import host_of, registrable_domain
@@ -47,11 +47,6 @@ BUSY_PASS_SECONDS = 0.5
 def webhook_delay(attempts: int, base: float = 10.0) -> timedelta:
     """10 s, 30 s, 90 s... after the n-th failed delivery, at most an hour."""
     return timedelta(seconds=min(3600.0, base * 3 ** max(0, attempts - 1)))
-
-
-def sign(secret: str, body: bytes) -> str:
-    """``X-Linkback-Signature`` value: ``sha256=`` + hex HMAC-SHA256 of the exact body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class JobRunner:
@@ -83,6 +78,7 @@ class JobRunner:
         self._reader = store.con.cursor()
         self._thread = threading.Thread(target=self._loop, name="linkback-runner", daemon=True)
         self.verified = 0
+        self.alerts = AlertPasses(self)  # evaluates alert rules now and then, delivers what is due
 
     def start(self) -> None:
         self._thread.start()
@@ -143,6 +139,7 @@ class JobRunner:
             with self._lock:
                 self._inflight_hooks.add(delivery["delivery_id"])
             self._pool.submit(self._deliver, delivery)
+        self.alerts.dispatch(self._reader, now)
 
     def _verify_one(self, row: dict, known: Known) -> None:
         mention_id = row["mention_id"]

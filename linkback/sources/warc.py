@@ -18,6 +18,13 @@ reader has to give up before the end of the file, it counts :data:`UNREAD_REST` 
 file that is unusable as a whole raises: :class:`~linkback.errors.NotAnArchive` (not WARC/ARC at
 all, or empty) and :class:`~linkback.errors.SourceError` (cannot be opened).
 
+A ``revisit`` record that ``linkback crawl`` wrote (an unchanged payload: it names the file and
+offset of the response it repeats) is a page again: its own URL, date and HTTP headers, the body
+of that response; one that cannot be resolved so is skipped as ``revisit_unresolved``. Revisit
+records of other producers are skipped as ``revisit``. A ``conversion`` record that
+``linkback crawl --render`` wrote (field ``Linkback-Rendered-Status``) is the page as rendered in
+headless Chromium: a page too, at its own date, whose body is the rendered DOM.
+
 Skip keys (``stats.skipped``): record types ``warcinfo``, ``request``, ``metadata``, ``revisit``,
 ``conversion``, ``continuation``, ``unknown``; ``dns``, ``resource_not_http``,
 ``response_not_http``, ``no_target_uri``, ``url_too_long``, ``bad_http_headers``, ``no_date``;
@@ -37,13 +44,17 @@ look, to the link-history logic, as if the links in the missing half had been re
 from __future__ import annotations
 
 import collections
+import contextlib
 import mmap
 import os
 import re
+import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -143,7 +154,7 @@ class ReadStats:
 
 
 def iter_archive(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     *,
     stats: ReadStats,
     max_body_bytes: int = 10 * 2**20,
@@ -168,14 +179,55 @@ def iter_archive(
     ``bounds`` is filled in with where reading began and the offset of the first record past
     ``end``: a range was read as one reading of the whole file would read it when its ``first``
     is the previous range's ``next``.
+
+    ``path`` may also be a binary file object (an open file, a download, a ``BytesIO``): a real
+    file is read through its descriptor, anything else from a temporary copy (the reader needs
+    to seek and map the bytes); its ``name``, if it has one, names it in messages.
     """
-    source = os.fspath(path)
+    if not isinstance(path, (str, os.PathLike)):
+        with _file_path(path) as (opened, name):
+            yield from _iter_path(opened, name, stats, max_body_bytes, start, end, align, bounds)
+        return
+    yield from _iter_path(os.fspath(path), os.fspath(path), stats, max_body_bytes, start, end, align, bounds)
+
+
+@contextlib.contextmanager
+def _file_path(fileobj: BinaryIO) -> Iterator[tuple[str, str]]:
+    """(a path to open for ``fileobj``'s bytes, the name to give it in messages)."""
+    name = getattr(fileobj, "name", None)
+    label = name if isinstance(name, str) and name else "<file object>"
+    try:
+        fd = fileobj.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode) and os.path.exists(f"/dev/fd/{fd}")
+    except (AttributeError, OSError, ValueError):
+        regular = False
+    if regular:
+        yield f"/dev/fd/{fd}", label
+        return
+    with tempfile.NamedTemporaryFile(prefix="linkback-", suffix=".warc") as copy:
+        shutil.copyfileobj(fileobj, copy, 4 * 2**20)
+        copy.flush()
+        yield copy.name, label
+
+
+def _iter_path(
+    source: str,
+    label: str,
+    stats: ReadStats,
+    max_body_bytes: int,
+    start: int,
+    end: int,
+    align: bool,
+    bounds: RangeBounds | None,
+) -> Iterator[FetchedPage]:
     try:
         kind = sniff_archive(source)
     except NotAnArchive as exc:
+        if label != source:  # a file object: name it, not the descriptor it was read through
+            exc = NotAnArchive(str(exc).removeprefix(f"{source} at byte 0: "), path=label, offset=0)
         stats.skipped["not_an_archive"] += 1
         stats.errors.append(str(exc))
-        raise
+        raise exc from None
     size = os.path.getsize(source)
     if kind == "arc":
         from ._arc import iter_arc  # noqa: PLC0415
@@ -185,6 +237,7 @@ def iter_archive(
     else:
         stats.bytes += max((size if end < 0 else min(end, size)) - start, 0)
         reader = _WarcReader(source, stats, max_body_bytes, start=start, end=end, align=align)
+        reader.source = label
         yield from reader.run()
         if bounds is not None:
             bounds.first, bounds.next = reader.first, reader.next
@@ -282,6 +335,23 @@ def _peek_block(record, declared: int) -> bytes:
     return record.reader.read(min(max(declared, 0), _WARCINFO_PEEK)) if record.reader is not None else b""
 
 
+#: The field of a ``conversion`` record ``linkback crawl --render`` writes: the rendered page's
+#: HTTP status. The record's block is the page's DOM as Chromium rendered it.
+RENDERED_STATUS = "Linkback-Rendered-Status"
+
+
+def _linkback_revisit(record) -> tuple[str, int, str] | None:
+    """(file, offset, record id) of the response a revisit record ``linkback crawl`` wrote
+    refers to (its fields ``Linkback-Refers-To-File`` and ``-Offset``; profile
+    identical-payload-digest); None for any other revisit record, which is skipped."""
+    profile = record.headers.get("WARC-Profile") or ""
+    name = record.headers.get("Linkback-Refers-To-File")
+    offset = record.headers.get("Linkback-Refers-To-Offset") or ""
+    if not name or not offset.isdigit() or not profile.endswith("/revisit/identical-payload-digest"):
+        return None
+    return name, int(offset), record.headers.get("WARC-Refers-To") or ""
+
+
 def via_of_warcinfo(block: bytes) -> str:
     r"""How pages of a file reached linkback, from its warcinfo block: ``crawl`` for a file
     ``linkback crawl`` wrote (the crawl is an archive the user keeps: ingesting it again later
@@ -299,7 +369,8 @@ class _WarcReader:
     def __init__(
         self, source: str, stats: ReadStats, max_body: int, *, start: int = 0, end: int = -1, align: bool = False
     ) -> None:
-        self.source = source
+        self.path = source  # what is opened
+        self.source = source  # what messages and pages name (a file object's name)
         self.stats = stats
         self.max_body = max_body
         self.start = start
@@ -342,7 +413,7 @@ class _WarcReader:
 
     # -- main loop
     def run(self) -> Iterator[FetchedPage]:
-        with open(self.source, "rb") as fh:
+        with open(self.path, "rb") as fh:
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             try:
                 gz = mm[:2] == rec_.GZIP_MAGIC[:2]
@@ -489,7 +560,10 @@ class _WarcReader:
                 head = b""
             peeked = len(head)
             self.via = via_of_warcinfo(head)
-        if rtype not in (WarcRecordType.response, WarcRecordType.resource):
+        if rtype == WarcRecordType.conversion and record.headers.get(RENDERED_STATUS):
+            return self._read_rendered(record, mm, gz, pend)
+        refers_to = _linkback_revisit(record) if rtype == WarcRecordType.revisit else None
+        if rtype not in (WarcRecordType.response, WarcRecordType.resource) and refers_to is None:
             pend.reason = _TYPE_KEYS.get(int(rtype), "unknown")
             pend.short = self._drain(record, declared - peeked, pend)
             return self._checked(mm, gz, pend)
@@ -549,7 +623,14 @@ class _WarcReader:
                 te = v
             elif kl == "content-encoding" and ce is None:
                 ce = v
-        body, more = decode_payload(raw, transfer_encoding=te, content_encoding=ce, limit=self.max_body)
+        if refers_to is not None:
+            original = self._revisited(refers_to, uri)
+            if original is None:
+                pend.reason = "revisit_unresolved"
+                return pend
+            body, more = original, list[str]()
+        else:
+            body, more = decode_payload(raw, transfer_encoding=te, content_encoding=ce, limit=self.max_body)
         notes += [n for n in more if n not in notes]
         fetched_at = record.record_date
         if fetched_at is None:
@@ -574,6 +655,65 @@ class _WarcReader:
         )
         pend.notes = tuple(notes)
         return pend
+
+    def _read_rendered(self, record, mm, gz: bool, pend: _Pending) -> _Pending:
+        """A page as ``linkback crawl --render`` rendered it: its DOM, the conversion's block."""
+        uri, _ = _text((record.headers.get_bytes(b"WARC-Target-URI") or b"").strip())
+        status = record.headers.get(RENDERED_STATUS) or ""
+        if not uri or len(uri) > MAX_URL_CHARS or not status.isdigit() or not 100 <= int(status) <= 999:
+            pend.reason = "conversion"
+            pend.short = self._drain(record, record.content_length, pend)
+            return self._checked(mm, gz, pend)
+        remaining = record.content_length
+        raw = record.reader.read(min(remaining, self.max_body + 1))
+        got, notes = len(raw), []
+        if got > self.max_body:
+            got += record.reader.consume()
+            raw = raw[: self.max_body]
+            notes.append("body_truncated")
+        if got < remaining:
+            pend.short = True
+            pend.mark("truncated_record", f"record cut short: {remaining - got} bytes of its block are missing")
+            return self._checked(mm, gz, pend)
+        if record.record_date is None:
+            pend.reason = "no_date"
+            return pend
+        content_type = record.headers.get("Content-Type") or "text/html"
+        pend.page = FetchedPage(
+            url=uri,
+            status=int(status),
+            headers=(("Content-Type", content_type),),
+            body=raw,
+            fetched_at=as_utc(record.record_date),
+            final_url=uri,
+            via=self.via,
+            record_id=record.record_id or "",
+            source=self.source,
+            offset=pend.offset,
+        )
+        pend.notes = tuple(notes)
+        return pend
+
+    def _revisited(self, refers_to: tuple[str, int, str], uri: str) -> bytes | None:
+        """The body of the record a linkback revisit refers to: in the file it names, in the
+        same directory as this one; None if it cannot be read there."""
+        name, offset, record_id = refers_to
+        if not os.path.isabs(self.source) or os.sep in name or name in ("", ".", ".."):
+            return None
+        path = os.path.join(os.path.dirname(self.source), name)
+        if not os.path.isfile(path):
+            return None
+        try:
+            pages = iter_archive(path, stats=ReadStats(), max_body_bytes=self.max_body, start=offset, end=offset + 1)
+            page = next(iter(pages), None)
+        except (SourceError, OSError):
+            return None
+        # Only a response of a file linkback's crawler wrote, at that offset, of that URL.
+        if page is None or page.offset != offset or page.url != uri or page.via != "crawl":
+            return None
+        if record_id and page.record_id != record_id:
+            return None
+        return page.body
 
     def _checked(self, mm, gz: bool, pend: _Pending) -> _Pending:
         """A record whose block came out short: cut off by the end of the file, or a length

@@ -45,38 +45,83 @@ def migration(version: int):
     return register
 
 
+#: Sequences and indexes each schema version added, made once more by a new file's one step.
+_SEQUENCES_SINCE: dict[int, tuple[str, ...]] = {
+    1: ("obs_id_seq",),
+    3: ("mention_id_seq", "delivery_id_seq", "send_id_seq", "send_request_id_seq"),
+    5: ("archive_id_seq", "run_id_seq", "job_id_seq"),
+    6: ("claim_id_seq", "claim_import_id_seq"),
+    7: ("link_id_seq", "check_id_seq", "rule_id_seq", "alert_id_seq"),
+    8: ("visit_import_id_seq",),
+}
+_INDEXES_SINCE: dict[int, tuple[str, ...]] = {
+    # The server looks mentions up by (source, target) and by id on every request.
+    3: (
+        "CREATE UNIQUE INDEX IF NOT EXISTS mentions_pair ON mentions (source, target)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS mentions_id ON mentions (mention_id)",
+    ),
+    # A sender's status page looks its mention up by the token in its URL.
+    5: (
+        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_id ON jobs (job_id)",
+        "CREATE INDEX IF NOT EXISTS mentions_status_token ON mentions (status_token)",
+    ),
+    # categorize replaces a domain's row: looked up by domain.
+    9: ("CREATE UNIQUE INDEX IF NOT EXISTS domain_categories_domain ON domain_categories (domain)",),
+    # A capture found again (re-ingest, rescan) updates its page's row for the term.
+    10: ("CREATE UNIQUE INDEX IF NOT EXISTS brand_mentions_key ON brand_mentions (url, site, term)",),
+    7: (
+        "CREATE UNIQUE INDEX IF NOT EXISTS ledger_key ON ledger (link_key)",
+        "CREATE INDEX IF NOT EXISTS link_checks_link ON link_checks (link_id)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS alerts_key ON alerts (alert_key)",
+        # crawl_frontier has none: it is a log, appended to (linkback.crawl._frontier).
+    ),
+}
+
+
+def _tables_of(version: int) -> list[str]:
+    if version == 1:
+        later = {name for names in schema.TABLES_SINCE.values() for name in names}
+        return [name for name in schema.TABLES if name not in later]
+    return list(schema.TABLES_SINCE.get(version, ()))
+
+
+def _step(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """What version ``version`` added: its tables (as declared now), sequences and indexes."""
+    for name in _tables_of(version):
+        con.execute(schema.create_table_sql(name))
+    for seq in _SEQUENCES_SINCE.get(version, ()):
+        con.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} START 1")
+    for index in _INDEXES_SINCE.get(version, ()):
+        con.execute(index)
+
+
+def create_fresh(con: duckdb.DuckDBPyConnection) -> None:
+    """A new database at the current version in one step: every table as declared now (so no
+    column is added later), every sequence at 1, every index. It equals an old file migrated step
+    by step (tests/test_store.py checks the two catalogs agree); the data steps of the
+    migrations have nothing to do on empty tables."""
+    for version in range(1, schema.SCHEMA_VERSION + 1):
+        _step(con, version)
+
+
 @migration(1)
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
-    later = {name for names in schema.TABLES_SINCE.values() for name in names}
-    for name in schema.TABLES:
-        if name not in later:
-            con.execute(schema.create_table_sql(name))
-    con.execute("CREATE SEQUENCE IF NOT EXISTS obs_id_seq START 1")
+    _step(con, 1)
 
 
 @migration(2)
 def _rank_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for name in schema.TABLES_SINCE[2]:
-        con.execute(schema.create_table_sql(name))
+    _step(con, 2)
 
 
 @migration(3)
 def _mention_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for name in schema.TABLES_SINCE[3]:
-        con.execute(schema.create_table_sql(name))
-    # The server looks mentions up by (source, target) and by id on every request.
-    con.execute("CREATE UNIQUE INDEX IF NOT EXISTS mentions_pair ON mentions (source, target)")
-    con.execute("CREATE UNIQUE INDEX IF NOT EXISTS mentions_id ON mentions (mention_id)")
-    con.execute("CREATE SEQUENCE IF NOT EXISTS mention_id_seq START 1")
-    con.execute("CREATE SEQUENCE IF NOT EXISTS delivery_id_seq START 1")
-    con.execute("CREATE SEQUENCE IF NOT EXISTS send_id_seq START 1")
-    con.execute("CREATE SEQUENCE IF NOT EXISTS send_request_id_seq START 1")
+    _step(con, 3)
 
 
 @migration(4)
 def _send_columns(con: duckdb.DuckDBPyConnection) -> None:
-    for name in schema.TABLES_SINCE[4]:
-        con.execute(schema.create_table_sql(name))
+    _step(con, 4)
     # A store created by this version (migration 3 made the tables) has them already.
     _add_columns(con, 4)
 
@@ -84,12 +129,11 @@ def _send_columns(con: duckdb.DuckDBPyConnection) -> None:
 @migration(5)
 def _jobs_and_sequences(con: duckdb.DuckDBPyConnection) -> None:
     """Jobs, status tokens, noindex links; every id from a sequence; the admin token hashed."""
-    for name in schema.TABLES_SINCE[5]:
+    for name in _tables_of(5):
         con.execute(schema.create_table_sql(name))
     _add_columns(con, 5)
-    con.execute("CREATE UNIQUE INDEX IF NOT EXISTS jobs_id ON jobs (job_id)")
-    # A sender's status page looks its mention up by the token in its URL.
-    con.execute("CREATE INDEX IF NOT EXISTS mentions_status_token ON mentions (status_token)")
+    for index in _INDEXES_SINCE[5]:
+        con.execute(index)
     # Ids came from max(id) + 1 before: each sequence starts after the largest id stored.
     for seq, table, column in (
         ("obs_id_seq", "observations", "obs_id"),
@@ -115,16 +159,37 @@ _AFTER_5: list[Callable[[duckdb.DuckDBPyConnection], None]] = []
 @migration(6)
 def _claims(con: duckdb.DuckDBPyConnection) -> None:
     """Claims: backlinks a tool says exist (imported exports), and the files they came from."""
-    for name in schema.TABLES_SINCE[6]:
-        con.execute(schema.create_table_sql(name))
-    con.execute("CREATE SEQUENCE IF NOT EXISTS claim_id_seq START 1")
-    con.execute("CREATE SEQUENCE IF NOT EXISTS claim_import_id_seq START 1")
+    _step(con, 6)
+
+
+@migration(7)
+def _ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """The link ledger and its checks, alerts and their rules, the crawl frontier."""
+    _step(con, 7)
+
+
+@migration(8)
+def _visits(con: duckdb.DuckDBPyConnection) -> None:
+    """Referral traffic: visits read from access logs and analytics exports, and their files."""
+    _step(con, 8)
+
+
+@migration(9)
+def _domain_categories(con: duckdb.DuckDBPyConnection) -> None:
+    """The categories of referring domains (IAB Content Taxonomy), made by ``linkback categorize``."""
+    _step(con, 9)
+
+
+@migration(10)
+def _brand_mentions(con: duckdb.DuckDBPyConnection) -> None:
+    """Pages that name a site's brand terms (``linkback unlinked``), found at ingest or by ``rescan``."""
+    _step(con, 10)
 
 
 def _add_columns(con: duckdb.DuckDBPyConnection, version: int) -> None:
     for table, column in schema.COLUMNS_SINCE[version]:
         have = con.execute(
-            "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?", [table, column]
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?", [table, column]
         ).fetchall()[0][0]
         if not have:
             typ = schema.duckdb_type(schema.TABLES[table].field(column).type)
@@ -226,10 +291,17 @@ class Store:
         if self.read_only:
             self.con.close()
             raise SchemaTooOld(f"{self.path} needs a schema upgrade; open it once without read_only")
-        for target in range(version + 1, schema.SCHEMA_VERSION + 1):
+        # A new file is made at the current version in one step; an older one takes each step in
+        # a transaction of its own, so a failing step keeps the ones before it.
+        steps: list[tuple[int, Callable[[duckdb.DuckDBPyConnection], None]]] = (
+            [(schema.SCHEMA_VERSION, create_fresh)]
+            if version == 0
+            else [(target, _MIGRATIONS[target]) for target in range(version + 1, schema.SCHEMA_VERSION + 1)]
+        )
+        for target, step in steps:
             con.execute("BEGIN TRANSACTION")
             try:
-                _MIGRATIONS[target](con)
+                step(con)
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
                 con.execute("COMMIT")
             except BaseException:

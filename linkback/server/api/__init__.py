@@ -16,11 +16,12 @@ wrote for this run in ``<db>.server.json`` (which the CLI reads).
 from __future__ import annotations
 
 import inspect
+import threading
 import typing
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -91,15 +92,35 @@ async def _invalid(request: Request, exc: Exception) -> Response:
 
 
 def register(app: FastAPI) -> None:
-    auth = [Depends(require_token)]
     app.add_exception_handler(RequestValidationError, _invalid)
-    for face in load_all().values():
-        if face.kind == "report":
-            _report_route(app, face, auth)
-        elif face.kind == "action":
-            _action_route(app, face, auth)
-    _jobs.register(app, auth, refused)
-    _export.register(app, auth)
+    app.router.routes.extend(_api_routes().routes)
+
+
+#: The routes built for the faces registered now: building them (FastAPI reads every signature)
+#: costs more than the rest of an app, and they hold nothing of one app (each handler finds its
+#: server through the request), so every app of the process shares them.
+_ROUTES: dict[tuple[tuple[str, int], ...], APIRouter] = {}
+_ROUTES_LOCK = threading.Lock()
+
+
+def _api_routes() -> APIRouter:
+    faces = load_all()
+    key = tuple((name, id(face.fn)) for name, face in sorted(faces.items()))
+    with _ROUTES_LOCK:
+        router = _ROUTES.get(key)
+        if router is None:
+            router = APIRouter()
+            auth = [Depends(require_token)]
+            for face in faces.values():
+                if face.kind == "report":
+                    _report_route(router, face, auth)
+                elif face.kind == "action":
+                    _action_route(router, face, auth)
+            _jobs.register(router, auth, refused)
+            _export.register(router, auth)
+            _ROUTES.clear()
+            _ROUTES[key] = router
+        return router
 
 
 def _floats(wire: Any) -> bool:
@@ -110,7 +131,7 @@ def _doc(face: Face) -> str:
     return inspect.getdoc(face.fn) or ""
 
 
-def _report_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
+def _report_route(app: APIRouter, face: Face, auth: list[Any]) -> None:
     params = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
         *(
@@ -160,7 +181,7 @@ def _next_page(request: Request, face: Face, values: dict[str, Any], rows: Any) 
     return {"Link": f'<{request.url.path}?{urlencode(query)}>; rel="next"'}
 
 
-def _action_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
+def _action_route(app: APIRouter, face: Face, auth: list[Any]) -> None:
     model = body_model(face)
 
     def endpoint(request: Request, body: Any) -> Response:

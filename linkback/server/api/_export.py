@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
-
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from linkback import reports
@@ -73,7 +72,7 @@ def _next_chunk(pipe: _Pipe) -> bytes | BaseException | None:
         return _WAITING
 
 
-def register(app: FastAPI, auth: list[Any]) -> None:
+def register(app: APIRouter, auth: list[Any]) -> None:
     @app.get("/api/v1/export/{table}", dependencies=auth, tags=["reports"])
     def export(table: str, request: Request, format: str = "jsonl") -> StreamingResponse:  # noqa: A002
         """A whole table (links, pages or domains) as jsonl, csv (with a header) or parquet, streamed."""

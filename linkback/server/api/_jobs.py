@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from linkback.faces import Face, plain
@@ -23,7 +23,7 @@ def _view(state: Any, job: dict[str, Any], request: Request) -> dict[str, Any]:
     return plain(job)
 
 
-def register(app: FastAPI, auth: list[Any], refused: Callable[[Exception], HTTPException]) -> None:
+def register(app: APIRouter, auth: list[Any], refused: Callable[[Exception], HTTPException]) -> None:
     for face in job_faces().values():
         _queue_route(app, face, auth)
 
@@ -54,7 +54,7 @@ def register(app: FastAPI, auth: list[Any], refused: Callable[[Exception], HTTPE
         return JSONResponse([_view(state, job, request) for job in list_jobs(state.reader(), max(1, min(limit, 500)))])
 
 
-def _queue_route(app: FastAPI, face: Face, auth: list[Any]) -> None:
+def _queue_route(app: APIRouter, face: Face, auth: list[Any]) -> None:
     model = body_model(face)
 
     def endpoint(request: Request, body: Any) -> Response:

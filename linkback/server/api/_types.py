@@ -13,14 +13,13 @@ import inspect
 import sys
 import types
 import typing
-
-import typing_extensions
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Union
 
 import pyarrow as pa
+import typing_extensions
 from pydantic import BaseModel, ConfigDict, create_model
 
 from linkback import schema

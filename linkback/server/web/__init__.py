@@ -24,7 +24,18 @@ from linkback.errors import LinkbackError
 from linkback.faces import FACES, Face, plain
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
-from linkback.server.web import _disavow, _forms, _imports, _manage, _overview, _share, _widget
+from linkback.server.web import (
+    _alerts,
+    _disavow,
+    _forms,
+    _imports,
+    _manage,
+    _market,
+    _monitor,
+    _overview,
+    _share,
+    _widget,
+)
 from linkback.server.web._render import page
 from linkback.server.web._session import (
     COOKIE,
@@ -59,6 +70,11 @@ TABLES: dict[str, str] = {
     "rules": "Mention rules",
     "sent": "Sent notifications",
     "claims": "Imported links",
+    "broken": "Broken backlinks",
+    "prospects_broken": "Broken-link prospects",
+    "categories": "Categories of referring domains",
+    "linked_domains": "Linked domains (outgoing)",
+    "silent_backlinks": "Backlinks that sent no visit",
 }
 #: The columns a table page shows, where a report has more than fit (downloads have them all).
 SHOWN: dict[str, tuple[str, ...]] = {
@@ -67,7 +83,16 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "toxic_links": ("toxicity", "signals", "source_url", "anchor", "section", "dr"),
     "domain_history": ("run_id", "as_of", "dr", "trust", "anti_trust", "refdomains", "backlinks", "toxicity",
                        "signals"),
+    "broken": ("target_url", "problem", "final_url", "referring_domains", "backlinks", "best_dr", "top_anchors",
+               "redirect_url", "redirect_score", "top_domains"),
+    "prospects_broken": ("target_url", "state", "problem", "referring_domains", "best_dr", "score", "title",
+                         "top_anchors", "contact_pages", "own_pages", "match_score"),
 }  # fmt: skip
+#: Links from a table's cells to the dashboard page about their value: report -> column -> (words, path).
+ROW_LINKS: dict[str, dict[str, tuple[str, str]]] = {
+    "broken": {"target_url": ("its backlinks", "/reports/backlinks?target=")},
+    "prospects_broken": {"target_url": ("its backlinks", "/reports/backlinks?target=")},
+}
 #: Domains the home page's search box suggests.
 SUGGESTIONS = 500
 #: Rows a table page shows unless asked for another limit.
@@ -186,6 +211,7 @@ def register(app: FastAPI) -> None:
             cli=_forms.cli_command(face, shown),
             download=_forms.download_query(face, query),
             tables=_tables(session),
+            row_links=ROW_LINKS.get(name),
             http_status=200 if not error else 400,
         )
 
@@ -195,6 +221,9 @@ def register(app: FastAPI) -> None:
     _share.register(app)
     _widget.register(app)
     _imports.register(app)
+    _monitor.register(app)
+    _alerts.register(app)
+    _market.register(app)
 
 
 def _tables(session: Session) -> dict[str, str]:

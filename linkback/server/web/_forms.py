@@ -51,6 +51,9 @@ CLI: dict[str, str] = {
     "mentions": "mentions list",
     "rules": "mentions rules",
     "shares": "share list",
+    "prospects_broken": "prospects broken",
+    "linked_domains": "linked-domains",
+    "silent_backlinks": "silent-backlinks",
 }
 CLI_OPTIONS = {"from_domain": "--from"}
 #: Parameters the CLI takes as arguments, not options.
@@ -210,7 +213,8 @@ def sort_words(face: Face, values: dict[str, Any]) -> str:
 
 def paged(face: Face) -> bool:
     """Does the report page with a cursor (``after``)?"""
-    return face.name in PAGED_REPORTS and any(p.name == "after" for p, _ in exposed(face))
+    paging = face.name in PAGED_REPORTS
+    return paging and any(p.name == "after" for p, _ in exposed(face))
 
 
 @dataclass

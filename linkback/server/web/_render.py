@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -18,8 +20,9 @@ from linkback.server.web._session import SECURITY_HEADERS, Session
 TEMPLATES = Path(__file__).parent / "templates"
 #: 0–100 ratings, shown with one decimal.
 RATINGS = ("dr", "ur", "hr", "trust", "anti_trust")
-#: Columns that hold a URL: a link when it is http(s), else text.
-URL_COLUMNS = ("source_url", "target_url", "url", "source", "target", "author_url", "webhook_url", "endpoint")
+#: Columns that hold a URL: a link when it is http(s), else text (a list of them: a link each).
+URL_COLUMNS = ("source_url", "target_url", "url", "source", "target", "author_url", "webhook_url", "endpoint",
+               "final_url", "redirect_url", "contact_pages", "own_pages")  # fmt: skip
 
 
 def cell(value: Any, column: str) -> Markup:
@@ -53,6 +56,10 @@ def _html(value: Any, column: str) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, (list, tuple)):
+        if column in URL_COLUMNS:  # a list of pages: one link (or text) a line
+            return "<br>".join(_text(str(v), column) for v in value)
+        if column.startswith("top_"):  # top anchors or domains: spaces inside them would blur where one ends
+            return "<br>".join(escape(str(v)) for v in value)
         return escape(" ".join(map(str, value)))
     return _text(str(value), column)
 
@@ -83,16 +90,29 @@ def numeric(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def table_rows(rows: list[dict[str, Any]], columns: list[str]) -> Markup:
+def row_link(links: Mapping[str, tuple[str, str]], column: str, value: str) -> str:
+    """After a cell's text, a link to the dashboard page about its value: ``links[column]`` is
+    the link's words and the page's path up to the value (``"/reports/backlinks?target="``)."""
+    if column not in links or not value:
+        return ""
+    label, path = links[column]
+    return (f'<br><a class="rowlink" href="{escape(path + quote(value, safe=""))}">{escape(label)}'
+            f'<span class="sr-only"> of {escape(value)}</span></a>')  # fmt: skip
+
+
+def table_rows(
+    rows: list[dict[str, Any]], columns: list[str], links: Mapping[str, tuple[str, str]] | None = None
+) -> Markup:
     """The ``<tr>`` rows of a report table, each cell as :func:`cell` shows it: one call per
-    table, where the template's loop made a filter and a test call per cell."""
+    table, where the template's loop made a filter and a test call per cell. ``links``: see
+    :func:`row_link`."""
     out = []
     for row in rows:
         out.append("<tr>")
         for column in columns:
             value = row.get(column)
             if type(value) is str:  # most cells
-                out.append(f"<td>{_text(value, column)}</td>")
+                out.append(f"<td>{_text(value, column)}{row_link(links, column, value) if links else ''}</td>")
             elif numeric(value):
                 out.append(f'<td class="num">{_html(value, column)}</td>')
             else:

@@ -1,0 +1,145 @@
+"""Brand scan at ingest: `linkback ingest` of the bundled real pages with 1,000 brand terms against
+the same ingest without any, in the same run.
+
+Each repetition makes a fresh database, sets the site profiles (100 sites of 10 brand terms each,
+or none), and runs the `linkback ingest` command as a subprocess (`--workers 2`, the machine's
+cores). The runs alternate with and without terms, so slow spells of the shared machine hit both
+alike; the ratio is of the medians. The terms are the names of the 1,000 domains the pages link to
+most (``facebook``, ``nytimes``...): names that really occur in the text, so the scan finds, builds
+snippets for and stores thousands of mentions, as a user's list would.
+
+    python bench/bench_brands.py [WARC] [--reps 3] [--terms 1000]
+
+Goal (issue #16): ingest with 1,000 brand terms ≤ 1.1× ingest without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_WARC = ROOT.parent / "shared" / "data" / "02_warc" / "real-pages-1169.warc.gz"
+TERMS_PER_SITE = 10
+
+
+def linkback_command() -> list[str]:
+    script = Path(sys.executable).with_name("linkback")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "linkback.cli"]
+
+
+def brand_terms(warc: Path, n: int) -> list[tuple[str, str]]:
+    """``(site, term)``: the first label of the ``n`` domains the pages link to most, as a name."""
+    from linkback.extract import extract  # noqa: PLC0415
+    from linkback.sources.warc import ReadStats, iter_archive  # noqa: PLC0415
+
+    counts: Counter[str] = Counter()
+    for page in iter_archive(str(warc), stats=ReadStats()):
+        _, links = extract(page)
+        counts.update({link.target_domain for link in links if not link.internal and link.target_domain})
+    names: dict[str, str] = {}
+    for domain, _ in counts.most_common():
+        label = domain.split(".")[0]
+        if len(label) >= 3 and label not in names.values():
+            names[domain] = label.capitalize()
+        if len(names) >= n:
+            break
+    return list(names.items())
+
+
+def prepare(db: Path, terms: list[tuple[str, str]]) -> None:
+    from linkback import quality  # noqa: PLC0415
+    from linkback.store import Store  # noqa: PLC0415
+
+    with Store(str(db)) as store:
+        # 10 terms per site profile: the site's own name first, then others'.
+        for i in range(0, len(terms), TERMS_PER_SITE):
+            group = terms[i : i + TERMS_PER_SITE]
+            quality.set_profile(store, group[0][0], brands=[t for _, t in group])
+
+
+def run_ingest(warc: Path, db: Path, workers: int) -> tuple[float, dict]:
+    cmd = [*linkback_command(), "ingest", str(warc), "--db", str(db), "--workers", str(workers), "--format", "json"]
+    t0 = time.perf_counter()
+    proc = subprocess.run([*cmd, "--quiet"], capture_output=True, check=False)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    return elapsed, json.loads(proc.stdout)
+
+
+def extraction_cpu(warc: Path, terms: list[tuple[str, str]], reps: int) -> tuple[float, float]:
+    """Median CPU seconds of the workers' part alone (extract_batch over every page, in batches of
+    64, one process), without and with the terms: CPU time, so other load on the machine matters less."""
+    from linkback.batches import extract_batch  # noqa: PLC0415
+    from linkback.brands import BrandTerms  # noqa: PLC0415
+    from linkback.sources.warc import ReadStats, iter_archive  # noqa: PLC0415
+
+    pages = list(iter_archive(str(warc), stats=ReadStats()))
+    chunks = [pages[i : i + 64] for i in range(0, len(pages), 64)]
+    brands = BrandTerms(tuple((t, site) for site, t in terms), tuple((site, (site,)) for site, _ in terms))
+    cpu: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(reps):
+        for scan in (False, True):
+            t0 = time.process_time()
+            for chunk in chunks:
+                extract_batch(chunk, brands if scan else None)
+            cpu[scan].append(time.process_time() - t0)
+    return statistics.median(cpu[False]), statistics.median(cpu[True])
+
+
+def mentions(db: Path) -> int:
+    from linkback.store import Store  # noqa: PLC0415
+
+    with Store(str(db), read_only=True) as store:
+        return int(store.con.execute("SELECT count(*) FROM brand_mentions").fetchall()[0][0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("warc", nargs="?", type=Path, default=DEFAULT_WARC)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--terms", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    terms = brand_terms(args.warc, args.terms)
+    print(f"{args.warc.name}: {len(terms)} brand terms ({', '.join(t for _, t in terms[:8])}, ...)")
+    times: dict[str, list[float]] = {"without": [], "with": []}
+    found = pages = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(args.reps):
+            for kind in ("without", "with"):
+                db = Path(tmp) / f"{kind}-{rep}.duckdb"
+                prepare(db, terms if kind == "with" else [])
+                seconds, summary = run_ingest(args.warc, db, args.workers)
+                times[kind].append(seconds)
+                pages = summary["pages"]
+                if kind == "with":
+                    found = mentions(db)
+                db.unlink()
+                print(f"  rep {rep + 1} {kind:>7} terms: {seconds:6.2f} s", flush=True)
+    without, with_terms = statistics.median(times["without"]), statistics.median(times["with"])
+    print(f"\npages ingested: {pages:,}; mentions stored with terms: {found:,}")
+    print(f"{'ingest':<28}{'median s':>10}")
+    print(f"{'without brand terms':<28}{without:>10.2f}")
+    print(f"{f'with {len(terms):,} brand terms':<28}{with_terms:>10.2f}")
+    ratio = with_terms / without
+    print(f"ratio: {ratio:.3f}× (goal ≤ 1.1×: {'met' if ratio <= 1.1 else 'NOT met'})")
+    plain, scanned = extraction_cpu(args.warc, terms, args.reps)
+    print(f"\nworkers' part alone (extract_batch, CPU s, median of {args.reps}): without {plain:.2f}, "
+          f"with terms {scanned:.2f}, ratio {scanned / plain:.3f}×")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Finding brand terms in a page's visible text: one Aho-Corasick automaton over every term.
+
+Runs in ingest's worker processes (it imports neither the store nor DuckDB). The terms reach a
+worker as a :class:`BrandTerms` (small, picklable) with each range of work; the automaton is built
+once per worker and set of terms (:func:`scanner_for` keeps it by the terms' digest), not per page.
+
+**Matching.** The text is the page body's text without ``script``, ``style``, ``noscript``,
+``template`` and ``nav`` (the menus name the site's own sections, not a mention), whitespace runs
+as one space, Unicode NFC, case-folded (``str.casefold``: ``STRASSE`` finds ``Straße``). A hit
+counts only as a whole word: the characters either side of it must not be letters or digits (any
+script), unless the term itself starts or ends with a non-word character (``C++``). Scripts
+written without spaces between words (Chinese, Japanese, Thai) are no word of a Latin term: ``Acme``
+is found in ``我喜欢Acme产品``; a term in such a script is found wherever it occurs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+import ahocorasick
+from selectolax.lexbor import LexborHTMLParser
+
+#: Characters of text kept either side of a hit as its snippet.
+SNIPPET_CHARS = 80
+#: Hits kept per page and term: a page that repeats a brand a hundred times is one mention.
+HITS_PER_TERM = 1
+#: Elements whose text is not what a reader of the page reads as its content.
+HIDDEN_TAGS = ["script", "style", "noscript", "template", "nav"]
+#: Scripts written without spaces between words: Thai, Lao, kana, CJK ideographs.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _wordy(c: str) -> bool:
+    """Whether ``c`` beside a term makes it part of a longer word."""
+    return c.isalnum() and _UNSPACED.match(c) is None
+
+
+def fold(text: str) -> str:
+    """``text`` as terms and pages are compared: NFC, whitespace runs as one space, case-folded."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class BrandTerms:
+    """The terms to look for and whose they are: ``terms`` are ``(term, site)`` pairs as the user
+    gave them; ``domains`` gives each site the registrable domains a link to which counts as a
+    link to it."""
+
+    terms: tuple[tuple[str, str], ...]
+    domains: tuple[tuple[str, tuple[str, ...]], ...]
+
+    @cached_property
+    def digest(self) -> str:
+        h = hashlib.sha256(repr((self.terms, self.domains)).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+
+class Hit(NamedTuple):
+    term: str  # as the user gave it
+    site: str
+    snippet: str
+    linked: bool  # the page links to one of the site's domains
+
+
+class Scanner:
+    """The automaton of a :class:`BrandTerms`; :meth:`scan` finds them in one text."""
+
+    def __init__(self, terms: BrandTerms) -> None:
+        owners: dict[str, list[tuple[str, str]]] = {}
+        for term, site in terms.terms:
+            key = fold(term)
+            if key:
+                owners.setdefault(key, []).append((term, site))
+        self.automaton = ahocorasick.Automaton()
+        for key, who in owners.items():
+            # Word boundaries are checked only where the term itself begins or ends with a word character.
+            self.automaton.add_word(key, (key, _wordy(key[0]), _wordy(key[-1]), tuple(who)))
+        self.empty = not owners
+        if not self.empty:
+            self.automaton.make_automaton()
+        self.domains = {site: frozenset(d) for site, d in terms.domains}
+
+    def scan(self, text: str, link_domains: frozenset[str]) -> list[Hit]:
+        """The terms found in ``text`` (whole words, case-folded), one hit per term and site, with
+        a snippet of the text around the first occurrence. ``link_domains``: the registrable
+        domains the page links to."""
+        if self.empty or not text:
+            return []
+        flat = " ".join(text.split())
+        if not unicodedata.is_normalized("NFC", flat):
+            flat = unicodedata.normalize("NFC", flat)
+        folded = flat.casefold()
+        found: dict[str, int] = {}
+        n = len(folded)
+        for end, (key, check_start, check_end, _who) in self.automaton.iter(folded):
+            if key in found:
+                continue
+            start = end - len(key) + 1
+            if check_start and start > 0 and _wordy(folded[start - 1]):
+                continue
+            if check_end and end + 1 < n and _wordy(folded[end + 1]):
+                continue
+            found[key] = start
+        if not found:
+            return []
+        to_flat = _offset_map(flat, folded)
+        hits: list[Hit] = []
+        for key, start in found.items():
+            a, b = to_flat(start), to_flat(start + len(key))
+            snippet = _snippet(flat, a, b)
+            for term, site in self.automaton.get(key)[3]:
+                hits.append(Hit(term, site, snippet, bool(self.domains.get(site, frozenset()) & link_domains)))
+        return hits
+
+
+def _offset_map(flat: str, folded: str):  # noqa: ANN202 - a small closure
+    """Position in ``folded`` -> position in ``flat``. Case folding may turn one character into
+    several (``ß`` -> ``ss``), never into none; only those few shift later positions."""
+    if len(flat) == len(folded):
+        return lambda i: i
+    expanding = [c for c in set(flat) if len(c.casefold()) > 1]
+    starts: list[int] = []  # folded position just after each expansion
+    shift: list[int] = []  # total extra characters up to there
+    extra = 0
+    for m in re.finditer("|".join(map(re.escape, expanding)), flat):
+        extra += len(m.group().casefold()) - 1
+        starts.append(m.start() + extra + 1)
+        shift.append(extra)
+
+    def to_flat(i: int) -> int:
+        k = bisect.bisect_right(starts, i)
+        return i - (shift[k - 1] if k else 0)
+
+    return to_flat
+
+
+def _snippet(flat: str, a: int, b: int) -> str:
+    lo, hi = max(0, a - SNIPPET_CHARS), min(len(flat), b + SNIPPET_CHARS)
+    return ("…" if lo > 0 else "") + flat[lo:hi].strip() + ("…" if hi < len(flat) else "")
+
+
+def visible_text(tree: LexborHTMLParser) -> str:
+    """The body's text without menus, scripts and styles. It changes ``tree`` (those elements
+    are removed): call it last, on a tree nobody reads after."""
+    tree.strip_tags(HIDDEN_TAGS)
+    body = tree.body
+    return body.text(separator=" ") if body is not None else ""
+
+
+_SCANNERS: dict[str, Scanner] = {}
+
+
+def scanner_for(terms: BrandTerms) -> Scanner:
+    """The automaton of ``terms``, built once per process (workers see the same terms for every
+    range of an ingest)."""
+    scanner = _SCANNERS.get(terms.digest)
+    if scanner is None:
+        _SCANNERS.clear()  # one set of terms at a time: an old one is not used again
+        scanner = _SCANNERS[terms.digest] = Scanner(terms)
+    return scanner

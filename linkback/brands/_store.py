@@ -1,0 +1,103 @@
+"""The terms to look for (from ``site_profiles``) and the hits kept (``brand_mentions``).
+
+Hits travel from the workers as an Arrow batch of :data:`HIT_SCHEMA` rows, one per page, term
+and site, that index the pages of their extracted batch (``page_idx``). They are written in the
+transaction that writes those pages: each hit is joined with its capture by ``obs_key`` (so a
+capture the store already had, met again by a re-ingest or a rescan, updates its row), and one row
+per page, site and term is kept with its first and newest capture.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from linkback.brands._scan import BrandTerms, Hit
+from linkback.urls import split_host
+
+if TYPE_CHECKING:
+    from linkback.store import Store
+
+#: A batch of hits as workers hand them over.
+HIT_SCHEMA = pa.schema(
+    [
+        ("page_idx", pa.int32()),
+        ("term", pa.string()),
+        ("site", pa.string()),
+        ("snippet", pa.string()),
+        ("linked", pa.bool_()),
+    ]
+)
+
+
+def hit_batch(hits: list[tuple[int, Hit]]) -> pa.RecordBatch:
+    """``(page_idx, hit)`` pairs as one :data:`HIT_SCHEMA` batch."""
+    return pa.record_batch(
+        [
+            pa.array([i for i, _ in hits], pa.int32()),
+            pa.array([h.term for _, h in hits], pa.string()),
+            pa.array([h.site for _, h in hits], pa.string()),
+            pa.array([h.snippet for _, h in hits], pa.string()),
+            pa.array([h.linked for _, h in hits], pa.bool_()),
+        ],
+        schema=HIT_SCHEMA,
+    )
+
+
+def site_domain(site: str) -> str:
+    """The registrable domain a link must point into to count as a link to ``site``."""
+    return split_host(site.split(":", 1)[0]).domain or site
+
+
+def load_terms(con: object) -> BrandTerms | None:
+    """Every site profile's brand terms, or None when no profile has any (ingest then scans nothing)."""
+    rows = con.execute("SELECT site, brands FROM site_profiles ORDER BY site").fetchall()  # type: ignore[attr-defined]
+    terms: list[tuple[str, str]] = []
+    domains: list[tuple[str, tuple[str, ...]]] = []
+    for site, brands in rows:
+        names = [t.strip() for t in (brands or "").splitlines() if t.strip()]
+        if names:
+            terms.extend((name, site) for name in names)
+            domains.append((site, (site_domain(site),)))
+    return BrandTerms(tuple(terms), tuple(domains)) if terms else None
+
+
+_UPSERT = """
+INSERT INTO brand_mentions (url, host, domain, term, site, snippet, linked, first_seen, last_seen, obs_id)
+SELECT o.url, o.host, o.domain, h.term, h.site,
+  arg_max(h.snippet, o.fetched_at), arg_max(h.linked, o.fetched_at),
+  min(o.fetched_at), max(o.fetched_at), arg_max(o.obs_id, o.fetched_at)
+FROM _brand_hits h JOIN observations o ON o.obs_key = h.obs_key {only_new}
+GROUP BY o.url, o.host, o.domain, h.term, h.site
+ON CONFLICT (url, site, term) DO UPDATE SET
+  snippet = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.snippet ELSE brand_mentions.snippet END,
+  linked = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.linked ELSE brand_mentions.linked END,
+  obs_id = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.obs_id ELSE brand_mentions.obs_id END,
+  host = excluded.host, domain = excluded.domain,
+  first_seen = least(brand_mentions.first_seen, excluded.first_seen),
+  last_seen = greatest(brand_mentions.last_seen, excluded.last_seen)
+"""
+
+
+def store_hits(store: Store, observations: pa.RecordBatch, hits: pa.RecordBatch, *, new: int | None = None) -> int:
+    """Keep ``hits`` (indexing the rows of ``observations``) in ``brand_mentions``; run inside the
+    write that stored those observations. Hits of captures the store does not hold are dropped.
+    ``new``: the write has just added that many observations (ingest), and only those are
+    looked at: the last ids of ``obs_id_seq``, a range the table's zone maps find without reading
+    the rest of it. Returns the hits given."""
+    if hits.num_rows == 0:
+        return 0
+    keys = observations.column("obs_key").take(hits.column("page_idx"))
+    table = pa.table({"obs_key": keys, **{n: hits.column(n) for n in ("term", "site", "snippet", "linked")}})
+    con = store.con
+    only_new, params = "", []
+    if new is not None:
+        (last,) = con.execute("SELECT currval('obs_id_seq')").fetchall()[0]
+        only_new, params = "AND o.obs_id BETWEEN ? AND ?", [int(last) - new + 1, int(last)]
+    con.register("_brand_hits", table)
+    try:
+        con.execute(_UPSERT.format(only_new=only_new), params)
+    finally:
+        con.unregister("_brand_hits")
+    return hits.num_rows

@@ -1,0 +1,279 @@
+"""The verdict: a pure function of a ledger link's state and one new observation of its page.
+
+:func:`step` takes the link's :class:`LinkState` (what the ledger row holds) and one
+:class:`Observation` (one fetch of the source page, and what was found on it) and returns the
+new state with the verdict after that observation and what changed. Several observations of one
+check (a first fetch, then the fetch that confirms a removal) are a fold: :func:`decide`. Nothing
+here reads a clock, the store or the network, so every rule below has a unit test.
+
+What one observation says, in order:
+
+* no page came: ``robots`` (robots.txt disallows us) is ``unknown/robots``; ``blocked`` (the SSRF
+  guard refused the address or port) is ``unknown/blocked``; ``no_such_domain`` (NXDOMAIN) is
+  ``lost/page_gone``; ``url`` (a source that cannot be fetched at all) is ``unknown/crawl_error``;
+  anything else (timeout, connection, TLS, DNS failure that may pass...) is a *failure*;
+* the page answered 401, 403 or 407: ``unknown/blocked``; 404, 410 or 451: ``lost/page_gone``;
+  408, 429, any other 4xx and every 5xx: a *failure*;
+* otherwise the page was read. Without the link: ``lost/redirected`` when the source now
+  redirects to another page, else ``removed``, which needs a second observation to be reported
+  (``pending``). With it: ``lost/noindex`` (meta robots or X-Robots-Tag), ``lost/canonicalized``
+  (rel=canonical names another page), ``lost/nofollowed`` (it was followed — when last seen, or
+  as the user expects — and is now nofollow, ugc or sponsored), ``changed`` (anchor, rel or
+  section differ from the last check that found it, or the anchor from the one the user
+  expects; ``reason`` names them), else ``live``.
+
+A *failure* is never a loss until it repeats: the link keeps its verdict (``unknown/crawl_error``
+before any), ``failures`` counts the checks in a row, and the third makes it ``lost/page_gone``.
+A removal seen once sets ``pending = "removed"`` and keeps the verdict (``unknown/unconfirmed``
+before any); the next observation that reads the page confirms it (``lost/removed``) or clears it.
+
+``changed`` is the verdict of the one check that saw the change: a later check that finds the
+link as it was then is ``live`` again. The interval to the next check is 1 day after a check
+that changed anything, left a removal pending or failed, and doubles (to 30 days) while the
+link holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+VERDICTS = ("live", "changed", "lost", "unknown")
+LOST_REASONS = ("removed", "page_gone", "redirected", "noindex", "canonicalized", "nofollowed")
+UNKNOWN_REASONS = ("crawl_error", "robots", "blocked", "unconfirmed")
+#: What a ``changed`` verdict's reason names (space-separated, in this order).
+CHANGED_FIELDS = ("anchor", "rel", "section")
+#: Failures in a row (timeout, 5xx, 429...) that make a link lost.
+FAILURES_TO_LOSE = 3
+MIN_INTERVAL_DAYS = 1.0
+MAX_INTERVAL_DAYS = 30.0
+
+#: Errors that say something final without a page (the rest are failures that may pass).
+_ERROR_VERDICTS = {
+    "robots": ("unknown", "robots"),
+    "blocked": ("unknown", "blocked"),
+    "no_such_domain": ("lost", "page_gone"),
+    "url": ("unknown", "crawl_error"),
+}
+_BLOCKED_STATUSES = frozenset({401, 403, 407})
+_GONE_STATUSES = frozenset({404, 410, 451})
+_NOT_FOLLOWED_RELS = frozenset({"nofollow", "ugc", "sponsored"})
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """A ledger link as the verdict sees it (the ``ledger`` columns of the same names)."""
+
+    verdict: str | None = None
+    reason: str = ""
+    anchor: str | None = None  # None until a check has found the link
+    rel: str = ""
+    nofollow: bool | None = None
+    section: str = ""
+    found_in: str = ""
+    failures: int = 0
+    pending: str = ""
+    interval_days: float = MIN_INTERVAL_DAYS
+    first_checked_at: datetime | None = None
+    checked_at: datetime | None = None
+    changed_at: datetime | None = None
+    live_since: datetime | None = None
+    next_check_at: datetime | None = None
+    expected_anchor: str | None = None
+    expected_follow: bool | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One fetch of the source page and what it showed about the link (a ``link_checks`` row's
+    evidence). ``error`` is empty when a page came; ``found_in`` is ``raw``, ``rendered``,
+    ``both`` or empty. The verdict reads the page's status, URLs, robots facts and the link;
+    the rest is kept as evidence."""
+
+    checked_at: datetime
+    source_url: str = ""
+    status: int | None = None
+    error: str = ""
+    detail: str = ""
+    final_url: str = ""
+    redirects: tuple[tuple[str, int], ...] = ()
+    ip: str = ""
+    canonical: str = ""
+    noindex: bool = False
+    found: bool = False
+    found_in: str = ""
+    rendered: bool = False
+    render_note: str = ""
+    anchor: str = ""
+    rel: str = ""
+    nofollow: bool = False
+    section: str = ""
+    warc_path: str = ""
+    warc_offset: int | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """The outcome of one observation: the link's new state (its verdict and reason included)
+    and what changed, ``{field: [before, after]}``."""
+
+    state: LinkState
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def same_page(a: str, b: str) -> bool:
+    """Do two stored URLs name the same page, scheme and a trailing slash aside?
+
+    >>> same_page("http://example.com/a/", "https://example.com/a"), same_page("https://a.example/", "https://b.example/")
+    (True, False)
+    """
+    return _page_key(a) == _page_key(b)
+
+
+def _page_key(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return rest[:-1] if rest.endswith("/") else rest
+
+
+def followed(nofollow: bool | None, rel: str) -> bool:
+    """Does a link pass authority: no nofollow (its own or the page's), no ugc or sponsored?"""
+    return not nofollow and not (_NOT_FOLLOWED_RELS & set(rel.split()))
+
+
+def _was_followed(state: LinkState) -> bool | None:
+    """Was the link followed when last seen (or, never seen, does the user expect it to be)?"""
+    if state.reason == "nofollowed" and state.verdict == "lost":
+        return True
+    if state.anchor is not None and state.nofollow is not None:
+        return followed(state.nofollow, state.rel)
+    return state.expected_follow
+
+
+def _classify(obs: Observation) -> tuple[str, str, str]:
+    """What the observation says on its own: ``(kind, verdict, reason)`` where kind is
+    ``final`` (verdict and reason hold), ``failure``, ``missing`` or ``found``."""
+    if obs.error:
+        if obs.error in _ERROR_VERDICTS:
+            verdict, reason = _ERROR_VERDICTS[obs.error]
+            return "final", verdict, reason
+        return "failure", "", ""
+    status = obs.status or 0
+    if status in _BLOCKED_STATUSES:
+        return "final", "unknown", "blocked"
+    if status in _GONE_STATUSES:
+        return "final", "lost", "page_gone"
+    if status >= 400 or status < 200:
+        return "failure", "", ""
+    if not obs.found:
+        if obs.final_url and obs.source_url and not same_page(obs.final_url, obs.source_url):
+            return "final", "lost", "redirected"
+        return "missing", "lost", "removed"
+    return "found", "", ""
+
+
+def _judge_found(state: LinkState, obs: Observation) -> tuple[str, str, dict[str, list[Any]]]:
+    """Verdict, reason and link changes of an observation that found the link."""
+    changes: dict[str, list[Any]] = {}
+    if state.anchor is not None:
+        before = {"anchor": state.anchor, "rel": state.rel, "section": state.section}
+        after = {"anchor": obs.anchor, "rel": obs.rel, "section": obs.section}
+        for name in CHANGED_FIELDS:
+            same = (
+                set(before[name].split()) == set(after[name].split()) if name == "rel" else before[name] == after[name]
+            )
+            if not same:
+                changes[name] = [before[name], after[name]]
+    elif state.expected_anchor and obs.anchor != state.expected_anchor:
+        changes["anchor"] = [state.expected_anchor, obs.anchor]
+    if obs.noindex:
+        return "lost", "noindex", changes
+    if (
+        obs.canonical
+        and not same_page(obs.canonical, obs.source_url or obs.canonical)
+        and not (obs.final_url and same_page(obs.canonical, obs.final_url))
+    ):
+        return "lost", "canonicalized", changes
+    if not followed(obs.nofollow, obs.rel) and _was_followed(state):
+        return "lost", "nofollowed", changes
+    if changes:
+        return "changed", " ".join(n for n in CHANGED_FIELDS if n in changes), changes
+    return "live", "", changes
+
+
+def _carried(state: LinkState, default_reason: str) -> tuple[str, str]:
+    """The verdict a check that settles nothing leaves: the previous one (``changed`` was the
+    news of its own check only, so it becomes ``live``), or ``unknown`` before any."""
+    if state.verdict is None:
+        return "unknown", default_reason
+    if state.verdict == "changed":
+        return "live", ""
+    return state.verdict, state.reason
+
+
+def next_interval(state: LinkState, news: bool) -> float:
+    """Days to the next check: the shortest after news, doubling while the link holds."""
+    if news or state.checked_at is None:
+        return MIN_INTERVAL_DAYS
+    return min(MAX_INTERVAL_DAYS, max(MIN_INTERVAL_DAYS, state.interval_days) * 2)
+
+
+def step(state: LinkState, obs: Observation) -> Step:
+    """The link's state after one more observation of its page (see the module docstring)."""
+    kind, verdict, reason = _classify(obs)
+    failures, pending = 0, ""
+    link_changes: dict[str, list[Any]] = {}
+    if kind == "failure":
+        failures, pending = state.failures + 1, state.pending
+        verdict, reason = ("lost", "page_gone") if failures >= FAILURES_TO_LOSE else _carried(state, "crawl_error")
+    elif kind == "missing" and state.pending != "removed":
+        pending = "removed"
+        verdict, reason = _carried(state, "unconfirmed")
+    elif kind == "found":
+        verdict, reason, link_changes = _judge_found(state, obs)
+
+    decay = state.verdict == "changed" and verdict == "live"
+    changes: dict[str, list[Any]] = {}
+    if verdict != state.verdict and not decay:
+        changes["verdict"] = [state.verdict, verdict]
+    if reason != state.reason and not decay:
+        changes["reason"] = [state.reason or None, reason or None]
+    changes.update(link_changes)
+
+    new = replace(
+        state,
+        verdict=verdict,
+        reason=reason,
+        failures=failures,
+        pending=pending,
+        checked_at=obs.checked_at,
+        first_checked_at=state.first_checked_at or obs.checked_at,
+    )
+    if kind == "found":
+        new = replace(new, anchor=obs.anchor, rel=obs.rel, nofollow=obs.nofollow, section=obs.section)
+    if kind != "failure":
+        new = replace(new, found_in=obs.found_in if obs.found else "")
+    if (verdict, reason) != (state.verdict, state.reason):
+        new = replace(new, changed_at=obs.checked_at)
+    is_live = verdict in ("live", "changed")
+    was_live = state.verdict in ("live", "changed") and state.live_since is not None
+    new = replace(new, live_since=(state.live_since if was_live else obs.checked_at) if is_live else None)
+    interval = next_interval(state, bool(changes) or bool(pending) or failures > 0)
+    new = replace(new, interval_days=interval, next_check_at=obs.checked_at + timedelta(days=interval))
+    return Step(new, changes)
+
+
+def decide(state: LinkState, observations: Iterable[Observation]) -> list[Step]:
+    """:func:`step` over several observations in order; one :class:`Step` per observation (the
+    last one's state is the link's)."""
+    steps: list[Step] = []
+    for obs in observations:
+        steps.append(step(state, obs))
+        state = steps[-1].state
+    return steps
+
+
+def needs_confirmation(steps: Sequence[Step]) -> bool:
+    """Did the last observation leave a removal waiting for its confirming fetch?"""
+    return bool(steps) and steps[-1].state.pending == "removed"

@@ -329,7 +329,8 @@ def test_cli_visits_and_hostile_referrers_in_a_table(tmp_path: Path) -> None:
     ]
     log.write_text("\n".join(lines) + "\n")
     db = str(tmp_path / "c.duckdb")
-    run = CliRunner().invoke(app, ["visits", str(log), "--host", "example.com", "--db", db], env={"COLUMNS": "100"})
+    # Wide: the table's file column holds the test's long tmp path, which would squeeze the rest.
+    run = CliRunner().invoke(app, ["visits", str(log), "--host", "example.com", "--db", db], env={"COLUMNS": "300"})
     assert run.exit_code == 0, run.stderr
     assert "2 new visits" in run.stdout and "line 3: malformed" in run.stdout
     table = CliRunner().invoke(app, ["traffic", "example.com", "--by", "referrer", "--wide", "--db", db])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from linkback.crawl._frontier import Archived, Start
-from linkback.crawl._live import CrawlContext
+from linkback.crawl._live import CrawlContext, DurableChanges
 from linkback.records import FetchedPage
 
 _write_lock = threading.Lock()
@@ -32,14 +32,12 @@ def _send(message: dict[str, Any]) -> None:
         sys.stdout.flush()
 
 
-class PipeFrontier:
+class PipeFrontier(DurableChanges):
     """The frontier's writer across the pipe: changes go to the parent, which commits them and
-    says so on stdin; :meth:`durable` as :class:`~linkback.crawl._live.FrontierWriter`'s."""
+    says so on stdin."""
 
     def __init__(self) -> None:
-        self.submitted = self.committed = 0
-        self.error = ""
-        self._waiters: list[tuple[int, Any]] = []
+        super().__init__()
         threading.Thread(target=self._acks, name="linkback-crawl-acks", daemon=True).start()
 
     def change(
@@ -54,24 +52,6 @@ class PipeFrontier:
             "t": "frontier", "seq": self.submitted, "queued": list(queued), "done": list(done),
             "records": [(url, {**asdict(a), "date": a.date.isoformat()}) for url, a in records],
         })  # fmt: skip
-
-    def record(self, url: str, archived: Archived) -> None:
-        self.change(records=[(url, archived)])
-
-    def durable(self) -> Any:
-        if self.committed >= self.submitted or self.error:
-            return None
-        from twisted.internet import defer  # noqa: PLC0415
-
-        waiter: defer.Deferred[None] = defer.Deferred()
-        self._waiters.append((self.submitted, waiter))
-        return waiter
-
-    def _fire(self) -> None:
-        ready = [w for w in self._waiters if w[0] <= self.committed or self.error]
-        self._waiters = [w for w in self._waiters if w not in ready]
-        for _, waiter in ready:
-            waiter.callback(None)
 
     def _acks(self) -> None:
         for line in sys.stdin:

@@ -50,22 +50,16 @@ SETTLE_SECONDS = 10.0
 PROVISIONAL = "crawl:"
 
 
-class FrontierWriter:
-    """Commits frontier changes from a thread of its own, batched; :meth:`durable` tells the
-    reactor when what it has handed over is committed."""
+class DurableChanges:
+    """Numbered frontier changes and who waits for them: ``submitted`` counts the changes handed
+    over, ``committed`` how many are stored; :meth:`durable` tells the reactor when what it has
+    handed over is committed. The committing side (a thread here, the parent across a pipe)
+    moves ``committed`` and calls :meth:`_fire`."""
 
-    def __init__(self, frontier: Frontier) -> None:
-        self.frontier = frontier
-        self._cond = threading.Condition()
-        self._queued: list[tuple[str, int]] = []
-        self._done: list[tuple[str, str]] = []
-        self._records: list[tuple[str, Archived]] = []
+    def __init__(self) -> None:
         self.submitted = self.committed = 0
-        self._closing = False
-        self._waiters: list[tuple[int, Any]] = []
         self.error: str = ""
-        self._thread = threading.Thread(target=self._run, name="linkback-frontier", daemon=True)
-        self._thread.start()
+        self._waiters: list[tuple[int, Any]] = []
 
     def change(
         self,
@@ -74,13 +68,7 @@ class FrontierWriter:
         done: Sequence[tuple[str, str]] = (),
         records: Sequence[tuple[str, Archived]] = (),
     ) -> None:
-        """Hand over changes that are committed together (a page done and the links on it)."""
-        with self._cond:
-            self._queued.extend(queued)
-            self._done.extend(done)
-            self._records.extend(records)
-            self.submitted += 1
-            self._cond.notify()
+        raise NotImplementedError
 
     def record(self, url: str, archived: Archived) -> None:
         self.change(records=[(url, archived)])
@@ -101,6 +89,37 @@ class FrontierWriter:
         self._waiters = [w for w in self._waiters if w not in ready]
         for _, waiter in ready:
             waiter.callback(None)
+
+
+class FrontierWriter(DurableChanges):
+    """Commits frontier changes from a thread of its own, batched; :meth:`durable` tells the
+    reactor when what it has handed over is committed."""
+
+    def __init__(self, frontier: Frontier) -> None:
+        self.frontier = frontier
+        self._cond = threading.Condition()
+        self._queued: list[tuple[str, int]] = []
+        self._done: list[tuple[str, str]] = []
+        self._records: list[tuple[str, Archived]] = []
+        super().__init__()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="linkback-frontier", daemon=True)
+        self._thread.start()
+
+    def change(
+        self,
+        *,
+        queued: Sequence[tuple[str, int]] = (),
+        done: Sequence[tuple[str, str]] = (),
+        records: Sequence[tuple[str, Archived]] = (),
+    ) -> None:
+        """Hand over changes that are committed together (a page done and the links on it)."""
+        with self._cond:
+            self._queued.extend(queued)
+            self._done.extend(done)
+            self._records.extend(records)
+            self.submitted += 1
+            self._cond.notify()
 
     def _run(self) -> None:
         while True:

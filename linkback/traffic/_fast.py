@@ -10,7 +10,7 @@ two paths give the same visits and counts (tests/test_traffic_formats.py checks 
 
 from __future__ import annotations
 
-from linkback.traffic._files import STREAM_ERRORS, LogStats, iter_line_chunks, open_file
+from linkback.traffic._files import STREAM_ERRORS, LogStats, iter_line_chunks, open_counted, stream_broke
 from linkback.traffic._formats import _clf_epoch, _split_request, parse_combined
 from linkback.traffic._lists import _BOT_CACHE, is_bot
 from linkback.traffic._visits import _OK, CACHE_SIZE, DROPS, VisitBuilder, _is_page
@@ -31,13 +31,8 @@ def _page_target(request: str) -> str:
 def read_combined_visits(path: str, builder: VisitBuilder, stats: LogStats, cap: int) -> None:
     """Read the combined log at ``path`` into ``builder``, counting in ``stats`` as
     :func:`~linkback.traffic._read.read_hits` does."""
-    try:
-        fh = open_file(path)
-    except ValueError as exc:
-        stats.file_problem("unsupported_compression", path, str(exc))
-        return
-    except OSError as exc:
-        stats.file_problem("unreadable", path, exc.strerror or str(exc))
+    fh = open_counted(path, stats)
+    if fh is None:
         return
     stats.files += 1
     stats.formats["combined"] += 1
@@ -49,8 +44,7 @@ def read_combined_visits(path: str, builder: VisitBuilder, stats: LogStats, cap:
             try:
                 chunk = next(chunks, None)
             except STREAM_ERRORS as exc:
-                key = "truncated_stream" if isinstance(exc, EOFError) else "read_error"
-                stats.file_problem(key, path, f"after line {line_no}: {exc}")
+                stream_broke(stats, path, line_no, exc)
                 return
             if chunk is None:
                 return

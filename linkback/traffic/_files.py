@@ -100,6 +100,24 @@ def open_file(path: str) -> BinaryIO:
     return open(path, "rb")
 
 
+def open_counted(path: str, stats: LogStats) -> BinaryIO | None:
+    """:func:`open_file`, or None with the reason counted in ``stats`` as a file problem."""
+    try:
+        return open_file(path)
+    except ValueError as exc:
+        stats.file_problem("unsupported_compression", path, str(exc))
+    except OSError as exc:
+        stats.file_problem("unreadable", path, exc.strerror or str(exc))
+    return None
+
+
+def stream_broke(stats: LogStats, path: str, line_no: int, exc: BaseException) -> None:
+    """Count a compressed stream that broke off after ``line_no`` (the lines before it are kept:
+    rotated logs are often copied while still being compressed)."""
+    key = "truncated_stream" if isinstance(exc, EOFError) else "read_error"
+    stats.file_problem(key, path, f"after line {line_no}: {exc}")
+
+
 def iter_line_chunks(fh: BinaryIO, cap: int = MAX_LINE_BYTES) -> Iterator[list[str | None]]:
     """The lines of ``fh`` as Latin-1 text without the end of line (``\n`` or ``\r\n``), a list
     of them per piece read; ``None`` for a line longer than ``cap`` bytes. A stream error (a gzip

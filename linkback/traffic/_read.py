@@ -13,7 +13,15 @@ from typing import Any, Literal
 
 from linkback.errors import SourceError
 from linkback.traffic._exports import decode_head, sniff_export
-from linkback.traffic._files import MAX_LINE_BYTES, STREAM_ERRORS, LogStats, iter_lines, open_file
+from linkback.traffic._files import (
+    MAX_LINE_BYTES,
+    STREAM_ERRORS,
+    LogStats,
+    iter_lines,
+    open_counted,
+    open_file,
+    stream_broke,
+)
 from linkback.traffic._formats import Hit, LineFormat, W3CFormat, sniff
 
 __all__ = ["FileKind", "iter_traffic_paths", "read_hits", "sniff_file"]
@@ -67,13 +75,8 @@ def read_hits(
     ``fmt``; every other line is counted in ``stats`` (never raised). A file that cannot be
     opened, or whose compressed data breaks off, is a file problem; the lines before the break
     are kept."""
-    try:
-        fh = open_file(path)
-    except ValueError as exc:
-        stats.file_problem("unsupported_compression", path, str(exc))
-        return
-    except OSError as exc:
-        stats.file_problem("unreadable", path, exc.strerror or str(exc))
+    fh = open_counted(path, stats)
+    if fh is None:
         return
     stats.files += 1
     stats.formats[fmt.name] += 1
@@ -94,9 +97,7 @@ def read_hits(
                 stats.parsed += 1
                 yield line_no, line, hit  # type: ignore[misc]
         except STREAM_ERRORS as exc:
-            # Rotated logs are often copied while still being compressed: keep what came before.
-            key = "truncated_stream" if isinstance(exc, EOFError) else "read_error"
-            stats.file_problem(key, path, f"after line {line_no}: {exc}")
+            stream_broke(stats, path, line_no, exc)
 
 
 def _walk(top: Path) -> Iterator[Path]:

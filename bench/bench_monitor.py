@@ -1,7 +1,7 @@
 """Link monitor: 10,000 ledger links on 500 local hosts re-checked at 32 concurrent connections.
 
     python bench/bench_monitor.py                 # 10,000 links, 500 hosts, 32 connections, 1 s per-host delay
-    python bench/bench_monitor.py --quick         # 200 links on 10 hosts, for the smoke test
+    python bench/bench_monitor.py --quick         # 60 links on 6 hosts, for the smoke test
     python bench/bench_monitor.py --check         # exit 1 when a goal is missed
 
 One local web server (its own process: asyncio, HTTP/1.1, keep-alive when asked) answers for
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hosts", type=int, default=500)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host")
-    ap.add_argument("--quick", action="store_true", help="200 links on 10 hosts, 0.05 s delay")
+    ap.add_argument("--quick", action="store_true", help="60 links on 6 hosts, 0.05 s delay")
     ap.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         child(args)
         return 0
     if args.quick:
-        args.links, args.hosts, args.delay = 200, 10, 0.05
+        args.links, args.hosts, args.delay = 60, 6, 0.05
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-monitor-"))
     work.mkdir(parents=True, exist_ok=True)

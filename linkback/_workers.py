@@ -274,6 +274,10 @@ def start_early(inputs: Iterable[str], workers: int) -> None:
         # Only an archive cut in small ranges: work nobody takes is waited for at exit.
         if not paths or sniff_archive(paths[0]) != "warc" or not gzip_per_record(paths[0]):
             return
+        from linkback.sources.wat import is_wat  # noqa: PLC0415 - a WAT file extracts itself: no ranges
+
+        if is_wat(paths[0]):
+            return
         path = paths[0]
         identity = _identity(path)
     except Exception:  # noqa: BLE001 - the command reports it properly later

@@ -155,6 +155,7 @@ def load_all() -> dict[str, Face]:
     import linkback.alerts  # noqa: F401, PLC0415
     import linkback.brands  # noqa: F401, PLC0415
     import linkback.categories  # noqa: F401, PLC0415
+    import linkback.cc  # noqa: F401, PLC0415
     import linkback.imports  # noqa: F401, PLC0415
     import linkback.jobs  # noqa: F401, PLC0415
     import linkback.mentions._actions  # noqa: F401, PLC0415
@@ -162,6 +163,7 @@ def load_all() -> dict[str, Face]:
     import linkback.quality  # noqa: F401, PLC0415
     import linkback.reports  # noqa: F401, PLC0415
     import linkback.shares  # noqa: F401, PLC0415
+    import linkback.store._attach  # noqa: F401, PLC0415
     import linkback.traffic  # noqa: F401, PLC0415
 
     return FACES

@@ -36,6 +36,7 @@ from linkback.graph._scale import rating, raw_rank, trust_scale
 from linkback.quality._toxicity import score_domains
 from linkback.reports._ranks import latest_run  # noqa: F401 - re-exported: the run rank() just stored
 from linkback.store import Store
+from linkback.store._attach import edge_graphs, has_edges
 from linkback.urls import registrable_domain_or_none
 
 #: The stages of a run, in order, as the progress callback names them.
@@ -192,7 +193,9 @@ def rank(
     try:
         # Each stage keeps only its per-node results; graphs and edge tables are freed as it ends.
         stage(0)
-        domains, domain_counts, hosts, host_domain, page_links = site_graphs(con)
+        # An attached Parquet index has the domain and host edges aggregated (linkback.store._attach).
+        graphs = edge_graphs(con) if has_edges(con) else site_graphs(con)
+        domains, domain_counts, hosts, host_domain, page_links = graphs
         counts["domains"], counts["domain_edges"] = domains.n, domains.graph.m
         counts["hosts"], counts["host_edges"] = hosts.n, hosts.graph.m
         drop_temp_tables(con)

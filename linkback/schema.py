@@ -36,13 +36,15 @@ Tables:
 * ``visit_imports``: each traffic file read, so reading it again adds nothing.
 * ``domain_categories``: the topical category of each domain (IAB Content Taxonomy Tier 1 and 2), with its evidence.
 * ``brand_mentions``: pages whose text names a site's brand, with a snippet and whether they link to the site.
+* ``cc_ranks``: Common Crawl web graph ranks (harmonic centrality, PageRank) of every host or domain of a release.
+* ``cc_refdomains``: the hosts or domains that link to the user's domains in a Common Crawl web graph release.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -598,6 +600,30 @@ BRAND_MENTIONS = _schema(
     ("obs_id", pa.int64(), "that newest capture (observations.obs_id)"),
 )
 
+# --- Common Crawl web graph (schema version 11; linkback.cc) ---
+CC_RANKS = _schema(
+    ("release", pa.string(), "the web graph release, as its files are named: cc-main-2024-feb-apr-may"),
+    ("level", pa.string(), "host or domain: which of the release's two graphs"),
+    ("name", pa.string(), "the host or registrable domain (host-level names have www. stripped, as CC does)"),
+    ("rname", pa.string(), "the name as the release has it: reversed, com.example"),
+    ("hc_pos", pa.int64(), "position by harmonic centrality (1: the most central)"),
+    ("hc_val", pa.float64(), "harmonic centrality"),
+    ("pr_pos", pa.int64(), "position by PageRank (1: the highest)"),
+    ("pr_val", pa.float64(), "PageRank"),
+    ("n_hosts", pa.int64(), "hosts of the domain in the graph (domain level; empty at host level)"),
+    ("imported_at", _TS, "when the release was imported"),
+)
+
+CC_REFDOMAINS = _schema(
+    ("release", pa.string(), "the web graph release the edge is from"),
+    ("level", pa.string(), "host or domain"),
+    ("target", pa.string(), "the user's registrable domain the edge points into"),
+    ("target_name", pa.string(), "the vertex linked to: the domain, or one of its hosts at host level"),
+    ("source", pa.string(), "the linking host or domain"),
+    ("source_domain", pa.string(), "registrable domain of the source (Public Suffix List)"),
+    ("imported_at", _TS, "when the release was imported"),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "observations": OBSERVATIONS,
     "link_observations": LINK_OBSERVATIONS,
@@ -630,6 +656,8 @@ TABLES: dict[str, pa.Schema] = {
     "visit_imports": VISIT_IMPORTS,
     "domain_categories": DOMAIN_CATEGORIES,
     "brand_mentions": BRAND_MENTIONS,
+    "cc_ranks": CC_RANKS,
+    "cc_refdomains": CC_REFDOMAINS,
 }
 
 #: Tables added by each schema version after the first.
@@ -643,6 +671,7 @@ TABLES_SINCE: dict[int, tuple[str, ...]] = {
     8: ("visits", "visit_imports"),
     9: ("domain_categories",),
     10: ("brand_mentions",),
+    11: ("cc_ranks", "cc_refdomains"),
 }
 
 #: Columns added to existing tables by each schema version: (table, column).

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from linkback import mentions
 from linkback.categories import categorize
+from linkback.cc import cc_graph_import
 from linkback.cli import app
 from linkback.client import Advert, advert_path, server_for
 from linkback.faces import FACES, load_all
@@ -104,6 +105,13 @@ CASES: list[tuple[list[str], str, dict[str, Any]]] = [
     # Unlinked brand mentions (the db has a few; tests/test_brands.py finds them on real pages).
     (["unlinked", "example.com"], "unlinked", {"site": "example.com"}),
     (["unlinked", "example.com", "--limit", "1"], "unlinked", {"site": "example.com", "limit": 1}),
+    # Common Crawl web graph (the db has the fixture release imported; tests/test_cc_graph.py checks its rows).
+    (["cc", "ranks", "example.com", "www.a.org", "x.invalid"], "cc_ranks",
+     {"domains": ["example.com", "www.a.org", "x.invalid"]}),  # fmt: skip
+    (["cc", "ranks", "bbc.co.uk", "--level", "domain"], "cc_ranks", {"domains": ["bbc.co.uk"], "level": "domain"}),
+    (["cc", "refdomains", "example.com"], "cc_refdomains", {"target": "example.com"}),
+    (["cc", "refdomains", "example.com", "--sort", "pr_pos", "--limit", "2"], "cc_refdomains",
+     {"target": "example.com", "sort": "pr_pos", "limit": 2}),  # fmt: skip
 ]
 
 
@@ -120,6 +128,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
         monitor_sync(store)  # the claims in the ledger, paused: a server started here checks nothing
         monitor_pause(store, [row["link_id"] for row in ledger(store)])
         categorize(store, domains=["a.org"])  # c.de stays uncategorized: worked out when asked
+        cc_graph_import(store, **{k: [str(REPO_DATA / "cc" / f"cc-main-2099-jan-feb-mar-domain-{k}.txt.gz")]
+                                  for k in ("vertices", "edges", "ranks")}, domains=["example.com"])  # fmt: skip
         set_profile(store, "example.com", brands=["Example", "Example Corp"])
         # Mentions as ingest keeps them (the scan itself: tests/test_brands.py), one of them linked.
         store.con.execute(

@@ -131,6 +131,16 @@ def test_bench_ingest_runs_on_a_bundled_archive() -> None:
     assert "peak memory (PSS)" in out
 
 
+def test_bench_wat_runs_on_the_bundled_real_pages(tmp_path: Path) -> None:
+    out_json = tmp_path / "wat.json"
+    sample = REPO_DATA / "warc" / "real-pages" / "sample.warc.gz"
+    out = _run("bench_wat.py", str(sample), "--reps", "1", "--no-command", "--json", str(out_json))
+    assert "| one process, CPU |" in out and "ratio (one process, CPU):" in out
+    result = json.loads(out_json.read_text())
+    assert result["counts"]["wat"][0] == result["counts"]["warc"][0] == 117
+    assert result["results"]["one process, CPU"]["ratio"] > 0
+
+
 def test_bench_hostile_quick(tmp_path: Path) -> None:
     out_json = tmp_path / "hostile.json"
     out = _run("bench_hostile.py", "--quick", "--peer-limit", "60", "--json", str(out_json))
@@ -140,3 +150,13 @@ def test_bench_hostile_quick(tmp_path: Path) -> None:
     for name, result in results.items():
         assert result["bytes"] > 10_000, name
         assert result["linkback_s"] > 0 and result["growth_2x"] > 0, name
+
+
+def test_bench_ingest_vs_extract_runs_on_a_bundled_archive() -> None:
+    pytest.importorskip("bs4")
+    pytest.importorskip("lxml")
+    warc = REPO_DATA / "warc" / "real-pages" / "sample.warc.gz"
+    out = _run("bench_ingest_vs_extract.py", str(warc), "--reps", "1", "--common-every", "8")
+    for line in ("extract (loop only)", "ingest --workers 1", "common (whole process)", "ingest / extract (loop only)",
+                 "ingest / common"):  # fmt: skip
+        assert line in out

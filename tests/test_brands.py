@@ -64,6 +64,33 @@ def test_case_folding_is_unicode_aware() -> None:
     assert found("Acme\n\t  Corp", "Acme Corp") == ["Acme Corp"]
 
 
+def test_ascii_text_folds_as_any_text_and_boundaries_hold_at_its_ends() -> None:
+    # ASCII text takes a shorter way to its folded form: terms with non-ASCII letters still match.
+    assert found("DIE STRASSE", "Straße") == ["Straße"]
+    assert found("Acme", "Acme") == ["Acme"]  # the whole text: nothing beside it on either side
+    assert found("Acme.", "Acme") == ["Acme"] and found("xAcme", "Acme") == [] and found("Acmex", "Acme") == []
+    assert found("Acmex Acme", "Acme") == ["Acme"]  # a first occurrence inside a word does not hide a later one
+
+
+def test_visible_text_leaves_out_whitespace_nodes_without_changing_words_or_snippets() -> None:
+    from linkback.brands._scan import visible_text  # noqa: PLC0415
+
+    html = (
+        "<body><nav>Acme menu</nav>\n  <p>\n    <b>Acme</b>\n\t<i>Corp</i>\r\n</p>\n"
+        "<p>\u00a0</p><span>x</span> <span>y</span><script>Acme()</script>Straße</body>"
+    )
+    plain = LexborHTMLParser(html)
+    plain.strip_tags(["script", "style", "noscript", "template", "nav"])
+    body = plain.body
+    assert body is not None
+    text = visible_text(LexborHTMLParser(html))
+    # Whitespace nodes, ASCII (left out) or not (U+00A0, kept), become one space like any other.
+    assert " ".join(text.split()) == " ".join(body.text(separator=" ").split()) == "Acme Corp x y Straße"
+    assert len(text) < len(body.text(separator=" "))
+    (hit,) = scanner("Acme Corp").scan(text, frozenset())
+    assert hit.snippet == "Acme Corp x y Straße"
+
+
 def test_snippet_is_the_original_text_around_the_hit_even_after_expanding_folds() -> None:
     text = "ß" * 30 + " Straße und Maß. Dann kam ACME Corp mit " + "x" * 200
     (hit,) = scanner("Acme Corp").scan(text, frozenset())

@@ -91,13 +91,13 @@ def test_tricky_pages_agree_exactly() -> None:
 @pytest.mark.shared
 @pytest.mark.slow
 def test_real_pages_agree_with_the_browser() -> None:
-    # Every 8th of the 1,169 pages: Chromium takes ~0.4 s a page on two cores, and on a fresh clone
+    # Every 16th of the 1,169 pages: Chromium takes ~0.4 s a page on two cores, and on a fresh clone
     # (no cache in build/) the whole WARC would hold the suite for 7 minutes. The whole check is
     # `python -m linkback.conformance.browser_links` (docs/extraction.md).
     warc = shared_path("02_warc", "real-pages-1169.warc.gz")
-    rep = bl.run(warc, cache_dir=bl.DEFAULT_CACHE, progress=False, every=8)
+    rep = bl.run(warc, cache_dir=bl.DEFAULT_CACHE, progress=False, every=16)
     print(rep.text())
-    assert rep.pages == 147
+    assert rep.pages == 74
     assert not rep.browser_errors, rep.browser_errors[:5]
     assert rep.agreement >= bl.THRESHOLD, rep.text()
     unexplained = {k: v[:2] for k, v in rep.pair_classes.items() if k.startswith("unexplained")}

@@ -131,21 +131,6 @@ def test_the_cli_ingests_and_prints_a_json_summary(tmp_path: Path) -> None:
         assert store.con.execute("SELECT count(*) FROM pages").fetchall()[0] == (16,)
 
 
-def test_every_real_archive_in_shared_data_ingests_with_counted_skips(tmp_path: Path) -> None:
-    from conftest import shared_path
-
-    warcs = shared_path("02_warc")
-    with Store(tmp_path / "db.duckdb") as store:
-        summary = ingest([warcs], store=store, workers=2)
-    by_name = {Path(f.path).name: f for f in summary.files}
-    assert all(f.status == "ingested" for f in summary.files), [(f.path, f.status, f.errors) for f in summary.files]
-    assert by_name["real-pages-1169.warc.gz"].pages == 1169
-    assert by_name["example.warc.gz"].pages == 261
-    assert by_name["clipped.warc.gz"].skipped["record/truncated_gzip"] == 1
-    assert by_name["clueweb-quirk.warc.gz"].pages == 29
-    assert summary.total("links") > 150_000
-
-
 def test_a_database_held_by_another_process_gives_a_clear_error(tmp_path: Path) -> None:
     import subprocess
     import sys

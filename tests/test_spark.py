@@ -314,6 +314,18 @@ def test_the_command_prints_the_counters_and_writes_the_tables(run: Run, spark: 
     assert again.exit_code == 1 and "already exists and is not empty" in again.output
     table = CliRunner().invoke(app, [*args, "--overwrite"])
     assert table.exit_code == 0, table.output
+    assert (out / _layout.MANIFEST).exists()
+    from linkback.spark import _job
+
+    seen: list[bool] = []  # while an overwrite replaces the tables, no manifest says they are complete
+    _job.run(
+        spark,
+        [str(WARC / "jwarc")],
+        str(out),
+        overwrite=True,
+        on_stage=lambda _s: seen.append((out / _layout.MANIFEST).exists()),
+    )
+    assert seen[0] is True and not any(seen[1:]) and (out / _layout.MANIFEST).exists()
     assert "Extracted 2 files with Spark" in table.stdout and "link_observations 86" in table.stdout
     assert spark.sparkContext._jsc is not None  # the module's session is still running
     absent = CliRunner().invoke(app, ["spark", "extract", "file:///nowhere/x.warc.gz", "--out", str(tmp_path / "o")])
@@ -356,3 +368,30 @@ def test_the_shared_archives_come_out_as_ingest_stores_them(spark: Any, tmp_path
         assert result.summary.rows["links"] == result.store.con.execute("SELECT count(*) FROM links").fetchall()[0][0]
     finally:
         result.store.close()
+
+
+# --- answered in place ------------------------------------------------------------------------
+
+
+def test_spark_extract_attached_answers_every_report_and_ranks_as_ingest(run: Run, tmp_path: Path) -> None:
+    """spark extract → linkback attach: each report that takes a target answers as the ingested
+    store does (tests/test_attach.py checks the rest on an index written without Spark)."""
+    from test_attach import _answer, _calls, _rounded
+
+    from linkback.rank import rank
+
+    index = tmp_path / "index"
+    shutil.copytree(run.out, index)  # the catalog is made beside the files: run.out stays as Spark wrote it
+    with Store(index) as attached:
+        for store in (run.store, attached):
+            rank(store)
+        times = run.store.con.execute("SELECT started_at, completed_at FROM rank_runs").fetchall()
+        assert len(times) == 1  # the module's one rank run: the reports name run 1 on both
+        attached.con.execute("UPDATE rank_runs SET started_at = ?, completed_at = ?", list(times[0]))
+        ranks = "SELECT domain, dr, trust, refdomains, backlinks FROM domain_ranks ORDER BY domain"
+        want = run.store.con.execute(ranks).fetchall()
+        assert _rounded(attached.con.execute(ranks).fetchall()) == _rounded(want) and len(want) > 100
+        calls = _calls(run.store)
+        assert len(calls) > 30
+        for name, params in calls:
+            assert _answer(name, attached, params) == _answer(name, run.store, params), (name, params)

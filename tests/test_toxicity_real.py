@@ -33,10 +33,10 @@ GOAL = 0.002  # the issue's: fewer than 0.2 % of a popular target's referring do
 MIN_AUC = 0.95
 
 
-def build_index(path: Path, archives: list[Path]) -> Path:
-    """Ingest ``archives`` into a new store at ``path`` (one process) and rank it."""
+def build_index(path: Path, archives: list[Path], workers: int = 1) -> Path:
+    """Ingest ``archives`` into a new store at ``path`` (one process by default) and rank it."""
     with Store(str(path)) as store:
-        ingest([str(a) for a in archives], store=store, workers=1)
+        ingest([str(a) for a in archives], store=store, workers=workers)
         rank(store)
     return path
 

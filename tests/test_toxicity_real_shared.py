@@ -8,6 +8,7 @@ each) and ``thin_page`` on creativecommons.org (its images and robots.txt counte
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,24 @@ REPORTED = ("rosalux.de", "realsimple.com", "mindmegette.hu", "ejwue.de", "telem
 @pytest.fixture(scope="module")
 def shared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The repo's tests/data/warc holds copies (and a tenth of the real pages) of these archives:
-    # ingesting them too would add nothing but time.
+    # ingesting them too would add nothing but time. Two workers: the pool's path, whose counts
+    # test_every_real_archive_ingests_with_counted_skips checks.
     warcs = shared_path("02_warc")
-    return build_index(tmp_path_factory.mktemp("real") / "shared.duckdb", [warcs])
+    return build_index(tmp_path_factory.mktemp("real") / "shared.duckdb", [warcs], workers=2)
+
+
+def test_every_real_archive_ingests_with_counted_skips(shared_index: Path) -> None:
+    with Store(str(shared_index), read_only=True) as store:
+        rows = store.con.execute("SELECT path, completed_at, pages, links, skipped FROM archives").fetchall()
+    by_name = {
+        Path(path).name: (done, pages, links, json.loads(skipped or "{}")) for path, done, pages, links, skipped in rows
+    }
+    assert all(done is not None for done, *_ in by_name.values()), by_name
+    assert by_name["real-pages-1169.warc.gz"][1] == 1169
+    assert by_name["example.warc.gz"][1] == 261
+    assert by_name["clipped.warc.gz"][3]["record/truncated_gzip"] == 1
+    assert by_name["clueweb-quirk.warc.gz"][1] == 29
+    assert sum(links for _, _, links, _ in by_name.values()) > 150_000
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,8 @@ _UNSPACED = re.compile("[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf
 
 def _wordy(c: str) -> bool:
     """Whether ``c`` beside a term makes it part of a longer word."""
-    return c.isalnum() and _UNSPACED.match(c) is None
+    # Below U+0E00 no character is of an unspaced script: most text never reaches the regex.
+    return c.isalnum() and (c < "\u0e00" or _UNSPACED.match(c) is None)
 
 
 def fold(text: str) -> str:
@@ -85,7 +86,7 @@ class Scanner:
         self.automaton = ahocorasick.Automaton()
         for key, who in owners.items():
             # Word boundaries are checked only where the term itself begins or ends with a word character.
-            self.automaton.add_word(key, (key, _wordy(key[0]), _wordy(key[-1]), tuple(who)))
+            self.automaton.add_word(key, (key, len(key), _wordy(key[0]), _wordy(key[-1]), tuple(who)))
         self.empty = not owners
         if not self.empty:
             self.automaton.make_automaton()
@@ -98,18 +99,23 @@ class Scanner:
         if self.empty or not text:
             return []
         flat = " ".join(text.split())
-        if not unicodedata.is_normalized("NFC", flat):
-            flat = unicodedata.normalize("NFC", flat)
-        folded = flat.casefold()
+        if flat.isascii():
+            folded = flat.lower()  # ASCII text is NFC, and case-folds as it lower-cases
+        else:
+            if not unicodedata.is_normalized("NFC", flat):
+                flat = unicodedata.normalize("NFC", flat)
+            folded = flat.casefold()
         found: dict[str, int] = {}
-        n = len(folded)
-        for end, (key, check_start, check_end, _who) in self.automaton.iter(folded):
+        last = len(folded) - 1
+        # Most candidates are a term already found (skipped at once) or part of a longer word:
+        # the boundary is looked at only on the side of the term that needs it.
+        for end, (key, size, check_start, check_end, _who) in self.automaton.iter(folded):
             if key in found:
                 continue
-            start = end - len(key) + 1
-            if check_start and start > 0 and _wordy(folded[start - 1]):
+            start = end - size + 1
+            if check_start and start and _wordy(folded[start - 1]):
                 continue
-            if check_end and end + 1 < n and _wordy(folded[end + 1]):
+            if check_end and end < last and _wordy(folded[end + 1]):
                 continue
             found[key] = start
         if not found:
@@ -119,7 +125,7 @@ class Scanner:
         for key, start in found.items():
             a, b = to_flat(start), to_flat(start + len(key))
             snippet = _snippet(flat, a, b)
-            for term, site in self.automaton.get(key)[3]:
+            for term, site in self.automaton.get(key)[4]:
                 hits.append(Hit(term, site, snippet, bool(self.domains.get(site, frozenset()) & link_domains)))
         return hits
 
@@ -155,7 +161,9 @@ def visible_text(tree: LexborHTMLParser) -> str:
     are removed): call it last, on a tree nobody reads after."""
     tree.strip_tags(HIDDEN_TAGS)
     body = tree.body
-    return body.text(separator=" ") if body is not None else ""
+    # Text nodes of ASCII whitespace alone (the markup's indentation, mostly) are left out: they
+    # would become one space between their neighbours anyway, as the separator does.
+    return body.text(separator=" ", skip_empty=True) if body is not None else ""
 
 
 _SCANNERS: dict[str, Scanner] = {}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from linkback.brands._scan import BrandTerms, Hit
+from linkback.store._arrow import column
 from linkback.urls import split_host
 
 if TYPE_CHECKING:
@@ -33,13 +34,14 @@ HIT_SCHEMA = pa.schema(
 
 def hit_batch(hits: list[tuple[int, Hit]]) -> pa.RecordBatch:
     """``(page_idx, hit)`` pairs as one :data:`HIT_SCHEMA` batch."""
+    # column(), not pa.array(list): that imports pandas, 0.45 s of CPU in each worker.
     return pa.record_batch(
         [
-            pa.array([i for i, _ in hits], pa.int32()),
-            pa.array([h.term for _, h in hits], pa.string()),
-            pa.array([h.site for _, h in hits], pa.string()),
-            pa.array([h.snippet for _, h in hits], pa.string()),
-            pa.array([h.linked for _, h in hits], pa.bool_()),
+            column([i for i, _ in hits], pa.int32()),
+            column([h.term for _, h in hits], pa.string()),
+            column([h.site for _, h in hits], pa.string()),
+            column([h.snippet for _, h in hits], pa.string()),
+            column([h.linked for _, h in hits], pa.bool_()),
         ],
         schema=HIT_SCHEMA,
     )

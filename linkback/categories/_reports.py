@@ -14,6 +14,7 @@ from linkback.categories._taxonomy import CREDIT, TAXONOMY_VERSION
 from linkback.faces import report
 
 if TYPE_CHECKING:
+    from linkback.reports._overview import RefdomainTable
     from linkback.store import Store
     from linkback.urls import Target
 
@@ -27,6 +28,14 @@ NOT_CATEGORIZED = "(not categorized)"
 
 #: Example domains named per category.
 EXAMPLES = 3
+#: SQL: a group's :data:`EXAMPLES` domains in the order ``dr DESC NULLS LAST, links DESC, domain``
+#: (NaN, the largest DR in DuckDB's order, first), as the smallest keys of a top-N aggregate, not
+#: a list of every domain of the group sorted: a group holds up to a million domains on the most
+#: linked target, and that sort was most of the report's time. A NULL domain is not an example.
+_EXAMPLES = (
+    "arg_min(domain, {'unranked': dr IS NULL, 'finite': NOT coalesce(isnan(dr), false),"
+    f" 'dr': coalesce(-dr, 0), 'links': -links, 'domain': domain}}, {EXAMPLES})"
+)
 
 
 @report(columns=CATEGORY_COLUMNS)
@@ -50,30 +59,54 @@ def categories(
     little; ``(not categorized)`` are those ``linkback categorize`` has not read yet. The rows come
     last whatever their size. Categories: IAB Tech Lab Content Taxonomy 3.1, CC BY 3.0.
     """
-    from linkback.reports._ranks import latest_run  # noqa: PLC0415 - reports import much
-    from linkback.reports._select import check_limit, fetch_rows, link_where  # noqa: PLC0415
+    from linkback.reports._overview import refdomain_table  # noqa: PLC0415 - reports import much
+    from linkback.reports._select import check_limit  # noqa: PLC0415
 
+    _check(tier, min_confidence)
+    check_limit(limit)  # a bad argument refused before the links are read
+    return categories_of(store, refdomain_table(store, target), tier=tier, min_confidence=min_confidence, limit=limit)
+
+
+def _check(tier: int, min_confidence: float) -> None:
     if tier not in (1, 2):
         raise ValueError(f"tier must be 1 or 2, not {tier!r}")
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be between 0 and 1, not {min_confidence!r}")
-    where, params = link_where(target)
+
+
+def categories_of(
+    store: Store,
+    refdomains: RefdomainTable,
+    *,
+    tier: int = 1,
+    min_confidence: float = 0.0,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`categories` of ``refdomains.target`` from its referring domains already read
+    (``linkback.reports._overview.refdomain_table``), as the dashboard's overview page reads them
+    once for several of its parts."""
+    from linkback.reports._select import check_limit, fetch_rows  # noqa: PLC0415 - reports import much
+
+    _check(tier, min_confidence)
     limit_sql, limit_params = check_limit(limit)
-    run = latest_run(store.con)
-    # Every value is a ? placeholder, in the order the query text names them.
-    sql = f"""
-WITH r AS (SELECT source_domain AS domain, count(*) AS links FROM links WHERE {where} GROUP BY source_domain),
-c AS (
-  SELECT r.domain, r.links, d.dr, c.domain IS NOT NULL AS read, c.confidence,
+    # A target with few links: the categories' rows of its referring domains by name
+    # (milliseconds), not joined with every row of the table.
+    read = "domain_categories"
+    if refdomains.few:
+        read = f"(SELECT * FROM domain_categories WHERE domain IN ({refdomains.domain_keys()}))"
+    with refdomains.scan(store) as name:
+        # Every value is a ? placeholder, in the order the query text names them.
+        sql = f"""
+WITH c AS (
+  SELECT r.domain, r.links, r.dr, c.domain IS NOT NULL AS read, c.confidence,
          CASE WHEN c.confidence >= ? THEN c.tier1 END AS tier1,
          CASE WHEN c.confidence >= ? THEN c.tier2 END AS tier2
-  FROM r LEFT JOIN domain_categories c USING (domain)
-  LEFT JOIN (SELECT domain, dr FROM domain_ranks WHERE run_id = ?) d USING (domain)
+  FROM {name} r LEFT JOIN {read} c ON c.domain = r.domain
 ),
 g AS (
   SELECT CASE WHEN NOT read THEN '{NOT_CATEGORIZED}' WHEN tier1 IS NULL THEN '{UNKNOWN}' ELSE tier1 END AS tier1,
          CASE WHEN ? = 2 THEN tier2 END AS tier2, count(*) AS domains, sum(links)::BIGINT AS links,
-         avg(confidence) AS confidence, list(domain ORDER BY dr DESC NULLS LAST, links DESC, domain)[1:{EXAMPLES}] AS examples
+         avg(confidence) AS confidence, {_EXAMPLES} AS examples
   FROM c GROUP BY ALL
 )
 SELECT CASE WHEN tier2 IS NULL THEN tier1 ELSE tier1 || ' > ' || tier2 END AS category,
@@ -81,14 +114,13 @@ SELECT CASE WHEN tier2 IS NULL THEN tier1 ELSE tier1 || ' > ' || tier2 END AS ca
        domains / sum(domains) OVER () AS share, links, round(confidence, 3) AS confidence, examples
 FROM g
 ORDER BY tier1 IN ('{UNKNOWN}', '{NOT_CATEGORIZED}'), domains DESC, category{limit_sql}"""
-    values = [*params, min_confidence, min_confidence, run[0] if run else None, tier, *limit_params]
-    rows = fetch_rows(store.con, sql, values)
+        rows = fetch_rows(store.con, sql, [min_confidence, min_confidence, tier, *limit_params])
     for row in rows:
         row["examples"] = " ".join(row["examples"] or [])
     if not rows:
         from linkback.reports._domains import require_links  # noqa: PLC0415
 
-        require_links(store, target)
+        require_links(store, refdomains.target)
     return rows
 
 

@@ -21,7 +21,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # a secret or URL i
 
 WriteDb = Annotated[
     Path | None,
-    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
 ]
 
 if TYPE_CHECKING:

@@ -45,7 +45,7 @@ def unlinked_cmd(
 def rescan_cmd(
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+        typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
     ] = None,
     output: Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")] = "table",
 ) -> None:

@@ -48,6 +48,8 @@ COMMAND_MODULES = {
     **dict.fromkeys(["import", "claims", "imports"], "_import"),
     "share": "_share",
     "spark": "_spark",
+    "cc": "_cc",
+    "attach": "_attach",
     "crawl": "_crawl",
     "monitor": "_monitor",
     "alerts": "_alerts",

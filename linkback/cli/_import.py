@@ -79,7 +79,7 @@ def import_command(
     ] = FileFormat("auto"),
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+        typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
     ] = None,
     output: Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")] = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,

@@ -20,6 +20,7 @@ from linkback.cli._output import WideOption, writable_store
 from linkback.ingest import FileSummary, IngestSummary, default_workers
 from linkback.ingest import Progress as IngestProgress
 from linkback.jobs import ingest_files
+from linkback.sources import wat
 from linkback.sources.warc import iter_paths
 from linkback.store import Store
 
@@ -61,6 +62,8 @@ def ingest_command(
         sys.stdout.write("\n")
     else:
         _print_summary(summary, elapsed, n_workers, wide=wide, index_links=result.get("index_links"))
+        if any(f.note == wat.LITE_NOTE for f in summary.files):  # what a WAT could not say
+            Console(highlight=False).print("WAT lite ingest: what a WAT cannot tell\n  " + "\n  ".join(wat.CANNOT_KNOW))
     if summary.interrupted:
         raise typer.Exit(130)
     if any(f.status in ("failed", "partial") for f in summary.files):

@@ -56,7 +56,7 @@ else:
 
 WriteDb = Annotated[
     Path | None,
-    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
 ]
 OutputOption = Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")]
 

@@ -77,7 +77,6 @@ DbOption = Annotated[
         "--db",
         help="Database file, opened read-only (default $LINKBACK_DB, else ./linkback.duckdb).",
         show_default=False,
-        dir_okay=False,
     ),
 ]
 LimitOption = Annotated[

@@ -37,7 +37,7 @@ err = Console(stderr=True)
 
 WriteDb = Annotated[
     Path | None,
-    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
 ]
 
 

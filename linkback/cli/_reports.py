@@ -445,7 +445,9 @@ def _stdout_is_tty() -> bool:
 
 @app.command("export")
 def export_cmd(
-    what: Annotated[ExportTable, typer.Argument(help="The table to export.", show_default=False)],
+    what: Annotated[
+        ExportTable | None, typer.Argument(help="The table to export (or --parquet DIR).", show_default=False)
+    ] = None,
     fmt: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="jsonl, csv (with a header) or parquet.")
     ] = ExportFormat("jsonl"),
@@ -460,11 +462,30 @@ def export_cmd(
         ),
     ] = None,
     db: DbOption = None,
+    parquet: Annotated[
+        Path | None,
+        typer.Option(
+            "--parquet",
+            file_okay=False,
+            help="Write every index table to this new directory in the layout 'spark extract' writes "
+            "(for 'linkback attach', Spark, any Parquet reader).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Export a whole table (links or pages), streamed, so any size fits in memory.
 
     Example: linkback export links --format parquet --output links.parquet
     """
+    if parquet is not None:
+        from linkback.store._attach import write_parquet  # noqa: PLC0415
+
+        with open_store(db) as store:
+            written = write_parquet(store, parquet)
+        typer.echo(f"wrote {', '.join(f'{t} {n:,}' for t, n in written.items())} to {parquet}", err=True)
+        return
+    if what is None:
+        fail("name the table to export (links or pages), or --parquet DIR")
     if out is None and fmt.value == "parquet" and _stdout_is_tty():
         fail("parquet is binary: give --output FILE or redirect stdout to a file or pipe")
     with open_store(db) as store:

@@ -16,7 +16,7 @@ err = Console(stderr=True, highlight=False)
 
 WriteDb = Annotated[
     Path | None,
-    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
 ]
 
 SEND_COLUMNS = list(jobs.SEND_COLUMNS)

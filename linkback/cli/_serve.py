@@ -22,7 +22,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # a token or path i
 
 WriteDb = Annotated[
     Path | None,
-    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
 ]
 
 #: The admin token's SHA-256 in ``meta`` (the token itself is never stored).
@@ -111,6 +111,7 @@ def serve_cmd(
         generic_pingback_faults=generic_faults,
         verify_workers=workers,
         advertise_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}",
+        freeze_gc=True,
     )
     err.print(f"linkback serving {path} on http://{shown}:{port} (Ctrl-C stops)")
     uvicorn.run(

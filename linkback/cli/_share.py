@@ -22,7 +22,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 WriteDb = Annotated[
     Path | None,
-    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+    typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
 ]
 #: The characters of an id a table shows (any unique start of 8 or more names the link).
 SHORT_ID = 12

@@ -86,7 +86,7 @@ def visits_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb).", dir_okay=False),
+        typer.Option("--db", help="Database file (default: $LINKBACK_DB or ./linkback.duckdb)."),
     ] = None,
 ) -> None:
     """Read referral traffic from access logs and analytics exports: each page view by a person

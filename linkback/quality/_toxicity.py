@@ -375,7 +375,7 @@ def toxic_links(
         "SELECT source_url, source_host, source_domain, target_url, anchor, kind, section, dofollow, dr,"
         " toxicity, mask, verdict, sw_pages, ia_pages, rc_pages FROM scored WHERE toxicity >= $min_score"
         " ORDER BY toxicity DESC, CASE WHEN verdict IS NULL THEN bit_count(mask) ELSE 1 END DESC,"
-        f" source_domain, source_url, target_url{limit_sql}",
+        f" source_domain, source_url, target_url, kind, anchor{limit_sql}",  # a link's whole key: one order
         {"min_score": min_score, **limit_params},
     )
     facts = _facts_of(store.con, ctx["run_id"], [(r[2], r[10]) for r in rows if r[11] is None])

@@ -58,6 +58,10 @@ class Settings:
     duckdb_threads: int = 1
     #: First webhook retry after this many seconds, then 3x longer each time.
     webhook_retry_seconds: float = 10.0
+    #: Move what start-up made out of the garbage collector's sight (``linkback serve``: the
+    #: process is the server's alone). Off where the app lives in a larger process (tests, an
+    #: embedding), whose every object a start-up collection would walk.
+    freeze_gc: bool = False
 
 
 class ServerState:
@@ -191,14 +195,16 @@ def create_app(settings: Settings) -> FastAPI:
         state = ServerState(settings)
         app.state.linkback = state
         state.start()
-        # The objects made at start-up (modules, the app, DuckDB's Python side) live as long as
-        # the server: out of the collector's sight, full collections stop costing 100+ ms pauses.
-        gc.collect()
-        gc.freeze()
+        if settings.freeze_gc:
+            # The objects made at start-up (modules, the app, DuckDB's Python side) live as long as
+            # the server: out of the collector's sight, full collections stop costing 100+ ms pauses.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
-            gc.unfreeze()  # let what start-up made be freed again (DuckDB's bindings check at exit)
+            if settings.freeze_gc:
+                gc.unfreeze()  # let what start-up made be freed again (DuckDB's bindings check at exit)
             state.close()
 
     from fastapi_offline import FastAPIOffline  # noqa: PLC0415 - /docs and /redoc with bundled assets
@@ -231,13 +237,34 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS, *api.BODY_LIMITS, *web.BODY_LIMITS))
     app.add_middleware(api.TokenFirst)  # added last, so it runs first: no body is read for a stranger
 
-    _webmention.register(app)
-    _linkbacks.register(app)
-    api.register(app)
-    _display.register(app)
-    _feeds.register(app)
-    web.register(app)
+    shared = _shared_routes((_webmention.register, _linkbacks.register, api.register, _display.register, _feeds.register, web.register))
+    app.router.routes[0:0] = shared.router.routes
+    app.user_middleware[0:0] = shared.user_middleware  # added last: they run first, as when registered here
+    app.exception_handlers.update(shared.exception_handlers)
     return app
+
+
+#: The routes (and the middleware and error handlers their modules add) every app of the process
+#: shares: building them costs more than the rest of an app (FastAPI reads every signature), and
+#: they hold nothing of one app — each handler finds its server through the request.
+_SHARED: dict[tuple[object, ...], FastAPI] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_routes(registers: tuple[Callable[[FastAPI], None], ...]) -> FastAPI:
+    from linkback.faces import load_all  # noqa: PLC0415
+
+    # The API has a route per registered function: one registered since (by a test) is a new key.
+    key = (registers, tuple((name, id(face.fn)) for name, face in sorted(load_all().items())))
+    with _SHARED_LOCK:
+        template = _SHARED.get(key)
+        if template is None:
+            template = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+            for register in registers:
+                register(template)
+            _SHARED.clear()
+            _SHARED[key] = template
+        return template
 
 
 def state_of(request: Request) -> ServerState:

@@ -31,6 +31,8 @@ LANES["alerts_run"] = "light"  # linkback.alerts: the rules look for changes, th
 LANES["monitor"] = "monitor"  # linkback.monitor: link checks, queued by the lane itself when links are due
 LANES["crawl"] = "crawl"  # linkback crawl: hours of polite waiting, in a process of its own; holds up nothing else
 LANES["categorize"] = "heavy"  # linkback.categories: reads every new domain's pages and links, as rank does
+LANES["cc_fetch"] = "commoncrawl"  # linkback.cc: waits on Common Crawl's throttled servers; holds up no ingest
+LANES["cc_graph_import"] = "heavy"  # linkback.cc: streams a web graph release of many GB
 
 
 def lane_of(kind: str) -> str:

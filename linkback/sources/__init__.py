@@ -11,8 +11,12 @@ from .warc import (
     iter_record_offsets,
     sniff_archive,
 )
+from .wat import WatPages, is_wat, iter_wat
 
 __all__ = [
+    "WatPages",
+    "is_wat",
+    "iter_wat",
     "ARCHIVE_SUFFIXES",
     "YIELDED_ANYWAY",
     "RangeBounds",

@@ -83,6 +83,9 @@ def run(
     archives += _list_hadoop(spark, hadoop, len(archives))
     seconds["plan"], t0 = _lap(t0)
 
+    if overwrite:
+        # A reader (``linkback attach``) takes the manifest as "complete": gone while tables are replaced.
+        _remove_manifest(spark, out)
     say("extracting")
     extracted = _extract(spark, work, archives).persist(_storage())
     metas = [row.asDict() for row in extracted.where("meta IS NOT NULL").select("meta.*").collect()]
@@ -115,6 +118,14 @@ def run(
     result = SparkSummary(summary, out, rows, seconds, live_links=live_links)
     _write_manifest(spark, out, result, started_at)
     return result
+
+
+def _remove_manifest(spark: Any, out: str) -> None:
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(f"{out.rstrip('/')}/{_layout.MANIFEST}")
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if fs.exists(path):
+        fs.delete(path, False)
 
 
 def _lap(t0: float) -> tuple[float, float]:

@@ -186,6 +186,12 @@ def _brand_mentions(con: duckdb.DuckDBPyConnection) -> None:
     _step(con, 10)
 
 
+@migration(11)
+def _cc_web_graph(con: duckdb.DuckDBPyConnection) -> None:
+    """Common Crawl web graph ranks and the referring hosts/domains of the user's domains (``linkback cc graph``)."""
+    _step(con, 11)
+
+
 def _add_columns(con: duckdb.DuckDBPyConnection, version: int) -> None:
     for table, column in schema.COLUMNS_SINCE[version]:
         have = con.execute(
@@ -251,6 +257,12 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
         self.path = str(path if path is not None else default_db_path())
+        if self.path != ":memory:" and os.path.isdir(self.path):
+            # A directory is a Parquet index (spark extract's): what opens is its catalog, made on
+            # first use, whose index tables are views over the files (linkback.store._attach).
+            from linkback.store._attach import catalog_for  # noqa: PLC0415
+
+            self.path = catalog_for(self.path)
         self.read_only = read_only
         self._generation = write_generation(self.path)
         self._writer: WriteHandler | None = None

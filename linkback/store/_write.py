@@ -35,6 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkback import schema
+from linkback.store._arrow import column, scalar
+from linkback.store._attach import refuse_writes
 from linkback.store._db import _AFTER_5, Store
 
 # Statuses that say the page content was actually seen (or is really gone).
@@ -53,6 +55,7 @@ def archive_by_fingerprint(store: Store, fingerprint: str) -> tuple[int, str, da
 
 def begin_archive(store: Store, *, path: str, size: int, fingerprint: str) -> int:
     """Register an archive about to be ingested (or resume an interrupted one); its id."""
+    refuse_writes(store)  # every way pages come in starts here: a Parquet index takes none
 
     def begin(store: Store) -> int:
         existing = archive_by_fingerprint(store, fingerprint)
@@ -93,9 +96,9 @@ def add_batch(
     store: Store,
     *,
     archive_id: int,
-    observations: pa.RecordBatch,
-    links: pa.RecordBatch,
-    first_seen_links: pa.RecordBatch | None = None,
+    observations: pa.RecordBatch | pa.Table,
+    links: pa.RecordBatch | pa.Table,
+    first_seen_links: pa.RecordBatch | pa.Table | None = None,
 ) -> tuple[int, int, int]:
     """Append one batch in one transaction; (pages added, duplicates skipped, links added).
 
@@ -105,102 +108,131 @@ def add_batch(
     links, which is what makes re-ingesting a file add nothing.
 
     ``first_seen_links`` (from :func:`~linkback.store._arrow.first_links`) are the link-state
-    rows of the batch's pages if each is observed for the first time; when that holds they are
-    stored as they are, otherwise the state is derived from all observations in SQL. The whole of
-    it is one :meth:`~linkback.store.Store.write`; observation ids come from ``obs_id_seq``.
+    rows of the batch's pages if each is observed for the first time: the pages for which that
+    holds get them as they are, the others their state derived from all their observations in
+    SQL (:func:`_derive_state`). The whole of it is one :meth:`~linkback.store.Store.write`;
+    observation ids come from ``obs_id_seq``.
     """
     if observations.num_rows == 0:
         return 0, 0, 0
+    refuse_writes(store)
     return store.write(lambda store: _add_batch(store, archive_id, observations, links, first_seen_links))
 
 
 def _add_batch(
     store: Store,
     archive_id: int,
-    observations: pa.RecordBatch,
-    links: pa.RecordBatch,
-    first_seen_links: pa.RecordBatch | None,
+    observations: pa.RecordBatch | pa.Table,
+    links: pa.RecordBatch | pa.Table,
+    first_seen_links: pa.RecordBatch | pa.Table | None,
 ) -> tuple[int, int, int]:
     con = store.con
     n = observations.num_rows
     keys = observations.column("obs_key")
-    batch_keys = pa.table({"obs_key": keys})
-    con.register("_batch_keys", batch_keys)
+    con.register("_batch_keys", pa.table({"obs_key": keys}))
     try:
-        seen = (
-            con.sql("SELECT o.obs_key FROM observations o SEMI JOIN _batch_keys b ON o.obs_key = b.obs_key")
-            .to_arrow_table()
-            .column(0)
-        )
+        stored = con.execute(
+            "SELECT o.obs_key FROM observations o SEMI JOIN _batch_keys b ON o.obs_key = b.obs_key"
+        ).fetchall()
     finally:
         con.unregister("_batch_keys")
-    keep = pc.invert(pc.is_in(keys, value_set=seen)) if len(seen) else pa.array([True] * n, pa.bool_())
-    # The same capture twice inside one batch counts once too.
-    first_occurrence = pa.array(_first_occurrence_mask(keys.to_pylist()), pa.bool_())
-    keep = pc.and_(keep, first_occurrence)
-    kept_idx = pc.indices_nonzero(keep)
-    n_kept = len(kept_idx)
+    # A capture stored before, or twice in this batch, is kept once.
+    seen = {key for (key,) in stored}
+    kept: list[int] = []
+    for idx, key in enumerate(keys.to_pylist()):
+        if key not in seen:
+            seen.add(key)
+            kept.append(idx)
+    n_kept = len(kept)
     if n_kept == 0:
         return 0, n, 0
 
-    obs_ids = pa.array(store.next_ids("obs_id_seq", n_kept), pa.int64())
-    kept_obs = observations.take(kept_idx)
+    ids = store.next_ids("obs_id_seq", n_kept)
+    obs_id_of_page = [-1] * n  # page_idx -> obs_id for kept pages, -1 for dropped ones
+    for idx, new_id in zip(kept, ids, strict=True):
+        obs_id_of_page[idx] = new_id
+    every = n_kept == n  # the common case: no row to leave out, no column copied
+    kept_obs = observations if every else observations.take(column(kept, pa.int64()))
     obs_table = pa.table(
         {
-            "obs_id": obs_ids,
-            "archive_id": pa.array([archive_id] * n_kept, pa.int32()),
+            "obs_id": column(ids, pa.int64()),
+            "archive_id": column([archive_id] * n_kept, pa.int32()),
             **{name: kept_obs.column(name) for name in kept_obs.schema.names},
         }
     ).select(schema.OBSERVATIONS.names)
-
-    # page_idx -> obs_id for kept pages, -1 for dropped ones.
-    obs_id_of_page = [-1] * n
-    for new_id, idx in zip(obs_ids.to_pylist(), kept_idx.to_pylist(), strict=True):
-        obs_id_of_page[idx] = new_id
-    link_obs_ids = pc.take(pa.array(obs_id_of_page, pa.int64()), links.column("page_idx"))
+    link_obs_ids = pc.take(column(obs_id_of_page, pa.int64()), links.column("page_idx"))
     link_table = pa.table(
         {"obs_id": link_obs_ids, **{name: links.column(name) for name in schema.LINK_OBSERVATIONS.names[1:]}}
-    ).filter(pc.greater_equal(link_obs_ids, 0))
-
-    current = None
-    if first_seen_links is not None:
-        urls = obs_table.column("url")
-        if len(pc.unique(urls)) == n_kept:
-            kept_pages = pc.greater_equal(
-                pc.take(pa.array(obs_id_of_page, pa.int64()), first_seen_links.column("page_idx")), 0
-            )
-            current = pa.Table.from_batches([first_seen_links]).filter(kept_pages).drop_columns(["page_idx"])
+    )
+    if not every:
+        link_table = link_table.filter(pc.greater_equal(link_obs_ids, scalar(0, pa.int64())))
 
     con.register("_obs", obs_table)
     con.register("_links", link_table)
-    if current is not None:
-        con.register("_current", current)
     try:
         con.execute("INSERT INTO observations SELECT * FROM _obs")
         con.execute("INSERT INTO link_observations SELECT * FROM _links")
-        if current is not None and not _any_known(store):
-            _insert_first_seen(store)
-        else:
-            _derive(store)
+        _count_unsorted(con, _derive_state(store, obs_table, first_seen_links, None if every else obs_id_of_page))
     finally:
-        for name in ("_obs", "_links", "_current"):
+        for name in ("_obs", "_links", "_current", "_first_obs", "_derive_urls"):
             try:
                 con.unregister(name)
             except duckdb.Error:
-                pass  # the transaction failed: Store.write rolls it back, views and all
+                pass  # never registered, or the transaction failed: Store.write rolls it back
     return n_kept, n - n_kept, link_table.num_rows
 
 
-def _any_known(store: Store) -> bool:
-    """Has any page of the batch (``_obs``) been observed before it?"""
-    (known,) = store.con.execute(
-        "SELECT count(*) FROM pages p SEMI JOIN (SELECT url FROM _obs) b ON p.url = b.url"
-    ).fetchall()[0]
-    return bool(known)
+def _derive_state(
+    store: Store,
+    obs_table: pa.Table,
+    first_seen_links: pa.RecordBatch | pa.Table | None,
+    obs_id_of_page: list[int] | None,
+) -> int:
+    """The ``links`` and ``pages`` rows of the batch's pages (``_obs``, just written); links added.
+    ``obs_id_of_page``: -1 for the batch's pages left out (captures stored before), None if none.
+
+    A page observed for the first time, once in the batch, gets the rows the workers built
+    (``first_seen_links``) as they are; every other page (seen before, or twice in the batch)
+    is derived in SQL from all its observations. A page's rows depend on its own observations
+    only, so the two parts are independent: one page seen before no longer sends the batch's
+    other hundreds through the aggregation.
+    """
+    con = store.con
+    urls = obs_table.column("url")
+    known = con.execute("SELECT p.url FROM pages p SEMI JOIN (SELECT url FROM _obs) b ON p.url = b.url").fetchall()
+    if first_seen_links is None:
+        derived = pc.unique(urls)
+    else:
+        counts = pc.value_counts(urls)
+        repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), scalar(1, pa.int64())))
+        derived = pc.unique(pa.concat_arrays([column([url for (url,) in known], pa.string()), repeated]))
+    added = 0
+    if first_seen_links is not None and len(derived) < len(urls):
+        rows = first_seen_links if isinstance(first_seen_links, pa.Table) else pa.Table.from_batches([first_seen_links])
+        first_obs = obs_table
+        keep_rows = None
+        if obs_id_of_page is not None:  # the rows of kept pages: their page_idx has an obs_id
+            row_obs = pc.take(column(obs_id_of_page, pa.int64()), rows.column("page_idx"))
+            keep_rows = pc.greater_equal(row_obs, scalar(0, pa.int64()))
+        if len(derived):
+            first_rows = pc.invert(pc.is_in(rows.column("source_url"), value_set=derived))
+            keep_rows = first_rows if keep_rows is None else pc.and_(keep_rows, first_rows)
+            first_obs = obs_table.filter(pc.invert(pc.is_in(urls, value_set=derived)))
+        con.register("_current", (rows if keep_rows is None else rows.filter(keep_rows)).drop_columns(["page_idx"]))
+        con.register("_first_obs", first_obs)
+        added += _insert_first_seen(store)
+    if len(derived):
+        con.register("_derive_urls", pa.table({"url": derived}))
+        con.execute("CREATE OR REPLACE TEMP TABLE _batch_urls AS SELECT url FROM _derive_urls")
+        # Pages seen before need their old rows replaced; new pages only add rows, which spares a
+        # scan of the whole links table.
+        added += _derive_pages(con, replace=bool(known))
+    return added
 
 
-def _insert_first_seen(store: Store) -> None:
-    """Link state and pages of a batch of first observations: rows as the workers built them."""
+def _insert_first_seen(store: Store) -> int:
+    """Link state and pages of first observations (``_first_obs``): the rows the workers built
+    (``_current``); links added."""
     con = store.con
     con.execute(f"INSERT INTO links SELECT {', '.join(schema.LINKS.names)} FROM _current")
     page_cols = [
@@ -210,9 +242,9 @@ def _insert_first_seen(store: Store) -> None:
         "fetched_at AS last_seen",
         "1::INTEGER AS observations",
     ]
-    con.execute(f"INSERT INTO pages SELECT {', '.join(page_cols)} FROM _obs")
+    con.execute(f"INSERT INTO pages SELECT {', '.join(page_cols)} FROM _first_obs")
     (added,) = con.execute("SELECT count(*) FROM _current").fetchall()[0]
-    _count_unsorted(store.con, int(added))
+    return int(added)
 
 
 def _count_unsorted(con: duckdb.DuckDBPyConnection, appended: int) -> None:
@@ -221,34 +253,13 @@ def _count_unsorted(con: duckdb.DuckDBPyConnection, appended: int) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', ?)", [str(unsorted)])
 
 
-def _first_occurrence_mask(keys: list[int]) -> list[bool]:
-    seen: set[int] = set()
-    mask = []
-    for key in keys:
-        mask.append(key not in seen)
-        seen.add(key)
-    return mask
-
-
 _LINK_ATTRS = [c for c in schema.LINK_OBSERVATIONS.names if c not in ("obs_id", "target_url", "kind", "anchor")]
 _PAGE_ATTRS = [c for c in schema.PAGES.names if c not in ("url", "first_seen", "last_seen", "observations")]
 
 
-def _derive(store: Store) -> None:
-    """Re-derive links and pages of the pages in ``_obs`` (the batch being written).
-
-    Runs inside :func:`add_batch`'s transaction.
-    """
-    con = store.con
-    con.execute("CREATE OR REPLACE TEMP TABLE _batch_urls AS SELECT DISTINCT url FROM _obs")
-    # Pages seen before need their old rows replaced; new pages only add rows, which spares a
-    # scan of the whole links table.
-    _derive_pages(con, replace=_any_known(store))
-
-
-def _derive_pages(con: duckdb.DuckDBPyConnection, *, replace: bool) -> None:
+def _derive_pages(con: duckdb.DuckDBPyConnection, *, replace: bool) -> int:
     """Derive the ``links`` and ``pages`` rows of the pages in TEMP ``_batch_urls(url)`` from all
-    their observations; ``replace`` deletes their old rows first."""
+    their observations; ``replace`` deletes their old rows first. Links added."""
     attrs = ",\n      ".join(f"arg_max(lo.{c}, o.fetched_at) AS {c}" for c in _LINK_ATTRS)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _page_obs AS "
@@ -293,9 +304,9 @@ def _derive_pages(con: duckdb.DuckDBPyConnection, *, replace: bool) -> None:
         f"  SELECT url, {page_attrs}, min(fetched_at) AS first_seen, max(fetched_at) AS last_seen,"
         f"  count(*)::INTEGER AS observations FROM _page_obs GROUP BY url)"
     )
-    _count_unsorted(con, int(added))
     for tmp in ("_batch_urls", "_page_obs", "_derived"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    return int(added)
 
 
 def relink_noindex_pages(con: duckdb.DuckDBPyConnection) -> None:
@@ -311,7 +322,7 @@ def relink_noindex_pages(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE _batch_urls AS SELECT DISTINCT url FROM observations WHERE noindex")
     (pages,) = con.execute("SELECT count(*) FROM _batch_urls").fetchall()[0]
     if pages:
-        _derive_pages(con, replace=True)
+        _count_unsorted(con, _derive_pages(con, replace=True))
     else:
         con.execute("DROP TABLE _batch_urls")
     con.execute(

@@ -19,6 +19,27 @@ __all__ = ["read_combined_visits"]
 
 _OK_TEXT = frozenset(str(code) for code in _OK)
 _MISSING = object()
+#: What the head of a status-and-size field (``" 200 "``) says: :data:`_PAGE_STATUS`, another
+#: well-formed status, or a malformed one (the line goes to the general path).
+_PAGE_STATUS, _OTHER_STATUS, _BAD_STATUS = 1, 0, -1
+
+
+def _status_kind(head: str) -> int:
+    """:data:`_PAGE_STATUS`, :data:`_OTHER_STATUS` or :data:`_BAD_STATUS` for the first five
+    characters of the field after the request (a space, three digits, a space)."""
+    if len(head) == 5 and head[0] == " " and head[4] == " " and head[1:4].isdigit():
+        return _PAGE_STATUS if head[1:4] in _OK_TEXT else _OTHER_STATUS
+    return _BAD_STATUS
+
+
+def _plain(chunk: list[str | None]) -> bool:
+    """Whether no line of ``chunk`` is too long or has a backslash, a tab or a non-ASCII byte:
+    one look at the whole piece instead of three at each line (the usual answer is yes)."""
+    try:
+        text = "\n".join(chunk)  # type: ignore[arg-type]
+    except TypeError:  # a None: a line too long
+        return False
+    return text.isascii() and "\\" not in text and "\t" not in text
 
 
 def _page_target(request: str) -> str:
@@ -37,7 +58,7 @@ def read_combined_visits(path: str, builder: VisitBuilder, stats: LogStats, cap:
     stats.files += 1
     stats.formats["combined"] += 1
     line_no = 0
-    caches: tuple[dict[str, object], dict[str, float | None]] = ({}, {})
+    caches: tuple[dict[str, object], dict[str, float | None], dict[str, int]] = ({}, {}, {})
     with fh:
         chunks = iter_line_chunks(fh, cap)
         while True:
@@ -61,17 +82,18 @@ def _chunk(
     builder: VisitBuilder,
     stats: LogStats,
     cap: int,
-    caches: tuple[dict[str, object], dict[str, float | None]],
+    caches: tuple[dict[str, object], dict[str, float | None], dict[str, int]],
 ) -> int:
     """One piece of lines; the line number of its last line. ``caches``: the page each request
-    line asks for, and the epoch second each minute starts at."""
-    requests, minutes = caches
+    line asks for, the epoch second each minute starts at, and :func:`_status_kind` by head."""
+    requests, minutes, statuses = caches
     drops = builder.drops
     visit_at = builder.visit_at
     bots = _BOT_CACHE
     last_when, ts = "", 0.0
-    last_vhost, base, site_caches = None, "", builder.caches("")
+    last_vhost, base, dropped, site_caches = None, "", False, builder.caches("")
     parsed = not_a_page = by_bots = 0
+    plain = _plain(chunk)
     for line in chunk:
         line_no += 1
         if line is None:
@@ -82,33 +104,31 @@ def _chunk(
         if (
             n < 7
             or parts[4] != " "
-            or not (parts[6][:1] == " " or (n == 7 and not parts[6]))
-            or "\\" in line
-            or "\t" in line
-            or not line.isascii()
+            or not ((n == 7 and not parts[6]) or parts[6][:1] == " ")
+            or (not plain and ("\\" in line or "\t" in line or not line.isascii()))
         ):
             _general(line, line_no, path, builder, stats)
             continue
         pre, sb = parts[0], parts[2]
-        i = pre.find(" [")
-        spaces = pre.count(" ", 0, i)
+        # partition and split, not find and count: those parse their arguments the slow way.
+        head, bracket, rest = pre.partition(" [")
+        tokens = head.split(" ")  # [vhost] host ident user
         # "  " anywhere in pre: an empty token, or a time the regex path calls bad_time.
-        if i <= 0 or pre[-2:] != "] " or not 2 <= spaces <= 3 or "  " in pre or pre[0] == " ":
+        if not head or not bracket or pre[-2:] != "] " or not 3 <= len(tokens) <= 4 or "  " in pre or pre[0] == " ":
             _general(line, line_no, path, builder, stats)
             continue
-        when = pre[i + 2 : -2]
-        status, size = sb[1:4], sb[5:-1]
-        if (
-            sb[:1] != " "
-            or sb[4:5] != " "
-            or sb[-1:] != " "
-            or not status.isdigit()
-            or not (size.isdigit() or size == "-")
-            or "]" in when
-        ):
+        when = rest[:-2]
+        status_head, size = sb[:5], sb[5:-1]
+        kind = statuses.get(status_head)
+        if kind is None:
+            kind = statuses[status_head] = _status_kind(status_head)
+        if kind == _BAD_STATUS or sb[-1:] != " " or not (size.isdigit() or size == "-"):
             _general(line, line_no, path, builder, stats)
             continue
         if when != last_when:
+            if "]" in when:  # (the same time as the line before has passed this)
+                _general(line, line_no, path, builder, stats)
+                continue
             # "10/Oct/2000:13:55" and the zone name a minute; its seconds are added here.
             got: float | None = None
             if len(when) == 26 and when[17] == ":" and when[20] == " " and when[18:20].isdigit() and when[18] < "6":
@@ -125,7 +145,7 @@ def _chunk(
                 continue
             last_when, ts = when, got
         parsed += 1
-        if status not in _OK_TEXT:
+        if kind != _PAGE_STATUS:
             not_a_page += 1
             continue
         request = parts[1]
@@ -142,14 +162,15 @@ def _chunk(
         if bot:
             by_bots += 1
             continue
-        vhost = pre[: pre.find(" ")] if spaces == 3 else ""
+        vhost = tokens[0] if len(tokens) == 4 else ""
         if vhost != last_vhost:
             last_vhost = vhost
             host = "" if vhost == "-" else vhost.lower()
             known = builder._bases.get((host, ""))
             base = known if known is not None else builder._base(host, "")
             site_caches = builder.caches(base)
-        if base in DROPS:
+            dropped = base in DROPS
+        if dropped:
             drops[base] += 1
             continue
         referer = parts[3]

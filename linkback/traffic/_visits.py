@@ -54,6 +54,8 @@ VISIT_FIELDS = (
 _OK = frozenset([*range(200, 206), *range(207, 300), 304])
 _ASSET_PATHS = frozenset({"/robots.txt"})
 _MIX = 0x9E3779B97F4A7C15
+#: A page not looked at yet (a cached page is a 5-tuple, or None when it has no URL).
+_UNSEEN: tuple = ()
 #: At most this many entries in each per-read cache (hosts, referrers, pages).
 CACHE_SIZE = 100_000
 
@@ -119,6 +121,7 @@ class VisitBuilder:
         self._bases: dict[tuple[str, str], str] = {}
         self._per_base: dict[str, tuple[dict[str, tuple], dict[str, tuple | None]]] = {}
         self._second = -1.0
+        self._micros = -1_000_000  # self._second in µs
         self._seen: dict[int, int] = {}
 
     # --- one hit ---------------------------------------------------------------------------------
@@ -167,8 +170,8 @@ class VisitBuilder:
         if len(ref) == 1:
             self.drops[ref[0]] += 1
             return ref[0]
-        page = pages.get(target, ())
-        if page == ():
+        page = pages.get(target, _UNSEEN)
+        if page is _UNSEEN:
             page = pages[target] = _page(base, target)
         if page is None:
             self.drops["bad_url"] += 1
@@ -189,7 +192,7 @@ class VisitBuilder:
         if key >= _HALF:
             key -= _FULL
         if ts != self._second:
-            self._second, self._seen = ts, {}
+            self._second, self._seen, self._micros = ts, {}, int(ts * 1_000_000)
         seen = self._seen
         n = seen.get(key)
         if n is None:
@@ -198,7 +201,7 @@ class VisitBuilder:
             seen[key] = n + 1
             key = _signed(key + (n + 1) * _MIX)
         rows = self._rows
-        rows.append((key, int(ts * 1_000_000), page, ref, source, medium, campaign, ch, 1))
+        rows.append((key, self._micros, page, ref, source, medium, campaign, ch, 1))
         if len(rows) >= self.batch:
             self._flush()
         return None
@@ -264,7 +267,7 @@ class VisitBuilder:
         cols.update(source=sources, medium=media, campaign=campaigns, channel=channels, visits=visits)
         cols = {name: list(values) for name, values in cols.items()}
         self.rows += len(rows)
-        if all(v == 1 for v in visits):
+        if visits.count(1) == len(visits):
             self.channels.update(channels)
         else:
             for ch, n in zip(channels, visits):

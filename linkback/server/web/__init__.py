@@ -26,6 +26,7 @@ from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server.web import (
     _alerts,
+    _brands,
     _disavow,
     _forms,
     _imports,
@@ -224,6 +225,7 @@ def register(app: FastAPI) -> None:
     _monitor.register(app)
     _alerts.register(app)
     _market.register(app)
+    _brands.register(app)
 
 
 def _tables(session: Session) -> dict[str, str]:

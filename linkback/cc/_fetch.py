@@ -1,0 +1,270 @@
+"""``cc fetch``: a host's pages from Common Crawl, record by record, into the index.
+
+The index-driven pattern of cc-pyspark (``cc_index_word_count``): look the captures up in the
+URL index (:mod:`linkback.cc._index`), then fetch just those WARC records from the data server by
+HTTP range request — ``Range: bytes=OFFSET-(OFFSET+LENGTH-1)`` on ``{data}/{filename}``. Common
+Crawl gzips each record on its own, so every range is a whole gzip member: a WARC file of one
+record, read by :func:`linkback.sources.warc.iter_archive` like any other. The pages then take the
+one path of every page, :func:`linkback.ingest.ingest_pages` (``via="commoncrawl"``), filed under
+one archive row per crawl (``commoncrawl:CC-MAIN-...``); a capture stored before adds nothing.
+
+A range answered with anything but 206 and exactly LENGTH bytes of the asked range is skipped and
+counted (``range_ignored``, ``bad_range``, ``short_body``, ``status_NNN``), as is a record that
+is no readable response (``record/<reason>`` with the reader's keys). Requests run a few at a time
+(``concurrency``), each retried with backoff on 503/429 (:mod:`linkback.cc._http`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from linkback.cc._http import Polite, RetryPolicy
+from linkback.cc._index import MATCH_TYPES, MAX_ERRORS, Capture, IndexStats, captures, index_endpoint
+from linkback.errors import FetchError, LinkbackError, SourceError
+from linkback.faces import ProgressFn, job
+from linkback.fetch import Fetcher, GuardPolicy, allow_private_from_env
+from linkback.records import FetchedPage
+from linkback.sources.warc import ReadStats, iter_archive
+from linkback.store import Store
+
+DEFAULT_INDEX_URL = "https://index.commoncrawl.org/"
+DEFAULT_DATA_URL = "https://data.commoncrawl.org/"
+#: Settings: where the URL index and the WARC files are (tests point them at local servers).
+INDEX_URL_ENV = "LINKBACK_CC_INDEX_URL"
+DATA_URL_ENV = "LINKBACK_CC_DATA_URL"
+#: Requests in flight at once: Common Crawl asks for moderation, and throttles with 503.
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
+#: A WARC record longer than this is not fetched (Common Crawl cuts payloads at 1 MiB; a
+#: record's length beyond a few MB is a bad index line).
+MAX_RECORD_BYTES = 16 * 2**20
+
+
+def cc_index_url() -> str:
+    """``$LINKBACK_CC_INDEX_URL``, else Common Crawl's index server."""
+    return os.environ.get(INDEX_URL_ENV, "").strip() or DEFAULT_INDEX_URL
+
+
+def cc_data_url() -> str:
+    """``$LINKBACK_CC_DATA_URL``, else Common Crawl's data server."""
+    return os.environ.get(DATA_URL_ENV, "").strip() or DEFAULT_DATA_URL
+
+
+@dataclass
+class _Run:
+    """What one ``cc fetch`` counts."""
+
+    found: int = 0
+    fetched: int = 0  # records fetched and read as a page
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def skip(self, key: str, message: str) -> None:
+        self.skipped[key] += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+
+
+@job("cc_fetch")
+def cc_fetch(
+    store: Store,
+    *,
+    hosts: Sequence[str],
+    crawl: str,
+    limit: int | None = None,
+    match_type: str = "host",
+    index_url: str = "",
+    data_url: str = "",
+    concurrency: int = DEFAULT_CONCURRENCY,
+    backoff: float = 1.0,
+    allow_private: bool = False,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Look up the status-200 HTML captures of ``hosts`` in the URL index of ``crawl``
+    (``CC-MAIN-2024-10``), fetch each WARC record by range request and ingest the pages; the
+    counts (captures found, fetched, pages stored, skipped by reason). ``limit`` caps the captures
+    fetched; ``match_type`` is ``host``, ``domain`` (with subdomains), ``prefix`` or ``exact``;
+    ``index_url`` and ``data_url`` default to ``$LINKBACK_CC_INDEX_URL`` / ``$LINKBACK_CC_DATA_URL``
+    or Common Crawl's servers. ``backoff``: seconds before the first retry of a throttled request."""
+    from linkback.ingest import ingest_pages  # noqa: PLC0415 - heavy
+    from linkback.store import _write as write  # noqa: PLC0415
+
+    hosts = _checked_hosts(hosts)
+    if match_type not in MATCH_TYPES:
+        raise LinkbackError(f"match type {match_type!r}: use one of {', '.join(MATCH_TYPES)}")
+    if limit is not None and limit < 1:
+        raise LinkbackError("the limit must be at least 1")
+    concurrency = min(max(concurrency, 1), MAX_CONCURRENCY)
+    endpoint = index_endpoint(index_url or cc_index_url(), crawl)
+    data = (data_url or cc_data_url()).rstrip("/") + "/"
+    fetcher, own = _fetcher(store, allow_private)
+    http = Polite(fetcher, RetryPolicy(backoff=max(backoff, 0.0)))
+    run, stats = _Run(), IndexStats()
+    try:
+        _report(progress, stage="index", done=0, total=None)
+        found = _captures(http, endpoint, hosts, match_type, limit, stats)
+        run.found = len(found)
+        label = f"commoncrawl:{crawl.strip()}"
+        archive = write.begin_archive(store, path=endpoint, size=0, fingerprint=label)
+        pages = _pages(http, data, found, run, concurrency, label, progress)
+        stored = ingest_pages(store, pages, via="commoncrawl", archive=archive)
+        write.cluster_links(store)
+    finally:
+        if own:
+            fetcher.close()
+    return {
+        "crawl": crawl.strip(),
+        "hosts": hosts,
+        "index": {"pages": stats.pages, "lines": stats.lines, "skipped": dict(stats.skipped)},
+        "captures": run.found,
+        "fetched": run.fetched,
+        "pages": stored.pages,
+        "duplicates": stored.duplicates,
+        "html_pages": stored.html_pages,
+        "links": stored.links,
+        "skipped": dict(run.skipped),
+        "extract": dict(stored.skipped),
+        "retries": dict(http.retries),
+        "errors": (stats.errors + run.errors)[:MAX_ERRORS],
+    }
+
+
+def _report(progress: ProgressFn | None, **counters: Any) -> None:
+    if progress is not None:
+        progress(counters)
+
+
+def _checked_hosts(hosts: Sequence[str]) -> list[str]:
+    out = []
+    for host in hosts:
+        name = host.strip().lower()
+        if "://" in name:  # a URL: its host (and path, for prefix queries) is what the index takes
+            name = name.split("://", 1)[1]
+        if not name or any(c.isspace() for c in name):
+            raise LinkbackError(f"{host!r} is not a host (give one like example.com)")
+        out.append(name)
+    if not out:
+        raise LinkbackError("name at least one host")
+    return out
+
+
+def _fetcher(store: Store, allow_private: bool) -> tuple[Fetcher, bool]:
+    """The server's fetcher (its guard) when a server runs the job, else one of our own."""
+    fetcher = getattr(store, "fetcher", None)
+    if fetcher is not None:
+        if allow_private and not fetcher.policy.allow_private:
+            raise LinkbackError(
+                "this server was started without --allow-private, so it refuses private addresses; restart it "
+                "with 'linkback serve --allow-private', or fetch without --allow-private"
+            )
+        return fetcher, False
+    return Fetcher(policy=GuardPolicy(allow_private=allow_private or allow_private_from_env())), True
+
+
+def _captures(
+    http: Polite, endpoint: str, hosts: list[str], match_type: str, limit: int | None, stats: IndexStats
+) -> list[Capture]:
+    """Every capture to fetch, once each (a host may be asked for twice, or under its domain).
+
+    Kept in a list (a few hundred bytes each) so the fetching has a total to show."""
+    seen: set[tuple[str, int]] = set()
+    found: list[Capture] = []
+    for host in hosts:
+        for capture in captures(http, endpoint, host, match_type, stats):
+            key = (capture.filename, capture.offset)
+            if key in seen:
+                stats.skipped["same_record"] += 1
+                continue
+            seen.add(key)
+            found.append(capture)
+            if limit is not None and len(found) >= limit:
+                return found
+    return found
+
+
+def _pages(
+    http: Polite,
+    data: str,
+    found: list[Capture],
+    run: _Run,
+    concurrency: int,
+    label: str,
+    progress: ProgressFn | None,
+) -> Iterator[FetchedPage]:
+    """The pages of ``found``, in order, fetched ``concurrency`` at a time: at most twice that
+    many records are held at once, whatever the number of captures."""
+    in_flight: deque[Future[tuple[list[FetchedPage], str, str]]] = deque()
+    done = 0
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="linkback-cc") as pool:
+        try:
+            for capture in found:
+                in_flight.append(pool.submit(_record, http, data, capture, label))
+                while len(in_flight) >= 2 * concurrency:
+                    done += 1
+                    yield from _taken(in_flight.popleft(), run, progress, done, len(found))
+            while in_flight:
+                done += 1
+                yield from _taken(in_flight.popleft(), run, progress, done, len(found))
+        finally:
+            for fut in in_flight:
+                fut.cancel()
+
+
+def _taken(
+    fut: Future[tuple[list[FetchedPage], str, str]], run: _Run, progress: ProgressFn | None, done: int, total: int
+) -> list[FetchedPage]:
+    pages, key, message = fut.result()
+    if pages:
+        run.fetched += 1
+    else:
+        run.skip(key, message)
+    _report(progress, stage="fetch", done=done, total=total, fetched=run.fetched, skipped=sum(run.skipped.values()))
+    return pages
+
+
+def _record(http: Polite, data: str, capture: Capture, label: str) -> tuple[list[FetchedPage], str, str]:
+    """One capture's record fetched and read: (its page, "", "") or ([], skip key, message)."""
+    url = data + capture.filename
+    where = f"{url} bytes {capture.offset}+{capture.length} ({capture.url})"
+    if capture.length > MAX_RECORD_BYTES:
+        return [], "record_too_long", f"{where}: longer than {MAX_RECORD_BYTES:,} bytes"
+    last = capture.offset + capture.length - 1
+    try:
+        result = http.get(url, max_bytes=capture.length, headers={"Range": f"bytes={capture.offset}-{last}"})
+    except FetchError as exc:
+        return [], f"fetch_{exc.reason}", f"{where}: {exc}"
+    if result.status == 200:
+        return [], "range_ignored", f"{where}: the server sent the whole file (200), not the range"
+    if result.status != 206:
+        return [], f"status_{result.status}", f"{where}: status {result.status}"
+    content_range = (result.header("content-range") or "").strip()
+    if not content_range.startswith(f"bytes {capture.offset}-{last}/"):
+        return [], "bad_range", f"{where}: Content-Range {content_range or '(none)'} is not the range asked for"
+    if len(result.body) != capture.length or result.truncated:
+        return [], "short_body", f"{where}: {len(result.body):,} bytes came, not {capture.length:,}"
+    stats = ReadStats()
+    try:
+        pages = [
+            replace(page, source=label, offset=capture.offset)
+            for page in iter_archive(_Named(result.body, where), stats=stats, max_body_bytes=MAX_RECORD_BYTES)
+        ]
+    except SourceError as exc:
+        return [], "record/not_an_archive", f"{where}: {exc}"
+    if not pages:
+        reason = next(iter(stats.skipped), "no_response")
+        return [], f"record/{reason}", f"{where}: {stats.errors[0] if stats.errors else 'no response record in it'}"
+    return pages, "", ""
+
+
+class _Named(io.BytesIO):
+    """A record's bytes with a name for the reader's messages."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name

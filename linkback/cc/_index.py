@@ -1,0 +1,151 @@
+"""The Common Crawl URL index (a pywb CDX server): which captures of a host a crawl holds, and where.
+
+The API, as the pywb manual documents it (``docs/manual/cdxserver_api.rst``) and
+``index.commoncrawl.org`` serves it:
+
+* ``GET {index}/{CRAWL}-index?url=example.com&matchType=host&output=json`` answers one JSON
+  object a line (NDJSON); Common Crawl's lines carry ``urlkey``, ``timestamp``, ``url``, ``mime``,
+  ``mime-detected``, ``status``, ``digest``, ``length``, ``offset``, ``filename``, ``languages``,
+  ``encoding`` — numbers as strings (``"offset": "272838009"``). A query matching nothing is a
+  404 ("No Captures found").
+* ``matchType`` is ``exact``, ``prefix``, ``host`` or ``domain`` (the host and its subdomains).
+* ``filter==status:200`` keeps lines whose field equals the value (``filter=`` repeats).
+* Pagination: ``showNumPages=true`` answers ``{"pages": N, "pageSize": 5, "blocks": M}``, then
+  ``page=0`` ... ``page=N-1`` each answer a page of lines.
+
+Every request goes through the SSRF-guarded :class:`~linkback.fetch.Fetcher` (with the retries of
+:mod:`linkback.cc._http`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlencode
+
+from linkback.cc._http import Polite
+from linkback.errors import LinkbackError
+
+MatchType = Literal["host", "domain", "prefix", "exact"]
+MATCH_TYPES = ("host", "domain", "prefix", "exact")
+#: MIME types of pages worth extracting links from (the CDX ``mime-detected``, else ``mime``).
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+#: An index page larger than this is an error, not something to parse (CC's are a few MB).
+MAX_INDEX_PAGE_BYTES = 128 * 2**20
+#: Error lines kept in a summary (all are counted).
+MAX_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One CDX line: a WARC record's place in Common Crawl's data."""
+
+    url: str
+    timestamp: str
+    filename: str
+    offset: int
+    length: int
+    status: int
+    mime: str
+    digest: str = ""
+
+
+@dataclass
+class IndexStats:
+    pages: int = 0  # index pages read
+    lines: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def error(self, key: str, message: str) -> None:
+        self.skipped[key] += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+
+
+def index_endpoint(index_url: str, crawl: str) -> str:
+    """``https://index.commoncrawl.org/`` and ``CC-MAIN-2024-10`` → ``.../CC-MAIN-2024-10-index``."""
+    crawl = crawl.strip()
+    if not crawl or "/" in crawl or "?" in crawl:
+        raise LinkbackError(f"{crawl!r} is not a crawl name (like CC-MAIN-2024-10)")
+    return f"{index_url.rstrip('/')}/{crawl}-index"
+
+
+def query_url(endpoint: str, host: str, match_type: str, *, page: int | None = None) -> str:
+    params: list[tuple[str, str]] = [("url", host), ("matchType", match_type), ("output", "json")]
+    params.append(("filter", "=status:200"))  # the server drops the rest; checked here again
+    params += [("showNumPages", "true")] if page is None else [("page", str(page))]
+    return f"{endpoint}?{urlencode(params)}"
+
+
+def num_pages(http: Polite, endpoint: str, host: str, match_type: str) -> int:
+    """How many index pages the query has (0: no capture)."""
+    url = query_url(endpoint, host, match_type)
+    result = http.get(url, max_bytes=1 << 20)
+    if result.status == 404:
+        return 0
+    if result.status != 200:
+        raise LinkbackError(f"the URL index answered {result.status} to {url}")
+    try:
+        answer = json.loads(result.body)
+        pages = int(answer["pages"])
+    except (ValueError, KeyError, TypeError):
+        raise LinkbackError(f"the URL index's page count is not JSON with 'pages': {url}") from None
+    return max(pages, 0)
+
+
+def captures(
+    http: Polite, endpoint: str, host: str, match_type: str, stats: IndexStats, *, first_page: int = 0
+) -> Iterator[Capture]:
+    """The status-200 HTML captures of ``host`` in the index, page by page; other lines counted in
+    ``stats.skipped`` (``not_200``, ``not_html``, ``bad_line``)."""
+    pages = num_pages(http, endpoint, host, match_type)
+    for page in range(first_page, pages):
+        url = query_url(endpoint, host, match_type, page=page)
+        result = http.get(url, max_bytes=MAX_INDEX_PAGE_BYTES)
+        if result.status == 404:
+            continue
+        if result.status != 200 or result.truncated:
+            what = "larger than the limit" if result.truncated else f"status {result.status}"
+            stats.error("index_page_failed", f"{url}: {what}")
+            continue
+        stats.pages += 1
+        for number, line in enumerate(result.body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            stats.lines += 1
+            capture = parse_line(line, stats, where=f"{url} line {number}")
+            if capture is not None:
+                yield capture
+
+
+def parse_line(line: bytes, stats: IndexStats, *, where: str) -> Capture | None:
+    """One CDX JSON line as a :class:`Capture`, or None (counted) when it is no HTML page or bad."""
+    try:
+        row = json.loads(line)
+        capture = Capture(
+            url=str(row["url"]),
+            timestamp=str(row.get("timestamp", "")),
+            filename=str(row["filename"]),
+            offset=int(row["offset"]),
+            length=int(row["length"]),
+            status=int(row.get("status") or 0),
+            mime=str(row.get("mime-detected") or row.get("mime") or "").split(";")[0].strip().lower(),
+            digest=str(row.get("digest", "")),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        stats.error("bad_line", f"{where}: not a CDX JSON line with url, filename, offset and length ({exc})")
+        return None
+    if capture.offset < 0 or capture.length <= 0 or capture.filename.startswith("/") or ".." in capture.filename:
+        stats.error("bad_line", f"{where}: offset, length or filename out of range")
+        return None
+    if capture.status != 200:
+        stats.skipped["not_200"] += 1
+        return None
+    if capture.mime not in HTML_TYPES:
+        stats.skipped["not_html"] += 1
+        return None
+    return capture

@@ -1,0 +1,410 @@
+"""A Parquet index answered in place: ``linkback attach DIR`` (or ``--db DIR``).
+
+``DIR`` is what ``linkback spark extract`` writes (:mod:`linkback.spark._layout`). Its catalog is
+a small DuckDB file (``DIR/linkback.duckdb`` unless named) made at the current schema version in
+which the tables the Parquet holds are views over its files::
+
+    CREATE VIEW links AS SELECT * FROM read_parquet('/abs/DIR/links/part-*.parquet')
+
+and everything the index does not hold (ranks, sites, profiles, jobs...) stays a real table. So
+every report runs the store's SQL unchanged, ``linkback rank`` stores its runs in the catalog,
+and nothing is copied: DuckDB reads only the row groups a filter leaves (the files are sorted on
+the key each report filters on).
+
+The catalog remembers the directory and a digest of its manifest (``meta``): opening ``--db DIR``
+again after another extract into the same directory re-makes the views, once. The Parquet tables
+are read-only here: the store's writers of observations and archives refuse with
+:class:`ParquetIndexReadOnly` (:func:`refuse_writes`), before anything is fetched or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from linkback import schema
+from linkback.errors import LinkbackError, StoreError, StoreLocked
+from linkback.faces import action
+from linkback.spark import _layout
+
+#: The catalog's file name inside the directory, unless another is named.
+CATALOG = "linkback.duckdb"
+#: The tables the Parquet holds, which the catalog shows as views (the edges too).
+PARQUET_TABLES = ("observations", "link_observations", "links", "pages", "archives")
+EDGE_TABLES = ("host_edges", "domain_edges")
+_META_DIR = "parquet_dir"
+_META_MANIFEST = "parquet_manifest"
+
+
+class ParquetIndexError(StoreError, ValueError):
+    """A directory that is not a complete, readable Parquet index of this schema."""
+
+
+class ParquetIndexReadOnly(StoreError):
+    """A write that would change the Parquet tables of an attached index."""
+
+
+# --- the manifest and the files --------------------------------------------------------------
+
+
+def read_manifest(directory: str | Path) -> tuple[dict[str, Any], str]:
+    """The manifest of ``directory`` and its digest; a clear error if it is missing or foreign."""
+    directory = Path(directory)
+    path = directory / _layout.MANIFEST
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise ParquetIndexError(
+            f"{directory}: no {_layout.MANIFEST}: not a complete 'linkback spark extract' output "
+            "(the manifest is written last; a run that stopped early has none)"
+        ) from None
+    except OSError as exc:
+        raise ParquetIndexError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        doc = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParquetIndexError(f"{path}: not JSON ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != _layout.FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise ParquetIndexError(f"{path}: format is {found!r}, not {_layout.FORMAT!r}")
+    if doc.get("format_version") != _layout.FORMAT_VERSION:
+        raise ParquetIndexError(
+            f"{path}: format_version {doc.get('format_version')!r}; this linkback reads {_layout.FORMAT_VERSION}"
+        )
+    tables = doc.get("tables")
+    missing = [t for t in _layout.TABLES if not isinstance(tables, dict) or not isinstance(tables.get(t), dict)]
+    if missing:
+        raise ParquetIndexError(f"{path}: names no {', '.join(missing)}")
+    return doc, hashlib.sha256(text).hexdigest()
+
+
+def _glob(directory: Path, manifest: Mapping[str, Any], table: str) -> tuple[str, list[Path]]:
+    """The read_parquet glob of one table (absolute) and the files it matches now."""
+    folder = directory / str(manifest["tables"][table].get("path") or table)
+    return str(folder.resolve() / "part-*.parquet"), sorted(folder.glob("part-*.parquet"))
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+#: Type names as DESCRIBE spells them, where the schema's DDL spells them otherwise.
+_DESCRIBED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
+
+
+def _expected(table: str) -> list[tuple[str, str]]:
+    return [(f.name, _DESCRIBED.get(t, t)) for f in _layout.TABLES[table][0] for t in [schema.duckdb_type(f.type)]]
+
+
+def _difference(want: list[tuple[str, str]], have: list[tuple[str, str]]) -> str:
+    """What differs between two column lists, in words."""
+    want_types, have_types = dict(want), dict(have)
+    parts = []
+    if missing := [n for n in want_types if n not in have_types]:
+        parts.append("missing " + ", ".join(missing))
+    if extra := [n for n in have_types if n not in want_types]:
+        parts.append("unexpected " + ", ".join(extra))
+    parts += [f"{n} is {have_types[n]} (schema: {t})" for n, t in want if n in have_types and have_types[n] != t]
+    if not parts:
+        parts.append("columns in another order than the schema's")
+    return "; ".join(parts)
+
+
+def check_tables(con: duckdb.DuckDBPyConnection, directory: Path, manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The glob of each table, after checking every file has exactly the schema's columns and
+    types (each file's footer: a file written by something else fails here, not in a report)."""
+    globs = {}
+    for table in _layout.TABLES:
+        pattern, files = _glob(directory, manifest, table)
+        if not files:
+            raise ParquetIndexError(f"{Path(pattern).parent}: no part-*.parquet files for table {table}")
+        want = _expected(table)
+        for file in files:
+            try:
+                rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(file))})").fetchall()
+            except duckdb.Error as exc:
+                raise ParquetIndexError(f"{file}: not readable Parquet ({str(exc).splitlines()[0]})") from exc
+            have = [(str(r[0]), str(r[1])) for r in rows]
+            if have != want:
+                raise ParquetIndexError(f"{file}: not the schema's {table}: {_difference(want, have)}")
+        globs[table] = pattern
+    return globs
+
+
+# --- the catalog -------------------------------------------------------------------------------
+
+
+def parquet_dir(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The directory whose Parquet files this store's index tables are, or None (a DuckDB store)."""
+    try:
+        rows = con.execute("SELECT value FROM meta WHERE key = ?", [_META_DIR]).fetchall()
+    except duckdb.CatalogException:
+        return None
+    return str(rows[0][0]) if rows else None
+
+
+def refuse_writes(store: Any) -> None:
+    """Raise :class:`ParquetIndexReadOnly` if ``store`` is an attached Parquet index: called by
+    the store's writers of observations and archives, which every way pages come in goes through."""
+    directory = parquet_dir(store.con)
+    if directory is not None:
+        raise ParquetIndexReadOnly(
+            f"{directory} is a read-only Parquet index made by spark extract; ingest into a DuckDB file"
+        )
+
+
+def _objects(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Name -> 'table' or 'view' of the main schema's tables and views."""
+    rows = con.execute(
+        "SELECT table_name, 'table' FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main' "
+        "UNION ALL SELECT view_name, 'view' FROM duckdb_views() WHERE NOT temporary AND NOT internal "
+        "AND schema_name = 'main'"
+    ).fetchall()
+    return {str(name): str(kind) for name, kind in rows}
+
+
+def make_views(con: duckdb.DuckDBPyConnection, directory: Path, manifest: Mapping[str, Any], digest: str) -> None:
+    """Replace the index tables by views over ``directory``'s files (inside a write)."""
+    globs = check_tables(con, directory, manifest)
+    have = _objects(con)
+    for table, pattern in globs.items():
+        if table in have:
+            con.execute(f"DROP {have[table].upper()} {table}")
+        con.execute(
+            f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_text(pattern)}, hive_partitioning = false)"
+        )
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_META_DIR, str(directory)])
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_META_MANIFEST, digest])
+
+
+def _catalog_state(catalog: Path) -> tuple[int, str | None, str | None] | None:
+    """(schema version, directory, manifest digest) of an existing catalog; None when there is
+    none, or when another process holds it (its opener will say so)."""
+    if not catalog.exists():
+        return (0, None, None)
+    try:
+        con = duckdb.connect(str(catalog), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+    except duckdb.Error:
+        rows = {}
+    finally:
+        con.close()
+    return int(rows.get("schema_version") or 0), rows.get(_META_DIR), rows.get(_META_MANIFEST)
+
+
+def _holds_pages(catalog: Path) -> bool:
+    """True when ``catalog`` is a store with observations of its own (making views would drop them)."""
+    con = duckdb.connect(str(catalog), read_only=True)
+    try:
+        have = _objects(con)
+        return any(
+            con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()[0][0]
+            for table in PARQUET_TABLES
+            if have.get(table) == "table"
+        )
+    finally:
+        con.close()
+
+
+def _views_to_tables(catalog: Path) -> None:
+    """Before a schema migration: the index views become empty tables of the current shape, so
+    the migrations (ALTER TABLE, data steps) run on tables; the views are made again after."""
+    con = duckdb.connect(str(catalog))
+    try:
+        have = _objects(con)
+        for table in (*PARQUET_TABLES, *EDGE_TABLES):
+            if have.get(table) == "view":
+                con.execute(f"DROP VIEW {table}")
+                if table in schema.TABLES:
+                    con.execute(schema.create_table_sql(table))
+    finally:
+        con.close()
+
+
+def catalog_for(directory: str | Path, catalog: str | Path | None = None) -> str:
+    """The catalog of the Parquet index ``directory``, made (or its views re-made) if it does not
+    answer from the directory's current manifest yet. ``Store(DIR)`` opens what this returns."""
+    from linkback.store._db import Store  # noqa: PLC0415 - _db imports this module
+
+    directory = Path(directory).resolve()
+    manifest, digest = read_manifest(directory)
+    path = Path(catalog) if catalog is not None else directory / CATALOG
+    state = _catalog_state(path)
+    if state is None or state == (schema.SCHEMA_VERSION, str(directory), digest):
+        return str(path)
+    if state[0] > 0 and state[1] is None and _holds_pages(path):
+        raise ParquetIndexError(f"{path} is a linkback store with pages of its own, not a catalog: name a new file")
+    if 0 < state[0] < schema.SCHEMA_VERSION:
+        _views_to_tables(path)
+    try:
+        with Store(path) as store:
+            store.write(lambda s: make_views(s.con, directory, manifest, digest))
+    except (ParquetIndexError, StoreLocked):
+        raise
+    except StoreError as exc:
+        raise StoreError(f"{exc}; make the catalog where you can write: linkback attach {directory} --db FILE") from exc
+    return str(path)
+
+
+@action()
+def attach(store: Any) -> dict[str, Any]:
+    """Check the store's Parquet index again (manifest, every file's columns and types) and
+    point its views at the directory's files as they are now; what it holds, table by table."""
+    directory = parquet_dir(store.con)
+    if directory is None:
+        raise LinkbackError(f"{store.path} is not an attached Parquet index: 'linkback attach DIR' makes one")
+    manifest, digest = read_manifest(directory)
+    store.write(lambda s: make_views(s.con, Path(directory), manifest, digest))
+    rows = {t: int(store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in _layout.TABLES}
+    return {
+        "directory": directory,
+        "catalog": store.path,
+        "schema_version": manifest.get("schema_version"),
+        "completed_at": manifest.get("completed_at"),
+        "files": len(manifest.get("files") or []),
+        "rows": rows,
+    }
+
+
+# --- writing the layout from a DuckDB store (linkback export --parquet) -------------------------
+
+
+def _edges_sql(table: str) -> str:
+    from linkback.spark import _derive  # noqa: PLC0415 - its SQL is plain SQL; no pyspark import
+
+    return {"host_edges": _derive.HOST_EDGES, "domain_edges": _derive.DOMAIN_EDGES}[table]
+
+
+def write_parquet(store: Any, out: str | Path) -> dict[str, int]:
+    """Write ``store``'s index tables to ``out`` in the layout ``spark extract`` writes (same
+    columns, types, sort keys, zstd, TIMESTAMP micros UTC; the edges aggregated by the same SQL),
+    the manifest last. ``out`` must not hold files yet. Rows per table."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ParquetIndexError(f"{out}: already exists and is not empty")
+    started = datetime.now(UTC)
+    con = store.con
+    con.execute("CREATE OR REPLACE TEMP VIEW _lb_derived AS SELECT * FROM links")
+    rows: dict[str, int] = {}
+    try:
+        for table, (arrow_schema, keys) in _layout.TABLES.items():
+            source = f"SELECT * FROM {table}" if table in schema.TABLES else _edges_sql(table)
+            cols = ", ".join(f"CAST({f.name} AS {schema.duckdb_type(f.type)}) AS {f.name}" for f in arrow_schema)
+            (out / table).mkdir(parents=True, exist_ok=True)
+            target = _sql_text(str(out / table / "part-00000.parquet"))
+            con.execute(
+                f"COPY (SELECT {cols} FROM ({source}) ORDER BY {', '.join(keys)}) TO {target} "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+            rows[table] = int(con.execute(f"SELECT count(*) FROM read_parquet({target})").fetchall()[0][0])
+        archives = con.execute("SELECT path, completed_at IS NOT NULL FROM archives ORDER BY archive_id").fetchall()
+    finally:
+        con.execute("DROP VIEW IF EXISTS _lb_derived")
+    doc = {
+        "format": _layout.FORMAT,
+        "format_version": _layout.FORMAT_VERSION,
+        "schema_version": schema.SCHEMA_VERSION,
+        "written_by": "linkback export --parquet",
+        "started_at": started.isoformat(),
+        "completed_at": datetime.now(UTC).isoformat(),
+        "tables": {
+            name: {"path": name, "sorted_by": list(keys), "rows": rows[name]}
+            for name, (_schema, keys) in _layout.TABLES.items()
+        },
+        "files": [{"path": path, "status": "ingested" if done else "partial"} for path, done in archives],
+    }
+    part = out / (_layout.MANIFEST + ".part")
+    part.write_text(json.dumps(doc, indent=2))
+    part.replace(out / _layout.MANIFEST)  # last, and whole: its presence says the layout is complete
+    return rows
+
+
+# --- rank's graphs from the aggregated edges -----------------------------------------------------
+
+
+def has_edges(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the store is an attached index with its host_edges and domain_edges."""
+    return parquet_dir(con) is not None and all(_objects(con).get(t) == "view" for t in EDGE_TABLES)
+
+
+def edge_graphs(con: duckdb.DuckDBPyConnection) -> Any:
+    """What :func:`linkback.graph._from_store.site_graphs` returns, with the domain and host graphs
+    and the domain counts made from ``domain_edges`` / ``host_edges`` (one row per pair: its live
+    links and, of those, the ones passing authority by the same ``PASSES``) instead of a join of
+    every link against the dictionaries. The nodes are the same (every domain and host the links
+    and pages name), so the ranks are the same. The page graph needs every link by nature: its
+    pass reads two hashes per authority-passing link, with no join and no grouping."""
+    import numpy as np  # noqa: PLC0415
+
+    from linkback.graph._csr import from_edges  # noqa: PLC0415
+    from linkback.graph._from_store import (  # noqa: PLC0415
+        PASSES,
+        DomainCounts,
+        LabelledGraph,
+        PageLinks,
+        _dictionary,
+        _labels,
+        _pairs,
+    )
+
+    n_domains = _dictionary(
+        con,
+        "_domain_ids",
+        "SELECT DISTINCT target_domain AS label FROM links WHERE target_domain IS NOT NULL "
+        "UNION SELECT DISTINCT source_domain FROM links WHERE lost_at IS NULL AND source_domain IS NOT NULL "
+        "UNION SELECT DISTINCT domain FROM pages WHERE domain IS NOT NULL",
+    )
+    n_hosts = _dictionary(
+        con,
+        "_host_ids",
+        "SELECT label, any_value(domain) AS domain FROM ("
+        "  SELECT target_host AS label, any_value(target_domain) AS domain FROM links GROUP BY target_host"
+        "  UNION ALL SELECT source_host, any_value(source_domain) FROM links WHERE lost_at IS NULL GROUP BY source_host"
+        "  UNION ALL SELECT host, domain FROM pages"
+        ") WHERE label IS NOT NULL GROUP BY label",
+        extra=", domain",
+    )
+    d = _pairs(
+        con,
+        "SELECT s.id AS s, t.id AS t, e.links AS n, e.dofollow_links AS f FROM domain_edges e "
+        "JOIN _domain_ids s ON s.label = e.source_domain JOIN _domain_ids t ON t.label = e.target_domain",
+    )
+    dofollow = d["f"] > 0
+    domain_graph = from_edges(d["s"][dofollow], d["t"][dofollow], n_domains)
+    counts = DomainCounts(
+        np.diff(from_edges(d["s"], d["t"], n_domains).indptr),
+        np.diff(domain_graph.indptr),
+        np.bincount(d["t"], weights=d["n"], minlength=n_domains).astype(np.int64),
+        domain_graph.out_degree,
+    )
+    # site_graphs keeps a link only where both ends have a registrable domain (an IP host has none)
+    h = _pairs(
+        con,
+        "SELECT s.id AS s, t.id AS t FROM host_edges e JOIN _host_ids s ON s.label = e.source_host "
+        "JOIN _host_ids t ON t.label = e.target_host "
+        "WHERE e.dofollow_links > 0 AND s.domain IS NOT NULL AND t.domain IS NOT NULL",
+    )
+    host_graph = from_edges(h["s"], h["t"], n_hosts)
+    p = _pairs(
+        con,
+        f"SELECT hash(source_url) AS s, hash(target_url) AS t FROM links WHERE {PASSES} AND source_host IS NOT NULL"
+        " AND source_domain IS NOT NULL AND target_host IS NOT NULL AND target_domain IS NOT NULL",
+    )
+    source_hash, source = np.unique(p["s"], return_inverse=True)
+    pages = PageLinks(source.astype(np.int32), p["t"], source_hash)
+    return (
+        LabelledGraph(domain_graph, _labels(con, "_domain_ids")),
+        counts,
+        LabelledGraph(host_graph, _labels(con, "_host_ids")),
+        _labels(con, "_host_ids", "domain"),
+        pages,
+    )

@@ -54,7 +54,7 @@ def brand_terms(warc: Path, n: int) -> list[tuple[str, str]]:
         _, links = extract(page)
         counts.update({link.target_domain for link in links if not link.internal and link.target_domain})
     names: dict[str, str] = {}
-    for domain, _ in counts.most_common():
+    for domain, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):  # ties by name: the same terms every run
         label = domain.split(".")[0]
         if len(label) >= 3 and label not in names.values():
             names[domain] = label.capitalize()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkback.brands._scan import BrandTerms, Hit
 from linkback.store._arrow import column
@@ -88,8 +89,11 @@ def store_hits(store: Store, observations: pa.RecordBatch, hits: pa.RecordBatch,
     ``new``: the write has just added that many observations (ingest), and only those are
     looked at: the last ids of ``obs_id_seq``, a range the table's zone maps find without reading
     the rest of it. Returns the hits given."""
-    if hits.num_rows == 0:
+    given = hits.num_rows
+    if given == 0:
         return 0
+    if new is not None:
+        hits = _on_stored_copies(observations, hits)
     keys = observations.column("obs_key").take(hits.column("page_idx"))
     table = pa.table({"obs_key": keys, **{n: hits.column(n) for n in ("term", "site", "snippet", "linked")}})
     con = store.con
@@ -102,4 +106,23 @@ def store_hits(store: Store, observations: pa.RecordBatch, hits: pa.RecordBatch,
         con.execute(_UPSERT.format(only_new=only_new), params)
     finally:
         con.unregister("_brand_hits")
-    return hits.num_rows
+    return given
+
+
+def _on_stored_copies(
+    observations: pa.RecordBatch | pa.Table, hits: pa.RecordBatch | pa.Table
+) -> pa.RecordBatch | pa.Table:
+    """The hits on the first row of each capture (``obs_key``) in ``observations``: the copy
+    :func:`~linkback.store._write.add_batch` stores. A capture met twice (same URL and fetch
+    time, the second copy's text maybe not the same) then has the mentions of the copy stored,
+    whether both copies came in one write or in two, as its links do; without this, one write
+    would join the second copy's hits to the first's observation, two writes would drop them,
+    and what is stored would depend on how the pages were cut into batches."""
+    keys = observations.column("obs_key")
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    unique = pc.unique(keys)  # in order of first occurrence
+    if len(unique) == len(keys):
+        return hits  # the common case: every capture once
+    first_rows = pc.index_in(unique, value_set=keys)  # the first row of each
+    return hits.filter(pc.is_in(hits.column("page_idx"), value_set=first_rows.cast(pa.int32())))

@@ -202,7 +202,8 @@ _LANES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="linkback-overview
 #: of the bench index (2.2 M links), where handing each call to whichever lane was free left one
 #: lane a whole call longer than the other. "refdomains" reads the target's referring domains once
 #: (:func:`refdomain_table`) and counts the breakdown, categories and TLDs from them; by CPU time
-#: there (2026-12-06, load ≈ 2, ±0.2 s): refdomains 1.3 s + anchors 0.2 against changes 1.0 + pages 0.9.
+#: there (2026-12-06, load ≈ 3, ±0.2 s): refdomains 1.65 s (the table 1.1, then breakdown 0.15,
+#: categories 0.07, TLDs 0.3) + anchors 0.2 against changes 1.0 + pages 0.85.
 _LANE_CALLS = (("refdomains", "anchors"), ("changes", "pages"))
 #: Tier-1 categories the overview's widget draws a bar for; the rest are one "other" bar.
 CATEGORY_BARS = 8

@@ -33,7 +33,7 @@ browser:
 
 # Spark (linkback spark extract): Debian's Java 17 when we are root on a machine with apt, and the
 # spark extra (PySpark, ~450 MB) in the venv. Not part of `make test`: the install takes a minute or
-# two and the Spark tests several more on 2 cores: `make test-spark` runs them (not yet a line of .ci/run).
+# two and the Spark tests two more on 2 cores: `make test-spark` runs them (a line of .ci/run).
 SPARK_STAMP := $(VENV)/.spark-installed
 
 $(SPARK_STAMP): $(STAMP)

@@ -29,6 +29,7 @@ from linkback.graph import from_edges, pagerank
 from linkback.graph._from_store import (
     AUTHORITY_KINDS,
     drop_temp_tables,
+    edge_graphs,
     site_graphs,
 )
 from linkback.graph._harmonic import harmonic_centrality
@@ -36,7 +37,7 @@ from linkback.graph._scale import rating, raw_rank, trust_scale
 from linkback.quality._toxicity import score_domains
 from linkback.reports._ranks import latest_run  # noqa: F401 - re-exported: the run rank() just stored
 from linkback.store import Store
-from linkback.store._attach import edge_graphs, has_edges
+from linkback.store._attach import has_edges
 from linkback.urls import registrable_domain_or_none
 
 #: The stages of a run, in order, as the progress callback names them.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 #: Link kinds, exactly as the issue and the schema name them.
@@ -113,3 +114,14 @@ class Link(NamedTuple):
     section: str = "content"
     context: str = ""
     internal: bool = False
+
+
+@lru_cache(maxsize=4096)
+def rel_tokens(value: str | None) -> tuple[tuple[str, ...], bool, bool, bool]:
+    """A link's ``rel`` as :class:`Link` keeps it (tokens lower-cased, de-duplicated, in order) and
+    its three flags: ``(tokens, nofollow, ugc, sponsored)``. One rule for every reader of links
+    (the HTML extractor, the WAT reader); a page repeats few distinct values, hence the cache."""
+    if not value:
+        return (), False, False, False
+    toks = tuple(dict.fromkeys(value.lower().split()))
+    return toks, "nofollow" in toks, "ugc" in toks, "sponsored" in toks

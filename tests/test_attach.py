@@ -25,7 +25,7 @@ from linkback import schema
 from linkback.cli import app
 from linkback.errors import LinkbackError
 from linkback.faces import FACES, load_all
-from linkback.graph._from_store import drop_temp_tables, site_graphs
+from linkback.graph._from_store import drop_temp_tables, edge_graphs, site_graphs
 from linkback.ingest import ingest, record_pages
 from linkback.quality import set_profile
 from linkback.rank import rank
@@ -36,7 +36,6 @@ from linkback.store._attach import (
     ParquetIndexError,
     ParquetIndexReadOnly,
     attach,
-    edge_graphs,
     has_edges,
 )
 

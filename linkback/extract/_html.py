@@ -26,7 +26,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from linkback.extract import _robots
 from linkback.extract._sections import INLINE, classify, window
-from linkback.records import Link
+from linkback.records import Link, rel_tokens
 from linkback.urls import HostParts, host_of, resolve, split_host
 
 _SELECT = (
@@ -72,7 +72,6 @@ class _Page:
         "domain",
         "resolved",
         "hosts",
-        "rels",
         "sections",
         "texts",
         "budget",
@@ -89,7 +88,6 @@ class _Page:
         self.limits = limits
         self.resolved: dict[str, tuple[str, str]] = {}
         self.hosts: dict[str, HostParts] = {}
-        self.rels: dict[str, tuple[tuple[str, ...], bool, bool, bool]] = {}
         self.sections: dict[int, str] = {}
         self.texts: dict[int, str] = {}
         self.budget = _CONTEXT_BUDGET * size + 65536
@@ -105,15 +103,6 @@ class _Page:
         if got[1]:
             self.skipped[got[1]] += 1
         return got[0]
-
-    def rel(self, value: str | None) -> tuple[tuple[str, ...], bool, bool, bool]:
-        if not value:
-            return (), False, False, False
-        got = self.rels.get(value)
-        if got is None:
-            toks = tuple(dict.fromkeys(value.lower().split()))
-            got = self.rels[value] = (toks, "nofollow" in toks, "ugc" in toks, "sponsored" in toks)
-        return got
 
     def place(self, node, anchor: str, want_context: bool) -> tuple[str, str]:  # noqa: ANN001
         """(section, context) of a link element; see :mod:`._sections`."""
@@ -181,7 +170,7 @@ class _Page:
         hp = self.hosts.get(host)
         if hp is None:
             hp = self.hosts[host] = split_host(host)
-        toks, nofollow, ugc, sponsored = self.rel(rel)
+        toks, nofollow, ugc, sponsored = rel_tokens(rel)
         if node is None:
             section, context = "content", ""
         else:
@@ -280,7 +269,7 @@ def extract_html(
             page.add(node, attrs.get("href") or "", kind, anchor, alt, attrs.get("rel"))
         elif tag == "link":
             attrs = nodes[i].attributes
-            toks = page.rel(attrs.get("rel"))[0]
+            toks = rel_tokens(attrs.get("rel"))[0]
             if "canonical" in toks:
                 url = page.add(None, attrs.get("href") or "", "canonical", rel=attrs.get("rel"))
                 if url and not canonical:

@@ -12,7 +12,7 @@ from typing import Any
 
 from linkback.extract import _robots
 from linkback.extract._parsed import DEFAULT_LIMITS, ExtractLimits
-from linkback.records import Link, PageFacts
+from linkback.records import Link, PageFacts, rel_tokens
 from linkback.sources._dates import as_utc, parse_lenient
 from linkback.sources.warc import ReadStats
 from linkback.urls import HostParts, host_of, normalize, resolve, split_host
@@ -156,7 +156,7 @@ def _html_page(
     canonical = ""
     for link in _list(head.get("Link")):
         rel = str(link.get("rel") or "")
-        toks = page.rel(rel)[0]
+        toks = rel_tokens(rel)[0]
         href = link.get("url")
         if not isinstance(href, str):
             continue
@@ -223,7 +223,7 @@ class Shared:
 class _Links:
     """One page's links as they are resolved: the caches and counters of extract()'s walk."""
 
-    __slots__ = ("base", "domain", "nofollow", "max_links", "links", "skipped", "shared", "rels", "resolved")
+    __slots__ = ("base", "domain", "nofollow", "max_links", "links", "skipped", "shared", "resolved")
 
     def __init__(
         self,
@@ -237,15 +237,7 @@ class _Links:
         self.links: list[Link] = []
         self.skipped: dict[str, int] = {}
         self.shared = shared if shared is not None else Shared()
-        self.rels: dict[str, tuple[tuple[str, ...], bool, bool, bool]] = {}
         self.resolved: dict[str, tuple[str, str, str]] = {}
-
-    def rel(self, value: str) -> tuple[tuple[str, ...], bool, bool, bool]:
-        got = self.rels.get(value)
-        if got is None:
-            toks = tuple(dict.fromkeys(value.lower().split()))
-            got = self.rels[value] = (toks, "nofollow" in toks, "ugc" in toks, "sponsored" in toks)
-        return got
 
     def add(self, href: str, kind: str, anchor: str = "", alt: str = "", rel: str = "") -> str:
         """Resolve and keep one link; its URL, or "" (the reason counted)."""
@@ -270,7 +262,7 @@ class _Links:
         hp = hosts.get(host)
         if hp is None:
             hp = hosts[host] = split_host(host)
-        toks, nofollow, ugc, sponsored = self.rel(rel)
+        toks, nofollow, ugc, sponsored = rel_tokens(rel)
         self.links.append(
             Link(
                 url,

@@ -18,7 +18,7 @@ from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from linkback.alerts import (
@@ -32,10 +32,10 @@ from linkback.alerts import (
     alerts,
 )
 from linkback.errors import LinkbackError
-from linkback.faces import plain
 from linkback.mentions import _actions
 from linkback.server._app import state_of
-from linkback.server._jobs import queue_job, read_job
+from linkback.server._jobs import queue_job
+from linkback.server.web._jobview import job_view
 from linkback.server.web._monitor import when
 from linkback.server.web._render import page
 from linkback.server.web._session import Session, current, posted
@@ -175,18 +175,7 @@ def register(app: FastAPI) -> None:
 
 
 def _job_view(request: Request, job: str) -> dict[str, Any] | None:
-    """The ``alerts_run`` job ``job`` names (404 for any other)."""
-    if not job:
-        return None
-    if not re.fullmatch(r"[0-9]{1,18}", job):
-        raise HTTPException(status_code=404, detail="no such alerts job")
-    server = state_of(request)
-    row = read_job(server.reader(), int(job))
-    if row is None or row["kind"] != "alerts_run":
-        raise HTTPException(status_code=404, detail=f"no alerts job {job}")
-    live = server.jobs.live_progress(row["job_id"]) if row["state"] == "running" else None
-    row["progress"] = plain(live or row["progress"])
-    return row
+    return job_view(request, job, "alerts_run", "alerts")
 
 
 def _page(

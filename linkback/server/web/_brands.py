@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 
@@ -29,11 +29,11 @@ from linkback.brands import unlinked
 from linkback.brands._scan import _wordy
 from linkback.brands._store import load_terms
 from linkback.errors import LinkbackError
-from linkback.faces import plain
 from linkback.mentions import _actions
 from linkback.quality import get_profile, set_profile
 from linkback.server._app import state_of
-from linkback.server._jobs import queue_job, read_job
+from linkback.server._jobs import queue_job
+from linkback.server.web._jobview import job_view
 from linkback.server.web._render import page
 from linkback.server.web._session import Session, current, posted
 
@@ -171,18 +171,7 @@ def register(app: FastAPI) -> None:
 
 
 def _job_view(request: Request, job: str) -> dict[str, Any] | None:
-    """The ``rescan`` job ``job`` names: its state, progress and result (404 for any other)."""
-    if not job:
-        return None
-    if not re.fullmatch(r"[0-9]{1,18}", job):
-        raise HTTPException(status_code=404, detail="no such rescan job")
-    server = state_of(request)
-    row = read_job(server.reader(), int(job))
-    if row is None or row["kind"] != "rescan":
-        raise HTTPException(status_code=404, detail=f"no rescan job {job}")
-    live = server.jobs.live_progress(row["job_id"]) if row["state"] == "running" else None
-    row["progress"] = plain(live or row["progress"])
-    return row
+    return job_view(request, job, "rescan", "rescan")
 
 
 def _known_sites(store: Any) -> list[dict[str, Any]]:

@@ -15,21 +15,22 @@ import json
 import shlex
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from linkback.errors import LinkbackError
-from linkback.faces import FACES, load_all, plain
+from linkback.faces import FACES, load_all
 from linkback.imports._claims import site_host
 from linkback.imports._formats import FORMATS, VIAS, candidates
 from linkback.imports._report import imports
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
-from linkback.server._jobs import queue_job, read_job
+from linkback.server._jobs import queue_job
 from linkback.server.api import BODY_LIMITS as API_BODY_LIMITS
 from linkback.server.api._types import body_model, given
+from linkback.server.web._jobview import job_view
 from linkback.server.web._render import page
 from linkback.server.web._session import Session, check_csrf, current
 
@@ -115,16 +116,9 @@ def _text(value: Any) -> str:
 
 def _job_view(request: Request, job: str) -> dict[str, Any] | None:
     """The import job ``job`` names: its state, progress, and per file what it did."""
-    if not job:
+    row = job_view(request, job, "import", "import", params=True)
+    if row is None:
         return None
-    if not job.isdigit():
-        raise HTTPException(status_code=404, detail="no such import job")
-    server = state_of(request)
-    row = read_job(server.reader(), int(job), params=True)
-    if row is None or row["kind"] != "import":
-        raise HTTPException(status_code=404, detail=f"no import job {job}")
-    live = server.jobs.live_progress(row["job_id"]) if row["state"] == "running" else None
-    row["progress"] = plain(live or row["progress"])
     # Until the job has run, its files are known by the names it was given.
     row["names"] = [f.get("name", "") for f in row.get("params", {}).get("files") or [] if isinstance(f, dict)]
     row.pop("params", None)

@@ -27,7 +27,8 @@ from linkback.errors import LinkbackError
 from linkback.faces import plain
 from linkback.monitor import ORIGINS, REASONS, VERDICTS, ledger, link_timeline, monitor_add, monitor_pause, monitor_sync
 from linkback.server._app import state_of
-from linkback.server._jobs import queue_job, read_job
+from linkback.server._jobs import queue_job
+from linkback.server.web._jobview import job_view
 from linkback.server.web._render import page
 from linkback.server.web._session import Session, current, form_ids, posted_lists
 
@@ -342,18 +343,7 @@ def _refused(request: Request, session: Session, back: str, error: str) -> Respo
 
 
 def _job_view(request: Request, job: str) -> dict[str, Any] | None:
-    """The ``monitor`` job ``job`` names: its state, progress and summary (404 for any other)."""
-    if not job:
-        return None
-    if not re.fullmatch(r"[0-9]{1,18}", job):
-        raise HTTPException(status_code=404, detail="no such monitor job")
-    server = state_of(request)
-    row = read_job(server.reader(), int(job))
-    if row is None or row["kind"] != "monitor":
-        raise HTTPException(status_code=404, detail=f"no monitor job {job}")
-    live = server.jobs.live_progress(row["job_id"]) if row["state"] == "running" else None
-    row["progress"] = plain(live or row["progress"])
-    return row
+    return job_view(request, job, "monitor", "monitor")
 
 
 def _ledger(

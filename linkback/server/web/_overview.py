@@ -20,7 +20,7 @@ from linkback import reports
 from linkback.categories import NOT_CATEGORIZED
 from linkback.categories._reports import categories_of
 from linkback.errors import LinkbackError
-from linkback.faces import FACES, plain
+from linkback.faces import FACES
 from linkback.mentions import _actions
 from linkback.records import LINK_KINDS, SECTIONS
 from linkback.reports import _periods as periods
@@ -28,6 +28,7 @@ from linkback.reports._groups import anchor_mix, tlds_of
 from linkback.reports._overview import overview_breakdown, refdomain_table
 from linkback.server._app import state_of
 from linkback.server._jobs import list_jobs, queue_job
+from linkback.server.web._jobview import with_live_progress
 from linkback.server.web._render import page
 from linkback.server.web._session import current, form_ids, posted_lists
 from linkback.server.web._share import viewer
@@ -313,16 +314,6 @@ def register(app: FastAPI) -> None:
             request, "overview.html", session, error="", view=view, choices=CHOICES, cli=commands(view), **context
         )
 
-    @app.post("/do/categorize", include_in_schema=False)
-    async def start_categorize(request: Request) -> Response:
-        session, _form = await posted_lists(request)
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
-        server = state_of(request)
-        queue_job(server.request_store(), "categorize", {})
-        server.jobs.wake()
-        return RedirectResponse("/jobs", status_code=303)
-
     @app.get("/mentions", include_in_schema=False)
     def inbox(request: Request, state: str = "pending", status: str = "verified") -> Response:
         session = current(request)
@@ -350,19 +341,27 @@ def register(app: FastAPI) -> None:
         server = state_of(request)
         jobs = list_jobs(server.reader(), 50)
         for job in jobs:
-            live = server.jobs.live_progress(job["job_id"]) if job["state"] == "running" else None
-            job["progress"] = plain(live or job["progress"])
+            with_live_progress(server, job)
         return page(request, "jobs.html", session, jobs=jobs)
 
-    @app.post("/do/rank", include_in_schema=False)
-    async def start_rank(request: Request) -> Response:
+    # The jobs a button starts with no parameters: /do/rank (the jobs page), /do/categorize (the overview).
+    for kind in ("rank", "categorize"):
+        app.post(f"/do/{kind}", include_in_schema=False, name=f"start_{kind}")(_starter(kind))
+
+
+def _starter(kind: str) -> Any:
+    """The handler of ``/do/KIND``: queue a ``kind`` job, then show the jobs page."""
+
+    async def start(request: Request) -> Response:
         session, _form = await posted_lists(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         server = state_of(request)
-        queue_job(server.request_store(), "rank", {})
+        queue_job(server.request_store(), kind, {})
         server.jobs.wake()
         return RedirectResponse("/jobs", status_code=303)
+
+    return start
 
 
 def apply_moderation(request: Request, action: str, ids: list[str]) -> str:

@@ -4,7 +4,7 @@ files equal, as sets, what ingest stores for them.
 One Spark session (``local[2]``, loopback only, no UI) serves the whole module: starting one
 costs 10-40 s on two cores. One run reads the bundled archives (tests/data/warc), two archives
 written here with a history (pages seen again: links removed, pages gone, redirected, the same
-capture in two files), an unreadable file, a ``file://`` URI (read through Spark's Hadoop file
+capture in two files), two WAT files (read by the lite WAT reader), an unreadable file, a ``file://`` URI (read through Spark's Hadoop file
 system) and ``http://`` URLs served on 127.0.0.1; ``linkback ingest --workers 2`` stores the
 same local files for comparison. The larger archives of ../shared/data/02_warc get a run of
 their own (skipped, saying why, where absent). Skipped, saying why, without pyspark or Java.
@@ -25,6 +25,7 @@ import pytest
 from conftest import REPO_DATA, shared_path
 from serverkit import Page, PageServer
 from test_ingest_ranges import _trap_archive
+from test_wat import make_wat as make_wat_module
 from typer.testing import CliRunner
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -51,6 +52,7 @@ TEST_CONF = {
 }
 
 WARC = REPO_DATA / "warc"
+make_wat = make_wat_module.make_wat
 
 # --- archives with a history -----------------------------------------------------------------
 
@@ -140,13 +142,18 @@ def run(spark: Any, history: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     tmp = tmp_path_factory.mktemp("spark-run")
     junk = tmp / "junk.warc.gz"
     junk.write_bytes(b"these are not the records you are looking for")
+    wats = tmp / "wat"  # WAT lite rows: Common Crawl's own WAT and one made from a real WARC
+    wats.mkdir()
+    shutil.copyfile(REPO_DATA / "whirlwind" / "whirlwind.warc.wat.gz", wats / "whirlwind.warc.wat.gz")
+    make_wat(REPO_DATA / "whirlwind" / "whirlwind.warc.gz", wats / "whirlwind-links.warc.wat.gz")
     hadoop_copy = tmp / "copies" / "cc.warc.gz"
     hadoop_copy.parent.mkdir()
     shutil.copyfile(WARC / "jwarc" / "cc.warc.gz", hadoop_copy)
     with PageServer() as server:
         server.pages["/crawl/warcfile.warc.gz"] = Page((WARC / "resiliparse" / "warcfile.warc.gz").read_bytes())
         urls = [server.url("/crawl/warcfile.warc.gz"), server.url("/crawl/missing.warc.gz")]
-        local = [str(WARC), str(history), str(junk)]
+        # WATs are named: a directory is searched for WARC/ARC names only (the WATs beside their WARCs)
+        local = [str(WARC), str(history), *(str(p) for p in sorted(wats.iterdir())), str(junk)]
         result = _run(spark, tmp, [*local, hadoop_copy.as_uri(), *urls], local)
     result.urls = urls  # type: ignore[attr-defined]
     result.hadoop_copy = hadoop_copy  # type: ignore[attr-defined]
@@ -181,8 +188,14 @@ def check_tables_equal(run: Run) -> None:
 
 def test_observations_and_links_spark_writes_equal_what_ingest_stores(run: Run) -> None:
     check_tables_equal(run)
-    # the bundled archives' 407 pages and the history's 14 captures, one of them read twice
-    assert run.summary.rows["observations"] == sum(observation_rows(run, "").values()) == 407 + 13
+    # the bundled archives' 407 pages, the history's 14 captures (one of them read twice), and the
+    # one page of the WAT made from whirlwind (Common Crawl's own WAT describes a request: no page)
+    assert run.summary.rows["observations"] == sum(observation_rows(run, "").values()) == 407 + 13 + 1
+    wat_links = run.rows(
+        "SELECT l.section, l.context FROM p_link_observations l JOIN p_observations o USING (obs_id) "
+        "JOIN p_archives a USING (archive_id) WHERE a.path LIKE '%whirlwind-links.warc.wat.gz'"
+    )
+    assert sum(wat_links.values()) > 10 and set(wat_links) == {(None, None)}  # lite rows: no sections, no context
     assert run.summary.rows["link_observations"] == sum(link_observation_rows(run, "").values()) > 55_436
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from linkback import _workers
 from linkback.errors import SourceError
 from linkback.sources.warc import iter_paths, sniff_archive
+from linkback.sources.wat import is_wat
 from linkback.spark._layout import MAX_ARCHIVES, RANGE_BITS
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -90,13 +91,13 @@ def _work(archive_id: int, range_no: int, kind: str, source: str, start: int = 0
 
 
 def local_work(archive: Archive) -> list[dict]:
-    """The work items of a local file: its ranges as ingest cuts them (an ARC file: itself,
-    read whole, as ingest reads it). An unreadable file gets none, and ``failed`` says why."""
+    """The work items of a local file: its ranges as ingest cuts them (an ARC or a WAT file:
+    itself, read whole, as ingest reads it). An unreadable file gets none, and ``failed`` says why."""
     path = Path(archive.source)
     try:
         archive.size = path.stat().st_size
         kind = sniff_archive(path)
-        if kind != "warc":
+        if kind != "warc" or is_wat(path):  # a WAT is read whole, as ingest reads it
             return [_work(archive.archive_id, 0, "file", archive.source)]
         ranges = list(_workers.ranges(path))
     except (SourceError, OSError) as exc:

@@ -8,7 +8,8 @@ item is one of
   ``linkback ingest --workers`` cuts it, read by :func:`linkback.batches.extract_range` (the same
   reader and the same ``extract()``); its :class:`~linkback.sources.warc.RangeBounds` go back to
   the driver, which checks that the ranges join up as ingest does;
-* ``file``: a whole local file (an ARC file, which is read as one stream, as ingest reads it);
+* ``file``: a whole local file (an ARC file, which is read as one stream, as ingest reads it, or
+  a WAT file, whose links Common Crawl extracted, read by ingest's WAT reader: lite rows);
 * ``http``: an ``http(s)://`` URL, downloaded to a temporary file, then read whole;
 * ``hadoop``: a file Spark read through Hadoop (``s3a://``, ``hdfs://``, ``file:``...), whose
   bytes arrive in the ``content`` column, written to a temporary file, then read whole.
@@ -37,7 +38,9 @@ import pyarrow.compute as pc
 from linkback import schema
 from linkback.batches import ExtractedBatch, extract_batch, extract_range
 from linkback.errors import SourceError
+from linkback.sources._wat_links import Shared, lite_records
 from linkback.sources.warc import RangeBounds, ReadStats, iter_archive
+from linkback.sources.wat import WAT_BATCH_PAGES, is_wat, wat_records
 from linkback.spark._layout import PAGE_BITS, RANGE_BITS
 
 #: Pages extracted together when a file is read whole (ingest's batch size).
@@ -155,10 +158,16 @@ def extract_item(item: dict) -> Iterator[pa.RecordBatch]:
 
 
 def _whole_file(item: dict, path: str, result: ItemResult) -> Iterator[pa.RecordBatch]:
-    """A file read as one stream, its pages extracted BATCH_PAGES at a time (each chunk numbered
-    as a range: obs_ids stay in read order)."""
+    """A file read as one stream, its pages extracted BATCH_PAGES at a time (a WAT's records
+    parsed WAT_BATCH_PAGES at a time; each chunk numbered as a range: obs_ids stay in read order)."""
     stats = ReadStats()
     try:
+        if is_wat(path):
+            # Common Crawl's links, parsed as `linkback ingest` parses a WAT (lite: no sections, no context).
+            shared = Shared()
+            for chunk_no, records in enumerate(_chunks(wat_records(path, stats=stats), WAT_BATCH_PAGES)):
+                yield from _rows(item["archive_id"], chunk_no, lite_records(records, path, stats, shared)[0], result)
+            return
         pages = iter_archive(path, stats=stats)
         for chunk_no, chunk in enumerate(_chunks(pages, BATCH_PAGES)):
             yield from _rows(item["archive_id"], chunk_no, extract_batch(chunk), result)

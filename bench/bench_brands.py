@@ -56,7 +56,8 @@ def brand_terms(warc: Path, n: int) -> list[tuple[str, str]]:
     names: dict[str, str] = {}
     for domain, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):  # ties by name: the same terms every run
         label = domain.split(".")[0]
-        if len(label) >= 3 and label not in names.values():
+        # A link's host may be no domain at all (``http://http//x``, ``localhost``): not a site.
+        if "." in domain and len(label) >= 3 and label not in names.values():
             names[domain] = label.capitalize()
         if len(names) >= n:
             break

@@ -260,12 +260,14 @@ def _identity(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def start_early(inputs: Iterable[str], workers: int) -> None:
+def start_early(inputs: Iterable[str], workers: int, brands: Callable[[], object] | None = None) -> None:
     """Start extracting the first archive ``inputs`` name on ``workers`` processes now, while the
     command is still importing and opening the database; :func:`take_early_pool` and
     :func:`take_early_work` hand it to ingest. Work nobody takes is dropped at exit
     (:func:`drop_early`). Any doubt (no such file, not a WARC gzipped per record) and nothing
-    starts: the command will say what is wrong."""
+    starts: the command will say what is wrong. ``brands()``: the brand terms the pages are
+    scanned for (read from the database before anything starts; ingest drops the work if the
+    terms it reads are not the same)."""
     global _early
     from linkback.sources import gzip_per_record, iter_paths, sniff_archive  # noqa: PLC0415
 
@@ -278,11 +280,15 @@ def start_early(inputs: Iterable[str], workers: int) -> None:
 
         if is_wat(paths[0]):
             return
-        path = paths[0]
+        path = Path(os.path.abspath(paths[0]))  # as the command names it to ingest
         identity = _identity(path)
     except Exception:  # noqa: BLE001 - the command reports it properly later
         return
-    _early = _EarlyStart(path, identity, workers, pool(workers), RangeWork(ranges(path)))
+    try:
+        terms = brands() if brands is not None else None
+    except Exception:  # noqa: BLE001 - ingest reads the terms itself, and drops the work if they differ
+        terms = None
+    _early = _EarlyStart(path, identity, workers, pool(workers), RangeWork(ranges(path), brands=terms))
 
 
 def take_early_pool(workers: int) -> ProcessPoolExecutor | None:

@@ -238,8 +238,9 @@ def _extracted_ranges(
     """
     size = path.stat().st_size
     work = _workers.take_early_work(path)
-    if work is not None and brands:
-        # Started before the brand terms were read: its pages would not be scanned for them.
+    if work is not None and work.brands != brands:
+        # Started with other brand terms than the store has now (the command line read them
+        # before it opened the store: they changed since, or could not be read then).
         for _, fut in work.in_flight:
             fut.cancel()
         work = None

@@ -58,8 +58,11 @@ _SCHEME = re.compile(r"[\x00-\x20]*([A-Za-z][A-Za-z0-9+.\-]*):")
 _TAB_NEWLINE = str.maketrans("", "", "\t\n\r")
 _C0_SPACE = "".join(map(chr, range(0x21)))
 
-# The "last base" cache: a page resolves all its links against one base, so encode it once.
-_last_base: tuple[str, bytes] = ("", b"")
+# The "last base" cache: a page resolves all its links against one base, so encode it once, and
+# parse it once to know whether it is valid: an href that starts with "http://" or "https://" then
+# parses the same without it (WHATWG: "//" after a special scheme goes to the authority whatever
+# the base), and ada parses the base again on every call given one.
+_last_base: tuple[str, bytes, bool] = ("", b"", False)
 
 
 def _usv(text: str) -> str:
@@ -97,15 +100,21 @@ def resolve(href: str, base: str, encoding: str = "utf-8") -> tuple[str, str]:
         hb = _usv(href).encode()
     if base:
         last = _last_base
-        if last[0] is base or last[0] == base:
-            bb = last[1]
-        else:
+        if last[0] is not base and last[0] != base:
             try:
                 bb = base.encode()
             except UnicodeEncodeError:
                 bb = _usv(base).encode()
-            _last_base = (base, bb)
-        u = _parse_with_base(hb, len(hb), bb, len(bb))
+            b = _parse(bb, len(bb))
+            try:
+                last = _last_base = (base, bb, bool(_is_valid(b)))
+            finally:
+                _free(b)
+        if last[2] and hb.startswith((b"http://", b"https://")):
+            u = _parse(hb, len(hb))
+        else:
+            bb = last[1]
+            u = _parse_with_base(hb, len(hb), bb, len(bb))
     else:
         u = _parse(hb, len(hb))
     try:

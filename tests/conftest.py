@@ -8,6 +8,7 @@ the repo under tests/data (with its SOURCE and licence notes), which the default
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,110 @@ def shared_data() -> Path:
 @pytest.fixture
 def repo_data() -> Path:
     return REPO_DATA
+
+
+# --- one worker for a module's shared work ------------------------------------------------------
+#
+# pytest-xdist (`make test` runs --dist loadgroup) hands a module's tests to both workers, and a
+# module-scoped fixture is then made once on each: the crawls, ingests, ranked stores and servers
+# below would be made twice. These modules run on one worker, each as a group of its own (two
+# that share the ingest of the bundled archives as one group), so each fixture is made once.
+ONE_WORKER_MODULES: dict[str, str] = {
+    name: name
+    for name in (
+        "test_alerts_server",
+        "test_api_v1",
+        "test_attach",
+        "test_brands",
+        "test_broken",
+        "test_categories_accuracy",
+        "test_cli_reports",
+        "test_cli_table",
+        "test_compare",
+        "test_crawl",
+        "test_crawl_live",
+        "test_dashboard_tables",
+        "test_intersect",
+        "test_prospects",
+        "test_reports",
+        "test_runner_index",
+        "test_server_display",
+        "test_server_hardening",
+        "test_server_pingback",
+        "test_toxicity_real_shared",
+        "test_traffic_reports",
+        "test_wat",
+    )
+} | {"test_lifecycle": "repo-warc", "test_toxicity_real": "repo-warc"}
+
+#: The longest groups (wall seconds on 2 busy cores), handed out first so that none is left to
+#: run alone at the end while the other worker idles; the other tests fill in around them.
+LONGEST_GROUPS = (
+    "test_toxicity_real_shared",
+    "test_crawl_live",
+    "spark",
+    "test_api_v1",
+    "repo-warc",
+    "test_cli_reports",
+)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # As each test is collected: the groups are read when the collection is modified, after.
+    group = ONE_WORKER_MODULES.get(item.path.stem)
+    if group is not None and item.get_closest_marker("xdist_group") is None:
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _group_of(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    return None if mark is None else str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give each test of an ``xdist_group`` its group, as ``--dist loadgroup`` means to.
+
+    xdist (3.8) names a test's group by setting ``item._nodeid`` to ``"<id>@<group>"``, which
+    pytest 9 no longer reads (a node's id is ``item._id`` now): every group was spread over
+    both workers. After xdist's own hook, a test of a group whose id has no ``@`` gets it here.
+    The longest groups are put first (:data:`LONGEST_GROUPS`).
+    """
+    if not config.getoption("loadgroup", default=False):
+        return
+    first = {name: rank for rank, name in enumerate(LONGEST_GROUPS)}
+    # Each worker collects the same list and sorts it alike (a stable sort: the order within a
+    # module is kept): xdist checks that the workers' collections agree.
+    items.sort(key=lambda item: first.get(_group_of(item) or "", len(first)))
+    for item in items:
+        marks = item.iter_markers("xdist_group")
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks})
+        if names and "@" not in item.nodeid:
+            from _pytest.nodeid import NodeId  # pytest >= 9, where xdist's own suffix is lost
+
+            # The group ends the id ("...[params]@group"), as xdist's scheduler reads it.
+            nid = item._id
+            last = nid.names[-1] + ("" if nid.params is None else f"[{nid.params}]") + "@" + "_".join(names)
+            item._id = NodeId(path=nid.path, names=(*nid.names[:-1], last))
+
+
+@pytest.fixture(scope="session")
+def repo_warc_ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of every bundled archive (tests/data/warc, one process), made once a session.
+    Tests copy it (:func:`copy_db`) rather than change it."""
+    from linkback.ingest import ingest
+    from linkback.store import Store
+
+    path = tmp_path_factory.mktemp("repo-warc") / "index.duckdb"
+    with Store(path) as store:
+        ingest([REPO_DATA / "warc"], store=store, workers=1)
+    return path
+
+
+def copy_db(source: Path, target: Path) -> Path:
+    """A copy of a closed store's file (and its write-ahead log, if one is left) at ``target``."""
+    shutil.copyfile(source, target)
+    wal = source.with_name(source.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    return target

@@ -45,3 +45,20 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout == f"linkback {linkback.__version__}\n"
     assert "--version" in help_of()
+
+
+def test_the_version_command_line_loads_no_command_module() -> None:
+    """``linkback --version`` answers from the group's callback: no command module is imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.argv = ['linkback', '--version']\n"
+        "from linkback.cli._entry import main, COMMAND_MODULES\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "loaded = sorted(m for m in set(COMMAND_MODULES.values()) if 'linkback.cli.' + m in sys.modules)\n"
+        "print('exit', code or 0, 'loaded', loaded, file=sys.stderr)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout == f"linkback {linkback.__version__}\n"
+    assert "exit 0 loaded []" in result.stderr, result.stderr

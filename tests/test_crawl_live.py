@@ -71,7 +71,8 @@ def twice(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One site crawled twice into the same directory and store; one page changed in between."""
     tmp = tmp_path_factory.mktemp("live")
     out, db = tmp / "warc", tmp / "crawl.duckdb"
-    options = {"out": str(out), "db": str(db), "delay": 0.3, "flush_seconds": 0.5, "depth": 2}
+    # Short waits: politeness is tests/test_crawl.py's; the first crawl (~1 s) still spans flushes.
+    options = {"out": str(out), "db": str(db), "delay": 0.1, "flush_seconds": 0.2, "depth": 2}
     with HostWeb() as web:
         _site(web)
         first = crawl_in_subprocess([web.url(SITE)], [SITE], **options)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import Path
 
 import pytest
-from browserkit import AUDIT, CLEAN, SHOTS, chromium, watched_page
+from browserkit import AUDIT, CLEAN, chromium, screenshot, watched_page
 from fastapi.testclient import TestClient
 from linkrows import insert, link, ts
 from serverkit import ServerThread, Settings
@@ -202,28 +201,26 @@ def test_moderation_from_the_inbox(client, db: str) -> None:
 
 
 @pytest.mark.browser
-def test_in_chromium_every_page_renders_cleanly_and_nothing_hostile_runs(db: str, tmp_path: Path) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+@pytest.mark.parametrize("width", [1280, 390])  # one test a width, so that test workers share them out
+def test_in_chromium_every_page_renders_cleanly_and_nothing_hostile_runs(db: str, width: int) -> None:
     with ServerThread(Settings(db=db, admin_token=TOKEN)) as url, chromium() as browser:
-        for width in (1280, 390):
-            problems: list[str] = []
-            page = watched_page(browser, url, problems, width)
-            page.goto(url + "/reports/backlinks")
-            page.fill("#token", TOKEN)  # redirected to sign in, and back
-            page.keyboard.press("Enter")
-            page.wait_for_url(url + "/reports/backlinks")
-            for path in PAGES:
-                page.goto(url + path)
-                page.wait_for_load_state("load")  # scripts ran and images tried: their events fired
-                audit = page.evaluate(AUDIT)
-                assert audit == CLEAN, (path, audit)
-                if path.startswith("/overview"):  # the chart was drawn (by the one script)
-                    assert page.evaluate("document.querySelector('#chart canvas') !== null"), path
-                name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0]).strip("-") or "home"
-                if path in ("/", "/overview?target=example.com", "/mentions?state=&status=") or "backlinks" in path:
-                    page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-            assert problems == [], problems
-            page.close()
+        problems: list[str] = []
+        page = watched_page(browser, url, problems, width)
+        page.goto(url + "/reports/backlinks")
+        page.fill("#token", TOKEN)  # redirected to sign in, and back
+        page.keyboard.press("Enter")
+        page.wait_for_url(url + "/reports/backlinks")
+        for path in PAGES:
+            page.goto(url + path)
+            page.wait_for_load_state("load")  # scripts ran and images tried: their events fired
+            audit = page.evaluate(AUDIT)
+            assert audit == CLEAN, (path, audit)
+            if path.startswith("/overview"):  # the chart was drawn (by the one script)
+                assert page.evaluate("document.querySelector('#chart canvas') !== null"), path
+            name = re.sub(r"[^a-z0-9]+", "-", path.split("?")[0]).strip("-") or "home"
+            if path in ("/", "/overview?target=example.com", "/mentions?state=&status=") or "backlinks" in path:
+                screenshot(page, f"{name}-{width}")
+        assert problems == [], problems
 
 
 def test_a_strangers_post_is_answered_before_its_body_is_read(client) -> None:

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from browserkit import AUDIT, CLEAN, SHOTS, chromium, sign_in, watched_page
+from browserkit import AUDIT, CLEAN, chromium, screenshot, sign_in, watched_page
 from linkrows import insert, link, ts
 from serverkit import ServerThread, Settings
 from test_dashboard import IMG, SCRIPT, SVG
@@ -175,8 +175,7 @@ def test_filters_and_pages_in_chromium_give_the_cli_rows(db: str, cli_rows: dict
         sorts = dict(page.evaluate(HEADERS_JS))
         assert sorts["source dr"] == "descending" and sorts["source url"] is None
         assert page.input_value("#f-follow") == "yes" and "after=" not in page.url
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "backlinks-pager-1280.png"), full_page=True)
+        screenshot(page, "backlinks-pager-1280")
         page.close()
 
         # Without JavaScript: the form submits a GET and "Next" is a plain link.

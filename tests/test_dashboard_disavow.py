@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from browserkit import chromium, screenshot
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from linkrows import insert, link
@@ -32,7 +33,6 @@ from linkback.store import Store
 TOKEN = "disavow-token"
 SCRIPT = "<script>window.__xss=1</script>"
 HOSTILE = "<img src=x onerror=window.__xss=1>.tk"  # a referring domain as a crawl could store it
-SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
 #: A disavow file breaking several rules, one of its lines hostile.
 BAD_FILE = (
     b"# mine\n"
@@ -304,59 +304,51 @@ def test_in_chromium_deny_and_check_by_keyboard_and_nothing_hostile_runs(db: str
     why = bl.browser_missing()
     if why:
         pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
     upload = tmp_path / "disavow.txt"
     upload.write_bytes(BAD_FILE)
     server = ServerThread(Settings(db=db, admin_token=TOKEN))
     wired(server.app)
-    with server as url, sync_playwright() as p:
-        no_net = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-        browser = p.chromium.launch(executable_path=bl.CHROMIUM, args=[*bl.CHROMIUM_ARGS, no_net])
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 900})
-                problems: list[str] = []
-                page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e: problems.append(str(e)))
-                page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
-                page.on("request", lambda r: None if r.url.startswith((url, "data:")) else problems.append(r.url))
-                start = url + "/disavow?target=example.com&min_score=30"
-                page.goto(start)
-                page.fill("#token", TOKEN)
+    with server as url, chromium() as browser:
+        for width in (1280, 390):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
+            page.on("request", lambda r: None if r.url.startswith((url, "data:")) else problems.append(r.url))
+            start = url + "/disavow?target=example.com&min_score=30"
+            page.goto(start)
+            page.fill("#token", TOKEN)
+            page.keyboard.press("Enter")
+            page.wait_for_url(start)
+            assert page.evaluate(AUDIT) == CLEAN
+            assert page.locator("table.toxic tbody tr").count() == 3  # a denied domain stays, at 100
+
+            if width == 1280:  # deny casino-links.tk from its row, by keyboard alone
+                page.focus("#d-note")
+                page.keyboard.type("seen on a PBN")
+                page.keyboard.press("Enter")  # must not submit a row's button
+                assert page.url == start
+                page.get_by_role("button", name="Deny casino-links.tk").focus()
                 page.keyboard.press("Enter")
-                page.wait_for_url(start)
-                assert page.evaluate(AUDIT) == CLEAN
-                assert page.locator("table.toxic tbody tr").count() == 3  # a denied domain stays, at 100
+                page.wait_for_url(start + "#lists")
+                assert page.locator("#lists").get_by_text("casino-links.tk").count() == 1
+                assert page.locator("#lists").get_by_text("seen on a PBN").count() == 1
+            screenshot(page, f"disavow-{width}")
 
-                if width == 1280:  # deny casino-links.tk from its row, by keyboard alone
-                    page.focus("#d-note")
-                    page.keyboard.type("seen on a PBN")
-                    page.keyboard.press("Enter")  # must not submit a row's button
-                    assert page.url == start
-                    page.get_by_role("button", name="Deny casino-links.tk").focus()
-                    page.keyboard.press("Enter")
-                    page.wait_for_url(start + "#lists")
-                    assert page.locator("#lists").get_by_text("casino-links.tk").count() == 1
-                    assert page.locator("#lists").get_by_text("seen on a PBN").count() == 1
-                page.screenshot(path=str(SHOTS / f"disavow-{width}.png"), full_page=True)
-
-                page.set_input_files("#c-file", str(upload))
-                page.get_by_role("button", name="Check").click()
-                page.wait_for_selector("#result")
-                assert page.evaluate(AUDIT) == CLEAN
-                assert page.locator("#result").get_by_text("disavow.txt: 3 error(s), 4 warning(s)").count() == 1
-                assert page.locator("table.problems tbody tr").count() == 7
-                page.fill("#c-text", SCRIPT + "\n" + HOSTILE + "\n")
-                page.get_by_role("button", name="Check").click()
-                page.wait_for_selector("#result")
-                assert page.evaluate(AUDIT) == CLEAN
-                assert page.locator("#result").get_by_text("pasted text: 2 error(s)", exact=False).count() == 1
-                page.screenshot(path=str(SHOTS / f"disavow-check-{width}.png"), full_page=True)
-                # Nothing is wider than the screen at 390 px but the tables' own scroll boxes.
-                assert page.evaluate("document.documentElement.scrollWidth") <= width
-                assert problems == [], problems
-                page.close()
-        finally:
-            browser.close()
+            page.set_input_files("#c-file", str(upload))
+            page.get_by_role("button", name="Check").click()
+            page.wait_for_selector("#result")
+            assert page.evaluate(AUDIT) == CLEAN
+            assert page.locator("#result").get_by_text("disavow.txt: 3 error(s), 4 warning(s)").count() == 1
+            assert page.locator("table.problems tbody tr").count() == 7
+            page.fill("#c-text", SCRIPT + "\n" + HOSTILE + "\n")
+            page.get_by_role("button", name="Check").click()
+            page.wait_for_selector("#result")
+            assert page.evaluate(AUDIT) == CLEAN
+            assert page.locator("#result").get_by_text("pasted text: 2 error(s)", exact=False).count() == 1
+            screenshot(page, f"disavow-check-{width}")
+            # Nothing is wider than the screen at 390 px but the tables' own scroll boxes.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert problems == [], problems
+            page.close()

@@ -7,13 +7,15 @@ Sites page with the keyboard alone and writes screenshots to ``build/screenshots
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from browserkit import chromium, screenshot
 from fastapi.testclient import TestClient
 from linkrows import insert, ts
 from serverkit import Page, PageServer, loopback_resolver, wait_for
-from test_dashboard import AUDIT, SHOTS, TOKEN, sign_in
+from test_dashboard import AUDIT, TOKEN, sign_in
 from test_send import Endpoint, post_page
 
 from linkback import mentions
@@ -294,61 +296,54 @@ def test_in_chromium_a_site_and_a_rule_are_added_with_the_keyboard_alone(tmp_pat
     why = bl.browser_missing()
     if why:
         pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    server = ServerThread(_settings(_db(tmp_path)))
+    # No job to wait for here: the runner polls at its default pace (at 20 Hz it cost ~0.2 CPU-s a second).
+    server = ServerThread(replace(_settings(_db(tmp_path)), poll_seconds=1.0))
     if not any(getattr(route, "path", "") == "/sites" for route in server.app.routes):
         _manage.register(server.app)
-    with server as url, sync_playwright() as p:
-        no_net = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-        browser = p.chromium.launch(executable_path=bl.CHROMIUM, args=[*bl.CHROMIUM_ARGS, no_net])
-        try:
-            for width, site in ((1280, "wide.example.org"), (390, "narrow.example.org")):
-                page = browser.new_page(viewport={"width": width, "height": 900})
-                problems: list[str] = []
-                page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e: problems.append(str(e)))
-                local = (url, "data:")
-                page.on("request", lambda r: None if r.url.startswith(local) else problems.append("foreign: " + r.url))
-                page.goto(url + "/sites")
-                page.wait_for_selector("#token:focus")  # autofocus lands after the first paint
-                page.keyboard.type(TOKEN)
-                page.keyboard.press("Enter")
-                page.wait_for_url(url + "/sites")
-                # A site with a webhook: its secret is shown once.
-                _tab_to(page, "#site-site")
-                page.keyboard.type(site)
-                page.keyboard.press("Tab")  # the policy: a select, changed with the arrow keys
-                page.keyboard.press("ArrowDown")
-                page.keyboard.press("Tab")
-                page.keyboard.type(f"https://hooks.{site}/in")
-                page.keyboard.press("Enter")
-                page.wait_for_selector("#webhook-secret")
-                assert page.evaluate(AUDIT)["scripts"] == 0
-                secret = page.text_content("#webhook-secret")
-                page.screenshot(path=str(SHOTS / f"sites-secret-{width}.png"), full_page=True)
-                # A block rule for every site.
-                _tab_to(page, "#rule-entries")
-                page.keyboard.type(f"spam.{site}, https://{site}/spam#x")
-                page.keyboard.press("Tab")
-                page.keyboard.press("Tab")
-                page.keyboard.type("keyboard")
-                page.keyboard.press("Enter")
-                page.wait_for_url(url + "/sites")
-                text = page.text_content("main")
-                assert site in text and f"https://hooks.{site}/in" in text and "moderate" in text
-                assert f"spam.{site}" in text and f"https://{site}/spam" in text and "keyboard" in text
-                assert "spam#x" not in text and secret not in text
-                page.screenshot(path=str(SHOTS / f"sites-{width}.png"), full_page=True)
-                page.goto(url + "/sends")
-                page.wait_for_load_state("networkidle")
-                page.screenshot(path=str(SHOTS / f"sends-{width}.png"), full_page=True)
-                audit = page.evaluate(AUDIT)
-                assert audit == {"xss": "undefined", "jsLinks": 0, "onAttrs": 0, "scripts": 0}, audit
-                assert problems == [], problems
-                page.close()
-            stored = {s.site: s for s in mentions.list_sites(server.state.reader())}
-            assert stored["wide.example.org"].policy == "moderate" and stored["narrow.example.org"].webhook_secret
-        finally:
-            browser.close()
+    with server as url, chromium() as browser:
+        for width, site in ((1280, "wide.example.org"), (390, "narrow.example.org")):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            local = (url, "data:")
+            page.on("request", lambda r: None if r.url.startswith(local) else problems.append("foreign: " + r.url))
+            page.goto(url + "/sites")
+            page.wait_for_selector("#token:focus")  # autofocus lands after the first paint
+            page.keyboard.type(TOKEN)
+            page.keyboard.press("Enter")
+            page.wait_for_url(url + "/sites")
+            # A site with a webhook: its secret is shown once.
+            _tab_to(page, "#site-site")
+            page.keyboard.type(site)
+            page.keyboard.press("Tab")  # the policy: a select, changed with the arrow keys
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Tab")
+            page.keyboard.type(f"https://hooks.{site}/in")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#webhook-secret")
+            assert page.evaluate(AUDIT)["scripts"] == 0
+            secret = page.text_content("#webhook-secret")
+            screenshot(page, f"sites-secret-{width}")
+            # A block rule for every site.
+            _tab_to(page, "#rule-entries")
+            page.keyboard.type(f"spam.{site}, https://{site}/spam#x")
+            page.keyboard.press("Tab")
+            page.keyboard.press("Tab")
+            page.keyboard.type("keyboard")
+            page.keyboard.press("Enter")
+            page.wait_for_url(url + "/sites")
+            text = page.text_content("main")
+            assert site in text and f"https://hooks.{site}/in" in text and "moderate" in text
+            assert f"spam.{site}" in text and f"https://{site}/spam" in text and "keyboard" in text
+            assert "spam#x" not in text and secret not in text
+            screenshot(page, f"sites-{width}")
+            page.goto(url + "/sends")
+            page.wait_for_load_state("networkidle")
+            screenshot(page, f"sends-{width}")
+            audit = page.evaluate(AUDIT)
+            assert audit == {"xss": "undefined", "jsLinks": 0, "onAttrs": 0, "scripts": 0}, audit
+            assert problems == [], problems
+            page.close()
+        stored = {s.site: s for s in mentions.list_sites(server.state.reader())}
+        assert stored["wide.example.org"].policy == "moderate" and stored["narrow.example.org"].webhook_secret

@@ -283,9 +283,16 @@ def test_traffic_refuses_an_unknown_channel(client: TestClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(db: str) -> Iterator[tuple[str, Any]]:
-    with ServerThread(Settings(db=db, admin_token=TOKEN)) as url, chromium() as browser:
-        yield url, browser
+def server(db: str) -> Iterator[str]:
+    with ServerThread(Settings(db=db, admin_token=TOKEN)) as url:
+        yield url
+
+
+@pytest.fixture
+def served(server: str) -> Iterator[tuple[str, Any]]:
+    """The module's server, and Chromium for one test (the process's shared one: contexts of its own)."""
+    with chromium() as browser:
+        yield server, browser
 
 
 def _both_widths(page: Any, name: str) -> None:

@@ -25,10 +25,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from browserkit import AUDIT, CLEAN, SHOTS, chromium, watched_page
+from browserkit import AUDIT, CLEAN, chromium, screenshot, watched_page
 from fastapi.testclient import TestClient
 from serverkit import Settings
-from test_dashboard_a11y import AXE
+from test_dashboard_a11y import AXE, preload_axe
 from test_dashboard_a11y import FOCUSED as FOCUSED_A11Y
 from test_dashboard_a11y import _axe as run_axe
 from test_monitor import POLICY, html, resolver
@@ -174,9 +174,9 @@ def client(world: tuple[str, dict[str, int]]) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the module's browser tests."""
+    """Headless Chromium for a test (the process's shared one: contexts of its own, closed after it)."""
     with chromium() as browser:
         yield browser
 
@@ -565,18 +565,21 @@ def with_axe(signed_in: Any, url: str, paths: list[str], dark: list[str] | None 
     axe = AXE.read_text(encoding="utf-8")
     session = signed_in.context.storage_state()
     found: list[str] = []
-    for width, scheme, pages in ((1280, "light", paths), (390, "dark", paths if dark is None else dark)):
-        # axe is injected as an inline script, which the pages' CSP forbids: this context alone bypasses it.
-        context = signed_in.context.browser.new_context(
-            viewport={"width": width, "height": 900}, color_scheme=scheme, bypass_csp=True, storage_state=session
-        )
-        try:
-            page = context.new_page()
+    # axe is injected as an inline script, which the pages' CSP forbids: this context alone bypasses it.
+    # One page for both themes (a new page costs about a CPU-second): the width and the theme are
+    # set before each page is loaded, so it loads as it would in a browser of that width and theme.
+    context = signed_in.context.browser.new_context(bypass_csp=True, storage_state=session)
+    preload_axe(context, axe)
+    try:
+        page = context.new_page()
+        for width, scheme, pages in ((1280, "light", paths), (390, "dark", paths if dark is None else dark)):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.emulate_media(color_scheme=scheme)
             for path in pages:
                 page.goto(url + path)
                 found += run_axe(page, axe, f"{path} {width}px {scheme}")
-        finally:
-            context.close()
+    finally:
+        context.close()
     return found
 
 
@@ -608,8 +611,7 @@ def sign_in_by_keyboard(page: Any, url: str, path: str) -> None:
 
 
 def shot(page: Any, name: str, width: int) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+    screenshot(page, f"{name}-{width}")
 
 
 @pytest.mark.browser

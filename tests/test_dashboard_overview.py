@@ -15,7 +15,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browserkit import AUDIT, CLEAN, SHOTS, chromium, sign_in, watched_page
+from browserkit import AUDIT, CLEAN, chromium, screenshot, sign_in, watched_page
 from fastapi.testclient import TestClient
 from linkrows import insert, link
 from serverkit import ServerThread, Settings
@@ -226,7 +226,6 @@ def test_the_cache_is_bounded_and_never_keeps_what_a_write_overtook(tmp_path) ->
 
 @pytest.mark.browser
 def test_in_chromium_the_charts_draw_and_a_bar_opens_its_list(db: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
     path = "/overview?target=example.com&period=90d&by=week"
     with ServerThread(Settings(db=db, admin_token=TOKEN)) as url, chromium() as browser:
         problems: list[str] = []
@@ -242,7 +241,7 @@ def test_in_chromium_the_charts_draw_and_a_bar_opens_its_list(db: str) -> None:
         page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] / 2)
         legend = page.locator("#chart .u-legend").inner_text()
         assert re.search(r"this period\s*4", legend) and re.search(r"compared period\s*2 on \d{4}-", legend), legend
-        page.screenshot(path=str(SHOTS / "overview-trend-1280.png"), full_page=True)
+        screenshot(page, "overview-trend-1280")
         # Click the bar of the week c.org came in: its list opens.
         data = page.evaluate("JSON.parse(document.getElementById('chart-data').textContent)")
         periods = data["periods"]
@@ -260,18 +259,21 @@ def test_in_chromium_the_charts_draw_and_a_bar_opens_its_list(db: str) -> None:
         page.set_viewport_size({"width": 390, "height": 900})
         page.goto(url + path)
         page.wait_for_load_state("load")
-        page.screenshot(path=str(SHOTS / "overview-trend-390.png"), full_page=True)
+        screenshot(page, "overview-trend-390")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
         assert problems == [], problems
         # The changes' colours against both themes: axe finds no serious violation (injected as an
         # inline script, so this context bypasses the CSP for that alone).
-        from test_dashboard_a11y import AXE, _axe
+        from test_dashboard_a11y import AXE, _axe, preload_axe
 
         found = []
-        for scheme in ("light", "dark"):
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme, bypass_csp=True)
-            checked = context.new_page()
-            sign_in(checked, url, TOKEN, then=path)
-            found += _axe(checked, AXE.read_text(encoding="utf-8"), f"{path} {scheme}")
-            context.close()
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light", bypass_csp=True)
+        preload_axe(context, AXE.read_text(encoding="utf-8"))
+        checked = context.new_page()  # one page for both themes: dark is set before it loads again
+        sign_in(checked, url, TOKEN, then=path)
+        found += _axe(checked, AXE.read_text(encoding="utf-8"), f"{path} light")
+        checked.emulate_media(color_scheme="dark")
+        checked.goto(url + path)
+        found += _axe(checked, AXE.read_text(encoding="utf-8"), f"{path} dark")
+        context.close()
         assert found == [], found

@@ -12,9 +12,10 @@ import hashlib
 import re
 
 import pytest
+from browserkit import chromium, screenshot
 from fastapi.testclient import TestClient
 from serverkit import ServerThread, Settings
-from test_dashboard import AUDIT, SHOTS, TOKEN, _fill, sign_in
+from test_dashboard import AUDIT, TOKEN, _fill, sign_in
 
 from linkback import shares
 from linkback.conformance import browser_links as bl
@@ -253,41 +254,33 @@ def test_in_chromium_a_link_opens_the_overview_with_only_its_menu(db: str) -> No
     why = bl.browser_missing()
     if why:
         pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
     with Store(db) as store:
         secret = shares.create_share(store, "example.com")["path"].removeprefix(shares.PATH)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with ServerThread(Settings(db=db, admin_token=TOKEN)) as url, sync_playwright() as p:
-        no_net = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
-        browser = p.chromium.launch(executable_path=bl.CHROMIUM, args=[*bl.CHROMIUM_ARGS, no_net])
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 900})
-                problems: list[str] = []
-                page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-                page.on("pageerror", lambda e: problems.append(str(e)))
-                page.on("request", lambda r: None if r.url.startswith((url, "data:")) else problems.append(r.url))
-                page.goto(f"{url}/share/{secret}")
-                page.wait_for_url(url + "/overview?target=example.com")
-                page.wait_for_load_state("networkidle")
-                assert page.evaluate(AUDIT) == {"xss": "undefined", "jsLinks": 0, "onAttrs": 0, "scripts": 0}
-                assert page.evaluate("document.querySelector('#chart canvas') !== null")
-                menu = page.eval_on_selector_all("header a", "as => as.map(a => new URL(a.href).pathname)")
-                assert set(menu) == {"/overview", "/reports/backlinks"}, menu
-                assert page.locator("header input[type=search]").count() == 0
-                page.screenshot(path=str(SHOTS / f"share-overview-{width}.png"), full_page=True)
-                # The reports' menu opens on the site, by keyboard as by mouse.
-                page.get_by_role("link", name="Reports").click()
-                page.wait_for_load_state("networkidle")
-                page.locator('nav.side a[href="/reports/refdomains"]').focus()
-                page.keyboard.press("Enter")
-                page.wait_for_url(url + "/reports/refdomains?target=example.com")
-                assert page.locator("table.data tbody tr").count() > 0
-                answer = page.goto(url + "/mentions")
-                assert answer is not None and answer.status == 403
-                assert page.get_by_role("heading", name="Not open to this link").is_visible()
-                assert problems == [m for m in problems if "403" in m], problems  # the refusal logs itself only
-                page.close()
-        finally:
-            browser.close()
+    with ServerThread(Settings(db=db, admin_token=TOKEN)) as url, chromium() as browser:
+        for width in (1280, 390):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("request", lambda r: None if r.url.startswith((url, "data:")) else problems.append(r.url))
+            page.goto(f"{url}/share/{secret}")
+            page.wait_for_url(url + "/overview?target=example.com")
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate(AUDIT) == {"xss": "undefined", "jsLinks": 0, "onAttrs": 0, "scripts": 0}
+            assert page.evaluate("document.querySelector('#chart canvas') !== null")
+            menu = page.eval_on_selector_all("header a", "as => as.map(a => new URL(a.href).pathname)")
+            assert set(menu) == {"/overview", "/reports/backlinks"}, menu
+            assert page.locator("header input[type=search]").count() == 0
+            screenshot(page, f"share-overview-{width}")
+            # The reports' menu opens on the site, by keyboard as by mouse.
+            page.get_by_role("link", name="Reports").click()
+            page.wait_for_load_state("networkidle")
+            page.locator('nav.side a[href="/reports/refdomains"]').focus()
+            page.keyboard.press("Enter")
+            page.wait_for_url(url + "/reports/refdomains?target=example.com")
+            assert page.locator("table.data tbody tr").count() > 0
+            answer = page.goto(url + "/mentions")
+            assert answer is not None and answer.status == 403
+            assert page.get_by_role("heading", name="Not open to this link").is_visible()
+            assert problems == [m for m in problems if "403" in m], problems  # the refusal logs itself only
+            page.close()

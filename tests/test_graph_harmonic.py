@@ -12,7 +12,6 @@ import pytest
 from conftest import shared_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import spearmanr
 
 from linkback.graph import CSRGraph, HarmonicResult, _harmonic, from_edges, harmonic_centrality
 
@@ -154,6 +153,10 @@ def test_hyperball_estimates_exact_harmonic_within_the_error_of_its_registers() 
 
     def median_error(scores: np.ndarray) -> float:
         return float(np.median(np.abs(scores[reached] - exact[reached]) / exact[reached]))
+
+    # Imported here, not at the top: scipy.stats costs ~1 CPU-second, which every pytest worker
+    # would pay to collect the file; only the worker that runs this test pays it now.
+    from scipy.stats import spearmanr
 
     runs = [harmonic_centrality(g, exact_max_nodes=0, registers_log2=8, seed=seed) for seed in range(4)]
     for est in runs:

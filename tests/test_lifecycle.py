@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO_DATA
+from conftest import REPO_DATA, copy_db
 
 from linkback.cli import _entry
-from linkback.ingest import ingest
-from linkback.store import Store
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process table in /proc")
 
@@ -126,12 +124,9 @@ def kill_group(pgid: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def db(repo_warc_ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store of every bundled archive: the pages of archive.org have ~5 MB of backlinks."""
-    path = tmp_path_factory.mktemp("lifecycle") / "index.duckdb"
-    with Store(path) as store:
-        ingest([WARC], store=store, workers=1)
-    return path
+    return copy_db(repo_warc_ingested, tmp_path_factory.mktemp("lifecycle") / "index.duckdb")
 
 
 # -- kill -9: no orphans ---------------------------------------------------------------------
@@ -195,7 +190,9 @@ def test_no_process_outlives_a_killed_ingest(tmp_path: Path, moment: str) -> Non
     pytest.fail(f"in {ATTEMPTS} runs, ingest ended before the moment came: {moment}")
 
 
-def _kill_when(proc: subprocess.Popen[bytes], moments: Moments, reached: Callable[[Moments, Tree], bool]) -> Tree | None:
+def _kill_when(
+    proc: subprocess.Popen[bytes], moments: Moments, reached: Callable[[Moments, Tree], bool]
+) -> Tree | None:
     """SIGKILL the command once ``reached``; its processes then (None: it ended first)."""
     deadline = time.monotonic() + MOMENT_TIMEOUT_SECONDS
     while time.monotonic() < deadline:

@@ -208,6 +208,30 @@ def test_a_failed_batch_leaves_the_store_as_it_was(store: Store, monkeypatch: py
     assert store.con.execute("SELECT count(*) FROM observations").fetchone() == before
 
 
+def test_a_batch_is_appended_on_one_thread_and_the_setting_is_set_back(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.con.execute("SET threads = 3")
+    con = store.con
+    original = con.execute
+    seen: list[str] = []
+
+    def execute(sql: str, *args: object):
+        if sql.startswith("INSERT INTO link"):
+            seen.append(original("SELECT current_setting('threads')").fetchone()[0])
+        if sql.startswith("INSERT INTO link_observations") and len(seen) > 2:
+            raise RuntimeError("disk full")
+        return original(sql, *args)
+
+    monkeypatch.setattr(store, "con", _Proxy(con, execute))
+    observe(store, (facts(at=day(1)), [link()]), (facts(at=day(1)), [link(anchor="b")]))
+    assert seen == [1, 1]  # link_observations, then the links derived in SQL
+    assert original("SELECT current_setting('threads')").fetchone() == (3,)
+    with pytest.raises(RuntimeError):  # a failed batch sets it back too
+        observe(store, (facts(at=day(2)), [link()]), (facts(at=day(3)), [link()]))
+    assert original("SELECT current_setting('threads')").fetchone() == (3,)
+
+
 class _Proxy:
     """A connection whose execute() is replaced, everything else passed through."""
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO_DATA, ROOT
+from conftest import ROOT, copy_db
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -171,8 +171,12 @@ def check_goal(census: Census) -> None:
 
 
 @pytest.fixture(scope="module")
-def repo_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield build_index(tmp_path_factory.mktemp("real") / "repo.duckdb", [REPO_DATA / "warc"])
+def repo_index(repo_warc_ingested: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # What build_index(path, [REPO_DATA / "warc"]) makes: the session's ingest of them, ranked.
+    path = copy_db(repo_warc_ingested, tmp_path_factory.mktemp("real") / "repo.duckdb")
+    with Store(str(path)) as store:
+        rank(store)
+    yield path
 
 
 @pytest.fixture(scope="module")

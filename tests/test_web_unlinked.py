@@ -280,9 +280,9 @@ def test_saving_terms_keeps_the_keywords_and_rescan_finds_them(unbranded: str, t
 # --- in Chromium: keyboard only --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Any]:
-    with chromium() as b:
+    with chromium() as b:  # the process's shared Chromium: contexts of this test's own, closed after it
         yield b
 
 

@@ -18,11 +18,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from browserkit import AUDIT, CLEAN, SHOTS, chromium, sign_in, watched_page
+from browserkit import AUDIT, CLEAN, chromium, screenshot, sign_in, watched_page
 from fastapi.testclient import TestClient
 from linkrows import insert, link
 from serverkit import Page, PageServer, loopback_resolver, start_linkback, wait_for
-from test_dashboard_a11y import AXE, _axe
+from test_dashboard_a11y import AXE, _axe, preload_axe
 
 from linkback import mentions
 from linkback.mentions import Outcome, Receipt
@@ -451,14 +451,15 @@ def _tab_to(page: Any, selector: str, limit: int = 60) -> None:
 @pytest.mark.browser
 def test_in_chromium_a_reader_creates_a_link_and_the_owner_removes_one_by_keyboard(tmp_path: Path, pages: PageServer) -> None:
     pages.pages["/reply"] = Page(REPLY.format(name="Kay Board", target=EMPTY))
-    srv = start_linkback(tmp_path, prepare=_prepare)
+    # A Webmention wakes the job runner, so it polls at its default pace, not start_linkback's
+    # 20 Hz (~0.2 CPU-seconds a second while the browser works).
+    srv = start_linkback(tmp_path, prepare=_prepare, poll_seconds=1.0)
     try:
         pages.pages["/post"] = Page(
             "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width'>"
             "<link rel=icon href='data:,'><title>A post</title></head><body><main><h1>A post</h1><p>Text.</p>"
             f'<script src="{srv.url}/widget.js" data-target="{EMPTY}" async></script></main></body></html>'
         )
-        SHOTS.mkdir(parents=True, exist_ok=True)
         snippet = Tags(httpx.get(srv.url + "/widget", params={"target": EMPTY}).text).textareas
         with chromium() as browser:
             for width in (1280, 390):
@@ -470,7 +471,7 @@ def test_in_chromium_a_reader_creates_a_link_and_the_owner_removes_one_by_keyboa
                 page.wait_for_selector('.lb-widget[data-lb-state="ready"] .lb-form')
                 assert page.evaluate(AUDIT) == CLEAN
                 assert page.locator(".lb-copy").input_value() == snippet[0]  # as the snippet has it
-                page.screenshot(path=str(SHOTS / f"widget-create-link-{width}.png"), full_page=True)
+                screenshot(page, f"widget-create-link-{width}")
                 if width == 1280:
                     # The snippet, where no script runs (its CSP): a plain form POST, and a page answers.
                     # (A browser asks the server for /favicon.ico, which it does not serve: not an error here.)
@@ -484,7 +485,7 @@ def test_in_chromium_a_reader_creates_a_link_and_the_owner_removes_one_by_keyboa
                     assert page.locator("h1").inner_text() == "Link received"
                     assert page.locator("a.lb-back").get_attribute("href") == EMPTY
                     assert page.evaluate(AUDIT) == CLEAN
-                    page.screenshot(path=str(SHOTS / f"widget-create-link-answer-{width}.png"), full_page=True)
+                    screenshot(page, f"widget-create-link-answer-{width}")
                 if width == 390:
                     # The reader, by keyboard: to the URL field, type, Enter; the answer shows inline.
                     _tab_to(page, ".lb-source")
@@ -494,7 +495,7 @@ def test_in_chromium_a_reader_creates_a_link_and_the_owner_removes_one_by_keyboa
                     assert "received" in page.locator(".lb-status").inner_text()
                     assert page.locator(".lb-source").input_value() == ""
                     assert page.evaluate(AUDIT) == CLEAN
-                    page.screenshot(path=str(SHOTS / f"widget-create-link-sent-{width}.png"), full_page=True)
+                    screenshot(page, f"widget-create-link-sent-{width}")
                     # Verified (blog.test approves by itself), then the post shows the link.
                     wait_for(lambda: httpx.get(srv.url + "/api/mentions", params={"target": EMPTY}).json()["total"])
                     # A new visitor (the API's answers may be cached for 30 s by the first one).
@@ -513,7 +514,7 @@ def test_in_chromium_a_reader_creates_a_link_and_the_owner_removes_one_by_keyboa
                 page = watched_page(browser, srv.url, problems, width=width)
                 sign_in(page, srv.url, "test-token", then="/widget-preview?target=" + quote(EMPTY, safe=""))
                 assert page.evaluate(AUDIT) == CLEAN
-                page.screenshot(path=str(SHOTS / f"widget-preview-{width}.png"), full_page=True)
+                screenshot(page, f"widget-preview-{width}")
                 if width == 390:
                     _tab_to(page, ".lb-trash")
                     with page.expect_navigation():
@@ -530,6 +531,7 @@ def test_in_chromium_a_reader_creates_a_link_and_the_owner_removes_one_by_keyboa
             for scheme, width in (("dark", 390),):  # the light theme: in test_dashboard_a11y
                 context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme,
                                               bypass_csp=True)  # axe is injected as an inline script
+                preload_axe(context, AXE.read_text(encoding="utf-8"))
                 try:
                     page = context.new_page()
                     page.goto(pages.url("/post"))

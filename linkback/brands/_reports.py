@@ -31,7 +31,7 @@ def unlinked(store: Store, site: str, *, limit: int | None = None) -> list[dict[
     page was first and last found with them. Only a page's newest capture counts (a mention since
     removed, or a link since added, drops the page); the site's own pages are left out.
     """
-    from linkback.brands._store import site_domain  # noqa: PLC0415
+    from linkback.brands._scan import site_domain  # noqa: PLC0415
     from linkback.quality._lists import normalize_entry  # noqa: PLC0415
     from linkback.reports._ranks import latest_run  # noqa: PLC0415
     from linkback.reports._select import check_limit, fetch_rows  # noqa: PLC0415

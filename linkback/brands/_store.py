@@ -9,6 +9,7 @@ per page, site and term is kept with its first and newest capture.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -16,7 +17,6 @@ import pyarrow.compute as pc
 
 from linkback.brands._scan import BrandTerms, Hit
 from linkback.store._arrow import column
-from linkback.urls import split_host
 
 if TYPE_CHECKING:
     from linkback.store import Store
@@ -48,22 +48,36 @@ def hit_batch(hits: list[tuple[int, Hit]]) -> pa.RecordBatch:
     )
 
 
-def site_domain(site: str) -> str:
-    """The registrable domain a link must point into to count as a link to ``site``."""
-    return split_host(site.split(":", 1)[0]).domain or site
-
-
 def load_terms(con: object) -> BrandTerms | None:
-    """Every site profile's brand terms, or None when no profile has any (ingest then scans nothing)."""
+    """Every site profile's brand terms, or None when no profile has any (ingest then scans
+    nothing). Each site's domain is left to the scanner (:class:`BrandTerms`)."""
     rows = con.execute("SELECT site, brands FROM site_profiles ORDER BY site").fetchall()  # type: ignore[attr-defined]
     terms: list[tuple[str, str]] = []
-    domains: list[tuple[str, tuple[str, ...]]] = []
     for site, brands in rows:
-        names = [t.strip() for t in (brands or "").splitlines() if t.strip()]
-        if names:
-            terms.extend((name, site) for name in names)
-            domains.append((site, (site_domain(site),)))
-    return BrandTerms(tuple(terms), tuple(domains)) if terms else None
+        terms.extend((name, site) for name in (t.strip() for t in (brands or "").splitlines()) if name)
+    return BrandTerms(tuple(terms)) if terms else None
+
+
+def read_terms(path: str) -> BrandTerms | None:
+    """:func:`load_terms` of the database file at ``path``, opened read-only and closed again:
+    for ingest's command line, which starts the first ranges before it opens the store
+    (:func:`linkback._workers.start_early`). None too when it cannot be read (no such file, in
+    use by another process, not migrated yet): ingest reads the terms again and drops the early
+    work if they differ."""
+    import duckdb  # noqa: PLC0415 - the caller imports DuckDB for the store next anyway
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        con = duckdb.connect(path, read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return load_terms(con)
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
 
 
 _UPSERT = """

@@ -116,9 +116,7 @@ def _sniff_html(body: bytes) -> bool:
     return False
 
 
-def extract(
-    page: FetchedPage | ParsedPage, *, limits: ExtractLimits = DEFAULT_LIMITS
-) -> tuple[PageFacts, list[Link]]:
+def extract(page: FetchedPage | ParsedPage, *, limits: ExtractLimits = DEFAULT_LIMITS) -> tuple[PageFacts, list[Link]]:
     """What one fetched page says: its facts and its outgoing links (see the module docstring).
 
     ``page`` may be a :class:`ParsedPage` that other readers of the same page (verification,

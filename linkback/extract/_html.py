@@ -25,9 +25,9 @@ from typing import NamedTuple
 from selectolax.lexbor import LexborHTMLParser
 
 from linkback.extract import _robots
-from linkback.extract._sections import INLINE, classify, window
+from linkback.extract._sections import INLINE, classify_cached, window
 from linkback.records import Link, rel_tokens
-from linkback.urls import HostParts, host_of, resolve, split_host
+from linkback.urls import host_of, resolve, split_host
 
 _SELECT = (
     "a[href],area[href],a[href] img,"
@@ -36,7 +36,6 @@ _SELECT = (
     "meta[name=robots i],meta[name=googlebot i],meta[http-equiv=refresh i]"
 )
 _FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
-_CONTEXT_KINDS = ("text", "image")
 #: How far up the tree a link's context block is looked for.
 _BLOCK_DEPTH = 6
 #: Characters of block text a page may compute for contexts, as a multiple of its size.
@@ -63,31 +62,44 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+#: What a page's href resolves to: (url, host, domain, rhost, internal), or ("", reason).
+_Resolution = tuple[str, ...] | tuple[str, str, str, str, bool]
+#: A link without rel: rel_tokens(None), without the call.
+_NO_REL = rel_tokens(None)
+#: Link is a NamedTuple; tuple.__new__ builds one without the Python frame of its generated __new__.
+_new_tuple = tuple.__new__
+
+
 class _Page:
-    """Per-page state: resolution, host and section caches, the skip counter."""
+    """Per-page state: resolution and section caches, the skip counter.
+
+    This is the per-link hot path (~150 links a page): caches are keyed so that each distinct
+    href is resolved, hosted and split once, and each ancestor is classified once."""
 
     __slots__ = (
         "base",
         "encoding",
         "domain",
         "resolved",
-        "hosts",
         "sections",
         "texts",
         "budget",
         "skipped",
-        "limits",
         "nofollow",
         "links",
+        "max_links",
+        "max_ancestors",
+        "max_context",
     )
 
     def __init__(self, base: str, encoding: str, domain: str, limits: Limits, size: int) -> None:
         self.base = base
         self.encoding = encoding
         self.domain = domain
-        self.limits = limits
-        self.resolved: dict[str, tuple[str, str]] = {}
-        self.hosts: dict[str, HostParts] = {}
+        self.max_links = limits.max_links
+        self.max_ancestors = limits.max_ancestors
+        self.max_context = limits.max_context_chars
+        self.resolved: dict[str, _Resolution] = {}
         self.sections: dict[int, str] = {}
         self.texts: dict[int, str] = {}
         self.budget = _CONTEXT_BUDGET * size + 65536
@@ -95,14 +107,14 @@ class _Page:
         self.nofollow = False
         self.links: list[Link] = []
 
-    def target(self, href: str) -> str:
-        """The stored URL for ``href``, or "" (the reason counted)."""
-        got = self.resolved.get(href)
-        if got is None:
-            got = self.resolved[href] = resolve(href, self.base, self.encoding)
-        if got[1]:
-            self.skipped[got[1]] += 1
-        return got[0]
+    def resolution(self, href: str) -> _Resolution:
+        """What ``href`` resolves to on this page (see ``_Resolution``), not cached."""
+        url, reason = resolve(href, self.base, self.encoding)
+        if reason:
+            return "", reason
+        host = host_of(url)
+        hp = split_host(host)
+        return url, host, hp.domain, hp.rhost, hp.domain == self.domain
 
     def place(self, node, anchor: str, want_context: bool) -> tuple[str, str]:  # noqa: ANN001
         """(section, context) of a link element; see :mod:`._sections`."""
@@ -111,13 +123,13 @@ class _Page:
         path: list[int] = []
         sec = None
         steps = 0
-        limit = self.limits.max_ancestors
+        limit = self.max_ancestors
         while p is not None and steps < limit:
             mid = p.mem_id
             sec = sections.get(mid)
             if sec is not None:
                 break
-            sec = classify(p.tag, p.attributes)
+            sec = classify_cached(p.tag, p.attributes)
             if sec is not None:
                 sections[mid] = sec
                 break
@@ -139,7 +151,7 @@ class _Page:
                 break
             block = up
         if block is parent and node.prev is None and node.next is None:
-            return sec, anchor[: self.limits.max_context_chars]  # the link is all its parent holds
+            return sec, anchor[: self.max_context]  # the link is all its parent holds
         bid = block.mem_id
         text = self.texts.get(bid)
         if text is None:
@@ -148,49 +160,53 @@ class _Page:
             raw = block.text()
             self.budget -= len(raw)
             text = self.texts[bid] = _norm(raw)
-        return sec, window(text, anchor, self.limits.max_context_chars)
+        return sec, window(text, anchor, self.max_context)
 
     def add(
         self,
-        node,
+        node,  # noqa: ANN001
         href: str,
         kind: str,
         anchor: str = "",
-        alt: str = "",  # noqa: ANN001
+        alt: str = "",
         rel: str | None = None,
     ) -> str:
         """Resolve and append one link; returns its URL ("" when skipped)."""
-        url = self.target(href)
+        got = self.resolved.get(href)
+        if got is None:
+            got = self.resolved[href] = self.resolution(href)
+        url = got[0]
         if not url:
+            self.skipped[got[1]] += 1
             return ""
-        if len(self.links) >= self.limits.max_links:
+        links = self.links
+        if len(links) >= self.max_links:
             self.skipped["too_many_links"] += 1
             return ""
-        host = host_of(url)
-        hp = self.hosts.get(host)
-        if hp is None:
-            hp = self.hosts[host] = split_host(host)
-        toks, nofollow, ugc, sponsored = rel_tokens(rel)
+        toks, nofollow, ugc, sponsored = _NO_REL if rel is None else rel_tokens(rel)
         if node is None:
             section, context = "content", ""
         else:
-            section, context = self.place(node, anchor, kind in _CONTEXT_KINDS)
-        self.links.append(
-            Link(
-                url,
-                host,
-                hp.domain,
-                hp.rhost,
-                anchor,
-                alt,
-                toks,
-                nofollow or self.nofollow,
-                ugc,
-                sponsored,
-                kind,
-                section,
-                context,
-                hp.domain == self.domain,
+            section, context = self.place(node, anchor, kind == "text" or kind == "image")
+        links.append(
+            _new_tuple(
+                Link,
+                (
+                    url,
+                    got[1],
+                    got[2],
+                    got[3],
+                    anchor,
+                    alt,
+                    toks,
+                    nofollow or self.nofollow,
+                    ugc,
+                    sponsored,
+                    kind,
+                    section,
+                    context,
+                    got[4],
+                ),
             )
         )
         return url
@@ -252,7 +268,7 @@ def extract_html(
                 continue
             alt = ""
             if tag == "a":
-                anchor = _norm(node.text())[:max_anchor]
+                anchor = " ".join(node.text().split())[:max_anchor]  # _norm, inlined: once per link
                 j = i + 1
                 has_img = False
                 while j < n and tags[j] == "img":

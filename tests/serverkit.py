@@ -145,7 +145,7 @@ def start_linkback(
         "allow_private": True,
         "admin_token": "test-token",
         "resolver": loopback_resolver,
-        "poll_seconds": 0.2,  # the job lanes and the runner each poll: 0.05 s costs ~0.2 CPU-s a second
+        "poll_seconds": 0.05,
         "pair_rate": Rate(0, 1.0),
         "host_rate": Rate(0, 1.0),
     }

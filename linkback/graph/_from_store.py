@@ -76,6 +76,30 @@ def _dictionary(con: duckdb.DuckDBPyConnection, table: str, labels_sql: str, ext
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
+def _node_dictionaries(con: duckdb.DuckDBPyConnection, sources_sql: str) -> tuple[int, int]:
+    """The TEMP dictionaries ``_domain_ids`` and ``_host_ids(label, domain, id)`` of every domain
+    and host the links and pages name: the links' targets, the live links' sources
+    (``sources_sql``: rows of ``host, domain``) and the pages. Returns (domains, hosts)."""
+    n_domains = _dictionary(
+        con,
+        "_domain_ids",
+        "SELECT DISTINCT target_domain AS label FROM links WHERE target_domain IS NOT NULL "
+        f"UNION SELECT DISTINCT domain FROM ({sources_sql}) WHERE domain IS NOT NULL "
+        "UNION SELECT DISTINCT domain FROM pages WHERE domain IS NOT NULL",
+    )
+    n_hosts = _dictionary(
+        con,
+        "_host_ids",
+        # any_value: a host has one registrable domain; grouping keeps one row per host regardless
+        "SELECT label, any_value(domain) AS domain FROM ("
+        "  SELECT target_host AS label, any_value(target_domain) AS domain FROM links GROUP BY target_host"
+        f"  UNION ALL SELECT host, domain FROM ({sources_sql}) UNION ALL SELECT host, domain FROM pages"
+        ") WHERE label IS NOT NULL GROUP BY label",
+        extra=", domain",
+    )
+    return n_domains, n_hosts
+
+
 def _labels(con: duckdb.DuckDBPyConnection, table: str, column: str = "label") -> pa.Array:
     """``column`` of the dictionary ``table`` in id order: read as stored and put in place by a
     scatter of the ids (linear), not an ORDER BY (a sort of tens of millions of rows)."""
@@ -210,23 +234,7 @@ def site_graphs(
         SELECT source_url AS label, any_value(source_host) AS host, any_value(source_domain) AS domain
         FROM links WHERE lost_at IS NULL GROUP BY source_url"""
     )
-    n_domains = _dictionary(
-        con,
-        "_domain_ids",
-        "SELECT DISTINCT target_domain AS label FROM links WHERE target_domain IS NOT NULL "
-        "UNION SELECT DISTINCT domain FROM _sources WHERE domain IS NOT NULL "
-        "UNION SELECT DISTINCT domain FROM pages WHERE domain IS NOT NULL",
-    )
-    n_hosts = _dictionary(
-        con,
-        "_host_ids",
-        # any_value: a host has one registrable domain; grouping keeps one row per host regardless
-        "SELECT label, any_value(domain) AS domain FROM ("
-        "  SELECT target_host AS label, any_value(target_domain) AS domain FROM links GROUP BY target_host"
-        "  UNION ALL SELECT host, domain FROM _sources UNION ALL SELECT host, domain FROM pages"
-        ") WHERE label IS NOT NULL GROUP BY label",
-        extra=", domain",
-    )
+    n_domains, n_hosts = _node_dictionaries(con, "SELECT host, domain FROM _sources")
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _source_ids AS
         SELECT p.label, h.id AS host_id, d.id AS domain_id, (row_number() OVER () - 1)::INTEGER AS id
@@ -283,22 +291,10 @@ def edge_graphs(
     every link against the dictionaries. The nodes are the same (every domain and host the links
     and pages name), so the ranks are the same. The page graph needs every link by nature: its
     pass reads two hashes per authority-passing link, with no join and no grouping."""
-    n_domains = _dictionary(
+    n_domains, n_hosts = _node_dictionaries(
         con,
-        "_domain_ids",
-        "SELECT DISTINCT target_domain AS label FROM links WHERE target_domain IS NOT NULL "
-        "UNION SELECT DISTINCT source_domain FROM links WHERE lost_at IS NULL AND source_domain IS NOT NULL "
-        "UNION SELECT DISTINCT domain FROM pages WHERE domain IS NOT NULL",
-    )
-    n_hosts = _dictionary(
-        con,
-        "_host_ids",
-        "SELECT label, any_value(domain) AS domain FROM ("
-        "  SELECT target_host AS label, any_value(target_domain) AS domain FROM links GROUP BY target_host"
-        "  UNION ALL SELECT source_host, any_value(source_domain) FROM links WHERE lost_at IS NULL GROUP BY source_host"
-        "  UNION ALL SELECT host, domain FROM pages"
-        ") WHERE label IS NOT NULL GROUP BY label",
-        extra=", domain",
+        "SELECT source_host AS host, any_value(source_domain) AS domain FROM links WHERE lost_at IS NULL "
+        "GROUP BY source_host",
     )
     d = _pairs(
         con,

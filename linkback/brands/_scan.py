@@ -83,8 +83,23 @@ class Hit(NamedTuple):
     linked: bool  # the page links to one of the site's domains
 
 
+class _Pattern(NamedTuple):
+    """One string an automaton looks for, and what finding it means."""
+
+    key: str  # folded
+    check_start: bool  # the character before a hit must not be a word character
+    check_end: bool  # nor the one after it
+    who: tuple[tuple[str, str], ...]  # (term, site) pairs whose key it is; () for a trigger only
+    triggers: bool  # a word of a phrase: the page is searched for phrases once it is found
+
+
 class Scanner:
-    """The automaton of a :class:`BrandTerms`; :meth:`scan` finds them in one text."""
+    """The automata of a :class:`BrandTerms`; :meth:`scan` finds them in one text.
+
+    Terms of one word are looked for in the page's text as it is (folded), not in its flattening
+    (whitespace runs as one space): flattening a page costs more than the search. A term of
+    several words needs the flat text; it is looked for there only on pages where its longest
+    word occurs, which the first search finds as well (a *trigger*)."""
 
     def __init__(self, terms: BrandTerms) -> None:
         owners: dict[str, list[tuple[str, str]]] = {}
@@ -92,14 +107,16 @@ class Scanner:
             key = fold(term)
             if key:
                 owners.setdefault(key, []).append((term, site))
-        #: Per term (by its index in the automaton): its folded key, whether the characters
-        #: before and after a hit must not be word characters (only where the term itself begins
-        #: or ends with one), and whose it is.
-        self.keys = [(key, _wordy(key[0]), _wordy(key[-1]), tuple(who)) for key, who in owners.items()]
         self.empty = not owners
+        phrases = [key for key in owners if " " in key]
+        triggers = {max(key.split(" "), key=len) for key in phrases}
+        words = [key for key in owners if " " not in key] + sorted(triggers.difference(owners))
+        self.words = [_pattern(key, tuple(owners.get(key, ())), key in triggers) for key in words]
+        self.phrases = [_pattern(key, tuple(owners[key]), False) for key in phrases]
         # Every occurrence (overlapping), in order of where it ends: a term inside a longer
         # one's hit may be the word that counts.
-        self.automaton = ahocorasick_rs.AhoCorasick(list(owners), matchkind=ahocorasick_rs.MatchKind.Standard)
+        self.word_automaton = _automaton(words)
+        self.phrase_automaton = _automaton(phrases)
         if terms.domains is None:
             self.domains = {site: frozenset((site_domain(site),)) for _, site in terms.terms}
         else:
@@ -107,67 +124,149 @@ class Scanner:
 
     def scan(self, text: str, link_domains: frozenset[str]) -> list[Hit]:
         """The terms found in ``text`` (whole words, case-folded), one hit per term and site, with
-        a snippet of the text around the first occurrence. ``link_domains``: the registrable
-        domains the page links to."""
+        a snippet of the flattened text around the first occurrence. ``link_domains``: the
+        registrable domains the page links to."""
         if self.empty or not text:
             return []
-        flat = " ".join(text.split())
-        if flat.isascii():
-            folded = flat.lower()  # ASCII text is NFC, and case-folds as it lower-cases
-        else:
-            if not unicodedata.is_normalized("NFC", flat):
-                flat = unicodedata.normalize("NFC", flat)
-            folded = flat.casefold()
-        found: dict[int, int] = {}
-        size = len(folded)
-        keys = self.keys
-        # Most candidates are a term already found (skipped at once) or part of a longer word:
-        # the boundary is looked at only on the side of the term that needs it.
-        for idx, start, end in self.automaton.find_matches_as_indexes(folded, overlapping=True):
-            if idx in found:
-                continue
-            _key, check_start, check_end, _who = keys[idx]
-            if check_start and start and _wordy(folded[start - 1]):
-                continue
-            if check_end and end < size and _wordy(folded[end]):
-                continue
-            found[idx] = start
-        if not found:
-            return []
-        to_flat = _offset_map(flat, folded)
+        text, folded = _normalized_and_folded(text)
         hits: list[Hit] = []
-        for idx, start in found.items():
-            key, _, _, who = keys[idx]
-            snippet = _snippet(flat, to_flat(start), to_flat(start + len(key)))
-            for term, site in who:
-                hits.append(Hit(term, site, snippet, bool(self.domains.get(site, frozenset()) & link_domains)))
+        hunt_phrases = False
+        found = _first_hits(self.word_automaton, self.words, folded)
+        if found:
+            to_text = _offset_map(text, folded)
+            for idx, start in found.items():
+                pattern = self.words[idx]
+                hunt_phrases = hunt_phrases or pattern.triggers
+                if pattern.who:
+                    a, b = to_text(start), to_text(start + len(pattern.key))
+                    hits.extend(self._hits(pattern.who, _snippet_of_word(text, a, b), link_domains))
+        if hunt_phrases:
+            flat = " ".join(text.split())
+            folded = flat.lower() if flat.isascii() else flat.casefold()  # NFC already
+            found = _first_hits(self.phrase_automaton, self.phrases, folded)
+            to_flat = _offset_map(flat, folded)
+            for idx, start in found.items():
+                pattern = self.phrases[idx]
+                snippet = _snippet(flat, to_flat(start), to_flat(start + len(pattern.key)))
+                hits.extend(self._hits(pattern.who, snippet, link_domains))
         return hits
 
+    def _hits(self, who: tuple[tuple[str, str], ...], snippet: str, link_domains: frozenset[str]) -> list[Hit]:
+        none: frozenset[str] = frozenset()
+        return [Hit(term, site, snippet, bool(self.domains.get(site, none) & link_domains)) for term, site in who]
 
-def _offset_map(flat: str, folded: str):  # noqa: ANN202 - a small closure
-    """Position in ``folded`` -> position in ``flat``. Case folding may turn one character into
+
+def _pattern(key: str, who: tuple[tuple[str, str], ...], triggers: bool) -> _Pattern:
+    # The boundary is looked at only on the side of the term that needs it (C++).
+    return _Pattern(key, _wordy(key[0]), _wordy(key[-1]), who, triggers)
+
+
+def _automaton(keys: list[str]) -> ahocorasick_rs.AhoCorasick | None:
+    return ahocorasick_rs.AhoCorasick(keys, matchkind=ahocorasick_rs.MatchKind.Standard) if keys else None
+
+
+def _normalized_and_folded(text: str) -> tuple[str, str]:
+    """``text`` in NFC, and its case folding."""
+    if text.isascii():
+        return text, text.lower()  # ASCII text is NFC, and case-folds as it lower-cases
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text, text.casefold()
+
+
+def _first_hits(automaton: ahocorasick_rs.AhoCorasick | None, patterns: list[_Pattern], folded: str) -> dict[int, int]:
+    """Where in ``folded`` each pattern first occurs as a whole word, by the pattern's index."""
+    found: dict[int, int] = {}
+    if automaton is None:
+        return found
+    size = len(folded)
+    # Most candidates are a pattern already found (skipped at once) or part of a longer word.
+    for idx, start, end in automaton.find_matches_as_indexes(folded, overlapping=True):
+        if idx in found:
+            continue
+        _key, check_start, check_end, _who, _triggers = patterns[idx]
+        if check_start and start and _wordy(folded[start - 1]):
+            continue
+        if check_end and end < size and _wordy(folded[end]):
+            continue
+        found[idx] = start
+    return found
+
+
+#: The characters whose case folding is longer than they are (``ß`` -> ``ss``), as a regular
+#: expression's character class: the only ones that shift positions between a text and its
+#: folding. Written out, not worked out at import (a walk over every code point: 0.15 s of CPU in
+#: each worker); a test checks it against this Python's Unicode tables.
+EXPANDING_FOLDS = (
+    "\u00df\u0130\u0149\u01f0\u0390\u03b0\u0587\u1e96-\u1e9a\u1e9e\u1f50\u1f52\u1f54\u1f56"
+    "\u1f80-\u1faf\u1fb2-\u1fb4\u1fb6-\u1fb7\u1fbc\u1fc2-\u1fc4\u1fc6-\u1fc7\u1fcc"
+    "\u1fd2-\u1fd3\u1fd6-\u1fd7\u1fe2-\u1fe4\u1fe6-\u1fe7\u1ff2-\u1ff4\u1ff6-\u1ff7\u1ffc"
+    "\ufb00-\ufb06\ufb13-\ufb17"
+)
+_EXPANDING = re.compile(f"[{EXPANDING_FOLDS}]")
+
+
+def _offset_map(text: str, folded: str):  # noqa: ANN202 - a small closure
+    """Position in ``folded`` -> position in ``text``. Case folding may turn one character into
     several (``ß`` -> ``ss``), never into none; only those few shift later positions."""
-    if len(flat) == len(folded):
+    if len(text) == len(folded):
         return lambda i: i
-    expanding = [c for c in set(flat) if len(c.casefold()) > 1]
     starts: list[int] = []  # folded position just after each expansion
     shift: list[int] = []  # total extra characters up to there
     extra = 0
-    for m in re.finditer("|".join(map(re.escape, expanding)), flat):
+    for m in _EXPANDING.finditer(text):
         extra += len(m.group().casefold()) - 1
         starts.append(m.start() + extra + 1)
         shift.append(extra)
 
-    def to_flat(i: int) -> int:
+    def to_text(i: int) -> int:
         k = bisect.bisect_right(starts, i)
         return i - (shift[k - 1] if k else 0)
 
-    return to_flat
+    return to_text
 
 
 def _snippet(flat: str, a: int, b: int) -> str:
     lo, hi = max(0, a - SNIPPET_CHARS), min(len(flat), b + SNIPPET_CHARS)
     return ("…" if lo > 0 else "") + flat[lo:hi].strip() + ("…" if hi < len(flat) else "")
+
+
+def _snippet_of_word(text: str, a: int, b: int) -> str:
+    """:func:`_snippet` of the text's flattening around ``text[a:b]`` (no whitespace in it), for
+    which only the text around the hit is flattened, not all of it."""
+    before, more_before = _flat_before(text, a)
+    after, more_after = _flat_after(text, b)
+    return ("…" if more_before else "") + (before + text[a:b] + after).strip() + ("…" if more_after else "")
+
+
+def _flat_before(text: str, a: int) -> tuple[str, bool]:
+    """The last :data:`SNIPPET_CHARS` characters of the flattening of ``text[:a]`` (with the
+    space before the hit), and whether there are more. Flattens a piece that grows until it
+    holds that many: a run of whitespace may be any length."""
+    width = 2 * SNIPPET_CHARS
+    while True:
+        lo = max(0, a - width)
+        piece = text[lo:a]
+        flat = " ".join(piece.split())
+        if flat and piece[-1].isspace():
+            flat += " "
+        if len(flat) > SNIPPET_CHARS or lo == 0:
+            return flat[-SNIPPET_CHARS:], len(flat) > SNIPPET_CHARS
+        width *= 4
+
+
+def _flat_after(text: str, b: int) -> tuple[str, bool]:
+    """:func:`_flat_before`, after the hit: the first characters of the flattening of ``text[b:]``."""
+    width = 2 * SNIPPET_CHARS
+    while True:
+        hi = min(len(text), b + width)
+        piece = text[b:hi]
+        flat = " ".join(piece.split())
+        if flat and piece[0].isspace():
+            flat = " " + flat
+        if len(flat) > SNIPPET_CHARS or hi == len(text):
+            return flat[:SNIPPET_CHARS], len(flat) > SNIPPET_CHARS
+        width *= 4
 
 
 def visible_text(tree: LexborHTMLParser) -> str:

@@ -124,3 +124,22 @@ _TERMS = st.lists(
 def test_generated_texts_find_what_the_definition_finds(text: str, names: list[str]) -> None:
     terms = [(name, f"site{i}.example") for i, name in enumerate(names)]
     assert scanned(terms, text) == reference_scan(terms, text)
+
+
+def test_hits_far_apart_in_whitespace_flatten_the_page_once_and_find_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hostile page: 300 terms, each alone between runs of 20,000 spaces. Flattening around
+    # each hit would read most of the page 300 times; the scanner flattens it once instead.
+    names = [f"Brand{i:03d}" for i in range(300)]
+    text = (" " * 20_000).join(f"x {name} y" for name in names) + " Acme\n\n Corp"
+    terms = [(name, "site.example") for name in [*names, "Acme Corp"]]
+    flattened: list[int] = []
+    real = Scanner._scan_flat
+
+    def spy(self: Scanner, flat: str, *args: object) -> list[Hit]:
+        flattened.append(len(flat))
+        return real(self, flat, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Scanner, "_scan_flat", spy)
+    hits = scanned(terms, text)
+    assert hits == reference_scan(terms, text) and len(hits) == 301
+    assert flattened == [len(" ".join(text.split()))]

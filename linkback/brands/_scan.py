@@ -129,6 +129,14 @@ class Scanner:
         if self.empty or not text:
             return []
         text, folded = _normalized_and_folded(text)
+        try:
+            return self._scan_in_place(text, folded, link_domains)
+        except _FarApart:
+            # Hits among long runs of whitespace (a hostile page, mostly): each snippet could
+            # flatten most of the page; flattening it once bounds the work.
+            return self._scan_flat(" ".join(text.split()), (self.words, self.phrases), link_domains)
+
+    def _scan_in_place(self, text: str, folded: str, link_domains: frozenset[str]) -> list[Hit]:
         hits: list[Hit] = []
         hunt_phrases = False
         found = _first_hits(self.word_automaton, self.words, folded)
@@ -141,14 +149,21 @@ class Scanner:
                     a, b = to_text(start), to_text(start + len(pattern.key))
                     hits.extend(self._hits(pattern.who, _snippet_of_word(text, a, b), link_domains))
         if hunt_phrases:
-            flat = " ".join(text.split())
-            folded = flat.lower() if flat.isascii() else flat.casefold()  # NFC already
-            found = _first_hits(self.phrase_automaton, self.phrases, folded)
-            to_flat = _offset_map(flat, folded)
-            for idx, start in found.items():
-                pattern = self.phrases[idx]
-                snippet = _snippet(flat, to_flat(start), to_flat(start + len(pattern.key)))
-                hits.extend(self._hits(pattern.who, snippet, link_domains))
+            hits.extend(self._scan_flat(" ".join(text.split()), (self.phrases,), link_domains))
+        return hits
+
+    def _scan_flat(self, flat: str, which: tuple[list[_Pattern], ...], link_domains: frozenset[str]) -> list[Hit]:
+        """The hits of the patterns ``which`` (words, phrases) in the flattened text ``flat``."""
+        folded = flat.lower() if flat.isascii() else flat.casefold()  # NFC already
+        to_flat = _offset_map(flat, folded)
+        hits: list[Hit] = []
+        for patterns in which:
+            automaton = self.word_automaton if patterns is self.words else self.phrase_automaton
+            for idx, start in _first_hits(automaton, patterns, folded).items():
+                pattern = patterns[idx]
+                if pattern.who:
+                    snippet = _snippet(flat, to_flat(start), to_flat(start + len(pattern.key)))
+                    hits.extend(self._hits(pattern.who, snippet, link_domains))
         return hits
 
     def _hits(self, who: tuple[tuple[str, str], ...], snippet: str, link_domains: frozenset[str]) -> list[Hit]:
@@ -239,6 +254,14 @@ def _snippet_of_word(text: str, a: int, b: int) -> str:
     return ("…" if more_before else "") + (before + text[a:b] + after).strip() + ("…" if more_after else "")
 
 
+class _FarApart(Exception):
+    """A snippet's words are further apart than :data:`_WIDEST` characters of text."""
+
+
+#: The most text flattened for one side of one snippet; beyond it, the whole page is flattened.
+_WIDEST = 64 * SNIPPET_CHARS
+
+
 def _flat_before(text: str, a: int) -> tuple[str, bool]:
     """The last :data:`SNIPPET_CHARS` characters of the flattening of ``text[:a]`` (with the
     space before the hit), and whether there are more. Flattens a piece that grows until it
@@ -252,6 +275,8 @@ def _flat_before(text: str, a: int) -> tuple[str, bool]:
             flat += " "
         if len(flat) > SNIPPET_CHARS or lo == 0:
             return flat[-SNIPPET_CHARS:], len(flat) > SNIPPET_CHARS
+        if width >= _WIDEST:
+            raise _FarApart
         width *= 4
 
 
@@ -266,6 +291,8 @@ def _flat_after(text: str, b: int) -> tuple[str, bool]:
             flat = " " + flat
         if len(flat) > SNIPPET_CHARS or hi == len(text):
             return flat[:SNIPPET_CHARS], len(flat) > SNIPPET_CHARS
+        if width >= _WIDEST:
+            raise _FarApart
         width *= 4
 
 

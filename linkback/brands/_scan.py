@@ -134,7 +134,7 @@ class Scanner:
         except _FarApart:
             # Hits among long runs of whitespace (a hostile page, mostly): each snippet could
             # flatten most of the page; flattening it once bounds the work.
-            return self._scan_flat(" ".join(text.split()), (self.words, self.phrases), link_domains)
+            return self._scan_flat(" ".join(folded.split()), text, (self.words, self.phrases), link_domains)
 
     def _scan_in_place(self, text: str, folded: str, link_domains: frozenset[str]) -> list[Hit]:
         hits: list[Hit] = []
@@ -149,21 +149,29 @@ class Scanner:
                     a, b = to_text(start), to_text(start + len(pattern.key))
                     hits.extend(self._hits(pattern.who, _snippet_of_word(text, a, b), link_domains))
         if hunt_phrases:
-            hits.extend(self._scan_flat(" ".join(text.split()), (self.phrases,), link_domains))
+            hits.extend(self._scan_flat(" ".join(folded.split()), text, (self.phrases,), link_domains))
         return hits
 
-    def _scan_flat(self, flat: str, which: tuple[list[_Pattern], ...], link_domains: frozenset[str]) -> list[Hit]:
-        """The hits of the patterns ``which`` (words, phrases) in the flattened text ``flat``."""
-        folded = flat.lower() if flat.isascii() else flat.casefold()  # NFC already
-        to_flat = _offset_map(flat, folded)
+    def _scan_flat(
+        self, folded: str, text: str, which: tuple[list[_Pattern], ...], link_domains: frozenset[str]
+    ) -> list[Hit]:
+        """The hits of the patterns ``which`` (words, phrases) in the flattening of ``text``, found
+        in ``folded``: the flattening of its folding (folding makes no whitespace and takes none,
+        so it is the flattening folded, without folding the page again). The flat text itself is
+        made only for a snippet."""
         hits: list[Hit] = []
+        flat, to_flat = "", None
         for patterns in which:
             automaton = self.word_automaton if patterns is self.words else self.phrase_automaton
             for idx, start in _first_hits(automaton, patterns, folded).items():
                 pattern = patterns[idx]
-                if pattern.who:
-                    snippet = _snippet(flat, to_flat(start), to_flat(start + len(pattern.key)))
-                    hits.extend(self._hits(pattern.who, snippet, link_domains))
+                if not pattern.who:
+                    continue
+                if to_flat is None:
+                    flat = " ".join(text.split())
+                    to_flat = _offset_map(flat, folded)
+                snippet = _snippet(flat, to_flat(start), to_flat(start + len(pattern.key)))
+                hits.extend(self._hits(pattern.who, snippet, link_domains))
         return hits
 
     def _hits(self, who: tuple[tuple[str, str], ...], snippet: str, link_domains: frozenset[str]) -> list[Hit]:

@@ -15,7 +15,7 @@ thousands of mentions, as a user's list would.
 
 ``--phrases 0.3``: three terms in ten are names of several words (the anchor text that most
 often links to the domain), which the scanner looks for in the flattened text of the pages
-where their longest word occurs.
+where each of their words of four letters or more occurs.
 
 Goal (issue #16): ingest with 1,000 brand terms ≤ 1.1× ingest without.
 """

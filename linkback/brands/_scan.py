@@ -19,6 +19,7 @@ import bisect
 import hashlib
 import re
 import unicodedata
+from collections.abc import KeysView
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -98,8 +99,9 @@ class Scanner:
 
     Terms of one word are looked for in the page's text as it is (folded), not in its flattening
     (whitespace runs as one space): flattening a page costs more than the search. A term of
-    several words needs the flat text; it is looked for there only on pages where its longest
-    word occurs, which the first search finds as well (a *trigger*)."""
+    several words needs the flat text; it is looked for there only on pages where each of its
+    words of four letters or more (or its longest) occurs as a word, which the first search
+    finds as well (its *triggers*): a phrase's words are words wherever the phrase is."""
 
     def __init__(self, terms: BrandTerms) -> None:
         owners: dict[str, list[tuple[str, str]]] = {}
@@ -109,10 +111,14 @@ class Scanner:
                 owners.setdefault(key, []).append((term, site))
         self.empty = not owners
         phrases = [key for key in owners if " " in key]
-        triggers = {max(key.split(" "), key=len) for key in phrases}
+        needs = {key: _triggers(key) for key in phrases}
+        triggers = set().union(*needs.values())
         words = [key for key in owners if " " not in key] + sorted(triggers.difference(owners))
         self.words = [_pattern(key, tuple(owners.get(key, ())), key in triggers) for key in words]
         self.phrases = [_pattern(key, tuple(owners[key]), False) for key in phrases]
+        index = {key: i for i, key in enumerate(words)}
+        #: Per phrase, the indexes (in ``words``) of the words a page must have for it to be there.
+        self.phrase_needs = [frozenset(index[w] for w in needs[key]) for key in phrases]
         # Every occurrence (overlapping), in order of where it ends: a term inside a longer
         # one's hit may be the word that counts.
         self.word_automaton = _automaton(words)
@@ -149,7 +155,28 @@ class Scanner:
                     a, b = to_text(start), to_text(start + len(pattern.key))
                     hits.extend(self._hits(pattern.who, _snippet_of_word(text, a, b), link_domains))
         if hunt_phrases:
-            hits.extend(self._scan_flat(" ".join(folded.split()), text, (self.phrases,), link_domains))
+            hits.extend(self._phrases_in(text, folded, found.keys(), link_domains))
+        return hits
+
+    def _phrases_in(self, text: str, folded: str, words: KeysView[int], link_domains: frozenset[str]) -> list[Hit]:
+        """The hits of the phrases whose every trigger is among ``words`` (found on the page), each
+        looked for on its own in the flattening of ``folded``: a few of them on a page, where an
+        automaton would read the whole page again."""
+        possible = [self.phrases[i] for i, needs in enumerate(self.phrase_needs) if words >= needs]
+        if not possible:
+            return []
+        flat_folded = " ".join(folded.split())  # the flattening folded (folding makes no whitespace)
+        flat, to_flat = "", None
+        hits: list[Hit] = []
+        for pattern in possible:
+            start = _first_whole(flat_folded, pattern)
+            if start < 0:
+                continue
+            if to_flat is None:
+                flat = " ".join(text.split())
+                to_flat = _offset_map(flat, flat_folded)
+            snippet = _snippet(flat, to_flat(start), to_flat(start + len(pattern.key)))
+            hits.extend(self._hits(pattern.who, snippet, link_domains))
         return hits
 
     def _scan_flat(
@@ -177,6 +204,13 @@ class Scanner:
     def _hits(self, who: tuple[tuple[str, str], ...], snippet: str, link_domains: frozenset[str]) -> list[Hit]:
         none: frozenset[str] = frozenset()
         return [Hit(term, site, snippet, bool(self.domains.get(site, none) & link_domains)) for term, site in who]
+
+
+def _triggers(phrase: str) -> set[str]:
+    """The words of ``phrase`` a page must have for the phrase to be on it: those of four
+    characters or more (the shorter ones, "of", "the", are on every page), else its longest."""
+    words = phrase.split(" ")
+    return {w for w in words if len(w) >= 4} or {max(words, key=len)}
 
 
 def _pattern(key: str, who: tuple[tuple[str, str], ...], triggers: bool) -> _Pattern:
@@ -214,6 +248,21 @@ def _first_hits(automaton: ahocorasick_rs.AhoCorasick | None, patterns: list[_Pa
             continue
         found[idx] = start
     return found
+
+
+def _first_whole(folded: str, pattern: _Pattern) -> int:
+    """Where ``pattern`` first occurs in ``folded`` as a whole word (as :func:`_first_hits`
+    decides), or -1."""
+    key, size = pattern.key, len(folded)
+    start = folded.find(key)
+    while start >= 0:
+        end = start + len(key)
+        if not (pattern.check_start and start and _wordy(folded[start - 1])) and not (
+            pattern.check_end and end < size and _wordy(folded[end])
+        ):
+            return start
+        start = folded.find(key, start + 1)
+    return -1
 
 
 #: The characters whose case folding is longer than they are (``ß`` -> ``ss``), as a regular

@@ -133,13 +133,13 @@ def test_hits_far_apart_in_whitespace_flatten_the_page_once_and_find_the_same(mo
     text = (" " * 20_000).join(f"x {name} y" for name in names) + " Acme\n\n Corp"
     terms = [(name, "site.example") for name in [*names, "Acme Corp"]]
     flattened: list[int] = []
-    real = Scanner._scan_flat
+    real = Scanner._flat_hits
 
-    def spy(self: Scanner, flat: str, *args: object) -> list[Hit]:
+    def spy(self: Scanner, text: str, flat: str, *args: object) -> list[Hit]:
         flattened.append(len(flat))
-        return real(self, flat, *args)  # type: ignore[arg-type]
+        return real(self, text, flat, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Scanner, "_scan_flat", spy)
+    monkeypatch.setattr(Scanner, "_flat_hits", spy)
     hits = scanned(terms, text)
     assert hits == reference_scan(terms, text) and len(hits) == 301
     assert flattened == [len(" ".join(text.split()))]

@@ -140,7 +140,13 @@ class Scanner:
         except _FarApart:
             # Hits among long runs of whitespace (a hostile page, mostly): each snippet could
             # flatten most of the page; flattening it once bounds the work.
-            return self._scan_flat(" ".join(folded.split()), text, (self.words, self.phrases), link_domains)
+            flat_folded = " ".join(folded.split())  # the flattening folded (folding makes no whitespace)
+            found = [
+                (patterns[idx], start)
+                for patterns, automaton in ((self.words, self.word_automaton), (self.phrases, self.phrase_automaton))
+                for idx, start in _first_hits(automaton, patterns, flat_folded).items()
+            ]
+            return self._flat_hits(text, flat_folded, found, link_domains)
 
     def _scan_in_place(self, text: str, folded: str, link_domains: frozenset[str]) -> list[Hit]:
         hits: list[Hit] = []
@@ -166,39 +172,24 @@ class Scanner:
         if not possible:
             return []
         flat_folded = " ".join(folded.split())  # the flattening folded (folding makes no whitespace)
-        flat, to_flat = "", None
+        found = [(pattern, start) for pattern in possible if (start := _first_whole(flat_folded, pattern)) >= 0]
+        return self._flat_hits(text, flat_folded, found, link_domains)
+
+    def _flat_hits(
+        self, text: str, flat_folded: str, found: list[tuple[_Pattern, int]], link_domains: frozenset[str]
+    ) -> list[Hit]:
+        """The hits of patterns ``found`` at those positions of ``flat_folded``, the flattening of
+        ``text`` folded; the flat text itself is made only if one of them has a snippet to cut."""
         hits: list[Hit] = []
-        for pattern in possible:
-            start = _first_whole(flat_folded, pattern)
-            if start < 0:
-                continue
+        flat, to_flat = "", None
+        for pattern, start in found:
+            if not pattern.who:
+                continue  # a trigger only
             if to_flat is None:
                 flat = " ".join(text.split())
                 to_flat = _offset_map(flat, flat_folded)
             snippet = _snippet(flat, to_flat(start), to_flat(start + len(pattern.key)))
             hits.extend(self._hits(pattern.who, snippet, link_domains))
-        return hits
-
-    def _scan_flat(
-        self, folded: str, text: str, which: tuple[list[_Pattern], ...], link_domains: frozenset[str]
-    ) -> list[Hit]:
-        """The hits of the patterns ``which`` (words, phrases) in the flattening of ``text``, found
-        in ``folded``: the flattening of its folding (folding makes no whitespace and takes none,
-        so it is the flattening folded, without folding the page again). The flat text itself is
-        made only for a snippet."""
-        hits: list[Hit] = []
-        flat, to_flat = "", None
-        for patterns in which:
-            automaton = self.word_automaton if patterns is self.words else self.phrase_automaton
-            for idx, start in _first_hits(automaton, patterns, folded).items():
-                pattern = patterns[idx]
-                if not pattern.who:
-                    continue
-                if to_flat is None:
-                    flat = " ".join(text.split())
-                    to_flat = _offset_map(flat, folded)
-                snippet = _snippet(flat, to_flat(start), to_flat(start + len(pattern.key)))
-                hits.extend(self._hits(pattern.who, snippet, link_domains))
         return hits
 
     def _hits(self, who: tuple[tuple[str, str], ...], snippet: str, link_domains: frozenset[str]) -> list[Hit]:

@@ -261,3 +261,25 @@ def test_ids_that_are_not_plain_digits_are_left_out_not_a_crash(client) -> None:
         r = client.post(path, data={"csrf": csrf, "action": "approve", "id": ["²", "9" * 5000], "target": ""},
                         follow_redirects=False)  # fmt: skip
         assert r.status_code in (303, 400), (path, r.status_code, r.text[:200])
+
+
+def test_a_page_following_a_job_reloads_each_second_while_young_then_less_often_then_not() -> None:
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from linkback.server.web._jobview import QUICK_RELOAD_FOR, RELOAD_SECONDS, reload_seconds
+    from linkback.server.web._render import environment
+
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    young = {"state": "running", "created_at": now - timedelta(seconds=2)}
+    old = {"state": "queued", "created_at": now - QUICK_RELOAD_FOR - timedelta(seconds=1)}
+    done = {"state": "done", "created_at": now}
+    assert [reload_seconds(row, now) for row in (young, old, done)] == [1, RELOAD_SECONDS, None]
+    jobs = environment().get_template("jobs.html")
+
+    def meta(rows: list[dict]) -> list[str]:
+        html = jobs.render(session=SimpleNamespace(csrf="c", site=None), jobs=[{**row, "reload": reload_seconds(row, now), "job_id": 1, "kind": "rank",
+                                  "progress": {}, "error": None} for row in rows])  # fmt: skip
+        return re.findall(r'<meta http-equiv="refresh" content="(\d+)">', html)
+
+    assert meta([done, old, young]) == ["1"] and meta([old, done]) == [str(RELOAD_SECONDS)] and meta([done]) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -12,11 +13,28 @@ from linkback.server._app import ServerState, state_of
 from linkback.server._jobs import read_job
 
 
+#: A page that follows a job reloads every second while the job is young (most end within
+#: seconds: the reader should not wait longer than the job), then every :data:`RELOAD_SECONDS`.
+QUICK_RELOAD_SECONDS, RELOAD_SECONDS = 1, 3
+QUICK_RELOAD_FOR = timedelta(seconds=20)
+
+
 def with_live_progress(server: ServerState, row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` with the runner's live progress while the job runs (stored progress otherwise)."""
+    """``row`` with the runner's live progress while the job runs (stored progress otherwise),
+    and ``reload``: in how many seconds a page showing it should reload (None once it ended)."""
     live = server.jobs.live_progress(row["job_id"]) if row["state"] == "running" else None
     row["progress"] = plain(live or row["progress"])
+    row["reload"] = reload_seconds(row)
     return row
+
+
+def reload_seconds(row: dict[str, Any], now: datetime | None = None) -> int | None:
+    """In how many seconds a page following the job ``row`` reloads; None once it has ended."""
+    if row["state"] not in ("queued", "running"):
+        return None
+    created = row.get("created_at")
+    young = created is None or (now or datetime.now(UTC)) - created < QUICK_RELOAD_FOR
+    return QUICK_RELOAD_SECONDS if young else RELOAD_SECONDS
 
 
 def job_view(request: Request, job: str, kind: str, noun: str, *, params: bool = False) -> dict[str, Any] | None:

@@ -35,7 +35,7 @@ from linkback import _workers
 from linkback._workers import default_workers
 from linkback.batches import ExtractedBatch, extract_batch, extract_range
 from linkback.brands._scan import BrandTerms
-from linkback.brands._store import load_terms, store_hits
+from linkback.brands._store import load_terms
 from linkback.errors import SourceError
 from linkback.records import FetchedPage
 from linkback.sources.warc import RangeBounds, ReadStats, iter_archive, iter_paths, sniff_archive
@@ -437,20 +437,14 @@ def _write_extracted(
         merged = _merge(pending)
         archive_id = archive_of(pending_source)
 
-        def add(store: Store) -> tuple[int, int, int]:
-            counts = write.add_batch(
-                store,
-                archive_id=archive_id,
-                observations=merged.observations,
-                links=merged.links,
-                first_seen_links=merged.first_seen_links,
-            )
-            if merged.mentions is not None and counts[0]:  # in the transaction of the pages they are on
-                store_hits(store, merged.observations, merged.mentions, new=counts[0])
-            return counts
-
-        has_hits = merged.mentions is not None and merged.mentions.num_rows > 0
-        added, dups, n_links = store.write(add) if has_hits else add(store)
+        added, dups, n_links = write.add_batch(
+            store,
+            archive_id=archive_id,
+            observations=merged.observations,
+            links=merged.links,
+            first_seen_links=merged.first_seen_links,
+            mentions=merged.mentions,
+        )
         summary.pages += added
         summary.duplicates += dups
         summary.links += n_links

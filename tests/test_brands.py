@@ -52,6 +52,13 @@ def test_whole_words_only() -> None:
     assert found("東京タワーに行く", "タワー") == ["タワー"]
 
 
+def test_a_term_given_twice_for_a_site_is_found_once() -> None:
+    scanner = Scanner(BrandTerms((("Acme", "a.example"), ("Acme", "a.example"), ("Big Co", "a.example"),
+                                  ("Big Co", "a.example"), ("Acme", "b.example"))))  # fmt: skip
+    hits = scanner.scan("We like Acme and big co a lot", frozenset())
+    assert sorted((h.term, h.site) for h in hits) == [("Acme", "a.example"), ("Acme", "b.example"), ("Big Co", "a.example")]
+
+
 def test_case_folding_is_unicode_aware() -> None:
     assert found("ACME CORP ships", "Acme Corp") == ["Acme Corp"]
     assert found("Die STRASSE ist lang", "Straße") == ["Straße"]

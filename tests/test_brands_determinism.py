@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,6 +57,45 @@ def test_a_capture_met_twice_has_the_mentions_of_the_copy_stored_in_one_write_or
     one_write = _mentions(tmp_path, "one", [first, other, second])
     two_writes = _mentions(tmp_path, "two", [first, other, FLUSH, second])
     assert one_write == two_writes == alone
+
+
+def test_a_page_captured_again_keeps_one_row_with_its_first_and_newest_capture_however_written(
+    tmp_path: Path,
+) -> None:
+    """Pages seen before (or twice in a write) merge their mentions per page, site and term: the
+    first and newest capture, the newest's snippet. New pages append theirs. Either way, and in
+    any order of the captures and writes, the rows are the same."""
+    from datetime import timedelta
+
+    def at(days: int, text: str) -> FetchedPage:
+        return replace(
+            _page(DUP_URL, f"<html><body><p>{text}</p></body></html>"), fetched_at=WHEN + timedelta(days=days)
+        )
+
+    old, mid, new = at(0, "Acme is old news."), at(5, "Initech only."), at(9, "Acme is new news; Globex too.")
+    other = _page("https://other.example/", "<p>Acme anvils.</p>")
+    orders = {
+        "one write": [old, mid, new, other],
+        "one write, newest first": [new, other, old, mid],
+        "a write each": [old, FLUSH, mid, FLUSH, new, FLUSH, other],
+        "newest first, a write each": [new, FLUSH, mid, FLUSH, other, old],
+    }
+    results = {
+        name: _mentions(tmp_path, name.replace(" ", "_").replace(",", ""), pages) for name, pages in orders.items()
+    }
+    want = {
+        (DUP_URL, "Acme"): ("…Acme is new news; Globex too.", WHEN, WHEN + timedelta(days=9)),
+        (DUP_URL, "Initech"): ("Initech only.", WHEN + timedelta(days=5), WHEN + timedelta(days=5)),
+        (DUP_URL, "Globex"): ("Acme is new news; Globex too.", WHEN + timedelta(days=9), WHEN + timedelta(days=9)),
+        ("https://other.example/", "Acme"): ("Acme anvils.", WHEN, WHEN),
+    }
+    for name, rows in results.items():
+        got = {(url, term): (snippet, first, last) for url, term, _site, snippet, _linked, first, last in rows}
+        assert set(got) == set(want), name
+        for key, (snippet, first, last) in want.items():
+            assert got[key][1:] == (first, last), (name, key)
+            assert got[key][0].strip("…") == snippet.strip("…"), (name, key)
+    assert len({tuple(rows) for rows in results.values()}) == 1, results
 
 
 def _warc(path: Path, pages: int) -> None:

@@ -53,7 +53,9 @@ def _fill(path: str) -> None:
         )  # fmt: skip
         content = {"type": "reply", "wm_property": "in-reply-to", "author_name": SVG, "author_url": JS_URL,
                    "summary": IMG, "content_text": SCRIPT, "name": SCRIPT}  # fmt: skip
-        mentions.record_outcome(store.con, mid, Outcome("verified", content=content, decision="pending"), ts("2024-04-01"))
+        mentions.record_outcome(
+            store.con, mid, Outcome("verified", content=content, decision="pending"), ts("2024-04-01")
+        )
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +199,6 @@ def test_moderation_from_the_inbox(client, db: str) -> None:
 
 
 # --- in headless Chromium ------------------------------------------------------------------------------
-
 
 
 @pytest.mark.browser

@@ -105,7 +105,8 @@ class Scanner:
 
     def __init__(self, terms: BrandTerms) -> None:
         owners: dict[str, list[tuple[str, str]]] = {}
-        for term, site in terms.terms:
+        # A term given twice for one site is one term: one hit a page, one stored row.
+        for term, site in dict.fromkeys(terms.terms):
             key = fold(term)
             if key:
                 owners.setdefault(key, []).append((term, site))

@@ -13,10 +13,10 @@ import os
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from linkback.brands._scan import BrandTerms, Hit
 from linkback.store._arrow import column
+from linkback.store._write import MENTIONS_ON_CONFLICT
 
 if TYPE_CHECKING:
     from linkback.store import Store
@@ -80,63 +80,30 @@ def read_terms(path: str) -> BrandTerms | None:
         con.close()
 
 
-_UPSERT = """
+_UPSERT = f"""
 INSERT INTO brand_mentions (url, host, domain, term, site, snippet, linked, first_seen, last_seen, obs_id)
 SELECT o.url, o.host, o.domain, h.term, h.site,
   arg_max(h.snippet, o.fetched_at), arg_max(h.linked, o.fetched_at),
   min(o.fetched_at), max(o.fetched_at), arg_max(o.obs_id, o.fetched_at)
-FROM _brand_hits h JOIN observations o ON o.obs_key = h.obs_key {only_new}
+FROM _brand_hits h JOIN observations o ON o.obs_key = h.obs_key
 GROUP BY o.url, o.host, o.domain, h.term, h.site
-ON CONFLICT (url, site, term) DO UPDATE SET
-  snippet = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.snippet ELSE brand_mentions.snippet END,
-  linked = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.linked ELSE brand_mentions.linked END,
-  obs_id = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.obs_id ELSE brand_mentions.obs_id END,
-  host = excluded.host, domain = excluded.domain,
-  first_seen = least(brand_mentions.first_seen, excluded.first_seen),
-  last_seen = greatest(brand_mentions.last_seen, excluded.last_seen)
-"""
+{MENTIONS_ON_CONFLICT}"""
 
 
-def store_hits(store: Store, observations: pa.RecordBatch, hits: pa.RecordBatch, *, new: int | None = None) -> int:
-    """Keep ``hits`` (indexing the rows of ``observations``) in ``brand_mentions``; run inside the
-    write that stored those observations. Hits of captures the store does not hold are dropped.
-    ``new``: the write has just added that many observations (ingest), and only those are
-    looked at: the last ids of ``obs_id_seq``, a range the table's zone maps find without reading
-    the rest of it. Returns the hits given."""
+def store_hits(store: Store, observations: pa.RecordBatch, hits: pa.RecordBatch) -> int:
+    """Keep ``hits`` (indexing the rows of ``observations``) in ``brand_mentions``: a rescan's,
+    of captures the store holds already (ingest keeps the hits of the pages it adds in their
+    own write: :func:`linkback.store._write.add_batch`). Hits of captures the store does not
+    hold are dropped. Returns the hits given."""
     given = hits.num_rows
     if given == 0:
         return 0
-    if new is not None:
-        hits = _on_stored_copies(observations, hits)
     keys = observations.column("obs_key").take(hits.column("page_idx"))
     table = pa.table({"obs_key": keys, **{n: hits.column(n) for n in ("term", "site", "snippet", "linked")}})
     con = store.con
-    only_new, params = "", []
-    if new is not None:
-        (last,) = con.execute("SELECT currval('obs_id_seq')").fetchall()[0]
-        only_new, params = "AND o.obs_id BETWEEN ? AND ?", [int(last) - new + 1, int(last)]
     con.register("_brand_hits", table)
     try:
-        con.execute(_UPSERT.format(only_new=only_new), params)
+        con.execute(_UPSERT)
     finally:
         con.unregister("_brand_hits")
     return given
-
-
-def _on_stored_copies(
-    observations: pa.RecordBatch | pa.Table, hits: pa.RecordBatch | pa.Table
-) -> pa.RecordBatch | pa.Table:
-    """The hits on the first row of each capture (``obs_key``) in ``observations``: the copy
-    :func:`~linkback.store._write.add_batch` stores. A capture met twice (same URL and fetch
-    time, the second copy's text maybe not the same) then has the mentions of the copy stored,
-    whether both copies came in one write or in two, as its links do; without this, one write
-    would join the second copy's hits to the first's observation, two writes would drop them,
-    and what is stored would depend on how the pages were cut into batches."""
-    keys = observations.column("obs_key")
-    if isinstance(keys, pa.ChunkedArray):
-        keys = keys.combine_chunks()
-    unique = pc.unique(keys)  # in order of first occurrence
-    if len(unique) == len(keys):
-        return hits  # the common case: every capture once
-    first_rows = pc.index_in(unique, value_set=keys)  # the first row of each
-    return hits.filter(pc.is_in(hits.column("page_idx"), value_set=first_rows.cast(pa.int32())))

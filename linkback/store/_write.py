@@ -101,6 +101,7 @@ def add_batch(
     observations: pa.RecordBatch | pa.Table,
     links: pa.RecordBatch | pa.Table,
     first_seen_links: pa.RecordBatch | pa.Table | None = None,
+    mentions: pa.RecordBatch | pa.Table | None = None,
 ) -> tuple[int, int, int]:
     """Append one batch in one transaction; (pages added, duplicates skipped, links added).
 
@@ -112,8 +113,10 @@ def add_batch(
     ``first_seen_links`` (from :func:`~linkback.store._arrow.first_links`) are the link-state
     rows of the batch's pages if each is observed for the first time: the pages for which that
     holds get them as they are, the others their state derived from all their observations in
-    SQL (:func:`_derive_state`). The whole of it is one :meth:`~linkback.store.Store.write`;
-    observation ids come from ``obs_id_seq``.
+    SQL (:func:`_derive_state`). ``mentions``: the brand terms found on the pages
+    (:data:`linkback.brands._store.HIT_SCHEMA`, ``page_idx`` as in ``links``), kept in
+    ``brand_mentions`` (:func:`_add_mentions`). The whole of it is one
+    :meth:`~linkback.store.Store.write`; observation ids come from ``obs_id_seq``.
     """
     if observations.num_rows == 0:
         return 0, 0, 0
@@ -121,7 +124,7 @@ def add_batch(
 
     def add(store: Store) -> tuple[int, int, int]:
         with one_thread(store.con):
-            return _add_batch(store, archive_id, observations, links, first_seen_links)
+            return _add_batch(store, archive_id, observations, links, first_seen_links, mentions)
 
     return store.write(add)
 
@@ -132,6 +135,7 @@ def _add_batch(
     observations: pa.RecordBatch | pa.Table,
     links: pa.RecordBatch | pa.Table,
     first_seen_links: pa.RecordBatch | pa.Table | None,
+    mentions: pa.RecordBatch | pa.Table | None,
 ) -> tuple[int, int, int]:
     con = store.con
     n = observations.num_rows
@@ -179,9 +183,12 @@ def _add_batch(
     try:
         con.execute("INSERT INTO observations SELECT * FROM _obs")
         con.execute("INSERT INTO link_observations SELECT * FROM _links")
-        _count_unsorted(con, _derive_state(store, obs_table, first_seen_links, None if every else obs_id_of_page))
+        added, derived = _derive_state(store, obs_table, first_seen_links, None if every else obs_id_of_page)
+        _count_unsorted(con, added)
+        if mentions is not None and mentions.num_rows:
+            _add_mentions(con, observations, mentions, obs_id_of_page, derived)
     finally:
-        for name in ("_obs", "_links", "_current", "_first_obs", "_derive_urls"):
+        for name in ("_obs", "_links", "_current", "_first_obs", "_derive_urls", "_mentions"):
             try:
                 con.unregister(name)
             except duckdb.Error:
@@ -216,8 +223,9 @@ def _derive_state(
     obs_table: pa.Table,
     first_seen_links: pa.RecordBatch | pa.Table | None,
     obs_id_of_page: list[int] | None,
-) -> int:
-    """The ``links`` and ``pages`` rows of the batch's pages (``_obs``, just written); links added.
+) -> tuple[int, pa.Array]:
+    """The ``links`` and ``pages`` rows of the batch's pages (``_obs``, just written): (links
+    added, the URLs derived in SQL: pages seen before or twice in the batch).
     ``obs_id_of_page``: -1 for the batch's pages left out (captures stored before), None if none.
 
     A page observed for the first time, once in the batch, gets the rows the workers built
@@ -256,7 +264,7 @@ def _derive_state(
         # Pages seen before need their old rows replaced; new pages only add rows, which spares a
         # scan of the whole links table.
         added += _derive_pages(con, replace=bool(known))
-    return added
+    return added, derived
 
 
 def _insert_first_seen(store: Store) -> int:
@@ -274,6 +282,64 @@ def _insert_first_seen(store: Store) -> int:
     con.execute(f"INSERT INTO pages SELECT {', '.join(page_cols)} FROM _first_obs")
     (added,) = con.execute("SELECT count(*) FROM _current").fetchall()[0]
     return int(added)
+
+
+#: Brand mentions of a page met again: one row per page, site and term, with its first and newest
+#: capture; the snippet, ``linked`` and ``obs_id`` of the newest (``excluded``: the row offered).
+MENTIONS_ON_CONFLICT = """
+ON CONFLICT (url, site, term) DO UPDATE SET
+  snippet = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.snippet ELSE brand_mentions.snippet END,
+  linked = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.linked ELSE brand_mentions.linked END,
+  obs_id = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.obs_id ELSE brand_mentions.obs_id END,
+  host = excluded.host, domain = excluded.domain,
+  first_seen = least(brand_mentions.first_seen, excluded.first_seen),
+  last_seen = greatest(brand_mentions.last_seen, excluded.last_seen)
+"""
+
+
+def _add_mentions(
+    con: duckdb.DuckDBPyConnection,
+    observations: pa.RecordBatch | pa.Table,
+    hits: pa.RecordBatch | pa.Table,
+    obs_id_of_page: list[int],
+    derived: pa.Array,
+) -> None:
+    """Keep the brand ``hits`` of the batch's pages stored by this write in ``brand_mentions``.
+
+    Hits on captures left out (stored before, or a second copy in the batch) are dropped, as
+    their links are. A page observed for the first time, once in the batch, can have no row
+    yet (a mention is only ever kept for a stored capture): its hits are appended as they are.
+    The others (``derived``: pages seen before or twice) are merged per page, site and term.
+    Nearly every page of an ingest is new, and an append costs a fraction of the merge.
+    """
+    obs_ids = pc.take(column(obs_id_of_page, pa.int64()), hits.column("page_idx"))
+    stored = pc.greater_equal(obs_ids, scalar(0, pa.int64()))
+    page_idx = pc.filter(hits.column("page_idx"), stored)
+    fetched = pc.take(observations.column("fetched_at"), page_idx)
+    urls = pc.take(observations.column("url"), page_idx)
+    rows = pa.table(
+        {
+            "url": urls,
+            "host": pc.take(observations.column("host"), page_idx),
+            "domain": pc.take(observations.column("domain"), page_idx),
+            **{name: pc.filter(hits.column(name), stored) for name in ("term", "site", "snippet", "linked")},
+            "first_seen": fetched,
+            "last_seen": fetched,
+            "obs_id": pc.filter(obs_ids, stored),
+        }
+    )
+    again = pc.is_in(urls, value_set=derived) if len(derived) else None
+    columns = ", ".join(schema.BRAND_MENTIONS.names)
+    con.register("_mentions", rows if again is None else rows.filter(pc.invert(again)))
+    con.execute(f"INSERT INTO brand_mentions ({columns}) SELECT {columns} FROM _mentions")
+    if again is not None and pc.any(again).as_py():
+        con.register("_mentions", rows.filter(again))
+        con.execute(
+            f"""INSERT INTO brand_mentions ({columns})
+            SELECT url, host, domain, term, site, arg_max(snippet, last_seen), arg_max(linked, last_seen),
+              min(first_seen), max(last_seen), arg_max(obs_id, last_seen)
+            FROM _mentions GROUP BY url, host, domain, term, site {MENTIONS_ON_CONFLICT}"""
+        )
 
 
 def _count_unsorted(con: duckdb.DuckDBPyConnection, appended: int) -> None:

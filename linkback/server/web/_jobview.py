@@ -12,7 +12,6 @@ from linkback.faces import plain
 from linkback.server._app import ServerState, state_of
 from linkback.server._jobs import read_job
 
-
 #: A page that follows a job reloads every second while the job is young (most end within
 #: seconds: the reader should not wait longer than the job), then every :data:`RELOAD_SECONDS`.
 QUICK_RELOAD_SECONDS, RELOAD_SECONDS = 1, 3

@@ -8,6 +8,7 @@ serves the whole module; the Chromium (Debian's) is the test process's shared on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ A11Y_PAGES = [
 ]
 
 AXE = Path(__file__).parent / "data" / "vendor" / "axe-core" / "axe.min.js"
+STYLES = Path(__file__).parent.parent / "linkback" / "server" / "web" / "static"
+#: The axe rules whose outcome depends on colours: all that can tell the dark theme from the
+#: light one, since the dark theme changes colour variables alone (checked below).
+COLOUR_RULES = ("color-contrast", "link-in-text-block")
 SERIOUS = ("serious", "critical")
 
 # What a keyboard user sees on the focused element: visible when it has an outline or a box-shadow.
@@ -66,13 +71,13 @@ def _sign_in(page: Any, url: str) -> None:
 #: fail on: a rule is left out only when its own impact and every one of its checks' impacts are
 #: known (axe's metadata) and below serious; an unknown impact keeps it, and rules axe disables by
 #: default stay out, as in a plain ``axe.run``. About 40 % less work a page, nothing less checked.
-AXE_RUN = """async () => {
+AXE_RUN = """async (only) => {
   const low = i => i === 'minor' || i === 'moderate';
   const checks = axe._audit.data.checks || {};
   const rules = axe._audit.rules.filter(r => r.enabled !== false).filter(r => {
     const ids = [...r.any, ...r.all, ...r.none].map(c => typeof c === 'string' ? c : c.id);
     return !(low(r.impact) && ids.every(id => checks[id] && low(checks[id].impact)));
-  }).map(r => r.id);
+  }).map(r => r.id).filter(id => only === null || only.includes(id));
   return axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'rule', values: rules}});
 }"""
 #: Is axe on the page already (put there by ``preload_axe``)?
@@ -85,11 +90,12 @@ def preload_axe(context: Any, axe: str) -> None:
     context.add_init_script(axe)
 
 
-def _axe(page: Any, axe: str, where: str) -> list[str]:
-    """One line per serious or critical violation on the page: where, rule, help, and the nodes it names."""
+def _axe(page: Any, axe: str, where: str, only: tuple[str, ...] | None = None) -> list[str]:
+    """One line per serious or critical violation on the page: where, rule, help, and the nodes
+    it names. ``only``: these rules alone (of those :data:`AXE_RUN` runs)."""
     if not page.evaluate(HAS_AXE):
         page.add_script_tag(content=axe)
-    results = page.evaluate(AXE_RUN)
+    results = page.evaluate(AXE_RUN, None if only is None else list(only))
     lines = []
     for v in results["violations"]:
         if v["impact"] in SERIOUS:
@@ -101,13 +107,29 @@ def _axe(page: Any, axe: str, where: str) -> list[str]:
     return lines
 
 
+def test_the_dark_theme_changes_colours_alone() -> None:
+    """What lets the dark theme's axe run check colours alone: each of its rules sets a colour
+    variable, so the pages' markup and layout are those the light theme's runs checked."""
+    for sheet in sorted(STYLES.glob("*.css")):
+        css = re.sub(r"/\*.*?\*/", "", sheet.read_text(encoding="utf-8"), flags=re.S)
+        assert "prefers-color-scheme: light" not in css and "@import" not in css
+        for block in re.findall(r"@media \(prefers-color-scheme: dark\) \{(.*?\})\s*\}", css, flags=re.S):
+            for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", block):
+                assert selector.strip() == ":root", (sheet.name, selector)
+                for declaration in filter(None, (d.strip() for d in body.split(";"))):
+                    assert re.fullmatch(r"--[a-z0-9-]+:\s*#[0-9a-f]{6}", declaration), (sheet.name, declaration)
+        opened = css.count("prefers-color-scheme")
+        assert opened == len(re.findall(r"@media \(prefers-color-scheme: dark\) \{", css)), sheet.name
+
+
 @pytest.mark.browser
-# Both widths in the light theme (layout); the dark theme differs in colours only, which axe
-# checks at one width (a third fewer page loads: the suite stays within its budget). One test
-# each, so that test workers share them out.
+# Both widths in the light theme (layout); the dark theme differs in colours only (the test
+# above), which axe checks at one width with its colour rules alone. One test each, so that
+# test workers share them out.
 @pytest.mark.parametrize(("scheme", "width"), [("light", 1280), ("light", 390), ("dark", 390)])
 def test_axe_finds_no_serious_violation_on_any_page(served: str, scheme: str, width: int) -> None:
     url = served
+    only = COLOUR_RULES if scheme == "dark" else None
     axe = AXE.read_text(encoding="utf-8")
     found: list[str] = []
     with chromium() as browser:
@@ -117,11 +139,11 @@ def test_axe_finds_no_serious_violation_on_any_page(served: str, scheme: str, wi
         preload_axe(context, axe)
         page = context.new_page()
         page.goto(url + "/login")  # signed out first: the sign-in page is checked too
-        found += _axe(page, axe, f"/login {width}px {scheme}")
+        found += _axe(page, axe, f"/login {width}px {scheme}", only)
         _sign_in(page, url)
         for path in A11Y_PAGES:
             page.goto(url + path)  # the page's one script (the chart) has run by "load"
-            found += _axe(page, axe, f"{path} {width}px {scheme}")
+            found += _axe(page, axe, f"{path} {width}px {scheme}", only)
     print("\n".join(found))
     assert found == [], "axe-core found serious violations:\n" + "\n".join(found)
 

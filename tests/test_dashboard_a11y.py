@@ -1,9 +1,9 @@
 """The dashboard's accessibility (issue 14): axe-core finds no serious violation, and moderation works by keyboard.
 
 axe-core is vendored for these tests only (tests/data/vendor/axe-core, with its SOURCE.txt and
-licence); the package never ships it. Every page is checked at 1280 and 390 px, in the light and
-the dark theme, since colour contrast (a serious violation) depends on the theme. One server
-serves the whole module; the Chromium (Debian's) is the test process's shared one (browserkit).
+licence); the package never ships it. Every page is checked at 1280 and 390 px in the light
+theme, and at 390 px in the dark one with the colour rules (contrast, a serious violation,
+depends on the theme; nothing else does). One server serves the whole module; the Chromium (Debian's) is the test process's shared one (browserkit).
 """
 
 from __future__ import annotations

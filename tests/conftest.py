@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import httpx._transports.default
 import pytest
 import typer.main
 import typer.testing
@@ -55,6 +56,28 @@ def _click_command(app: typer.Typer) -> object:
 
 
 typer.testing._get_command = _click_command  # type: ignore[attr-defined]
+
+
+# --- one CA bundle per test process -----------------------------------------------------------------
+#
+# Every httpx client (each httpx.get() too) loads a CA bundle into a new SSL context: 26-46 ms,
+# for tests whose requests go to http://127.0.0.1. The context of httpx's default settings is
+# made once per bundle the environment names and shared (an SSLContext serves any number of
+# connections); any other verify setting is httpx's own.
+_DEFAULT_SSL: dict[tuple[bool, str, str], object] = {}
+_create_ssl_context = httpx._transports.default.create_ssl_context
+
+
+def _shared_default_ssl_context(verify: object = True, cert: object = None, trust_env: bool = True) -> object:
+    if verify is not True or cert is not None:
+        return _create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)  # type: ignore[arg-type]
+    key = (trust_env, os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    if key not in _DEFAULT_SSL:
+        _DEFAULT_SSL[key] = _create_ssl_context(trust_env=trust_env)
+    return _DEFAULT_SSL[key]
+
+
+httpx._transports.default.create_ssl_context = _shared_default_ssl_context  # type: ignore[assignment]
 
 
 # --- one worker for a module's shared work ------------------------------------------------------

@@ -418,3 +418,49 @@ def test_a_new_file_made_in_one_step_equals_one_migrated_step_by_step(tmp_path) 
     assert {name for name, *_ in made["columns"]} == set(schema.TABLES) | {"meta"}
     assert {name for name, *_ in made["sequences"]} >= {"obs_id_seq", "job_id_seq", "link_id_seq", "claim_id_seq"}
     assert {name for name, *_ in made["indexes"]} >= {"mentions_pair", "jobs_id", "ledger_key"}
+
+
+def test_new_files_are_private_separate_copies_of_one_empty_store(tmp_path) -> None:
+    """A new file is a copy of the empty store this process made once (linkback.store._db._EmptyStore):
+    the same catalog as a store made statement by statement, readable by its owner alone, its
+    own sequences; a directory that is missing still gets DuckDB's error, and a file that
+    appeared is never replaced."""
+    import os
+    import threading
+
+    from linkback.errors import StoreError
+    from linkback.store import _db
+
+    by_statements = duckdb.connect(str(tmp_path / "statements.duckdb"))
+    by_statements.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    _db.create_fresh(by_statements)
+    Store(tmp_path / "warm.duckdb").close()  # the empty store exists in this process from here on
+    assert _db._EmptyStore._bytes is not None
+    with Store(tmp_path / "a.duckdb") as a, Store(tmp_path / "b.duckdb") as b:
+        assert _catalog(a.con) == _catalog(by_statements) and a.schema_version == schema.SCHEMA_VERSION
+        assert a.next_ids("obs_id_seq", 2) == [1, 2] and b.next_ids("obs_id_seq", 1) == [1]
+        a.con.execute("INSERT INTO meta VALUES ('only', 'a')")
+        assert b.con.execute("SELECT count(*) FROM meta WHERE key = 'only'").fetchall() == [(0,)]
+    by_statements.close()
+    assert (tmp_path / "a.duckdb").stat().st_mode & 0o777 == 0o600
+    with pytest.raises(StoreError, match="cannot open"):
+        Store(tmp_path / "missing" / "c.duckdb")
+    assert not (tmp_path / "missing").exists()
+    # Ten threads make the same new file at once: one copy is linked to the name, all open it.
+    errors: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            with Store(tmp_path / "raced.duckdb") as store:
+                store.con.execute("SELECT count(*) FROM observations").fetchall()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(os.listdir(tmp_path)) == sorted(
+        ["statements.duckdb", "warm.duckdb", "a.duckdb", "b.duckdb", "raced.duckdb"]
+    )

@@ -464,3 +464,16 @@ def test_new_files_are_private_separate_copies_of_one_empty_store(tmp_path) -> N
     assert errors == [] and sorted(os.listdir(tmp_path)) == sorted(
         ["statements.duckdb", "warm.duckdb", "a.duckdb", "b.duckdb", "raced.duckdb"]
     )
+
+
+def test_where_no_empty_store_can_be_made_new_files_are_made_as_before(tmp_path, monkeypatch) -> None:
+    from linkback.store import _db
+
+    def no_room() -> bytes:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_db._EmptyStore, "_bytes", None)
+    monkeypatch.setattr(_db._EmptyStore, "_make", staticmethod(no_room))
+    with Store(tmp_path / "made.duckdb") as store:
+        assert store.schema_version == schema.SCHEMA_VERSION and store.next_ids("obs_id_seq", 1) == [1]
+    assert _db._EmptyStore._bytes == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["made.duckdb"]

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from linkback import schema
-from linkback.errors import SchemaTooNew, SchemaTooOld, StoreError, StoreLocked
+from linkback.errors import LinkbackError, SchemaTooNew, SchemaTooOld, StoreError, StoreLocked
 
 DEFAULT_DB = "linkback.duckdb"
 
@@ -252,7 +252,7 @@ class _EmptyStore:
     """
 
     _lock = threading.RLock()  # making the first runs Store(), which asks again (and is told no)
-    _bytes: bytes | None = None
+    _bytes: bytes | None = None  # b"": it could not be made here; new stores are made as before
     _making = False
 
     @classmethod
@@ -263,15 +263,17 @@ class _EmptyStore:
             if cls._making:
                 return  # the empty store itself being made
             if cls._bytes is None:
-                cls._bytes = cls._make()
+                try:
+                    cls._bytes = cls._make()
+                except (OSError, duckdb.Error, LinkbackError):
+                    cls._bytes = b""  # no usable temporary directory, say
             data = cls._bytes
+        if not data:
+            return
         beside = f"{path}.{os.getpid()}.{threading.get_ident()}.new"
         try:
-            fd = os.open(beside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.write(fd, data)
-            finally:
-                os.close(fd)
+            with open(os.open(beside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(data)
             try:
                 os.link(beside, path)  # fails if the name exists: what is there stays
             except FileExistsError:

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from linkback.brands._scan import BrandTerms, Hit
 from linkback.store._arrow import column
-from linkback.store._write import MENTIONS_ON_CONFLICT
+from linkback.store._write import merge_mentions
 
 if TYPE_CHECKING:
     from linkback.store import Store
@@ -80,14 +80,11 @@ def read_terms(path: str) -> BrandTerms | None:
         con.close()
 
 
-_UPSERT = f"""
-INSERT INTO brand_mentions (url, host, domain, term, site, snippet, linked, first_seen, last_seen, obs_id)
-SELECT o.url, o.host, o.domain, h.term, h.site,
-  arg_max(h.snippet, o.fetched_at), arg_max(h.linked, o.fetched_at),
-  min(o.fetched_at), max(o.fetched_at), arg_max(o.obs_id, o.fetched_at)
-FROM _brand_hits h JOIN observations o ON o.obs_key = h.obs_key
-GROUP BY o.url, o.host, o.domain, h.term, h.site
-{MENTIONS_ON_CONFLICT}"""
+# A rescan's hits with the captures they are on (the store's rows): one row per capture and term.
+_HITS_ON_CAPTURES = """(
+SELECT o.url, o.host, o.domain, h.term, h.site, h.snippet, h.linked,
+  o.fetched_at AS first_seen, o.fetched_at AS last_seen, o.obs_id
+FROM _brand_hits h JOIN observations o ON o.obs_key = h.obs_key)"""
 
 
 def store_hits(store: Store, observations: pa.RecordBatch, hits: pa.RecordBatch) -> int:
@@ -103,7 +100,7 @@ def store_hits(store: Store, observations: pa.RecordBatch, hits: pa.RecordBatch)
     con = store.con
     con.register("_brand_hits", table)
     try:
-        con.execute(_UPSERT)
+        merge_mentions(con, _HITS_ON_CAPTURES)
     finally:
         con.unregister("_brand_hits")
     return given

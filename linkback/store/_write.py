@@ -286,7 +286,7 @@ def _insert_first_seen(store: Store) -> int:
 
 #: Brand mentions of a page met again: one row per page, site and term, with its first and newest
 #: capture; the snippet, ``linked`` and ``obs_id`` of the newest (``excluded``: the row offered).
-MENTIONS_ON_CONFLICT = """
+_MENTIONS_ON_CONFLICT = """
 ON CONFLICT (url, site, term) DO UPDATE SET
   snippet = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.snippet ELSE brand_mentions.snippet END,
   linked = CASE WHEN excluded.last_seen >= brand_mentions.last_seen THEN excluded.linked ELSE brand_mentions.linked END,
@@ -334,12 +334,18 @@ def _add_mentions(
     con.execute(f"INSERT INTO brand_mentions ({columns}) SELECT {columns} FROM _mentions")
     if again is not None and pc.any(again).as_py():
         con.register("_mentions", rows.filter(again))
-        con.execute(
-            f"""INSERT INTO brand_mentions ({columns})
-            SELECT url, host, domain, term, site, arg_max(snippet, last_seen), arg_max(linked, last_seen),
-              min(first_seen), max(last_seen), arg_max(obs_id, last_seen)
-            FROM _mentions GROUP BY url, host, domain, term, site {MENTIONS_ON_CONFLICT}"""
-        )
+        merge_mentions(con, "_mentions")
+
+
+def merge_mentions(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Merge ``source`` (a relation of ``brand_mentions``' columns, a row per capture and term)
+    into ``brand_mentions``: one row per page, site and term, as :data:`_MENTIONS_ON_CONFLICT` keeps it."""
+    con.execute(
+        f"""INSERT INTO brand_mentions ({", ".join(schema.BRAND_MENTIONS.names)})
+        SELECT url, host, domain, term, site, arg_max(snippet, last_seen), arg_max(linked, last_seen),
+          min(first_seen), max(last_seen), arg_max(obs_id, last_seen)
+        FROM {source} GROUP BY url, host, domain, term, site {_MENTIONS_ON_CONFLICT}"""
+    )
 
 
 def _count_unsorted(con: duckdb.DuckDBPyConnection, appended: int) -> None:

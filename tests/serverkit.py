@@ -145,7 +145,7 @@ def start_linkback(
         "allow_private": True,
         "admin_token": "test-token",
         "resolver": loopback_resolver,
-        "poll_seconds": 0.05,
+        "poll_seconds": 0.25,
         "pair_rate": Rate(0, 1.0),
         "host_rate": Rate(0, 1.0),
     }

@@ -37,7 +37,7 @@ HOSTILE_CELL = b"<script>alert('cell')</script>"
 def client(tmp_path: Path):
     db = str(tmp_path / "imports.duckdb")
     Store(db).close()
-    with TestClient(create_app(Settings(db=db, admin_token=TOKEN, poll_seconds=0.05))) as c:
+    with TestClient(create_app(Settings(db=db, admin_token=TOKEN, poll_seconds=0.25))) as c:
         yield c
 
 
@@ -93,7 +93,7 @@ def test_an_upload_is_one_import_job_whose_result_is_linkback_imports(
 def test_the_recent_files_are_the_imports_report_of_the_cli_and_the_api(tmp_path: Path) -> None:
     db = str(tmp_path / "faces.duckdb")
     Store(db).close()
-    with TestClient(create_app(Settings(db=db, admin_token=TOKEN, poll_seconds=0.05))) as client:
+    with TestClient(create_app(Settings(db=db, admin_token=TOKEN, poll_seconds=0.25))) as client:
         csrf = sign_in(client)
         bing = (DATA / "bing-backlinks.csv").read_bytes()
         _finished(client, _job_id(_upload(client, csrf, _files(("b.csv", bing)))))

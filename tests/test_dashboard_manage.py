@@ -45,7 +45,7 @@ def _db(tmp_path: Path, *, sends: list[dict] = ()) -> str:
 
 
 def _settings(db: str, **more) -> Settings:
-    return Settings(db=db, admin_token=TOKEN, resolver=loopback_resolver, poll_seconds=0.05, **more)
+    return Settings(db=db, admin_token=TOKEN, resolver=loopback_resolver, poll_seconds=0.25, **more)
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def fill(store: Store) -> None:
 def settings(db: str, **more: Any) -> Settings:
     options: dict[str, Any] = {
         "db": db, "admin_token": TOKEN, "allow_private": True, "resolver": loopback_resolver,
-        "poll_seconds": 0.05, "pair_rate": Rate(0, 1.0), "host_rate": Rate(0, 1.0),
+        "poll_seconds": 0.25, "pair_rate": Rate(0, 1.0), "host_rate": Rate(0, 1.0),
     }  # fmt: skip
     return Settings(**{**options, **more})
 

@@ -434,7 +434,8 @@ def test_new_files_are_private_separate_copies_of_one_empty_store(tmp_path) -> N
     by_statements = duckdb.connect(str(tmp_path / "statements.duckdb"))
     by_statements.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     _db.create_fresh(by_statements)
-    Store(tmp_path / "warm.duckdb").close()  # the empty store exists in this process from here on
+    for warm in ("warm-1.duckdb", "warm-2.duckdb"):  # by the second new store, the empty one exists
+        Store(tmp_path / warm).close()
     assert _db._EmptyStore._bytes is not None
     with Store(tmp_path / "a.duckdb") as a, Store(tmp_path / "b.duckdb") as b:
         assert _catalog(a.con) == _catalog(by_statements) and a.schema_version == schema.SCHEMA_VERSION
@@ -462,7 +463,7 @@ def test_new_files_are_private_separate_copies_of_one_empty_store(tmp_path) -> N
     for thread in threads:
         thread.join()
     assert errors == [] and sorted(os.listdir(tmp_path)) == sorted(
-        ["statements.duckdb", "warm.duckdb", "a.duckdb", "b.duckdb", "raced.duckdb"]
+        ["statements.duckdb", "warm-1.duckdb", "warm-2.duckdb", "a.duckdb", "b.duckdb", "raced.duckdb"]
     )
 
 
@@ -473,7 +474,32 @@ def test_where_no_empty_store_can_be_made_new_files_are_made_as_before(tmp_path,
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(_db._EmptyStore, "_bytes", None)
+    monkeypatch.setattr(_db._EmptyStore, "_asked", True)
     monkeypatch.setattr(_db._EmptyStore, "_make", staticmethod(no_room))
     with Store(tmp_path / "made.duckdb") as store:
         assert store.schema_version == schema.SCHEMA_VERSION and store.next_ids("obs_id_seq", 1) == [1]
     assert _db._EmptyStore._bytes == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["made.duckdb"]
+
+
+def test_a_process_making_one_new_store_makes_no_empty_one(tmp_path, monkeypatch) -> None:
+    """A command makes one store at most: the empty store to copy is made only when a process
+    asks for its second new store, and opening an existing file never asks."""
+    from linkback.store import _db
+
+    made: list[int] = []
+    real_make = _db._EmptyStore._make
+
+    def counted() -> bytes:
+        made.append(1)
+        return real_make()
+
+    monkeypatch.setattr(_db._EmptyStore, "_bytes", None)
+    monkeypatch.setattr(_db._EmptyStore, "_asked", False)
+    monkeypatch.setattr(_db._EmptyStore, "_make", staticmethod(counted))
+    Store(tmp_path / "first.duckdb").close()
+    Store(tmp_path / "first.duckdb").close()  # it exists now: opened, not made
+    assert made == [] and _db._EmptyStore._bytes is None
+    with Store(tmp_path / "second.duckdb") as second, Store(tmp_path / "first.duckdb") as first:
+        assert made == [1] and _db._EmptyStore._bytes
+        assert _catalog(second.con) == _catalog(first.con)  # made as before, or copied: the same store
+        assert second.schema_version == schema.SCHEMA_VERSION and second.next_ids("obs_id_seq", 1) == [1]

@@ -140,13 +140,13 @@ SKIP_KINDS = {
 SKIP_NOTES = {"non_http_scheme": "mailto:, javascript:, tel:...", "invalid_url": "not a valid URL"}
 
 #: The legend under the files table: what each count is, and why "links found" is more than the
-#: links the index holds.
+#: links the index holds. Each line fits in 80 columns, so a terminal never wraps one mid-phrase.
 SUMMARY_LEGEND = (
     "records: WARC/ARC records read; not pages: records with no page in them",
     "pages: captures stored; HTML: pages whose links were read",
-    "links found: each link every time it appears (twice in a page or in two captures:",
+    "links found: each time a link appears (in a page twice, or in two captures:",
     "  twice); the index keeps each distinct link once ('linkback export links')",
-    "hrefs dropped: hrefs that are no http(s) links (mailto:, javascript:) or bad URLs",
+    "hrefs dropped: non-http(s) hrefs (mailto:, javascript:) and invalid URLs",
 )
 
 

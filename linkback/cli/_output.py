@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from linkback import csvcells
 from linkback.cli import _table
 from linkback.errors import LinkbackError, SchemaTooOld, StoreLocked
 from linkback.faces import iso, plain
@@ -177,7 +178,8 @@ def _plain(value: Any) -> Any:
 # Terminal control characters (ESC, BEL, backspace...) and the marks that reorder text on screen
 # (bidi overrides and isolates): an anchor or a title is anyone's text, and a table prints it to a
 # terminal, where ESC sequences could retitle the window, clear the screen or fake a line. They
-# are shown as escapes (\x1b), the rest of the text as it is; JSON and CSV keep the text whole.
+# are shown as escapes (\x1b), the rest of the text as it is; JSON keeps the text whole, CSV too
+# (but for the quote that keeps a spreadsheet from running it: linkback.csvcells).
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -250,7 +252,7 @@ def render(report: Report, fmt: Format, limit: int | None, *, wide: bool = False
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(report.columns)
         for row in records:
-            writer.writerow(["" if row[k] is None else _plain(row[k]) for k in report.columns])
+            writer.writerow(csvcells.row("" if row[k] is None else _plain(row[k]) for k in report.columns))
         return
     if isinstance(rows, dict):
         title = report.what[:1].upper() + report.what[1:]

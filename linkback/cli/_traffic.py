@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from linkback import csvcells
 from linkback import traffic as tr
 from linkback.cli import _table
 from linkback.cli._app import app
@@ -114,7 +115,7 @@ def visits_cmd(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(rows[0] if rows else ["name"])
         for row in rows:
-            writer.writerow(json.dumps(v) if isinstance(v, (dict, list)) else v for v in row.values())
+            writer.writerow(csvcells.row(json.dumps(v) if isinstance(v, (dict, list)) else v for v in row.values()))
     else:
         _print_summary(results, wide=wide)
     if any(r.status == "failed" for r in results):

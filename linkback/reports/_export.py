@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from linkback import schema
+from linkback import csvcells, schema
 from linkback.reports._select import check_choice
 from linkback.store import Store
 
@@ -43,14 +43,26 @@ BATCH_ROWS = 100_000
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def _text_timestamps(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Timestamp columns as ISO 8601 UTC strings (``2024-05-01T12:00:00Z``)."""
+def _csv_columns(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch as CSV cells: timestamps as ISO 8601 UTC strings (``2024-05-01T12:00:00Z``),
+    texts a spreadsheet would run as a formula with a ``'`` before them (:mod:`linkback.csvcells`)."""
     columns = []
     for column in batch.columns:
         if pa.types.is_timestamp(column.type):
             column = pc.strftime(column.cast(pa.timestamp("s", tz="UTC"), safe=False), format=TIMESTAMP_FORMAT)
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = _spreadsheet_text(column)
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _spreadsheet_text(column: pa.Array) -> pa.Array:
+    formula = pc.and_not(
+        pc.match_substring_regex(column, csvcells.NEEDS_QUOTE), pc.match_substring_regex(column, csvcells.NUMBER)
+    )
+    if not pc.any(formula).as_py():
+        return column  # the common case: nothing to quote, nothing copied
+    return pc.if_else(formula, pc.binary_join_element_wise("'", column, ""), column)
 
 
 def export(store: Store, what: str, fmt: str, out: BinaryIO, *, batch_rows: int = BATCH_ROWS) -> int:
@@ -59,7 +71,8 @@ def export(store: Store, what: str, fmt: str, out: BinaryIO, *, batch_rows: int 
     ``fmt`` is ``"jsonl"`` (one JSON object per line), ``"csv"`` (with a header) or
     ``"parquet"`` (one row group per batch, the schema's types and column descriptions).
     Columns are the table's, in :mod:`linkback.schema` order; timestamps in JSONL and CSV are
-    ISO 8601 UTC (``2024-05-01T12:00:00Z``). Rows are read ``batch_rows`` at a time, never all at
+    ISO 8601 UTC (``2024-05-01T12:00:00Z``); a CSV text a spreadsheet would run as a formula has
+    a ``'`` before it (:mod:`linkback.csvcells`). Rows are read ``batch_rows`` at a time, never all at
     once. ``pages`` rows carry their URL Rating (``ur``), ``domains`` rows the newest rank run's
     DR, raw rank, trust, anti-trust, toxicity, referring domains and backlinks. Returns the number
     of rows written.
@@ -107,10 +120,10 @@ def _write(relation: duckdb.DuckDBPyRelation, arrow_schema: pa.Schema, fmt: str,
                 writer.write_batch(batch, row_group_size=batch_rows)
                 rows += batch.num_rows
     else:
-        text_schema = _text_timestamps(_empty(arrow_schema)).schema
+        text_schema = _csv_columns(_empty(arrow_schema)).schema
         with pa_csv.CSVWriter(out, text_schema) as writer:
             for batch in batches:
-                writer.write_batch(_text_timestamps(batch))
+                writer.write_batch(_csv_columns(batch))
                 rows += batch.num_rows
     return rows
 

@@ -20,6 +20,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from linkback import csvcells
 from linkback.errors import LinkbackError
 from linkback.faces import FACES, Face, plain
 from linkback.server._app import state_of
@@ -173,7 +174,7 @@ def register(app: FastAPI) -> None:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in records:
-            writer.writerow(["" if row.get(c) is None else _csv_value(plain(row.get(c))) for c in columns])
+            writer.writerow(csvcells.row("" if row.get(c) is None else _csv_value(plain(row.get(c))) for c in columns))
         return Response(out.getvalue(), headers=disposition, media_type="text/csv; charset=utf-8")
 
     @app.get("/reports/{name}", include_in_schema=False)

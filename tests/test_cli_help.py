@@ -62,3 +62,33 @@ def test_the_version_command_line_loads_no_command_module() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout == f"linkback {linkback.__version__}\n"
     assert "exit 0 loaded []" in result.stderr, result.stderr
+
+
+def test_the_command_list_is_in_panels_one_line_a_command_at_80_columns() -> None:
+    """``linkback --help``: every command and group in exactly one panel (a new one must be
+    placed), panels in :data:`PANELS` order, each command on one line at 80 columns, and each
+    command's own help still its whole docstring."""
+    from linkback.cli._panels import LINE_CHARS, PANELS
+
+    placed = [name for lines in PANELS.values() for name in lines]
+    top = get_command(app)
+    assert sorted(placed) == sorted(top.commands) and len(placed) == len(set(placed))
+    assert all(len(line) <= LINE_CHARS for lines in PANELS.values() for line in lines.values())
+    text = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}).stdout
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    titles = [line.split("─ ", 1)[1].split(" ─", 1)[0] for line in lines if line.startswith("╭─ ")]
+    assert titles == ["Options", *PANELS]
+    shown: dict[str, tuple[str, str]] = {}  # command -> (its panel, its row)
+    panel, rows = "", 0
+    for line in lines:
+        if line.startswith("╭─ "):
+            panel = line.split("─ ", 1)[1].split(" ─", 1)[0]
+        elif line.startswith("│") and panel != "Options":
+            rows += 1
+            shown[line[2:].split()[0]] = (panel, line)
+    for panel, commands in PANELS.items():
+        for name, summary in commands.items():
+            assert shown[name][0] == panel and summary in shown[name][1], (name, shown.get(name))
+    assert rows == len(placed)  # one line each: no description wraps onto a second
+    assert "Rank every page, host and domain" in help_of("rank")  # a command's own help: whole

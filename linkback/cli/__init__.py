@@ -18,5 +18,8 @@ def __getattr__(name: str) -> Any:
         # Command modules register themselves on ``app`` when imported.
         for module in sorted(set(COMMAND_MODULES.values())):
             importlib.import_module(f"linkback.cli.{module}")
+        from linkback.cli._panels import arrange
+
+        arrange(app)  # the whole list (help, a typo): in panels, one line a command
         return app
     raise AttributeError(f"module 'linkback.cli' has no attribute {name!r}")

@@ -140,3 +140,27 @@ def test_ingest_summary_says_what_each_count_is_and_tells_files_apart(tmp_path: 
     hrefs = sum(n for reason, n in summary["skipped"].items() if reason.startswith("link/"))
     total = next(line for line in out.splitlines() if line.startswith("total"))
     assert total.split()[-2:] == [links_found, f"{hrefs:,}"], total
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (["ingest"], 2),
+        (["visits", "--host", "example.com"], 2),
+        (["refbacks", "--host", "example.com"], 2),
+        (["import"], 1),
+    ],  # fmt: skip
+    ids=lambda v: v[0] if isinstance(v, list) else str(v),
+)
+def test_a_command_given_a_file_that_is_not_there_makes_no_store(tmp_path: Path, command: list[str], code: int) -> None:
+    """A typo in a file name fails the command and leaves no empty database behind."""
+    missing = str(tmp_path / "no-such-file.log")
+    result = runner.invoke(app, [*command, missing, "--db", str(tmp_path / "never.duckdb")])
+    assert result.exit_code == code, result.output
+    assert "no-such-file.log" in result.stderr + result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_import_counts_the_files_it_could_not_read_as_failed(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", str(tmp_path / "gone.csv"), "--format", "json", "--db", str(tmp_path / "d")])
+    assert result.exit_code == 1 and json.loads(result.stdout)["failed"] == 1

@@ -1,7 +1,6 @@
 """``linkback import`` (exports into claims), ``linkback claims`` (the report that lists them) and
 ``linkback imports`` (the files imported)."""
 
-
 import json
 import sys
 from enum import Enum
@@ -99,13 +98,20 @@ def import_command(
     """
     # The files are this command's: read here, so a server gets their bytes, not a path.
     files, refused = read_import_files(paths)
-    with writable_store(db) as store:
-        if quiet or not err.is_terminal:
-            result = import_claims(store, files=files, site=site, file_format=file_format.value)
-        else:
-            result = _import_with_progress(store, files, site, file_format.value)
+    if not files:  # nothing readable: the refusals alone, and no store opened (or made) for them
+        result: dict[str, Any] = {
+            "files": [],
+            **dict.fromkeys(("rows", "added", "changed", "unchanged", "rejected", "failed"), 0),
+        }
+    else:
+        with writable_store(db) as store:
+            if quiet or not err.is_terminal:
+                result = import_claims(store, files=files, site=site, file_format=file_format.value)
+            else:
+                result = _import_with_progress(store, files, site, file_format.value)
     for r in refused:
         result["files"].append({"name": r["name"], "status": "failed", "error": r["reason"]})
+    result["failed"] += len(refused)  # a file that could not be read failed too
     if output == "json":
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -158,7 +164,9 @@ def _print_summary(files: list[dict[str, Any]], *, wide: bool = False) -> None:
         more = f.get("rejected", 0) - min(len(f.get("rejects", [])), SHOWN_REJECTS)
         if more > 0:
             rows = "row" if more == 1 else "rows"
-            out.print(Text(f"{f['name']}: {more:,} more {rows} refused ('--format json' lists the first 20)", style="dim"))
+            out.print(
+                Text(f"{f['name']}: {more:,} more {rows} refused ('--format json' lists the first 20)", style="dim")
+            )
     if any(f["status"] == "imported" for f in files):
         out.print(Text("claims stay unverified until checked: 'linkback claims SITE' lists them", style="dim"))
 
@@ -176,9 +184,7 @@ def claims_cmd(
         bool | None,
         typer.Option("--verified/--unverified", help="Only claims linkback has checked / has not.", show_default=False),
     ] = None,
-    sort: Annotated[
-        ClaimSort, typer.Option("--sort", help="source A-Z; dates newest first.")
-    ] = ClaimSort("source"),
+    sort: Annotated[ClaimSort, typer.Option("--sort", help="source A-Z; dates newest first.")] = ClaimSort("source"),
     *,
     store: Store,
     limit: int | None,

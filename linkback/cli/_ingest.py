@@ -16,7 +16,8 @@ from rich.text import Text
 
 from linkback.cli import _table
 from linkback.cli._app import app
-from linkback.cli._output import WideOption, writable_store
+from linkback.cli._output import WideOption, fail, writable_store
+from linkback.errors import LinkbackError
 from linkback.ingest import FileSummary, IngestSummary, default_workers
 from linkback.ingest import Progress as IngestProgress
 from linkback.jobs import ingest_files
@@ -46,9 +47,13 @@ def ingest_command(
     """
     n_workers = workers or default_workers()
     started = time.perf_counter()
-    with writable_store(db) as store:
-        # Globs and directories are this command's, resolved here (a server reads only the files named).
+    # Globs and directories are this command's, resolved here (a server reads only the files
+    # named), and before the store is opened: a path that names nothing leaves no new empty store.
+    try:
         files = [os.path.abspath(p) for p in iter_paths(paths)]
+    except (LinkbackError, ValueError) as exc:
+        fail(str(exc))
+    with writable_store(db) as store:
         if quiet or not err.is_terminal and output == "json":
             result = ingest_files(store, paths=files, workers=workers)
         else:

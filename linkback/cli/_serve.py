@@ -272,9 +272,7 @@ def mentions_spam_word(
 
 
 @mentions_app.command("rules")
-def mentions_rules(
-    output_format: FormatOption = Format.table, wide: WideOption = False, db: WriteDb = None
-) -> None:
+def mentions_rules(output_format: FormatOption = Format.table, wide: WideOption = False, db: WriteDb = None) -> None:
     """The allow and block lists."""
     with writable_store(db) as store:
         rows = actions.rules(store)
@@ -306,8 +304,12 @@ def refbacks_cmd(
     Example: linkback refbacks /var/log/nginx/access.log* --host blog.example.com
     """
     from linkback.protocols._refback import candidate_refbacks, summarize
-    from linkback.sources.accesslog import LogStats, read_logs
+    from linkback.sources.accesslog import LogStats, iter_log_paths, read_logs
 
+    try:  # logs that name nothing are refused before the store is opened (or made)
+        iter_log_paths(paths)
+    except (LinkbackError, ValueError) as exc:
+        fail(str(exc))
     with writable_store(db) as store:
         sites = [s["site"] for s in actions.sites(store)]
         if not sites:

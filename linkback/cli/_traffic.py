@@ -24,6 +24,7 @@ from linkback.cli._output import Format, FormatOption, Report, WideOption, fail,
 from linkback.errors import LinkbackError
 from linkback.reports import GROWTH_PERIODS, PRESETS
 from linkback.store import Store
+from linkback.traffic._read import iter_traffic_paths
 
 err = Console(stderr=True, highlight=False)
 
@@ -98,6 +99,10 @@ def visits_cmd(
 
     Example: linkback visits /var/log/nginx/access.log* --host example.com
     """
+    try:  # inputs that name nothing are refused before the store is opened (or made)
+        iter_traffic_paths(paths)  # the visits' reader expands them again, as it reads
+    except (LinkbackError, ValueError) as exc:
+        fail(str(exc))
     with writable_store(db) as store:
         try:
             if quiet or not err.is_terminal:

@@ -78,7 +78,7 @@ class TargetNotFound(LinkbackError):
             if self.close_matches
             else "; 'linkback domains' lists the domains it holds"
         )
-        super().__init__(f"no backlinks to `{target}` in this index{hint}")
+        super().__init__(f"no backlinks to '{target}' in this index{hint}")
 
 
 class FetchError(LinkbackError):

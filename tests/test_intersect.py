@@ -207,7 +207,7 @@ def test_linked_domains_with_ranks_sorts_and_pages(ranked: Store) -> None:
 
 
 def test_linked_domains_of_an_unknown_site_says_so(store: Store) -> None:
-    with pytest.raises(SourceNotFound, match="no links on pages of `nowhere.test`"):
+    with pytest.raises(SourceNotFound, match="no links on pages of 'nowhere.test'"):
         reports.linked_domains(store, "nowhere.test")
     with pytest.raises(TargetError):
         reports.linked_domains(store, "not a domain")
@@ -259,7 +259,7 @@ def test_cli_errors_are_one_red_line(db: str) -> None:
     code, _, err = run("intersect", A, B, "--not", A, db=db)
     assert code == 2 and "both a target and excluded" in err
     code, _, err = run("linked-domains", "nowhere.test", db=db)
-    assert code == 2 and "no links on pages of `nowhere.test`" in err
+    assert code == 2 and "no links on pages of 'nowhere.test'" in err
 
 
 def test_cli_linked_domains(ranked_db: str) -> None:

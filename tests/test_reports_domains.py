@@ -116,7 +116,7 @@ def test_a_typo_target_is_an_error_naming_close_matches(typo_store: Store, name:
     with pytest.raises(TargetNotFound) as caught:
         report(typo_store, "facebok.com")
     assert isinstance(caught.value, LinkbackError)
-    assert str(caught.value).startswith("no backlinks to `facebok.com` in this index")
+    assert str(caught.value).startswith("no backlinks to 'facebok.com' in this index")
     assert caught.value.close_matches[0] == "facebook.com" and "facebook.com" in str(caught.value)
 
 
@@ -157,7 +157,7 @@ def test_cli_domains_and_a_typo_as_one_red_line(tmp_path) -> None:
     result = runner.invoke(app, ["overview", "facebok.com", "--db", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "no backlinks to `facebok.com` in this index" in lines[0] and "facebook.com" in lines[0]
+    assert len(lines) == 1 and "no backlinks to 'facebok.com' in this index" in lines[0] and "facebook.com" in lines[0]
 
 
 def test_the_most_referred_domain_is_found_however_few_backlinks_it_has() -> None:

@@ -65,7 +65,7 @@ class SourceNotFound(LinkbackError):
     def __init__(self, source: str) -> None:
         self.source = source
         super().__init__(
-            f"no links on pages of `{source}` in this index: linked-domains reads the links on a site's own "
+            f"no links on pages of '{source}' in this index: linked-domains reads the links on a site's own "
             "pages, so ingest or crawl them first"
         )
 

@@ -274,6 +274,7 @@ print(oct(os.stat({str(tmp_path / 'p.duckdb')!r}).st_mode & 0o777), oct(os.stat(
 
 def test_an_advert_whose_server_was_killed_misleads_nobody(tmp_path: Path) -> None:
     db = str(tmp_path / "k.duckdb")
+    Store(db).close()
     code = f"""
 import time
 from linkback.client import Advert

@@ -164,3 +164,24 @@ def test_a_command_given_a_file_that_is_not_there_makes_no_store(tmp_path: Path,
 def test_an_import_counts_the_files_it_could_not_read_as_failed(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(tmp_path / "gone.csv"), "--format", "json", "--db", str(tmp_path / "d")])
     assert result.exit_code == 1 and json.loads(result.stdout)["failed"] == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["rank"],
+        ["rescan"],
+        ["categorize"],
+        ["alerts", "run"],
+        ["sent"],
+        ["site", "list"],
+        ["mentions", "list"],
+        ["monitor", "run"],
+    ],  # fmt: skip
+    ids=" ".join,
+)
+def test_a_command_on_what_a_store_holds_makes_none_at_a_mistyped_path(tmp_path: Path, command: list[str]) -> None:
+    """As a report does: a --db path with no database is an error, not a new empty store."""
+    result = runner.invoke(app, [*command, "--db", str(tmp_path / "typo.duckdb")])
+    assert result.exit_code == 2 and "no such database" in result.stderr, result.output
+    assert list(tmp_path.iterdir()) == []

@@ -126,7 +126,7 @@ def remove_cmd(rule_id: Annotated[int, typer.Argument(help="The rule's number ('
 
     Example: linkback alerts remove 3
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         found = al.alert_rule_remove(store, rule_id)
     if not found:
         fail(f"no alert rule {rule_id}: see 'linkback alerts rules'")
@@ -168,7 +168,7 @@ def run_cmd(
 
     Example: linkback alerts run
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         result = al.alerts_run(store, allow_private=allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE")))
     if output == "json":
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
@@ -194,7 +194,7 @@ def feed_cmd(
 
     Example: linkback alerts feed example.com --base https://links.example.com
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         found = al.alert_feed(store, site)
         origin = base.rstrip("/") or _base_url(store)
     print(f"{origin}{found['path']}")

@@ -56,7 +56,7 @@ def rescan_cmd(
 
     Example: linkback rescan --db linkback.duckdb
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         try:
             result = brands.rescan(store)
         except (LinkbackError, ValueError) as exc:

@@ -52,7 +52,7 @@ def categorize_cmd(
 
     Example: linkback categorize
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         try:
             if quiet or not err.is_terminal:
                 result = cat.categorize(store, domains=domains or None, everything=everything)

@@ -134,7 +134,7 @@ def sync_cmd(
 
     Example: linkback monitor sync example.com
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         result = monitor_sync(store, site)
     if output == "json":
         _print_json(result)
@@ -178,7 +178,7 @@ def run_cmd(
 
     Example: linkback monitor run --all --limit 100
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         kwargs: dict[str, Any] = dict(
             ids=ids or [], all_links=all_links, limit=limit, render=render.value, allow_private=allow_private
         )
@@ -289,7 +289,7 @@ def pause_cmd(ids: IdsArg, db: WriteDb = None) -> None:
 
     Example: linkback monitor pause 12 13
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         result = monitor_pause(store, ids, paused=True)
     err.print(f"paused: {result['changed']} changed")
 
@@ -300,6 +300,6 @@ def resume_cmd(ids: IdsArg, db: WriteDb = None) -> None:
 
     Example: linkback monitor resume 12 13
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         result = monitor_pause(store, ids, paused=False)
     err.print(f"resumed: {result['changed']} changed")

@@ -119,8 +119,14 @@ def open_store(db: Path | None) -> Iterator[Store]:
 
 
 @contextmanager
-def writable_store(db: Path | None) -> Iterator[Store]:
-    """The store at ``db`` opened for writing, or the owning server's (see :func:`open_store`)."""
+def writable_store(db: Path | None, *, create: bool = True) -> Iterator[Store]:
+    """The store at ``db`` opened for writing, or the owning server's (see :func:`open_store`).
+    ``create=False``: a command that works on what a store holds (rank, a list) fails when there
+    is none, as a report does, rather than make an empty one at a mistyped ``--db`` path."""
+    if not create:
+        path = Path(db if db is not None else default_db_path())
+        if not path.exists() and not Path(f"{path}.server.json").exists():
+            fail(f"{path}: no such database; run 'linkback ingest' first (or check --db)")
     with _store(db, read_only=False) as store:
         yield store
 

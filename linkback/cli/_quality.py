@@ -75,7 +75,7 @@ def rank_cmd(
         spam = read_seeds(spam_seeds) if spam_seeds is not None else None
     except (LinkbackError, ValueError, OSError) as exc:
         fail(str(exc))
-    with _writable(db) as store:
+    with _writable(db, create=False) as store:
         if quiet or output == "json" and not err.is_terminal:
             summary = RankSummary(**rank_run(store, seeds=trust, spam_seeds=spam, damping=damping))
         else:

@@ -95,7 +95,7 @@ def sent_cmd(
 
     Example: linkback sent https://blog.example.com/2026/11/a-post
     """
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         rows = jobs.sent(store, url, limit=limit)
     columns = ["send_id", *SEND_COLUMNS]
     render(Report(rows, "notifications sent", columns, SEND_TABLE + ["sent_at"]), output_format, None, wide=wide)

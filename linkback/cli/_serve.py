@@ -152,7 +152,7 @@ def site_add(
 @site_app.command("remove")
 def site_remove(site: Annotated[str, typer.Argument()], db: WriteDb = None) -> None:
     """Stop accepting linkbacks for SITE (its mentions are kept)."""
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         found = actions.remove_site(store, site)
     if not found:
         fail(f"{site} is not a site: see 'linkback site list'")
@@ -161,7 +161,7 @@ def site_remove(site: Annotated[str, typer.Argument()], db: WriteDb = None) -> N
 @site_app.command("list")
 def site_list(output_format: FormatOption = Format.table, wide: WideOption = False, db: WriteDb = None) -> None:
     """The sites and their policies."""
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         rows = actions.sites(store)
     render(Report(rows, "sites", actions.SITE_COLUMNS), output_format, None, wide=wide)
 
@@ -190,7 +190,7 @@ def mentions_list(
     db: WriteDb = None,
 ) -> None:
     """Mentions, newest first: the moderation queue is ``--state pending --status verified``."""
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         rows = actions.mentions(store, state=state, status=status, site=site, target=target, limit=limit)
     render(Report(rows, "mentions", actions.MENTION_COLUMNS, TABLE_COLUMNS), output_format, None, wide=wide)
 
@@ -198,7 +198,7 @@ def mentions_list(
 def _moderate(action: str, ids: list[int], domain: str | None, site: str | None, db: Path | None) -> None:
     if not ids and not domain:
         fail("give mention ids, or --domain")
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         result = actions.moderate(store, action, ids=ids, domain=domain, site=site)
     err.print(f"{action}: {result['changed']} changed")
 
@@ -274,7 +274,7 @@ def mentions_spam_word(
 @mentions_app.command("rules")
 def mentions_rules(output_format: FormatOption = Format.table, wide: WideOption = False, db: WriteDb = None) -> None:
     """The allow and block lists."""
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         rows = actions.rules(store)
     render(Report(rows, "rules", actions.RULE_COLUMNS), output_format, None, wide=wide)
 

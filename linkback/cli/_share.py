@@ -78,6 +78,6 @@ def share_revoke(
     db: WriteDb = None,
 ) -> None:
     """End a share link: its URL opens nothing any more, in sessions a running server has open too."""
-    with writable_store(db) as store:
+    with writable_store(db, create=False) as store:
         revoked = shares.revoke_share(store, share)
     err.print(f"revoked the share link {revoked['id'][:SHORT_ID]} for {escape(revoked['site'])}")

@@ -75,7 +75,10 @@ def _next_chunk(pipe: _Pipe) -> bytes | BaseException | None:
 def register(app: APIRouter, auth: list[Any]) -> None:
     @app.get("/api/v1/export/{table}", dependencies=auth, tags=["reports"])
     def export(table: str, request: Request, format: str = "jsonl") -> StreamingResponse:  # noqa: A002
-        """A whole table (links, pages or domains) as jsonl, csv (with a header) or parquet, streamed."""
+        """A whole table (links, pages or domains) as jsonl, csv (with a header) or parquet, streamed.
+
+        In csv, a text cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) has a
+        ``'`` before it; jsonl and parquet carry every value as stored."""
         if table not in reports.EXPORT_TABLES:
             raise HTTPException(status_code=404, detail=f"table must be one of {', '.join(reports.EXPORT_TABLES)}")
         if format not in reports.EXPORT_FORMATS:

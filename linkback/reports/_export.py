@@ -57,11 +57,10 @@ def _csv_columns(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def _spreadsheet_text(column: pa.Array) -> pa.Array:
-    formula = pc.and_not(
-        pc.match_substring_regex(column, csvcells.NEEDS_QUOTE), pc.match_substring_regex(column, csvcells.NUMBER)
-    )
-    if not pc.any(formula).as_py():
-        return column  # the common case: nothing to quote, nothing copied
+    starts = pc.match_substring_regex(column, csvcells.NEEDS_QUOTE)
+    if not pc.any(starts).as_py():
+        return column  # the common case: nothing to quote, no second pass, nothing copied
+    formula = pc.and_not(starts, pc.match_substring_regex(column, csvcells.NUMBER))
     quote, nothing = pa.scalar("'", column.type), pa.scalar("", column.type)  # large_string too
     return pc.if_else(formula, pc.binary_join_element_wise(quote, column, nothing), column)
 

@@ -321,7 +321,9 @@ class Store:
     #: True for a store over a connection it does not own (see borrowing): close leaves it open.
     _borrowed: bool = False
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False, create: bool = True
+    ) -> None:
         self.path = str(path if path is not None else default_db_path())
         if self.path != ":memory:" and os.path.isdir(self.path):
             # A directory is a Parquet index (spark extract's): what opens is its catalog, made on
@@ -333,7 +335,8 @@ class Store:
         self._generation = write_generation(self.path)
         self._writer: WriteHandler | None = None
         self._in_transaction = self._doomed = False
-        if read_only and self.path != ":memory:" and not Path(self.path).exists():
+        # Read-only, or not to be made (a command on what a store holds): a missing file is an error.
+        if (read_only or not create) and self.path != ":memory:" and not Path(self.path).exists():
             raise StoreError(f"{self.path}: no such database; run 'linkback ingest' first")
         if not read_only and self.path != ":memory:":
             private_files()

@@ -130,6 +130,20 @@ def test_psl_registrable_domain_total_form(host, expected):
     assert registrable_domain(host.lower()) == (expected or host.lower())
 
 
+def test_the_psl_holds_the_rules_the_library_would_parse_itself():
+    """linkback adds the punycode form of IDN rules itself (psl_rules), not the library: the same
+    rules, the same longest rule."""
+    from publicsuffixlist import PublicSuffixList
+
+    from linkback.urls import PSL_PATH, _get_psl
+
+    with PSL_PATH.open(encoding="utf-8") as f:
+        library = PublicSuffixList(f, accept_unknown=True)
+    ours = _get_psl()
+    assert ours._publicsuffix == library._publicsuffix and ours._maxlabel == library._maxlabel
+    assert "xn--55qx5d.cn" in ours._publicsuffix and "公司.cn" in ours._publicsuffix  # both forms
+
+
 # --- (3) resolve() in pages -------------------------------------------------------------------
 
 PAGE = "https://www.example.com/blog/2024/post.html?page=2#comments"

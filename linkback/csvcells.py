@@ -14,8 +14,10 @@ and Parquet carry every value unchanged.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
-from typing import Any
+from typing import Any, TextIO
 
 #: What a spreadsheet takes for the start of a formula (OWASP's list), with their full-width
 #: forms, which some spreadsheets' input methods turn into the ASCII ones.
@@ -44,3 +46,21 @@ def cell(value: Any) -> Any:
 def row(values: Any) -> list[Any]:
     """:func:`cell` of each value of a row."""
     return [cell(v) for v in values]
+
+
+class Writer:
+    """``csv.writer`` for linkback's CSV: every row through :func:`row`, lines ending in ``\n``,
+    and a cell with a carriage return quoted like one with a line feed. (Python's writer quotes
+    only the characters of its line terminator: with ``\n`` a bare CR went out unquoted, and a
+    spreadsheet, which breaks lines at a CR, read what follows it as a new row, a formula too.)"""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._line = io.StringIO()
+        self._csv = csv.writer(self._line, lineterminator="\r\n")
+
+    def writerow(self, values: Any) -> None:
+        self._line.seek(0)
+        self._line.truncate()
+        self._csv.writerow(row(values))
+        self._out.write(self._line.getvalue()[:-2] + "\n")

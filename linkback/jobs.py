@@ -273,11 +273,14 @@ def _with_hint(error: str) -> str:
 @report(columns=("send_id", *SEND_COLUMNS))
 def sent(store: Store, url: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
     """The notifications sent for your posts (or for one post), newest first."""
+    from linkback.reports._select import check_limit  # noqa: PLC0415
     from linkback.send import history  # noqa: PLC0415
     from linkback.urls import normalize  # noqa: PLC0415
 
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
     source = normalize(url).split("#", 1)[0] if url else None
-    return history(store.con, source, limit)
+    return history(store.con, source, check_limit(limit)[1][0])
 
 
 class RefbackCandidate(TypedDict):

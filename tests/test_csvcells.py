@@ -34,6 +34,7 @@ HOSTILE = (
     "+1+cmd|' /C calc'!A0",
     "-2+3+cmd|' /C calc'!A0",
     "\t=1+1",
+    "\r=1+1",  # a spreadsheet breaks the line at the CR: unquoted, "=1+1" would begin a row
 )
 TITLE = "@SUM(A1:A9)"
 
@@ -77,7 +78,13 @@ def _hostile_store(path: Path) -> str:
 
 
 def _cells(text: str) -> set[str]:
-    return {cell for row in csv.reader(io.StringIO(text)) for cell in row}
+    return {cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row}
+
+
+def _as_a_spreadsheet_reads(text: str) -> set[str]:
+    """The cells of ``text`` read by a program that ends a line at a CR as at a LF, as
+    spreadsheets do, but not inside a quoted cell."""
+    return _cells(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def test_every_csv_writer_quotes_hostile_text_and_json_keeps_it(tmp_path: Path) -> None:
@@ -87,13 +94,16 @@ def test_every_csv_writer_quotes_hostile_text_and_json_keeps_it(tmp_path: Path) 
     cli_csv = runner.invoke(app, ["backlinks", "example.com", "--format", "csv", "--limit", "0", "--db", db])
     assert cli_csv.exit_code == 0, cli_csv.stderr
     assert quoted <= _cells(cli_csv.stdout) and not set(HOSTILE) & _cells(cli_csv.stdout)
+    assert not any(cell.startswith("=") for cell in _as_a_spreadsheet_reads(cli_csv.stdout))
     cli_json = runner.invoke(app, ["backlinks", "example.com", "--format", "json", "--limit", "0", "--db", db])
     assert {row["anchor"] for row in json.loads(cli_json.stdout)} == set(HOSTILE)
 
     exported = tmp_path / "links.csv"
     result = runner.invoke(app, ["export", "links", "--format", "csv", "--output", str(exported), "--db", db])
     assert result.exit_code == 0, result.stderr
-    assert quoted <= _cells(exported.read_text(encoding="utf-8"))
+    written = exported.read_bytes().decode("utf-8")  # as written: read_text would turn a CR into a LF
+    assert quoted <= _cells(written)
+    assert not any(cell.startswith("=") for cell in _as_a_spreadsheet_reads(written))
     pages = runner.invoke(app, ["export", "pages", "--format", "csv", "--db", db])
     assert "'" + TITLE in _cells(pages.stdout) and TITLE not in _cells(pages.stdout)
 
@@ -105,6 +115,7 @@ def test_every_csv_writer_quotes_hostile_text_and_json_keeps_it(tmp_path: Path) 
         download = client.get("/reports/backlinks.csv?target=example.com")
         assert download.status_code == 200, download.text
         assert quoted <= _cells(download.text) and not set(HOSTILE) & _cells(download.text)
+        assert not any(cell.startswith("=") for cell in _as_a_spreadsheet_reads(download.text))
         raw = client.get("/reports/backlinks.json?target=example.com").json()
         assert {row["anchor"] for row in raw} == set(HOSTILE)
 

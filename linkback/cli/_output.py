@@ -11,7 +11,6 @@ the terminal by :mod:`._table`) or as JSON, JSON lines or CSV (for machines, eve
         return Report(reports.backlinks(store, target, limit=limit), f"backlinks to {target}", ...)
 """
 
-import csv
 import functools
 import inspect
 import json
@@ -251,10 +250,10 @@ def render(report: Report, fmt: Format, limit: int | None, *, wide: bool = False
             out.write(json.dumps({k: _plain(row[k]) for k in report.columns}, ensure_ascii=False) + "\n")
         return
     if fmt is Format.csv:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csvcells.Writer(out)
         writer.writerow(report.columns)
         for row in records:
-            writer.writerow(csvcells.row("" if row[k] is None else _plain(row[k]) for k in report.columns))
+            writer.writerow("" if row[k] is None else _plain(row[k]) for k in report.columns)
         return
     if isinstance(rows, dict):
         title = report.what[:1].upper() + report.what[1:]

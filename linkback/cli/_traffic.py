@@ -3,7 +3,6 @@
 domain), ``silent-backlinks`` and ``visit-imports``. Each report calls the
 :mod:`linkback.traffic` function of the same name with the same parameter names."""
 
-import csv
 import json
 import sys
 from enum import Enum
@@ -117,10 +116,10 @@ def visits_cmd(
     elif output_format is Format.jsonl:
         sys.stdout.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     elif output_format is Format.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csvcells.Writer(sys.stdout)
         writer.writerow(rows[0] if rows else ["name"])
         for row in rows:
-            writer.writerow(csvcells.row(json.dumps(v) if isinstance(v, (dict, list)) else v for v in row.values()))
+            writer.writerow(json.dumps(v) if isinstance(v, (dict, list)) else v for v in row.values())
     else:
         _print_summary(results, wide=wide)
     if any(r.status == "failed" for r in results):

@@ -315,8 +315,8 @@ def _score(
 
 
 def _limit_sql(limit: int | None) -> tuple[str, dict[str, Any]]:
-    check_limit(limit)
-    return ("", {}) if limit is None else (" LIMIT $limit", {"limit": limit})
+    sql, params = check_limit(limit)  # the limit capped at what SQL's LIMIT holds
+    return ("", {}) if not sql else (" LIMIT $limit", {"limit": params[0]})
 
 
 def _verdict_reason(verdict: str) -> str:

@@ -168,16 +168,21 @@ def _decode(token: str) -> dict[str, Any]:
     return data
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _valid(key: Key, value: Any) -> bool:
     if value is None:
         return True
-    if key.kind == "text":
-        return isinstance(value, str)
+    if key.kind == "text":  # text SQL can hold: no lone surrogate (JSON can carry one)
+        return isinstance(value, str) and not _SURROGATE.search(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     if key.kind == "time":  # whole seconds a date can hold, with a second to spare each side
         return isinstance(value, int) and _MIN_SECONDS <= value <= _MAX_SECONDS
-    return isinstance(value, int) or (key.kind == "number" and math.isfinite(value))
+    if isinstance(value, int):  # the integers a column holds: 64 bits, signed or not
+        return -(2**63) <= value < 2**64
+    return key.kind == "number" and math.isfinite(value)
 
 
 def read_cursor(report: str, sort: str, token: str) -> list[Any]:

@@ -119,7 +119,7 @@ def intersect(
     grouped, params = _grouped_sql(tgts, shut, pages=pages, follow=follow, min_targets=min_targets)
     rows = None
     if run is not None and sort == "targets" and limit is not None:
-        rows = _top_tiers(store, grouped, params, run[0], after, paged, paged_params, order, limit)
+        rows = _top_tiers(store, grouped, params, run[0], after, paged, paged_params, order, limit_params[0])
     if rows is None:
         ranks = "(SELECT NULL::UBIGINT AS dk, NULL::DOUBLE AS dr WHERE false)"
         if run is not None:

@@ -49,17 +49,26 @@ def today() -> date:
     return datetime.now(timezone.utc).date()
 
 
+#: The days a period may start or end on: a link is no older than the web, and a period's
+#: comparison (a year or a period earlier) and its day arithmetic stay within Python's dates.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
 def parse_day(name: str, text: str | date | None) -> date | None:
     """A ``YYYY-MM-DD`` date (None stays None); a clear error naming ``name`` otherwise."""
-    if text is None or isinstance(text, date):
-        return text
-    text = text.strip()
-    if not text:
+    if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{name} {text!r}: give a date as YYYY-MM-DD") from None
+    if not isinstance(text, date):
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            text = date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{name} {text!r}: give a date as YYYY-MM-DD") from None
+    if not FIRST_DAY <= (text.date() if isinstance(text, datetime) else text) <= LAST_DAY:
+        raise ValueError(f"{name} {text}: give a date from {FIRST_DAY} to {LAST_DAY}")
+    return text
 
 
 def year_before(day: date) -> date:

@@ -209,8 +209,8 @@ def silent_backlinks(
     host is called silent. ``last_visit`` is the page's latest visit at any time (None: never).
     Raises ValueError when no visit to the target is stored: without logs nothing is silent.
     """
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise ValueError(f"days must be a whole number >= 1, not {days!r}")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 36_500:
+        raise ValueError(f"days must be a whole number from 1 to 36500 (a century), not {days!r}")
     tgt = as_target(target)
     clauses, params = target_clauses(tgt)
     v_where = " AND ".join(clauses)

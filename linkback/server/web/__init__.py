@@ -9,7 +9,6 @@ when they are http(s).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
@@ -161,7 +160,7 @@ def register(app: FastAPI) -> None:
         face = _face(name)
         if fmt not in ("csv", "json"):
             raise HTTPException(status_code=404, detail="csv or json")
-        rows, error = _call(request, face, _forms.read(face, request.query_params))
+        rows, error = _call(request, face, _read(face, request))
         if error:
             raise HTTPException(status_code=400, detail=error)
         records = rows if isinstance(rows, list) else [rows]
@@ -171,10 +170,10 @@ def register(app: FastAPI) -> None:
             return Response(json.dumps(plain(records), ensure_ascii=False, indent=2), headers=disposition,
                             media_type="application/json")  # fmt: skip
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csvcells.Writer(out)
         writer.writerow(columns)
         for row in records:
-            writer.writerow(csvcells.row("" if row.get(c) is None else _csv_value(plain(row.get(c))) for c in columns))
+            writer.writerow("" if row.get(c) is None else _csv_value(plain(row.get(c))) for c in columns)
         return Response(out.getvalue(), headers=disposition, media_type="text/csv; charset=utf-8")
 
     @app.get("/reports/{name}", include_in_schema=False)
@@ -183,7 +182,10 @@ def register(app: FastAPI) -> None:
         if session is None:
             return _to_login(request)
         face = _face(name)
-        values = _forms.read(face, request.query_params)
+        try:
+            values, bad = _forms.read(face, request.query_params), ""
+        except ValueError as exc:  # a hand-edited URL: the page says what is wrong, with its form
+            values, bad = {}, str(exc)
         shown = dict(values)
         if "limit" in {p.name for p in face.parameters()} and "limit" not in values:
             shown["limit"] = PAGE_ROWS
@@ -191,7 +193,7 @@ def register(app: FastAPI) -> None:
         limit = shown.get("limit")
         # A paged table asks for one row more than it shows: whether a next page exists.
         size = limit if paged and isinstance(limit, int) and limit > 0 else 0
-        result, error = _call(request, face, {**shown, "limit": size + 1} if size else shown)
+        result, error = ([], bad) if bad else _call(request, face, {**shown, "limit": size + 1} if size else shown)
         rows = result if isinstance(result, list) else [result] if result else []
         more = bool(size) and len(rows) > size
         rows = rows[:size] if size else rows
@@ -245,6 +247,14 @@ def _face(name: str) -> Face:
     if face is None or face.kind != "report":
         raise HTTPException(status_code=404, detail=f"no report {name!r}")
     return face
+
+
+def _read(face: Face, request: Request) -> dict[str, Any]:
+    """The report's arguments from the query string; 400 with the reason when one is no value."""
+    try:
+        return _forms.read(face, request.query_params)
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
 
 
 def _call(request: Request, face: Face, values: dict[str, Any]) -> tuple[Any, str]:

@@ -165,7 +165,7 @@ def _score(text: str) -> tuple[int, str]:
     text = text.strip()
     if not text:
         return quality.DISAVOW_MIN_SCORE, ""
-    if not text.isdigit() or not 1 <= int(text) <= 100:
+    if not (text.isascii() and text.isdigit()) or len(text) > 3 or not 1 <= int(text) <= 100:
         return quality.DISAVOW_MIN_SCORE, f"min score must be a whole number from 1 to 100, got {text[:20]!r}"
     return int(text), ""
 

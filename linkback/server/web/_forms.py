@@ -8,6 +8,7 @@ that gives the same rows.
 from __future__ import annotations
 
 import inspect
+import math
 import shlex
 import types
 import typing
@@ -121,16 +122,26 @@ def read(face: Face, query: Any) -> dict[str, Any]:
             continue
         if listed:
             items = [x.strip() for v in raw for x in v.split(",") if x.strip()]
-            values[name] = [typ(x) for x in items] if typ in (int, float) else items
+            values[name] = [_number(name, typ, x) for x in items] if typ in (int, float) else items
         elif typ is bool:
             values[name] = raw[-1] in ("yes", "on", "true", "1")
-        elif typ is int:
-            values[name] = int(raw[-1])
-        elif typ is float:
-            values[name] = float(raw[-1])
+        elif typ in (int, float):
+            values[name] = _number(name, typ, raw[-1])
         else:
             values[name] = raw[-1]
     return values
+
+
+def _number(name: str, typ: type, text: str) -> int | float:
+    """``text`` as the number a form field asks for; a ValueError that names the field otherwise."""
+    try:
+        value = typ(text)
+    except ValueError:
+        value = None
+    if value is None or (typ is float and not math.isfinite(value)) or (typ is int and not -(2**63) <= value < 2**63):
+        what = "a whole number" if typ is int else "a number"
+        raise ValueError(f"{name}: {text[:40]!r} is not {what}")
+    return value
 
 
 def cli_command(face: Face, values: dict[str, Any]) -> str:

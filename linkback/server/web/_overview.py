@@ -320,7 +320,10 @@ def register(app: FastAPI) -> None:
         if session is None:
             return RedirectResponse("/login?next=/mentions", status_code=303)
         store = state_of(request).request_store()
-        rows = _actions.mentions(store, state=state or None, status=status or None, limit=200)
+        try:
+            rows = _actions.mentions(store, state=state or None, status=status or None, limit=200)
+        except (LinkbackError, ValueError) as exc:  # a hand-edited URL: an unknown state or status
+            return page(request, "mentions.html", session, rows=[], state="", status="", error=str(exc), http_status=400)
         return page(request, "mentions.html", session, rows=rows, state=state, status=status)
 
     @app.post("/do/moderate", include_in_schema=False)

@@ -151,10 +151,17 @@ def check_csrf(session: Session, sent: str) -> None:
         raise HTTPException(status_code=403, detail="the form's CSRF token is missing or wrong: reload the page")
 
 
+#: Fields a posted form may have: the moderation inbox's boxes ticked on its longest page, and more.
+MAX_FORM_FIELDS = 2000
+
+
 async def form_lists(request: Request) -> dict[str, list[str]]:
     """A urlencoded form's fields, each with all its values."""
     body = await request.body()
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=2000)
+    try:
+        return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # more fields than any form of the dashboard has
+        raise HTTPException(status_code=400, detail=f"the form has more than {MAX_FORM_FIELDS:,} fields") from None
 
 
 async def posted_lists(request: Request) -> tuple[Session | None, dict[str, list[str]]]:

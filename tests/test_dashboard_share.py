@@ -163,6 +163,18 @@ def test_a_link_changes_nothing(clients) -> None:
     assert "evil.example" not in admin.get("/sites").text.split('id="sites-h"')[1].split("<h3>")[0]
 
 
+def test_the_admin_token_opens_the_api_beside_a_share_sessions_cookie(clients) -> None:
+    """A browser that once opened a share link keeps its cookie; the admin's token, sent with it
+    (trying the API in /docs), is the admin's. The cookie alone opens nothing of the API."""
+    admin, visitor = clients
+    open_link(visitor, make_link(admin, "example.com"))
+    assert visitor.get("/api/v1/reports/sites").status_code in (401, 403)
+    assert visitor.get("/api/v1/reports/sites", headers={"Authorization": "Bearer wrong"}).status_code in (401, 403)
+    with_token = visitor.get("/api/v1/reports/sites", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert with_token.status_code == 200, with_token.text[:300]
+    assert visitor.get("/reports/backlinks?target=evil.example").status_code == 403  # the pages stay the link's
+
+
 def test_revoking_a_link_ends_its_sessions(clients) -> None:
     admin, visitor = clients
     secret = make_link(admin, "example.com")

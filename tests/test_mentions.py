@@ -38,13 +38,14 @@ def con():
         ("::1", "[::1]"),
         ("[2001:db8::1]:8443", "[2001:db8::1]"),
         ("bücher.example", "xn--bcher-kva.example"),
+        ("a" * 63 + ".example", "a" * 63 + ".example"),
     ],
 )
 def test_sites_are_normalised(text: str, site: str) -> None:
     assert mentions.normalize_site(text) == site
 
 
-@pytest.mark.parametrize("text", ["not a host!", "", "http://"])
+@pytest.mark.parametrize("text", ["not a host!", "", "http://", "a" * 5000, "a" * 64 + ".example", "ab." * 90 + "com"])
 def test_what_is_not_a_site_is_refused(text: str) -> None:
     with pytest.raises(URLError):
         mentions.normalize_site(text)

@@ -22,6 +22,7 @@ from serverkit import Page, PageServer, loopback_resolver, start_linkback, wait_
 from linkback.fetch import Fetcher, GuardPolicy
 from linkback.mentions._verification import Known, verify
 from linkback.server import Settings, create_app, trackback_key
+from linkback.server._bodylimit import BodyLimit, LimitBodies
 
 TARGET = "http://blog.test/post/1"
 
@@ -323,3 +324,43 @@ def test_the_api_docs_load_every_asset_from_the_server_itself(tmp_path, page) ->
     app = create_app(Settings(db=str(tmp_path / "docs.duckdb")))  # the docs need no database: no lifespan
     seen = asyncio.run(_docs_assets(app, page))
     assert all(status == 200 for _, status in seen), seen
+
+
+# --- a body that does not come --------------------------------------------------------------------
+
+
+def _through_limit(limit: BodyLimit, messages: list[dict], then_wait: bool) -> tuple[list[dict], list[bytes]]:
+    """What LimitBodies sends, and the bodies the app got, for a request whose body comes as
+    ``messages`` and then (``then_wait``) never ends."""
+    sent: list[dict] = []
+    got: list[bytes] = []
+    queue = list(messages)
+
+    async def receive() -> dict:
+        if queue:
+            return queue.pop(0)
+        if then_wait:
+            await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def app(scope, receive, send) -> None:  # noqa: ANN001
+        got.append((await receive())["body"])
+
+    scope = {"type": "http", "path": limit.path, "headers": [(b"content-length", b"100")]}
+    asyncio.run(LimitBodies(app, [limit])(scope, receive, send))
+    return sent, got
+
+
+def test_a_body_that_stops_coming_is_408_and_the_connection_closed() -> None:
+    limit = BodyLimit("/webmention", 100, lambda n: (b"too large", "text/plain"), max_seconds=0.2)
+    sent, got = _through_limit(limit, [{"type": "http.request", "body": b"source=", "more_body": True}], then_wait=True)
+    assert got == [] and sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]
+    # In time, the same body reaches the route whole.
+    whole = [{"type": "http.request", "body": b"source=", "more_body": True}, {"type": "http.request", "body": b"x"}]
+    sent, got = _through_limit(limit, whole, then_wait=False)
+    assert got == [b"source=x"] and sent == []
+    # Every limit has a deadline: ~10 s for the public endpoints' few kilobytes.
+    assert 10 < BodyLimit("/webmention", 16_384, limit.answer).seconds < 12

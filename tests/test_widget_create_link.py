@@ -213,6 +213,18 @@ def test_the_prompt_shows_only_while_a_post_has_no_approved_link(reader: TestCli
 # --- the reader's form: one intake with POST /webmention ---------------------------------------
 
 
+def test_a_clients_host_header_never_names_the_server_in_a_cached_widget(reader: TestClient, monkeypatch) -> None:
+    """The widget is public and cached: the URLs it writes come from LINKBACK_PUBLIC_URL when it is
+    set, whatever Host a client sends; without it they are the request's, and the answer says it
+    varies by Host, so no shared cache serves one client's Host to others."""
+    forged = reader.get("/widget", params={"target": EMPTY}, headers={"Host": "evil.example"})
+    assert "Host" in forged.headers["vary"] and "http://evil.example" + FORM in forged.text
+    monkeypatch.setenv("LINKBACK_PUBLIC_URL", "https://links.example.org/")
+    for path in ("/widget", "/api/create-link"):
+        got = reader.get(path, params={"target": EMPTY}, headers={"Host": "evil.example"})
+        assert "evil.example" not in got.text and "https://links.example.org" + FORM in got.text, path
+
+
 def test_the_form_takes_a_webmention_in_exactly_as_post_webmention_does(tmp_path: Path) -> None:
     with TestClient(create_app(settings(new_db(tmp_path)))) as client:
         client.app.state.linkback.runner.stop()  # keep both queued, as the intake left them

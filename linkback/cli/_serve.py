@@ -115,8 +115,20 @@ def serve_cmd(
     )
     err.print(f"linkback serving {path} on http://{shown}:{port} (Ctrl-C stops)")
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", proxy_headers=False, access_log=access_log
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        access_log=access_log,
+        # Beyond this many connections at once, new ones are answered 503 at once: a flood of
+        # idle sockets meets that before the process runs out of file descriptors.
+        limit_concurrency=MAX_CONNECTIONS,
     )
+
+
+#: Connections the server holds at once (uvicorn's limit_concurrency); see serve().
+MAX_CONNECTIONS = 500
 
 
 # --- sites ---------------------------------------------------------------------------------------

@@ -44,7 +44,11 @@ def normalize_site(text: str) -> str:
         raise URLError(f"not a host or domain: {text!r}", url=text) from exc
     if not host or " " in host:
         raise URLError(f"not a host or domain: {text!r}", url=text)
-    return host.rstrip(".")
+    host = host.rstrip(".")
+    # URLs may carry any length of host; a name DNS can resolve has labels of 63 bytes at most.
+    if not host.startswith("[") and (len(host) > 253 or any(len(label) > 63 for label in host.split("."))):
+        raise URLError(f"not a host or domain: {text[:80]!r} is longer than DNS allows", url=text)
+    return host
 
 
 def _is_domain_entry(site: str) -> bool:

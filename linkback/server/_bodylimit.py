@@ -9,7 +9,9 @@ the limit. The 413 closes the connection: what the client still sends is dropped
 instead of being buffered.
 
 A body within its limit (kilobytes) is read here and handed to the route as one message, so
-the route's own ``request.body()`` stays as it is.
+the route's own ``request.body()`` stays as it is. It must arrive in time (:attr:`BodyLimit.seconds`):
+a client that declares 100 bytes and sends one a minute would otherwise hold its connection, and
+a few thousand of them every socket the server may open; it is answered 408 and let go.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import anyio
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,6 +39,13 @@ class BodyLimit:
     path: str
     max_bytes: int
     answer: Callable[[int], tuple[bytes, str]]
+    #: How long the whole body may take; None: 10 s and a second per 16 KiB of the limit (the
+    #: public endpoints' few kilobytes: ~10 s; an upload of 64 MB: about an hour).
+    max_seconds: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.max_seconds if self.max_seconds is not None else 10.0 + self.max_bytes / 16384
 
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) if self.path.endswith("/") else path == self.path
@@ -59,16 +70,20 @@ class LimitBodies:
             await self._refuse(limit, send)
             return
         body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the client left: nobody to answer
-            body += message.get("body", b"")
-            if len(body) > limit.max_bytes:
-                await self._refuse(limit, send)
-                return
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(limit.seconds) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the client left: nobody to answer
+                body += message.get("body", b"")
+                if len(body) > limit.max_bytes:
+                    await self._refuse(limit, send)
+                    return
+                if not message.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            await self._refuse(limit, send, status=408, answer=(b"the request body did not arrive in time", "text/plain"))
+            return
         await self.app(scope, _replay(bytes(body), receive), send)
 
     def _limit_for(self, scope: Scope) -> BodyLimit | None:
@@ -78,13 +93,15 @@ class LimitBodies:
         # The most specific limit wins: /do/import's own before the one of every /do/ form.
         return max((limit for limit in self.limits if limit.matches(path)), key=lambda lim: len(lim.path), default=None)
 
-    async def _refuse(self, limit: BodyLimit, send: Send) -> None:
+    async def _refuse(
+        self, limit: BodyLimit, send: Send, status: int = 413, answer: tuple[bytes, str] | None = None
+    ) -> None:
         self.refused[limit.path] = self.refused.get(limit.path, 0) + 1
-        body, content_type = limit.answer(limit.max_bytes)
+        body, content_type = answer or limit.answer(limit.max_bytes)
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", content_type.encode("latin-1")),
                     (b"content-length", str(len(body)).encode()),

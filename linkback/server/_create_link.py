@@ -36,6 +36,7 @@ from linkback.server._display import (
     _site_of_targets,
     _templates,
     create_link,
+    public_base,
     target_aliases,
 )
 from linkback.server._webmention import FORM_PATH, Received, read_pair, receive
@@ -118,7 +119,7 @@ def _form_answer(
         detail=str(error) if error else "",
         source=received.source if received else source.strip()[:500],
         back=back,
-        css_url=str(request.base_url).rstrip("/") + "/widget.css",
+        css_url=public_base(request) + "/widget.css",
     )
     return Response(
         page,
@@ -145,7 +146,7 @@ def register(app: FastAPI) -> None:
             targets = target_aliases(target)
         except BadRequest as exc:
             return _error(str(exc))
-        base = str(request.base_url).rstrip("/")
+        base = public_base(request)
         return SafeJSONResponse(create_link(state_of(request), targets, base), headers=PUBLIC)
 
     @app.post(FORM_PATH, status_code=201, tags=["display"])

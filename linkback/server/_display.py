@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -63,10 +64,21 @@ SNIPPET_SIZE = 200
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
+def public_base(request: Request) -> str:
+    """Where people reach this server, for the absolute URLs it writes into what it serves (the
+    widget's stylesheet and form, share links, feeds): ``LINKBACK_PUBLIC_URL`` when set, else
+    the URL the request came to. That one is built from the request's Host header, which a
+    client chooses: behind a shared cache, set LINKBACK_PUBLIC_URL (public answers built from it
+    also say ``Vary: Host``)."""
+    public = os.environ.get("LINKBACK_PUBLIC_URL", "").strip().rstrip("/")
+    return public or str(request.base_url).rstrip("/")
+
+
 PUBLIC = {
     "Access-Control-Allow-Origin": "*",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "public, max-age=30",
+    "Vary": "Host",  # some answers hold URLs of this server (public_base)
 }
 #: The snippet may show images and our stylesheet, and nothing may run in it; its one form (a
 #: reader's "Create a link") posts to this server.
@@ -293,7 +305,7 @@ def render_widget(
         for b in index:
             b["label"] = b["anchor"] or host_label(b["source_url"])
             b["host"] = host_label(b["source_url"])
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     # Only a post without links asks for one: the title lookup costs a scan of ``pages``.
     prompt = create_link(state, targets, base) if not entries and not index else None
     return (
@@ -485,6 +497,7 @@ def register(app: FastAPI) -> None:
                 "X-Content-Type-Options": "nosniff",
                 "Access-Control-Allow-Origin": "*",
                 "Cache-Control": "public, max-age=30",
+                "Vary": "Host",  # its stylesheet and form URLs are this server's (public_base)
             },
         )
 

@@ -8,7 +8,6 @@ which says nothing about whether the site has a feed. Reading it marks its alert
 from __future__ import annotations
 
 import hmac
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from linkback.alerts import atom_feed, feed_token
 from linkback.alerts._atom import stable_id
 from linkback.alerts._rules import rule_site
 from linkback.server._app import state_of
+from linkback.server._display import public_base
 from linkback.store import Store
 
 #: Entries a feed shows (the newest).
@@ -70,7 +70,7 @@ def register(app: FastAPI) -> None:
             raise HTTPException(status_code=404, detail="no such feed")
         now = datetime.now(UTC)
         rows = feed_alerts(state.reader(), name)
-        base = os.environ.get("LINKBACK_PUBLIC_URL", "").strip().rstrip("/") or str(request.base_url).rstrip("/")
+        base = public_base(request)
         body = atom_feed(
             name,
             rows,

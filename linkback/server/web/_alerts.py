@@ -11,7 +11,6 @@ the session's CSRF token.
 from __future__ import annotations
 
 import math
-import os
 import re
 import shlex
 from itertools import groupby
@@ -34,6 +33,7 @@ from linkback.alerts import (
 from linkback.errors import LinkbackError
 from linkback.mentions import _actions
 from linkback.server._app import state_of
+from linkback.server._display import public_base
 from linkback.server._jobs import queue_job
 from linkback.server.web._jobview import job_view
 from linkback.server.web._monitor import when
@@ -122,12 +122,6 @@ def list_command(site: str, event: str) -> str:
     return " ".join(shlex.quote(w) for w in [*words, "--limit", str(ALERT_ROWS)])
 
 
-def _base_url(request: Request) -> str:
-    """Where the feeds are read from outside: LINKBACK_PUBLIC_URL, else this server's URL."""
-    public = os.environ.get("LINKBACK_PUBLIC_URL", "").strip().rstrip("/")
-    return public or str(request.base_url).rstrip("/")
-
-
 def register(app: FastAPI) -> None:
     @app.get("/alerts", include_in_schema=False)
     def alerts_page(request: Request, site: str = "", event: str = "", job: str = "") -> Response:
@@ -204,7 +198,7 @@ def _page(
         row["href"] = evidence_href(row["evidence"])
         row["delivery"] = delivery(row)
         row["when"] = when(row["created_at"])
-    base = _base_url(request)
+    base = public_base(request)
     sites = []
     for name, its in groupby(rules, key=lambda r: r["site"]):
         listed = list(its)

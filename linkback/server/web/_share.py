@@ -31,6 +31,7 @@ from linkback.faces import FACES
 from linkback.mentions import _actions
 from linkback.mentions._sites import covers
 from linkback.server._app import state_of
+from linkback.server._display import public_base
 from linkback.server.web._render import page
 from linkback.server.web._session import (
     COOKIE,
@@ -128,7 +129,12 @@ class ShareGate:
             request = Request(scope)
             session = any_session(request)
             # A session whose link is gone is ended here; its request goes on as a stranger's.
-            if session is not None and session.site is not None and await run_in_threadpool(kept, request, session):
+            if (
+                session is not None
+                and session.site is not None
+                and not _admin_api_call(request)
+                and await run_in_threadpool(kept, request, session)
+            ):
                 verdict, detail = decide(session, request.method, request.url.path, request.query_params)
                 if verdict != "allow":
                     response = (
@@ -139,6 +145,14 @@ class ShareGate:
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
+
+
+def _admin_api_call(request: Request) -> bool:
+    """Does ``request`` call the API with the admin token? Then a share session's cookie beside it
+    (a browser that once opened a share link, trying the API in /docs) takes nothing away."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    return request.url.path.startswith("/api/v1/") and bool(token) and state_of(request).token_ok(token)
 
 
 def kept(request: Request, session: Session) -> bool:
@@ -211,7 +225,7 @@ def register(app: FastAPI) -> None:
             made = shares.create_share(state_of(request).request_store(), site=form.get("site", ""))
         except (LinkbackError, ValueError) as exc:
             return _page(request, session, form=form, error=f"site: {exc}", http_status=400)
-        url = str(request.base_url).rstrip("/") + made["path"]
+        url = public_base(request) + made["path"]
         return _page(request, session, made=made, url=url)
 
     @app.post("/do/shares/revoke", include_in_schema=False)

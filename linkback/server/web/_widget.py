@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from linkback.mentions import _actions
 from linkback.server._app import state_of
-from linkback.server._display import BadRequest, render_widget, target_aliases
+from linkback.server._display import BadRequest, public_base, render_widget, target_aliases
 from linkback.server.web._overview import apply_moderation
 from linkback.server.web._render import page
 from linkback.server.web._session import Session, current, posted_lists
@@ -74,7 +74,7 @@ def _preview(
         context["error"] = error or str(exc)
         return page(request, "widget_preview.html", session, **context, http_status=400)
     remove = {"action": REMOVE_PATH, "csrf": session.csrf, "target": target}
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     context.update(
         # render_widget escapes every third-party value itself (autoescape); its HTML is kept.
         widget=Markup(render_widget(request, targets, css=False, photos=False, remove=remove, uid="now")),

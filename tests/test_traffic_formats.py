@@ -47,6 +47,10 @@ HOSTILE_COMBINED = [
     combined(ref="\x1b[2J\x1b[31mred"),
     combined(when="32/Foo/2015:10:05:03 +0000"),
     combined(when="10/Oct/2023:13:55:60 +0000"),  # no second 60
+    combined(when="19/May/0001:09:05:01 +0000"),  # no visit is from before the web...
+    combined(when="01/Jan/0001:00:00:00 +1400"),  # (before year 1 in UTC: it raised)
+    combined(when="31/Dec/9999:23:59:59 +0000"),  # ... or from the far future
+    combined(when="10/Oct/2023:13:55:36 +9999"),  # no zone is 99 hours ahead
     combined(when="10/Oct/2023:13:55:36.123 +0200"),
     combined(when="10/Oct/2023:13:55:36  +0000"),
     combined(ua=UA + '"'),  # a stray quote
@@ -117,7 +121,7 @@ def test_hostile_lines_through_both_paths(tmp_path: Path) -> None:
     slow, slow_drops, slow_stats = _visits(p, fast=False, site="example.com")
     assert fast == slow and fast_drops == slow_drops
     assert fast_stats.skipped == slow_stats.skipped and fast_stats.accounted
-    assert fast_stats.skipped["malformed"] >= 5 and fast_stats.skipped["bad_time"] == 3
+    assert fast_stats.skipped["malformed"] >= 5 and fast_stats.skipped["bad_time"] == 7
     # Injection in a referrer is only text: kept as the referrer's URL, quoted by SQL parameters.
     assert any(r[6] and "DROP%20TABLE" in r[6] for r in fast)
 
@@ -190,6 +194,10 @@ def test_caddy_line() -> None:
         ('"a string"', "not_a_request"),
         (json.dumps({**CADDY, "ts": "yesterday"}), "bad_time"),
         (json.dumps({**CADDY, "ts": True}), "bad_time"),
+        (json.dumps({**CADDY, "ts": "0001-01-01T00:00:00+14:00"}), "bad_time"),  # before year 1 in UTC
+        (json.dumps({**CADDY, "ts": "9999-12-31T00:00:00Z"}), "bad_time"),
+        (json.dumps({**CADDY, "ts": 99999999999}), "bad_time"),  # year 5138
+        (json.dumps({**CADDY, "ts": -1}), "bad_time"),
         ("", "blank"),
     ],
 )

@@ -24,6 +24,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+
+from linkback.traffic._formats import in_window
+
+_FIRST_DAY = date(1970, 1, 1)  # epoch day 0
 from typing import BinaryIO
 
 __all__ = ["ExportRow", "read_export", "sniff_export"]
@@ -102,13 +106,17 @@ def _count(text: str) -> int | None:
 
 
 def _day(text: str) -> date | None:
+    """The day of an export's row, or None when it is none, or none of the web (as a log line's
+    time: since 1990, not past tomorrow)."""
     text = text.strip()
     try:
         if len(text) == 8 and text.isdigit():
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        return date.fromisoformat(text[:10])
+            day = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        else:
+            day = date.fromisoformat(text[:10])
     except ValueError:
         return None
+    return day if in_window((day - _FIRST_DAY).days * 86_400) else None
 
 
 def read_export(fh: BinaryIO, kind: str, refuse: list[tuple[int, str]]) -> Iterator[ExportRow]:

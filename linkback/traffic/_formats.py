@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
@@ -65,6 +66,14 @@ _SIMPLE_ESCAPES = {
     b"f": b"\f",
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The first moment a log line may be from (the web began in 1991), in epoch seconds.
+FIRST_SECOND = (datetime(1990, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()
+
+
+def in_window(seconds: float) -> bool:
+    """Can a log line be from then: since 1990 and not over a day ahead of this machine's clock?
+    A line from year 1 or 9999 is damage (or a forgery), not a visit: it is a ``bad_time``."""
+    return FIRST_SECOND <= seconds <= time.time() + 86_400
 
 
 def _unescape_one(m: re.Match[bytes]) -> bytes:
@@ -93,14 +102,16 @@ def clf_time(text: str) -> datetime | None:
         return None
     day, mon, year, hh, mm, ss, sign, oh, om = m.groups()
     month = _MONTHS.get(mon.lower())
-    if month is None:
+    # Zones run from -12:00 to +14:00; a year outside the window never makes a visit (in_window).
+    if month is None or int(oh) > 14 or int(om) > 59 or not 1989 <= int(year) <= 9998:
         return None
     try:
         local = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
     except ValueError:
         return None
     offset = timedelta(hours=int(oh), minutes=int(om))
-    return local - offset if sign == "+" else local + offset
+    when = local - offset if sign == "+" else local + offset
+    return when if in_window((when - _EPOCH).total_seconds()) else None
 
 
 # The epoch second of each hour seen ("10/Oct/2000:13" + zone): a log's lines share a few hours,
@@ -227,15 +238,16 @@ def _json_time(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) if 0 <= value < 1e11 else None
+        return float(value) if in_window(value) else None
     if isinstance(value, str):
         try:
             when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            seconds = (when - _EPOCH).total_seconds()
+        except (ValueError, OverflowError):  # year 1 east of UTC is before year 1 in UTC
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return (when - _EPOCH).total_seconds()
+        return seconds if in_window(seconds) else None
     return None
 
 
@@ -304,6 +316,8 @@ class W3CFormat:
         try:
             when = datetime.fromisoformat(f"{get('date')}T{get('time')}").replace(tzinfo=UTC)
         except ValueError:
+            return "bad_time"
+        if not in_window((when - _EPOCH).total_seconds()):
             return "bad_time"
         status = get("sc-status")
         if not (len(status) == 3 and status.isdigit()):

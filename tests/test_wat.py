@@ -218,16 +218,18 @@ def test_bad_json_is_counted_with_where_and_reading_goes_on(tmp_path: Path) -> N
     bad = [
         make_wat.metadata_record("https://example.com/", "2024-05-01T00:00:00Z", "<urn:x:1>", b'{"Envelope": {'),
         make_wat.metadata_record("https://example.com/", "2024-05-01T00:00:00Z", "<urn:x:2>", b'["not", "a", "doc"]'),
+        # Nested deeper than the JSON parser goes: RecursionError, which stopped the ingest.
+        make_wat.metadata_record("https://example.com/", "2024-05-01T00:00:00Z", "<urn:x:3>", b"[" * 200_000),
     ]
-    wat.write_bytes(members[0] + bad[0] + b"".join(members[1:3]) + bad[1] + b"".join(members[3:]))
+    wat.write_bytes(members[0] + bad[0] + b"".join(members[1:3]) + bad[1] + bad[2] + b"".join(members[3:]))
     stats = ReadStats()
     pages = list(iter_wat(wat, stats=stats))
     assert [facts.url for facts, _ in pages] == ["https://an.wikipedia.org/wiki/Escopete"]
-    assert stats.skipped["bad_json"] == 2 and len(stats.errors) == 2
+    assert stats.skipped["bad_json"] == 3 and len(stats.errors) == 3
     assert str(wat) in stats.errors[0] and str(len(members[0])) in stats.errors[0]  # the file and the byte offset
     with Store(tmp_path / "db.duckdb") as store:
         (f,) = ingest([wat], store=store, workers=1).files
-        assert (f.status, f.pages, f.skipped["record/bad_json"]) == ("ingested", 1, 2)
+        assert (f.status, f.pages, f.skipped["record/bad_json"]) == ("ingested", 1, 3)
 
 
 def test_a_cut_wat_keeps_what_came_before_and_says_where_it_was_cut(tmp_path: Path, sample_wat: Path) -> None:

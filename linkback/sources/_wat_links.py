@@ -32,8 +32,9 @@ def parse_record(
     """One metadata record's page, or None (the reason counted in ``stats``)."""
     try:
         got = wat_page(json.loads(raw), source=source, offset=offset, limits=limits, shared=shared)
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:  # JSONDecodeError is a ValueError
-        stats.error("bad_json", f"WAT record: {type(exc).__name__}: {exc}", path=source, offset=offset)
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:  # JSONDecodeError: ValueError
+        # RecursionError: JSON nested deeper than the parser goes (a hostile record).
+        stats.error("bad_json", f"WAT record: {type(exc).__name__}: {str(exc)[:200]}", path=source, offset=offset)
         return None
     if isinstance(got, str):
         stats.skipped[got] += 1

@@ -8,6 +8,7 @@ headers, ``"1,240"`` counts, both date forms, Moz's preamble, Majestic's broken 
 from __future__ import annotations
 
 import base64
+import os
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -387,3 +388,26 @@ def test_import_claims_reads_base64_and_refuses_what_is_not(store: Store) -> Non
     result = import_claims(store, files=[{"name": "b.csv", "data": ok}, {"name": "x", "data": "%%%"}])
     assert [f["status"] for f in result["files"]] == ["imported", "failed"]
     assert result["files"][1]["error"] == "its data is not base64"
+
+
+def test_a_pipe_a_device_a_directory_or_a_huge_file_is_refused_unread(tmp_path: Path, monkeypatch) -> None:
+    """/dev/zero never ends and a FIFO with no writer never starts: neither is opened for reading.
+    A file over the size an import holds in memory is refused with how to go on."""
+    from linkback.imports import _job
+
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.csv"
+    big.write_bytes((DATA / "majestic.csv").read_bytes())
+    monkeypatch.setattr(_job, "MAX_IMPORT_BYTES", 100)  # the real cap is 256 MB
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_bytes(b"Source URL,Target URL\n")
+    files, refused = _job.read_import_files([fifo, "/dev/zero", tmp_path, big, tiny])
+    assert [f["name"] for f in files] == [str(tiny)]
+    reasons = {r["name"]: r["reason"] for r in refused}
+    assert reasons[str(fifo)] == reasons["/dev/zero"] == "not a regular file"
+    assert reasons[str(tmp_path)] == "a directory, not an export file"
+    assert reasons[str(big)].startswith("larger than 0 MB: split the export")
+    monkeypatch.undo()
+    result = cli("import", str(fifo), str(DATA / "majestic.csv"), "--site", SITE, "--db", str(tmp_path / "i.duckdb"))
+    assert result.exit_code == 1 and "not a regular file" in result.stderr  # the pipe failed, the export imported

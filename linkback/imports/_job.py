@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,17 +120,33 @@ def read_import_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Imp
     files: list[ImportFile] = []
     refused: list[dict[str, str]] = []
     for given in paths:
-        path = Path(given)
-        try:
-            data = path.read_bytes()
-        except IsADirectoryError:
-            refused.append({"name": str(given), "reason": "a directory, not an export file"})
-            continue
-        except OSError as exc:
-            refused.append({"name": str(given), "reason": exc.strerror or str(exc)})
-            continue
-        files.append({"name": str(given), "data": base64.b64encode(data).decode("ascii")})
+        data, why = _read_export(Path(given))
+        if data is None:
+            refused.append({"name": str(given), "reason": why})
+        else:
+            files.append({"name": str(given), "data": base64.b64encode(data).decode("ascii")})
     return files, refused
+
+
+#: The largest export file read whole (an import parses it in memory, several times its size).
+MAX_IMPORT_BYTES = 256 * 2**20
+
+
+def _read_export(path: Path) -> tuple[bytes | None, str]:
+    """The bytes of the export at ``path``, or None and why not: a directory, a pipe or a device
+    (``/dev/zero`` never ends, a FIFO may never start) or a file over :data:`MAX_IMPORT_BYTES`."""
+    try:
+        # Looked at before it is opened: opening a FIFO waits for a writer.
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            return None, "a directory, not an export file" if stat.S_ISDIR(mode) else "not a regular file"
+        with path.open("rb") as f:
+            data = f.read(MAX_IMPORT_BYTES + 1)
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    if len(data) > MAX_IMPORT_BYTES:
+        return None, f"larger than {MAX_IMPORT_BYTES // 2**20} MB: split the export (each part with its header row)"
+    return data, ""
 
 
 def import_files(

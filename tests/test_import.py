@@ -411,3 +411,10 @@ def test_a_pipe_a_device_a_directory_or_a_huge_file_is_refused_unread(tmp_path: 
     monkeypatch.undo()
     result = cli("import", str(fifo), str(DATA / "majestic.csv"), "--site", SITE, "--db", str(tmp_path / "i.duckdb"))
     assert result.exit_code == 1 and "not a regular file" in result.stderr  # the pipe failed, the export imported
+
+
+def test_an_unknown_header_of_a_million_columns_is_quoted_in_part() -> None:
+    from linkback.imports._formats import FORMATS, unrecognised
+
+    message = str(unrecognised([f"col{i}" for i in range(1_000_000)], FORMATS))
+    assert "'col19', ... (1,000,000 columns)" in message and "'col20'" not in message and len(message) < 3000

@@ -374,14 +374,21 @@ def match(header: list[str], formats: Sequence[Format]) -> Match | None:
         if fmt.signature and not any(s in columns for s in fmt.signature):
             continue
         if best is None or len(columns) > len(best.columns):
-            ignored = tuple(h.strip() for i, h in enumerate(header) if i not in used and names[i])
+            ignored = tuple(h.strip()[:60] for i, h in enumerate(header) if i not in used and names[i])[:HEADER_SHOWN]
             day_first = any(names[i] in DAY_FIRST_HEADERS for i in used)
             best = Match(fmt, columns, header, ignored, day_first)
     return best
 
 
+#: The columns of a header an error quotes (a hostile file may have a million).
+HEADER_SHOWN = 20
+
+
 def unrecognised(header: list[str] | None, formats: Sequence[Format]) -> UnrecognisedFile:
-    seen = ", ".join(repr(h.strip()) for h in header) if header else "nothing"
+    shown = [repr(h.strip()[:60]) for h in (header or [])[:HEADER_SHOWN]]
+    if header and len(header) > HEADER_SHOWN:
+        shown.append(f"... ({len(header):,} columns)")
+    seen = ", ".join(shown) if header else "nothing"
     known = "; ".join(f.describe() for f in formats)
     which = "a known export" if len(formats) == len(FORMATS) else "the format asked for"
     return UnrecognisedFile(f"not {which}: its header has {seen}; the formats known by their columns are: {known}")

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from linkback.cc import cc_fetch
 from linkback.cli import app
-from linkback.errors import FetchError
+from linkback.errors import FetchError, LinkbackError
 from linkback.ingest import ingest
 from linkback.sources.warc import iter_record_offsets
 from linkback.store import Store
@@ -93,6 +93,7 @@ class Faults:
     index_503: int = 0
     data_503: int = 0
     by_offset: dict[int, str] = field(default_factory=dict)  # short, bad_range, whole
+    pages: str | None = None  # the page count the index claims, as JSON text (a lying index)
 
 
 class CommonCrawl:
@@ -136,9 +137,10 @@ class CommonCrawl:
             lines = [line for line in lines if line.get(key) == value]
         pages = math.ceil(len(lines) / LINES_PER_PAGE)
         if "showNumPages" in params:
-            return Page(
-                json.dumps({"pages": pages, "pageSize": 5, "blocks": pages}), 200, {"Content-Type": "text/x-ndjson"}
-            )
+            claimed = self.faults.pages if self.faults.pages is not None else str(pages)
+            return Page(f'{{"pages": {claimed}, "pageSize": 5}}', 200, {"Content-Type": "text/x-ndjson"})
+        if int(params.get("page", ["0"])[0]) * LINES_PER_PAGE >= max(len(lines), 1):
+            return Page(b"no such page", 404, {"Content-Type": "text/plain"})
         page = int(params.get("page", ["0"])[0])
         if not lines:
             return Page(b"No Captures found for: " + url.encode(), 404, {"Content-Type": "text/plain"})
@@ -268,6 +270,26 @@ def test_a_throttle_that_never_ends_is_counted_not_a_crash(cc: CommonCrawl) -> N
         result = fetch(store, cc, hosts=["06.live-radsport.ch"], concurrency=1, backoff=0.0)
     assert result["skipped"] == {"status_503": 2} and result["fetched"] == 0
     assert result["retries"] == {"503": 8}  # 4 retries of each of the 2 records (5 attempts in all)
+
+
+@pytest.mark.parametrize(
+    ("claimed", "says"),
+    [("1e400", "not JSON with 'pages'"), ("-5", "says the query has -5 pages"),
+     ("1000000000", "cc fetch reads at most 100,000")],
+)  # fmt: skip
+def test_an_index_claiming_absurd_page_counts_is_refused_with_why(cc: CommonCrawl, claimed: str, says: str) -> None:
+    cc.faults.pages = claimed
+    with Store(":memory:") as store, pytest.raises(LinkbackError, match=says):
+        fetch(store, cc, hosts=["06.live-radsport.ch"], concurrency=1, backoff=0.0)
+
+
+def test_pages_that_are_not_there_end_the_reading_after_ten(cc: CommonCrawl) -> None:
+    cc.faults.pages = "5000"  # two are there
+    with Store(":memory:") as store:
+        result = fetch(store, cc, hosts=["06.live-radsport.ch"], concurrency=1, backoff=0.0)
+    asked = [hit for hit in cc.index.hits if "page=" in hit.path]
+    assert len(asked) == 1 + 10 and result["captures"] == 2  # page 0 holds both captures, then 10 missing
+    assert any("10 pages in a row not found" in e for e in result["errors"])
 
 
 def test_bad_ranges_and_short_bodies_are_counted_and_skipped(cc: CommonCrawl) -> None:

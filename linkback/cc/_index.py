@@ -37,6 +37,10 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MAX_INDEX_PAGE_BYTES = 128 * 2**20
 #: Error lines kept in a summary (all are counted).
 MAX_ERRORS = 50
+#: Index pages one query may have: Common Crawl's largest domains have a few thousand a crawl.
+MAX_INDEX_PAGES = 100_000
+#: Pages in a row answered 404 before the rest are not asked (the count said they were there).
+MAX_MISSING_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,14 @@ def num_pages(http: Polite, endpoint: str, host: str, match_type: str) -> int:
     try:
         answer = json.loads(result.body)
         pages = int(answer["pages"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
         raise LinkbackError(f"the URL index's page count is not JSON with 'pages': {url}") from None
-    return max(pages, 0)
+    if not 0 <= pages <= MAX_INDEX_PAGES:
+        raise LinkbackError(
+            f"the URL index says the query has {pages:,} pages ({url}); cc fetch reads at most "
+            f"{MAX_INDEX_PAGES:,}: ask for a narrower host or prefix"
+        )
+    return pages
 
 
 def captures(
@@ -103,11 +112,17 @@ def captures(
     """The status-200 HTML captures of ``host`` in the index, page by page; other lines counted in
     ``stats.skipped`` (``not_200``, ``not_html``, ``bad_line``)."""
     pages = num_pages(http, endpoint, host, match_type)
+    missing = 0
     for page in range(first_page, pages):
         url = query_url(endpoint, host, match_type, page=page)
         result = http.get(url, max_bytes=MAX_INDEX_PAGE_BYTES)
         if result.status == 404:
+            missing += 1
+            if missing >= MAX_MISSING_PAGES:  # an index that lied about its page count
+                stats.error("index_page_failed", f"{url}: {missing} pages in a row not found; the rest not asked")
+                return
             continue
+        missing = 0
         if result.status != 200 or result.truncated:
             what = "larger than the limit" if result.truncated else f"status {result.status}"
             stats.error("index_page_failed", f"{url}: {what}")
@@ -136,7 +151,7 @@ def parse_line(line: bytes, stats: IndexStats, *, where: str) -> Capture | None:
             mime=str(row.get("mime-detected") or row.get("mime") or "").split(";")[0].strip().lower(),
             digest=str(row.get("digest", "")),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
         stats.error("bad_line", f"{where}: not a CDX JSON line with url, filename, offset and length ({exc})")
         return None
     if capture.offset < 0 or capture.length <= 0 or capture.filename.startswith("/") or ".." in capture.filename:

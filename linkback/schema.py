@@ -419,7 +419,7 @@ LEDGER = _schema(
         "reason",
         pa.string(),
         "why it is lost or unknown (removed, page_gone, redirected, noindex, canonicalized, "
-        "nofollowed; crawl_error, robots, blocked, unconfirmed); what changed for changed (anchor rel section)",
+        "nofollowed; crawl_error, robots, blocked, unconfirmed, truncated); what changed for changed (anchor rel section)",
     ),
     ("anchor", pa.string(), "anchor text at the newest check that found the link"),
     ("rel", pa.string(), "rel tokens at the newest check that found the link"),

@@ -113,7 +113,10 @@ def test_search_console_exports_counts_dates_and_domain_level_claims() -> None:
     blog = sites["blog.example.org"]
     assert blog.level == "domain" and blog.metrics == {"linking_pages": 1240, "target_pages": 12}
     pages = by_source(parse("gsc-top-linked-pages.csv"))
-    assert pages["https://example.com/"].level == "page" and pages["https://example.com/"].metrics["incoming_links"] == 2100
+    assert (
+        pages["https://example.com/"].level == "page"
+        and pages["https://example.com/"].metrics["incoming_links"] == 2100
+    )
     latest = by_source(parse("gsc-latest-links.csv", site=SITE))
     assert latest["https://blog.example.org/posts/link-audits"].values["last_seen"] == day(2026, 9, 28)
     assert latest["https://forum.example.net/t/123"].values["last_seen"] == day(2026, 9, 15)  # "Sep 15, 2026"
@@ -165,7 +168,12 @@ def test_semrush_bing_tracked_and_lists() -> None:
     assert [c.values["anchor"] for c in bing] == ["Example", "launch post"]
     tracked = by_source(parse("tracked.csv"))
     guest = tracked["https://blog.example.org/posts/link-audits"]
-    assert guest.values == {"nofollow": False, "anchor": "Example", "notes": "guest post, paid 2024", "tags": "guest,2024"}
+    assert guest.values == {
+        "nofollow": False,
+        "anchor": "Example",
+        "notes": "guest post, paid 2024",
+        "tags": "guest,2024",
+    }
     assert tracked["https://partner.example.co.uk/partners"].values["nofollow"] is True  # "nofollow"
     urls = parse("urls.txt", site=SITE)
     assert [c.source_url for c in urls.claims][-1] == "https://old.example.edu/links.html"
@@ -178,7 +186,9 @@ def test_encodings_delimiters_and_headers_as_spreadsheets_write_them() -> None:
     parsed = parse_file("sheet.csv", sheet.encode("cp1252"))
     assert (parsed.format.name, parsed.encoding) == ("tracked", "cp1252")
     assert parsed.claims[0].source_url == "https://xn--caf-dma.example.fr/menu"  # IDN hosts as punycode
-    swapped = parse_file("swapped.csv", b"Target URL,Anchor,Referring page URL\nhttps://example.com/,a,https://b.example/\n")
+    swapped = parse_file(
+        "swapped.csv", b"Target URL,Anchor,Referring page URL\nhttps://example.com/,a,https://b.example/\n"
+    )
     assert swapped.claims[0].source_url == "https://b.example/"  # by header, not by position
 
 
@@ -214,7 +224,10 @@ def test_an_unrecognised_file_says_which_headers_it_saw_and_which_formats_it_kno
     unknown, ahrefs = result["files"]
     assert unknown["status"] == "failed" and ahrefs["status"] == "imported"
     assert "'Keyword', 'Position', 'Volume'" in unknown["error"]
-    assert "ahrefs-backlinks (Referring page URL, Target URL)" in unknown["error"] and "gsc-latest-links" in unknown["error"]
+    assert (
+        "ahrefs-backlinks (Referring page URL, Target URL)" in unknown["error"]
+        and "gsc-latest-links" in unknown["error"]
+    )
     asked = import_files(store, [DATA / "ahrefs-backlinks.csv"], file_format="semrush")["files"][0]
     assert asked["status"] == "failed" and "not the format asked for" in asked["error"]
     no_site = import_files(store, [DATA / "gsc-latest-links.csv"])["files"][0]
@@ -276,7 +289,9 @@ def test_claims_join_the_index_on_normalised_urls(store: Store) -> None:
         "'blog.example.org', 'example.org', 'https://example.com/', 'example.com', 'example.com', 'com.example', "
         "'Example', 'text', false)"
     )
-    import_files(store, [DATA / "bing-backlinks.csv", DATA / "bing-domains.csv", DATA / "ahrefs-anchors.csv"], site=SITE)
+    import_files(
+        store, [DATA / "bing-backlinks.csv", DATA / "bing-domains.csv", DATA / "ahrefs-anchors.csv"], site=SITE
+    )
     indexed = {(r["level"], r["source"] or r["anchor"]): r["indexed"] for r in claims(store, SITE)}
     assert indexed[("link", "https://blog.example.org/posts/link-audits")] is True
     assert indexed[("link", "https://news.example.io/weekly/42")] is False

@@ -203,6 +203,19 @@ def test_a_refused_address_is_unknown_blocked_with_why_and_nothing_is_fetched(
     assert web.log == []
 
 
+def test_a_page_larger_than_a_check_reads_is_unknown_truncated_not_a_removal(
+    web: HostWeb, store: Store, tmp_path: Path
+) -> None:
+    filler = "<p>" + "words " * 2000 + "</p>"
+    web.pages["long.test", "/p"] = Page(html(body=filler * 20).replace("<main>", "<main>" + filler * 20))
+    monitor_add(store, web.url("long.test", "/p"), TARGET)  # the link is in the middle, past 100 kB
+    run(store, tmp_path, max_bytes=100_000)
+    (row,) = ledger(store)
+    assert (row["verdict"], row["reason"]) == ("unknown", "truncated"), row
+    run(store, tmp_path)  # read whole, the link is there
+    assert ledger(store)[0]["verdict"] == "live"
+
+
 def test_every_response_is_kept_in_a_warc_record_the_check_points_to(
     web: HostWeb, store: Store, tmp_path: Path
 ) -> None:
@@ -406,9 +419,7 @@ def test_the_runner_queues_one_monitor_job_when_links_are_due(store: Store) -> N
     assert kinds == [("monitor", "failed", '{"limit": 50000}'), ("monitor", "queued", '{"limit": 50000}')]
 
 
-def test_what_the_checks_fetch_reaches_the_index_and_its_link_state(
-    web: HostWeb, store: Store, tmp_path: Path
-) -> None:
+def test_what_the_checks_fetch_reaches_the_index_and_its_link_state(web: HostWeb, store: Store, tmp_path: Path) -> None:
     source = web.url("index.test", "/p")
     web.pages["index.test", "/p"] = Page(html())
     monitor_add(store, source, TARGET)

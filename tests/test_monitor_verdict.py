@@ -207,6 +207,16 @@ def test_redirected_to_another_page_without_the_link_is_lost_redirected() -> Non
     assert (s.state.verdict, s.state.reason, s.state.pending) == ("lost", "redirected", "")
 
 
+def test_a_page_cut_at_the_size_limit_without_the_link_is_unknown_not_lost() -> None:
+    """The link may be in the part not read (a 6 MB page, its link near the end): no removal,
+    pending or confirmed, and no alert; a link found in the part read is found."""
+    first = step(live_state(), page(1, found=False, truncated=True))
+    assert (first.state.verdict, first.state.reason, first.state.pending) == ("unknown", "truncated", "")
+    again = step(first.state, page(2, found=False, truncated=True))
+    assert (again.state.verdict, again.state.reason) == ("unknown", "truncated")
+    assert step(first.state, page(3, truncated=True)).state.verdict == "live"
+
+
 def test_a_redirect_to_the_same_page_or_one_that_keeps_the_link_is_no_loss() -> None:
     same = step(live_state(), page(1, final_url="http://blog.example.org/post/"))
     assert same.state.verdict == "live"

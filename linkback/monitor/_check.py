@@ -280,6 +280,7 @@ class PageChecker:
             anchor=found.anchor if found else "", rel=" ".join(found.rel) if found else "",
             nofollow=bool(found and found.nofollow), section=found.section if found else "",
             warc_path=view.warc_path, warc_offset=view.warc_offset,
+            truncated=bool(view.result is not None and view.result.truncated),
         )  # fmt: skip
 
     # --- fetching ------------------------------------------------------------------------------------
@@ -312,8 +313,13 @@ class PageChecker:
                 # page, the page itself (so ingesting the evidence later adds the same pages).
                 self.fetched.put(
                     FetchedPage(
-                        url=current, final_url=current, status=result.status, headers=result.headers,
-                        body=result.body, fetched_at=result.fetched_at, via="monitor",
+                        url=current,
+                        final_url=current,
+                        status=result.status,
+                        headers=result.headers,
+                        body=result.body,
+                        fetched_at=result.fetched_at,
+                        via="monitor",
                     )  # fmt: skip
                 )
             view = replace(view, checked_at=result.fetched_at, ip=ip, warc_path=path, warc_offset=offset)

@@ -15,7 +15,8 @@ What one observation says, in order:
 * the page answered 401, 403 or 407: ``unknown/blocked``; 404, 410 or 451: ``lost/page_gone``;
   408, 429, any other 4xx and every 5xx: a *failure*;
 * otherwise the page was read. Without the link: ``lost/redirected`` when the source now
-  redirects to another page, else ``removed``, which needs a second observation to be reported
+  redirects to another page; ``unknown/truncated`` when the page was cut at the fetch's size
+  limit (the link may be in the part not read); else ``removed``, which needs a second observation to be reported
   (``pending``). With it: ``lost/noindex`` (meta robots or X-Robots-Tag), ``lost/canonicalized``
   (rel=canonical names another page), ``lost/nofollowed`` (it was followed — when last seen, or
   as the user expects — and is now nofollow, ugc or sponsored), ``changed`` (anchor, rel or
@@ -42,7 +43,7 @@ from typing import Any
 
 VERDICTS = ("live", "changed", "lost", "unknown")
 LOST_REASONS = ("removed", "page_gone", "redirected", "noindex", "canonicalized", "nofollowed")
-UNKNOWN_REASONS = ("crawl_error", "robots", "blocked", "unconfirmed")
+UNKNOWN_REASONS = ("crawl_error", "robots", "blocked", "unconfirmed", "truncated")
 #: What a ``changed`` verdict's reason names (space-separated, in this order).
 CHANGED_FIELDS = ("anchor", "rel", "section")
 #: Failures in a row (timeout, 5xx, 429...) that make a link lost.
@@ -112,6 +113,8 @@ class Observation:
     section: str = ""
     warc_path: str = ""
     warc_offset: int | None = None
+    #: The body was cut at the fetcher's size limit: a link not found may be in the rest.
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,8 @@ def _classify(obs: Observation) -> tuple[str, str, str]:
     if not obs.found:
         if obs.final_url and obs.source_url and not same_page(obs.final_url, obs.source_url):
             return "final", "lost", "redirected"
+        if obs.truncated:
+            return "final", "unknown", "truncated"
         return "missing", "lost", "removed"
     return "found", "", ""
 

@@ -51,6 +51,7 @@ REASON_WORDS = {
     "robots": "robots.txt does not let us check it",
     "blocked": "the page refused us, or its address is not allowed",
     "unconfirmed": "missing once: a second fetch will confirm it",
+    "truncated": "the page was larger than a check reads, and the link not in the part read",
 }
 #: Where a check found the link.
 FOUND_WORDS = {"raw": "in the raw HTML", "rendered": "only in the rendered page (JavaScript)",

@@ -8,8 +8,8 @@ headers, ``"1,240"`` counts, both date forms, Moz's preamble, Majestic's broken 
 from __future__ import annotations
 
 import base64
-import os
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any

@@ -24,11 +24,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import BinaryIO
 
 from linkback.traffic._formats import in_window
 
 _FIRST_DAY = date(1970, 1, 1)  # epoch day 0
-from typing import BinaryIO
 
 __all__ = ["ExportRow", "read_export", "sniff_export"]
 

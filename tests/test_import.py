@@ -190,6 +190,11 @@ def test_encodings_delimiters_and_headers_as_spreadsheets_write_them() -> None:
         "swapped.csv", b"Target URL,Anchor,Referring page URL\nhttps://example.com/,a,https://b.example/\n"
     )
     assert swapped.claims[0].source_url == "https://b.example/"  # by header, not by position
+    # UTF-16 whose byte order mark was lost, in either byte order.
+    text = "Referring page URL\tTarget URL\nhttps://b.example/\thttps://example.com/\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        parsed = parse_file("no-bom.tsv", text.encode(encoding))
+        assert (parsed.encoding, parsed.claims[0].source_url) == (encoding, "https://b.example/")
 
 
 def test_malformed_rows_give_their_line_and_reason() -> None:

@@ -37,6 +37,8 @@ def decode(data: bytes) -> tuple[str, str]:
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
         return data.decode("utf-16-le", errors="replace"), "utf-16-le"  # UTF-16 that lost its BOM
+    if len(data) >= 4 and data[0] == 0 and data[2] == 0 and data[1] != 0:
+        return data.decode("utf-16-be", errors="replace"), "utf-16-be"  # the same, big-endian
     for encoding in ("utf-8", "cp1252"):
         try:
             return data.decode(encoding), encoding

@@ -2,7 +2,8 @@
 
 **Encoding** is sniffed from the bytes, as the exports are written: ``FF FE`` is UTF-16 LE
 (Ahrefs' default export, tab-separated), ``FE FF`` UTF-16 BE, ``EF BB BF`` UTF-8 with a BOM
-(Bing, Excel); otherwise UTF-8 if it decodes, else Windows-1252 (older tools and spreadsheets on
+(Bing, Excel); text whose every other byte is zero is UTF-16 that lost its BOM (the zeros
+first: big-endian); otherwise UTF-8 if it decodes, else Windows-1252 (older tools and spreadsheets on
 Windows), else Latin-1, which decodes anything.
 
 **Records** come from Python's :mod:`csv` module, strictly: a row it cannot parse is "not valid

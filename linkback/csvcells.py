@@ -31,14 +31,24 @@ _NUMBER = r"[+-]?(?:[0-9]+(?:[.,][0-9]+)*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?%?"
 #: Python's engine and Arrow's (RE2) read alike (``-`` last in its class: no range).
 NEEDS_QUOTE = f"^[{_LEADING}]*[{FORMULA_STARTS}]"
 NUMBER = f"^{_NUMBER}$"
+#: Control characters but tab, line feed and carriage return (C0, DEL, C1): no spreadsheet cell
+#: holds them, and printed to a terminal (a CSV report is, by default) ESC starts an escape
+#: sequence. A CSV cell shows each as U+FFFD; JSON escapes them and Parquet keeps them.
+CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+REPLACEMENT = "\ufffd"
 _NEEDS_QUOTE_RE = re.compile(NEEDS_QUOTE)
 _NUMBER_RE = re.compile(NUMBER, re.ASCII)
+_CONTROLS_RE = re.compile(CONTROLS)
 
 
 def cell(value: Any) -> Any:
-    """``value`` as a CSV cell: a text a spreadsheet would run as a formula gets a ``'`` before
-    it; anything else is returned as it is."""
-    if isinstance(value, str) and _NEEDS_QUOTE_RE.match(value) and not _NUMBER_RE.match(value):
+    """``value`` as a CSV cell: its control characters (:data:`CONTROLS`) shown as U+FFFD, and
+    a ``'`` before a text a spreadsheet would run as a formula; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    if _CONTROLS_RE.search(value):
+        value = _CONTROLS_RE.sub(REPLACEMENT, value)
+    if _NEEDS_QUOTE_RE.match(value) and not _NUMBER_RE.match(value):
         return "'" + value
     return value
 

@@ -47,6 +47,9 @@ def test_formula_starts_are_quoted_and_numbers_and_other_values_are_not() -> Non
     for value in ("-3", "+12.5%", "1,000", "-0.5e3", "plain", "", " a", "a=b", "1-2", 3, -3, None, True):
         assert csvcells.cell(value) == value
     assert csvcells.cell("-") == "'-" and csvcells.cell("=") == "'="
+    # Control characters are no cell's: ESC would start an escape sequence in a terminal.
+    assert csvcells.cell("\x1b[2Jred\x07\x00") == "\ufffd[2Jred\ufffd\ufffd"
+    assert csvcells.cell("a\tb\r\nc") == "a\tb\r\nc" and csvcells.cell("\x00=1") == "\ufffd=1"
 
 
 @settings(deadline=None)  # the first call compiles Arrow's regular expressions
@@ -54,7 +57,10 @@ def test_formula_starts_are_quoted_and_numbers_and_other_values_are_not() -> Non
     st.lists(
         st.one_of(
             st.none(),
-            st.text(alphabet=st.sampled_from("=+-@\t\r\n 0123456789.,%eEa|'\u00a0\ufeff\uff1d\u0663"), max_size=8),
+            st.text(
+                alphabet=st.sampled_from("=+-@\t\r\n 0123456789.,%eEa|'\u00a0\ufeff\uff1d\u0663\x00\x1b\x7f\x85"),
+                max_size=8,
+            ),
         )
     )
 )

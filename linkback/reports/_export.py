@@ -57,6 +57,8 @@ def _csv_columns(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def _spreadsheet_text(column: pa.Array) -> pa.Array:
+    if pc.any(pc.match_substring_regex(column, csvcells.CONTROLS)).as_py():
+        column = pc.replace_substring_regex(column, csvcells.CONTROLS, csvcells.REPLACEMENT)
     starts = pc.match_substring_regex(column, csvcells.NEEDS_QUOTE)
     if not pc.any(starts).as_py():
         return column  # the common case: nothing to quote, no second pass, nothing copied

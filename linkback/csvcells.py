@@ -8,8 +8,9 @@ tab or carriage return before one) as a formula: an anchor ``=HYPERLINK("https:/
 the sign, or its full-width form (``＝``), counts too. Every CSV linkback writes (the CLI's ``--format csv``, ``linkback export``,
 the API's export and the dashboard's downloads) puts a ``'`` before such a text cell, as OWASP
 advises; a spreadsheet shows the text as it was, with no formula run. A number written as text
-(``-3``, ``+12.5%``) is no formula and stays as it is, as does every non-text value. JSON, JSONL
-and Parquet carry every value unchanged.
+(``-3``, ``+12.5%``) is no formula and stays as it is, as does every non-text value. A control
+character (ESC, NUL...) is shown as U+FFFD (:data:`CONTROLS`), and a cell holding a carriage
+return is quoted (:class:`Writer`). JSON, JSONL and Parquet carry every value unchanged.
 """
 
 from __future__ import annotations

@@ -275,3 +275,17 @@ def test_with_or_without_workers_the_same_rows(tmp_path: Path, sample_wat: Path)
                 store.con.execute("SELECT * EXCLUDE (first_seen, last_seen) FROM links ORDER BY ALL").fetchall()
             )
     assert len(rows[0]) > 10_000 and rows[0] == rows[1]
+
+
+def test_a_record_larger_than_any_wat_holds_is_skipped_unread(tmp_path: Path, monkeypatch) -> None:
+    from linkback.sources import wat as wat_module
+
+    wat = tmp_path / "big.warc.wat.gz"
+    members = list(make_wat.wat_records(WHIRLWIND / "whirlwind.warc.gz"))
+    wat.write_bytes(b"".join(members))
+    everything = list(iter_wat(wat, stats=ReadStats()))
+    monkeypatch.setattr(wat_module, "MAX_WAT_RECORD_BYTES", 2000)  # the real one: 64 MB
+    stats = ReadStats()
+    kept = list(iter_wat(wat, stats=stats))
+    assert stats.skipped["record_too_large"] >= 1 and len(kept) == len(everything) - stats.skipped["record_too_large"]
+    assert "a metadata record of" in stats.errors[0] and str(wat) in stats.errors[0]

@@ -98,6 +98,11 @@ def iter_wat(path: str | os.PathLike[str], *, stats: ReadStats) -> Iterator[tupl
             yield got
 
 
+#: The largest WAT metadata record read (Common Crawl's are kilobytes; a page's 20,000 links at
+#: most, ~5 MB): a record that declares more is skipped unread, as damage.
+MAX_WAT_RECORD_BYTES = 64 * 2**20
+
+
 def wat_records(source: str, *, stats: ReadStats) -> Iterator[tuple[int, bytes]]:
     """``(offset, JSON bytes)`` of each metadata record of a WAT file; other records counted by type."""
     stats.bytes += os.path.getsize(source)
@@ -109,6 +114,10 @@ def wat_records(source: str, *, stats: ReadStats) -> Iterator[tuple[int, bytes]]
                 stats.records += 1
                 if record.record_type != WarcRecordType.metadata:
                     stats.skipped[_type_key(record.record_type)] += 1
+                    continue
+                if record.content_length > MAX_WAT_RECORD_BYTES:  # not read into memory: skipped
+                    size = f"{record.content_length:,} bytes"
+                    stats.error("record_too_large", f"a metadata record of {size}", path=source, offset=offset)
                     continue
                 raw = record.reader.read()
                 if len(raw) < record.content_length:  # FastWARC ends a cut file's last record quietly

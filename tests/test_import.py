@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from linkback.cli import app
 from linkback.imports import claims, import_claims, import_files
 from linkback.imports._claims import ParsedFile, parse_file
+from linkback.imports._formats import UnrecognisedFile
 from linkback.imports._values import BadValue, parse_date, parse_float, parse_int
 from linkback.store import Store
 
@@ -190,6 +191,17 @@ def test_encodings_delimiters_and_headers_as_spreadsheets_write_them() -> None:
         "swapped.csv", b"Target URL,Anchor,Referring page URL\nhttps://example.com/,a,https://b.example/\n"
     )
     assert swapped.claims[0].source_url == "https://b.example/"  # by header, not by position
+    # A packed file under an export's name says what it is.
+    import gzip
+    import io
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as z:
+        z.writestr("export.csv", "Referring page URL,Target URL\n")
+    for data, what in ((packed.getvalue(), "a zip archive"), (gzip.compress(b"a,b\n"), "a gzip file")):
+        with pytest.raises(UnrecognisedFile, match=f"this is {what}, not an export's text: unpack it"):
+            parse_file("export.csv", data)
     # UTF-16 whose byte order mark was lost, in either byte order.
     text = "Referring page URL\tTarget URL\nhttps://b.example/\thttps://example.com/\n"
     for encoding in ("utf-16-le", "utf-16-be"):

@@ -103,6 +103,16 @@ class ParsedFile:
 _Header = tuple[str | None, int, str, Match]
 
 
+#: Files an export is often packed in (a download saved under its export's name, .csv).
+_PACKED = (
+    (b"PK\x03\x04", "a zip archive"),
+    (b"\x1f\x8b", "a gzip file"),
+    (b"\xfd7zXZ\x00", "an xz file"),
+    (b"BZh", "a bzip2 file"),
+    (b"(\xb5/\xfd", "a zstandard file"),
+)
+
+
 def parse_file(
     name: str,
     data: bytes,
@@ -112,6 +122,9 @@ def parse_file(
     progress: Callable[[int], None] | None = None,
 ) -> ParsedFile:
     """Read one export; raises :class:`UnrecognisedFile` when it is no format known (or asked)."""
+    for magic, what in _PACKED:
+        if data.startswith(magic):
+            raise UnrecognisedFile(f"this is {what}, not an export's text: unpack it and import the file inside")
     text, encoding = _csvread.decode(data)
     lines = _csvread.lines_of(text)
     formats = candidates(file_format)

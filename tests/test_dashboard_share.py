@@ -175,6 +175,17 @@ def test_the_admin_token_opens_the_api_beside_a_share_sessions_cookie(clients) -
     assert visitor.get("/reports/backlinks?target=evil.example").status_code == 403  # the pages stay the link's
 
 
+def test_the_admin_opening_a_link_stays_signed_in(clients) -> None:
+    """A link followed from anywhere (a page can send the admin's browser to one) must not sign
+    the admin out: the admin lands on its overview, with every page still theirs."""
+    admin, _visitor = clients
+    secret = make_link(admin, "example.com")
+    opened = admin.get(f"/share/{secret}", follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/overview?target=example.com"
+    assert "set-cookie" not in opened.headers
+    assert admin.get("/shares").status_code == 200 and admin.get("/jobs").status_code == 200  # not a share's pages
+
+
 def test_revoking_a_link_ends_its_sessions(clients) -> None:
     admin, visitor = clients
     secret = make_link(admin, "example.com")

@@ -198,6 +198,11 @@ def register(app: FastAPI) -> None:
     @app.get(shares.PATH + "{secret}", include_in_schema=False)
     def open_link(secret: str, request: Request) -> Response:
         found = shares.share_site(state_of(request).request_store(), secret)
+        overview = "/overview?" + urlencode({"target": found[1]}) if found else ""
+        if found and current(request) is not None:
+            # The admin opening a link (one they made, to try it): their session stays. A link
+            # followed from anywhere must not sign the admin out.
+            return RedirectResponse(overview, status_code=303, headers=SECURITY_HEADERS)
         sessions = sessions_of(request)
         made = sessions.create_shared(found[1], found[0]) if found else None
         if made is None:
@@ -242,7 +247,6 @@ def register(app: FastAPI) -> None:
         # The gate would end them at their next request; ending them now frees them at once.
         sessions_of(request).end_share(revoked["id"])
         return RedirectResponse("/shares", status_code=303)
-
 
 
 def _page(

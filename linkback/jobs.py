@@ -31,9 +31,11 @@ SEND_COLUMNS = (
     "sent_at",
 )  # fmt: skip
 
+#: Written out, not made from linkback.fetch's DEFAULT_PORTS: importing that loads httpx, 0.17 s
+#: of every command (tests/test_send_cli.py checks the two agree).
 PRIVATE_HINT = (
-    "addresses on loopback or private networks (and ports other than 80 and 443) are refused; if this is your "
-    "intranet, use --allow-private (or LINKBACK_ALLOW_PRIVATE=1)"
+    "addresses on loopback or private networks (and ports other than 80, 443, 8080 and 8443) are refused; "
+    "if this is your intranet, use --allow-private (or LINKBACK_ALLOW_PRIVATE=1)"
 )
 
 

@@ -216,7 +216,7 @@ MENTIONS = _schema(
     ("target", pa.string(), "the linked page on one of the sites, normalised, fragment dropped"),
     ("site", pa.string(), "the sites entry the target belongs to"),
     ("status", pa.string(), "queued, verified, rejected or deleted (verification of the source)"),
-    ("reason", pa.string(), "why it was rejected or deleted (no_link_found, source_not_found, gone, blocked, ...)"),
+    ("reason", pa.string(), "why it was rejected or deleted (no_link_found, source_not_found, source_is_target, gone, blocked, ...)"),
     ("state", pa.string(), "pending, approved, spam or deleted (moderation)"),
     ("received_at", _TS, "first receipt"),
     ("updated_at", _TS, "last receipt or change"),

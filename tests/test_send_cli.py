@@ -224,3 +224,11 @@ def test_an_endpoint_refused_by_the_guard_says_how_to_allow_it(tmp_path, web, en
     result = run("send", web.url("/post"), "--db", db, "--format", "json")  # the post itself is on 127.0.0.1
     assert result.exit_code == 1 and endpoint.calls == []
     assert "--allow-private" in " ".join(result.stderr.split())
+
+
+def test_the_private_address_hint_names_the_ports_the_guard_allows() -> None:
+    from linkback.fetch._guard import DEFAULT_PORTS
+    from linkback.jobs import PRIVATE_HINT
+
+    ports = sorted(DEFAULT_PORTS)
+    assert f"ports other than {', '.join(map(str, ports[:-1]))} and {ports[-1]})" in PRIVATE_HINT

@@ -167,6 +167,23 @@ def test_verification_needs_an_exact_link_of_the_right_kind(
         assert status["error"] == "no_link_found"
 
 
+def test_the_target_under_another_url_is_no_mention_of_itself(server, pages) -> None:
+    """/post?v=1, /%70ost: one page, however many URLs reach it. Refused at once when the URLs
+    are the same page by RFC 3986; rejected at verification when the source ends at the target
+    or names it as canonical (a stranger could otherwise make a post mention itself N times)."""
+    target = pages.url("/post", "blog.test")
+    post = f'<html><head><link rel="canonical" href="{target}"></head><body><a href="{target}">permalink</a></body></html>'
+    pages.pages["/post"] = Page(post)
+    for same in (pages.url("/%70ost", "blog.test"), target + "?", target + "#top"):
+        refused = send(server, same, target)
+        assert refused.status_code == 400 and "the same page" in refused.text, same
+    variant = send(server, target + "?v=1", target)
+    assert variant.status_code == 201
+    assert final_status(variant) == final_status(variant) | {"status": "rejected", "error": "invalid_source"}
+    assert stored_reason(server, variant) == "source_is_target"
+    assert httpx.get(server.url + "/api/mentions", params={"target": target}).json()["total"] == 0
+
+
 def test_a_missing_source_is_rejected_and_shown_nowhere(server, pages) -> None:
     status = final_status(send(server, pages.url("/gone-already", "alice.test"), "http://blog.test/post"))
     assert status == status | {"status": "rejected", "error": "source_not_found"}
@@ -363,6 +380,8 @@ def test_the_per_source_host_rate_limit_answers_429(tmp_path, pages) -> None:
         assert codes == [201, 201, 429]
         refused = send(srv, "http://alice.test/elsewhere", "http://blog.test/post/9")
         assert refused.status_code == 429 and refused.json()["error"] == "rate_limit_exceeded"
+        # Its subdomains share its bucket (wildcard DNS gives a stranger as many as he likes).
+        assert send(srv, pages.url("/r", "s1.alice.test"), "http://blog.test/post/8").status_code == 429
         assert refused.headers["retry-after"] == "60"  # the host limit's wait, not the (off) pair limit's
         # Another host has its own bucket.
         assert send(srv, pages.url("/r0", "bob.test"), "http://blog.test/post/0").status_code == 201

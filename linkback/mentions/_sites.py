@@ -9,6 +9,7 @@ port is not part of a site. A public suffix (``com``, ``github.io``) is no site.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -195,6 +196,24 @@ def rule_for(rules: Iterable[tuple[str, str, str]], site: str, source_url: str) 
     return found
 
 
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def page_key(url: str) -> str:
+    """``url`` as the page it names, for telling two URLs of one page (RFC 3986 §6.2.2): no
+    fragment, no empty query (``/post?``), unreserved characters written out (``%70ost`` is
+    ``post``) and the other escapes in upper case. ``url`` is already normalized (:func:`normalize`)."""
+    url = url.split("#", 1)[0]
+    if url.endswith("?"):
+        url = url[:-1]
+
+    def unescape(m: re.Match[str]) -> str:
+        char = chr(int(m.group(1), 16))
+        return char if char.isascii() and (char.isalnum() or char in "-._~") else "%" + m.group(1).upper()
+
+    return _ESCAPE.sub(unescape, url) if "%" in url else url
+
+
 def check_pair(
     source: str, target: str, sites: Iterable[str], rules: Iterable[tuple[str, str, str]]
 ) -> tuple[str, str, str]:
@@ -220,7 +239,7 @@ def check_pair(
     if not target_n.startswith(("http://", "https://")):
         raise ProtocolError("target must be an http or https URL", code="invalid_target")
     target_n = target_n.split("#", 1)[0]
-    if source_n.split("#", 1)[0] == target_n:
+    if page_key(source_n) == page_key(target_n):
         raise ProtocolError("source and target are the same page", code="invalid_request")
     site = site_of(host_of(target_n), sites)
     if site is None:

@@ -18,6 +18,7 @@ from linkback.errors import BlockedAddress, FetchError, FetchLimit, URLError
 from linkback.extract import DEFAULT_LIMITS, ParsedPage, extract
 from linkback.fetch import Fetcher, FetchLimits
 from linkback.mentions._moderation import SpamFacts, decide, spam_score, spam_signals
+from linkback.mentions._sites import page_key
 from linkback.mentions._store import Outcome
 from linkback.protocols._mf2 import interpret
 from linkback.protocols._verify import LinkCheck, find_link_in
@@ -82,6 +83,11 @@ def verify(
         return Outcome("deleted", "gone"), None
     if not check.found:
         return Outcome("deleted", check.reason or "no_link_found"), None
+    extracted = source_batch(parsed, target, check)
+    if _is_the_target(result.final_url or source, extracted, target):
+        # /post?v=1 or /%70ost is the post itself when it ends there or names it as canonical:
+        # a page does not mention itself, however many URLs reach it.
+        return Outcome("rejected", "source_is_target"), None
 
     is_html = result.content_type in HTML_TYPES
     content: dict = {"url": source, "name": check.title or row.get("name") or "", "summary": check.excerpt}
@@ -120,7 +126,6 @@ def verify(
             addresses = resolve_source(host_of(result.final_url or source))
         except (OSError, FetchError):
             addresses = ()
-    extracted = source_batch(parsed, target, check)
     outlinks = _outlinks(extracted)
     fired = spam_signals(
         SpamFacts(
@@ -154,6 +159,19 @@ def verify(
 #: What the index calls the link verification found, by the element that held it (a JSON
 #: property or a URL in plain text is a link to the reader as much as an ``a`` is: "text").
 _LINK_KIND = {"img": "image", "video": "image", "audio": "image", "source": "image", "iframe": "frame"}
+
+
+def _is_the_target(final_url: str, extracted: ExtractedBatch, target: str) -> bool:
+    """Is the source, where it ended or by its rel=canonical, the target page?"""
+    try:
+        wanted = page_key(normalize(target))
+        names = [normalize(final_url)]
+    except URLError:
+        return False
+    canonical = extracted.observations.column("canonical")
+    if len(canonical) and canonical[0].as_py():
+        names.append(canonical[0].as_py())
+    return any(page_key(name) == wanted for name in names)
 
 
 def source_batch(page: FetchedPage | ParsedPage, target: str, check: LinkCheck) -> ExtractedBatch:

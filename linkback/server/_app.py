@@ -32,7 +32,7 @@ from linkback.server._limits import Rate, RateLimiter
 from linkback.server._runner import JobRunner
 from linkback.server._writer import DbWriter
 from linkback.store import Store
-from linkback.urls import host_of
+from linkback.urls import host_of, split_host
 
 log = logging.getLogger("linkback.server")
 
@@ -160,7 +160,9 @@ class ServerState:
         """0 when the request may go on, else the seconds to wait, from the limit that refused it."""
         if not self.pair_limiter.allow(f"{source} {target}"):
             return self.pair_limiter.retry_after()
-        if not self.host_limiter.allow(host_of(source)):
+        # By registrable domain: with wildcard DNS, every s1.evil.test, s2.evil.test... would
+        # otherwise have a bucket of its own.
+        if not self.host_limiter.allow(split_host(host_of(source)).domain):
             return self.host_limiter.retry_after()
         return 0
 
@@ -234,10 +236,14 @@ def create_app(settings: Settings) -> FastAPI:
     # cookie is SameSite=Strict, so no other site can make such a page carry the secret.
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)  # 9 costs 2x the time for 1% fewer bytes
     # Bodies of the linkback endpoints and of the API are limited while they stream (413 at once).
-    app.add_middleware(LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS, *api.BODY_LIMITS, *web.BODY_LIMITS))
+    app.add_middleware(
+        LimitBodies, limits=(*_webmention.BODY_LIMITS, *_linkbacks.BODY_LIMITS, *api.BODY_LIMITS, *web.BODY_LIMITS)
+    )
     app.add_middleware(api.TokenFirst)  # added last, so it runs first: no body is read for a stranger
 
-    shared = _shared_routes((_webmention.register, _linkbacks.register, api.register, _display.register, _feeds.register, web.register))
+    shared = _shared_routes(
+        (_webmention.register, _linkbacks.register, api.register, _display.register, _feeds.register, web.register)
+    )
     app.router.routes[0:0] = shared.router.routes
     app.user_middleware[0:0] = shared.user_middleware  # added last: they run first, as when registered here
     app.exception_handlers.update(shared.exception_handlers)

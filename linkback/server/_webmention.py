@@ -73,7 +73,12 @@ def public_status(row: dict) -> dict:
         answer = {"status": "verified", "moderation": "approved" if state == "approved" else "pending"}
     elif status == "rejected":
         reason = row["reason"] or ""
-        error = "no_link_found" if reason in _NO_LINK else "blocked" if reason == "blocked" else "source_not_found"
+        error = (
+            "no_link_found" if reason in _NO_LINK
+            else "blocked" if reason == "blocked"
+            else "invalid_source" if reason == "source_is_target"
+            else "source_not_found"
+        )  # fmt: skip
         answer = {"status": "rejected", "error": error}
     else:
         answer = {"status": "queued"}

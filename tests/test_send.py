@@ -189,6 +189,18 @@ def test_a_timed_out_post_to_the_endpoint_is_retried(web, store, stalls) -> None
     assert (record.status, record.attempts, slow.calls, len(endpoint.calls)) == ("sent", 2, 2, 1)
 
 
+def test_a_trackback_that_timed_out_is_not_sent_twice(web, store, stalls) -> None:
+    """A TrackBack is no pair a receiver keeps once: one that timed out may have been taken."""
+    endpoint = Endpoint()
+    slow = stalls(lambda n: n == 1, endpoint)
+    target = web.url("/t", "them.test")
+    web.pages["/t"] = Page(trackback_rdf(target, web.url("/tb", "them.test")))
+    web.pages["/tb"] = slow
+    web.pages["/post"] = post_page(target)
+    (record,) = make_sender(store, timeout=1.0).send_post(web.url("/post", "me.test")).records
+    assert (record.protocol, record.status, record.attempts, slow.calls) == ("trackback", "failed", 1, 1)
+
+
 def test_a_refused_connection_to_the_endpoint_is_retried_then_failed(web, store) -> None:
     import socket
 

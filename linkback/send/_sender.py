@@ -216,7 +216,10 @@ class Sender:
             except BlockedAddress as exc:
                 return record(protocol, endpoint, "refused", f"endpoint address: {exc.reason}", attempts=attempts)
             except FetchError as exc:
-                if _transient(exc) and attempts < self.options.attempts:
+                # A TrackBack that timed out may have been taken: sent again, it could be a second
+                # ping (Webmention and Pingback name a pair, which the receiver keeps once).
+                again = not (protocol == "trackback" and exc.reason == "timeout")
+                if again and _transient(exc) and attempts < self.options.attempts:
                     self._backoff(attempts)
                     continue
                 return record(protocol, endpoint, "failed", f"{exc.reason}: {exc}", attempts=attempts)

@@ -245,6 +245,10 @@ def _post_messages(post: Any, messages: list[dict[str, str]]) -> int:
     if post.error:
         messages.append({"level": "error", "url": post.url, "text": _with_hint(post.error)})
         return 1
+    if post.cut_at:
+        messages.append({"level": "warning", "url": post.url,
+                         "text": f"is larger than a fetch reads: links after its first {post.cut_at:,} bytes "
+                                 "were not seen"})  # fmt: skip
     if post.status == "gone":
         messages.append(
             {"level": "info", "url": post.url, "text": "is gone (410): every earlier target is notified again"}

@@ -1001,3 +1001,20 @@ def test_a_version_3_store_gets_the_discovery_cache(tmp_path) -> None:
         assert names == schema.column_names("discovery_cache")
     with Store(str(tmp_path / "fresh.duckdb")) as s:
         assert [r[0] for r in s.con.execute("DESCRIBE discovery_cache").fetchall()] == names
+
+
+def test_a_post_larger_than_a_fetch_reads_says_its_later_links_were_not_seen(web, store) -> None:
+    from linkback.jobs import _post_messages
+
+    early, late = web.url("/early", "them.test"), web.url("/late", "them.test")
+    padding = "<p>" + "x" * 1_100_000 + "</p>"  # past the fetcher's 1 MB
+    web.pages["/post"] = Page(
+        f'<html><body><article class="h-entry"><div class="e-content"><a href="{early}">a</a>{padding}'
+        f'<a href="{late}">b</a></div></article></body></html>'
+    )
+    result = make_sender(store, dry_run=True).send_post(web.url("/post", "me.test"))
+    assert [r.target for r in result.records] == [early] and result.cut_at == 1_000_000
+    messages: list[dict[str, str]] = []
+    assert _post_messages(result, messages) == 0
+    assert messages == [{"level": "warning", "url": result.url,
+                         "text": "is larger than a fetch reads: links after its first 1,000,000 bytes were not seen"}]  # fmt: skip

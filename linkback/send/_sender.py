@@ -90,6 +90,8 @@ class PostResult:
     content_hash: str = ""
     #: Something failed that a later run should try again (see :func:`transient_failure`).
     retry: bool = False
+    #: The post is larger than a fetch reads: its links past that many bytes were not seen (0: whole).
+    cut_at: int = 0
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -165,6 +167,7 @@ class Sender:
             last_modified=post.header("last-modified") or "",
             content_hash=hashlib.sha256(post.body).hexdigest(),
             retry=any(transient_failure(r) for r in records),
+            cut_at=len(post.body) if post.truncated else 0,
         )
 
     # --- one target -------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ dropped. Only ``http`` and ``https`` URLs are stored. A stored URL is pure ASCII
 from __future__ import annotations
 
 import codecs
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -377,6 +379,12 @@ def _get_psl() -> PublicSuffixList:
         _psl = PublicSuffixList(psl_rules(PSL_PATH.read_text(encoding="utf-8")), accept_unknown=True,
                                 accept_encoded_idn=False)  # fmt: skip
     return _psl
+
+
+def public_url(env: Mapping[str, str] | None = None) -> str:
+    """Where people reach this linkback (``LINKBACK_PUBLIC_URL``, no trailing slash), or "" when it
+    is not set; ``env`` instead of the process's environment."""
+    return (os.environ if env is None else env).get("LINKBACK_PUBLIC_URL", "").strip().rstrip("/")
 
 
 def psl_rules(text: str) -> list[str]:

@@ -32,6 +32,7 @@ from typing import Any
 from linkback.alerts._events import clean_line
 from linkback.alerts._rules import email_address
 from linkback.errors import LinkbackError
+from linkback.urls import public_url
 
 #: Longest subject, in characters (before its encoding).
 SUBJECT_CHARS = 200
@@ -90,7 +91,7 @@ class AlertSettings:
             smtp_password=env.get("LINKBACK_SMTP_PASSWORD", ""),
             mail_from=env.get("LINKBACK_SMTP_FROM", "").strip(),
             starttls=tls,
-            public_url=env.get("LINKBACK_PUBLIC_URL", "").strip().rstrip("/"),
+            public_url=public_url(env),
             problem=problem,
         )
 

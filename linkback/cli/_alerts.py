@@ -16,6 +16,7 @@ from linkback import alerts as al
 from linkback.cli._app import app
 from linkback.cli._output import Report, fail, report_command, writable_store
 from linkback.store import Store
+from linkback.urls import public_url
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # a secret or URL is never cut in two
 
@@ -204,5 +205,4 @@ def feed_cmd(
 
 def _base_url(store: Any) -> str:
     """Where the feed is read: LINKBACK_PUBLIC_URL, else the running server's own URL."""
-    public = os.environ.get("LINKBACK_PUBLIC_URL", "").strip().rstrip("/")
-    return public or str(getattr(getattr(store, "remote", None), "url", "") or "")
+    return public_url() or str(getattr(getattr(store, "remote", None), "url", "") or "")

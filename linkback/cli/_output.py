@@ -179,8 +179,8 @@ def _plain(value: Any) -> Any:
 # Terminal control characters (ESC, BEL, backspace...) and the marks that reorder text on screen
 # (bidi overrides and isolates): an anchor or a title is anyone's text, and a table prints it to a
 # terminal, where ESC sequences could retitle the window, clear the screen or fake a line. They
-# are shown as escapes (\x1b), the rest of the text as it is; JSON keeps the text whole, CSV too
-# (but for the quote that keeps a spreadsheet from running it: linkback.csvcells).
+# are shown as escapes (\x1b), the rest of the text as it is. JSON keeps the text whole; CSV shows
+# control characters as U+FFFD and quotes a formula (linkback.csvcells).
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 

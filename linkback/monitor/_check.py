@@ -313,13 +313,8 @@ class PageChecker:
                 # page, the page itself (so ingesting the evidence later adds the same pages).
                 self.fetched.put(
                     FetchedPage(
-                        url=current,
-                        final_url=current,
-                        status=result.status,
-                        headers=result.headers,
-                        body=result.body,
-                        fetched_at=result.fetched_at,
-                        via="monitor",
+                        url=current, final_url=current, status=result.status, headers=result.headers,
+                        body=result.body, fetched_at=result.fetched_at, via="monitor",
                     )  # fmt: skip
                 )
             view = replace(view, checked_at=result.fetched_at, ip=ip, warc_path=path, warc_offset=offset)

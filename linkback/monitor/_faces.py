@@ -57,8 +57,8 @@ def ledger(
 
     ``target`` (a domain, a host or a URL prefix) keeps the links to it; ``verdict`` (live,
     changed, lost, unknown), ``reason`` (removed, page_gone, redirected, noindex, canonicalized,
-    nofollowed, crawl_error, robots, blocked, unconfirmed, truncated) and ``origin`` (added, claim, mention,
-    index) take one value or several; ``unchecked`` True keeps the links never checked, False the
+    nofollowed, crawl_error, robots, blocked, unconfirmed, truncated) and ``origin`` (added, claim,
+    mention, index) take one value or several; ``unchecked`` True keeps the links never checked, False the
     others. ``after`` is the last ``link_id`` of the previous page: the next page starts past it.
     ``target`` is the linked page, or the site for a link to any of its pages.
     """

@@ -16,8 +16,8 @@ What one observation says, in order:
   408, 429, any other 4xx and every 5xx: a *failure*;
 * otherwise the page was read. Without the link: ``lost/redirected`` when the source now
   redirects to another page; ``unknown/truncated`` when the page was cut at the fetch's size
-  limit (the link may be in the part not read); else ``removed``, which needs a second observation to be reported
-  (``pending``). With it: ``lost/noindex`` (meta robots or X-Robots-Tag), ``lost/canonicalized``
+  limit (the link may be in the part not read); else ``removed``, which needs a second
+  observation to be reported (``pending``). With it: ``lost/noindex`` (meta robots or X-Robots-Tag), ``lost/canonicalized``
   (rel=canonical names another page), ``lost/nofollowed`` (it was followed — when last seen, or
   as the user expects — and is now nofollow, ugc or sponsored), ``changed`` (anchor, rel or
   section differ from the last check that found it, or the anchor from the one the user

@@ -115,6 +115,11 @@ class ServerState:
             token_matches(token, h) for h in self._token_hashes
         )
 
+    def bearer_ok(self, authorization: str) -> bool:
+        """Does an ``Authorization`` header carry the admin token (``Bearer <token>``)?"""
+        token = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
+        return self.token_ok(token)
+
     def request_store(self) -> Store:
         """The store a request (or a job) works on: reads through this thread's cursor, writes go
         to the one writer, fetches through the server's fetcher and guard."""

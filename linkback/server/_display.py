@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -54,7 +53,7 @@ from linkback.mentions._store import SORTS, TYPES, approved_counts
 from linkback.protocols._sanitize import safe_url, strip_markup, truncate
 from linkback.server._app import ServerState, state_of
 from linkback.server._webmention import FORM_PATH
-from linkback.urls import host_of, normalize
+from linkback.urls import host_of, normalize, public_url
 
 MAX_PER_PAGE = 100
 FEED_SIZE = 50
@@ -64,16 +63,6 @@ SNIPPET_SIZE = 200
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
-def public_base(request: Request) -> str:
-    """Where people reach this server, for the absolute URLs it writes into what it serves (the
-    widget's stylesheet and form, share links, feeds): ``LINKBACK_PUBLIC_URL`` when set, else
-    the URL the request came to. That one is built from the request's Host header, which a
-    client chooses: behind a shared cache, set LINKBACK_PUBLIC_URL (public answers built from it
-    also say ``Vary: Host``)."""
-    public = os.environ.get("LINKBACK_PUBLIC_URL", "").strip().rstrip("/")
-    return public or str(request.base_url).rstrip("/")
-
-
 PUBLIC = {
     "Access-Control-Allow-Origin": "*",
     "X-Content-Type-Options": "nosniff",
@@ -102,6 +91,15 @@ class SafeJSONResponse(JSONResponse):
 
 def _error(description: str, status: int = 400, error: str = "invalid_request") -> Response:
     return SafeJSONResponse({"error": error, "error_description": description}, status_code=status, headers=PUBLIC)
+
+
+def public_base(request: Request) -> str:
+    """Where people reach this server, for the absolute URLs it writes into what it serves (the
+    widget's stylesheet and form, share links, feeds): ``LINKBACK_PUBLIC_URL`` when set, else
+    the URL the request came to. That one is built from the request's Host header, which a
+    client chooses: behind a shared cache, set LINKBACK_PUBLIC_URL (public answers built from it
+    also say ``Vary: Host``)."""
+    return public_url() or str(request.base_url).rstrip("/")
 
 
 class BadRequest(ValueError):

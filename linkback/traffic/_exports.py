@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 from linkback.traffic._formats import in_window
 
-_FIRST_DAY = date(1970, 1, 1)  # epoch day 0
+_EPOCH_DAY = date(1970, 1, 1)
 
 __all__ = ["ExportRow", "read_export", "sniff_export"]
 
@@ -116,7 +116,7 @@ def _day(text: str) -> date | None:
             day = date.fromisoformat(text[:10])
     except ValueError:
         return None
-    return day if in_window((day - _FIRST_DAY).days * 86_400) else None
+    return day if in_window((day - _EPOCH_DAY).days * 86_400) else None
 
 
 def read_export(fh: BinaryIO, kind: str, refuse: list[tuple[int, str]]) -> Iterator[ExportRow]:

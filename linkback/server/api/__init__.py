@@ -49,12 +49,8 @@ BODY_LIMITS = (
 )
 
 
-def _bearer(header: str) -> str:
-    return header[7:].strip() if header[:7].lower() == "bearer " else ""
-
-
 def require_token(request: Request) -> None:
-    if not state_of(request).token_ok(_bearer(request.headers.get("authorization", ""))):
+    if not state_of(request).bearer_ok(request.headers.get("authorization", "")):
         raise HTTPException(status_code=401, detail="admin token required", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -68,7 +64,7 @@ class TokenFirst:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path", "").startswith("/api/v1/"):
             header = dict(scope.get("headers") or ()).get(b"authorization", b"").decode("latin-1")
-            if not scope["app"].state.linkback.token_ok(_bearer(header)):
+            if not scope["app"].state.linkback.bearer_ok(header):
                 response = JSONResponse(
                     {"detail": "admin token required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
                 )

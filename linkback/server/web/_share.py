@@ -150,9 +150,9 @@ class ShareGate:
 def _admin_api_call(request: Request) -> bool:
     """Does ``request`` call the API with the admin token? Then a share session's cookie beside it
     (a browser that once opened a share link, trying the API in /docs) takes nothing away."""
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    return request.url.path.startswith("/api/v1/") and bool(token) and state_of(request).token_ok(token)
+    return request.url.path.startswith("/api/v1/") and state_of(request).bearer_ok(
+        request.headers.get("authorization", "")
+    )
 
 
 def kept(request: Request, session: Session) -> bool:
@@ -209,10 +209,8 @@ def register(app: FastAPI) -> None:
             message = "No such share link: it may have been revoked. Ask whoever sent it for a new one."
             return page(request, "refused.html", any_session(request), message=message, http_status=404)
         sessions.end(request.cookies.get(COOKIE, ""))  # whatever this browser had before
-        session_id, session = made
-        response = RedirectResponse("/overview?" + urlencode({"target": session.site}), status_code=303,
-                                    headers=SECURITY_HEADERS)  # fmt: skip
-        return set_session_cookie(response, request, session_id)
+        response = RedirectResponse(overview, status_code=303, headers=SECURITY_HEADERS)
+        return set_session_cookie(response, request, made[0])
 
     @app.get("/shares", include_in_schema=False)
     def shares_page(request: Request) -> Response:

@@ -38,7 +38,9 @@ NUMBER = f"^{_NUMBER}$"
 CONTROLS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 REPLACEMENT = "\ufffd"
 _NEEDS_QUOTE_RE = re.compile(NEEDS_QUOTE)
-_NUMBER_RE = re.compile(NUMBER, re.ASCII)
+# fullmatch, not NUMBER: Python's ``$`` also matches before a final line feed (``-0\n`` is no
+# number to RE2, nor to a spreadsheet, which shows a text of two lines).
+_NUMBER_RE = re.compile(_NUMBER, re.ASCII)
 _CONTROLS_RE = re.compile(CONTROLS)
 
 
@@ -49,7 +51,7 @@ def cell(value: Any) -> Any:
         return value
     if _CONTROLS_RE.search(value):
         value = _CONTROLS_RE.sub(REPLACEMENT, value)
-    if _NEEDS_QUOTE_RE.match(value) and not _NUMBER_RE.match(value):
+    if _NEEDS_QUOTE_RE.match(value) and not _NUMBER_RE.fullmatch(value):
         return "'" + value
     return value
 

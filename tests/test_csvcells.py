@@ -47,6 +47,9 @@ def test_formula_starts_are_quoted_and_numbers_and_other_values_are_not() -> Non
     for value in ("-3", "+12.5%", "1,000", "-0.5e3", "plain", "", " a", "a=b", "1-2", 3, -3, None, True):
         assert csvcells.cell(value) == value
     assert csvcells.cell("-") == "'-" and csvcells.cell("=") == "'="
+    # A number and a line after it is two lines of text, no number ($ in Python's engine also
+    # matched before a final line feed; RE2's, in the export, does not).
+    assert csvcells.cell("-0\n") == "'-0\n" and csvcells.cell("+1\n=2") == "'+1\n=2"
     # Control characters are no cell's: ESC would start an escape sequence in a terminal.
     assert csvcells.cell("\x1b[2Jred\x07\x00") == "\ufffd[2Jred\ufffd\ufffd"
     assert csvcells.cell("a\tb\r\nc") == "a\tb\r\nc" and csvcells.cell("\x00=1") == "\ufffd=1"

@@ -8,6 +8,7 @@ ia-web-commons itself extracts from its test pages (the expected tables of its t
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import sys
@@ -289,3 +290,17 @@ def test_a_record_larger_than_any_wat_holds_is_skipped_unread(tmp_path: Path, mo
     kept = list(iter_wat(wat, stats=stats))
     assert stats.skipped["record_too_large"] >= 1 and len(kept) == len(everything) - stats.skipped["record_too_large"]
     assert "a metadata record of" in stats.errors[0] and str(wat) in stats.errors[0]
+
+
+@pytest.mark.parametrize("into_header", [40, 120, 250])
+def test_a_wat_cut_inside_a_record_header_counts_a_cut_record_not_bad_json(tmp_path: Path, into_header: int) -> None:
+    # FastWARC hands over the fields of a header the file ends inside (no Content-Length): the
+    # JSON then is empty, which read as damage of another kind.
+    data = gzip.decompress((WHIRLWIND / "whirlwind.warc.wat.gz").read_bytes())
+    last = data.rindex(b"WARC/1.0\r\n")
+    cut = tmp_path / "cut.warc.wat"
+    cut.write_bytes(data[: last + into_header])
+    stats = ReadStats()
+    assert list(iter_wat(cut, stats=stats)) == []
+    assert stats.skipped["truncated_record"] == 1 and stats.skipped["bad_json"] == 0
+    assert "ends inside its header" in stats.errors[0] and str(last) in stats.errors[0]

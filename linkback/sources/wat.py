@@ -115,6 +115,12 @@ def wat_records(source: str, *, stats: ReadStats) -> Iterator[tuple[int, bytes]]
                 if record.record_type != WarcRecordType.metadata:
                     stats.skipped[_type_key(record.record_type)] += 1
                     continue
+                if "Content-Length" not in record.headers:
+                    # FastWARC hands over a record whose header the file ends inside, with the
+                    # fields read so far: no length, no block.
+                    message = "record cut short: the file ends inside its header (truncated download?)"
+                    stats.error("truncated_record", message, path=source, offset=offset)
+                    continue
                 if record.content_length > MAX_WAT_RECORD_BYTES:  # not read into memory: skipped
                     size = f"{record.content_length:,} bytes"
                     stats.error("record_too_large", f"a metadata record of {size}", path=source, offset=offset)

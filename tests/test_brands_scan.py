@@ -143,3 +143,14 @@ def test_hits_far_apart_in_whitespace_flatten_the_page_once_and_find_the_same(mo
     hits = scanned(terms, text)
     assert hits == reference_scan(terms, text) and len(hits) == 301
     assert flattened == [len(" ".join(text.split()))]
+
+
+def test_phrases_apart_by_megabytes_of_whitespace_are_found_as_the_definition_finds() -> None:
+    # A hostile page: every phrase's words, then runs of whitespace between a first word and
+    # what follows it, then one phrase whole. Each phrase is searched in the text as it is
+    # (its words apart by any whitespace), never flattened: 0.05 CPU-s for these 300 phrases.
+    names = [f"Acme Brand{i:03d}" for i in range(300)]
+    text = " ".join(f"brand{i:03d}" for i in range(300)) + (" acme" + " " * 1000) * 2000 + " acme\n\t brand007 x"
+    hits = scanned([(name, "site.example") for name in names], text)
+    assert hits == reference_scan([(name, "site.example") for name in names], text)
+    assert {term for term, _, _ in hits} == {"Acme Brand007"}

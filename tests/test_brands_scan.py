@@ -5,6 +5,7 @@ real pages' text and on generated texts full of whitespace runs and expanding ca
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -63,6 +64,15 @@ def test_expanding_folds_are_every_character_whose_folding_is_longer() -> None:
     expected = {chr(i) for i in range(sys.maxunicode + 1) if len(chr(i).casefold()) > 1}
     listed = {chr(i) for i in range(sys.maxunicode + 1) if _EXPANDING.fullmatch(chr(i))}
     assert listed == expected, f"Unicode {unicodedata.unidata_version}: update EXPANDING_FOLDS"
+
+
+def test_a_phrase_regex_spaces_are_the_whitespace_flattening_removes() -> None:
+    # A phrase is searched with \s+ between its words in the unflattened text; the definition
+    # flattens with str.split(). The two must agree on every character.
+    every = [chr(i) for i in range(sys.maxunicode + 1)]
+    regex_spaces = {c for c in every if re.fullmatch(r"\s", c)}
+    split_on = {c for c in every if len(f"a{c}b".split()) == 2}
+    assert regex_spaces == split_on and len(split_on) > 20
 
 
 @pytest.fixture(scope="module")

@@ -158,17 +158,19 @@ class Scanner:
             return self._flat_hits(text, flat_folded, found, link_domains)
 
     def _scan_in_place(self, text: str, folded: str, link_domains: frozenset[str]) -> list[Hit]:
+        found = _first_hits(self.word_automaton, self.words, folded)
+        if not found:
+            return []  # no word, so no phrase either: each needs its trigger words
         hits: list[Hit] = []
         hunt_phrases = False
-        found = _first_hits(self.word_automaton, self.words, folded)
-        to_text = _offset_map(text, folded) if found else None
+        to_text = _offset_map(text, folded)
         for idx, start in found.items():
             pattern = self.words[idx]
             hunt_phrases = hunt_phrases or pattern.triggers
-            if pattern.who and to_text is not None:
+            if pattern.who:
                 a, b = to_text(start), to_text(start + len(pattern.key))
                 hits.extend(self._hits(pattern.who, _snippet_of_hit(text, a, b), link_domains))
-        if hunt_phrases and to_text is not None:
+        if hunt_phrases:
             hits.extend(self._phrases_in(text, folded, to_text, found.keys(), link_domains))
         return hits
 

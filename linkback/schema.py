@@ -696,12 +696,27 @@ def duckdb_type(typ: pa.DataType) -> str:
     return _DUCKDB_TYPES[typ]
 
 
-def create_table_sql(name: str, *, if_not_exists: bool = True) -> str:
-    """``CREATE TABLE`` for one of :data:`TABLES`, derived from its Arrow schema."""
+#: Columns DuckDB stores with zstd instead of its default for text (a dictionary with FSST):
+#: the link text that is nearly unique per row, in both tables that hold it. On the 1,169 real
+#: pages, zstd writes them in ~0.55x the CPU (the commit compresses every string it stores) and
+#: ~0.65x the bytes; the default stays where values repeat (hosts, domains, rel, kind, section).
+ZSTD_COLUMNS: dict[str, frozenset[str]] = {
+    "links": frozenset({"target_url", "anchor", "context"}),
+    "link_observations": frozenset({"target_url", "anchor", "context"}),
+}
+
+
+def create_table_sql(name: str, *, if_not_exists: bool = True, zstd: bool = False, as_name: str | None = None) -> str:
+    """``CREATE TABLE`` for one of :data:`TABLES`, derived from its Arrow schema; ``zstd``: with
+    :data:`ZSTD_COLUMNS` compressed by zstd (a database file of storage version 1.2 or later);
+    ``as_name``: the table made under another name (a copy to be renamed)."""
     schema = TABLES[name]
-    cols = ",\n  ".join(f"{f.name} {duckdb_type(f.type)}" for f in schema)
+    packed = ZSTD_COLUMNS.get(name, frozenset()) if zstd else frozenset()
+    cols = ",\n  ".join(
+        f"{f.name} {duckdb_type(f.type)}{' USING COMPRESSION zstd' if f.name in packed else ''}" for f in schema
+    )
     guard = "IF NOT EXISTS " if if_not_exists else ""
-    return f"CREATE TABLE {guard}{name} (\n  {cols}\n)"
+    return f"CREATE TABLE {guard}{as_name or name} (\n  {cols}\n)"
 
 
 def column_names(name: str) -> list[str]:

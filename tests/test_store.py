@@ -270,6 +270,49 @@ def test_links_stay_sorted_by_target_after_many_refreshes(store: Store) -> None:
     assert rhosts == sorted(rhosts)
 
 
+def _text_compression(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, set[str]]:
+    """Column -> the compression of its stored text segments (after a checkpoint)."""
+    con.execute("CHECKPOINT")
+    rows = con.execute(
+        f"SELECT column_name, compression FROM pragma_storage_info('{table}') WHERE segment_type = 'VARCHAR'"
+    ).fetchall()
+    found: dict[str, set[str]] = {}
+    for name, compression in rows:
+        found.setdefault(name, set()).add(compression)
+    return found
+
+
+def _observe_some(store: Store, pages: int = 3) -> None:
+    for i in range(1, pages + 1):
+        url = f"https://src{i}.net/"
+        page = PageFacts(
+            url=url, status=200, fetched_at=day(i), host=f"src{i}.net", domain=f"src{i}.net", rhost=f"net.src{i}"
+        )
+        observe(store, (page, [link(f"https://t{i}.com/p{k}", anchor=f"anchor {i} {k}") for k in range(5)]))
+
+
+def test_link_text_is_stored_with_zstd_also_after_the_links_are_sorted_again(tmp_path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        _observe_some(store)
+        assert write.cluster_links(store, resort_fraction=0.0, min_rows=1)
+        found_in = {table: _text_compression(store.con, table) for table in ("links", "link_observations")}
+    for table, found in found_in.items():
+        for name in schema.ZSTD_COLUMNS[table]:
+            assert found[name] == {"ZSTD"}, (table, name, found[name])
+        assert "ZSTD" not in found["target_host"]
+
+
+def test_a_file_of_an_older_storage_version_keeps_duckdbs_default_compression(tmp_path) -> None:
+    path = tmp_path / "old.duckdb"
+    duckdb.connect(str(path), config={"storage_compatibility_version": "v1.0.0"}).close()
+    with Store(path) as old:
+        _observe_some(old)
+        assert write.cluster_links(old, resort_fraction=0.0, min_rows=1)
+        assert old.con.execute("SELECT count(*) FROM links").fetchall() == [(15,)]
+        found = _text_compression(old.con, "links")
+        assert not any("ZSTD" in kinds for kinds in found.values()), found
+
+
 def test_link_fields_are_the_link_columns_in_order() -> None:
     # to_batches transposes Link tuples straight into the link columns.
     assert Link._fields == tuple(schema.LINK_OBSERVATIONS.names[1:])
@@ -397,6 +440,8 @@ def _catalog(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
             "SELECT table_name, column_index, column_name, data_type FROM duckdb_columns() "
             "WHERE NOT internal ORDER BY ALL"
         ).fetchall(),
+        # The declarations as DuckDB keeps them: the columns' compression included.
+        "tables": con.execute("SELECT table_name, sql FROM duckdb_tables() WHERE NOT internal ORDER BY ALL").fetchall(),
         "sequences": con.execute(
             "SELECT sequence_name, start_value, increment_by FROM duckdb_sequences() ORDER BY ALL"
         ).fetchall(),

@@ -86,10 +86,24 @@ def _tables_of(version: int) -> list[str]:
     return list(schema.TABLES_SINCE.get(version, ()))
 
 
+def zstd_strings(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's database file can store text with zstd (:data:`schema.ZSTD_COLUMNS`):
+    its storage version is 1.2 or later. A file made by an older DuckDB, or with an older
+    ``storage_compatibility_version``, keeps DuckDB's default compression for those columns."""
+    try:
+        rows = con.execute("SELECT tags FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+        version = str((rows[0][0] or {}).get("storage_version", "")) if rows else ""
+    except duckdb.Error:  # a DuckDB without the tags column: older than any storage that has it
+        return False
+    digits = [int(part) for part in version.lstrip("v").rstrip("+").split(".")[:2] if part.isdigit()]
+    return len(digits) == 2 and tuple(digits) >= (1, 2)
+
+
 def _step(con: duckdb.DuckDBPyConnection, version: int) -> None:
     """What version ``version`` added: its tables (as declared now), sequences and indexes."""
+    zstd = zstd_strings(con)
     for name in _tables_of(version):
-        con.execute(schema.create_table_sql(name))
+        con.execute(schema.create_table_sql(name, zstd=zstd))
     for seq in _SEQUENCES_SINCE.get(version, ()):
         con.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} START 1")
     for index in _INDEXES_SINCE.get(version, ()):

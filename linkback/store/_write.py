@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 from linkback import schema
 from linkback.store._arrow import column, scalar
 from linkback.store._attach import refuse_writes
-from linkback.store._db import _AFTER_5, Store
+from linkback.store._db import _AFTER_5, Store, zstd_strings
 
 # Statuses that say the page content was actually seen (or is really gone).
 _DECISIVE = "(o.status BETWEEN 200 AND 399 OR o.status IN (404, 410, 451))"
@@ -450,7 +450,12 @@ def cluster_links(store: Store, *, resort_fraction: float = 0.2, min_rows: int =
         if total < min_rows or unsorted <= resort_fraction * total:
             return False
         cols = ", ".join(schema.LINKS.names)
-        con.execute(f"CREATE OR REPLACE TABLE links AS SELECT {cols} FROM links ORDER BY target_rhost, target_url")
+        # Made from its declaration (CREATE TABLE AS would drop its columns' compression).
+        con.execute("DROP TABLE IF EXISTS _links_sorted")
+        con.execute(schema.create_table_sql("links", zstd=zstd_strings(con), as_name="_links_sorted"))
+        con.execute(f"INSERT INTO _links_sorted SELECT {cols} FROM links ORDER BY target_rhost, target_url")
+        con.execute("DROP TABLE links")
+        con.execute("ALTER TABLE _links_sorted RENAME TO links")
         con.execute("INSERT OR REPLACE INTO meta VALUES ('links_unsorted_rows', '0')")
         return True
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from linkback._gc import cycles_collected_after
 from linkback.brands._scan import BrandTerms, Hit, scanner_for, visible_text
 from linkback.brands._store import hit_batch
 from linkback.extract import ParsedPage, extract
@@ -37,6 +38,11 @@ class ExtractedBatch:
 def extract_batch(pages: list[FetchedPage], brands: BrandTerms | None = None) -> ExtractedBatch:
     """Run extract() over pages and return columnar batches (runs in worker processes); with
     ``brands``, their text is also scanned for those terms, on the tree extract() parsed."""
+    with cycles_collected_after():
+        return _extract_batch(pages, brands)
+
+
+def _extract_batch(pages: list[FetchedPage], brands: BrandTerms | None) -> ExtractedBatch:
     if not brands:
         return batch_of([extract(page) for page in pages])
     scanner = scanner_for(brands)

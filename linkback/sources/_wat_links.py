@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from linkback._gc import cycles_collected_after
 from linkback.extract import _robots
 from linkback.extract._parsed import DEFAULT_LIMITS, ExtractLimits
 from linkback.records import Link, PageFacts, rel_tokens
@@ -299,12 +300,13 @@ def lite_records(
         if source not in _worker_shared:
             _worker_shared.clear()
         shared = _worker_shared.setdefault(source, Shared())
-    pages = []
-    for offset, raw in chunk:
-        got = parse_record(raw, source, offset, stats, shared)
-        if got is not None:
-            pages.append(got)
-    return lite_batch(pages), stats
+    with cycles_collected_after():  # JSON documents and links: many objects, no cycle
+        pages = []
+        for offset, raw in chunk:
+            got = parse_record(raw, source, offset, stats, shared)
+            if got is not None:
+                pages.append(got)
+        return lite_batch(pages), stats
 
 
 def lite_batch(extracted: list[tuple[PageFacts, list[Link]]]) -> Any:

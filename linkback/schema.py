@@ -698,8 +698,9 @@ def duckdb_type(typ: pa.DataType) -> str:
 
 #: Columns DuckDB stores with zstd instead of its default for text (a dictionary with FSST):
 #: the link text that is nearly unique per row, in both tables that hold it. On the 1,169 real
-#: pages, zstd writes them in ~0.55x the CPU (the commit compresses every string it stores) and
-#: ~0.65x the bytes; the default stays where values repeat (hosts, domains, rel, kind, section).
+#: pages, zstd writes those columns in ~0.57x the CPU (the commit compresses every string it
+#: stores) and ~0.77x the bytes; the default stays where values repeat (hosts, domains, rel,
+#: kind, section). Only in files of storage version 1.2 or later (DuckDB 2's default).
 ZSTD_COLUMNS: dict[str, frozenset[str]] = {
     "links": frozenset({"target_url", "anchor", "context"}),
     "link_observations": frozenset({"target_url", "anchor", "context"}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from pathlib import Path
 
@@ -32,6 +33,19 @@ def test_it_runs_again_after_an_error_in_the_block() -> None:
     with pytest.raises(ZeroDivisionError), cycles_collected_after():
         _ = 1 / 0
     assert gc.isenabled()
+
+
+def test_on_another_thread_the_collector_keeps_running() -> None:
+    seen: list[bool] = []
+
+    def extract_in_a_thread() -> None:
+        with cycles_collected_after():
+            seen.append(gc.isenabled())
+
+    thread = threading.Thread(target=extract_in_a_thread)
+    thread.start()
+    thread.join()
+    assert seen == [True] and gc.isenabled()
 
 
 def test_a_collector_paused_before_stays_paused() -> None:

@@ -284,10 +284,7 @@ def _text_compression(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, s
 
 def _observe_some(store: Store, pages: int = 3) -> None:
     for i in range(1, pages + 1):
-        url = f"https://src{i}.net/"
-        page = PageFacts(
-            url=url, status=200, fetched_at=day(i), host=f"src{i}.net", domain=f"src{i}.net", rhost=f"net.src{i}"
-        )
+        page = facts(f"https://src{i}.net/", at=day(i))
         observe(store, (page, [link(f"https://t{i}.com/p{k}", anchor=f"anchor {i} {k}") for k in range(5)]))
 
 

@@ -101,8 +101,10 @@ def zstd_strings(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _step(con: duckdb.DuckDBPyConnection, version: int) -> None:
     """What version ``version`` added: its tables (as declared now), sequences and indexes."""
-    zstd = zstd_strings(con)
-    for name in _tables_of(version):
+    names = _tables_of(version)
+    # Asked of the file only by the step that makes the tables it concerns (version 1).
+    zstd = any(name in schema.ZSTD_COLUMNS for name in names) and zstd_strings(con)
+    for name in names:
         con.execute(schema.create_table_sql(name, zstd=zstd))
     for seq in _SEQUENCES_SINCE.get(version, ()):
         con.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} START 1")

@@ -137,6 +137,7 @@ def start_child(db: Path, port: int, code: Path, log: Path) -> subprocess.Popen:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=out,
+            env=env,
         )
     assert proc.stdout is not None
     line = proc.stdout.readline()  # "ready", or nothing when it died

@@ -281,7 +281,9 @@ def rank(
         counts = {k: counts[k] for k in ("pages", "page_edges", "hosts", "host_edges", "domains", "domain_edges")}
         tables = {"domain_ranks": domain_ranks_arrow, "host_ranks": host_ranks_arrow, "page_ranks": page_ranks_arrow}
         del host_ranks_arrow, page_ranks_arrow, domain_ranks_arrow
-        run_id, seconds = store.write(lambda store: _store_run(store, started, clock, params, counts, tables))
+        run_id, seconds = store.write(
+            lambda store, tables=tables: _store_run(store, started, clock, params, counts, tables)
+        )
         del tables
         # The ART indexes the reports' key lookups use; built after the commit so that building
         # them never holds the run's data in memory, and a failure here loses no ranks.

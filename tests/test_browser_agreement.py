@@ -57,6 +57,17 @@ TRICKY = [
 </body></html>""",
         "text/html",
     ),
+    # Script and style inside links: text nobody sees, in no anchor.
+    (
+        "https://example.com/scripts",
+        """<!doctype html><html><head><meta charset="utf-8"></head><body>
+<a href="/story"><script type="text/template">&lt;source srcset="x.jpg"&gt;</script>Real headline</a>
+<a href="/logo"><script>window.respimage && respimage()</script><img src="l.png" alt="Logo"></a>
+<a href="/c">© Copyright <script>document.write(2019);</script> Hearst</a>
+<a href="/svg"><svg><style>.cls-1{fill:#ba181d}</style></svg>bondyblog</a>
+</body></html>""",
+        "text/html",
+    ),
     # A non-UTF-8 page: the query is percent-encoded in the document's encoding.
     (
         "http://example.de/seite",
@@ -84,8 +95,11 @@ def test_tricky_pages_agree_exactly() -> None:
     assert any(t == "https://example.com/from-noscript" for t, *_ in browser[1])
     assert not any("from-template" in t for t, *_ in browser[1])
     assert ("https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%A4", (), "IDN & UTF-8 query", "text") in browser[1]
-    assert ("http://example.de/suche?q=M%FCller", (), "Müller", "text") in browser[2]
-    assert rows[2]["charset"] == "windows-1252"
+    assert ("https://example.com/story", (), "Real headline", "text") in browser[2]
+    assert ("https://example.com/logo", (), "Logo", "image") in browser[2]
+    assert ("https://example.com/c", (), "© Copyright Hearst", "text") in browser[2]
+    assert ("http://example.de/suche?q=M%FCller", (), "Müller", "text") in browser[3]
+    assert rows[3]["charset"] == "windows-1252"
 
 
 @pytest.mark.shared

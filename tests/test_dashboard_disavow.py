@@ -312,10 +312,10 @@ def test_in_chromium_deny_and_check_by_keyboard_and_nothing_hostile_runs(db: str
         for width in (1280, 390):
             page = browser.new_page(viewport={"width": width, "height": 900})
             problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("dialog", lambda d: (problems.append("dialog: " + d.message), d.dismiss()))
-            page.on("request", lambda r: None if r.url.startswith((url, "data:")) else problems.append(r.url))
+            page.on("console", lambda m, problems=problems: problems.append(m.text) if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e, problems=problems: problems.append(str(e)))
+            page.on("dialog", lambda d, problems=problems: (problems.append("dialog: " + d.message), d.dismiss()))
+            page.on("request", lambda r, problems=problems: None if r.url.startswith((url, "data:")) else problems.append(r.url))
             start = url + "/disavow?target=example.com&min_score=30"
             page.goto(start)
             page.fill("#token", TOKEN)

@@ -304,10 +304,10 @@ def test_in_chromium_a_site_and_a_rule_are_added_with_the_keyboard_alone(tmp_pat
         for width, site in ((1280, "wide.example.org"), (390, "narrow.example.org")):
             page = browser.new_page(viewport={"width": width, "height": 900})
             problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("console", lambda m, problems=problems: problems.append(m.text) if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda e, problems=problems: problems.append(str(e)))
             local = (url, "data:")
-            page.on("request", lambda r: None if r.url.startswith(local) else problems.append("foreign: " + r.url))
+            page.on("request", lambda r, local=local, problems=problems: None if r.url.startswith(local) else problems.append("foreign: " + r.url))
             page.goto(url + "/sites")
             page.wait_for_selector("#token:focus")  # autofocus lands after the first paint
             page.keyboard.type(TOKEN)

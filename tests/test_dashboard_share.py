@@ -283,9 +283,15 @@ def test_in_chromium_a_link_opens_the_overview_with_only_its_menu(db: str) -> No
         for width in (1280, 390):
             page = browser.new_page(viewport={"width": width, "height": 900})
             problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("request", lambda r: None if r.url.startswith((url, "data:")) else problems.append(r.url))
+            page.on(
+                "console",
+                lambda m, problems=problems: problems.append(m.text) if m.type in ("error", "warning") else None,
+            )
+            page.on("pageerror", lambda e, problems=problems: problems.append(str(e)))
+            page.on(
+                "request",
+                lambda r, problems=problems: None if r.url.startswith((url, "data:")) else problems.append(r.url),
+            )
             page.goto(f"{url}/share/{secret}")
             page.wait_for_url(url + "/overview?target=example.com")
             page.wait_for_load_state("networkidle")

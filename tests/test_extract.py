@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkback.extract import DEFAULT_LIMITS, ExtractLimits, extract
+from linkback.extract import DEFAULT_LIMITS, ExtractLimits, ParsedPage, extract
 from linkback.records import FetchedPage, Link, PageFacts
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -194,6 +194,32 @@ def test_image_link_takes_the_alt_as_anchor() -> None:
     assert (image.kind, image.anchor, image.alt) == ("image", "Our logo", "Our logo")
     assert (text.kind, text.anchor, text.alt) == ("text", "Read", "icon")
     assert (area.kind, area.anchor, area.alt) == ("text", "Map area", "Map area")
+
+
+def test_anchor_leaves_out_scripts_and_styles_as_a_browser_shows_it() -> None:
+    # Seen on real pages: a template of <picture> markup in a <script>, document.write(), an
+    # SVG's <style>. A reader sees none of it; the page itself is left as it was.
+    body = (
+        '<a href="/story"><script type="text/template">&lt;source srcset="x.jpg"&gt;</script>'
+        '<img src="s.jpg" alt="photo"> Real headline</a>'
+        '<a href="/logo"><script>window.respimage && respimage()</script><img src="l.png" alt="Logo">'
+        "<script>if (x) {}</script><img src='m.png' alt='Second'></a>"
+        '<a href="/c">© Copyright <script>document.write(new Date().getFullYear());</script> Hearst</a>'
+        '<a href="/svg"><svg><style>.cls-1{fill:#ba181d}</style></svg>bondyblog</a>'
+        '<p>Before <a href="/in-context">linked <script>var junk = 1;</script>words</a> after.</p>'
+    )
+    story, logo, copyright_, svg, in_context = links_of(body)
+    assert (story.kind, story.anchor, story.alt) == ("text", "Real headline", "photo")
+    assert (logo.kind, logo.anchor, logo.alt) == ("image", "Logo", "Logo")
+    assert copyright_.anchor == "© Copyright Hearst"
+    assert svg.anchor == "bondyblog"
+    assert in_context.anchor == "linked words"
+    assert in_context.context == "Before linked words after."
+    # A tree shared with other readers loses those elements, and reads the same again.
+    parsed = ParsedPage(page(body))
+    assert extract(parsed)[1] == [story, logo, copyright_, svg, in_context]
+    assert parsed.tree.css("body script, body style") == []
+    assert extract(parsed)[1] == [story, logo, copyright_, svg, in_context]
 
 
 def test_image_without_alt_is_an_image_link_with_empty_anchor() -> None:

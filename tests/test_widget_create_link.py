@@ -477,8 +477,8 @@ def test_in_chromium_a_reader_creates_a_link_and_the_owner_removes_one_by_keyboa
             for width in (1280, 390):
                 page = browser.new_page(viewport={"width": width, "height": 800})
                 errors: list[str] = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
                 page.goto(pages.url("/post"))
                 page.wait_for_selector('.lb-widget[data-lb-state="ready"] .lb-form')
                 assert page.evaluate(AUDIT) == CLEAN

@@ -25,7 +25,10 @@ their own bounded way.
 
 **Purity.** A ParsedPage is a cache over a :class:`~linkback.records.FetchedPage`: it pickles as
 that page and its limits (the tree is rebuilt where it is unpickled), so ``extract(parsed)`` keeps
-the picklable-input contract. The tree is shared: a reader that changes it must undo the change.
+the picklable-input contract. The tree is shared: a reader that changes it must undo the change,
+with one exception: extraction removes the body's ``script`` and ``style`` elements, which hold no
+link and no text a reader of the page sees (none of the readers here reads them, and the
+microformats rules leave their text out too).
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def _domain_events(
     its first link to its last loss; the others, whose links came and went in turns, are swept
     day by day with a window (their links read again: reading ``dom``'s input twice would make
     DuckDB keep all of it)."""
-    f, last_f, first_l, l = (f"{name}_{cols}" for name in ("f", "last_f", "first_l", "l"))
+    f, last_f, first_l, last_l = (f"{name}_{cols}" for name in ("f", "last_f", "first_l", "l"))
     stretch = f"{f} IS NOT NULL AND ({first_l} IS NULL OR {first_l} >= {last_f}) AND {within}"
     return f"""turns_{tag} AS (
   SELECT * FROM ({_columns(where)})
@@ -108,8 +108,8 @@ def _domain_events(
   SELECT day, delta, sum(delta) OVER (PARTITION BY d ORDER BY day ROWS UNBOUNDED PRECEDING) AS live
   FROM steps_{tag}
 ), events_{tag} AS (
-  SELECT {f} AS day, 1 AS came, 0 AS went FROM dom WHERE {stretch} AND ({l} IS NULL OR {l} > {f})
-  UNION ALL SELECT {l}, 0, 1 FROM dom WHERE {stretch} AND {l} > {f}
+  SELECT {f} AS day, 1 AS came, 0 AS went FROM dom WHERE {stretch} AND ({last_l} IS NULL OR {last_l} > {f})
+  UNION ALL SELECT {last_l}, 0, 1 FROM dom WHERE {stretch} AND {last_l} > {f}
   UNION ALL SELECT day, (live > 0 AND live = delta)::INTEGER, (live = 0 AND delta < 0)::INTEGER FROM swept_{tag}
 )"""
 

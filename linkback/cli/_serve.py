@@ -72,6 +72,7 @@ def serve_cmd(
 
     from linkback.client import server_for
     from linkback.server import Settings, create_app
+    from linkback.server._conn import uvicorn_options
 
     path = db or default_db_path()
     if server_for(path) is not None:
@@ -121,14 +122,9 @@ def serve_cmd(
         log_level="info",
         proxy_headers=False,
         access_log=access_log,
-        # Beyond this many connections at once, new ones are answered 503 at once: a flood of
-        # idle sockets meets that before the process runs out of file descriptors.
-        limit_concurrency=MAX_CONNECTIONS,
+        # At most MAX_CONNECTIONS at once, each with a deadline for its requests' heads.
+        **uvicorn_options(),
     )
-
-
-#: Connections the server holds at once (uvicorn's limit_concurrency); see serve().
-MAX_CONNECTIONS = 500
 
 
 # --- sites ---------------------------------------------------------------------------------------

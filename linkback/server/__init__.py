@@ -14,6 +14,7 @@ import uvicorn
 
 from linkback.client import advert_path
 from linkback.server._app import ServerState, Settings, create_app
+from linkback.server._conn import uvicorn_options
 from linkback.server._linkbacks import trackback_key
 from linkback.server._runner import sign
 
@@ -30,7 +31,9 @@ class ServerThread:
                 port = s.getsockname()[1]
         self.url = f"http://{host}:{port}"
         self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            self.app, host=host, port=port, log_level="warning", lifespan="on", **uvicorn_options()
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, name="linkback-uvicorn", daemon=True)
 

@@ -1,0 +1,86 @@
+"""Connections that never finish a request's head (a "slowloris") cannot hold the server.
+
+Real sockets against the app served by uvicorn on 127.0.0.1 (``ServerThread``), with the
+deadline and the connection limit made small so that the test takes seconds.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+
+from linkback.server import ServerThread, Settings
+from linkback.server import _conn
+
+DEADLINE = 0.6
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    monkeypatch.setattr(_conn, "HEADER_SECONDS", DEADLINE)
+    monkeypatch.setattr(_conn, "MAX_CONNECTIONS", 6)
+    with ServerThread(Settings(db=str(tmp_path / "lb.duckdb"), admin_token="t" * 32)) as url:
+        yield url
+
+
+def _open(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1024) == b""
+    except (ConnectionResetError, TimeoutError):
+        return False
+
+
+def test_a_head_that_never_ends_is_closed_after_the_deadline(server) -> None:
+    sock = _open(server)
+    sock.sendall(b"GET /api/count?target=http://a.example/ HTTP/1.1\r\nHost: x\r\n")  # no blank line
+    time.sleep(DEADLINE + 0.6)
+    assert _closed_by_server(sock)
+    sock.close()
+
+
+def test_a_head_that_comes_in_pieces_within_the_deadline_is_answered(server) -> None:
+    sock = _open(server)
+    for piece in (b"GET /api/count?target=http://a.example/ HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
+        sock.sendall(piece)
+        time.sleep(DEADLINE / 4)
+    assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+    sock.close()
+
+
+def test_after_a_response_the_next_head_has_the_deadline_too(server) -> None:
+    sock = _open(server)
+    sock.sendall(b"GET /api/count?target=http://a.example/ HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    sock.sendall(b"GET /api/count?target=http://a.example/ HTTP/1.1\r\n")  # keep-alive, then silence
+    time.sleep(DEADLINE + 0.6)
+    assert _closed_by_server(sock)
+    sock.close()
+
+
+def test_idle_sockets_hold_every_slot_only_until_the_deadline(server) -> None:
+    held = [_open(server) for _ in range(8)]
+    for sock in held:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    time.sleep(0.2)
+    assert httpx.get(server + "/api/count", params={"target": "http://a.example/"}).status_code == 503
+    time.sleep(DEADLINE + 0.8)
+    assert httpx.get(server + "/api/count", params={"target": "http://a.example/"}).status_code == 200
+    assert all(_closed_by_server(sock) for sock in held)
+    for sock in held:
+        sock.close()
+
+
+def test_requests_on_one_connection_at_a_steady_pace_are_all_answered(server) -> None:
+    with httpx.Client(base_url=server) as client:
+        for _ in range(4):
+            assert client.get("/api/count", params={"target": "http://a.example/"}).status_code == 200
+            time.sleep(DEADLINE / 2)

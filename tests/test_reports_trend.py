@@ -269,6 +269,24 @@ def test_periods() -> None:
     ]
 
 
+def test_the_last_periods_are_cut_without_cutting_them_all() -> None:
+    period = Period(date(2020, 1, 15), date(2026, 11, 20))
+    for by in ("day", "week", "month"):
+        every = buckets(period, by)
+        for last in (1, 2, 7, 30):
+            assert buckets(period, by, last=last) == every[-last:], (by, last)
+        assert buckets(period, by, last=10**6) == every
+    # Eight thousand years: by day, too many periods to answer, unless only the last are asked for.
+    long = Period(date(1970, 1, 1), date(9998, 12, 31))
+    with pytest.raises(ValueError, match="more than 36,600 periods"):
+        buckets(long, "day")
+    assert [b.since for b in buckets(long, "day", last=2)] == [date(9998, 12, 30), date(9998, 12, 31)]
+    assert len(buckets(Period(date(1970, 1, 1), date(2069, 12, 31)), "day")) == 36_525
+    with pytest.raises(ValueError, match="before year 1"):
+        compared(long, "previous")
+    assert compared(long, "year") == Period(date(1969, 1, 1), date(9997, 12, 31))
+
+
 def test_shown_values_and_changes() -> None:
     row = {"metric": "backlinks", "change": -1234, "change_share": -0.1}
     assert reports.shown_change(row) == "\u22121,234 (\u221210.0%)"

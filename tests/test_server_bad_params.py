@@ -68,6 +68,14 @@ API = {
         "give a date"),
     "growth compared with year 10000": (
         "/api/v1/reports/growth?target=victim.test&since=9999-12-01&until=9999-12-31&compare=year", "give a date"),
+    "trend over eight thousand years, compared with the period before": (
+        "/api/v1/reports/trend?target=victim.test&since=1970-01-01&until=9998-12-31", "before year 1"),
+    "growth by day over eight thousand years": (
+        "/api/v1/reports/growth?target=victim.test&since=1970-01-01&until=9998-12-31&by=day",
+        "more than 36,600 periods"),
+    "compare_trend by day over eight thousand years": (
+        "/api/v1/reports/compare_trend?targets=victim.test&targets=rival.test&by=day&since=1970-01-01"
+        "&until=9998-12-31", "more than 36,600 periods"),
     "a cursor's number past 64 bits": (
         "/api/v1/reports/refdomains?target=victim.test&after="
         + forged_cursor({"r": "refdomains", "s": "links", "k": [10**40, "a"]}), "after"),
@@ -104,6 +112,10 @@ PAGES = {
     "unknown mention status": ("/mentions?status=x", "status"),
     "overview in year 1": ("/overview?target=victim.test&until=0001-01-01", "give a date"),
     "compare in year 1": ("/compare?targets=victim.test&targets=rival.test&since=0001-01-01", "give a date"),
+    "overview over eight thousand years": (
+        "/overview?target=victim.test&since=1970-01-01&until=9998-12-31&compare=none", "more than 36,600 periods"),
+    "overview over eight thousand years, compared with the period before": (
+        "/overview?target=victim.test&since=1970-01-01&until=9998-12-31", "more than 36,600 periods"),
     "min score of 5000 digits": ("/disavow?target=victim.test&min_score=" + "9" * 5000, "min score must be"),
     "download, limit abc": ("/reports/refdomains.csv?target=victim.test&limit=abc", "not a whole number"),
 }

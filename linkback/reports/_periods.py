@@ -92,7 +92,13 @@ def compared(period: Period, compare: str) -> Period | None:
     check_choice("compare", compare, COMPARES)
     if compare == "previous":
         until = period.since - timedelta(days=1)
-        return Period(until - timedelta(days=period.days - 1), until)
+        try:
+            return Period(until - timedelta(days=period.days - 1), until)
+        except OverflowError:  # a period of thousands of years: the one before it has no dates
+            raise ValueError(
+                f"the {period.days:,} days before {period.since} reach before year 1: "
+                "compare with none or year, or choose a shorter period"
+            ) from None
     if compare == "year":
         return Period(year_before(period.since), year_before(period.until))
     return None
@@ -108,12 +114,17 @@ def resolve(since: str | date | None, until: str | date | None, first: date | No
     return Period(start, end)
 
 
-def buckets(period: Period, by: str) -> list[Period]:
+#: The most periods one report over time cuts: a hundred years of days. Beyond, the answer (a row,
+#: a chart point each) would be hundreds of megabytes for dates no link has.
+MAX_PERIODS = 36_600
+
+
+def buckets(period: Period, by: str, last: int | None = None) -> list[Period]:
     """``period`` cut into days, weeks (Monday to Sunday) or calendar months, the first and last
-    cut at its ends."""
-    check_choice("by", by, GROWTH_PERIODS)
+    cut at its ends; with ``last``, only the last so many of them. More than :data:`MAX_PERIODS`
+    is a clear error."""
+    start = check_cut(period, by, last)
     out = []
-    start = period.since
     while start <= period.until:
         if by == "day":
             end = start
@@ -125,3 +136,29 @@ def buckets(period: Period, by: str) -> list[Period]:
         out.append(Period(start, end))
         start = end + timedelta(days=1)
     return out
+
+
+def check_cut(period: Period, by: str, last: int | None = None) -> date:
+    """The first day :func:`buckets` cuts from; ValueError when that makes more than
+    :data:`MAX_PERIODS` periods."""
+    check_choice("by", by, GROWTH_PERIODS)
+    start = period.since if last is None else max(period.since, _start_of_last(period.until, by, last))
+    shortest = {"day": 1, "week": 7, "month": 28}[by]
+    if (period.until - start).days // shortest + 1 > MAX_PERIODS:
+        raise ValueError(
+            f"by {by} from {start} to {period.until} makes more than {MAX_PERIODS:,} periods: "
+            "choose longer periods (week, month), fewer days, or a limit"
+        )
+    return start
+
+
+def _start_of_last(until: date, by: str, last: int) -> date:
+    """The first day of the ``last``-th ``by`` period counted back from the one holding ``until``."""
+    back = max(last, 1) - 1
+    if by == "day":
+        return until - timedelta(days=min(back, (until - date.min).days))
+    if by == "week":
+        monday = until - timedelta(days=until.weekday())
+        return monday - timedelta(weeks=min(back, (monday - date.min).days // 7))
+    months = until.year * 12 + until.month - 1 - back
+    return date(max(months // 12, 1), months % 12 + 1, 1) if months >= 12 else date.min

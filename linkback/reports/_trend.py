@@ -255,7 +255,7 @@ def growth(
     if not changes.days:
         require_links(store, tgt)
     rows = []
-    cut = buckets(period, by)
+    cut = buckets(period, by, last=limit)
     for bucket in cut[max(len(cut) - limit, 0) :] if limit is not None else cut:
         new, lost = changes.between(bucket)
         row: dict[str, Any] = {

@@ -97,6 +97,8 @@ def read_view(params: Any, target: str) -> View:
     by = params.get("by") or DEFAULT_BY[period]
     if by not in BY_LABELS:
         raise ValueError(f"unknown by {by!r}; choose from {', '.join(BY_LABELS)}")
+    if since is not None:  # a period typed in: the chart draws its days (and their comparison)
+        periods.check_cut(periods.Period(since, until), "day")
     return View(target, period, since, until, compare, by)
 
 

@@ -13,24 +13,39 @@ so each row becomes one :class:`ExportRow` whose ``visits`` is its count.
   Without a ``Date`` column a row counts for the report's start date.
 
 Headers are matched case-insensitively, never by position. A row that cannot be read is refused
-with its line number and reason; the rest are read.
+with its line number and reason; the rest are read. A count over :data:`MAX_VISITS` (what the
+``visits`` column holds) is refused, not stored cut or wrapped.
+
+An export is UTF-8 (with or without a byte-order mark) when all of it is, else Windows-1252, as an
+older Excel saves a CSV; sniffing its first bytes and reading it decide by the same rule
+(:func:`_encoding`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
+from linkback import schema
+from linkback.traffic._files import STREAM_ERRORS
 from linkback.traffic._formats import in_window
 
 _EPOCH_DAY = date(1970, 1, 1)
 
-__all__ = ["ExportRow", "read_export", "sniff_export"]
+__all__ = ["MAX_VISITS", "ExportRow", "read_export", "sniff_export"]
+
+#: The largest count one row can hold: ``visits.visits`` is a 32-bit integer. Reports sum it as a
+#: HUGEINT, so any number of rows at this count add up without overflowing.
+MAX_VISITS = 2 ** (schema.VISITS.field("visits").type.bit_width - 1) - 1
+_MAX_DIGITS = len(str(MAX_VISITS))
+#: Bytes read at a time when an export is checked for UTF-8.
+_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +81,49 @@ _GA4_COUNTS = ("sessions", "total users", "users")
 _GA4_DAY = re.compile(r"#\s*(start|end) date:\s*(\d{8})\s*$", re.IGNORECASE)
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+def _encoding(chunks: Iterable[bytes], *, whole: bool = True) -> str:
+    """``"utf-8"`` when the bytes of ``chunks`` (after any BOM) are UTF-8, else ``"cp1252"``.
+    ``whole=False`` when they are only the file's first bytes: a character cut at their end is
+    not a reason to call the file Windows-1252."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        return data.decode("utf-8")
+        for chunk in chunks:
+            decoder.decode(chunk)
+        decoder.decode(b"", final=whole)
     except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
+        return "cp1252"
+    return "utf-8"
+
+
+def _decode(data: bytes, *, whole: bool) -> str:
+    data = data.removeprefix(codecs.BOM_UTF8)
+    encoding = _encoding([data], whole=whole)
+    # Incremental: a character cut at the end of a head is left out, not made U+FFFD. "replace":
+    # cp1252 leaves five bytes undefined, and they must not fail the file.
+    return codecs.getincrementaldecoder(encoding)("replace").decode(data, final=whole)
+
+
+def _text(fh: BinaryIO) -> io.TextIOWrapper:
+    """``fh`` as text, decoded as :func:`_encoding` finds it: read once to tell (a file that turns
+    out not to be UTF-8 in its last rows must not have been read as UTF-8 before them), then
+    from the start. ``fh`` must be seekable (files, gzip, bzip2 and xz streams are)."""
+    start = fh.tell()
+    if fh.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+        fh.seek(start)  # no BOM: its bytes are the file's
+    begin = fh.tell()
+    encoding = _encoding(_chunks(fh))
+    fh.seek(begin)
+    return io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
+
+
+def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+    """The rest of ``fh`` in pieces, up to where a compressed stream breaks off (reading the rows
+    meets the break again, and says so)."""
+    try:
+        while chunk := fh.read(_CHUNK_BYTES):
+            yield chunk
+    except STREAM_ERRORS:
+        return
 
 
 def sniff_export(head: str) -> str | None:
@@ -98,11 +149,21 @@ def _ga4_date_first(first: list[str]) -> bool:
     return len(first) > 1 and first[0].strip().lower() == "date" and first[1].strip().lower() in _GA4_DIMENSIONS
 
 
-def _count(text: str) -> int | None:
+def _count(text: str, what: str) -> int | str:
+    """The count in a cell (``"1,234"``, ``"12.0"``), or why it is none: not a whole number, or
+    one over :data:`MAX_VISITS` (``what`` names it in the reason)."""
     text = text.strip().replace(",", "").replace("\u00a0", "").replace(" ", "")
     if text.endswith(".0"):
         text = text[:-2]
-    return int(text) if text.isdigit() else None
+    # isdecimal, not isdigit: int() refuses digits such as "²". Its length is checked before
+    # int() is asked: a cell of thousands of digits would raise (Python's int limit) or be slow.
+    if not text.isdecimal():
+        return f"no {what} count"
+    digits = text.lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS or int(digits) > MAX_VISITS:
+        shown = f"{int(digits):,}" if len(digits) <= 24 else f"{digits[:20]}... ({len(digits):,} digits)"
+        return f"{what} count {shown} is over {MAX_VISITS:,}, the most one row can hold"
+    return int(digits)
 
 
 def _day(text: str) -> date | None:
@@ -122,7 +183,7 @@ def _day(text: str) -> date | None:
 def read_export(fh: BinaryIO, kind: str, refuse: list[tuple[int, str]]) -> Iterator[ExportRow]:
     """The rows of the export in ``fh`` (``kind`` from :func:`sniff_export`); rows that cannot be
     read are appended to ``refuse`` as ``(line, reason)``."""
-    text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
+    text = _text(fh)
     try:
         if kind == "plausible":
             yield from _plausible(text, refuse)
@@ -147,12 +208,12 @@ def _plausible(text: io.TextIOWrapper, refuse: list[tuple[int, str]]) -> Iterato
             return row[i].strip() if i is not None and i < len(row) else ""
 
         day = _day(cell("date"))
-        visits = _count(row[count_at]) if count_at is not None and count_at < len(row) else None
+        visits = _count(row[count_at] if count_at is not None and count_at < len(row) else "", "visit")
         if day is None:
             refuse.append((line, f"date {cell('date')!r} is not a date"))
             continue
-        if visits is None:
-            refuse.append((line, "no visit count"))
+        if isinstance(visits, str):
+            refuse.append((line, visits))
             continue
         source = cell("utm_source") or cell("source")
         yield ExportRow(day, source, cell("utm_medium"), cell("utm_campaign"), cell("referrer"), cell("channel"),
@@ -195,9 +256,9 @@ def _ga4_row(header: list[str], row: list[str], start: date | None, line: int) -
     if not value or value.lower() in ("grand total", "total"):
         return None
     count_name = next((n for n in _GA4_COUNTS if n in values), None)
-    visits = _count(values[count_name]) if count_name else None
-    if visits is None:
-        return "no session count"
+    visits = _count(values[count_name] if count_name else "", "session")
+    if isinstance(visits, str):
+        return visits
     day = _day(values["date"]) if "date" in values else start
     if day is None:
         return "no date: neither a Date column nor a '# Start date:' line"
@@ -214,6 +275,7 @@ def _ga4_row(header: list[str], row: list[str], start: date | None, line: int) -
     return ExportRow(day, source, medium, campaign, "", channel, visits, line)
 
 
-def decode_head(data: bytes) -> str:
-    """The first bytes of an export as text, for :func:`sniff_export`."""
-    return _decode(data)
+def decode_head(data: bytes, *, whole: bool = False) -> str:
+    """The first bytes of an export as text, for :func:`sniff_export`; ``whole`` when they are
+    all of it."""
+    return _decode(data, whole=whole)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from linkback.faces import ProgressFn, iso
-from linkback.traffic._exports import ExportRow, read_export
+from linkback.traffic._exports import MAX_VISITS, ExportRow, read_export
 from linkback.traffic._fast import read_combined_visits
 from linkback.traffic._files import MAX_LINE_BYTES, STREAM_ERRORS, LogStats, open_file
 from linkback.traffic._formats import LineFormat, W3CFormat
@@ -171,24 +171,42 @@ def _read_export(path: str, kind: str, site: str, builder: VisitBuilder, result:
     totals: dict[int, list[Any]] = {}
     site_parts = split_host(builder.default_host)
     page = (None, builder.default_host, site_parts.domain, site_parts.rhost, None)
-    with open_file(path) as fh:
-        for row in read_export(fh, kind, refused):
-            result.lines += 1
-            got = _export_visit(row, kind, site, builder)
-            if isinstance(got, str):
-                builder.drops[got] += row.visits
-                continue
-            key, ts, referrer, tagged = got
-            if key in totals:  # rows that differ only in columns not kept (utm_content...)
-                totals[key][4] += row.visits
-            else:
-                totals[key] = [ts, page, referrer, tagged, row.visits]
+    try:
+        with open_file(path) as fh:
+            for row in read_export(fh, kind, refused):
+                got = _export_visit(row, kind, site, builder)
+                if isinstance(got, str):
+                    result.lines += 1
+                    builder.drops[got] += row.visits
+                    continue
+                key, ts, referrer, tagged = got
+                if _add_total(totals, key, [ts, page, referrer, tagged, row.visits], row, refused):
+                    result.lines += 1
+    except STREAM_ERRORS as exc:  # a compressed export cut short: its rows before the cut count, as a log's do
+        result.status, result.error = "partial", f"after {result.lines + len(refused):,} rows: {exc}"
     result.lines += len(refused)
     result.parsed = result.lines - len(refused)
     result.skipped = len(refused)
     result.errors = [{"line": line, "reason": reason} for line, reason in refused[:RESULT_ERRORS]]
     for key, (ts, page_, referrer, tagged, visits) in totals.items():
         builder.add_count(key, ts, page_, referrer, tagged, visits)
+
+
+def _add_total(totals: dict[int, list[Any]], key: int, entry: list[Any], row: ExportRow,
+               refused: list[tuple[int, str]]) -> bool:  # fmt: skip
+    """Add an export row's count to its key's; False (the row refused) when the sum would not fit
+    the one stored row the key has. Rows that differ only in columns not kept (utm_content...)
+    share a key."""
+    held = totals.get(key)
+    if held is None:
+        totals[key] = entry
+    elif held[4] + row.visits > MAX_VISITS:
+        why = f"visit count {row.visits:,} takes the total of its day and source {entry[3][0]!r} over {MAX_VISITS:,}"
+        refused.append((row.line_no, why + ", the most one row can hold"))
+        return False
+    else:
+        held[4] += row.visits
+    return True
 
 
 def _export_visit(row: ExportRow, kind: str, site: str, builder: VisitBuilder) -> tuple | str:

@@ -40,7 +40,7 @@ def sniff_file(path: str, *, probe_lines: int = PROBE_LINES, exports: bool = Tru
     with open_file(path) as fh:
         head = _head(fh)
     if exports:
-        kind = sniff_export(decode_head(head))
+        kind = sniff_export(decode_head(head, whole=len(head) < PROBE_BYTES))
         if kind is not None:
             return kind  # type: ignore[return-value]
     text = head.decode("latin-1")

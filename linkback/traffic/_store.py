@@ -78,7 +78,9 @@ def record_visits(store: Store, *, import_id: int, rows: dict[str, list[Any]], r
         table = pa.table({name: rows[name] for name in _ROW_COLUMNS}, schema=_BATCH_SCHEMA)
     except KeyError as exc:
         raise ValueError(f"rows: no column {exc.args[0]!r}") from None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as exc:
+        # OverflowError: a number past 64 bits (a server's body can hold any); too big for int32
+        # is ArrowInvalid.
         raise ValueError(f"rows: {exc}") from None
     if table.num_rows == 0:
         return {"added": 0, "duplicates": 0}

@@ -26,12 +26,13 @@ from linkback.protocols._refback import ASSET_EXTENSIONS, _host_key, _Sites
 from linkback.traffic._channels import channel, landing_tags, referrer_source, source_category
 from linkback.traffic._formats import Hit
 from linkback.traffic._lists import is_bot, is_spam_host
-from linkback.urls import host_of, normalize, split_host
+from linkback.urls import host_of, normalize, resolve, split_host
 
 __all__ = ["DROPS", "VISIT_FIELDS", "VisitBuilder", "line_key"]
 
-#: Why a parsed hit is not stored as a visit.
-DROPS = ("not_a_page", "bot", "other_host", "no_host", "navigation", "spam", "bad_url")
+#: Why a parsed hit is not stored as a visit. ``bad_url``: its page is no URL; ``long_referrer``:
+#: its referrer is longer than a URL can be and not even its origin could be read.
+DROPS = ("not_a_page", "bot", "other_host", "no_host", "navigation", "spam", "bad_url", "long_referrer")
 
 #: The columns of a visit row, in the order :class:`VisitBuilder` collects them.
 VISIT_FIELDS = (
@@ -299,8 +300,9 @@ _DIRECT = (None, None, None, "(direct)", "(none)", "Direct")
 
 def referrer_of(referer: str, base: str, sites: _Sites | None) -> tuple:
     """A referrer as a visit keeps it: ``(source_url, source_host, source_domain, source, medium,
-    channel)``, or ``(drop reason,)`` for navigation and spam. ``base`` is the page's scheme and
-    host (``""`` when unknown). An empty or unusable referrer (``javascript:``, not a URL) is direct."""
+    channel)``, or ``(drop reason,)`` for navigation, spam and an unreadable over-long referrer.
+    ``base`` is the page's scheme and host (``""`` when unknown). An empty or unusable referrer
+    (``javascript:``, not a URL) is direct; an over-long one is cut (:func:`_referrer_url`)."""
     text = referer.strip()
     if not text or text == "-":
         return _DIRECT
@@ -310,10 +312,9 @@ def referrer_of(referer: str, base: str, sites: _Sites | None) -> tuple:
             return _DIRECT
         source, medium, category = referrer_source(package, "/", "")
         return (text[:2048], package, package, source, medium, channel(source, medium, "", category))
-    try:
-        url = normalize(text)
-    except URLError:
-        return _DIRECT
+    url, why = _referrer_url(text)
+    if why:
+        return _DIRECT if why == "direct" else (why,)
     i = url.find("://") + 3
     j = url.find("/", i)
     if "@" in url[i:j]:
@@ -332,3 +333,34 @@ def referrer_of(referer: str, base: str, sites: _Sites | None) -> tuple:
     path, _, query = url[j:].partition("?") if j >= 0 else ("/", "", "")
     source, medium, category = referrer_source(host, path, query)
     return (url, host, parts.domain, source, medium, channel(source, medium, "", category))
+
+
+def _referrer_url(text: str) -> tuple[str, str]:
+    """``(url, "")`` for a referrer, ``("", "direct")`` when it is no http(s) URL, or
+    ``("", "long_referrer")``. One longer than :data:`~linkback.urls.MAX_URL_LENGTH` (as stored,
+    percent-encoded) is cut to its page without the query, else to its origin: the referring
+    site is what a visit needs (browsers send only the origin across sites by default), as
+    android-app referrers are cut. ``long_referrer`` when not even the origin reads: no browser
+    sent that, so it is not called direct."""
+    try:
+        return normalize(text), ""
+    except URLError:
+        if resolve(text, "")[1] != "url_too_long":
+            return "", "direct"
+    for cut in _shorter(text):
+        try:
+            return normalize(cut), ""
+        except URLError:
+            continue
+    return "", "long_referrer"
+
+
+def _shorter(text: str) -> list[str]:
+    """An over-long URL's page without query or fragment, then its origin (none without ``://``)."""
+    start = text.find("://") + 3
+    if start < 3:
+        return []
+    # The URL parser ends an http(s) host at a backslash as at a slash.
+    origin_end = min((k for k in (text.find(c, start) for c in "/?#\\") if k >= 0), default=len(text))
+    page_end = min((k for k in (text.find(c, start) for c in "?#") if k >= 0), default=len(text))
+    return [text[:page_end], text[:origin_end]] if page_end > origin_end else [text[:origin_end]]

@@ -24,8 +24,12 @@ from serverkit import Hit, Page, PageServer, start_linkback
 from typer.testing import CliRunner
 
 from linkback.cc import cc_fetch
+from linkback.cc._fetch import _record
+from linkback.cc._http import Polite
+from linkback.cc._index import Capture, safe_filename
 from linkback.cli import app
 from linkback.errors import FetchError, LinkbackError
+from linkback.fetch import Fetcher, GuardPolicy
 from linkback.ingest import ingest
 from linkback.sources.warc import iter_record_offsets
 from linkback.store import Store
@@ -92,7 +96,7 @@ class Faults:
 
     index_503: int = 0
     data_503: int = 0
-    by_offset: dict[int, str] = field(default_factory=dict)  # short, bad_range, whole
+    by_offset: dict[int, str] = field(default_factory=dict)  # short, long, bad_range, whole, redirect
     pages: str | None = None  # the page count the index claims, as JSON text (a lying index)
 
 
@@ -160,11 +164,15 @@ class CommonCrawl:
         if m is None or fault == "whole":
             return Page(data, 200, {"Content-Type": "application/octet-stream"})
         start, end = int(m.group(1)), int(m.group(2))
+        if fault == "redirect":  # elsewhere, where there is no such file
+            return Page(b"", 302, {"Location": self.index.url("/moved" + hit.path), "Content-Type": "text/plain"})
         if fault == "bad_range":
             start, end = start + 1, end + 1
         body = data[start : end + 1]
         if fault == "short":
             body = body[: len(body) // 2]
+        if fault == "long":  # the range asked for, and more
+            body = data[start : end + 101]
         headers = {"Content-Type": "application/octet-stream", "Content-Range": f"bytes {start}-{end}/{len(data)}"}
         return Page(body, 206, headers)
 
@@ -305,7 +313,70 @@ def test_bad_ranges_and_short_bodies_are_counted_and_skipped(cc: CommonCrawl) ->
     assert result["skipped"] == {"short_body": 1, "bad_range": 1, "range_ignored": 1}
     assert (result["captures"], result["fetched"], result["pages"]) == (6, 3, 3)
     assert stored_bad == 0
-    assert any(f"bytes {offsets[0]}+" in e and "bytes came" in e for e in result["errors"])
+    half = int(lines[0]["length"]) // 2
+    assert any(f"bytes {offsets[0]}+" in e and f"{half:,} of the {int(lines[0]['length']):,} bytes asked for came" in e
+               for e in result["errors"])  # fmt: skip
+
+
+def test_a_body_longer_than_the_range_says_how_many_were_asked_for(cc: CommonCrawl) -> None:
+    line = wanted(["www.archive.org"])[0]
+    cc.faults.by_offset = {int(line["offset"]): "long"}
+    with Store(":memory:") as store:
+        result = fetch(store, cc, hosts=["www.archive.org"], limit=1)
+    assert result["skipped"] == {"long_body": 1}
+    assert result["errors"] == [
+        f"{cc.data_url}{line['filename']} bytes {line['offset']}+{line['length']} ({line['url']}): more than the "
+        f"{int(line['length']):,} bytes asked for came"
+    ]
+
+
+def test_a_range_redirected_to_a_404_names_where_it_went(cc: CommonCrawl) -> None:
+    line = wanted(["www.archive.org"])[0]
+    cc.faults.by_offset = {int(line["offset"]): "redirect"}
+    with Store(":memory:") as store:
+        result = fetch(store, cc, hosts=["www.archive.org"], limit=1)
+    assert result["skipped"] == {"status_404": 1}
+    moved = cc.index.url("/moved/" + line["filename"])
+    assert result["errors"] == [
+        f"{cc.data_url}{line['filename']} bytes {line['offset']}+{line['length']} ({line['url']}) "
+        f"(redirected to {moved}): status 404"
+    ]
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["%2e%2e/%2e%2e/secret", "%2E%2e/secret", ".%2e/secret", "%252e%252e/secret", "..%2fsecret", "..\\secret",
+     ".\t./.\t./secret", "%2e%09%2e/secret", "/secret", "%2fsecret", "a?b=../secret"],
+)  # fmt: skip
+def test_a_filename_that_would_leave_the_data_urls_path_is_never_fetched(cc: CommonCrawl, filename: str) -> None:
+    line = next(line for line in LINES if line["filename"] == next(iter(FILES)) and line["status"] == "200"
+                and line["mime-detected"] == "text/html")  # fmt: skip
+    LINES.append({**line, "url": "http://evil.test/", "filename": filename})
+    try:
+        with Store(":memory:") as store:
+            result = fetch(store, cc, hosts=["evil.test"], data_url=cc.data.url("/mirror/"))
+    finally:
+        LINES.pop()
+    assert cc.data.hits == []  # not /secret, not anything
+    assert (result["captures"], result["index"]["skipped"]) == (0, {"unsafe_filename": 1})
+    (error,) = result["errors"]
+    assert " line 1: filename " in error and "leaves the data URL's path" in error
+
+
+def test_the_fetch_itself_refuses_a_url_that_leaves_the_data_url(cc: CommonCrawl) -> None:
+    # What parse_line lets through is checked again against the real data URL before any request.
+    capture = Capture(url="http://evil.test/", timestamp="", filename="%2e%2e/secret", offset=0, length=10,
+                      status=200, mime="text/html")  # fmt: skip
+    with Fetcher(policy=GuardPolicy(allow_private=True)) as fetcher:
+        pages, key, message = _record(Polite(fetcher), cc.data.url("/mirror/"), capture, "label")
+    assert (pages, key, cc.data.hits) == ([], "unsafe_filename", [])
+    assert "leaves the data URL's path" in message
+
+
+def test_a_plain_filename_is_safe() -> None:
+    assert safe_filename(next(iter(FILES)))
+    assert safe_filename("crawl-data/a%20b/x.warc.gz") and safe_filename("a/./b.warc.gz")
+    assert not safe_filename("") and not safe_filename("a\nb")
 
 
 def test_a_record_that_is_no_response_is_skipped_with_the_readers_reason(cc: CommonCrawl) -> None:

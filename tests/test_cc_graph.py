@@ -50,7 +50,8 @@ def test_domain_level_ranks_of_every_domain_and_the_refdomains_of_ours() -> None
         assert result | {"errors": []} == {
             "release": RELEASE, "level": "domain", "ranks": 8, "domains": ["example.com"], "target_vertices": 1,
             "edges": 4, "refdomains": 4, "internal": 0, "unknown_sources": 0,
-            "bad_lines": {"ranks": 0, "vertices": 0, "edges": 0}, "errors": [],
+            "replaced": {"ranks": 0, "refdomains": 0}, "kept": {"ranks": 0, "refdomains_of": []},
+            "other_releases": [], "bad_lines": {"ranks": 0, "vertices": 0, "edges": 0}, "errors": [],
         }  # fmt: skip
         (count,) = store.con.execute("SELECT count(*) FROM cc_ranks").fetchall()[0]
         assert count == 8  # every domain of the graph, not only ours
@@ -103,6 +104,107 @@ def test_the_stores_sites_are_the_default_and_a_second_import_replaces_the_first
         assert [r["source"] for r in cc_refdomains(store, "example-shop.com")] == ["f.net"]
         counts = store.con.execute("SELECT (SELECT count(*) FROM cc_ranks), (SELECT count(*) FROM cc_refdomains)")
         assert counts.fetchall() == [(8, 1)]
+
+
+def _counts(store: Store) -> list[tuple[int, int]]:
+    return store.con.execute("SELECT (SELECT count(*) FROM cc_ranks), (SELECT count(*) FROM cc_refdomains)").fetchall()
+
+
+def test_a_reimport_replaces_only_what_it_brings() -> None:
+    files = {"vertices": DOMAIN["vertices"], "edges": DOMAIN["edges"]}
+    with Store(":memory:") as store:
+        cc_graph_import(store, **DOMAIN, domains=["example.com"])
+        before = [r["source"] for r in cc_refdomains(store, "example.com")]
+        # No ranks file, another domain: the ranks and example.com's referring domains stay.
+        other = cc_graph_import(store, **files, domains=["example-shop.com"])
+        assert (other["ranks"], other["replaced"]) == (0, {"ranks": 0, "refdomains": 0})
+        assert other["kept"] == {"ranks": 8, "refdomains_of": ["example.com"]}
+        assert _counts(store) == [(8, 4 + 1)]
+        assert [r["source"] for r in cc_refdomains(store, "example.com")] == before
+        assert cc_ranks(store, ["example.com"])[0]["hc_pos"] == 3
+        assert [r["source"] for r in cc_refdomains(store, "example-shop.com")] == ["f.net"]
+        # The same domain again, with the ranks: those two are replaced, the other domain's kept.
+        again = cc_graph_import(store, **DOMAIN, domains=["example.com"])
+        assert again["replaced"] == {"ranks": 8, "refdomains": 4}
+        assert again["kept"] == {"ranks": 0, "refdomains_of": ["example-shop.com"]}
+        assert _counts(store) == [(8, 5)]
+        assert [r["source"] for r in cc_refdomains(store, "example-shop.com")] == ["f.net"]
+
+
+def test_another_release_is_kept_apart_and_the_reports_read_each_targets_latest() -> None:
+    files = {"vertices": DOMAIN["vertices"], "edges": DOMAIN["edges"]}
+    with Store(":memory:") as store:
+        cc_graph_import(store, **DOMAIN, domains=["example.com"])
+        newer = cc_graph_import(store, **files, domains=["example-shop.com"], release="cc-main-2100-jan")
+        assert newer["other_releases"] == [RELEASE] and newer["replaced"] == {"ranks": 0, "refdomains": 0}
+        assert _counts(store) == [(8, 5)]
+        # example.com was not imported from the newer release: its own latest is still read.
+        assert {r["release"] for r in cc_refdomains(store, "example.com")} == {RELEASE}
+        assert len(cc_refdomains(store, "example.com")) == 4
+        assert [(r["source"], r["release"]) for r in cc_refdomains(store, "example-shop.com")] == [
+            ("f.net", "cc-main-2100-jan")]  # fmt: skip
+        assert cc_refdomains(store, "example.com", release="cc-main-2100-jan") == []
+        assert cc_ranks(store, ["example.com"])[0]["release"] == RELEASE  # the newer one brought no ranks
+
+
+def test_the_cli_summary_says_what_was_replaced_and_kept(tmp_path: Path) -> None:
+    db = str(tmp_path / "g.duckdb")
+    base = ["cc", "graph", "import", DOMAIN["vertices"][0], DOMAIN["edges"][0]]
+    env = {"COLUMNS": "200"}
+    first = CliRunner().invoke(app, [*base, DOMAIN["ranks"][0], "--for", "example.com", "--db", db], env=env)
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(app, [*base, "--for", "example-shop.com", "--db", db], env=env)
+    assert second.exit_code == 0, second.output
+    assert "no ranks file: the 8 stored kept" in second.stdout
+    assert "the referring domains of example.com" in second.stdout
+    third = CliRunner().invoke(app, [*base, DOMAIN["ranks"][0], "--for", "example.com", "--db", db], env=env)
+    assert "8 (replacing the 8 stored)" in third.stdout and "replacing the 4 stored" in third.stdout
+    newer = CliRunner().invoke(app, [*base, "--for", "example-shop.com", "--release", "cc-main-2100-jan", "--db", db],
+                               env=env)  # fmt: skip
+    assert f"other releases  {RELEASE} (kept" in newer.stdout
+    ranks = CliRunner().invoke(app, ["cc", "ranks", "example.com", "--format", "json", "--db", db])
+    assert json.loads(ranks.stdout)[0]["hc_pos"] == 3
+    refs = CliRunner().invoke(app, ["cc", "refdomains", "example.com", "--db", db], env=env)
+    assert f"4 referring domains of example.com in {RELEASE}" in " ".join(refs.stdout.split())  # title wraps
+
+
+def _cut(source: str, path: Path) -> str:
+    data = Path(source).read_bytes()
+    path.write_bytes(data[: len(data) - 12])  # the deflate stream's end and the gzip trailer gone
+    return str(path)
+
+
+@pytest.mark.parametrize("kind", ["vertices", "edges", "ranks"])
+def test_a_truncated_gzip_is_an_error_naming_the_file_and_nothing_is_written(tmp_path: Path, kind: str) -> None:
+    cut = _cut(DOMAIN[kind][0], tmp_path / f"{RELEASE}-domain-{kind}-cut.txt.gz")
+    with Store(":memory:") as store:
+        cc_graph_import(store, **DOMAIN, domains=["example.com"])
+        before = store.con.execute("SELECT * FROM cc_ranks UNION ALL BY NAME SELECT * FROM cc_refdomains "
+                                   "ORDER BY ALL").fetchall()  # fmt: skip
+        with pytest.raises(SourceError, match=rf"^{cut}: truncated gzip \(.*GZIP.*\)"):
+            cc_graph_import(store, **(DOMAIN | {kind: [cut]}), domains=["example.com"])
+        after = store.con.execute("SELECT * FROM cc_ranks UNION ALL BY NAME SELECT * FROM cc_refdomains "
+                                  "ORDER BY ALL").fetchall()  # fmt: skip
+        assert after == before and _counts(store) == [(8, 4)]
+
+
+def test_the_cli_says_a_truncated_gzip_in_one_line_and_a_part_that_is_no_gzip(tmp_path: Path) -> None:
+    db = str(tmp_path / "g.duckdb")
+    cut = _cut(DOMAIN["edges"][0], tmp_path / "cut-edges.txt.gz")
+    run = CliRunner().invoke(app, ["cc", "graph", "import", DOMAIN["vertices"][0], cut, "--for", "example.com",
+                                   "--db", db], env={"COLUMNS": "300"})  # fmt: skip
+    assert run.exit_code == 2
+    assert run.stderr.strip().splitlines() == [f"error: {cut}: truncated gzip (Unexpected end of GZIP stream); "
+                                               "nothing was imported"]  # fmt: skip
+    parts = tmp_path / f"{RELEASE}-domain-vertices"
+    parts.mkdir()
+    (parts / "part-0.gz").write_bytes(Path(DOMAIN["vertices"][0]).read_bytes())
+    (parts / "part-1.gz").write_bytes(b"not gzip\n")
+    run = CliRunner().invoke(app, ["cc", "graph", "import", str(parts), DOMAIN["edges"][0], "--for", "example.com",
+                                   "--db", db], env={"COLUMNS": "300"})  # fmt: skip
+    assert run.exit_code == 2
+    assert run.stderr.startswith(f"error: {parts / 'part-1.gz'}: not a readable gzip file (")
+    assert "Traceback" not in run.output
 
 
 def test_bad_lines_are_skipped_and_reported_with_their_line_numbers(tmp_path: Path) -> None:

@@ -9,9 +9,12 @@ one path of every page, :func:`linkback.ingest.ingest_pages` (``via="commoncrawl
 one archive row per crawl (``commoncrawl:CC-MAIN-...``); a capture stored before adds nothing.
 
 A range answered with anything but 206 and exactly LENGTH bytes of the asked range is skipped and
-counted (``range_ignored``, ``bad_range``, ``short_body``, ``status_NNN``), as is a record that
-is no readable response (``record/<reason>`` with the reader's keys). Requests run a few at a time
-(``concurrency``), each retried with backoff on 503/429 (:mod:`linkback.cc._http`).
+counted (``range_ignored``, ``bad_range``, ``short_body``, ``long_body``, ``status_NNN``), as is
+a record that is no readable response (``record/<reason>`` with the reader's keys); the message
+of an answer that came after a redirect names where it was redirected to. An index line whose
+filename would leave the data URL's path (``..``, percent-encoded or not) is never fetched
+(``unsafe_filename``). Requests run a few at a time (``concurrency``), each retried with backoff
+on 503/429 (:mod:`linkback.cc._http`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from linkback.cc._http import Polite, RetryPolicy
-from linkback.cc._index import MATCH_TYPES, MAX_ERRORS, Capture, IndexStats, captures, index_endpoint
+from linkback.cc._http import Polite, RetryPolicy, redirected
+from linkback.cc._index import MATCH_TYPES, MAX_ERRORS, Capture, IndexStats, captures, index_endpoint, under
 from linkback.errors import FetchError, LinkbackError, SourceError
 from linkback.faces import ProgressFn, job
 from linkback.fetch import Fetcher, GuardPolicy, allow_private_from_env
@@ -232,6 +235,8 @@ def _record(http: Polite, data: str, capture: Capture, label: str) -> tuple[list
     """One capture's record fetched and read: (its page, "", "") or ([], skip key, message)."""
     url = data + capture.filename
     where = f"{url} bytes {capture.offset}+{capture.length} ({capture.url})"
+    if not under(data, url):  # parse_line refused these already: this is the last word
+        return [], "unsafe_filename", f"{where}: the filename leaves the data URL's path"
     if capture.length > MAX_RECORD_BYTES:
         return [], "record_too_long", f"{where}: longer than {MAX_RECORD_BYTES:,} bytes"
     last = capture.offset + capture.length - 1
@@ -239,6 +244,7 @@ def _record(http: Polite, data: str, capture: Capture, label: str) -> tuple[list
         result = http.get(url, max_bytes=capture.length, headers={"Range": f"bytes={capture.offset}-{last}"})
     except FetchError as exc:
         return [], f"fetch_{exc.reason}", f"{where}: {exc}"
+    where += redirected(result.redirects)
     if result.status == 200:
         return [], "range_ignored", f"{where}: the server sent the whole file (200), not the range"
     if result.status != 206:
@@ -246,8 +252,10 @@ def _record(http: Polite, data: str, capture: Capture, label: str) -> tuple[list
     content_range = (result.header("content-range") or "").strip()
     if not content_range.startswith(f"bytes {capture.offset}-{last}/"):
         return [], "bad_range", f"{where}: Content-Range {content_range or '(none)'} is not the range asked for"
-    if len(result.body) != capture.length or result.truncated:
-        return [], "short_body", f"{where}: {len(result.body):,} bytes came, not {capture.length:,}"
+    if result.truncated:
+        return [], "long_body", f"{where}: more than the {capture.length:,} bytes asked for came"
+    if len(result.body) != capture.length:
+        return [], "short_body", f"{where}: {len(result.body):,} of the {capture.length:,} bytes asked for came"
     stats = ReadStats()
     try:
         pages = [

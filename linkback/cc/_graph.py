@@ -19,8 +19,12 @@ whose source ids are then looked up in a second streamed pass over the vertices.
 the size of those few edges. A line that does not parse (too few or many columns, text where a
 number belongs) is skipped and counted, with its file and line number (DuckDB's rejects tables).
 
-Every table of one release and level is replaced whole in one transaction: importing the same
-files again gives the same rows.
+One import is one transaction (a file that cannot be read to its end — a truncated gzip — is an
+error, and nothing is written). It replaces, within its release and level, only what it brings:
+the ranks when a ranks file is given (all of them; without one the stored ranks stay), and the
+referring hosts/domains of the domains it was run for (those of other domains stay). Importing the
+same files again gives the same rows. Each release is kept apart: importing another one adds to the
+store, and the reports read the latest imported unless told a release.
 
 The user's domains are registrable domains as linkback makes them (Public Suffix List, ICANN and
 private sections); CC folds hosts to domains with the ICANN section only, so a domain under a
@@ -38,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from linkback import schema
@@ -154,6 +159,17 @@ def _csv(files_param: str, columns: dict[str, str], *, header: bool, rejects: st
     )
 
 
+def _unreadable(exc: duckdb.Error, files: Sequence[str]) -> SourceError:
+    """DuckDB's error reading a gzip file (cut short, not gzip) as the file's own error."""
+    text = str(exc).removeprefix("IO Error: ").strip()
+    named = [f for f in files if f in text]
+    path = max(named, key=len) if named else ", ".join(files)
+    detail = text.replace(path, "").rstrip(" :") if named else text
+    if "unexpected end" in text.lower():
+        return SourceError(f"truncated gzip ({detail}); nothing was imported", path=path)
+    return SourceError(f"not a readable gzip file ({detail}); nothing was imported", path=path)
+
+
 @job("cc_graph_import")
 def cc_graph_import(
     store: Store,
@@ -218,8 +234,21 @@ class _Import:
     def run(self, store: Store) -> dict[str, Any]:
         con = store.con
         key = [self.release, self.level]
-        con.execute("DELETE FROM cc_ranks WHERE release = ? AND level = ?", key)
-        con.execute("DELETE FROM cc_refdomains WHERE release = ? AND level = ?", key)
+        ours = "release = ? AND level = ? AND target IN (SELECT unnest(?::VARCHAR[]))"
+        (ranks_stored,) = con.execute("SELECT count(*) FROM cc_ranks WHERE release = ? AND level = ?",
+                                      key).fetchall()[0]  # fmt: skip
+        (refs_stored,) = con.execute(f"SELECT count(*) FROM cc_refdomains WHERE {ours}", [*key, self.targets]
+                                     ).fetchall()[0]  # fmt: skip
+        others = [r[0] for r in con.execute(
+            "SELECT DISTINCT target FROM cc_refdomains WHERE release = ? AND level = ? AND target NOT IN "
+            "(SELECT unnest(?::VARCHAR[])) ORDER BY 1", [*key, self.targets]).fetchall()]  # fmt: skip
+        releases = [r[0] for r in con.execute(
+            "SELECT release FROM cc_ranks WHERE level = ? AND release <> ? UNION "
+            "SELECT release FROM cc_refdomains WHERE level = ? AND release <> ? ORDER BY 1",
+            [self.level, self.release, self.level, self.release]).fetchall()]  # fmt: skip
+        if self.files["ranks"]:
+            con.execute("DELETE FROM cc_ranks WHERE release = ? AND level = ?", key)
+        con.execute(f"DELETE FROM cc_refdomains WHERE {ours}", [*key, self.targets])
         ranked = self._ranks(store) if self.files["ranks"] else 0
         self._step("vertices", 1)
         n_targets = self._targets(store)
@@ -230,12 +259,27 @@ class _Import:
         self._step("done", 4)
         for table in ("cc_user", "cc_target_ids", "cc_kept", "cc_sources"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+        with_ranks = bool(self.files["ranks"])
         return {
             "release": self.release, "level": self.level, "ranks": ranked, "domains": self.targets,
             "target_vertices": n_targets, "edges": kept, "refdomains": refs, "internal": self.internal,
             "unknown_sources": unknown,
+            # What this release and level held before: replaced (the ranks, when a ranks file was
+            # given; the referring rows of ``domains``), or kept (the ranks, when none was given;
+            # the referring rows of other domains). Other releases are never touched.
+            "replaced": {"ranks": int(ranks_stored) if with_ranks else 0, "refdomains": int(refs_stored)},
+            "kept": {"ranks": 0 if with_ranks else int(ranks_stored), "refdomains_of": others},
+            "other_releases": releases,
             "bad_lines": self.bad, "errors": self.errors,
         }  # fmt: skip
+
+    def _read(self, store: Store, kind: str, sql: str, params: list[Any]) -> duckdb.DuckDBPyConnection:
+        """``sql`` over the ``kind`` files run; a file DuckDB cannot read to its end (a truncated
+        gzip) raises :class:`SourceError` naming it, and the transaction is rolled back."""
+        try:
+            return store.con.execute(sql, params)
+        except duckdb.IOException as exc:
+            raise _unreadable(exc, self.files[kind]) from None
 
     def _rejects(self, store: Store, kind: str) -> None:
         """Count the lines ``read_csv`` refused (one per line, whatever columns it refused)."""
@@ -253,7 +297,9 @@ class _Import:
     def _ranks(self, store: Store) -> int:
         src = _csv("?", self.rank_columns, header=True, rejects="cc_rej_ranks")
         n_hosts = "n_hosts" if "n_hosts" in self.rank_columns else "NULL"
-        (count,) = store.con.execute(
+        (count,) = self._read(
+            store,
+            "ranks",
             f"INSERT INTO cc_ranks (release, level, name, rname, hc_pos, hc_val, pr_pos, pr_val, n_hosts, imported_at) "
             f"SELECT ?, ?, {_UNREVERSE.format(col='rname')}, rname, hc_pos, hc_val, pr_pos, pr_val, {n_hosts}, ? "
             f"FROM {src} WHERE rname IS NOT NULL",
@@ -271,7 +317,9 @@ class _Import:
         )
         hosts = " OR starts_with(v.rname, u.rd || '.')" if self.level == "host" else ""
         src = _csv("?", self.vertex_columns, header=False, rejects="cc_rej_vertices")
-        con.execute(
+        self._read(
+            store,
+            "vertices",
             f"CREATE OR REPLACE TEMP TABLE cc_target_ids AS SELECT v.id, v.rname, u.domain "
             f"FROM {src} v JOIN cc_user u ON v.rname = u.rd{hosts}",
             [self.files["vertices"]],
@@ -284,7 +332,9 @@ class _Import:
         """The edges into the user's vertices, in one streamed pass over the edges."""
         con = store.con
         src = _csv("?", {"from_id": "BIGINT", "to_id": "BIGINT"}, header=False, rejects="cc_rej_edges")
-        con.execute(
+        self._read(
+            store,
+            "edges",
             f"CREATE OR REPLACE TEMP TABLE cc_kept AS SELECT DISTINCT e.from_id, e.to_id FROM {src} e "
             f"SEMI JOIN cc_target_ids t ON e.to_id = t.id WHERE e.from_id <> e.to_id",
             [self.files["edges"]],
@@ -297,7 +347,9 @@ class _Import:
         """Name the sources of the kept edges (a second pass over the vertices) and store them."""
         con = store.con
         src = _csv("?", self.vertex_columns, header=False, rejects="cc_rej_vertices2")
-        con.execute(
+        self._read(
+            store,
+            "vertices",
             f"CREATE OR REPLACE TEMP TABLE cc_sources AS SELECT v.id, {_UNREVERSE.format(col='v.rname')} AS name "
             f"FROM {src} v SEMI JOIN cc_kept k ON v.id = k.from_id",
             [self.files["vertices"]],

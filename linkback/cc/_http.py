@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from linkback.errors import FetchError
@@ -71,3 +71,11 @@ class Polite:
             except ValueError:
                 pass  # an HTTP date: the backoff stands
         return min(delay, MAX_RETRY_AFTER)
+
+
+def redirected(redirects: Sequence[str]) -> str:
+    """`` (redirected to URL)`` after a fetch that was redirected (the last place), else ""."""
+    if not redirects:
+        return ""
+    hops = f", {len(redirects)} redirects" if len(redirects) > 1 else ""
+    return f" (redirected to {redirects[-1]}{hops})"

@@ -20,13 +20,16 @@ Every request goes through the SSRF-guarded :class:`~linkback.fetch.Fetcher` (wi
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
-from linkback.cc._http import Polite
+import ada_url
+
+from linkback.cc._http import Polite, redirected
 from linkback.errors import LinkbackError
 
 MatchType = Literal["host", "domain", "prefix", "exact"]
@@ -41,6 +44,10 @@ MAX_ERRORS = 50
 MAX_INDEX_PAGES = 100_000
 #: Pages in a row answered 404 before the rest are not asked (the count said they were there).
 MAX_MISSING_PAGES = 10
+#: Characters a URL parser drops from a URL (WHATWG: tab, LF, CR), so ``.\t.`` is ``..`` to it.
+_DROPPED = re.compile(r"[\t\n\r]")
+#: A made-up data URL prefix a filename is resolved under, to see whether it stays there.
+_PROBE = "https://data.invalid/probe/prefix/"
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ def num_pages(http: Polite, endpoint: str, host: str, match_type: str) -> int:
     if result.status == 404:
         return 0
     if result.status != 200:
-        raise LinkbackError(f"the URL index answered {result.status} to {url}")
+        raise LinkbackError(f"the URL index answered {result.status} to {url}{redirected(result.redirects)}")
     try:
         answer = json.loads(result.body)
         pages = int(answer["pages"])
@@ -125,7 +132,7 @@ def captures(
         missing = 0
         if result.status != 200 or result.truncated:
             what = "larger than the limit" if result.truncated else f"status {result.status}"
-            stats.error("index_page_failed", f"{url}: {what}")
+            stats.error("index_page_failed", f"{url}{redirected(result.redirects)}: {what}")
             continue
         stats.pages += 1
         for number, line in enumerate(result.body.splitlines(), start=1):
@@ -154,8 +161,11 @@ def parse_line(line: bytes, stats: IndexStats, *, where: str) -> Capture | None:
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
         stats.error("bad_line", f"{where}: not a CDX JSON line with url, filename, offset and length ({exc})")
         return None
-    if capture.offset < 0 or capture.length <= 0 or capture.filename.startswith("/") or ".." in capture.filename:
-        stats.error("bad_line", f"{where}: offset, length or filename out of range")
+    if capture.offset < 0 or capture.length <= 0:
+        stats.error("bad_line", f"{where}: offset or length out of range")
+        return None
+    if not safe_filename(capture.filename):
+        stats.error("unsafe_filename", f"{where}: filename {capture.filename[:200]!r} leaves the data URL's path")
         return None
     if capture.status != 200:
         stats.skipped["not_200"] += 1
@@ -164,3 +174,31 @@ def parse_line(line: bytes, stats: IndexStats, *, where: str) -> Capture | None:
         stats.skipped["not_html"] += 1
         return None
     return capture
+
+
+def safe_filename(name: str) -> bool:
+    """Whether a CDX ``filename`` is a plain relative path that stays under the data URL: printable;
+    no ``..``, leading slash, query or fragment even once percent-decoded (``%2e%2e``, ``%252e``),
+    with the tabs and newlines a URL parser drops taken out and backslashes read as slashes; and,
+    resolved by the fetcher's URL parser under a prefix, still under that prefix."""
+    if not name or not name.isprintable():
+        return False
+    text = name
+    for _ in range(5):  # decoded until it no longer changes (a server may decode twice)
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    text = _DROPPED.sub("", text).replace("\\", "/")
+    if text.startswith("/") or ".." in text or "?" in text or "#" in text:
+        return False
+    return under(_PROBE, _PROBE + name)
+
+
+def under(prefix: str, url: str) -> bool:
+    """Whether ``url``, as the fetcher's URL parser normalises it, is under ``prefix`` (a URL ending
+    in ``/``, normalised the same way)."""
+    try:
+        return ada_url.URL(url).href.startswith(ada_url.URL(prefix).href)
+    except ValueError:
+        return False

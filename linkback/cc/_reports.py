@@ -1,6 +1,8 @@
 """Reports on an imported Common Crawl web graph: ``cc ranks`` and ``cc refdomains``.
 
-Without ``release``, each level's most recently imported release is read.
+Without ``release``, each level's most recently imported release is read: for ``cc ranks`` the
+latest that has ranks, for ``cc refdomains`` the latest imported for the target (an import of a
+newer release for other domains leaves the target's earlier one in view). Each row names its release.
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ def _check_level(level: str | None) -> list[str]:
     return [level] if level else ["domain", "host"]
 
 
-def _latest(store: Store, table: str, level: str, release: str | None) -> str | None:
+def _latest(store: Store, table: str, level: str, release: str | None, target: str | None = None) -> str | None:
+    """``release``, else the release of ``table`` at ``level`` imported last (with rows of ``target``)."""
     if release:
         return release
+    where = " AND target = ?" if target is not None else ""
     rows = store.con.execute(
-        f"SELECT release FROM {table} WHERE level = ? GROUP BY release ORDER BY max(imported_at) DESC LIMIT 1",
-        [level],
+        f"SELECT release FROM {table} WHERE level = ?{where} GROUP BY release ORDER BY max(imported_at) DESC, "
+        f"release DESC LIMIT 1",
+        [level] + ([target] if target is not None else []),
     ).fetchall()
     return rows[0][0] if rows else None
 
@@ -89,15 +94,15 @@ def cc_refdomains(
 ) -> list[dict[str, Any]]:
     """The hosts or domains linking to ``target`` (a domain ``cc graph import`` kept the edges
     of) in the Common Crawl web graph, with their own ranks there; the domain level first (or
-    ``level``), the latest imported release (or ``release``). ``sort``: ``hc_pos`` (most central
-    first), ``pr_pos`` or ``source``."""
+    ``level``), the release last imported for ``target`` (or ``release``). ``sort``: ``hc_pos``
+    (most central first), ``pr_pos`` or ``source``."""
     if sort not in SORTS:
         raise LinkbackError(f"sort {sort!r}: use one of {', '.join(SORTS)}")
     if limit is not None and limit < 0:
         raise LinkbackError("the limit cannot be negative")
     domain = _name(target, "domain")
     for lvl in _check_level(level):
-        rel = _latest(store, "cc_refdomains", lvl, release)
+        rel = _latest(store, "cc_refdomains", lvl, release, domain)
         if rel is None:
             continue
         rows = store.con.execute(

@@ -161,7 +161,13 @@ def graph_import_command(
     """Import a Common Crawl web graph release: the harmonic-centrality and PageRank ranks of every
     host or domain on the web (from RANKS), and the hosts or domains linking to your domains (a
     filtered pass over EDGES). The files are streamed, never loaded: a release of many GB needs
-    little memory. Lines that do not parse are skipped and reported with their line numbers.
+    little memory. Lines that do not parse are skipped and reported with their line numbers; a
+    file cut short (a truncated gzip) is an error, and nothing is imported.
+
+    A re-import of the same release and level replaces only what it brings: the ranks if RANKS is
+    given (else the stored ranks stay), and the referring hosts/domains of the --for domains (those
+    of other domains stay). Each release is kept apart; the reports read the latest imported one,
+    or --release.
 
     Example: linkback cc graph import cc-main-2024-feb-apr-may-domain-vertices.txt.gz
     cc-main-2024-feb-apr-may-domain-edges.txt.gz cc-main-2024-feb-apr-may-domain-ranks.txt.gz --level domain
@@ -189,17 +195,39 @@ def graph_import_command(
                   title_justify="left")  # fmt: skip
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
-    table.add_row("ranks", f"{result['ranks']:,}")
-    table.add_row("for", ", ".join(result["domains"]))
-    table.add_row("edges to them", f"{result['edges']:,} ({result['target_vertices']:,} vertices)")
-    table.add_row(
-        "referring", f"{result['refdomains']:,} {result['level']}s (internal left out: {result['internal']:,})"
-    )
+    for what, value in _import_rows(result):
+        table.add_row(what, value)
     bad = ", ".join(f"{kind} {n:,}" for kind, n in result["bad_lines"].items())
     table.add_row("bad lines", bad or "none")
     for line in result["errors"][:10]:
         table.add_row("", line)
     out.print(table)
+
+
+def _import_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The summary of ``cc graph import``: what came, what it replaced of the release, what it kept."""
+    replaced, kept, level = result["replaced"], result["kept"], result["level"]
+    if result["ranks"] or replaced["ranks"]:
+        ranks = f"{result['ranks']:,}" + (f" (replacing the {replaced['ranks']:,} stored)" if replaced["ranks"] else "")
+    elif kept["ranks"]:
+        ranks = f"no ranks file: the {kept['ranks']:,} stored kept"
+    else:
+        ranks = "no ranks file: none stored"
+    refs = f"{result['refdomains']:,} {level}s (internal left out: {result['internal']:,})"
+    if replaced["refdomains"]:
+        refs += f", replacing the {replaced['refdomains']:,} stored"
+    rows = [
+        ("ranks", ranks),
+        ("for", ", ".join(result["domains"])),
+        ("edges to them", f"{result['edges']:,} ({result['target_vertices']:,} vertices)"),
+        ("referring", refs),
+    ]
+    if kept["refdomains_of"]:
+        rows.append(("kept", f"the referring {level}s of {', '.join(kept['refdomains_of'])}"))
+    if result["other_releases"]:
+        rows.append(("other releases", f"{', '.join(result['other_releases'])} (kept; the reports read the "
+                     "latest imported, or --release)"))  # fmt: skip
+    return rows
 
 
 LevelOption = Annotated[Level | None, typer.Option("--level", help="Only this level (default: both).")]
@@ -245,7 +273,8 @@ def refdomains_cmd(
     limit: int | None,
 ) -> Report:
     """The hosts or domains linking to TARGET in the Common Crawl web graph, with their own ranks
-    there (domain level, unless only the host level was imported or --level says).
+    there (domain level, unless only the host level was imported or --level says), from the
+    release last imported for TARGET (or --release).
 
     Example: linkback cc refdomains example.com --limit 20
     """
@@ -253,4 +282,7 @@ def refdomains_cmd(
         store, target, level=level.value if level else None, release=release, sort=sort.value, limit=limit
     )
     shown = ["source", "linked", "hc_pos", "pr_pos"]
-    return Report(rows, f"referring {'domains'} of {target} in Common Crawl", cc.CC_REFDOMAIN_COLUMNS, shown)
+    what = f"referring domains of {target} in Common Crawl"
+    if rows:
+        what = f"referring {rows[0]['level']}s of {target} in {rows[0]['release']}"
+    return Report(rows, what, cc.CC_REFDOMAIN_COLUMNS, shown)

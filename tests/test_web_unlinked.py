@@ -10,6 +10,7 @@ screenshots at 1280 and 390 px and axe-core's check.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -25,11 +26,13 @@ from browserkit import AUDIT, CLEAN, chromium, watched_page
 from fastapi.testclient import TestClient
 from serverkit import Settings, wait_for
 from test_dashboard_monitor import TOKEN, shot, sign_in, sign_in_by_keyboard, tab_to, with_axe
+from typer.testing import CliRunner
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from linkback import quality
 from linkback.brands import unlinked
+from linkback.cli import app as cli
 from linkback.ingest import ingest
 from linkback.rank import rank
 from linkback.server import ServerThread, create_app
@@ -67,10 +70,10 @@ def pages() -> dict[str, str]:
     return found
 
 
-def write_warc(path: Path) -> Path:
+def write_warc(path: Path, found: dict[str, str] | None = None) -> Path:
     with path.open("wb") as f:
         writer = WARCWriter(f, gzip=True)
-        for url, html in pages().items():
+        for url, html in (pages() if found is None else found).items():
             http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
             data = html.encode("utf-8")
             record = writer.create_warc_record(url, "response", payload=io.BytesIO(data), length=len(data),
@@ -209,6 +212,22 @@ def test_the_downloads_are_every_row_of_the_report(client: TestClient) -> None:
     assert csv[0] == "url,domain,dr,terms,snippet,first_seen,last_seen" and len(csv) == len(rows) + 1
 
 
+def test_the_clis_csv_is_the_download(db: str, client: TestClient, tmp_path: Path) -> None:
+    # A list cell is its items joined by spaces in both: "Acme Corp", never "['Acme Corp']".
+    copy = tmp_path / "cli.duckdb"  # the CLI reads a copy: the server holds the file
+    for suffix in ("", ".wal"):
+        if Path(db + suffix).exists():
+            shutil.copy(db + suffix, str(copy) + suffix)
+    result = CliRunner().invoke(cli, ["unlinked", SITE, "--format", "csv", "--db", str(copy)])
+    assert result.exit_code == 0, result.stderr
+    download = client.get(f"/reports/unlinked.csv?site={SITE}").text
+    assert result.stdout == download
+    want = unlinked(store_of(client), SITE)
+    got = list(csv.DictReader(io.StringIO(download)))
+    assert [r["terms"] for r in got] == [" ".join(r["terms"]) for r in want] and any(len(r["terms"]) > 1 for r in want)
+    assert all("[" not in r["terms"] and "'" not in r["terms"] for r in got)
+
+
 def test_rows_are_limited_and_bad_values_are_said(client: TestClient) -> None:
     html = client.get(f"/unlinked?site={SITE}&limit=1").text
     assert len(rows_of(html)) == 1 and "more exist" in html
@@ -328,3 +347,52 @@ def test_in_chromium_set_terms_rescan_and_read_the_table_by_keyboard(
         assert problems == [], problems
         found = with_axe(page, url, [f"/unlinked?site={SITE}", "/unlinked"])
         assert found == [], "\n".join(found)
+
+
+#: A page whose URL and snippet have no place to break a line: at 390 px they wrap anyway.
+LONG_URL = "https://long.example/" + "a" * 150 + "?q=" + "b" * 60
+LONG_WORD = "Supercalifragilistic" * 8
+
+#: What sticks out at the page's width: of the table's region (scrolled sideways), of the page, and
+#: each cell whose text is wider than the cell or that ends beyond the region.
+STICKING_OUT = """() => {
+  const region = document.querySelector('table.unlinked').closest('.scroll');
+  const right = region.getBoundingClientRect().right;
+  const cells = [...document.querySelectorAll('table.unlinked td')];
+  return {region: region.scrollWidth - region.clientWidth, page: document.documentElement.scrollWidth - innerWidth,
+          cells: cells.filter(td => td.getBoundingClientRect().right > right + 0.5 || td.scrollWidth > td.clientWidth + 0.5)
+                      .map(td => td.dataset.label + ': ' + td.textContent.slice(0, 40)),
+          long: [...document.querySelectorAll('table.unlinked a.url')].filter(a => a.textContent.startsWith('https://long'))
+                      .map(a => a.getClientRects().length)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def long_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("unlinked-long")
+    path = str(folder / "long.duckdb")
+    found = {**pages(), LONG_URL: _html(f"<p>{LONG_WORD} Acme {LONG_WORD} and then the brand Acme Corp again.</p>")}
+    with Store(path) as store:
+        quality.set_profile(store, SITE, brands=["Acme", "Acme Corp"])
+        ingest([write_warc(folder / "long.warc.gz", found)], store=store, workers=1)
+    return path
+
+
+@pytest.mark.browser
+def test_in_chromium_long_urls_and_snippets_wrap_at_390_px(long_db: str, browser: Any) -> None:
+    with ServerThread(Settings(db=long_db, admin_token=TOKEN)) as url:
+        problems: list[str] = []
+        page = watched_page(browser, url, problems, 390)
+        sign_in_by_keyboard(page, url, f"/unlinked?site={SITE}")
+        assert page.locator("table.unlinked tbody tr").count() == 4
+        for width in (390, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.reload()
+            shot(page, "unlinked-long", width)
+            out = page.evaluate(STICKING_OUT)
+            assert out["region"] <= 0 and out["page"] <= 0 and out["cells"] == [], (width, out)
+            if width == 390:
+                assert out["long"] and out["long"][0] > 1, out  # the URL takes lines, all of it shown
+        text = page.locator("table.unlinked").inner_text()
+        assert LONG_URL in text.replace("\n", "") and LONG_WORD[:40] in text
+        assert problems == [], problems

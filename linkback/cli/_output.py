@@ -176,6 +176,51 @@ def _plain(value: Any) -> Any:
     return plain(value)
 
 
+def csv_value(value: Any) -> Any:
+    """A value as a CSV cell carries it, the same in the CLI's ``--format csv`` and the dashboard's
+    downloads: the API's form (:func:`linkback.faces.plain`), None as an empty cell, a list of
+    plain values as its items joined by spaces (``terms`` ``['Victim Corp']`` is ``Victim Corp``,
+    as a table shows it), and anything nested (a dict, a list of them) as its JSON text, never
+    Python's ``repr``.
+
+    >>> [csv_value(v) for v in (None, 3, ["Victim Corp"], ["a", "b"], [], {"links": 2})]
+    ['', 3, 'Victim Corp', 'a b', '', '{"links": 2}']
+    """
+    if value is None:
+        return ""
+    value = plain(value)
+    if isinstance(value, list) and not any(isinstance(v, (list, dict)) for v in value):
+        return " ".join("" if v is None else str(v) for v in value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+#: What each cell of a report's ``cells`` (one per target: ``intersect``) gives the CSV: a column
+#: per target and part, ``links:a.com``, ``source_url:a.com``, ``target_url:a.com``.
+CELL_PARTS = ("links", "source_url", "target_url")
+
+
+def cell_columns(columns: Sequence[str], targets: Sequence[str]) -> list[str]:
+    """``columns`` as CSV has them: ``cells`` replaced by a column per target and part, in the
+    targets' order (see :data:`CELL_PARTS`).
+
+    >>> cell_columns(["source", "links", "cells"], ["a.com"])
+    ['source', 'links', 'links:a.com', 'source_url:a.com', 'target_url:a.com']
+    """
+    parts = [f"{part}:{name}" for name in targets for part in CELL_PARTS]
+    return [c for c in columns if c != "cells"] + parts
+
+
+def flat_cells(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with ``cells`` as CSV carries it: a key per target and part (:func:`cell_columns`)."""
+    out = {k: v for k, v in row.items() if k != "cells"}
+    for cell in row.get("cells") or ():
+        for part in CELL_PARTS:
+            out[f"{part}:{cell['target']}"] = cell.get(part)
+    return out
+
+
 # Terminal control characters (ESC, BEL, backspace...) and the marks that reorder text on screen
 # (bidi overrides and isolates): an anchor or a title is anyone's text, and a table prints it to a
 # terminal, where ESC sequences could retitle the window, clear the screen or fake a line. They
@@ -253,7 +298,7 @@ def render(report: Report, fmt: Format, limit: int | None, *, wide: bool = False
         writer = csvcells.Writer(out)
         writer.writerow(report.columns)
         for row in records:
-            writer.writerow("" if row[k] is None else _plain(row[k]) for k in report.columns)
+            writer.writerow(csv_value(row[k]) for k in report.columns)
         return
     if isinstance(rows, dict):
         title = report.what[:1].upper() + report.what[1:]

@@ -20,8 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from linkback import csvcells
+from linkback.cli._output import cell_columns, csv_value, flat_cells
 from linkback.errors import LinkbackError
 from linkback.faces import FACES, Face, plain
+from linkback.reports._compare import parse_targets
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server.web import (
@@ -160,7 +162,8 @@ def register(app: FastAPI) -> None:
         face = _face(name)
         if fmt not in ("csv", "json"):
             raise HTTPException(status_code=404, detail="csv or json")
-        rows, error = _call(request, face, _read(face, request))
+        values = _read(face, request)
+        rows, error = _call(request, face, values)
         if error:
             raise HTTPException(status_code=400, detail=error)
         records = rows if isinstance(rows, list) else [rows]
@@ -169,11 +172,14 @@ def register(app: FastAPI) -> None:
         if fmt == "json":
             return Response(json.dumps(plain(records), ensure_ascii=False, indent=2), headers=disposition,
                             media_type="application/json")  # fmt: skip
+        if "cells" in columns:  # intersect: a column per target and part, as the CLI's CSV has them
+            columns = cell_columns(columns, _cell_targets(records, values))
+            records = [flat_cells(row) for row in records]
         out = io.StringIO()
         writer = csvcells.Writer(out)
         writer.writerow(columns)
         for row in records:
-            writer.writerow("" if row.get(c) is None else _csv_value(plain(row.get(c))) for c in columns)
+            writer.writerow(csv_value(row.get(c)) for c in columns)
         return Response(out.getvalue(), headers=disposition, media_type="text/csv; charset=utf-8")
 
     @app.get("/reports/{name}", include_in_schema=False)
@@ -238,8 +244,12 @@ def _tables(session: Session) -> dict[str, str]:
     return {name: title for name, title in TABLES.items() if name in SHARED_REPORTS}
 
 
-def _csv_value(value: Any) -> Any:
-    return " ".join(map(str, value)) if isinstance(value, list) else value
+def _cell_targets(records: list[Any], values: dict[str, Any]) -> list[str]:
+    """The targets a report's ``cells`` are of, in order: as its rows name them, or with no row
+    as the report reads its ``targets`` (so the CSV's header is the same, rows or none)."""
+    if records:
+        return [cell["target"] for cell in records[0].get("cells") or ()]
+    return [t.value for t in parse_targets(values["targets"])] if values.get("targets") else []
 
 
 def _face(name: str) -> Face:

@@ -101,9 +101,11 @@ def side_by_side(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def lines_data(periods: list[str], series: dict[str, list[Any]], label: str) -> dict[str, Any]:
-    """What lines.js draws: a day per period (its first) and a line per name, in order."""
-    return {"x": periods, "label": label, "series": [{"label": k, "values": v} for k, v in series.items()]}
+def lines_data(periods: list[str], series: dict[str, list[Any]], label: str, step: str) -> dict[str, Any]:
+    """What lines.js draws: a day per period and a line per name, in order; ``step`` is the
+    period (``day``, ``week``, ``month``), the room either side of a chart of one period."""
+    return {"x": periods, "label": label, "step": step,
+            "series": [{"label": k, "values": v} for k, v in series.items()]}  # fmt: skip
 
 
 def compare_context(store: Any, params: Any) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def compare_context(store: Any, params: Any) -> dict[str, Any]:
         metrics=side_by_side(rows),
         periods=periods,
         series=series,
-        chart=script_json(lines_data(periods, series, "Referring domains at the end of the " + by)),
+        chart=script_json(lines_data(periods, series, "Referring domains at the end of the " + by, by)),
         cli=_words("linkback", "compare", *names, *period),
         cli_trend=_words("linkback", "compare", *names, *period, "--by", by),
     )
@@ -237,7 +239,7 @@ def traffic_context(store: Any, params: Any) -> dict[str, Any]:
         all_href="/traffic?" + urlencode(base),
         series=series,
         trend_periods=periods,
-        chart=script_json(lines_data(periods, series, f"Visits per {step}")),
+        chart=script_json(lines_data(periods, series, f"Visits per {step}", step)),
         cli=_words("linkback", "traffic", target, "--by", by, *options),
         cli_trend=_words("linkback", "traffic-trend", target, "--domains", TREND_DOMAINS,
                          *(["--by", step] if step != "day" else []),

@@ -28,13 +28,10 @@
     return { dim: get("--dim"), line: get("--line"), accent: get("--accent"), good: get("--good"), bad: get("--bad") };
   }
 
-  // Counts are whole: the y axis steps by 1, 2, 5, 10, 20, 50 ...
-  var WHOLE = [];
-  for (var step = 1; step < 1e12; step *= 10) WHOLE.push(step, 2 * step, 5 * step);
-
+  // The count axis (whole steps, a gutter as wide as its widest label: axes.js).
   function axes(c) {
     var axis = { stroke: c.dim, grid: { stroke: c.line, width: 1 }, ticks: { stroke: c.line, width: 1 } };
-    return [axis, Object.assign({}, axis, { size: 60, incrs: WHOLE, values: function (u, vals) { return vals.map(number); } })];
+    return [window.linkbackAxes.dates(axis), window.linkbackAxes.counts(axis)];
   }
 
   function sized(holder) { return { width: Math.max(280, holder.clientWidth), height: 240 }; }
@@ -56,7 +53,9 @@
       });
       values.push(before);
     }
-    var opts = Object.assign(sized(holder), { scales: { x: { time: true } }, axes: axes(c), series: series });
+    // A period of one day: the point in the middle, a day either side.
+    var x = { time: true, range: window.linkbackAxes.around(DAY) };
+    var opts = Object.assign(sized(holder), { scales: { x: x }, axes: axes(c), series: series });
     return new uPlot(opts, values, holder);
   }
 
@@ -66,10 +65,13 @@
     periods.forEach(function (p) { xs.push(seconds(p[0])); gained.push(p[2] || null); lost.push(p[3] ? -p[3] : null); });
     var count = function (u, v) { return v == null ? "0" : number(v); };
     var bars = uPlot.paths.bars({ size: [0.7, 60] });
-    // Half a period of room at each end, so the first and last bars are whole.
-    var pad = xs.length > 1 ? (xs[xs.length - 1] - xs[0]) / (xs.length - 1) / 2 : DAY / 2;
+    // Half a period of room at each end, so the first and last bars are whole; a period alone sits
+    // in the middle, a period of room either side (the range is the bars', not what uPlot makes of
+    // one timestamp: a thousand days after it).
+    var first = xs[0], last = xs[xs.length - 1];
+    var pad = xs.length > 1 ? (last - first) / (xs.length - 1) / 2 : seconds(periods[0][1]) - first + DAY;
     var opts = Object.assign(sized(holder), {
-      scales: { x: { time: true, range: function (u, lo, hi) { return [lo - pad, hi + pad]; } } },
+      scales: { x: { time: true, range: function () { return [first - pad, last + pad]; } } },
       axes: axes(c),
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
@@ -95,7 +97,7 @@
 
   function charts() {
     var source = document.getElementById("chart-data");
-    if (!source || typeof uPlot === "undefined") return;
+    if (!source || typeof uPlot === "undefined" || !window.linkbackAxes) return;
     var data = JSON.parse(source.textContent || "{}"), c = colours(), plots = [];
     var line = document.getElementById("chart"), changes = document.getElementById("bars");
     if (line) {

@@ -6,11 +6,11 @@
   "use strict";
   // Keep in step with app.css's ".legend line.sN" rules.
   var DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [12, 4, 4, 4], [1, 4], [6, 2], [14, 4], [3, 6]];
-  var WHOLE = [];
-  for (var step = 1; step < 1e12; step *= 10) WHOLE.push(step, 2 * step, 5 * step);
+  var axes = window.linkbackAxes; // axes.js, loaded before this script
+  if (!axes) return;
+  var number = axes.number;
 
   function seconds(iso) { return Date.parse(iso + "T00:00:00Z") / 1000; }
-  function number(v) { return v == null ? "–" : Math.abs(v).toLocaleString("en"); }
   function sized(holder) { return { width: Math.max(260, holder.clientWidth), height: holder.classList.contains("small") ? 200 : 260 }; }
 
   function draw(holder, data) {
@@ -26,9 +26,11 @@
       });
       values.push(s.values);
     });
+    // One period alone sits in the middle, a period of room either side (not at the edge of years).
+    var pad = axes.PERIODS[data.step] || axes.PERIODS.week;
     var opts = Object.assign(sized(holder), {
-      scales: { x: { time: true } },
-      axes: [axis, Object.assign({}, axis, { size: 56, incrs: WHOLE, values: function (u, vals) { return vals.map(number); } })],
+      scales: { x: { time: true, range: axes.around(pad) } },
+      axes: [axes.dates(axis), axes.counts(axis)],
       series: series
     });
     return new uPlot(opts, values, holder);

@@ -100,6 +100,17 @@ class RemoteStore:
         self.close()
 
 
+def _attached_files_unreadable(store: Any, exc: Exception) -> Exception | None:
+    """A report on an attached Parquet index that met a file it cannot read (damaged since it was
+    checked): one line naming the directory, the table and the file, for every face (CLI, API,
+    dashboard), instead of DuckDB's error from deep in a view."""
+    if not type(exc).__module__.startswith(("duckdb", "_duckdb")):
+        return None
+    from linkback.store._attach import read_error  # noqa: PLC0415 - only on a DuckDB error
+
+    return read_error(store.con, exc)
+
+
 def _register(
     kind: FaceKind, name: str | None, columns: Sequence[str], one: bool = False, payload: Sequence[str] = ()
 ) -> Callable[[Callable], Callable]:
@@ -114,7 +125,13 @@ def _register(
         def call(store: Any, *args: Any, **kwargs: Any) -> Any:
             remote = getattr(store, "remote", None)
             if remote is None:
-                return fn(store, *args, **kwargs)
+                try:
+                    return fn(store, *args, **kwargs)
+                except Exception as exc:
+                    unreadable = _attached_files_unreadable(store, exc)
+                    if unreadable is not None:
+                        raise unreadable from exc
+                    raise
             bound = signature.bind(store, *args, **kwargs)
             params: dict[str, Any] = {}
             for name, value in list(bound.arguments.items())[1:]:

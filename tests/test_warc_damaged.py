@@ -164,3 +164,16 @@ def test_a_file_read_only_up_to_damage_is_not_recorded_as_complete(
         assert store.con.execute(completed, [str(path)]).fetchall()[0][0] is not None
         assert ingest([path], store=store, workers=1).files[0].status == "already_ingested"
         assert store.con.execute("SELECT count(*) FROM pages").fetchall() == [(RESPONSES - 1,)]
+
+
+def test_garbage_right_after_the_first_member_costs_only_itself(tmp_path: Path) -> None:
+    # A file gzipped per record whose first member is followed by garbage, not by another
+    # member, was taken for one gzip stream: the rest of the file was lost and it counted as read.
+    intact, _ = _pages(CRAWL)
+    records = [gzip.compress(r, mtime=0) for r in _records()[:KEEP]]
+    path = tmp_path / "garbage.warc.gz"
+    path.write_bytes(records[0] + b"\x00garbage" * 50 + b"".join(records[1:]))
+    pages, stats = _pages(path)
+    assert pages == intact[:RESPONSES] and stats.records == KEEP and stats.read_to_end
+    (error,) = stats.errors
+    assert error.startswith(f"{path} at byte {len(records[0])}: 400 bytes that are not gzip")

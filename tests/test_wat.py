@@ -240,9 +240,9 @@ def test_a_cut_wat_keeps_what_came_before_and_says_where_it_was_cut(tmp_path: Pa
     cut.write_bytes(data[: len(data) // 2])
     with Store(tmp_path / "db.duckdb") as store:
         (f,) = ingest([cut], store=store, workers=1).files
-        # as for a cut WARC: the cut record is dropped and said where, the file counts as read
-        assert f.status == "ingested" and 10 < f.pages < 117 and f.skipped["record/truncated_record"] == 1
-        assert "record cut short" in f.errors[0] and str(cut) in f.errors[0]
+        # as for a cut WARC: the cut gzip member is dropped and said where, the file counts as read
+        assert f.status == "ingested" and 10 < f.pages < 117 and f.skipped["record/truncated_gzip"] == 1
+        assert "gzip member cut short" in f.errors[0] and str(cut) in f.errors[0]
 
 
 def test_the_command_ingests_a_wat_says_it_was_lite_and_reports_read_it(tmp_path: Path, sample_wat: Path) -> None:

@@ -36,9 +36,25 @@ def parse_lenient(value: str | bytes | None) -> datetime | None:
         sign = -1 if zone.startswith(b"-") else 1
         digits = zone[1:].replace(b":", b"")
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
-        dt -= sign * offset
+        try:
+            dt -= sign * offset
+        except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0, 9999-12-31T23:59-01:00 in 10000
+            return None
     return dt
 
 
 def as_utc(dt: datetime) -> datetime:
+    """``dt`` in UTC (a naive one taken as UTC). Raises OverflowError for a date whose UTC
+    instant is outside years 1-9999 (see :func:`utc_or_none`)."""
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def utc_or_none(dt: datetime | None) -> datetime | None:
+    """:func:`as_utc`, or None for no date or one with no UTC instant a datetime holds (a
+    hostile ``WARC-Date`` of ``0001-01-01T00:00:00+01:00`` must not stop an ingest)."""
+    if dt is None:
+        return None
+    try:
+        return as_utc(dt)
+    except OverflowError:
+        return None

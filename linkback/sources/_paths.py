@@ -12,15 +12,19 @@ from pathlib import Path
 from ..errors import NotAnArchive, SourceError
 from . import _recovery as rec_
 
-#: File names :func:`iter_paths` picks up from directories and globs.
-ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.zst", ".warc.lz4")
+#: File names :func:`iter_paths` picks up from directories and globs: WARC, ARC and Common
+#: Crawl's WAT files (``.warc.wat.gz``), which ingest reads with its WAT reader whether they are
+#: named or found in a directory (it tells a WAT by its records, not its name). Not WET files
+#: (``.warc.wet.gz``): their plain text holds no links.
+ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.zst", ".warc.lz4", ".warc.wat", ".warc.wat.gz")
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
 
 def iter_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Archive files named by ``inputs``: files as given, directories (recursively) and globs
-    expanded to files ending in one of :data:`ARCHIVE_SUFFIXES`. Sorted, de-duplicated.
+    expanded to files ending in one of :data:`ARCHIVE_SUFFIXES` (WAT files too). Sorted,
+    de-duplicated.
 
     Raises SourceError for an input that matches nothing.
     """
@@ -34,7 +38,10 @@ def iter_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if p.is_dir():
             hits = [q for q in p.rglob("*") if q.is_file() and q.name.lower().endswith(ARCHIVE_SUFFIXES)]
             if not hits:
-                raise SourceError(f"directory {text!r} holds no WARC/ARC files ({', '.join(ARCHIVE_SUFFIXES)})")
+                raise SourceError(
+                    f"directory {text!r} holds no WARC/ARC files or WAT files "
+                    f"(looked for names ending {', '.join(ARCHIVE_SUFFIXES)})"
+                )
             found.update(hits)
             continue
         if _glob.has_magic(text):

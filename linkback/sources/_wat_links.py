@@ -14,7 +14,7 @@ from linkback._gc import cycles_collected_after
 from linkback.extract import _robots
 from linkback.extract._parsed import DEFAULT_LIMITS, ExtractLimits
 from linkback.records import Link, PageFacts, rel_tokens
-from linkback.sources._dates import as_utc, parse_lenient
+from linkback.sources._dates import parse_lenient
 from linkback.sources.warc import ReadStats
 from linkback.urls import HostParts, host_of, normalize, resolve, split_host
 
@@ -24,7 +24,14 @@ _FRAME_PATHS = frozenset({"IFRAME@/src", "FRAME@/src"})
 
 
 class BadWat(ValueError):
-    """A WAT record whose JSON lacks what a response's metadata must hold."""
+    """A WAT record whose JSON lacks what a response's metadata must hold; ``key`` is what it is
+    counted as (``bad_json``: not the document of a response at all)."""
+
+    def __init__(self, message: str, key: str = "bad_json") -> None:
+        super().__init__(message)
+        self.key = key
+
+
 
 
 def parse_record(
@@ -32,7 +39,12 @@ def parse_record(
 ) -> tuple[PageFacts, list[Link]] | None:
     """One metadata record's page, or None (the reason counted in ``stats``)."""
     try:
+        # A lone surrogate ("\ud800") in a title or an anchor is kept as it is here: the Arrow
+        # columns replace it with U+FFFD (store._arrow.utf8), where looking for one costs nothing.
         got = wat_page(json.loads(raw), source=source, offset=offset, limits=limits, shared=shared)
+    except BadWat as exc:
+        stats.error(exc.key, f"WAT record: {str(exc)[:200]}", path=source, offset=offset)
+        return None
     except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:  # JSONDecodeError: ValueError
         # RecursionError: JSON nested deeper than the parser goes (a hostile record).
         stats.error("bad_json", f"WAT record: {type(exc).__name__}: {str(exc)[:200]}", path=source, offset=offset)
@@ -42,6 +54,19 @@ def parse_record(
         return None
     stats.responses += 1
     return got
+
+
+def _status(value: Any) -> int:
+    """A response's HTTP status, 100-999 (what the int16 column and the status rules hold), or
+    :class:`BadWat` (``bad_status``): ``Infinity``, ``1e300``, ``2**40``, ``"abc"``, missing."""
+    try:
+        status = int(value)
+        whole = isinstance(value, str) or status == value
+    except (TypeError, ValueError, OverflowError):
+        status, whole = 0, False
+    if isinstance(value, bool) or not whole or not 100 <= status <= 999:
+        raise BadWat(f"HTTP status {str(value)[:40]!r} is not a status (100-999); record skipped", "bad_status")
+    return status
 
 
 def _obj(value: Any, what: str) -> dict:
@@ -69,8 +94,11 @@ def wat_page(
     uri = warc.get("WARC-Target-URI")
     if not isinstance(uri, str) or not uri:
         return "no_target_uri"
-    fetched = parse_lenient(str(warc.get("WARC-Date") or ""))
+    date = str(warc.get("WARC-Date") or "")
+    fetched = parse_lenient(date)
     if fetched is None:
+        if date:  # a date that is none (or none in years 1-9999 once its zone is applied): damage
+            raise BadWat(f"WARC-Date {date[:64]!r} is not a date in years 1-9999 UTC; record skipped", "no_date")
         return "no_date"
     payload = _obj(envelope.get("Payload-Metadata") or {}, "Payload-Metadata")
     http = payload.get("HTTP-Response-Metadata")
@@ -78,11 +106,11 @@ def wat_page(
         return "response_not_http"
     http = _obj(http, "HTTP-Response-Metadata")
     message = _obj(http.get("Response-Message") or {}, "Response-Message")
-    status = int(message.get("Status") or 0)
+    status = _status(message.get("Status"))
     headers = {str(k).lower(): str(v) for k, v in _obj(http.get("Headers") or {}, "Headers").items()}
     record_id = str(warc.get("WARC-Record-ID") or "")
     where = (record_id, source, offset)
-    return _page(uri, as_utc(fetched), status, headers, http.get("HTML-Metadata"), where, limits, shared or Shared())
+    return _page(uri, fetched, status, headers, http.get("HTML-Metadata"), where, limits, shared or Shared())
 
 
 def _page(

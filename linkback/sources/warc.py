@@ -54,7 +54,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -62,7 +62,7 @@ from ..errors import NotAnArchive, SourceError
 from ..records import FetchedPage
 from . import _recovery as rec_
 from ._body import decode_payload
-from ._dates import as_utc, parse_lenient
+from ._dates import parse_lenient, utc_or_none
 from ._paths import ARCHIVE_SUFFIXES, iter_paths, sniff_archive
 
 __all__ = [
@@ -72,6 +72,7 @@ __all__ = [
     "YIELDED_ANYWAY",
     "gzip_per_record",
     "iter_archive",
+    "iter_metadata_blocks",
     "iter_paths",
     "iter_record_offsets",
     "sniff_archive",
@@ -313,6 +314,7 @@ class _Pending:
     message: str = ""  # for damage reasons: what went wrong, for stats.errors
     resume: int = -1  # its length overruns it: reading goes on here, not where its length says
     replayed: bool = False  # read again after a switch to the decompressed copy: released before
+    block: bytes | None = None  # a metadata record's block (iter_metadata_blocks), in place of a page
 
     def mark(self, key: str, message: str) -> None:
         self.reason, self.message = key, message
@@ -363,6 +365,18 @@ def via_of_warcinfo(block: bytes) -> str:
     'warc'
     """
     return "crawl" if _CRAWLER_SOFTWARE.search(block) else "warc"
+
+
+def _no_date(record, pend: _Pending) -> _Pending:
+    """``pend`` skipped as ``no_date``; said where when it had a WARC-Date that is none."""
+    raw = record.headers.get("WARC-Date")
+    if raw:
+        pend.mark(
+            "no_date", f"WARC-Date {raw[:64]!r} is not a date in years 1-9999 UTC, and no other date; record skipped"
+        )
+    else:
+        pend.reason = "no_date"
+    return pend
 
 
 class _WarcReader:
@@ -499,8 +513,10 @@ class _WarcReader:
         first = rec_.read_member(mm, 0, head_len=0)  # one stream: the whole file, once
         if first.end is None:
             return  # cut or corrupt: counted as such where the reading ends
-        if mm[first.end : first.end + 2] == rec_.GZIP_MAGIC[:2]:
-            return  # gzipped per record: its own member tells where a record ends
+        if rec_.next_gzip_record(mm, first.end) >= 0:
+            # Gzipped per record (garbage may follow the first member: it is skipped as such):
+            # a record's own member tells where it ends.
+            return
         self.stats.records -= 1  # the pending record is read again there
         raise _OneStreamDamaged
 
@@ -537,23 +553,31 @@ class _WarcReader:
             via = via_of_warcinfo(_peek_block(record, record.content_length))
         except OSError:
             return None, "warc"
-        return record.record_date or parse_lenient(record.headers.get("WARC-Date")), via
+        return utc_or_none(record.record_date) or parse_lenient(record.headers.get("WARC-Date")), via
 
     # -- one record
+    def _pending(self, record, mm, gz: bool) -> _Pending:
+        """A record about to be read; marked ``bad_content_length`` (``resume`` set) if its
+        length is already seen to run past its own bytes."""
+        declared = record.content_length
+        declared_end = -1
+        if not gz:
+            hend = rec_.header_end(mm, record.stream_pos)
+            declared_end = hend + declared if hend >= 0 else len(mm) + 1  # no blank line: header cut off
+        pend = _Pending(record.stream_pos, None, declared_end=declared_end, content_length=declared)
+        self._overrun(mm, gz, pend, read=False)
+        return pend
+
     def _read(self, record, mm, gz: bool) -> _Pending:
         offset = record.stream_pos
         rtype = record.record_type
         declared = record.content_length
-        declared_end = -1
-        if not gz:
-            hend = rec_.header_end(mm, offset)
-            declared_end = hend + declared if hend >= 0 else len(mm) + 1  # no blank line: header cut off
-        pend = _Pending(offset, None, declared_end=declared_end, content_length=declared)
-        if self._overrun(mm, gz, pend, read=False):
+        pend = self._pending(record, mm, gz)
+        if pend.resume >= 0:
             return pend
         peeked = 0
         if rtype == WarcRecordType.warcinfo:
-            self.warcinfo_date = record.record_date or parse_lenient(record.headers.get("WARC-Date"))
+            self.warcinfo_date = utc_or_none(record.record_date) or parse_lenient(record.headers.get("WARC-Date"))
             try:
                 head = _peek_block(record, declared)
             except OSError:
@@ -632,12 +656,10 @@ class _WarcReader:
         else:
             body, more = decode_payload(raw, transfer_encoding=te, content_encoding=ce, limit=self.max_body)
         notes += [n for n in more if n not in notes]
-        fetched_at = record.record_date
+        fetched_at, fallback = self._date(record)
         if fetched_at is None:
-            fetched_at = parse_lenient(record.headers.get_bytes(b"WARC-Date")) or self.warcinfo_date or record.http_date
-            if fetched_at is None:
-                pend.reason = "no_date"
-                return pend
+            return _no_date(record, pend)
+        if fallback:
             notes.append("bad_date")
         if record.headers.get("WARC-Truncated"):
             notes.append("warc_truncated")
@@ -646,7 +668,7 @@ class _WarcReader:
             status=status,
             headers=tuple(headers),
             body=body,
-            fetched_at=as_utc(fetched_at),
+            fetched_at=fetched_at,
             final_url=uri,
             via=self.via,
             record_id=record.record_id or "",
@@ -675,16 +697,16 @@ class _WarcReader:
             pend.short = True
             pend.mark("truncated_record", f"record cut short: {remaining - got} bytes of its block are missing")
             return self._checked(mm, gz, pend)
-        if record.record_date is None:
-            pend.reason = "no_date"
-            return pend
+        fetched_at = utc_or_none(record.record_date)
+        if fetched_at is None:
+            return _no_date(record, pend)
         content_type = record.headers.get("Content-Type") or "text/html"
         pend.page = FetchedPage(
             url=uri,
             status=int(status),
             headers=(("Content-Type", content_type),),
             body=raw,
-            fetched_at=as_utc(record.record_date),
+            fetched_at=fetched_at,
             final_url=uri,
             via=self.via,
             record_id=record.record_id or "",
@@ -693,6 +715,16 @@ class _WarcReader:
         )
         pend.notes = tuple(notes)
         return pend
+
+    def _date(self, record) -> tuple[datetime | None, bool]:
+        """The record's date in UTC, and whether it is a fallback (``bad_date``): its WARC-Date
+        read leniently, the warcinfo record's, the HTTP ``Date``. A WARC-Date with no UTC instant
+        (``0001-01-01T00:00:00+01:00`` is in year 0) is as bad as a malformed one."""
+        got = utc_or_none(record.record_date)
+        if got is not None:
+            return got, False
+        lenient = parse_lenient(record.headers.get_bytes(b"WARC-Date"))
+        return lenient or self.warcinfo_date or utc_or_none(record.http_date), True
 
     def _revisited(self, refers_to: tuple[str, int, str], uri: str) -> bytes | None:
         """The body of the record a linkback revisit refers to: in the file it names, in the
@@ -883,3 +915,59 @@ class _WarcReader:
             return rec_.next_gzip_record(mm, start + 1), pending
         self._damage("bad_warc_header", f"unreadable WARC record header ({err}); record skipped", start)
         return member.end, pending  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- WAT files
+
+
+def iter_metadata_blocks(source: str, *, stats: ReadStats, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """``(offset, block)`` of each ``metadata`` record of a WARC file (a WAT), every other
+    record counted by its type, read with :func:`iter_archive`'s damage policy: a damaged gzip
+    member, garbage or a Content-Length that runs past its record's bytes is counted where it
+    is, and reading goes on at the next readable record. A block longer than ``max_bytes`` is
+    skipped unread (``record_too_large``)."""
+    stats.bytes += os.path.getsize(source)
+    # run() is typed for pages; this reader's _release yields blocks instead
+    yield from cast(Iterator[tuple[int, bytes]], _MetadataReader(source, stats, max_bytes).run())
+
+
+class _MetadataReader(_WarcReader):
+    """The reader of :func:`iter_metadata_blocks`: pending records hold a block, not a page."""
+
+    def _read(self, record, mm, gz: bool) -> _Pending:
+        pend = self._pending(record, mm, gz)
+        if pend.resume >= 0:
+            return pend
+        declared = record.content_length
+        if record.record_type != WarcRecordType.metadata:
+            pend.reason = str(record.record_type)
+        elif "Content-Length" not in record.headers:
+            # FastWARC hands over a record whose header the file ends inside, with the fields
+            # read so far. Not re-marked at the end of the file: this says more.
+            pend.mark("truncated_record", "record cut short: the file ends inside its header (truncated download?)")
+            pend.declared_end = -1
+            return pend
+        elif declared > self.max_body:  # not read into memory
+            pend.mark("record_too_large", f"a metadata record of {declared:,} bytes")
+        else:
+            return self._read_block(record, mm, gz, pend)
+        pend.short = self._drain(record, declared, pend)
+        return self._checked(mm, gz, pend)
+
+    def _read_block(self, record, mm, gz: bool, pend: _Pending) -> _Pending:
+        raw = record.reader.read(pend.content_length)
+        if len(raw) < pend.content_length:
+            pend.short = True
+            pend.mark(
+                "truncated_record", f"record cut short: {pend.content_length - len(raw)} bytes of its block are missing"
+            )
+            return self._checked(mm, gz, pend)
+        pend.block = raw
+        return pend
+
+    def _release(self, pending: _Pending | None) -> Iterator:  # type: ignore[override]
+        if pending is None or pending.replayed or pending.reason or pending.block is None:
+            yield from super()._release(pending)  # counted, never a page: _read makes none
+            return
+        self.released += 1
+        yield pending.offset, pending.block

@@ -33,7 +33,12 @@ and brand mentions (no page text).
 
 Records that hold no page are counted by the type of the record they describe (``warcinfo``,
 ``request``, ``metadata``, ``revisit``...); a record whose JSON does not parse, or lacks its
-envelope, is counted as ``bad_json`` with a message naming the file and offset, and reading goes on.
+envelope, is counted as ``bad_json``, one whose HTTP status is not 100-999 (``Infinity``,
+``2**40``) as ``bad_status``, one whose WARC-Date is not a date in years 1-9999 UTC as
+``no_date``: each with a message naming the file and offset, and reading goes on. A lone
+surrogate in a string (JSON ``"\\ud800"``) is replaced by U+FFFD: the page is kept. Damage to
+the file itself (a corrupt or cut gzip member, a lying Content-Length, garbage) is skipped as in
+a WARC (:func:`linkback.sources.warc.iter_metadata_blocks`): reading goes on at the next record.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
-from linkback.sources.warc import UNREAD_REST, ReadStats
+from linkback.sources.warc import ReadStats, iter_metadata_blocks
 
 if TYPE_CHECKING:
     from linkback.records import Link, PageFacts
@@ -104,41 +109,10 @@ MAX_WAT_RECORD_BYTES = 64 * 2**20
 
 
 def wat_records(source: str, *, stats: ReadStats) -> Iterator[tuple[int, bytes]]:
-    """``(offset, JSON bytes)`` of each metadata record of a WAT file; other records counted by type."""
-    stats.bytes += os.path.getsize(source)
-    offset = 0
-    with open(source, "rb") as fh:
-        try:
-            for record in ArchiveIterator(fh, parse_http=False, fsspec_args=False):
-                offset = record.stream_pos
-                stats.records += 1
-                if record.record_type != WarcRecordType.metadata:
-                    stats.skipped[_type_key(record.record_type)] += 1
-                    continue
-                if "Content-Length" not in record.headers:
-                    # FastWARC hands over a record whose header the file ends inside, with the
-                    # fields read so far: no length, no block.
-                    message = "record cut short: the file ends inside its header (truncated download?)"
-                    stats.error("truncated_record", message, path=source, offset=offset)
-                    continue
-                if record.content_length > MAX_WAT_RECORD_BYTES:  # not read into memory: skipped
-                    size = f"{record.content_length:,} bytes"
-                    stats.error("record_too_large", f"a metadata record of {size}", path=source, offset=offset)
-                    continue
-                raw = record.reader.read()
-                if len(raw) < record.content_length:  # FastWARC ends a cut file's last record quietly
-                    message = (
-                        "record cut short: the file ends inside it (truncated download?); records before it were read"
-                    )
-                    stats.error("truncated_record", message, path=source, offset=offset)
-                    continue
-                yield offset, raw
-        except OSError as exc:  # a cut or corrupt gzip member: what came before is kept
-            stats.error(UNREAD_REST, f"reading stopped: {exc}", path=source, offset=offset)
-
-
-def _type_key(record_type: WarcRecordType) -> str:
-    return str(record_type).rsplit(".", 1)[-1]
+    """``(offset, JSON bytes)`` of each metadata record of a WAT file; other records counted by
+    type. Damage is skipped as in a WARC (:func:`linkback.sources.warc.iter_metadata_blocks`):
+    a lying Content-Length or a corrupt gzip member costs its own record, not the rest of the file."""
+    yield from iter_metadata_blocks(source, stats=stats, max_bytes=MAX_WAT_RECORD_BYTES)
 
 
 #: Records per batch a WAT file is parsed in (here, or by one worker).

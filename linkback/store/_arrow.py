@@ -12,6 +12,7 @@ the arrays from NumPy buffers and a string builder instead.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -37,13 +38,16 @@ LINK_BATCH_SCHEMA = pa.schema(
 _TIMESTAMP = schema.OBSERVATIONS.field("fetched_at").type
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+#: A surrogate code point: no character, not encodable as UTF-8 (a lone ``"\ud800"`` of a JSON
+#: document). Arrow strings are UTF-8.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Where a link's identity (target_url, kind, anchor) sits in a Link tuple.
 _IDENTITY = (Link._fields.index("target_url"), Link._fields.index("kind"), Link._fields.index("anchor"))
 
 
 def obs_key(url: str, fetched_at_iso: str) -> int:
     """A stable 64-bit key for one capture: the same URL fetched at the same instant."""
-    digest = hashlib.blake2b(f"{url}\x00{fetched_at_iso}".encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(utf8(f"{url}\x00{fetched_at_iso}"), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
 
 
@@ -74,11 +78,21 @@ def scalar(value: Any, typ: pa.DataType) -> pa.Scalar:
     return column([value], typ)[0]
 
 
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8, each surrogate in it replaced by U+FFFD (as the store will hold it).
+    Sources replace them where they read them; this is the last line of defence: one such
+    character must not stop a batch (and the ingest) with a UnicodeEncodeError."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text).encode()
+
+
 def _strings(values: Sequence[str]) -> pa.Array:
     # All the values joined by NUL and encoded at once; the NULs give the offsets (vectorised),
     # unless a value holds one itself: then one by one.
     n = len(values)
-    joined = "\0".join(values).encode()
+    joined = utf8("\0".join(values))
     cuts = np.flatnonzero(np.frombuffer(joined, np.uint8) == 0)
     if len(cuts) == max(n - 1, 0):
         data = joined.replace(b"\0", b"")
@@ -86,7 +100,7 @@ def _strings(values: Sequence[str]) -> pa.Array:
         offsets[0], offsets[n] = 0, len(data)
         offsets[1:n] = cuts + 1 - np.arange(1, n)
     else:
-        encoded = [v.encode() for v in values]
+        encoded = [utf8(v) for v in values]
         data = b"".join(encoded)
         offsets = np.zeros(n + 1, np.int64)
         np.cumsum(np.fromiter(map(len, encoded), np.int64, n), out=offsets[1:])

@@ -84,14 +84,41 @@ def finish_archive(
     complete: bool = True,
 ) -> None:
     """Store what reading an archive gave; ``complete=False`` (it could not be read to its end)
-    keeps ``completed_at`` empty, so the next run reads the file again."""
-    store.write(
-        lambda store: store.con.execute(
+    keeps ``completed_at`` empty, so the next run reads the file again.
+
+    ``pages`` and ``links`` are what this reading added; the archive's row gets what the store
+    holds for it, which is more when an earlier run of the same file was interrupted (its
+    committed batches are the resumed run's duplicates): true after any number of resumes."""
+
+    def finish(store: Store) -> None:
+        held_pages, held_links = _held_by_archive(store.con, archive_id, pages, links)
+        store.con.execute(
             "UPDATE archives SET completed_at = ?, records = ?, pages = ?, links = ?, skipped = ? WHERE archive_id = ?",
-            [datetime.now(UTC) if complete else None, records, pages, links, json.dumps(skipped, sort_keys=True),
-             archive_id],
-        )
-    )  # fmt: skip
+            [datetime.now(UTC) if complete else None, records, held_pages, held_links,
+             json.dumps(skipped, sort_keys=True), archive_id],
+        )  # fmt: skip
+
+    store.write(finish)
+
+
+def _held_by_archive(con: duckdb.DuckDBPyConnection, archive_id: int, pages: int, links: int) -> tuple[int, int]:
+    """(observations, link observations) the store holds for the archive. When it holds no more
+    observations than this run added (``pages``), they are all this run's and so are their links
+    (a batch's links commit with its pages): ``links`` is the count, without scanning for it."""
+    held, low, high = con.execute(
+        "SELECT count(*), min(obs_id), max(obs_id) FROM observations WHERE archive_id = ?", [archive_id]
+    ).fetchall()[0]
+    if held == pages:
+        return pages, links
+    if not held:
+        return 0, 0
+    # The id range first: it lets DuckDB skip the row groups of other archives' links.
+    (held_links,) = con.execute(
+        "SELECT count(*) FROM link_observations l WHERE l.obs_id BETWEEN ? AND ? "
+        "AND l.obs_id IN (SELECT obs_id FROM observations WHERE archive_id = ?)",
+        [low, high, archive_id],
+    ).fetchall()[0]
+    return int(held), int(held_links)
 
 
 def add_batch(

@@ -1,4 +1,5 @@
-"""A directory's WAT files are found and ingested as the same files named one by one are."""
+"""A directory of WAT files is ingested as the same files named one by one are; beside WARC files
+(the same captures, lite) they are left out."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from linkback.store import Store
 WHIRLWIND = REPO_DATA / "whirlwind"
 
 
-def test_directories_and_globs_pick_up_wat_files_but_not_wet(tmp_path: Path) -> None:
+def test_a_directory_of_wat_files_is_picked_up_but_not_wet_nor_wat_beside_warc(tmp_path: Path) -> None:
     (tmp_path / "only" / "sub").mkdir(parents=True)
     (tmp_path / "mixed").mkdir()
     names = [
@@ -33,7 +34,8 @@ def test_directories_and_globs_pick_up_wat_files_but_not_wet(tmp_path: Path) -> 
         tmp_path / "only" / "b.WARC.WAT",
         tmp_path / "only" / "sub" / "a.warc.wat.gz",
     ]
-    assert iter_paths([tmp_path / "mixed"]) == [tmp_path / "mixed" / "c.warc.gz", tmp_path / "mixed" / "c.warc.wat.gz"]
+    assert iter_paths([tmp_path / "mixed"]) == [tmp_path / "mixed" / "c.warc.gz"]
+    assert iter_paths([tmp_path / "mixed" / "c.warc.wat.gz"]) == [tmp_path / "mixed" / "c.warc.wat.gz"]
     assert iter_paths([str(tmp_path / "mix*")]) == iter_paths([tmp_path / "mixed"])
     (tmp_path / "wet").mkdir()
     (tmp_path / "wet" / "d.warc.wet.gz").write_bytes(b"WARC/1.0\r\n")
@@ -58,12 +60,11 @@ def test_a_directory_of_wat_files_is_ingested_as_the_named_files_are(tmp_path: P
     assert [(f.status, f.note) for f in by_dir] == [("ingested", LITE_NOTE)]
 
 
-def test_a_mixed_directory_ingests_its_wat_beside_its_warc(tmp_path: Path) -> None:
+def test_a_mixed_directory_ingests_its_warc_not_the_wat_beside_it(tmp_path: Path) -> None:
     folder = tmp_path / "crawl"
     shutil.copytree(WHIRLWIND, folder)
     with Store(tmp_path / "db.duckdb") as store:
         files = ingest([folder], store=store, workers=1).files
     assert [(Path(f.path).name, f.status, f.note == LITE_NOTE) for f in files] == [
         ("whirlwind.warc.gz", "ingested", False),
-        ("whirlwind.warc.wat.gz", "ingested", True),
     ]

@@ -152,7 +152,7 @@ def run(spark: Any, history: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     with PageServer() as server:
         server.pages["/crawl/warcfile.warc.gz"] = Page((WARC / "resiliparse" / "warcfile.warc.gz").read_bytes())
         urls = [server.url("/crawl/warcfile.warc.gz"), server.url("/crawl/missing.warc.gz")]
-        # The WATs named one by one (a directory's would be picked up as well)
+        # WATs are named: a directory with WARC/ARC files in it leaves its WATs out (the WATs beside their WARCs)
         local = [str(WARC), str(history), *(str(p) for p in sorted(wats.iterdir())), str(junk)]
         result = _run(spark, tmp, [*local, hadoop_copy.as_uri(), *urls], local)
     result.urls = urls  # type: ignore[attr-defined]

@@ -12,19 +12,21 @@ from pathlib import Path
 from ..errors import NotAnArchive, SourceError
 from . import _recovery as rec_
 
-#: File names :func:`iter_paths` picks up from directories and globs: WARC, ARC and Common
-#: Crawl's WAT files (``.warc.wat.gz``), which ingest reads with its WAT reader whether they are
-#: named or found in a directory (it tells a WAT by its records, not its name). Not WET files
-#: (``.warc.wet.gz``): their plain text holds no links.
-ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.zst", ".warc.lz4", ".warc.wat", ".warc.wat.gz")
+#: File names :func:`iter_paths` picks up from directories and globs.
+ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.zst", ".warc.lz4")
+#: Common Crawl's WAT files, read by ingest's WAT reader (told by their records, not their name).
+#: A directory's are picked up when it holds no WARC/ARC file: beside the WARCs of the same
+#: crawl they are the same captures again, lite, and whichever came first would be kept. Not WET
+#: files (``.warc.wet.gz``): their plain text holds no links.
+WAT_SUFFIXES = (".warc.wat", ".warc.wat.gz")
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
 
 def iter_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Archive files named by ``inputs``: files as given, directories (recursively) and globs
-    expanded to files ending in one of :data:`ARCHIVE_SUFFIXES` (WAT files too). Sorted,
-    de-duplicated.
+    expanded to files ending in one of :data:`ARCHIVE_SUFFIXES`, or, in a directory that holds
+    none, :data:`WAT_SUFFIXES`. Sorted, de-duplicated.
 
     Raises SourceError for an input that matches nothing.
     """
@@ -36,11 +38,11 @@ def iter_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
             found.add(p)
             continue
         if p.is_dir():
-            hits = [q for q in p.rglob("*") if q.is_file() and q.name.lower().endswith(ARCHIVE_SUFFIXES)]
+            hits = _archives_in(p)
             if not hits:
                 raise SourceError(
                     f"directory {text!r} holds no WARC/ARC files or WAT files "
-                    f"(looked for names ending {', '.join(ARCHIVE_SUFFIXES)})"
+                    f"(looked for names ending {', '.join(ARCHIVE_SUFFIXES + WAT_SUFFIXES)})"
                 )
             found.update(hits)
             continue
@@ -51,13 +53,21 @@ def iter_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 if q.is_file():
                     hits.append(q)
                 elif q.is_dir():
-                    hits += [r for r in q.rglob("*") if r.is_file() and r.name.lower().endswith(ARCHIVE_SUFFIXES)]
+                    hits += _archives_in(q)
             if not hits:
                 raise SourceError(f"pattern {text!r} matches no files")
             found.update(hits)
             continue
         raise SourceError(f"{text!r} does not exist")
     return sorted(found)
+
+
+def _archives_in(directory: Path) -> list[Path]:
+    """A directory's WARC/ARC files (recursively), or its WAT files when it holds none."""
+    files = [q for q in directory.rglob("*") if q.is_file()]
+    return [q for q in files if q.name.lower().endswith(ARCHIVE_SUFFIXES)] or [
+        q for q in files if q.name.lower().endswith(WAT_SUFFIXES)
+    ]
 
 
 def _first_bytes(path: str, head: bytes, n: int = 64) -> bytes:

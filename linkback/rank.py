@@ -10,6 +10,7 @@ ranks are replaced by the newest run.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -281,9 +282,8 @@ def rank(
         counts = {k: counts[k] for k in ("pages", "page_edges", "hosts", "host_edges", "domains", "domain_edges")}
         tables = {"domain_ranks": domain_ranks_arrow, "host_ranks": host_ranks_arrow, "page_ranks": page_ranks_arrow}
         del host_ranks_arrow, page_ranks_arrow, domain_ranks_arrow
-        run_id, seconds = store.write(
-            lambda store, tables=tables: _store_run(store, started, clock, params, counts, tables)
-        )
+        run_id, seconds = store.write(functools.partial(_store_run, started=started, clock=clock, params=params,
+                                                        counts=counts, tables=tables))  # fmt: skip
         del tables
         # The ART indexes the reports' key lookups use; built after the commit so that building
         # them never holds the run's data in memory, and a failure here loses no ranks.

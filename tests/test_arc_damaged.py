@@ -142,3 +142,22 @@ def test_the_liars_links_are_not_stored_as_the_next_pages(tmp_path: Path, compre
         assert f.status == "ingested" and f.pages == 3
         links = store.con.execute("SELECT source_url, target_url FROM links ORDER BY ALL").fetchall()
     assert links == [(f"http://arc{n}.example/", f"https://t.example/arc{n}") for n in range(3)]
+
+
+@pytest.mark.parametrize("layout", ["length counts the newline", "no newline between records"])
+def test_a_length_that_ends_right_at_the_next_header_is_exact(tmp_path: Path, layout: str) -> None:
+    parts = [filedesc()]
+    for n in range(4):
+        one = page(n)
+        if layout == "length counts the newline":
+            header, rest = one.split(b"\n", 1)
+            url, ip, date, mime, length = header.split(b" ")
+            one = b" ".join([url, ip, date, mime, b"%d" % (int(length) + 1)]) + b"\n" + rest
+        else:
+            one = one[:-1]  # the body runs into the next header line
+        parts.append(one)
+    path = tmp_path / "tight.arc"
+    path.write_bytes(b"".join(parts))
+    pages, stats = read(path)
+    assert [p.url for p in pages] == [f"http://arc{n}.example/" for n in range(4)]
+    assert not stats.errors

@@ -215,6 +215,10 @@ def test_anchor_leaves_out_scripts_and_styles_as_a_browser_shows_it() -> None:
     assert svg.anchor == "bondyblog"
     assert in_context.anchor == "linked words"
     assert in_context.context == "Before linked words after."
+    # In an SVG, a <style> or <script> holds elements, links too: nothing of it renders.
+    assert links_of('<svg><style><a href="http://evil.example/">styled</a></style></svg><a href="/ok">ok</a>') == [
+        links_of('<a href="/ok">ok</a>')[0]
+    ]
     # A tree shared with other readers loses those elements, and reads the same again.
     parsed = ParsedPage(page(body))
     assert extract(parsed)[1] == [story, logo, copyright_, svg, in_context]

@@ -17,7 +17,7 @@ from linkback.traffic._exports import MAX_VISITS, decode_head, read_export, snif
 from linkback.traffic._read import PROBE_BYTES, sniff_file
 from linkback.traffic._reports import link_visits, refdomain_visits
 from linkback.traffic._store import begin_visit_import, record_visits
-from linkback.traffic._visits import DROPS, referrer_of
+from linkback.traffic._visits import referrer_of
 from linkback.urls import MAX_URL_LENGTH
 
 SITE = "victim.example"
@@ -220,14 +220,15 @@ def test_an_over_long_search_referrer_is_still_search() -> None:
 @pytest.mark.parametrize(
     ("referer", "expected"),
     [
-        ("http://" + "a" * 10_000 + ".example/", ("long_referrer",)),  # not even the origin reads
-        ("not a url " * 1_000, ("long_referrer",)),
+        # not even the origin reads: direct, as a short referrer that does not read
+        ("http://" + "a" * 10_000 + ".example/", (None, None, None, "(direct)", "(none)", "Direct")),
+        ("not a url " * 1_000, (None, None, None, "(direct)", "(none)", "Direct")),
         ("javascript:" + "a" * 10_000, (None, None, None, "(direct)", "(none)", "Direct")),  # as a short one
         ("https://user:pw@evil.example/" + "A" * 10_000, (None, None, None, "(direct)", "(none)", "Direct")),
         (f"https://www.{SITE}/" + "A" * 10_000, ("navigation",)),
     ],
 )
-def test_an_over_long_referrer_is_never_taken_for_direct_unless_a_short_one_would_be(
+def test_an_over_long_referrer_is_direct_only_where_a_short_one_would_be(
     referer: str, expected: tuple
 ) -> None:
     assert referrer_of(referer, f"https://{SITE}", None) == expected
@@ -242,10 +243,10 @@ def test_a_log_keeps_the_referring_domain_of_an_over_long_referrer(tmp_path: Pat
     log = write(tmp_path, "access.log", "\n".join([combined(LONG_PAGE), combined(unreadable, "/other")]) + "\n")
     with Store(":memory:") as store:
         (r,) = read_visits(store, [log], host=SITE)
-        assert (r.parsed, r.visits, r.dropped, r.channels) == (2, 1, {"long_referrer": 1}, {"Referral": 1})
-        assert set(r.dropped) <= set(DROPS)
-        assert stored(store, "SELECT source_url, source_domain, channel FROM visits") == [
-            ("http://evil-one.example/", "evil-one.example", "Referral")
+        assert (r.parsed, r.visits, r.dropped, r.channels) == (2, 2, {}, {"Referral": 1, "Direct": 1})
+        assert stored(store, "SELECT source_url, source_domain, channel FROM visits ORDER BY channel") == [
+            (None, None, "Direct"),
+            ("http://evil-one.example/", "evil-one.example", "Referral"),
         ]
 
 

@@ -124,10 +124,14 @@ class _Page:
         hp = split_host(host)
         return url, host, hp.domain, hp.rhost, hp.domain == self.domain
 
-    def place(self, node, anchor: str, want_context: bool) -> tuple[str, str]:  # noqa: ANN001
-        """(section, context) of a link element; see :mod:`._sections`."""
+    def place(self, node, anchor: str, want_context: bool) -> tuple[str, str] | None:  # noqa: ANN001
+        """(section, context) of a link element (see :mod:`._sections`); None for one that is no
+        longer in the tree: it was inside a removed ``script`` or ``style`` (an SVG's, where an
+        ``<a>`` is an element), which renders nothing."""
         sections = self.sections
         parent = p = node.parent
+        if parent is None:
+            return None
         path: list[int] = []
         sec = None
         steps = 0
@@ -195,7 +199,10 @@ class _Page:
         if node is None:
             section, context = "content", ""
         else:
-            section, context = self.place(node, anchor, kind == "text" or kind == "image")
+            placed = self.place(node, anchor, kind == "text" or kind == "image")
+            if placed is None:
+                return ""
+            section, context = placed
         links.append(
             _new_tuple(
                 Link,

@@ -96,6 +96,12 @@ def _iter_plain(fh, mm, source: str, stats: ReadStats, max_body_bytes: int) -> I
         end = m.end() + length
         after = _skip_blank(mm, end)
         ends_well = end <= size and (end == size or mm[end] in _BLANK)
+        if not ends_well and end < size and _HEADER_HERE.match(mm, end):
+            # The next header starts right at the end: the length counted the newline after the
+            # body, or the writer put none there. Both are exact, and warcio reads such a record.
+            yield from _read_one(fh, pos, source, stats, max_body_bytes)
+            pos = end
+            continue
         if not (ends_well and (after >= size or _HEADER_HERE.match(mm, after))):
             nxt = next_header(mm, m.end())
             if nxt < 0 and end > size:

@@ -30,9 +30,8 @@ from linkback.urls import host_of, normalize, resolve, split_host
 
 __all__ = ["DROPS", "VISIT_FIELDS", "VisitBuilder", "line_key"]
 
-#: Why a parsed hit is not stored as a visit. ``bad_url``: its page is no URL; ``long_referrer``:
-#: its referrer is longer than a URL can be and not even its origin could be read.
-DROPS = ("not_a_page", "bot", "other_host", "no_host", "navigation", "spam", "bad_url", "long_referrer")
+#: Why a parsed hit is not stored as a visit. ``bad_url``: its page is no URL.
+DROPS = ("not_a_page", "bot", "other_host", "no_host", "navigation", "spam", "bad_url")
 
 #: The columns of a visit row, in the order :class:`VisitBuilder` collects them.
 VISIT_FIELDS = (
@@ -336,12 +335,12 @@ def referrer_of(referer: str, base: str, sites: _Sites | None) -> tuple:
 
 
 def _referrer_url(text: str) -> tuple[str, str]:
-    """``(url, "")`` for a referrer, ``("", "direct")`` when it is no http(s) URL, or
-    ``("", "long_referrer")``. One longer than :data:`~linkback.urls.MAX_URL_LENGTH` (as stored,
-    percent-encoded) is cut to its page without the query, else to its origin: the referring
-    site is what a visit needs (browsers send only the origin across sites by default), as
-    android-app referrers are cut. ``long_referrer`` when not even the origin reads: no browser
-    sent that, so it is not called direct."""
+    """``(url, "")`` for a referrer, or ``("", "direct")`` when it is no http(s) URL. One longer
+    than :data:`~linkback.urls.MAX_URL_LENGTH` (as stored, percent-encoded) is cut to its page
+    without the query, else to its origin: the referring site is what a visit needs (browsers send
+    only the origin across sites by default), as android-app referrers are cut. When not even the
+    origin reads, the visit is kept as direct, as one with a short unreadable referrer is: the
+    visit happened, whatever its referrer says."""
     try:
         return normalize(text), ""
     except URLError:
@@ -352,7 +351,7 @@ def _referrer_url(text: str) -> tuple[str, str]:
             return normalize(cut), ""
         except URLError:
             continue
-    return "", "long_referrer"
+    return "", "direct"
 
 
 def _shorter(text: str) -> list[str]:

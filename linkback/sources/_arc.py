@@ -83,10 +83,7 @@ def _iter_plain(fh, mm, source: str, stats: ReadStats, max_body_bytes: int) -> I
         m = _HEADER_HERE.match(mm, pos)
         if m is None:
             nxt = next_header(mm, pos + 1)
-            if nxt >= 0 or bytes(mm[pos:]).strip(_PADDING):
-                upto = nxt if nxt >= 0 else size
-                stats.error("garbage_bytes", f"{upto - pos} bytes that are not an ARC record skipped", path=source,
-                            offset=pos)  # fmt: skip
+            _count_garbage(mm, pos, nxt, stats, source, "that are not an ARC record")
             if nxt < 0:
                 return
             pos = nxt
@@ -114,10 +111,7 @@ def _iter_plain(fh, mm, source: str, stats: ReadStats, max_body_bytes: int) -> I
             elif nxt < 0 or (ends_well and nxt >= after):
                 # Its length holds: what follows it is not a record.
                 yield from _read_one(fh, pos, source, stats, max_body_bytes)
-                if bytes(mm[after : nxt if nxt >= 0 else size]).strip(_PADDING):
-                    upto = nxt if nxt >= 0 else size
-                    stats.error("garbage_bytes", f"{upto - after} bytes after an ARC record skipped", path=source,
-                                offset=after)  # fmt: skip
+                _count_garbage(mm, after, nxt, stats, source, "after an ARC record")
                 if nxt < 0:
                     return
                 pos = nxt
@@ -131,6 +125,14 @@ def _iter_plain(fh, mm, source: str, stats: ReadStats, max_body_bytes: int) -> I
                 continue
         yield from _read_one(fh, pos, source, stats, max_body_bytes)
         pos = after
+
+
+def _count_garbage(mm, start: int, nxt: int, stats: ReadStats, source: str, what: str) -> None:  # noqa: ANN001
+    """Count the bytes from ``start`` to the next header ``nxt`` (-1: the end) as garbage, unless
+    they are padding only (looked at in their first 64 KiB: the rest of a huge file is not copied)."""
+    upto = nxt if nxt >= 0 else len(mm)
+    if upto - start > 65536 or bytes(mm[start:upto]).strip(_PADDING):
+        stats.error("garbage_bytes", f"{upto - start} bytes {what} skipped", path=source, offset=start)
 
 
 def _read_one(fh, offset: int, source: str, stats: ReadStats, max_body_bytes: int) -> Iterator[FetchedPage]:

@@ -10,7 +10,7 @@ import typer
 
 from linkback import reports
 from linkback.cli._app import app
-from linkback.cli._output import Format, Report, as_of, report_command
+from linkback.cli._output import Format, Report, as_of, cell_columns, flat_cells, report_command
 from linkback.cli._reports import After, Follow, _next_page_hint
 from linkback.reports._compare import COMPARE_COLUMNS, COMPARE_TREND_COLUMNS, parse_targets
 from linkback.reports._intersect import INTERSECT_COLUMNS, INTERSECT_SORTS, LINKED_DOMAIN_COLUMNS, LINKED_DOMAIN_SORTS
@@ -160,16 +160,6 @@ def _compare_trend(
 # --- intersect -------------------------------------------------------------------------------------
 
 
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    """An intersect row with a column per target and part of its cell (``links:a.com``,
-    ``source_url:a.com``, ``target_url:a.com``): how CSV carries the nested cells."""
-    out = {k: v for k, v in row.items() if k != "cells"}
-    for cell in row["cells"]:
-        for part in ("links", "source_url", "target_url"):
-            out[f"{part}:{cell['target']}"] = cell[part]
-    return out
-
-
 @app.command("intersect")
 @report_command
 def intersect_cmd(
@@ -222,8 +212,8 @@ def intersect_cmd(
     noun = "referring pages" if pages else "referring domains"
     names = [t.value for t in parse_targets(targets)]  # as the cells name them, in their order
     if fmt == Format.csv.value:
-        parts = [f"{part}:{name}" for name in names for part in ("links", "source_url", "target_url")]
-        return Report([_flat(r) for r in rows], noun, [*INTERSECT_COLUMNS[:-1], *parts])
+        # A column per target and part of its cell: the dashboard's download has the same.
+        return Report([flat_cells(r) for r in rows], noun, cell_columns(INTERSECT_COLUMNS, names))
     if fmt != Format.table.value:
         return Report(rows, noun, INTERSECT_COLUMNS)
     letters = [_letters(i) for i in range(len(names))]

@@ -229,11 +229,28 @@ def test_values_in_the_forms_exports_write_them() -> None:
     assert parse_date("2026-09-15T10:00:00+02:00") == day(2026, 9, 15, 8)
     assert parse_date("09/15/2026") == parse_date("15/09/2026") == day(2026, 9, 15)
     assert parse_date("03/04/2026") == day(2026, 3, 4) and parse_date("03/04/2026", day_first=True) == day(2026, 4, 3)
-    for bad in ("soon", "2026-13-01", "Foo 3, 2026"):
+    # A zone that moves the moment past year 9999 or before year 1 is a bad value, not a crash.
+    for bad in ("soon", "2026-13-01", "Foo 3, 2026", "9999-12-31T23:30:00-02:00", "0001-01-01T00:30:00+02:00"):
         with pytest.raises(BadValue):
             parse_date(bad)
     with pytest.raises(BadValue):
         parse_int("12 apples")
+    with pytest.raises(BadValue, match="unparseable number"):
+        parse_float("9" * 5000)  # no float: it would be stored as Infinity, which JSON has not
+
+
+def test_a_line_ends_only_at_cr_or_lf_not_at_a_unicode_separator_in_a_cell() -> None:
+    text = (
+        "Referring page URL,Target URL,Anchor\n"
+        "https://a.example.org/,https://example.com/,one\u2028two\n"
+        "https://b.example.org/,https://example.com/,page\x0cbreak\x0bvt\n"
+        "javascript:alert(1),https://example.com/,bad\n"
+        "https://c.example.org/,https://example.com/,three\n"
+    )
+    parsed = parse_file("seps.csv", text.encode(), site="example.com")
+    assert [(c.line, c.source_url) for c in parsed.claims] == [
+        (2, "https://a.example.org/"), (3, "https://b.example.org/"), (5, "https://c.example.org/")]  # fmt: skip
+    assert [r["line"] for r in parsed.rejects] == [4]
 
 
 def test_an_unrecognised_file_says_which_headers_it_saw_and_which_formats_it_knows(store: Store) -> None:

@@ -382,3 +382,12 @@ def test_widget_script_is_served_and_never_parses_markup(client):
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     rules = [line for line in css.text.splitlines() if line and line[0] not in " /}"]
     assert rules and all(line.startswith(".lb-widget") for line in rules)
+
+
+def test_bidi_overrides_in_a_mention_text_are_dropped() -> None:
+    # "\u202egnp.exe" shows as "exe.png", and the override ran on into the date beside it.
+    from linkback.mentions._render import _text  # noqa: PLC0415
+
+    assert _text("\u202egnp.exe") == "gnp.exe"
+    assert _text("a\u2066b\u2069c\u202ad\u202ce") == "abcde"
+    assert _text("שלום Alice") == "שלום Alice"  # right-to-left letters need no control

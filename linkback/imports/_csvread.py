@@ -16,6 +16,7 @@ on its own into the right number of fields is kept: one broken row costs one row
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -48,9 +49,14 @@ def decode(data: bytes) -> tuple[str, str]:
     return data.decode("latin-1"), "latin-1"
 
 
+#: A line end as CSV has them. Not str.splitlines(), which also ends a line at U+2028, U+0085,
+#: a form feed or a vertical tab: characters a cell may hold (an anchor copied from a page).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def lines_of(text: str) -> list[str]:
     """The physical lines of ``text``, with their line ends (what :func:`csv.reader` wants)."""
-    return text.splitlines(keepends=True)
+    return _LINE.findall(text)
 
 
 def split_line(line: str, delimiter: str) -> list[str] | None:

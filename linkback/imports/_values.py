@@ -9,6 +9,7 @@ the row's rejection reason.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -87,9 +88,9 @@ def parse_float(text: str | None, column: str = "") -> float | None:
         t = re.sub(r"[,.]", "", t)
     else:
         t = t.replace(",", ".")
-    if not _DECIMAL.fullmatch(t):
-        raise BadValue(f"unparseable number {text.strip()!r}" + (f" in {column!r}" if column else ""))
-    return float(t)
+    if not _DECIMAL.fullmatch(t) or not math.isfinite(value := float(t)):  # 5,000 digits: inf
+        raise BadValue(f"unparseable number {text.strip()[:40]!r}" + (f" in {column!r}" if column else ""))
+    return value
 
 
 # --- yes / no --------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def parse_date(text: str | None, column: str = "", *, day_first: bool = False) -
     t = " ".join(text.split())
     try:
         moment = _date(t, day_first)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a zone that moves the moment past year 1 or 9999
         moment = None
     if moment is None:
         raise BadValue(f"unparseable date {t!r}" + (f" in {column!r}" if column else ""))

@@ -53,8 +53,11 @@ VERB_OF_TYPE = {
     "rsvp": "RSVPed to",
     "mention": "mentioned",
 }
-# C0/C1 controls (tab and newline kept), line/paragraph separators, BOM: never wanted in text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+#: Characters no mention's text keeps: C0/C1 controls (tab and newline kept), line separators,
+#: the BOM, and the bidi overrides, embeddings and isolates (U+202A-202E, U+2066-2069). An author named "\u202egnp.exe" reads
+#: "exe.png", and the override ran on into the date and title beside it. Right-to-left names need
+#: none of them: the bidi algorithm orders their letters.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\u202a-\u202e\u2066-\u2069]")
 _ATOM = "http://www.w3.org/2005/Atom"
 
 

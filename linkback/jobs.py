@@ -249,6 +249,8 @@ def _post_messages(post: Any, messages: list[dict[str, str]]) -> int:
         messages.append({"level": "warning", "url": post.url,
                          "text": f"is larger than a fetch reads: links after its first {post.cut_at:,} bytes "
                                  "were not seen"})  # fmt: skip
+    for warning in getattr(post, "warnings", ()):  # e.g. the targets past MAX_TARGETS, not notified
+        messages.append({"level": "warning", "url": post.url, "text": warning})
     if post.status == "gone":
         messages.append(
             {"level": "info", "url": post.url, "text": "is gone (410): every earlier target is notified again"}

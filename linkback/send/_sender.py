@@ -8,6 +8,12 @@ headers say: :mod:`linkback.send._discovery_cache`), send, record the answer. A 
 that answers 410 Gone (or says so in a ``<meta http-equiv=Status>``) re-notifies every earlier
 target (WM §3.1.5). 5xx answers and timeouts are retried with backoff.
 
+Two bounds keep one run from being held for days by a post full of links to a tarpit: a host
+that timed out (or could not be reached) after the retries is not asked again in the same run,
+its other targets and endpoints fail at once as ``skipped: HOST ...`` (retried by the next run,
+as a timeout is); and one post notifies at most :data:`MAX_TARGETS` targets, the rest counted in
+:attr:`PostResult.skipped`.
+
 The store is touched only through the ``read`` and ``write`` callables, so the same code runs
 from the CLI (on the file) and in the server's job runner (through its writer thread).
 
@@ -24,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 from selectolax.lexbor import LexborHTMLParser
@@ -41,6 +48,14 @@ from linkback.urls import normalize, resolve
 FORM = "application/x-www-form-urlencoded"
 ANSWER_CHARS = 2000
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+#: The most targets one post notifies (in URL order); the rest are counted as skipped. Far above
+#: any real post (a long link roundup has a few hundred), far below the ~22,000 links a 1 MB page
+#: can hold: WordPress pings every link of a post, bounded only by the post's size.
+MAX_TARGETS = 1000
+#: The reason of a notification not tried because its host failed earlier in the run.
+SKIPPED = "skipped: "
+#: FetchError reasons, after the retries, that close a host for the rest of the run, as said.
+HOST_FAILURES = {"timeout": "timed out", "connect": "could not be reached"}
 
 Reader = Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]
 
@@ -71,6 +86,8 @@ def transient_failure(record: SendRecord) -> bool:
     if record.status != "failed":
         return False
     reason = record.reason.removeprefix("discovery: ")
+    if reason.startswith(SKIPPED):
+        return True  # its host timed out earlier in the run: the next run asks it again
     if reason.startswith(f"fault {pb.FAULTS['upstream']}:"):
         return True  # 0x32: the receiver could not fetch the source for now and asks to try again later
     if record.http_status is not None:
@@ -92,6 +109,9 @@ class PostResult:
     retry: bool = False
     #: The post is larger than a fetch reads: its links past that many bytes were not seen (0: whole).
     cut_at: int = 0
+    #: Targets past :data:`MAX_TARGETS` that were not notified, and what to tell people about them.
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -112,9 +132,25 @@ class Sender:
         self._stored: dict[str, dc.CacheEntry] = {}
         self._from_store: set[str] = set()
         self._cache_changes: dict[str, dc.CacheEntry | None] = {}
+        #: Hosts that timed out or could not be reached after the retries, this run: why.
+        self._failed_hosts: dict[str, str] = {}
 
     def _backoff(self, attempts: int) -> None:
         time.sleep(self.options.backoff * 2 ** (attempts - 1))
+
+    def _host_skip(self, url: str) -> str:
+        """The reason to skip a request to ``url`` (its host failed earlier in this run), or ""."""
+        host = _host(url)
+        why = self._failed_hosts.get(host) if host else None
+        return f"{SKIPPED}{host} {why} earlier in this run" if why else ""
+
+    def _host_failed(self, exc: FetchError, url: str) -> None:
+        """After the retries: a timeout or a failed connection closes the host asked for, and the
+        host of the hop that failed (a redirect's), for the rest of the run."""
+        why = HOST_FAILURES.get(exc.reason)
+        if why and not isinstance(exc, BlockedAddress):
+            for host in {_host(url), _host(exc.url)} - {""}:
+                self._failed_hosts.setdefault(host, why)
 
     # --- one post ---------------------------------------------------------------------------------
 
@@ -145,6 +181,14 @@ class Sender:
             targets = sorted(current) + removed
             linked_set = current
         title, excerpt = ("", "") if gone else _title_and_excerpt(tree)
+        warnings = []
+        skipped = max(0, len(targets) - MAX_TARGETS)
+        if skipped:
+            warnings.append(
+                f"links to {len(targets):,} targets: only the first {MAX_TARGETS:,} were notified, "
+                f"{skipped:,} were skipped"
+            )
+            targets = targets[:MAX_TARGETS]
         unknown = [t for t in targets if t not in self._discovered and t not in self._stored]
         self._stored.update(self.read(lambda con: dc.load_entries(con, unknown)))
         records = []
@@ -168,6 +212,8 @@ class Sender:
             content_hash=hashlib.sha256(post.body).hexdigest(),
             retry=any(transient_failure(r) for r in records),
             cut_at=len(post.body) if post.truncated else 0,
+            skipped=skipped,
+            warnings=warnings,
         )
 
     # --- one target -------------------------------------------------------------------------------
@@ -176,7 +222,8 @@ class Sender:
         now = datetime.now(UTC)
         found = self._endpoints(target)
         result = self._notify_at(found, source, target, linked=linked, title=title, excerpt=excerpt, now=now)
-        if result.status == "failed" and result.protocol and target in self._from_store:
+        stale = not result.reason.startswith(SKIPPED)  # a closed host says nothing of the endpoint
+        if result.status == "failed" and result.protocol and target in self._from_store and stale:
             # A stored endpoint that no longer works (the target may have moved it since, as
             # webmention.rocks's one-time endpoints do): ask the target again, in full.
             del self._discovered[target]
@@ -202,14 +249,17 @@ class Sender:
             return record(status="refused", reason=f"target address: {found.reason}")
         if isinstance(found, FetchError):
             return record(status="failed", reason=f"discovery: {found.reason}: {found}")
-        if isinstance(found, str):  # the target still answered 5xx after the retries
-            return record(status="failed", reason=f"discovery: {found}")
+        if isinstance(found, str):  # the target still answered 5xx after the retries, or was skipped
+            return record(status="failed", reason=found if found.startswith(SKIPPED) else f"discovery: {found}")
         preferred = _preferred(found)
         if preferred is None:
             return record(status="no_endpoint")
         protocol, endpoint = preferred
         if self.options.dry_run:
             return record(protocol, endpoint, status="dry_run")
+        skip = self._host_skip(endpoint)
+        if skip:
+            return record(protocol, endpoint, "failed", skip)
         attempts = 0
         while True:
             attempts += 1
@@ -225,6 +275,7 @@ class Sender:
                 if again and _transient(exc) and attempts < self.options.attempts:
                     self._backoff(attempts)
                     continue
+                self._host_failed(exc, endpoint)
                 return record(protocol, endpoint, "failed", f"{exc.reason}: {exc}", attempts=attempts)
             if result.status >= 500 and attempts < self.options.attempts:
                 self._backoff(attempts)
@@ -241,6 +292,8 @@ class Sender:
         with a conditional GET, and a 304 reuses it (:mod:`linkback.send._discovery_cache`).
         A 5xx answer, a timeout or a connection error is retried with the POST's backoff; if it
         persists the answer is the FetchError, or ``"HTTP 503"`` for a 5xx (never parsed as a page).
+        A target whose host timed out earlier in the run is not fetched: the answer is
+        ``"skipped: HOST timed out earlier in this run"``; one still fresh in the store is used.
         """
         if target in self._discovered:
             return self._discovered[target]
@@ -249,6 +302,9 @@ class Sender:
             self._from_store.add(target)
             self._discovered[target] = stored.endpoints
             return stored.endpoints
+        skip = self._host_skip(target)
+        if skip:
+            return skip
         headers = stored.validators() if stored is not None else {}
         attempts = 0
         while True:
@@ -259,6 +315,7 @@ class Sender:
                 if _transient(exc) and attempts < self.options.attempts:
                     self._backoff(attempts)
                     continue
+                self._host_failed(exc, target)
                 self._discovered[target] = exc
                 return exc
             if page.status >= 500:
@@ -319,6 +376,14 @@ class Sender:
             follow_redirects=False,
             accept="text/xml",
         )
+
+
+def _host(url: str) -> str:
+    """The host name of ``url``, lower case (every port of it: a tarpit has many), or ""."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _preferred(endpoints: tuple[str, str, str]) -> tuple[str, str] | None:

@@ -107,6 +107,9 @@ def crawl_settings(
         },
         "DOWNLOADER_MIDDLEWARES": {
             f"{here}._guard.GuardMiddleware": 60,  # before robots.txt is asked for
+            # robots.txt as RFC 9309 reads it: unreadable (5xx, no answer) disallows its host
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            f"{here}._robots.RobotsMiddleware": 100,
             f"{here}._warc.WarcWriterMiddleware": 950,  # sees responses as downloaded
         },
         # Nothing is sent before what came before it is kept (the frontier, for resuming).

@@ -324,14 +324,29 @@ class CrawlContext:
     #: answer in the order answers came (the reactor's own).
     unended: dict[str, int] = field(default_factory=dict)
     answers: int = 0
+    #: Unended pages whose next request (a redirect's hop, a retry) is scheduled: it may wait
+    #: behind the very requests that would wait for it (one connection per host), so they do
+    #: not wait for it; the page is still in flight (a crawl stopped now fetches it again).
+    hopping: set[str] = field(default_factory=set)
     _waiting: list[Any] = field(default_factory=list)
 
     def received(self, url: str) -> None:
         self.answers += 1
         self.unended[url] = self.answers
+        self.hopping.discard(url)
+
+    def hop(self, url: str) -> None:
+        """The page ``url``, answered but not ended, goes on with another request."""
+        if url in self.unended and url not in self.hopping:
+            self.hopping.add(url)
+            self._wake()
 
     def ended(self, url: str) -> None:
         self.unended.pop(url, None)
+        self.hopping.discard(url)
+        self._wake()
+
+    def _wake(self) -> None:
         waiting, self._waiting = self._waiting, []
         for waiter in waiting:
             if not waiter.called:
@@ -339,10 +354,11 @@ class CrawlContext:
 
     async def settled(self, own: str = "") -> bool:
         """Return once every answer that came before this call is ended (but the request's
-        ``own`` page's: a redirect or a retry goes on with it) and every frontier change made
-        so far is committed (reactor thread); whether it had to wait. Answers that come while it
-        waits do not hold it up (with many requests in flight there always are some). A page the
-        spider never ends (a bug) holds nothing up for more than SETTLE_SECONDS."""
+        ``own`` page's: a redirect or a retry goes on with it, nor those of pages whose next hop
+        is scheduled: see ``hopping``) and every frontier change made so far is committed
+        (reactor thread); whether it had to wait. Answers that come while it waits do not hold
+        it up (with many requests in flight there always are some). A page the spider never
+        ends (a bug) holds nothing up for more than SETTLE_SECONDS."""
         from scrapy.utils.defer import maybe_deferred_to_future  # noqa: PLC0415
         from twisted.internet import defer, reactor  # noqa: PLC0415
 
@@ -350,7 +366,7 @@ class CrawlContext:
         waited = False
         before = self.answers
         while time.monotonic() < deadline:
-            if any(n <= before and url != own for url, n in self.unended.items()):
+            if any(n <= before and url != own and url not in self.hopping for url, n in self.unended.items()):
                 waited = True
                 waiter: defer.Deferred[None] = defer.Deferred()
                 self._waiting.append(waiter)

@@ -47,6 +47,36 @@ class LinkSpider(scrapy.Spider):
         self.scheduled: set[str] = set(context.start.seen) if context is not None else set()
         self.links = LinkExtractor(unique=True)
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> LinkSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._scheduled, signal=scrapy.signals.request_scheduled)
+        crawler.signals.connect(spider._dropped, signal=scrapy.signals.request_dropped)
+        return spider
+
+    def _scheduled(self, request: scrapy.Request, **_: Any) -> None:
+        """A request for a page already answered is its next hop (a redirect, a retry): what
+        comes after it on its host need not wait for the page (CrawlContext.hopping)."""
+        url = request.meta.get("frontier_url")
+        if self.context is not None and url:
+            self.context.hop(url)
+
+    def _dropped(self, request: scrapy.Request, **_: Any) -> None:
+        """Scrapy's duplicate filter dropped a request: its page would never end (and a resumed
+        crawl would fetch it again, for ever). A redirect back to a URL of its own chain is a
+        loop (failed); one to a URL fetched already, or a link to a redirect's target, is done."""
+        url = request.meta.get("frontier_url")
+        if not url:
+            return
+        chain = request.meta.get("redirect_urls") or []
+        if request.url in chain:
+            self._count("crawl/errors/redirect-loop")
+            state = "failed"
+        else:
+            self._count("crawl/dropped/duplicate")
+            state = "done"
+        self._ended(request.meta, state, [])
+
     async def start(self) -> AsyncIterator[Any]:
         todo = self.context.start.queued if self.context is not None else [(url, 0) for url in self.seeds]
         for url, depth in todo:
@@ -127,7 +157,10 @@ class LinkSpider(scrapy.Spider):
         if failure.check(HttpError):
             self._count("crawl/pages")  # an error page is a page fetched (and archived)
             state = "done"
-        elif not failure.check(IgnoreRequest):
+        elif failure.check(IgnoreRequest):
+            if "max redirections" in str(failure.value):
+                self._count("crawl/errors/redirect-limit")
+        else:
             self._count(f"crawl/errors/{failure.type.__name__ if failure.type else 'error'}")
             message = str(failure.value)
             if "SSRF guard" in message:

@@ -328,6 +328,9 @@ class CrawlContext:
     #: behind the very requests that would wait for it (one connection per host), so they do
     #: not wait for it; the page is still in flight (a crawl stopped now fetches it again).
     hopping: set[str] = field(default_factory=set)
+    #: Ctrl-C or SIGTERM: nothing more goes out, and the requests dropped are left queued in the
+    #: frontier (not failed), so a resume sends them.
+    stopping: bool = False
     _waiting: list[Any] = field(default_factory=list)
 
     def received(self, url: str) -> None:
@@ -344,6 +347,11 @@ class CrawlContext:
     def ended(self, url: str) -> None:
         self.unended.pop(url, None)
         self.hopping.discard(url)
+        self._wake()
+
+    def stop(self) -> None:
+        """Ctrl-C or SIGTERM (reactor thread): see ``stopping``; no request waits any more."""
+        self.stopping = True
         self._wake()
 
     def _wake(self) -> None:
@@ -365,7 +373,7 @@ class CrawlContext:
         deadline = time.monotonic() + SETTLE_SECONDS
         waited = False
         before = self.answers
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stopping:
             if any(n <= before and url != own and url not in self.hopping for url, n in self.unended.items()):
                 waited = True
                 waiter: defer.Deferred[None] = defer.Deferred()

@@ -165,6 +165,8 @@ class LinkSpider(scrapy.Spider):
             message = str(failure.value)
             if "SSRF guard" in message:
                 self._count("guard/refused/resolver")
+        if self.context is not None and self.context.stopping:
+            return  # dropped as the crawl stops: left queued in the frontier for a resume
         request = getattr(failure, "request", None)
         self._ended(request.meta if request is not None else {}, state, [])
 

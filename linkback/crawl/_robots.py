@@ -1,6 +1,6 @@
 """robots.txt as RFC 9309 reads it: Scrapy's :class:`RobotsTxtMiddleware`, which allows
-everything when robots.txt cannot be read, made to decide the way the monitor does
-(:mod:`linkback.monitor._check`):
+everything when robots.txt cannot be read, made to decide as the monitor does, by the one rule
+of :mod:`linkback.robotstxt`:
 
 * 2xx: the rules, parsed from the first :data:`ROBOTS_MAX_BYTES` (500 KiB, §2.5) only: a
   longer robots.txt is cut while it downloads (the crawl's ``DOWNLOAD_MAXSIZE`` would drop
@@ -29,10 +29,10 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
+from linkback.robotstxt import ROBOTS_MAX_BYTES, robots_body, unavailable_status
+
 logger = logging.getLogger(__name__)
 
-#: How much of a robots.txt is read and parsed (RFC 9309 §2.5: at least 500 KiB).
-ROBOTS_MAX_BYTES = 500 * 1024
 #: The stat of the pages not fetched because their host's robots.txt could not be read.
 UNAVAILABLE_STAT = "robotstxt/unavailable"
 _ROBOTS_META = "linkback_robots"
@@ -56,26 +56,6 @@ class Unavailable(RobotParser):
 
     def crawl_delay(self, user_agent: str | bytes) -> float | None:
         return None
-
-
-def robots_body(body: bytes, limit: int = ROBOTS_MAX_BYTES) -> bytes:
-    """The part of a robots.txt that is parsed: the first ``limit`` bytes, at their last full line.
-
-    >>> robots_body(b"Disallow: /a\\nDisallow: /bc\\n", 20)
-    b'Disallow: /a\\n'
-    >>> robots_body(b"Disallow: /a", 20)
-    b'Disallow: /a'
-    """
-    if len(body) <= limit:
-        return body
-    head = body[:limit]
-    end = max(head.rfind(b"\n"), head.rfind(b"\r"))
-    return head[: end + 1] if end >= 0 else head
-
-
-def unavailable_status(status: int) -> bool:
-    """A robots.txt answer that means "unreachable" (the monitor's rule): 429 or 5xx."""
-    return status == 429 or status >= 500
 
 
 class RobotsMiddleware(RobotsTxtMiddleware):

@@ -28,6 +28,7 @@ from linkback.monitor._ledger import LinkResult, LinkTask
 from linkback.monitor._verdict import Observation, needs_confirmation, same_page, step
 from linkback.monitor._warc import CheckWarc
 from linkback.records import FetchedPage, Link, PageFacts
+from linkback.robotstxt import unavailable_status
 from linkback.urls import resolve
 
 log = logging.getLogger("linkback.monitor")
@@ -179,7 +180,7 @@ class Robots:
         self.keep(result)
         if 200 <= result.status < 300:
             return "parsed", Protego.parse(result.body.decode("utf-8", "replace"))
-        if result.status == 429 or result.status >= 500:
+        if unavailable_status(result.status):
             return "unavailable", f"robots.txt answered {result.status}"
         return "allow", ""  # 4xx: no rules; a redirect left unresolved: no rules either
 

@@ -93,38 +93,49 @@ def _iter_plain(fh, mm, source: str, stats: ReadStats, max_body_bytes: int) -> I
         end = m.end() + length
         after = _skip_blank(mm, end)
         ends_well = end <= size and (end == size or mm[end] in _BLANK)
-        if not ends_well and end < size and _HEADER_HERE.match(mm, end):
-            # The next header starts right at the end: the length counted the newline after the
-            # body, or the writer put none there. Both are exact, and warcio reads such a record.
+        framed = _framed_end(mm, end, after, ends_well)
+        if framed >= 0:
             yield from _read_one(fh, pos, source, stats, max_body_bytes)
-            pos = end
+            pos = framed
             continue
-        if not (ends_well and (after >= size or _HEADER_HERE.match(mm, after))):
-            nxt = next_header(mm, m.end())
-            if nxt < 0 and end > size:
-                pass  # the file ends inside the record: warcio's short read says how much is missing
-            elif nxt < 0 and not ends_well:
-                stats.error("bad_content_length", f"ARC record's length ({length:,}) does not end where the "
-                            "record does, and no ARC record follows; record skipped", path=source,
-                            offset=pos)  # fmt: skip
+        nxt = next_header(mm, m.end())
+        if nxt < 0 and end > size:
+            pass  # the file ends inside the record: warcio's short read says how much is missing
+        elif nxt < 0 and not ends_well:
+            stats.error("bad_content_length", f"ARC record's length ({length:,}) does not end where the "
+                        "record does, and no ARC record follows; record skipped", path=source,
+                        offset=pos)  # fmt: skip
+            return
+        elif nxt < 0 or (ends_well and nxt >= after):
+            # Its length holds: what follows it is not a record.
+            yield from _read_one(fh, pos, source, stats, max_body_bytes)
+            _count_garbage(mm, after, nxt, stats, source, "after an ARC record")
+            if nxt < 0:
                 return
-            elif nxt < 0 or (ends_well and nxt >= after):
-                # Its length holds: what follows it is not a record.
-                yield from _read_one(fh, pos, source, stats, max_body_bytes)
-                _count_garbage(mm, after, nxt, stats, source, "after an ARC record")
-                if nxt < 0:
-                    return
-                pos = nxt
-                continue
-            else:
-                where = f"runs {end - size:,} bytes past the end of the file" if end > size else (
-                    "does not end at the next record's header line")  # fmt: skip
-                stats.error("bad_content_length", f"ARC record's length ({length:,}) {where}; record skipped, "
-                            f"reading goes on at byte {nxt}", path=source, offset=pos)  # fmt: skip
-                pos = nxt
-                continue
+            pos = nxt
+            continue
+        else:
+            where = f"runs {end - size:,} bytes past the end of the file" if end > size else (
+                "does not end at the next record's header line")  # fmt: skip
+            stats.error("bad_content_length", f"ARC record's length ({length:,}) {where}; record skipped, "
+                        f"reading goes on at byte {nxt}", path=source, offset=pos)  # fmt: skip
+            pos = nxt
+            continue
         yield from _read_one(fh, pos, source, stats, max_body_bytes)
         pos = after
+
+
+def _framed_end(mm, end: int, after: int, ends_well: bool) -> int:  # noqa: ANN001
+    """Where the next record starts when a record's length frames it exactly, else -1: its body
+    ends with a newline and the next header (or the end of the file) follows the blank lines; or
+    the next header starts right at its end (the length counted the newline after the body, or
+    the writer put none there: warcio reads both)."""
+    size = len(mm)
+    if ends_well and (after >= size or _HEADER_HERE.match(mm, after)):
+        return after
+    if end < size and _HEADER_HERE.match(mm, end):
+        return end
+    return -1
 
 
 def _count_garbage(mm, start: int, nxt: int, stats: ReadStats, source: str, what: str) -> None:  # noqa: ANN001

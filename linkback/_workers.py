@@ -255,7 +255,8 @@ class _EarlyStart:
 _early: _EarlyStart | None = None
 
 
-def _identity(path: Path) -> tuple[int, int]:
+def identity(path: Path) -> tuple[int, int]:
+    """What tells a file changed since: its size and modification time."""
     st = path.stat()
     return st.st_size, st.st_mtime_ns
 
@@ -281,14 +282,14 @@ def start_early(inputs: Iterable[str], workers: int, brands: Callable[[], object
         if is_wat(paths[0]):
             return
         path = Path(os.path.abspath(paths[0]))  # as the command names it to ingest
-        identity = _identity(path)
+        started_on = identity(path)
     except Exception:  # noqa: BLE001 - the command reports it properly later
         return
     try:
         terms = brands() if brands is not None else None
     except Exception:  # noqa: BLE001 - ingest reads the terms itself, and drops the work if they differ
         terms = None
-    _early = _EarlyStart(path, identity, workers, pool(workers), RangeWork(ranges(path), brands=terms))
+    _early = _EarlyStart(path, started_on, workers, pool(workers), RangeWork(ranges(path), brands=terms))
 
 
 def take_early_pool(workers: int) -> ProcessPoolExecutor | None:
@@ -309,7 +310,7 @@ def take_early_work(path: Path) -> RangeWork | None:
         return None
     _early = None
     try:
-        same = _identity(path) == early.identity
+        same = identity(path) == early.identity
     except OSError:
         same = False
     if not same or early.failed is not None:

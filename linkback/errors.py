@@ -14,6 +14,7 @@
     - BlockedAddress     — the SSRF guard refused an address (private, loopback, ...)
     - FetchLimit         — too many redirects, too many bytes, too slow, wrong content type
   + ProtocolError        — a linkback request (Webmention, Pingback, TrackBack) is malformed
+  + WorkerLost           — an extraction worker process ended abruptly (killed, out of memory)
 """
 
 from __future__ import annotations
@@ -104,3 +105,15 @@ class ProtocolError(LinkbackError, ValueError):
     def __init__(self, message: str, *, code: str | int = "invalid_request") -> None:
         self.code = code
         super().__init__(message)
+
+
+class WorkerLost(LinkbackError):
+    """A worker process that extracted pages ended abruptly: killed by a signal (the kernel's
+    out-of-memory killer, a user), or by a fault such as the file it read being cut short under
+    it. What was written before stays; the work it had is not done."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message
+            or "an extraction worker process ended abruptly (killed by a signal: out of memory?)"
+        )

@@ -24,6 +24,7 @@ import pickle
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol
@@ -36,7 +37,7 @@ from linkback._workers import default_workers
 from linkback.batches import ExtractedBatch, extract_batch, extract_range
 from linkback.brands._scan import BrandTerms
 from linkback.brands._store import load_terms
-from linkback.errors import SourceError
+from linkback.errors import SourceError, WorkerLost
 from linkback.records import FetchedPage
 from linkback.sources.warc import RangeBounds, ReadStats, iter_archive, iter_paths, sniff_archive
 from linkback.sources.wat import WatPages, is_wat
@@ -386,6 +387,8 @@ def ingest_pages(
             source = pages if via is None else _with_via(pages, via)
             results = _extracted(source, pool, workers, brands)
         return _write_extracted(store, results, _archive_ids(store, archive, via), progress, bool(pool))
+    except BrokenProcessPool as exc:
+        raise WorkerLost() from exc
     finally:
         if own_pool is not None:
             own_pool.shutdown(wait=True, cancel_futures=True)
@@ -535,7 +538,8 @@ def ingest(
                 except SourceError as exc:
                     summary.files.append(FileSummary(str(path), "failed", errors=[str(exc)]))
                     continue
-                summary.files.append(_ingest_file(path, kind, store, pool, workers, progress, on_progress))
+                fs, pool = _ingest_file_retried(path, kind, store, pool, workers, progress, on_progress)
+                summary.files.append(fs)
                 progress.done_bytes = sum(p.stat().st_size for p in paths[: len(summary.files)])
                 progress.records = summary.total("records")
                 if on_progress:
@@ -548,6 +552,46 @@ def ingest(
             summary.reclustered = write.cluster_links(store)
     _checkpoint(store)
     return summary
+
+
+def _ingest_file_retried(
+    path: Path,
+    kind: str,
+    store: Store,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+    progress: Progress,
+    on_progress: Callable[[Progress], None] | None,
+) -> tuple[FileSummary, ProcessPoolExecutor | None]:
+    """:func:`_ingest_file`, and the pool to go on with: when a worker process dies, a new pool,
+    and the file resumed on it once (the worker may have died of something else, between two
+    files); if it dies again, or the file changed under it, the file failed. Its committed
+    batches stay, as after a crash, and a later run resumes it."""
+    identity = _workers.identity(path)
+    before = replace(progress)
+    for attempt in (1, 2):
+        try:
+            return _ingest_file(path, kind, store, pool, workers, progress, on_progress), pool
+        except WorkerLost as exc:
+            assert pool is not None
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = _workers.pool(workers)
+            for name in ("done_bytes", "records", "pages", "links"):
+                setattr(progress, name, getattr(before, name))
+            try:
+                changed = _workers.identity(path) != identity
+            except OSError:
+                changed = True
+            if changed:
+                # A worker maps the file into memory: one cut short under it dies reading past the end.
+                message = "the file changed while it was read (a worker process reading it ended abruptly); run again to read it afresh"
+            elif attempt == 2:
+                message = f"{exc}, twice; what was stored before stays: run again to resume the file where it stopped"
+            else:
+                log.warning("%s: %s; resuming the file with new worker processes", path, exc)
+                continue
+            return FileSummary(str(path), "failed", errors=[f"{path}: {message}"]), pool
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,8 @@ def test_work_started_on_a_file_that_changed_since_is_dropped(tmp_path: Path) ->
     _workers.start_early([str(archive)], 2)
     assert _workers._early is not None
     _workers._early.thread.join()
+    for _, fut in _workers._early.work.in_flight:
+        fut.exception()  # done: a worker still reading the file would die as it is cut short
     shutil.copy(ARCHIVE, archive)  # same name, other bytes
     os.utime(archive, ns=(1, 1))
     with Store(tmp_path / "two.duckdb") as store:
@@ -145,3 +148,70 @@ def test_workers_run_at_a_lower_priority_than_the_writer() -> None:
     finally:
         pool.shutdown()
     assert niceness == min(os.nice(0) + _workers.WORKER_NICENESS, 19)
+
+
+REAL_POOL = _workers.pool
+
+
+def dead_pool(workers: int):
+    """A real pool whose worker process was killed (as by the kernel's out-of-memory killer)."""
+    pool = REAL_POOL(workers)
+    pool.submit(os.getpid).result(timeout=60)
+    for process in list(pool._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+        process.join()
+    return pool
+
+
+def test_a_killed_worker_is_replaced_and_the_file_resumed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = []
+
+    def first_dead(workers: int):
+        made.append(dead_pool(workers) if not made else REAL_POOL(workers))
+        return made[-1]
+
+    monkeypatch.setattr(_workers, "pool", first_dead)
+    with Store(tmp_path / "two.duckdb") as store:
+        summary = ingest([ARCHIVE], store=store, workers=2)
+        assert [f.status for f in summary.files] == ["ingested"]
+        assert len(made) == 2
+        assert snapshot(store) == reference(tmp_path, ARCHIVE)
+
+
+def test_a_file_whose_workers_die_twice_fails_with_a_reason_and_resumes_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as m:
+        m.setattr(_workers, "pool", dead_pool)
+        with Store(tmp_path / "two.duckdb") as store:
+            summary = ingest([OTHER, ARCHIVE], store=store, workers=2)
+    assert [f.status for f in summary.files] == ["failed", "failed"]
+    assert {f.path: f.errors for f in summary.files}[str(ARCHIVE)] == [
+        f"{ARCHIVE}: an extraction worker process ended abruptly (killed by a signal: out of memory?), twice; "
+        "what was stored before stays: run again to resume the file where it stopped"
+    ]
+    with Store(tmp_path / "two.duckdb") as store:
+        summary = ingest([ARCHIVE], store=store, workers=2)
+        assert [f.status for f in summary.files] == ["ingested"]
+        assert snapshot(store) == reference(tmp_path, ARCHIVE)
+
+
+def test_a_file_that_changed_as_its_worker_died_is_not_resumed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "crawl.warc.gz"
+    shutil.copy(ARCHIVE, archive)
+    real_ranges = _workers.ranges
+
+    def touched_ranges(path: Path):
+        os.utime(path, ns=(1, 1))  # rewritten while it is read
+        yield from real_ranges(path)
+
+    monkeypatch.setattr(_workers, "pool", dead_pool)
+    monkeypatch.setattr(_workers, "ranges", touched_ranges)
+    with Store(tmp_path / "two.duckdb") as store:
+        summary = ingest([archive], store=store, workers=2)
+    (f,) = summary.files
+    assert f.status == "failed"
+    assert f.errors == [
+        f"{archive}: the file changed while it was read (a worker process reading it ended abruptly); "
+        "run again to read it afresh"
+    ]

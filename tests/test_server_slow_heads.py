@@ -12,8 +12,7 @@ import time
 import httpx
 import pytest
 
-from linkback.server import ServerThread, Settings
-from linkback.server import _conn
+from linkback.server import ServerThread, Settings, _conn
 
 DEADLINE = 0.6
 

@@ -277,7 +277,13 @@ def count(store: Store, table: str) -> int:
     return int(store.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
-def test_reimport_adds_nothing_and_a_newer_export_updates_what_changed(store: Store) -> None:
+@pytest.mark.parametrize("batch_claims", [1, 2, 10_000])
+def test_reimport_adds_nothing_and_a_newer_export_updates_what_changed(
+    store: Store, batch_claims: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkback.imports import _store
+
+    monkeypatch.setattr(_store, "BATCH_CLAIMS", batch_claims)  # a file's claims merged a batch at a time
     first = import_files(store, [DATA / "ahrefs-backlinks.csv"])
     assert (first["added"], first["changed"], first["unchanged"]) == (3, 0, 0)
     again = import_files(store, [DATA / "ahrefs-backlinks.csv", DATA / "ahrefs-backlinks-utf16.tsv"])
@@ -314,6 +320,59 @@ def test_a_file_is_written_whole_or_not_at_all(store: Store, monkeypatch: pytest
     with pytest.raises(RuntimeError, match="disk full"):
         import_files(store, [DATA / "semrush-backlinks.csv"])
     assert count(store, "claims") == 2 and count(store, "claim_imports") == 1  # Bing's, and nothing of Semrush
+
+
+def test_a_file_written_in_batches_is_still_written_whole_or_not_at_all(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkback.imports import _store
+
+    monkeypatch.setattr(_store, "BATCH_CLAIMS", 1)
+    original, calls = _store._insert, []
+
+    def broken_second(*args: Any) -> None:
+        calls.append(1)
+        original(*args)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+
+    monkeypatch.setattr(_store, "_insert", broken_second)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_files(store, [DATA / "ahrefs-backlinks.csv"])
+    assert count(store, "claims") == 0 and count(store, "claim_imports") == 0
+
+
+def _big_export(rows: int) -> bytes:
+    header, *sample = (DATA / "ahrefs-backlinks.csv").read_text().splitlines()
+    lines = [header]
+    for i in range(rows):
+        lines.append(sample[i % 2].replace("https://blog.example.org/posts/link-audits", f"https://b{i % 50}.example.org/p{i}"))
+        lines[-1] = lines[-1].replace("https://forum.example.net/t/123", f"https://f{i % 50}.example.net/t{i}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_large_export_is_never_all_python_objects_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A claim as a Python object costs ~1.4 KB, over five times its row: a 220 MB export took
+    # 10.8 GB when a file's claims were all read before any was written. Read a batch at a time
+    # into Arrow (which tracemalloc does not count), the Python heap stays within a few times the
+    # file's size (its text, the parsers' bounded caches, one batch).
+    import tracemalloc
+
+    from linkback.imports import _store
+    from linkback.imports._claims import read_export
+
+    monkeypatch.setattr(_store, "BATCH_CLAIMS", 200)
+    data = _big_export(4000)
+    _store.spool(read_export("warm.csv", _big_export(10)))  # (the first call loads the suffix list)
+    tracemalloc.start()
+    try:
+        parsed = read_export("big.csv", data)
+        spooled = _store.spool(parsed)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert parsed.claimed == 4000 and sum(b.num_rows for b in spooled.batches) == 4000
+    assert peak < 4.5 * len(data), (peak, len(data))  # (was 9.5 times)
 
 
 def test_claims_join_the_index_on_normalised_urls(store: Store) -> None:

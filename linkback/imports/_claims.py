@@ -14,7 +14,7 @@ number and the reason, and the others are read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +80,11 @@ class Claim:
 
 @dataclass
 class ParsedFile:
-    """What reading one export gave."""
+    """What reading one export gave: its format and encoding, and counts of what was read.
+
+    :func:`read_export` gives it before any row is read: its rows come from :meth:`stream`,
+    which counts as it goes. :func:`parse_file` reads them all into ``claims``.
+    """
 
     name: str
     format: Format
@@ -92,15 +96,47 @@ class ParsedFile:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     ignored: tuple[str, ...] = ()
     preamble: int = 0
+    #: Claims read (those in ``claims``, or those :meth:`stream` gave).
+    claimed: int = 0
+    _rows: Iterator[_csvread.Record] = field(default_factory=lambda: iter(()), repr=False)
+    _reader: _RowReader | None = field(default=None, repr=False)
+    _progress: Callable[[int], None] | None = field(default=None, repr=False)
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
         if len(self.rejects) < KEEP_REJECTS:
             self.rejects.append({"line": line, "reason": reason})
 
+    def stream(self) -> Iterator[Claim]:
+        """The file's claims, read a row at a time (once); each refused row is counted, and each
+        claim a row before it already made (same key) is a duplicate."""
+        reader, seen = self._reader, set()
+        assert reader is not None, "stream() reads a file read_export() opened"
+        self._reader = None
+        for record in self._rows:
+            self.rows += 1
+            if self._progress is not None and self.rows % 5000 == 0:
+                self._progress(self.rows)
+            if record.error:
+                self.reject(record.line, record.error)
+                continue
+            try:
+                claim = reader.claim(record.fields)
+            except BadValue as exc:
+                self.reject(record.line, str(exc))
+                continue
+            if claim.key in seen:
+                self.duplicates += 1
+                continue
+            seen.add(claim.key)
+            claim.line = record.line
+            self.claimed += 1
+            yield claim
 
-#: (the header line, or None for a headerless list; its index; its delimiter; the format matched)
-_Header = tuple[str | None, int, str, Match]
+
+#: (the header line, or None for a headerless list; its index; its delimiter; the format
+#: matched; the offset in the text where the rows after it start)
+_Header = tuple[str | None, int, str, Match, int]
 
 
 #: Files an export is often packed in (a download saved under its export's name, .csv).
@@ -121,22 +157,31 @@ def parse_file(
     file_format: str = "auto",
     progress: Callable[[int], None] | None = None,
 ) -> ParsedFile:
-    """Read one export; raises :class:`UnrecognisedFile` when it is no format known (or asked)."""
+    """Read one export, all its claims in ``claims``; raises :class:`UnrecognisedFile` when it is
+    no format known (or asked)."""
+    parsed = read_export(name, data, site=site, file_format=file_format, progress=progress)
+    parsed.claims = list(parsed.stream())
+    return parsed
+
+
+def read_export(
+    name: str,
+    data: bytes,
+    *,
+    site: str | None = None,
+    file_format: str = "auto",
+    progress: Callable[[int], None] | None = None,
+) -> ParsedFile:
+    """Open one export: its format found by its header, its rows left to :meth:`ParsedFile.stream`
+    (``progress(rows)`` every 5,000); raises :class:`UnrecognisedFile` when it is no format known
+    (or asked)."""
     for magic, what in _PACKED:
         if data.startswith(magic):
             raise UnrecognisedFile(f"this is {what}, not an export's text: unpack it and import the file inside")
     text, encoding = _csvread.decode(data)
-    lines = _csvread.lines_of(text)
     formats = candidates(file_format)
-    found = _find_header(lines, formats)
-    if found is None:
-        first = next((ln for ln in lines if ln.strip()), "")
-        if "list" in {f.name for f in formats} and _is_url_line(first):
-            found = (None, lines.index(first), "\t", Match(BY_NAME["list"], {"source_url": 0}, ["URL"], (), False))
-        else:
-            header = _csvread.split_line(first, _csvread.sniff_delimiter(first)) if first else None
-            raise unrecognised(header, formats)
-    header_line, index, delimiter, matched = found
+    found = _find_header(text, formats)
+    header_line, index, delimiter, matched, rest = found
     fmt = matched.format
     host = site_host(site)
     if fmt.needs_site and host is None:
@@ -144,46 +189,44 @@ def parse_file(
             f"this looks like {fmt.title} ({fmt.name}), which does not say which site it is about: "
             "give it with --site (a domain or host)"
         )
-    parsed = ParsedFile(name, fmt, encoding, [], ignored=matched.ignored, preamble=index)
-    start = index if header_line is None else index + 1
     width = len(matched.header) if header_line is not None else 1
-    seen: set[int] = set()
-    reader = _RowReader(matched, host)
-    for record in _csvread.records(lines, start, delimiter, width):
-        parsed.rows += 1
-        if progress is not None and parsed.rows % 5000 == 0:
-            progress(parsed.rows)
-        if record.error:
-            parsed.reject(record.line, record.error)
-            continue
-        try:
-            claim = reader.claim(record.fields)
-        except BadValue as exc:
-            parsed.reject(record.line, str(exc))
-            continue
-        if claim.key in seen:
-            parsed.duplicates += 1
-            continue
-        seen.add(claim.key)
-        claim.line = record.line
-        parsed.claims.append(claim)
-    return parsed
+    first = index + 1 if header_line is None else index + 2  # the 1-based number of the first row's line
+    lines = (m.group() for m in _csvread.line_matches(text, rest))
+    return ParsedFile(
+        name, fmt, encoding, [], ignored=matched.ignored, preamble=index,
+        _rows=_csvread.records(lines, first, delimiter, width), _reader=_RowReader(matched, host), _progress=progress,
+    )  # fmt: skip
 
 
-def _find_header(lines: list[str], formats: Sequence[Format]) -> _Header | None:
-    """(line, index, delimiter, match) of the line that reads as the most columns of a format."""
+def _find_header(text: str, formats: Sequence[Format]) -> _Header:
+    """The line among the first HEADER_SEARCH_LINES that reads as the most columns of a format;
+    else, if a list is allowed and the first line that is not blank is a URL, that line (the
+    first row of a headerless list); else :class:`UnrecognisedFile`."""
     best: _Header | None = None
-    for index, line in enumerate(lines[:HEADER_SEARCH_LINES]):
+    first: tuple[str, int, int] | None = None  # the first line that is not blank: (line, index, start)
+    for index, m in enumerate(_csvread.line_matches(text)):
+        line = m.group()
+        if index >= HEADER_SEARCH_LINES and (best is not None or first is not None):
+            break
         if not line.strip():
             continue
+        first = first or (line, index, m.start())
+        if index >= HEADER_SEARCH_LINES:
+            break
         delimiter = _csvread.sniff_delimiter(line)
         header = _csvread.split_line(line, delimiter)
         if not header:
             continue
         found = match(header, formats)
         if found is not None and (best is None or len(found.columns) > len(best[3].columns)):
-            best = (line, index, delimiter, found)
-    return best
+            best = (line, index, delimiter, found, m.end())
+    if best is not None:
+        return best
+    line, index, start = first or ("", 0, 0)
+    if "list" in {f.name for f in formats} and _is_url_line(line):
+        return (None, index, "\t", Match(BY_NAME["list"], {"source_url": 0}, ["URL"], (), False), start)
+    header = _csvread.split_line(line, _csvread.sniff_delimiter(line)) if line else None
+    raise unrecognised(header, formats)
 
 
 def _is_url_line(line: str) -> bool:

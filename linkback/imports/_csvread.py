@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 #: The largest field the reader accepts. csv's own default (128 KiB) is raised to this once, and
@@ -54,9 +54,10 @@ def decode(data: bytes) -> tuple[str, str]:
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
-def lines_of(text: str) -> list[str]:
-    """The physical lines of ``text``, with their line ends (what :func:`csv.reader` wants)."""
-    return _LINE.findall(text)
+def line_matches(text: str, start: int = 0) -> Iterator[re.Match[str]]:
+    """The physical lines of ``text`` from offset ``start``, one at a time (``.group()``, ``.end()``):
+    an export is read a line at a time, never held as a list of all its lines."""
+    return _LINE.finditer(text, start)
 
 
 def split_line(line: str, delimiter: str) -> list[str] | None:
@@ -87,13 +88,14 @@ class Record:
     error: str = ""
 
 
-def records(lines: list[str], start: int, delimiter: str, width: int) -> Iterator[Record]:
-    """The records of ``lines[start:]`` (the line after the header), each with the number of its
-    first line; ``width`` is the header's number of fields. Blank lines are skipped."""
-    position = start
-    feed = _Feed(lines, start)
+def records(lines: Iterable[str], first: int, delimiter: str, width: int) -> Iterator[Record]:
+    """The records of ``lines`` (those after the header), each with the number of its first
+    line (``first`` is the first's); ``width`` is the header's number of fields. Blank lines
+    are skipped."""
+    feed = _Feed(iter(lines))
     reader = csv.reader(feed, delimiter=delimiter, strict=True)
-    while position < len(lines):
+    while True:
+        feed.taken = []
         try:
             fields = next(reader)
             error = ""
@@ -101,17 +103,18 @@ def records(lines: list[str], start: int, delimiter: str, width: int) -> Iterato
             return
         except csv.Error as exc:
             fields, error = [], f"not valid CSV ({exc})"
-        span = lines[position : feed.position]
-        first = position + 1
-        position = feed.position
+        span, line = feed.taken, first
+        first += len(span)
+        if not span:
+            return  # (an error that read nothing: nothing is left to read)
         if not error and not any(f.strip() for f in fields):
             continue  # a blank line, or a row of empty cells
         if not error and _fits(fields, width):
-            yield Record(first, _trimmed(fields, width))
+            yield Record(line, _trimmed(fields, width))
             continue
         if not error:
             error = _width_error(fields, width)
-        yield from _salvage(span, first, delimiter, width, error)
+        yield from _salvage(span, line, delimiter, width, error)
 
 
 def _fits(fields: list[str], width: int) -> bool:
@@ -146,18 +149,17 @@ def _width_error(fields: list[str], width: int) -> str:
 
 
 class _Feed:
-    """The lines the csv reader reads, counting how far it got (so each record knows its lines)."""
+    """The lines the csv reader reads, keeping those of the record being read (``taken``), so
+    that each record knows its lines."""
 
-    def __init__(self, lines: list[str], start: int) -> None:
+    def __init__(self, lines: Iterator[str]) -> None:
         self.lines = lines
-        self.position = start
+        self.taken: list[str] = []
 
     def __iter__(self) -> _Feed:
         return self
 
     def __next__(self) -> str:
-        if self.position >= len(self.lines):
-            raise StopIteration
-        line = self.lines[self.position]
-        self.position += 1
+        line = next(self.lines)
+        self.taken.append(line)
         return line

@@ -21,7 +21,7 @@ from typing_extensions import TypedDict  # pydantic reads it as the API's body o
 
 from linkback.errors import LinkbackError
 from linkback.faces import ProgressFn, job
-from linkback.imports._claims import parse_file, site_host
+from linkback.imports._claims import read_export, site_host
 from linkback.imports._formats import candidates
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _import_one(
     store: Store, item: ImportFile, site: str | None, file_format: str, progress: ProgressFn | None, done: int,
     total: int,
 ) -> dict[str, Any]:  # fmt: skip
-    from linkback.imports._store import store_file  # noqa: PLC0415 - pyarrow, only when writing
+    from linkback.imports._store import spool, store_file  # noqa: PLC0415 - pyarrow, only when writing
 
     name = str(item.get("name") or "")
     summary = _failed(name, "")
@@ -90,18 +90,20 @@ def _import_one(
         _report(progress, done=done, total=total, stage=name, rows=rows)
 
     try:
-        parsed = parse_file(name, data, site=site, file_format=file_format, progress=rows_read)
+        parsed = read_export(name, data, site=site, file_format=file_format, progress=rows_read)
     except LinkbackError as exc:
         summary["error"] = str(exc)
         return summary
-    counts = store_file(store, parsed, fingerprint=hashlib.sha256(data).hexdigest(), site=site)
+    fingerprint = hashlib.sha256(data).hexdigest()
+    del data  # the claims, read, hold what the file said: its bytes go before the write
+    counts = store_file(store, parsed, spool(parsed), fingerprint=fingerprint, site=site)
     summary.update(
         status="imported",
         format=parsed.format.name,
         via=parsed.format.via,
         encoding=parsed.encoding,
         rows=parsed.rows,
-        claims=len(parsed.claims),
+        claims=parsed.claimed,
         added=counts["added"],
         changed=counts["changed"],
         unchanged=counts["unchanged"],

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -527,6 +527,8 @@ CRAWL_FRONTIER = _schema(
     ("record_date", _TS, "that record's WARC-Date"),
     ("record_file", pa.string(), "the WARC file holding it (its name, in the crawl's directory)"),
     ("record_offset", pa.int64(), "its byte offset in that file"),
+    # Last: schema version 12 added it to existing tables, where ALTER TABLE puts it at the end.
+    ("reason", pa.string(), "why it ended without a page: robots_denied, too-big... (linkback.crawl._reasons)"),
 )
 
 # --- referral traffic (schema version 8; linkback.traffic) ---
@@ -678,6 +680,7 @@ TABLES_SINCE: dict[int, tuple[str, ...]] = {
 COLUMNS_SINCE: dict[int, tuple[tuple[str, str], ...]] = {
     4: (("send_sources", "page_hash"), ("send_requests", "blog_name"), ("mentions", "last_hit_at")),
     5: (("links", "noindex"), ("mentions", "status_token")),
+    12: (("crawl_frontier", "reason"),),
 }
 
 _DUCKDB_TYPES = {

@@ -184,6 +184,7 @@ def test_a_private_seed_is_refused_and_recorded(tmp_path: Path) -> None:
     assert done.returncode == 1 and web.log == []
     summary = json.loads(done.stdout)
     assert summary["refused"] == {"port": 1}  # a loopback server's port is refused first
+    assert summary["unfetched_urls"] == [{"url": web.url("127.0.0.1"), "state": "failed", "reason": "refused/port"}]
     assert summary["refused_hosts"][0]["url"] == web.url("127.0.0.1")
     assert summary["warc_files"] == [] and summary["pages"] == 0
 

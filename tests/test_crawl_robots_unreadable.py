@@ -1,5 +1,6 @@
 """An unreadable robots.txt is not "allow everything" (RFC 9309): a 5xx robots.txt disallows
-its host, a 4xx one allows it, and a robots.txt over 500 KiB is cut and parsed, not dropped."""
+its host (each page so kept back counted, ``robots_unavailable``), a 4xx one allows it, and a
+robots.txt over 500 KiB is cut and parsed, not dropped: only its first 500 KiB apply."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def test_robots_500_disallows_the_host(tmp_path: Path) -> None:
     assert "/robots.txt" in [r.path for r in web.requests_to(SITE)]
     assert _pages(web) == [] and summary["pages"] == 0
     assert summary["statuses"].get("500", 0) >= 1 and summary["robots_denied"] == 0
+    assert summary["robots_unavailable"] == 1 and summary["unfetched"] == {"robots_unavailable": 1}
 
 
 def test_robots_404_allows_everything(tmp_path: Path) -> None:
@@ -50,6 +52,16 @@ def test_a_big_robots_txt_is_cut_and_parsed(tmp_path: Path) -> None:
         web.robots(SITE, body)
         summary = crawl_in_subprocess([web.url(SITE)], [SITE], out=str(tmp_path), delay=0)
     assert sorted(_pages(web)) == ["/", "/a"] and summary["robots_denied"] == 1
+
+
+def test_a_rule_after_the_first_500_kib_does_not_apply(tmp_path: Path) -> None:
+    filler = "# " + "f" * 97 + "\n"
+    body = "User-agent: *\n" + filler * (ROBOTS_MAX_BYTES // len(filler) + 1) + "Disallow: /x/\n"
+    with HostWeb() as web:
+        _site(web)
+        web.robots(SITE, body)
+        summary = crawl_in_subprocess([web.url(SITE)], [SITE], out=str(tmp_path), delay=0)
+    assert sorted(_pages(web)) == ["/", "/a", "/x/a"] and summary["robots_denied"] == 0
 
 
 def test_a_robots_txt_over_the_response_cap_is_still_read(tmp_path: Path) -> None:

@@ -75,7 +75,8 @@ def crawl_command(
     (and what Retry-After asks on 429/503), caps responses at 10 MB, and refuses loopback, private
     and metadata addresses. Unchanged pages are archived as revisit records. The frontier is kept in
     the database: a crawl stopped by Ctrl-C, a crash or kill -9 goes on where it stopped when run again
-    with the same --out. With a server running on the database, the crawl is its job.
+    with the same --out. With a server running on the database, the crawl is its job. The summary
+    counts the URLs not fetched by reason; --format json lists them.
 
     Example: linkback crawl https://example.com/ --contact https://example.com/about --out crawl/
     """
@@ -132,6 +133,7 @@ def _print_summary(summary: CrawlSummary) -> None:
     table.add_row("responses", f"{statuses} (robots.txt and redirects included)")
     table.add_row("bytes", f"{summary.bytes:,}")
     table.add_row("robots.txt denied", f"{summary.robots_denied:,}")
+    table.add_row("robots.txt unavailable", f"{summary.robots_unavailable:,} (5xx, 429 or no answer: host skipped)")
     for host, seconds in summary.crawl_delays.items():
         table.add_row("Crawl-delay", f"{host}: {seconds:g} s")
     if summary.retry_after_waits:
@@ -142,6 +144,9 @@ def _print_summary(summary: CrawlSummary) -> None:
         table.add_row("", f"{refusal['url']}: {refusal['detail']}")
     for kind, n in summary.errors.items():
         table.add_row("errors", f"{kind}: {n:,}")
+    if summary.unfetched:
+        reasons = ", ".join(f"{reason}: {n:,}" for reason, n in summary.unfetched.items())
+        table.add_row("not fetched", f"{reasons} (the URLs: --format json)")
     table.add_row("WARC files", f"{len(summary.warc_files):,}")
     for path in summary.warc_files:
         table.add_row("", path)

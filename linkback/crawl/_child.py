@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from linkback.crawl._frontier import Archived, Start
+from linkback.crawl._frontier import Archived, Ending, Start
 from linkback.crawl._live import CrawlContext, DurableChanges
 from linkback.records import FetchedPage
 
@@ -44,7 +44,7 @@ class PipeFrontier(DurableChanges):
         self,
         *,
         queued: Sequence[tuple[str, int]] = (),
-        done: Sequence[tuple[str, str]] = (),
+        done: Sequence[Ending] = (),
         records: Sequence[tuple[str, Archived]] = (),
     ) -> None:
         self.submitted += 1

@@ -9,6 +9,11 @@ its seeds. A run with URLs still queued is resumed. Every change is one transact
 link is lost however the process ends, and a page is fetched again only if it was in flight.
 The table is a log: rows are appended, never updated (a URL's state is its newest row).
 
+A URL that ends without a page of its own (robots.txt, the SSRF guard, a redirect loop, a fetch
+error...) keeps why in its ending row's ``reason`` (:mod:`linkback.crawl._reasons`):
+:func:`unfetched` lists them, and the crawl's summary counts them. Rows written before schema
+version 12 have no reason.
+
 Each URL also keeps its newest *full* response record (digest, id, date, file, offset): a later
 response with the same payload digest is archived as a ``revisit`` record pointing at it.
 """
@@ -22,6 +27,10 @@ from typing import Any
 
 from linkback.crawl._errors import CrawlError
 from linkback.store import Store
+
+#: A URL ended: (url, state, reason), the state ``done`` or ``failed``, the reason None for a
+#: URL that ended with a page of its own.
+Ending = tuple[str, str, str | None]
 
 
 @dataclass(frozen=True)
@@ -120,10 +129,10 @@ class Frontier:
         self,
         *,
         queued: Iterable[tuple[str, int]] = (),
-        done: Iterable[tuple[str, str]] = (),
+        done: Iterable[Ending] = (),
         records: Iterable[tuple[str, Archived]] = (),
     ) -> None:
-        """One transaction: URLs found (url, depth), URLs ``done`` or ``failed`` (url, state),
+        """One transaction: URLs found (url, depth), URLs ended (url, ``done`` or ``failed``, reason),
         and full response records of URLs (url, record): one row per URL found, one per URL
         ended or archived (a record without an end is a redirect's target or robots.txt: done)."""
         now = datetime.now(UTC)
@@ -139,9 +148,9 @@ class Frontier:
                           "payload_digest": archived.digest, "record_id": archived.record_id,
                           "record_date": archived.date, "record_file": archived.file,
                           "record_offset": archived.offset}  # fmt: skip
-        for url, state in done:
+        for url, state, reason in done:
             row = ended.setdefault(url, {"url": url, "added_at": None, "done_at": now})
-            row["state"], row["depth"] = state, None
+            row["state"], row["depth"], row["reason"] = state, None, reason
         if rows.keys() & ended.keys():
             # Found and archived in one go (a redirect's target): its end comes after its finding.
             for row in ended.values():
@@ -161,4 +170,18 @@ class Frontier:
 
 
 _COLUMNS = ("url", "depth", "state", "added_at", "done_at", "payload_digest", "record_id", "record_date",
-            "record_file", "record_offset")  # fmt: skip
+            "record_file", "record_offset", "reason")  # fmt: skip
+
+
+def unfetched(store: Store, crawl_id: str, run: int) -> list[Ending]:
+    """The URLs of the crawl's ``run`` that ended without a page of their own, each with its
+    state and reason (its newest row's), by reason and URL."""
+    rows = store.con.execute(
+        "SELECT url, state, reason FROM (SELECT url, arg_max(state, coalesce(done_at, added_at)) AS state, "
+        # arg_max skips NULLs: the newest row's reason, NULL or not, is arg_max_null's.
+        "arg_max_null(reason, coalesce(done_at, added_at)) AS reason FROM crawl_frontier "
+        "WHERE crawl_id = ? AND run = ? AND state IS NOT NULL GROUP BY url) WHERE reason IS NOT NULL "
+        "ORDER BY reason, url",
+        [crawl_id, run],
+    ).fetchall()
+    return [(url, state, reason) for url, state, reason in rows]

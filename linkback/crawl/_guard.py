@@ -2,8 +2,9 @@
 
 * :class:`GuardMiddleware` (a downloader middleware, before robots.txt) runs
   :func:`~linkback.fetch.check_url` on each new scheme, host and port: scheme, userinfo, the port
-  allow-list, and every address the host resolves to. A refusal is an ``IgnoreRequest``,
-  counted under ``guard/refused/<reason>`` and listed once per host in ``guard/refused_hosts``.
+  allow-list, and every address the host resolves to. A refusal is a ``NotFetched``
+  (``refused/<reason>`` in the frontier), counted under ``guard/refused/<reason>`` and listed
+  once per host in ``guard/refused_hosts``.
 * :class:`GuardedResolver` (``TWISTED_DNS_RESOLVER``) is the resolver Scrapy connects
   through: it refuses an answer :func:`~linkback.fetch.address_refusal` refuses, so a host
   that passed the check and then resolves elsewhere (DNS rebinding) is still not reached.
@@ -21,7 +22,6 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -29,6 +29,7 @@ from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 from twisted.internet.threads import deferToThread
 
+from linkback.crawl._reasons import REFUSED, NotFetched
 from linkback.errors import FetchError
 from linkback.fetch import GuardPolicy, Resolver, address_refusal, check_url, system_resolver
 
@@ -71,8 +72,9 @@ class GuardMiddleware:
         verdict = self.verdicts[key]
         if verdict is not None:
             assert self.stats is not None
-            self.stats.inc_value(f"guard/refused/{verdict.split(':', 1)[0]}")
-            raise IgnoreRequest(f"refused by the SSRF guard: {verdict}")
+            reason = verdict.split(":", 1)[0]
+            self.stats.inc_value(f"guard/refused/{reason}")
+            raise NotFetched(f"{REFUSED}/{reason}", f"refused by the SSRF guard: {verdict}")
 
     def _verdict(self, url: str) -> str | None:
         """None when the guard allows ``url``, else "reason: detail"."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from linkback.crawl._errors import CrawlError
-from linkback.crawl._frontier import Archived, Frontier, Start
+from linkback.crawl._frontier import Archived, Frontier, Start, unfetched
 from linkback.crawl._live import FLUSH_SECONDS, PROVISIONAL, catch_up, complete_archive
 from linkback.crawl._run import CrawlOptions, CrawlSummary, check_seeds, crawl_directory, summary_of
 from linkback.faces import ProgressFn
@@ -103,6 +103,7 @@ def crawl_job(
     summary = CrawlSummary(**talk.summary)
     summary.ingest = stored.as_dict()
     summary.caught_up = caught_up
+    summary.note_unfetched(unfetched(store, str(directory), start.run))
     return summary.as_dict()
 
 
@@ -159,7 +160,7 @@ class _Child:
         if kind == "frontier":
             self.frontier.commit(
                 queued=[(u, int(d)) for u, d in message["queued"]],
-                done=[(u, s) for u, s in message["done"]],
+                done=[(u, s, r) for u, s, r in message["done"]],
                 records=[(u, Archived(**{**a, "date": datetime.fromisoformat(a["date"])})) for u, a in message["records"]],
             )  # fmt: skip
             self._ack(int(message["seq"]))

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from linkback.crawl._frontier import Archived, Frontier, Start
+from linkback.crawl._frontier import Archived, Ending, Frontier, Start
 from linkback.ingest import FLUSH, Flush, PagesSummary, file_fingerprint, ingest, ingest_pages
 from linkback.records import FetchedPage
 from linkback.store import Store
@@ -65,7 +65,7 @@ class DurableChanges:
         self,
         *,
         queued: Sequence[tuple[str, int]] = (),
-        done: Sequence[tuple[str, str]] = (),
+        done: Sequence[Ending] = (),
         records: Sequence[tuple[str, Archived]] = (),
     ) -> None:
         raise NotImplementedError
@@ -99,7 +99,7 @@ class FrontierWriter(DurableChanges):
         self.frontier = frontier
         self._cond = threading.Condition()
         self._queued: list[tuple[str, int]] = []
-        self._done: list[tuple[str, str]] = []
+        self._done: list[Ending] = []
         self._records: list[tuple[str, Archived]] = []
         super().__init__()
         self._closing = False
@@ -110,7 +110,7 @@ class FrontierWriter(DurableChanges):
         self,
         *,
         queued: Sequence[tuple[str, int]] = (),
-        done: Sequence[tuple[str, str]] = (),
+        done: Sequence[Ending] = (),
         records: Sequence[tuple[str, Archived]] = (),
     ) -> None:
         """Hand over changes that are committed together (a page done and the links on it)."""

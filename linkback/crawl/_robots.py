@@ -8,7 +8,9 @@ of :mod:`linkback.robotstxt`:
 * 4xx (but 429), or a redirect left unresolved: no rules, everything allowed (§2.3.1.3);
 * 429, 5xx (after the retries) or no answer at all (timeouts, refused or reset connections):
   ``robots_unavailable``, nothing of that host is fetched (§2.3.1.4); each page so skipped is
-  counted (``robotstxt/unavailable``, beside ``robotstxt/forbidden``) and logged;
+  counted (``robotstxt/unavailable``, beside ``robotstxt/forbidden``; the summary's
+  ``robots_unavailable`` and ``robots_denied``), logged, and ended in the frontier with its
+  reason (:class:`~linkback.crawl._reasons.NotFetched`);
 * a refusal (the SSRF guard) or a name that does not resolve: no rules, the page's own request
   says what is wrong with the host.
 """
@@ -29,6 +31,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
+from linkback.crawl._reasons import ROBOTS_DENIED, ROBOTS_UNAVAILABLE, NotFetched
 from linkback.robotstxt import ROBOTS_MAX_BYTES, robots_body, unavailable_status
 
 logger = logging.getLogger(__name__)
@@ -80,8 +83,11 @@ class RobotsMiddleware(RobotsTxtMiddleware):
                 extra={"spider": self.crawler.spider},
             )
             self._stats.inc_value(UNAVAILABLE_STAT)
-            raise IgnoreRequest(f"robots_unavailable: {rp.why}")
-        super().process_request_2(rp, request)
+            raise NotFetched(ROBOTS_UNAVAILABLE, f"robots_unavailable: {rp.why}")
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest as exc:  # Scrapy's "Forbidden by robots.txt": the frontier keeps why
+            raise NotFetched(ROBOTS_DENIED, str(exc)) from None
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         url = urlparse_cached(request)

@@ -7,6 +7,7 @@ own; a server would start a process per crawl job).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,13 +22,16 @@ ROBOTS_TOKEN = "linkback"
 DEFAULT_DELAY = 1.0
 DEFAULT_MAX_BYTES = 10 * 2**20  # per response: pages, not videos
 DEFAULT_WARC_BYTES = 10**9
+#: How many of the URLs that ended without a page the summary lists (all are counted).
+UNFETCHED_LISTED = 1000
 
 
 @dataclass
 class CrawlSummary:
     pages: int = 0  # responses to the spider's requests (robots.txt and redirect hops not counted)
     statuses: dict[str, int] = field(default_factory=dict)  # every response, robots.txt included
-    robots_denied: int = 0
+    robots_denied: int = 0  # requests robots.txt disallowed
+    robots_unavailable: int = 0  # requests not sent: their host's robots.txt answered 5xx or 429, or nothing
     refused: dict[str, int] = field(default_factory=dict)  # by reason
     refused_hosts: list[dict[str, str]] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
@@ -45,9 +49,20 @@ class CrawlSummary:
     ingest: dict[str, Any] | None = None  # what the live ingest stored (None: not ingested)
     caught_up: list[dict[str, Any]] = field(default_factory=list)  # files of a stopped crawl ingested first
     problems: list[str] = field(default_factory=list)  # the frontier or the ingest failed (the WARC is whole)
+    # The run's URLs that ended without a page of their own, as the frontier keeps them (a
+    # resumed run's included): how many per reason, and the first UNFETCHED_LISTED of them.
+    unfetched: dict[str, int] = field(default_factory=dict)
+    unfetched_urls: list[dict[str, str]] = field(default_factory=list)  # url, state, reason
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def note_unfetched(self, ended: Sequence[tuple[str, str, str | None]]) -> None:
+        """Count and list the URLs that ended without a page (:func:`~linkback.crawl._frontier.unfetched`)."""
+        self.unfetched = dict(Counter(reason or "" for _, _, reason in ended))
+        self.unfetched_urls = [
+            {"url": url, "state": state, "reason": reason or ""} for url, state, reason in ended[:UNFETCHED_LISTED]
+        ]
 
 
 def user_agent(contact: str, agent: str | None = None) -> str:
@@ -231,7 +246,7 @@ def _crawl_with_store(
     flush_seconds: float,
 ) -> CrawlSummary:
     from linkback.crawl import _live  # noqa: PLC0415
-    from linkback.crawl._frontier import Frontier  # noqa: PLC0415
+    from linkback.crawl._frontier import Frontier, unfetched  # noqa: PLC0415
     from linkback.ingest import _checkpoint  # noqa: PLC0415
     from linkback.store import Store  # noqa: PLC0415
     from linkback.store import _write as write  # noqa: PLC0415
@@ -263,6 +278,7 @@ def _crawl_with_store(
     summary.crawl_id, summary.run, summary.resumed = str(directory), start.run, start.resumed
     summary.ingest = stored.as_dict() if stored is not None else None
     summary.caught_up, summary.problems = caught_up, problems
+    summary.note_unfetched(unfetched(store, str(directory), start.run))
     return summary
 
 
@@ -396,6 +412,7 @@ def summary_of(stats: Mapping[str, Any]) -> CrawlSummary:
         pages=int(stats.get("crawl/pages", 0)),
         statuses={k: int(v) for k, v in under("downloader/response_status_count/").items()},
         robots_denied=int(stats.get("robotstxt/forbidden", 0)),
+        robots_unavailable=int(stats.get("robotstxt/unavailable", 0)),  # linkback.crawl._robots.UNAVAILABLE_STAT
         refused={k: int(v) for k, v in under("guard/refused/").items()},
         refused_hosts=list(stats.get("guard/refused_hosts", [])),
         errors={k: int(v) for k, v in under("crawl/errors/").items()},

@@ -4,7 +4,8 @@ The spider parses no content of its own beyond the links to follow: pages are ke
 records (:mod:`linkback.crawl._warc`) and indexed by ``extract()`` as they are written. It
 starts from the frontier (:mod:`linkback.crawl._frontier`): the seeds of a new run, or what a
 stopped run still had queued; each page it ends (done or failed) goes to the frontier together
-with the links found on it, in one transaction.
+with the links found on it, in one transaction, and one that ended without a page of its own
+with the reason why (:mod:`linkback.crawl._reasons`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
+from linkback.crawl._reasons import DUPLICATE, REDIRECT_LIMIT, REDIRECT_LOOP, REFUSED, error_name, failure_reason
 from linkback.crawl._scope import Scope, ScopeKind
 
 if TYPE_CHECKING:
@@ -70,12 +72,11 @@ class LinkSpider(scrapy.Spider):
             return
         chain = request.meta.get("redirect_urls") or []
         if request.url in chain:
-            self._count("crawl/errors/redirect-loop")
-            state = "failed"
+            self._count(f"crawl/errors/{REDIRECT_LOOP}")
+            self._ended(request.meta, "failed", [], REDIRECT_LOOP)
         else:
-            self._count("crawl/dropped/duplicate")
-            state = "done"
-        self._ended(request.meta, state, [])
+            self._count(f"crawl/dropped/{DUPLICATE}")
+            self._ended(request.meta, "done", [], DUPLICATE)
 
     async def start(self) -> AsyncIterator[Any]:
         todo = self.context.start.queued if self.context is not None else [(url, 0) for url in self.seeds]
@@ -149,31 +150,38 @@ class LinkSpider(scrapy.Spider):
         return requests
 
     def failed(self, failure: Failure) -> None:
-        # Robots and guard refusals are counted where they happen; this counts the rest.
-        from scrapy.exceptions import IgnoreRequest  # noqa: PLC0415
         from scrapy.spidermiddlewares.httperror import HttpError  # noqa: PLC0415
 
-        state = "failed"
+        reason: str | None = None
         if failure.check(HttpError):
             self._count("crawl/pages")  # an error page is a page fetched (and archived)
             state = "done"
-        elif failure.check(IgnoreRequest):
-            if "max redirections" in str(failure.value):
-                self._count("crawl/errors/redirect-limit")
         else:
-            self._count(f"crawl/errors/{failure.type.__name__ if failure.type else 'error'}")
-            message = str(failure.value)
-            if "SSRF guard" in message:
-                self._count("guard/refused/resolver")
+            state, reason = "failed", failure_reason(failure)
+            self._count_failure(failure, reason)
         if self.context is not None and self.context.stopping:
             return  # dropped as the crawl stops: left queued in the frontier for a resume
         request = getattr(failure, "request", None)
-        self._ended(request.meta if request is not None else {}, state, [])
+        self._ended(request.meta if request is not None else {}, state, [], reason)
 
-    def _ended(self, meta: dict[str, Any], state: str, found: list[tuple[str, int]]) -> None:
+    def _count_failure(self, failure: Failure, reason: str) -> None:
+        # Robots and guard refusals are counted where they happen; this counts the rest.
+        from scrapy.exceptions import IgnoreRequest  # noqa: PLC0415
+
+        if failure.check(IgnoreRequest):
+            if reason == REDIRECT_LIMIT:
+                self._count(f"crawl/errors/{REDIRECT_LIMIT}")
+            return
+        self._count(f"crawl/errors/{error_name(failure)}")
+        if reason == f"{REFUSED}/resolver":
+            self._count("guard/refused/resolver")
+
+    def _ended(self, meta: dict[str, Any], state: str, found: list[tuple[str, int]], reason: str | None = None) -> None:
+        """The page of ``meta`` ends (``reason``: why, when it ended without a page of its own),
+        with the links ``found`` on it, in one frontier change."""
         url = meta.get("frontier_url")
         if self.context is not None and url:
-            self.context.frontier.change(queued=found, done=[(url, state)])
+            self.context.frontier.change(queued=found, done=[(url, state, reason)])
             self.context.ended(url)
 
     def _count(self, key: str) -> None:

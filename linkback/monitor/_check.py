@@ -5,9 +5,11 @@ the WARC file), ``extract()`` on the page, rendering when the raw HTML lacks a l
 Every request goes through linkback's SSRF-safe :class:`~linkback.fetch.Fetcher` (each hop
 checked, the connection made to the checked address); hops are followed here rather than by the
 fetcher so that each one's status, robots.txt and WARC record are kept. robots.txt is read once
-per origin and run (Protego, our token ``linkback``): a disallowed page is not fetched
-(``robots``); a robots.txt that answers 4xx allows everything; one that answers 5xx or 429, or
-cannot be fetched, makes the check a failure (``robots_unavailable``) rather than a guess.
+per origin and run (Protego, our token ``linkback``), as the crawler reads it
+(:mod:`linkback.robotstxt`): its first 500 KiB only, and no more downloaded; a disallowed page
+is not fetched (``robots``); a robots.txt that answers 4xx allows everything; one that answers
+5xx or 429, or cannot be fetched, makes the check a failure (``robots_unavailable``) rather than
+a guess.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ from typing import Any
 
 from linkback.errors import BlockedAddress, FetchError, LinkbackError
 from linkback.extract import extract
-from linkback.fetch import Fetcher, FetchResult, Resolver
+from linkback.fetch import Fetcher, FetchLimits, FetchResult, Resolver
 from linkback.monitor._ledger import LinkResult, LinkTask
 from linkback.monitor._verdict import Observation, needs_confirmation, same_page, step
 from linkback.monitor._warc import CheckWarc
 from linkback.records import FetchedPage, Link, PageFacts
-from linkback.robotstxt import unavailable_status
+from linkback.robotstxt import ROBOTS_MAX_BYTES, robots_body, unavailable_status
 from linkback.urls import resolve
 
 log = logging.getLogger("linkback.monitor")
@@ -166,20 +168,26 @@ class Robots:
                 self._rules[origin] = found
             return found
 
+    def _limits(self) -> FetchLimits:
+        """The fetcher's limits, but the body read up to one byte past ROBOTS_MAX_BYTES, whatever
+        its cap for pages: enough to know the file goes on, so robots_body drops a last line cut
+        off mid-rule, and never more (the fetcher cuts a longer body; it does not fail on it)."""
+        return replace(self.fetcher.limits, max_bytes=ROBOTS_MAX_BYTES + 1)
+
     def _fetch(self, origin: str) -> tuple[str, Any]:
         from protego import Protego  # noqa: PLC0415
 
         with self._lock:
             self.fetches += 1
         try:
-            result = self.fetcher.fetch(origin + "/robots.txt", accept="text/plain,*/*;q=0.1")
+            result = self.fetcher.fetch(origin + "/robots.txt", accept="text/plain,*/*;q=0.1", limits=self._limits())
         except (BlockedAddress, FetchError) as exc:
             if isinstance(exc, BlockedAddress) or exc.reason in ("dns", "url"):
                 return "allow", ""  # the page's own fetch says what is wrong with the host
             return "unavailable", f"robots.txt could not be fetched ({exc.reason})"
         self.keep(result)
         if 200 <= result.status < 300:
-            return "parsed", Protego.parse(result.body.decode("utf-8", "replace"))
+            return "parsed", Protego.parse(robots_body(result.body).decode("utf-8", "replace"))
         if unavailable_status(result.status):
             return "unavailable", f"robots.txt answered {result.status}"
         return "allow", ""  # 4xx: no rules; a redirect left unresolved: no rules either

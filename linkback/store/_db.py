@@ -209,6 +209,12 @@ def _cc_web_graph(con: duckdb.DuckDBPyConnection) -> None:
     _step(con, 11)
 
 
+@migration(12)
+def _frontier_reasons(con: duckdb.DuckDBPyConnection) -> None:
+    """Why a crawl's URL ended without a page (``crawl_frontier.reason``); older rows have none."""
+    _add_columns(con, 12)
+
+
 def _add_columns(con: duckdb.DuckDBPyConnection, version: int) -> None:
     for table, column in schema.COLUMNS_SINCE[version]:
         have = con.execute(

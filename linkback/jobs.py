@@ -39,6 +39,11 @@ PRIVATE_HINT = (
 )
 
 
+#: The seconds a send run may take unless told otherwise. Written out, as PRIVATE_HINT is (the
+#: sender's module loads httpx): tests/test_send_budget.py checks it is the sender's DEFAULT_BUDGET.
+SEND_BUDGET = 600.0
+
+
 def _report(progress: ProgressFn | None, **counters: Any) -> None:
     if progress is not None:
         progress(counters)
@@ -175,6 +180,7 @@ def send(
     dry_run: bool = False,
     blog_name: str = "",
     allow_private: bool = False,
+    budget: float = SEND_BUDGET,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Send Webmentions (else Pingbacks, else TrackBacks) for posts, and for the new or changed
@@ -182,11 +188,16 @@ def send(
 
     A server sends with its own fetcher and guard: asking it for ``allow_private`` when it was
     started without ``--allow-private`` is an error, and so a dry run fetches nothing private either.
-    Returns the ``sends`` rows, messages for people and the number of failures.
+    ``budget`` is the seconds the run may take (above 0): once they are spent nothing more is
+    fetched, and each target left is a ``failed`` row whose reason says so, for the next run.
+    Returns the ``sends`` rows, messages for people, the number of failures, and what the budget
+    left: ``not_tried`` targets and ``not_fetched`` URLs (posts, feeds, sitemaps).
     """
     from linkback.fetch import Fetcher, GuardPolicy  # noqa: PLC0415
     from linkback.send import Sender, SendOptions, send_feed  # noqa: PLC0415
 
+    # Made first: it refuses a bad budget before anything is opened.
+    options = SendOptions(all_links=all_links, dry_run=dry_run, blog_name=blog_name, budget=budget)
     fetcher = getattr(store, "fetcher", None)
     own = None
     if fetcher is None:
@@ -200,12 +211,13 @@ def send(
         fetcher,
         read=lambda fn: fn(store.con),
         write=lambda fn: store.write(lambda store: fn(store.con)),
-        options=SendOptions(all_links=all_links, dry_run=dry_run, blog_name=blog_name),
+        options=options,
     )
     todo = [("post", u) for u in posts] + [("feed", u) for u in feeds] + [("sitemap", u) for u in sitemaps]
     rows: list[dict[str, Any]] = []
     messages: list[dict[str, str]] = []
-    failures = 0
+    failures = not_tried = 0
+    not_fetched: list[str] = []
     try:
         for done, (kind, url) in enumerate(todo):
             _report(progress, done=done, total=len(todo), stage=url)
@@ -214,21 +226,47 @@ def send(
             else:
                 found = send_feed(sender, url, kind=kind)
                 failures += _feed_messages(found, messages)
+                not_fetched += found.not_fetched
                 results = found.posts
             for post in results:
+                if post.status == "skipped":
+                    not_fetched.append(post.url)
+                    continue
                 failures += _post_messages(post, messages)
+                not_tried += post.not_tried
                 rows += [asdict(r) for r in post.records]
     finally:
         if own is not None:
             own.close()
+    if not_tried or not_fetched:
+        messages.append(_budget_message(options.budget, not_tried, len(not_fetched)))
     _report(progress, done=len(todo), total=len(todo), stage="done")
-    return {"sends": rows, "messages": messages, "failures": failures}
+    return {
+        "sends": rows,
+        "messages": messages,
+        "failures": failures,
+        "not_tried": not_tried,
+        "not_fetched": not_fetched,
+    }
+
+
+def _budget_message(budget: float, targets: int, urls: int) -> dict[str, str]:
+    """What the run left undone when its time budget ran out: a warning about the run (no URL)."""
+    left = []
+    if targets:
+        left.append(f"{targets:,} target(s) not notified")
+    if urls:
+        left.append(f"{urls:,} URL(s) not fetched")
+    text = f"time budget of {budget:g} s spent: {' and '.join(left)}; run again to send the rest"
+    return {"level": "warning", "url": "", "text": text}
 
 
 def _feed_messages(found: Any, messages: list[dict[str, str]]) -> int:
     if found.error:
         messages.append({"level": "error", "url": found.url, "text": _with_hint(found.error)})
         return 1
+    if found.url in found.not_fetched:
+        return 0  # the run's time budget was spent before it: the run's last message says so
     if found.not_modified:
         messages.append({"level": "info", "url": found.url, "text": "not modified since the last run"})
     else:
@@ -260,9 +298,10 @@ def _post_messages(post: Any, messages: list[dict[str, str]]) -> int:
     if refused:
         messages.append({"level": "error", "url": post.url,
                          "text": f"{refused} endpoint(s) refused: {PRIVATE_HINT}"})  # fmt: skip
-    tried = [s for s in statuses if s in ("sent", "failed", "refused")]
-    if tried and all(s != "sent" for s in tried):
-        messages.append({"level": "error", "url": post.url, "text": f"every notification failed ({len(tried)})"})
+    # A target left when the time budget ran out was not tried: it fails nothing yet.
+    tried = sum(s in ("sent", "failed", "refused") for s in statuses) - post.not_tried
+    if tried and "sent" not in statuses:
+        messages.append({"level": "error", "url": post.url, "text": f"every notification failed ({tried})"})
         return 1
     return 0
 

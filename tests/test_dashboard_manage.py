@@ -75,8 +75,25 @@ def test_the_send_form_queues_a_send_job_with_its_fields_and_never_allow_private
     (job,) = list_jobs(_server(client).reader())
     params = read_job(_server(client).reader(), job["job_id"], params=True)["params"]
     assert params == {"feeds": ["https://blog.example.com/feed.xml"], "all_links": True, "dry_run": True,
-                      "blog_name": "My blog"}  # fmt: skip
+                      "blog_name": "My blog", "budget": 600.0}  # fmt: skip
     assert job["kind"] == "send"
+
+
+def test_the_send_form_gives_the_job_its_time_budget_and_shows_it_as_the_cli_option(client) -> None:
+    csrf = sign_in(client)
+    form = {"csrf": csrf, "url": "https://blog.example.com/a-post", "kind": "post", "budget": "45"}
+    assert client.post("/do/send", data=form, follow_redirects=False).status_code == 303
+    (job,) = list_jobs(_server(client).reader())
+    assert read_job(_server(client).reader(), job["job_id"], params=True)["params"]["budget"] == 45.0
+    # A form refused for another field still shows the CLI line with the budget asked for.
+    refused = client.post("/do/send", data={**form, "url": ""}, follow_redirects=False)
+    assert refused.status_code == 400 and "linkback send URL --budget 45</code>" in refused.text
+    assert 'name="budget" type="number" step="any" value="45"' in refused.text
+    assert 'name="budget" type="number" step="any" value="600"' in client.get("/sends").text
+    # A refused budget stays in the field to be corrected; the CLI line keeps the default.
+    typo = client.post("/do/send", data={**form, "budget": "soon"}, follow_redirects=False)
+    assert typo.status_code == 400 and 'step="any" value="soon"' in typo.text
+    assert "linkback send https://blog.example.com/a-post</code>" in typo.text
 
 
 @pytest.mark.parametrize(
@@ -87,6 +104,10 @@ def test_the_send_form_queues_a_send_job_with_its_fields_and_never_allow_private
         ("url", "javascript:window.__xss=1", "url: "),
         ("url", "ftp://blog.example.com/a", "url: ftp: URL, only http and https URLs are accepted"),
         ("url", "https://exa mple.com/<script>", "url: "),
+        ("budget", "0", "budget must be a number of seconds above 0, not 0.0"),
+        ("budget", "-30", "budget must be a number of seconds above 0, not -30.0"),
+        ("budget", "nan", "budget must be a number of seconds above 0, not nan"),
+        ("budget", "soon", "budget: give a number of seconds, not 'soon'"),
     ],
 )
 def test_the_send_form_refuses_bad_input_on_the_page_and_queues_nothing(client, field, value, message) -> None:

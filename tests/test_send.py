@@ -291,6 +291,7 @@ class SplitFetcher:
     def __init__(self, guarded: Fetcher) -> None:
         self.open = Fetcher(policy=GuardPolicy(allow_private=True), resolver=loopback_resolver)
         self.guarded = guarded
+        self.limits = guarded.limits  # what the sender cuts to the time left of its budget
 
     def fetch(self, url: str, *, method: str = "GET", **kwargs):  # noqa: ANN201
         return (self.guarded if method == "POST" else self.open).fetch(url, method=method, **kwargs)

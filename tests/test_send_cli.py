@@ -108,11 +108,14 @@ def served(tmp_path):
 def test_the_cli_hands_sends_to_a_running_server(web, endpoint, served) -> None:
     server, db = served()
     web.pages["/post"] = post_page(web.url("/t", "them.test"))
-    result = run("send", web.url("/post", "me.test"), "--blog-name", "My blog", "--db", db, "--format", "json")
+    result = run(
+        "send", web.url("/post", "me.test"), "--blog-name", "My blog", "--budget", "120", "--db", db, "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     assert [r["status"] for r in json.loads(result.stdout)] == ["sent"] and len(endpoint.calls) == 1
     job = httpx.get(server.url + "/api/v1/jobs/1", params={"params": "true"}, headers=ADMIN).json()
     assert job["params"]["blog_name"] == "My blog"  # the job keeps it for the TrackBacks it sends
+    assert job["params"]["budget"] == 120  # and runs within the time the CLI gave it
 
 
 def test_allow_private_for_a_server_started_without_it_is_refused(web, endpoint, served) -> None:

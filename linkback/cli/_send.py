@@ -48,6 +48,13 @@ def send_cmd(
         ),
     ] = False,
     blog_name: Annotated[str, typer.Option("--blog-name", help="Your blog's name, for TrackBack.")] = "",
+    budget: Annotated[
+        float,
+        typer.Option(
+            "--budget",
+            help="Seconds this run may take; the targets left then are skipped, for the next run.",
+        ),
+    ] = jobs.SEND_BUDGET,
     output_format: FormatOption = Format.table,
     wide: WideOption = False,
     db: WriteDb = None,
@@ -56,7 +63,8 @@ def send_cmd(
 
     Sending again for an updated post also notifies the links it removed; a post that answers 410
     re-notifies every earlier target. The history is kept: see 'linkback sent'. Exits 1 when a
-    post, feed or sitemap could not be read, or every notification of a post failed.
+    post, feed or sitemap could not be read, or every notification of a post failed; a run that
+    spent its --budget says what it left, and exits 0.
 
     Example: linkback send https://blog.example.com/2026/11/a-post --dry-run
     """
@@ -73,10 +81,18 @@ def send_cmd(
             dry_run=dry_run,
             blog_name=blog_name,
             allow_private=allow,
+            budget=budget,
         )
     for message in result["messages"]:
         colour = _COLOURS.get(message["level"], "default")
-        err.print(f"[{colour}]{escape(message['url'])}[/{colour}]: {escape(message['text'])}")
+        text = escape(message["text"])
+        # A message about the whole run (its time budget) names no URL: the text alone, in colour.
+        line = (
+            f"[{colour}]{escape(message['url'])}[/{colour}]: {text}"
+            if message["url"]
+            else f"[{colour}]{text}[/{colour}]"
+        )
+        err.print(line)
     what = "notifications" + (" (dry run)" if dry_run else "")
     render(Report(result["sends"], what, SEND_COLUMNS, SEND_TABLE), output_format, None, wide=wide)
     if result["failures"]:

@@ -6,14 +6,16 @@ does it for every new or changed entry of a feed or sitemap; the history is in `
 
 from linkback.send._feeds import FeedResult, send_feed
 from linkback.send._history import SendRecord, history, previous_targets, record_sends
-from linkback.send._sender import PostResult, Sender, SendOptions, outbound_links
+from linkback.send._sender import DEFAULT_BUDGET, PostResult, Sender, SendOptions, check_budget, outbound_links
 
 __all__ = [
+    "DEFAULT_BUDGET",
     "FeedResult",
     "PostResult",
     "SendOptions",
     "SendRecord",
     "Sender",
+    "check_budget",
     "history",
     "outbound_links",
     "previous_targets",

@@ -11,6 +11,8 @@ A run in which some send failed in a way worth retrying (an endpoint or target s
 timeout, a connection error: see :func:`~linkback.send._sender.transient_failure`) keeps neither
 the failed entry's state nor the feed's validators, so the next run fetches the feed in full and
 tries that entry again; entries that went through are not sent twice, their state is kept.
+So does a run whose time budget was spent before it sent for every entry: the entries left (and
+the child sitemaps, or the feed itself) are listed in :attr:`FeedResult.not_fetched`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class FeedResult:
     posts: list[PostResult] = field(default_factory=list)
     #: Entries (child sitemaps included) whose send failed in a way the next run retries.
     retry: int = 0
+    #: URLs left because the run's time budget was spent: entries' posts, child sitemaps, or
+    #: this feed's own URL when it was not fetched at all.
+    not_fetched: list[str] = field(default_factory=list)
 
 
 def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) -> FeedResult:
@@ -51,6 +56,8 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
         url = normalize(url)
     except (LinkbackError, ValueError) as exc:
         return FeedResult(url, error=f"not a URL: {exc}")
+    if sender.out_of_time():
+        return FeedResult(url, not_fetched=[url])
     state = sender.read(lambda con: source_state(con, url)) or {}
     headers = {}
     if state.get("etag"):
@@ -58,7 +65,7 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
     try:
-        fetched = sender.fetcher.fetch(
+        fetched = sender.fetch(
             url,
             headers=headers,
             accept="application/atom+xml,application/rss+xml,application/xml,text/xml;q=0.9,*/*;q=0.1",
@@ -79,6 +86,7 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
         result.entries += sub.entries
         result.unchanged += sub.unchanged
         result.posts += sub.posts
+        result.not_fetched += sub.not_fetched
         # A child that could not be read, or had a failure to retry, must be read again next
         # time: the index's validators are not kept (else a 304 would hide the child).
         result.retry += sub.retry + (1 if sub.error else 0)
@@ -88,6 +96,9 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
             result.unchanged += 1
             continue
         post = sender.send_post(entry.url, fetched=page)
+        if post.status == "skipped":
+            result.not_fetched.append(entry.url)
+            continue
         result.posts.append(post)
         if post.retry:
             result.retry += 1  # no state saved: the next run sends for it again
@@ -97,7 +108,7 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
             sender.write(_saving_entry(entry, post))
     if not sender.options.dry_run:
         now = datetime.now(UTC)
-        keep = not result.retry  # validators only from a run with nothing left to retry
+        keep = not result.retry and not result.not_fetched  # validators only from a run that left nothing
         sender.write(
             lambda con: save_source_state(
                 con,
@@ -129,6 +140,8 @@ def _changed(sender: Sender, entry: FeedEntry) -> tuple[bool, FetchResult | None
         return True, None
     if entry.updated is not None:
         return False, None
+    if sender.out_of_time():
+        return True, None  # not asked: send_post finds the budget spent too, and says so
     # No date: ask the post itself, conditionally, with the validators of the last send.
     headers = {}
     if seen.get("etag"):
@@ -136,7 +149,7 @@ def _changed(sender: Sender, entry: FeedEntry) -> tuple[bool, FetchResult | None
     if seen.get("last_modified"):
         headers["If-Modified-Since"] = seen["last_modified"]
     try:
-        page = sender.fetcher.fetch(entry.url, headers=headers)
+        page = sender.fetch(entry.url, headers=headers)
     except FetchError:
         return True, None  # send_post fetches it again and records why it failed
     if page.status == 304:

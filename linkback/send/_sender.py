@@ -12,7 +12,11 @@ Two bounds keep one run from being held for days by a post full of links to a ta
 that timed out (or could not be reached) after the retries is not asked again in the same run,
 its other targets and endpoints fail at once as ``skipped: HOST ...`` (retried by the next run,
 as a timeout is); and one post notifies at most :data:`MAX_TARGETS` targets, the rest counted in
-:attr:`PostResult.skipped`.
+:attr:`PostResult.skipped`. A third bounds the run as a whole, however many hosts hang: its time
+budget (:attr:`SendOptions.budget`). Once it is spent nothing more is fetched: each target left
+fails as ``skipped: time budget ...`` (counted in :attr:`PostResult.not_tried`, retried by the
+next run) and a post not yet fetched is ``skipped``. Every fetch's timeout is cut to the time
+left, so a run ends close to its budget, not a whole timeout (and retries) after it.
 
 The store is touched only through the ``read`` and ``write`` callables, so the same code runs
 from the CLI (on the file) and in the server's job runner (through its writer thread).
@@ -25,9 +29,10 @@ extraction share one tree; a target's Webmention, Pingback and TrackBack discove
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,7 +42,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from linkback.errors import BlockedAddress, FetchError, LinkbackError
 from linkback.extract import ParsedPage, extract
-from linkback.fetch import Fetcher, FetchResult
+from linkback.fetch import Fetcher, FetchLimits, FetchResult
 from linkback.protocols import _pingback as pb
 from linkback.protocols import _trackback as tb
 from linkback.protocols._discovery import DISCOVERY_LIMITS, page_endpoints
@@ -56,6 +61,25 @@ MAX_TARGETS = 1000
 SKIPPED = "skipped: "
 #: FetchError reasons, after the retries, that close a host for the rest of the run, as said.
 HOST_FAILURES = {"timeout": "timed out", "connect": "could not be reached"}
+#: Seconds one run may take unless told otherwise: room for a few hundred slow targets, where
+#: 1,000 targets on hosts that each hang would otherwise hold a run for some nine hours.
+DEFAULT_BUDGET = 600.0
+#: The run's clock, looked up when a Sender is made: monotonic, so that setting the wall clock
+#: neither ends a run nor stretches it; tests give Sender a clock of their own, or patch this.
+monotonic = time.monotonic
+
+
+def check_budget(budget: float) -> float:
+    """``budget`` as seconds; ValueError unless it is a finite number above 0."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget <= 0:
+        raise ValueError(f"budget must be a number of seconds above 0, not {budget!r}")
+    return float(budget)
+
+
+def budget_spent(budget: float) -> str:
+    """The reason of a notification not tried because the run's time budget was spent."""
+    return f"{SKIPPED}time budget of {budget:g} s spent; run again to send the rest"
+
 
 Reader = Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]
 
@@ -69,6 +93,11 @@ class SendOptions:
     #: Seconds before the first retry; doubled each time.
     backoff: float = 1.0
     blog_name: str = ""
+    #: Seconds the run may take (see the module's docstring).
+    budget: float = DEFAULT_BUDGET
+
+    def __post_init__(self) -> None:
+        check_budget(self.budget)
 
 
 #: FetchError reasons worth another try: the endpoint (or the network) may answer later.
@@ -98,7 +127,9 @@ def transient_failure(record: SendRecord) -> bool:
 @dataclass
 class PostResult:
     url: str
-    status: str  # "sent" (something was tried), "gone" (410: earlier targets re-notified), "failed"
+    #: "sent" (something was tried), "gone" (410: earlier targets re-notified), "failed", or
+    #: "skipped" (not fetched: the run's time budget was spent before it; retried by the next run)
+    status: str
     error: str = ""
     records: list[SendRecord] = field(default_factory=list)
     #: The post page's validators as fetched: its ETag, Last-Modified and the SHA-256 of its body.
@@ -112,6 +143,8 @@ class PostResult:
     #: Targets past :data:`MAX_TARGETS` that were not notified, and what to tell people about them.
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: Targets not tried because the run's time budget was spent (among the records, as failed).
+    not_tried: int = 0
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -121,11 +154,24 @@ class PostResult:
 
 
 class Sender:
-    def __init__(self, fetcher: Fetcher, *, read: Reader, write: Reader, options: SendOptions = SendOptions()) -> None:
+    """One run: its time budget starts when it is made."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        *,
+        read: Reader,
+        write: Reader,
+        options: SendOptions = SendOptions(),
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.fetcher = fetcher
         self.read = read
         self.write = write
         self.options = options
+        self._clock = clock or monotonic
+        self._deadline = self._clock() + options.budget
+        self._budget_reason = budget_spent(options.budget)
         self._discovered: dict[str, tuple[str, str, str] | FetchError | str] = {}
         #: Stored discovery answers read this run, the targets whose endpoints came from them
         #: (not from a page fetched this run), and the entries to store or (None) drop.
@@ -135,8 +181,36 @@ class Sender:
         #: Hosts that timed out or could not be reached after the retries, this run: why.
         self._failed_hosts: dict[str, str] = {}
 
-    def _backoff(self, attempts: int) -> None:
-        time.sleep(self.options.backoff * 2 ** (attempts - 1))
+    # --- the run's time budget ---------------------------------------------------------------------
+
+    def time_left(self) -> float:
+        """Seconds left of the run's budget (0 or less once it is spent)."""
+        return self._deadline - self._clock()
+
+    def out_of_time(self) -> str:
+        """The reason to fetch nothing more in this run (its time budget is spent), or ""."""
+        return self._budget_reason if self.time_left() <= 0 else ""
+
+    def fetch(self, url: str, **kwargs: Any) -> FetchResult:
+        """The fetcher's fetch with its timeouts cut to the time left, so that a fetch begun just
+        before the budget runs out does not hold the run for a whole timeout past it."""
+        return self.fetcher.fetch(url, limits=self._limits_left(), **kwargs)
+
+    def _limits_left(self) -> FetchLimits:
+        limits = self.fetcher.limits
+        left = max(self.time_left(), 0.0)
+        return replace(limits, timeout=min(limits.timeout, left), connect_timeout=min(limits.connect_timeout, left))
+
+    def _retry(self, attempts: int) -> bool:
+        """After a try that may work later: whether to try again, having waited the backoff. Not
+        when the tries are used up, nor when the backoff would run past the budget."""
+        if attempts >= self.options.attempts:
+            return False
+        pause = self.options.backoff * 2 ** (attempts - 1)
+        if pause >= self.time_left():
+            return False
+        time.sleep(pause)
+        return True
 
     def _host_skip(self, url: str) -> str:
         """The reason to skip a request to ``url`` (its host failed earlier in this run), or ""."""
@@ -161,8 +235,10 @@ class Sender:
             source = normalize(url).split("#", 1)[0]
         except (LinkbackError, ValueError) as exc:
             return PostResult(url, "failed", f"not a URL: {exc}")
+        if self.out_of_time():
+            return PostResult(source, "skipped", retry=True)
         try:
-            post = fetched if fetched is not None else self.fetcher.fetch(source)
+            post = fetched if fetched is not None else self.fetch(source)
         except FetchError as exc:
             return PostResult(source, "failed", f"cannot fetch the post: {exc}", retry=_transient(exc))
         earlier = self.read(lambda con: previous_targets(con, source))
@@ -214,6 +290,7 @@ class Sender:
             cut_at=len(post.body) if post.truncated else 0,
             skipped=skipped,
             warnings=warnings,
+            not_tried=sum(r.reason == self._budget_reason for r in records),
         )
 
     # --- one target -------------------------------------------------------------------------------
@@ -257,7 +334,7 @@ class Sender:
         protocol, endpoint = preferred
         if self.options.dry_run:
             return record(protocol, endpoint, status="dry_run")
-        skip = self._host_skip(endpoint)
+        skip = self.out_of_time() or self._host_skip(endpoint)
         if skip:
             return record(protocol, endpoint, "failed", skip)
         attempts = 0
@@ -272,13 +349,11 @@ class Sender:
                 # A TrackBack that timed out may have been taken: sent again, it could be a second
                 # ping (Webmention and Pingback name a pair, which the receiver keeps once).
                 again = not (protocol == "trackback" and exc.reason == "timeout")
-                if again and _transient(exc) and attempts < self.options.attempts:
-                    self._backoff(attempts)
+                if again and _transient(exc) and self._retry(attempts):
                     continue
                 self._host_failed(exc, endpoint)
                 return record(protocol, endpoint, "failed", f"{exc.reason}: {exc}", attempts=attempts)
-            if result.status >= 500 and attempts < self.options.attempts:
-                self._backoff(attempts)
+            if result.status >= 500 and self._retry(attempts):
                 continue
             break
         answer = result.body.decode(result.charset or "utf-8", errors="replace")
@@ -294,6 +369,7 @@ class Sender:
         persists the answer is the FetchError, or ``"HTTP 503"`` for a 5xx (never parsed as a page).
         A target whose host timed out earlier in the run is not fetched: the answer is
         ``"skipped: HOST timed out earlier in this run"``; one still fresh in the store is used.
+        Nor is any once the run's time budget is spent: ``"skipped: time budget of ..."``.
         """
         if target in self._discovered:
             return self._discovered[target]
@@ -302,7 +378,7 @@ class Sender:
             self._from_store.add(target)
             self._discovered[target] = stored.endpoints
             return stored.endpoints
-        skip = self._host_skip(target)
+        skip = self.out_of_time() or self._host_skip(target)
         if skip:
             return skip
         headers = stored.validators() if stored is not None else {}
@@ -310,17 +386,15 @@ class Sender:
         while True:
             attempts += 1
             try:
-                page = self.fetcher.fetch(target, headers=headers)
+                page = self.fetch(target, headers=headers)
             except FetchError as exc:
-                if _transient(exc) and attempts < self.options.attempts:
-                    self._backoff(attempts)
+                if _transient(exc) and self._retry(attempts):
                     continue
                 self._host_failed(exc, target)
                 self._discovered[target] = exc
                 return exc
             if page.status >= 500:
-                if attempts < self.options.attempts:
-                    self._backoff(attempts)
+                if self._retry(attempts):
                     continue
                 self._discovered[target] = f"HTTP {page.status}"
                 return self._discovered[target]
@@ -351,7 +425,7 @@ class Sender:
     def _post(self, protocol: str, endpoint: str, source: str, target: str, title: str, excerpt: str) -> FetchResult:
         # A 3xx answer to a POST is not followed (it would turn into a GET): WM §3.1.3, Bridgy.
         if protocol == "webmention":
-            return self.fetcher.fetch(
+            return self.fetch(
                 endpoint,
                 method="POST",
                 data={"source": source, "target": target},
@@ -359,7 +433,7 @@ class Sender:
                 accept="*/*",
             )
         if protocol == "pingback":
-            return self.fetcher.fetch(
+            return self.fetch(
                 endpoint,
                 method="POST",
                 data=pb.ping_request(source, target),
@@ -368,7 +442,7 @@ class Sender:
                 accept="text/xml",
             )
         body, content_type = tb.ping_body(url=source, title=title, excerpt=excerpt, blog_name=self.options.blog_name)
-        return self.fetcher.fetch(
+        return self.fetch(
             endpoint,
             method="POST",
             data=body,

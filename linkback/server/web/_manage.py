@@ -19,6 +19,7 @@ from linkback.errors import LinkbackError
 from linkback.mentions import _actions
 from linkback.mentions._sites import POLICIES, RULES
 from linkback.secrets import new_token
+from linkback.send import check_budget
 from linkback.server._app import state_of
 from linkback.server._jobs import queue_job
 from linkback.server.web._render import page
@@ -154,8 +155,22 @@ def send_params(form: dict[str, str]) -> dict[str, Any]:
         "all_links": _checked(form, "all_links"),
         "dry_run": _checked(form, "dry_run"),
         "blog_name": form.get("blog_name", "").strip(),
+        "budget": form_budget(form),
     }
     return params
+
+
+def form_budget(form: dict[str, str]) -> float:
+    """The form's ``budget`` in seconds (the job's default when left empty); a ValueError that
+    names the field, with the job's own rule for what is allowed."""
+    text = form.get("budget", "").strip()
+    if not text:
+        return jobs.SEND_BUDGET
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"budget: give a number of seconds, not {text!r}") from None
+    return check_budget(seconds)
 
 
 def http_url(text: str, field: str) -> str:
@@ -169,10 +184,11 @@ def http_url(text: str, field: str) -> str:
     return url
 
 
-def send_command(kind: str, url: str, *, all_links: bool, dry_run: bool, blog_name: str) -> str:
+def send_command(kind: str, url: str, *, all_links: bool, dry_run: bool, blog_name: str, budget: float) -> str:
     """``linkback send URL --dry-run``: the same sends from the terminal."""
     words = ["linkback", "send"] + ([url] if kind == "post" else [f"--{kind}", url])
     words += ["--all-links"] * all_links + ["--dry-run"] * dry_run + (["--blog-name", blog_name] if blog_name else [])
+    words += ["--budget", f"{budget:g}"] if budget != jobs.SEND_BUDGET else []
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -230,6 +246,10 @@ def _sends(
         http_status = max(http_status, 400)
     form = form or {}
     kind = form.get("kind", "post") if form.get("kind") in SEND_KINDS else "post"
+    try:
+        budget = form_budget(form)
+    except ValueError:  # the page says why above the form, which keeps what was typed
+        budget = jobs.SEND_BUDGET
     return page(
         request,
         "sends.html",
@@ -237,6 +257,7 @@ def _sends(
         form=form,
         kind=kind,
         kinds=tuple(SEND_KINDS),
+        budget=f"{budget:g}",
         error=error,
         rows=rows,
         columns=SENT_COLUMNS,
@@ -247,7 +268,7 @@ def _sends(
                           + (["--limit", str(count)] if count != SENT_ROWS else [])),  # fmt: skip
         send_cli=send_command(
             kind, form.get("url", "").strip() or "URL", all_links=_checked(form, "all_links"),
-            dry_run=_checked(form, "dry_run"), blog_name=form.get("blog_name", "").strip(),
+            dry_run=_checked(form, "dry_run"), blog_name=form.get("blog_name", "").strip(), budget=budget,
         ),  # fmt: skip
         http_status=http_status,
     )

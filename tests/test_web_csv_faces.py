@@ -101,7 +101,8 @@ def test_the_dashboards_csv_says_what_is_wrong_with_the_targets(client: TestClie
 
 def test_csv_values() -> None:
     assert [csv_value(v) for v in (None, 0, False, 2.5, "", "x")] == ["", 0, False, 2.5, "", "x"]
-    assert csv_value(["Victim Corp"]) == "Victim Corp" and csv_value(("a", None, 3)) == "a  3"
+    assert csv_value(["Victim Corp"]) == "Victim Corp" and csv_value(("a", None, 3)) == "a; ; 3"
+    assert csv_value(["Acme", "Acme Corp"]) == "Acme; Acme Corp"  # two terms, not three
     assert csv_value({"links": 2, "at": None}) == '{"links": 2, "at": null}'
     assert csv_value([{"a": 1}]) == '[{"a": 1}]' and csv_value([["x"]]) == '[["x"]]'
     assert cell_columns(["source", "cells", "links"], ["a.test", "b.test"]) == [

@@ -213,7 +213,8 @@ def test_the_downloads_are_every_row_of_the_report(client: TestClient) -> None:
 
 
 def test_the_clis_csv_is_the_download(db: str, client: TestClient, tmp_path: Path) -> None:
-    # A list cell is its items joined by spaces in both: "Acme Corp", never "['Acme Corp']".
+    # A list cell is its items joined by "; " in both: "Acme; Acme Corp", never "['Acme', 'Acme Corp']"
+    # (nor "Acme Acme Corp": three terms or two?).
     copy = tmp_path / "cli.duckdb"  # the CLI reads a copy: the server holds the file
     for suffix in ("", ".wal"):
         if Path(db + suffix).exists():
@@ -224,7 +225,7 @@ def test_the_clis_csv_is_the_download(db: str, client: TestClient, tmp_path: Pat
     assert result.stdout == download
     want = unlinked(store_of(client), SITE)
     got = list(csv.DictReader(io.StringIO(download)))
-    assert [r["terms"] for r in got] == [" ".join(r["terms"]) for r in want] and any(len(r["terms"]) > 1 for r in want)
+    assert [r["terms"] for r in got] == ["; ".join(r["terms"]) for r in want] and any(len(r["terms"]) > 1 for r in want)
     assert all("[" not in r["terms"] and "'" not in r["terms"] for r in got)
 
 

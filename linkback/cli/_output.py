@@ -176,21 +176,25 @@ def _plain(value: Any) -> Any:
     return plain(value)
 
 
+#: Between the items of a list in one CSV cell.
+LIST_SEPARATOR = "; "
+
+
 def csv_value(value: Any) -> Any:
     """A value as a CSV cell carries it, the same in the CLI's ``--format csv`` and the dashboard's
     downloads: the API's form (:func:`linkback.faces.plain`), None as an empty cell, a list of
-    plain values as its items joined by spaces (``terms`` ``['Victim Corp']`` is ``Victim Corp``,
-    as a table shows it), and anything nested (a dict, a list of them) as its JSON text, never
+    plain values as its items joined by ``"; "`` (not by spaces: ``['Acme', 'Acme Corp']`` would
+    read as three terms), and anything nested (a dict, a list of them) as its JSON text, never
     Python's ``repr``.
 
-    >>> [csv_value(v) for v in (None, 3, ["Victim Corp"], ["a", "b"], [], {"links": 2})]
-    ['', 3, 'Victim Corp', 'a b', '', '{"links": 2}']
+    >>> [csv_value(v) for v in (None, 3, ["Victim Corp"], ["Acme", "Acme Corp"], [], {"links": 2})]
+    ['', 3, 'Victim Corp', 'Acme; Acme Corp', '', '{"links": 2}']
     """
     if value is None:
         return ""
     value = plain(value)
     if isinstance(value, list) and not any(isinstance(v, (list, dict)) for v in value):
-        return " ".join("" if v is None else str(v) for v in value)
+        return LIST_SEPARATOR.join("" if v is None else str(v) for v in value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return value

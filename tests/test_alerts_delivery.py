@@ -10,6 +10,7 @@ import hmac
 import json
 import re
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -24,7 +25,7 @@ from serverkit import Hit, Page, PageServer
 from test_alerts import DAY, SITE, T0, check, ledger_link, observe, page
 
 from linkback import alerts as al
-from linkback.fetch import Fetcher, GuardPolicy
+from linkback.fetch import Fetcher, FetchLimits, GuardPolicy
 from linkback.server import Settings, create_app
 from linkback.store import Store
 
@@ -357,3 +358,53 @@ def test_the_atom_builder_drops_what_xml_cannot_carry() -> None:
         )
         == "2024-05-01T10:00:00Z"
     )
+
+
+class Silent:
+    """A webhook receiver on 127.0.0.1 that accepts connections and never answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.accepted: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}{path}"
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def test_a_hanging_webhook_is_called_once_per_pass_and_other_webhooks_get_theirs(
+    store: Store, receiver: PageServer
+) -> None:
+    silent = Silent()
+    try:
+        receiver.pages["/hook"] = Page(b"", 204)
+        al.alert_rule_add(store, SITE, "new_link", channel="webhook", address=silent.url("/hook"))
+        al.alert_rule_add(store, SITE, "new_link", channel="webhook", address=receiver.url("/hook"))
+        two_new_links(store)
+        al.evaluate_alerts(store, now=T0)
+        with Fetcher(policy=LOOPBACK, limits=FetchLimits(timeout=0.5, connect_timeout=0.5)) as fetcher:
+            done = al.deliver_alerts(store, fetcher=fetcher, settings=al.AlertSettings(), now=T0)
+        assert done == {"due": 4, "delivered": 2, "failed": 2, "emails": 0}
+        assert len(receiver.hits) == 2
+        assert len(silent.accepted) == 1  # its second alert was not sent after the first timed out
+        errors = sorted(a["last_error"] for a in alert_rows(store) if a["last_error"])
+        assert errors[0].endswith("took longer than 0.5 s")
+        assert errors[1] == "not sent: the webhook timed out earlier in this delivery pass"
+        # Both retried later, as any failure is.
+        assert all(a["next_attempt_at"] == T0 + timedelta(seconds=10) for a in alert_rows(store) if a["last_error"])
+    finally:
+        silent.close()

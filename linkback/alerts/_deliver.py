@@ -7,6 +7,11 @@ sha256=`` HMAC-SHA256 of the body with the rule's secret). Emails due together f
 go as one message. A failure counts an attempt, keeps its reason in ``last_error`` and is tried
 again 10 s, 30 s, 90 s... later (at most an hour apart), :data:`ATTEMPTS` times in all.
 
+Webhooks to different addresses are called at once (:data:`WEBHOOK_CONNECTIONS`), those to one
+address one after the other; an address that timed out or could not be reached is not called
+again in the same pass: its other alerts fail at once, saying so, and are retried later with
+theirs. One hanging receiver holds a pass for one timeout, not one per alert.
+
 The network calls happen outside any write; their outcomes are then stored in one write. One
 delivery runs at a time per database in a process, so the server's runner and an ``alerts_run``
 job never send the same alert twice.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +41,10 @@ ATTEMPTS = 8
 RETRY_SECONDS = 10.0
 #: Most alerts one delivery pass takes.
 PASS_LIMIT = 500
+#: Webhook addresses called at once in a pass.
+WEBHOOK_CONNECTIONS = 8
+#: FetchError reasons after which an address is not called again in the same pass.
+_ADDRESS_DOWN = {"timeout": "timed out", "connect": "could not be reached"}
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_LOCK = threading.Lock()
@@ -91,6 +101,11 @@ def _detail(text: str | None) -> Any:
 
 def post_webhook(fetcher: Fetcher, alert: dict[str, Any], settings: AlertSettings) -> str:
     """Call the rule's webhook for ``alert``; "" when it answered 2xx, else why not."""
+    return _call(fetcher, alert, settings)[0]
+
+
+def _call(fetcher: Fetcher, alert: dict[str, Any], settings: AlertSettings) -> tuple[str, str]:
+    """(why the call failed or "", and why its address is down for this pass or "")."""
     body = webhook_body(alert, settings)
     try:
         result = fetcher.fetch(
@@ -106,8 +121,20 @@ def post_webhook(fetcher: Fetcher, alert: dict[str, Any], settings: AlertSetting
             follow_redirects=False,
         )
     except FetchError as exc:
-        return str(exc) or type(exc).__name__
-    return "" if 200 <= result.status < 300 else f"HTTP {result.status}"
+        return str(exc) or type(exc).__name__, _ADDRESS_DOWN.get(exc.reason, "")
+    return ("" if 200 <= result.status < 300 else f"HTTP {result.status}"), ""
+
+
+def _post_to_address(fetcher: Fetcher, alerts: list[dict[str, Any]], settings: AlertSettings) -> dict[int, str]:
+    """The alerts of one address, in order, until it is found down: the rest fail at once."""
+    errors: dict[int, str] = {}
+    down = ""
+    for alert in alerts:
+        if down:
+            errors[alert["alert_id"]] = f"not sent: the webhook {down} earlier in this delivery pass"
+            continue
+        errors[alert["alert_id"]], down = _call(fetcher, alert, settings)
+    return errors
 
 
 def deliver_alerts(
@@ -165,11 +192,18 @@ def _post_all(
         raise LinkbackError(
             "this server was started without --allow-private, so its webhooks cannot reach private addresses"
         )
+    by_address: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for alert in hooks:
+        by_address[alert["address"]].append(alert)
+    errors: dict[int, str] = {}
     try:
-        return {a["alert_id"]: post_webhook(fetcher, a, settings) for a in hooks}
+        with ThreadPoolExecutor(min(WEBHOOK_CONNECTIONS, len(by_address)), thread_name_prefix="linkback-webhook") as pool:
+            for done in pool.map(lambda group: _post_to_address(fetcher, group, settings), by_address.values()):
+                errors |= done
     finally:
         if own is not None:
             own.close()
+    return errors
 
 
 def _record(store: Store, due: list[dict[str, Any]], errors: dict[int, str], now: datetime, base: float) -> None:

@@ -83,3 +83,39 @@ def test_requests_on_one_connection_at_a_steady_pace_are_all_answered(server) ->
         for _ in range(4):
             assert client.get("/api/count", params={"target": "http://a.example/"}).status_code == 200
             time.sleep(DEADLINE / 2)
+
+
+@pytest.fixture
+def capped(tmp_path, monkeypatch):
+    monkeypatch.setattr(_conn, "MAX_CONNECTIONS", 20)
+    monkeypatch.setattr(_conn, "MAX_PER_CLIENT", 3)
+    with ServerThread(Settings(db=str(tmp_path / "lb.duckdb"), admin_token="t" * 32)) as url:
+        yield url
+
+
+def _answered(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET /api/count?target=http://a.example/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    return sock.recv(1024)
+
+
+def test_one_address_cannot_hold_every_connection(capped, monkeypatch) -> None:
+    monkeypatch.setattr(_conn, "_uncapped", lambda address: False)  # the test's 127.0.0.1 as any client
+    held = [_open(capped) for _ in range(3)]
+    over = _open(capped)
+    answer = over.recv(1024)
+    assert answer.startswith(b"HTTP/1.1 503") and answer.endswith(b"too many connections from your address at once")
+    assert _closed_by_server(over)
+    held.pop().close()
+    time.sleep(0.2)  # the server sees it go
+    fresh = _open(capped)
+    assert _answered(fresh).startswith(b"HTTP/1.1 200")
+    for sock in [*held, over, fresh]:
+        sock.close()
+
+
+def test_loopback_clients_are_not_capped(capped) -> None:
+    # A reverse proxy on the same machine brings every visitor from one loopback address.
+    held = [_open(capped) for _ in range(5)]
+    assert _answered(held[-1]).startswith(b"HTTP/1.1 200")
+    for sock in held:
+        sock.close()

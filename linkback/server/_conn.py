@@ -9,11 +9,17 @@ every visitor, the public ``/webmention`` included, was answered 503 until they 
 connection that has not completed a request's head :data:`HEADER_SECONDS` after it opened, or
 after its previous response, is closed. A request whose head arrived is not hurried: its body
 has the limits of :mod:`._bodylimit`, and a long response (an export) takes what it takes.
+
+One address may hold at most :data:`MAX_PER_CLIENT` of those connections: beyond, a new one is
+answered 503 and closed at once, so one client cannot take every slot, however fast it sends its
+heads. Loopback addresses are not capped: behind a reverse proxy on the same machine every
+visitor comes from one of them (the proxy is where to cap them), and the local CLI is trusted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
@@ -23,6 +29,13 @@ MAX_CONNECTIONS = 500
 #: Seconds a connection has for the head of its next request (nginx's ``client_header_timeout``
 #: is 60 s; a browser or API client sends its head in one write, milliseconds).
 HEADER_SECONDS = 10.0
+#: Connections one address may hold at once (a fifth of all).
+MAX_PER_CLIENT = 100
+#: What a connection over that cap is answered before it is closed.
+_TOO_MANY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+    b"Retry-After: 10\r\nContent-Length: 46\r\n\r\ntoo many connections from your address at once"
+)
 
 
 class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
@@ -34,7 +47,18 @@ class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self._over_cap():
+            transport.write(_TOO_MANY)
+            transport.close()
+            return
         self._await_head()
+
+    def _over_cap(self) -> bool:
+        address = self.client[0] if self.client else None
+        if address is None or _uncapped(address):
+            return False
+        held = sum(1 for c in self.connections if c.client and c.client[0] == address)
+        return held > MAX_PER_CLIENT
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -61,6 +85,13 @@ class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         # no head has completed since.
         if self.cycle is cycle_then and (cycle_then is None or cycle_then.response_complete):
             self.transport.close()
+
+
+def _uncapped(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return True  # not an IP address (a Unix socket): nothing to tell clients apart by
 
 
 def uvicorn_options() -> dict[str, Any]:

@@ -112,7 +112,9 @@ class WorkerLost(LinkbackError):
     out-of-memory killer, a user), or by a fault such as the file it read being cut short under
     it. What was written before stays; the work it had is not done."""
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, written: object = None) -> None:
+        #: What had been written (committed) before, when the writer knows it (a PagesSummary).
+        self.written = written
         super().__init__(
             message
             or "an extraction worker process ended abruptly (killed by a signal: out of memory?)"

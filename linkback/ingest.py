@@ -416,6 +416,15 @@ def _archive_ids(store: Store, archive: ArchiveOf, via: str | None) -> Callable[
     return live
 
 
+def _telling_what_was_written(results: Iterator[Extracted], written: PagesSummary) -> Iterator[Extracted]:
+    """``results``; a worker that died on the way is a :class:`WorkerLost` that says what had been
+    written by then (a file resumed at once counts it as its own, not as duplicates)."""
+    try:
+        yield from results
+    except BrokenProcessPool as exc:
+        raise WorkerLost(written=written) from exc
+
+
 def _write_extracted(
     store: Store,
     results: Iterator[Extracted],
@@ -455,7 +464,7 @@ def _write_extracted(
         summary.skipped.update(merged.skipped)
         pending, pending_pages, pending_links = [], 0, 0
 
-    for result in results:
+    for result in _telling_what_was_written(results, summary):
         if result.batch is None:  # a flush
             write_pending()
             continue
@@ -569,10 +578,18 @@ def _ingest_file_retried(
     batches stay, as after a crash, and a later run resumes it."""
     identity = _workers.identity(path)
     before = replace(progress)
+    written: object = None
     for attempt in (1, 2):
         try:
-            return _ingest_file(path, kind, store, pool, workers, progress, on_progress), pool
+            fs = _ingest_file(path, kind, store, pool, workers, progress, on_progress)
+            if attempt == 2 and isinstance(written, PagesSummary):
+                # The first attempt's batches stay, and the second found them stored: they are
+                # this run's pages, not duplicates.
+                fs.pages, fs.links = fs.pages + written.pages, fs.links + written.links
+                fs.duplicates -= written.pages
+            return fs, pool
         except WorkerLost as exc:
+            written = exc.written
             assert pool is not None
             pool.shutdown(wait=False, cancel_futures=True)
             pool = _workers.pool(workers)

@@ -215,3 +215,34 @@ def test_a_file_that_changed_as_its_worker_died_is_not_resumed(tmp_path: Path, m
         f"{archive}: the file changed while it was read (a worker process reading it ended abruptly); "
         "run again to read it afresh"
     ]
+
+
+def test_a_file_resumed_after_its_worker_died_counts_what_it_wrote_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linkback import ingest as ingest_module
+
+    # Small ranges, each written as it comes: the worker dies with some written and more to do.
+    monkeypatch.setattr(_workers, "SPLIT_BYTES", 64 * 1024)
+    monkeypatch.setattr(ingest_module, "WRITE_PAGES_WITH_WORKERS", 1)
+    with Store(tmp_path / "clean.duckdb") as store:
+        (clean,) = ingest([ARCHIVE], store=store, workers=2).files
+    made: list = []
+
+    def recorded(workers: int):
+        made.append(REAL_POOL(workers))
+        return made[-1]
+
+    def kill_once(progress) -> None:
+        if len(made) == 1 and progress.pages and not getattr(made[0], "killed", False):
+            made[0].killed = True
+            for process in list(made[0]._processes.values()):
+                os.kill(process.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(_workers, "pool", recorded)
+    with Store(tmp_path / "two.duckdb") as store:
+        (f,) = ingest([ARCHIVE], store=store, workers=2, on_progress=kill_once).files
+        assert len(made) == 2 and f.status == "ingested"
+        assert (f.pages, f.links, f.duplicates, f.html_pages) == (clean.pages, clean.links, clean.duplicates,
+                                                                  clean.html_pages)  # fmt: skip
+        assert snapshot(store) == reference(tmp_path, ARCHIVE)

@@ -195,3 +195,18 @@ def test_a_frontier_made_before_the_reason_column_opens_and_resumes(tmp_path: Pa
         assert unfetched(store, "old", 1) == []  # the old failure has no reason: not made up
         frontier.commit(done=[("https://a.test/x", "failed", "robots_denied")])
         assert unfetched(store, "old", 1) == [("https://a.test/x", "failed", "robots_denied")]
+
+
+def test_every_reason_gets_places_in_the_list_however_many_one_has() -> None:
+    from linkback.crawl._run import UNFETCHED_LISTED, CrawlSummary
+
+    ended = [(f"http://a.example/{i}", "done", "robots_denied") for i in range(5965)]
+    ended += [("http://a.example/big", "failed", "too-big"), ("http://b.example/", "failed", "robots_unavailable")]
+    ended.sort(key=lambda e: (e[2], e[0]))  # as the frontier gives them
+    summary = CrawlSummary()
+    summary.note_unfetched(ended)
+    assert summary.unfetched == {"robots_denied": 5965, "too-big": 1, "robots_unavailable": 1}
+    listed = summary.unfetched_urls
+    assert len(listed) == UNFETCHED_LISTED
+    assert {u["reason"] for u in listed} == {"robots_denied", "too-big", "robots_unavailable"}
+    assert [u["reason"] for u in listed] == sorted(u["reason"] for u in listed)  # still in the frontier's order

@@ -61,8 +61,39 @@ class CrawlSummary:
         """Count and list the URLs that ended without a page (:func:`~linkback.crawl._frontier.unfetched`)."""
         self.unfetched = dict(Counter(reason or "" for _, _, reason in ended))
         self.unfetched_urls = [
-            {"url": url, "state": state, "reason": reason or ""} for url, state, reason in ended[:UNFETCHED_LISTED]
+            {"url": url, "state": state, "reason": reason or ""} for url, state, reason in listed_fairly(ended)
         ]
+
+
+def listed_fairly(
+    ended: Sequence[tuple[str, str, str | None]], limit: int | None = None
+) -> list[tuple[str, str, str | None]]:
+    """At most ``limit`` (UNFETCHED_LISTED) of ``ended``, each reason given an equal share of the
+    places (a reason with fewer URLs leaves its rest to the others), in their order: 6,000 URLs
+    robots.txt denied do not hide the one that was too big.
+
+    >>> listed_fairly([("a", "failed", "x"), ("b", "failed", "x"), ("c", "failed", "x"), ("d", "failed", "y")], 2)
+    [('a', 'failed', 'x'), ('d', 'failed', 'y')]
+    """
+    limit = UNFETCHED_LISTED if limit is None else limit
+    if len(ended) <= limit:
+        return list(ended)
+    by_reason: dict[str | None, list[int]] = {}
+    for i, (_, _, reason) in enumerate(ended):
+        by_reason.setdefault(reason, []).append(i)
+    places = dict.fromkeys(by_reason, 0)
+    left = limit
+    while left:
+        wanting = [r for r in by_reason if places[r] < len(by_reason[r])]
+        share = max(1, left // len(wanting))
+        for r in wanting:
+            more = min(share, len(by_reason[r]) - places[r], left)
+            places[r] += more
+            left -= more
+            if not left:
+                break
+    chosen = sorted(i for r, n in places.items() for i in by_reason[r][:n])
+    return [ended[i] for i in chosen]
 
 
 def user_agent(contact: str, agent: str | None = None) -> str:

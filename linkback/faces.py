@@ -51,6 +51,9 @@ class Face:
     #: A job's parameters that carry the caller's data (file contents): dropped from the stored
     #: parameters once the job has ended, so the jobs table does not keep a copy of them.
     payload: tuple[str, ...] = ()
+    #: A job's check of its parameters (by name), raising ValueError: run before it is queued,
+    #: so a caller hears at once what the job would only say when it ran.
+    check: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def path(self) -> str:
@@ -112,10 +115,15 @@ def _attached_files_unreadable(store: Any, exc: Exception) -> Exception | None:
 
 
 def _register(
-    kind: FaceKind, name: str | None, columns: Sequence[str], one: bool = False, payload: Sequence[str] = ()
+    kind: FaceKind,
+    name: str | None,
+    columns: Sequence[str],
+    one: bool = False,
+    payload: Sequence[str] = (),
+    check: Callable[[dict[str, Any]], None] | None = None,
 ) -> Callable[[Callable], Callable]:
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        face = Face(name or fn.__name__, kind, fn, tuple(columns), one, tuple(payload))
+        face = Face(name or fn.__name__, kind, fn, tuple(columns), one, tuple(payload), check)
         if face.name in FACES and FACES[face.name].fn is not fn:
             raise ValueError(f"two functions registered as {face.name!r}")
         FACES[face.name] = face
@@ -161,10 +169,13 @@ def action(name: str | None = None) -> Callable[[Callable], Callable]:
     return _register("action", name, ())
 
 
-def job(name: str | None = None, *, payload: Sequence[str] = ()) -> Callable[[Callable], Callable]:
+def job(
+    name: str | None = None, *, payload: Sequence[str] = (), check: Callable[[dict[str, Any]], None] | None = None
+) -> Callable[[Callable], Callable]:
     """Register a job: ``POST /api/v1/jobs/NAME`` queues it, ``GET /api/v1/jobs/ID`` follows it.
-    ``payload`` names parameters that carry the caller's data, dropped once the job has ended."""
-    return _register("job", name, (), payload=payload)
+    ``payload`` names parameters that carry the caller's data, dropped once the job has ended;
+    ``check(params)`` refuses parameters (ValueError) before the job is queued (422)."""
+    return _register("job", name, (), payload=payload, check=check)
 
 
 def load_all() -> dict[str, Face]:

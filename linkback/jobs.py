@@ -169,7 +169,13 @@ def rank_run(
     return asdict(summary)
 
 
-@job("send")
+def _check_send(params: dict[str, Any]) -> None:
+    from linkback.send import check_budget  # noqa: PLC0415 - the sender loads httpx
+
+    check_budget(params.get("budget", SEND_BUDGET))
+
+
+@job("send", check=_check_send)
 def send(
     store: Store,
     *,

@@ -450,3 +450,23 @@ def test_every_registered_job_runs_in_exactly_one_lane(monkeypatch: pytest.Monke
     # A job kind someone forgot to give a lane is still run (in the heavy lane), never left queued.
     monkeypatch.delitem(_jobs.LANES, "import")
     assert "import" in _jobs.kinds_of("heavy")
+
+
+def test_every_job_body_takes_numbers_and_booleans_as_json_has_them() -> None:
+    # Not coerced: "budget": true is no budget of 1 s, nor "workers": "5" a number.
+    from pydantic import ValidationError
+
+    from linkback.server.api._types import body_model
+
+    wrong = {bool: "yes", int: "5", float: True}
+    checked = 0
+    for face in load_all().values():
+        if face.kind != "job":
+            continue
+        model = body_model(face)
+        for name, field in model.model_fields.items():
+            if field.annotation in wrong:
+                with pytest.raises(ValidationError):
+                    model(**{name: wrong[field.annotation]})
+                checked += 1
+    assert checked >= 15  # (bools, ints and floats of crawl, send, ingest, rank, cc_fetch...)

@@ -60,6 +60,11 @@ def _queue_route(app: APIRouter, face: Face, auth: list[Any]) -> None:
     def endpoint(request: Request, body: Any) -> Response:
         state = state_of(request)
         params = given(face, body.model_dump())
+        if face.check is not None:
+            try:
+                face.check(params)
+            except ValueError as exc:
+                return JSONResponse({"detail": str(exc)}, status_code=422)
         job_id = queue_job(state.request_store(), face.name, params)
         state.jobs.wake()
         job = read_job(state.reader(), job_id, result=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import functools
 import inspect
+import operator
 import sys
 import types
 import typing
@@ -20,7 +21,7 @@ from typing import Any, Union
 
 import pyarrow as pa
 import typing_extensions
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, create_model
 
 from linkback import schema
 from linkback.faces import Face
@@ -140,9 +141,27 @@ def body_signature(model: type[BaseModel]) -> inspect.Signature:
     )
 
 
+#: A JSON body's numbers and booleans are taken as they are, not coerced: ``"budget": true`` is
+#: no budget of 1 s, nor ``"limit": "5"`` a number (a query string's are all text, and are).
+_STRICT: dict[Any, Any] = {int: StrictInt, float: StrictFloat, bool: StrictBool}
+
+
+def _strict(wire: Any) -> Any:
+    """``wire`` (``X``, ``list[X]``, either ``| None``) with its numbers and booleans strict."""
+    if wire in _STRICT:
+        return _STRICT[wire]
+    origin, args = typing.get_origin(wire), typing.get_args(wire)
+    if origin is list:
+        return list[_strict(args[0])]  # type: ignore[misc]
+    if origin in (typing.Union, types.UnionType):
+        return functools.reduce(operator.or_, (_strict(a) for a in args))
+    return wire
+
+
 def body_model(face: Face) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for param, wire in exposed(face):
+        wire = _strict(wire)
         default = param.default
         if default is inspect.Parameter.empty:
             default = ...

@@ -42,6 +42,8 @@ PRIVATE_HINT = (
 #: The seconds a send run may take unless told otherwise. Written out, as PRIVATE_HINT is (the
 #: sender's module loads httpx): tests/test_send_budget.py checks it is the sender's DEFAULT_BUDGET.
 SEND_BUDGET = 600.0
+#: How many of the URLs a send run left unfetched its result lists (all are counted).
+NOT_FETCHED_LISTED = 1000
 
 
 def _report(progress: ProgressFn | None, **counters: Any) -> None:
@@ -197,7 +199,8 @@ def send(
     ``budget`` is the seconds the run may take (above 0): once they are spent nothing more is
     fetched, and each target left is a ``failed`` row whose reason says so, for the next run.
     Returns the ``sends`` rows, messages for people, the number of failures, and what the budget
-    left: ``not_tried`` targets and ``not_fetched`` URLs (posts, feeds, sitemaps).
+    left: ``not_tried`` targets and ``not_fetched_count`` URLs (posts, feeds, sitemaps), the first
+    :data:`NOT_FETCHED_LISTED` of them in ``not_fetched``.
     """
     from linkback.fetch import Fetcher, GuardPolicy  # noqa: PLC0415
     from linkback.send import Sender, SendOptions, send_feed  # noqa: PLC0415
@@ -252,7 +255,8 @@ def send(
         "messages": messages,
         "failures": failures,
         "not_tried": not_tried,
-        "not_fetched": not_fetched,
+        "not_fetched": not_fetched[:NOT_FETCHED_LISTED],
+        "not_fetched_count": len(not_fetched),
     }
 
 

@@ -162,10 +162,24 @@ def test_a_hanging_target_is_cut_at_the_budget_not_at_its_timeout(web, store) ->
     finally:
         release.set()
     hanging, left = result.records
-    assert hanging.reason.startswith("discovery: timeout") and len(calls) == 1  # no second try past the budget
-    assert left.reason == "skipped: time budget of 0.5 s spent; run again to send the rest"
+    # Cut short by the budget, not failed: tried again by the next run, and no failure of this one.
+    assert hanging.reason == left.reason == "skipped: time budget of 0.5 s spent; run again to send the rest"
+    assert len(calls) == 1 and result.not_tried == 2  # no second try past the budget
     assert hits_on(web, "b.test") == 0
     assert 0.4 < elapsed < 1.5
+
+
+def test_a_post_whose_fetch_the_budget_cuts_short_is_skipped_not_failed(web, store) -> None:
+    release = threading.Event()
+    web.pages["/post"] = lambda hit: (release.wait(30), Page("<p>late</p>"))[1]
+    fetcher = Fetcher(policy=GuardPolicy(allow_private=True), resolver=loopback_resolver)
+    try:
+        result = make_sender(store, fetcher, budget=0.3).send_post(web.url("/post", "me.test"))
+    finally:
+        release.set()
+    assert (result.status, result.error, result.retry) == ("skipped", "", True)
+    messages: list = []
+    assert jobs._post_messages(result, messages) == 0  # no failure: the next run sends for it
 
 
 # --- feeds ---------------------------------------------------------------------------------------
@@ -199,6 +213,41 @@ def test_a_feed_not_fetched_before_the_budget_ran_out_is_listed_whole(web, store
     clock.now += 100
     feed_url = web.url("/feed.xml", "me.test")
     assert send_feed(sender, feed_url).not_fetched == [feed_url] and web.hits == []
+
+
+def test_a_sitemap_is_not_walked_further_once_the_budget_is_spent(web, store) -> None:
+    clock = Clock()
+    posts = [web.url(f"/p{i}", "me.test") for i in range(50)]
+    web.pages["/sitemap.xml"] = Page(
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"<url><loc>{url}</loc></url>" for url in posts) + "</urlset>",
+        headers={"Content-Type": "application/xml"},
+    )
+    for i in range(50):
+        web.pages[f"/p{i}"] = post_page()
+    reads = []
+    sender = make_sender(store, SlowFetcher(clock), clock)
+    real_read = sender.read
+    sender.read = lambda fn: (reads.append(fn), real_read(fn))[1]  # type: ignore[method-assign]
+    # The sitemap at 0 s, post 0 at 30, post 1 at 60, post 2 at 90: then the budget of 100 s is spent.
+    result = send_feed(sender, web.url("/sitemap.xml", "me.test"))
+    assert [p.url for p in result.posts] == posts[:3] and result.not_fetched == posts[3:]
+    assert len(reads) < 20  # the store is not read for each of the 47 entries left
+
+
+def test_the_job_lists_the_first_urls_left_and_counts_them_all(web, tmp_path, slow_run, monkeypatch) -> None:
+    monkeypatch.setattr(jobs, "NOT_FETCHED_LISTED", 2)
+    posts = [web.url(f"/p{i}") for i in range(6)]
+    for i in range(6):
+        web.pages[f"/p{i}"] = post_page()
+    with Store(str(tmp_path / "lb.duckdb")) as store:
+        result = jobs.send(store, posts=posts, allow_private=True, budget=100)
+    # Posts 0-3 at 0, 30, 60 and 90 s; 4 and 5 left.
+    assert (result["not_fetched"], result["not_fetched_count"]) == (posts[4:6], 2)
+    monkeypatch.setattr(jobs, "NOT_FETCHED_LISTED", 1)
+    with Store(str(tmp_path / "lb2.duckdb")) as store:
+        result = jobs.send(store, posts=posts, allow_private=True, budget=100)
+    assert (result["not_fetched"], result["not_fetched_count"]) == (posts[4:5], 2)
 
 
 # --- the job and the CLI -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import duckdb
 from linkback.errors import FetchError, LinkbackError, SourceError
 from linkback.fetch import FetchResult
 from linkback.send._history import save_source_state, source_state
-from linkback.send._sender import PostResult, Sender
+from linkback.send._sender import OutOfTime, PostResult, Sender
 from linkback.sources.feeds import FeedEntry, parse_feed
 from linkback.urls import normalize
 
@@ -70,6 +70,8 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
             headers=headers,
             accept="application/atom+xml,application/rss+xml,application/xml,text/xml;q=0.9,*/*;q=0.1",
         )
+    except OutOfTime:
+        return FeedResult(url, not_fetched=[url])
     except FetchError as exc:
         return FeedResult(url, error=f"cannot fetch: {exc}")
     if fetched.status == 304:
@@ -90,7 +92,11 @@ def send_feed(sender: Sender, url: str, *, kind: str = "feed", _depth: int = 0) 
         # A child that could not be read, or had a failure to retry, must be read again next
         # time: the index's validators are not kept (else a 304 would hide the child).
         result.retry += sub.retry + (1 if sub.error else 0)
-    for entry in feed.entries:
+    for i, entry in enumerate(feed.entries):
+        if sender.out_of_time():
+            # Not one more look, at the store or the web: a sitemap may have 50,000 entries.
+            result.not_fetched += [e.url for e in feed.entries[i:]]
+            break
         changed, page = _changed(sender, entry)
         if not changed:
             result.unchanged += 1

@@ -84,6 +84,12 @@ def budget_spent(budget: float) -> str:
 Reader = Callable[[Callable[[duckdb.DuckDBPyConnection], Any]], Any]
 
 
+class OutOfTime(FetchError):
+    """A fetch whose timeout was cut to the run's time left, and which took all of it: the run's
+    time budget ran out during it. What it was for was not tried (a TrackBack's ping excepted:
+    it may have been taken, as after any timeout)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SendOptions:
     all_links: bool = False
@@ -193,8 +199,20 @@ class Sender:
 
     def fetch(self, url: str, **kwargs: Any) -> FetchResult:
         """The fetcher's fetch with its timeouts cut to the time left, so that a fetch begun just
-        before the budget runs out does not hold the run for a whole timeout past it."""
-        return self.fetcher.fetch(url, limits=self._limits_left(), **kwargs)
+        before the budget runs out does not hold the run for a whole timeout past it; one that
+        times out so is :class:`OutOfTime`."""
+        limits = self._limits_left()
+        try:
+            return self.fetcher.fetch(url, limits=limits, **kwargs)
+        except FetchError as exc:
+            cut = limits.timeout < self.fetcher.limits.timeout
+            if cut and exc.reason == "timeout" and not isinstance(exc, BlockedAddress):
+                raise OutOfTime(
+                    f"the run's time budget of {self.options.budget:g} s ran out during the fetch",
+                    url=exc.url or url,
+                    reason="timeout",
+                ) from exc
+            raise
 
     def _limits_left(self) -> FetchLimits:
         limits = self.fetcher.limits
@@ -239,6 +257,8 @@ class Sender:
             return PostResult(source, "skipped", retry=True)
         try:
             post = fetched if fetched is not None else self.fetch(source)
+        except OutOfTime:
+            return PostResult(source, "skipped", retry=True)
         except FetchError as exc:
             return PostResult(source, "failed", f"cannot fetch the post: {exc}", retry=_transient(exc))
         earlier = self.read(lambda con: previous_targets(con, source))
@@ -346,6 +366,8 @@ class Sender:
             except BlockedAddress as exc:
                 return record(protocol, endpoint, "refused", f"endpoint address: {exc.reason}", attempts=attempts)
             except FetchError as exc:
+                if isinstance(exc, OutOfTime) and protocol != "trackback":
+                    return record(protocol, endpoint, "failed", self._budget_reason, attempts=attempts)
                 # A TrackBack that timed out may have been taken: sent again, it could be a second
                 # ping (Webmention and Pingback name a pair, which the receiver keeps once).
                 again = not (protocol == "trackback" and exc.reason == "timeout")
@@ -387,6 +409,8 @@ class Sender:
             attempts += 1
             try:
                 page = self.fetch(target, headers=headers)
+            except OutOfTime:
+                return self._budget_reason  # not kept: the next run asks the target again
             except FetchError as exc:
                 if _transient(exc) and self._retry(attempts):
                     continue

@@ -526,3 +526,42 @@ def test_an_unknown_header_of_a_million_columns_is_quoted_in_part() -> None:
 
     message = str(unrecognised([f"col{i}" for i in range(1_000_000)], FORMATS))
     assert "'col19', ... (1,000,000 columns)" in message and "'col20'" not in message and len(message) < 3000
+
+
+def test_files_are_imported_a_few_at_a_time_with_the_same_summary(tmp_path: Path, monkeypatch) -> None:
+    from linkback.imports import _job
+
+    names = ["ahrefs-backlinks.csv", "bing-backlinks.csv", "unknown.csv", "semrush-backlinks.csv"]
+    paths = [DATA / n for n in names] + [tmp_path / "missing.csv"]
+    with Store(tmp_path / "whole.duckdb") as store:
+        whole = import_files(store, paths, site=SITE)
+    calls = []
+    real = _job.import_claims
+
+    def counted(store, *, files, **kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append([f["name"] for f in files])
+        return real(store, files=files, **kw)
+
+    monkeypatch.setattr(_job, "import_claims", counted)
+    monkeypatch.setattr(_job, "JOB_BYTES", 1)  # each file a job of its own: one file's bytes held at once
+    with Store(tmp_path / "apart.duckdb") as store:
+        apart = import_files(store, paths, site=SITE)
+    assert calls == [[str(p)] for p in paths[:4]]
+    assert apart == whole and whole["failed"] == 2 and whole["files"][-1]["name"] == str(paths[-1])
+
+
+def test_no_store_is_made_for_files_none_of_which_could_be_read(tmp_path: Path) -> None:
+    opened = []
+    result = import_files(lambda: opened.append(1), [tmp_path / "missing.csv", tmp_path], site=SITE)
+    assert opened == [] and result["failed"] == 2 and [f["status"] for f in result["files"]] == ["failed"] * 2
+
+
+def test_metrics_stored_in_other_words_but_equal_are_unchanged(store: Store) -> None:
+    import_files(store, [DATA / "ahrefs-backlinks.csv"])
+    (before,) = store.con.execute("SELECT metrics FROM claims ORDER BY claim_id LIMIT 1").fetchall()[0]
+    reordered = json.dumps(dict(reversed(list(json.loads(before).items()))), separators=(",", ":"))
+    assert reordered != before
+    store.con.execute("UPDATE claims SET metrics = ? WHERE claim_id = (SELECT min(claim_id) FROM claims)", [reordered])
+    again = import_files(store, [DATA / "ahrefs-backlinks.csv"])
+    assert (again["added"], again["changed"], again["unchanged"]) == (0, 0, 3)
+    assert store.con.execute("SELECT metrics FROM claims ORDER BY claim_id LIMIT 1").fetchall()[0][0] == reordered

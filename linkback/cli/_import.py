@@ -1,8 +1,10 @@
 """``linkback import`` (exports into claims), ``linkback claims`` (the report that lists them) and
 ``linkback imports`` (the files imported)."""
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,8 +26,7 @@ from linkback.imports import (
     LEVELS,
     VIAS,
     claims,
-    import_claims,
-    read_import_files,
+    import_files,
 )
 from linkback.imports._report import IMPORT_COLUMNS, imports
 from linkback.store import Store
@@ -96,22 +97,17 @@ def import_command(
 
     Example: linkback import ahrefs-backlinks.csv latest-links.csv --site example.com
     """
-    # The files are this command's: read here, so a server gets their bytes, not a path.
-    files, refused = read_import_files(paths)
-    if not files:  # nothing readable: the refusals alone, and no store opened (or made) for them
-        result: dict[str, Any] = {
-            "files": [],
-            **dict.fromkeys(("rows", "added", "changed", "unchanged", "rejected", "failed"), 0),
-        }
-    else:
-        with writable_store(db) as store:
-            if quiet or not err.is_terminal:
-                result = import_claims(store, files=files, site=site, file_format=file_format.value)
-            else:
-                result = _import_with_progress(store, files, site, file_format.value)
-    for r in refused:
-        result["files"].append({"name": r["name"], "status": "failed", "error": r["reason"]})
-    result["failed"] += len(refused)  # a file that could not be read failed too
+    # The files are this command's: read here, one at a time, so a server gets their bytes, not
+    # a path, and only one file's bytes are held at once.
+    with contextlib.ExitStack() as stack:
+
+        def opened() -> Store:  # only once a file could be read: a list of refusals makes no store
+            return stack.enter_context(writable_store(db))
+
+        if quiet or not err.is_terminal:
+            result = import_files(opened, paths, site=site, file_format=file_format.value)
+        else:
+            result = _import_with_progress(opened, paths, site, file_format.value)
     if output == "json":
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -121,7 +117,9 @@ def import_command(
         raise typer.Exit(1)
 
 
-def _import_with_progress(store: Store, files: list[Any], site: str | None, file_format: str) -> dict[str, Any]:
+def _import_with_progress(
+    store: Callable[[], Store], paths: list[Path], site: str | None, file_format: str
+) -> dict[str, Any]:
     columns = (SpinnerColumn(), TextColumn("[bold]import[/bold] {task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("", total=None)
@@ -131,7 +129,7 @@ def _import_with_progress(store: Store, files: list[Any], site: str | None, file
             where = f"{counters.get('done', 0) + 1}/{counters.get('total', 0)}"
             bar.update(task, description=f"{where} {counters.get('stage', '')}" + (f" {rows:,} rows" if rows else ""))
 
-        return import_claims(store, files=files, site=site, file_format=file_format, progress=update)
+        return import_files(store, paths, site=site, file_format=file_format, progress=update)
 
 
 _COUNTS = (("rows", "rows"), ("new", "added"), ("updated", "changed"), ("same", "unchanged"), ("refused", "rejected"))

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,22 +151,74 @@ def _read_export(path: Path) -> tuple[bytes | None, str]:
     return data, ""
 
 
+#: Files read are imported together, one job, up to this many bytes: a larger file is a job of
+#: its own, so that no more than one large file's bytes are held at once.
+JOB_BYTES = 64 * 2**20
+
+
 def import_files(
-    store: Store,
+    store: Store | Callable[[], Any],
     paths: Sequence[str | os.PathLike[str]],
     *,
     site: str | None = None,
     file_format: str = "auto",
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """:func:`import_claims` for files on this machine: reads them, imports them (in the server
-    that owns the store, if one does), and adds those it could not read to the summary as failed."""
-    files, refused = read_import_files(paths)
-    result = import_claims(store, files=files, site=site, file_format=file_format, progress=progress)
-    for r in refused:
-        result["files"].append(_failed(r["name"], r["reason"]))
-    result["failed"] = result.get("failed", 0) + len(refused)
-    return result
+    """:func:`import_claims` for files on this machine, read here and imported (in the server that
+    owns the store, if one does) a few at a time, :data:`JOB_BYTES` of them at most or one larger
+    file; those that could not be read are in the summary as failed. ``store`` may be a callable
+    that opens it, called once a file could be read (none could: none is opened)."""
+    candidates(file_format)  # an unknown format or site is the caller's mistake: before any file is read
+    site_host(site)
+    results: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    batch: list[ImportFile] = []
+    size = first = 0
+
+    def flush() -> None:
+        nonlocal store, batch, size
+        if batch:
+            store = store() if callable(store) else store
+            report = _one_of(progress, first, len(paths))
+            results.append(import_claims(store, files=batch, site=site, file_format=file_format, progress=report))
+        batch, size = [], 0
+
+    for done, path in enumerate(paths):
+        data, why = _read_export(Path(path))
+        if data is None:
+            refused.append(_failed(str(path), why))
+            continue
+        if batch and size + len(data) > JOB_BYTES:
+            flush()
+        if not batch:
+            first = done
+        batch.append({"name": str(path), "data": base64.b64encode(data).decode("ascii")})
+        size += len(data)
+        del data
+    flush()
+    return merged_results([*results, {"files": refused, "failed": len(refused)}])
+
+
+def _one_of(progress: ProgressFn | None, done: int, total: int) -> ProgressFn | None:
+    """``progress`` for one file's import, as the ``done``-th of ``total``."""
+    if progress is None:
+        return None
+    fn = progress
+
+    def shifted(counters: dict[str, Any]) -> None:
+        if counters.get("stage") != "done":
+            fn({**counters, "done": done + counters.get("done", 0), "total": total})
+
+    return shifted
+
+
+def merged_results(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The summaries of several :func:`import_claims` calls as one."""
+    return {
+        "files": [f for r in results for f in r["files"]],
+        **{k: sum(r.get(k, 0) for r in results) for k in ("rows", "added", "changed", "unchanged", "rejected")},
+        "failed": sum(r.get("failed", 0) for r in results),
+    }
 
 
 def _failed(name: str, reason: str) -> dict[str, Any]:

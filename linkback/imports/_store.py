@@ -151,41 +151,71 @@ def _upsert(
     new, old = batch.filter(known), stored.table.take(at.filter(known))
     if not new.num_rows:
         return {"added": batch.num_rows, "changed": 0, "unchanged": 0}
-    # Most claims of a file imported again are as stored: found so column by column; only the
-    # others are compared (and merged) claim by claim.
-    alike = _alike(new, old, spooled.values)
-    same_old = old.filter(alike)
-    touched = same_old.filter(pc.not_equal(same_old.column("import_id"), import_id)).column("claim_id").to_pylist()
-    changed: list[dict[str, Any]] = []
-    unlike = pc.invert(alike)
-    for given, row in zip(new.filter(unlike).to_pylist(), old.filter(unlike).to_pylist(), strict=True):
-        values = {k: given[k] for k in spooled.values}
-        if _same(row, values, given["metrics"], spooled.metrics):
-            if row["import_id"] != import_id:
-                touched.append(row["claim_id"])
-        else:
-            changed.append({"claim_id": row["claim_id"], **_merged(row, values, given["metrics"], spooled.metrics)})
-    _update(store, changed, import_id, now)
-    if touched:
-        store.con.register("_touched", pa.table({"claim_id": pa.array(touched, pa.int64())}))
+    # Column by column: the attributes the file gives equal the stored ones, or not. Only the
+    # metrics, JSON, are merged claim by claim, and only where their text differs.
+    same_values = _same_values(new, old, spooled.values)
+    given, kept = new.column("metrics").to_pylist(), old.column("metrics").to_pylist()
+    merged_metrics: list[str | None] = []
+    changes: list[bool] = []
+    for equal, metrics, before in zip(same_values.to_pylist(), given, kept, strict=True):
+        before = before or "{}"
+        merged = before if metrics == before else _merged_metrics(before, metrics, spooled.metrics)
+        merged_metrics.append(merged)
+        changes.append(not equal or merged != before)
+    changed = pa.array(changes, pa.bool_())
+    _update(store, _changed_rows(new.filter(changed), old.filter(changed), spooled.values,
+                                 pa.array(merged_metrics, pa.string()).filter(changed)), import_id, now)  # fmt: skip
+    same = old.filter(pc.invert(changed))
+    touched = same.filter(pc.not_equal(same.column("import_id"), import_id)).column("claim_id")
+    if len(touched):
+        store.con.register("_touched", pa.table({"claim_id": touched}))
         try:
             store.con.execute(
                 "UPDATE claims SET import_id = ? WHERE claim_id IN (SELECT claim_id FROM _touched)", [import_id]
             )
         finally:
             store.con.unregister("_touched")
-    return {"added": batch.num_rows - new.num_rows, "changed": len(changed), "unchanged": new.num_rows - len(changed)}
+    n_changed = pc.sum(changed).as_py() or 0
+    return {"added": batch.num_rows - new.num_rows, "changed": n_changed, "unchanged": new.num_rows - n_changed}
 
 
-def _alike(new: pa.RecordBatch, old: pa.Table, values: tuple[str, ...]) -> Any:
-    """Which claims of ``new`` have exactly the stored ``old`` claim's attributes and metrics
-    JSON (True: merging it changes nothing; False: it may)."""
-    alike = pc.equal(new.column("metrics"), pc.coalesce(old.column("metrics"), "{}"))
+def _same_values(new: pa.RecordBatch, old: pa.Table, values: tuple[str, ...]) -> pa.Array:
+    """Which claims of ``new`` give the attributes the stored ``old`` claims have (nulls alike)."""
+    same = pa.array([True] * new.num_rows, pa.bool_())
     for k in values:
         given, kept = new.column(k), old.column(k).cast(new.schema.field(k).type)
         equal = pc.or_kleene(pc.equal(given, kept), pc.and_(pc.is_null(given), pc.is_null(kept)))
-        alike = pc.and_kleene(alike, equal)
-    return pc.fill_null(alike, False)
+        same = pc.and_kleene(same, equal)
+    return pc.fill_null(same, False)
+
+
+def _merged_metrics(stored_json: str, given_json: str, names: tuple[str, ...]) -> str:
+    """The stored metrics with those the file has columns for (``names``) replaced by the
+    ``given`` ones, or removed where it gives none; the stored text when that changes nothing."""
+    stored, given = json.loads(stored_json), json.loads(given_json)
+    merged = dict(stored)
+    for name in names:
+        if name in given:
+            merged[name] = given[name]
+        else:
+            merged.pop(name, None)
+    return stored_json if merged == stored else _metrics_json(merged)
+
+
+def _changed_rows(new: pa.RecordBatch, old: pa.Table, values: tuple[str, ...], metrics: pa.Array) -> pa.Table:
+    """The claims to update: their id, the attributes the file gives (the others as stored) and
+    their merged metrics."""
+    columns = {"claim_id": old.column("claim_id")}
+    for k in ATTRIBUTES:
+        typ = schema.CLAIMS.field(k).type
+        columns[k] = new.column(k) if k in values else old.column(k).cast(typ)
+    columns["metrics"] = metrics
+    fields = [schema.CLAIMS.field(k) for k in ("claim_id", *_STORED)]
+    return pa.Table.from_arrays([_chunked(columns[f.name]) for f in fields], schema=pa.schema(fields))
+
+
+def _chunked(column: Any) -> pa.ChunkedArray:
+    return column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
 
 
 class _Stored:
@@ -206,31 +236,6 @@ class _Stored:
         finally:
             store.con.unregister("_claim_keys")
         self.row = dict(zip(self.table.column("claim_key").to_pylist(), range(self.table.num_rows), strict=True))
-
-
-def _same(old: dict[str, Any], values: dict[str, Any], metrics: str, names: tuple[str, ...]) -> bool:
-    """Would merging a claim (its ``values``, its ``metrics`` JSON, of the metric ``names`` its
-    file has columns for) into the stored ``old`` change nothing?"""
-    if any(old[k] != v for k, v in values.items()):
-        return False
-    if metrics == (old["metrics"] or "{}"):
-        return True  # the common case (the same export again), without parsing JSON
-    stored, given = json.loads(old["metrics"] or "{}"), json.loads(metrics)
-    return all(stored.get(k) == given[k] if k in given else k not in stored for k in names)
-
-
-def _merged(old: dict[str, Any], values: dict[str, Any], metrics: str, names: tuple[str, ...]) -> dict[str, Any]:
-    """The stored attributes and metrics (JSON) with those the claim's file has columns for replaced."""
-    merged = {k: old[k] for k in ATTRIBUTES}
-    merged.update(values)
-    stored, given = json.loads(old["metrics"] or "{}"), json.loads(metrics)
-    for name in names:
-        if name in given:
-            stored[name] = given[name]
-        else:
-            stored.pop(name, None)
-    merged["metrics"] = _metrics_json(stored)
-    return merged
 
 
 def _metrics_json(metrics: dict[str, Any]) -> str:
@@ -257,13 +262,11 @@ def _insert(store: Store, batch: pa.RecordBatch, via: str, import_id: int, now: 
         store.con.unregister("_new_claims")
 
 
-def _update(store: Store, rows: list[dict[str, Any]], import_id: int, now: datetime) -> None:
-    if not rows:
+def _update(store: Store, rows: pa.Table, import_id: int, now: datetime) -> None:
+    if not rows.num_rows:
         return
-    fields = [schema.CLAIMS.field("claim_id"), *(schema.CLAIMS.field(k) for k in _STORED)]
-    table = pa.Table.from_pylist(rows, schema=pa.schema(fields))
     sets = ", ".join(f"{k} = u.{k}" for k in _STORED)
-    store.con.register("_changed_claims", table)
+    store.con.register("_changed_claims", rows)
     try:
         store.con.execute(
             f"UPDATE claims SET {sets}, import_id = ?, updated_at = ? FROM _changed_claims u "

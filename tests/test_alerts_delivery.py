@@ -403,8 +403,24 @@ def test_a_hanging_webhook_is_called_once_per_pass_and_other_webhooks_get_theirs
         assert len(silent.accepted) == 1  # its second alert was not sent after the first timed out
         errors = sorted(a["last_error"] for a in alert_rows(store) if a["last_error"])
         assert errors[0].endswith("took longer than 0.5 s")
-        assert errors[1] == "not sent: the webhook timed out earlier in this delivery pass"
+        assert errors[1] == "not sent: the webhook's host timed out earlier in this delivery pass"
         # Both retried later, as any failure is.
         assert all(a["next_attempt_at"] == T0 + timedelta(seconds=10) for a in alert_rows(store) if a["last_error"])
     finally:
         silent.close()
+
+
+def test_webhooks_on_different_hosts_are_called_at_once(store: Store) -> None:
+    # The first receiver answers only once the second has been called: one after the other, the
+    # first would time out waiting.
+    second_called = threading.Event()
+    with PageServer() as first, PageServer() as second:
+        first.pages["/hook"] = lambda hit: (second_called.wait(5), Page(b"", 204))[1]
+        second.pages["/hook"] = lambda hit: (second_called.set(), Page(b"", 204))[1]
+        al.alert_rule_add(store, SITE, "new_link", channel="webhook", address=first.url("/hook"))
+        al.alert_rule_add(store, SITE, "new_link", channel="webhook", address=second.url("/hook"))
+        observe(store, page("https://blog.org/post", [("https://example.com/a", "A", "")], T0))
+        al.evaluate_alerts(store, now=T0)
+        with Fetcher(policy=LOOPBACK, limits=FetchLimits(timeout=2, connect_timeout=2)) as fetcher:
+            done = al.deliver_alerts(store, fetcher=fetcher, settings=al.AlertSettings(), now=T0)
+    assert done == {"due": 2, "delivered": 2, "failed": 0, "emails": 0}

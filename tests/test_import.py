@@ -565,3 +565,9 @@ def test_metrics_stored_in_other_words_but_equal_are_unchanged(store: Store) -> 
     again = import_files(store, [DATA / "ahrefs-backlinks.csv"])
     assert (again["added"], again["changed"], again["unchanged"]) == (0, 0, 3)
     assert store.con.execute("SELECT metrics FROM claims ORDER BY claim_id LIMIT 1").fetchall()[0][0] == reordered
+
+
+def test_a_bad_site_is_an_error_line_not_a_traceback(tmp_path: Path) -> None:
+    result = cli("import", str(DATA / "ahrefs-backlinks.csv"), "--site", "bad host!", "--db", str(tmp_path / "x.duckdb"))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
+    assert "--site 'bad host!'" in result.stderr and not (tmp_path / "x.duckdb").exists()

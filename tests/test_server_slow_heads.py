@@ -119,3 +119,13 @@ def test_loopback_clients_are_not_capped(capped) -> None:
     assert _answered(held[-1]).startswith(b"HTTP/1.1 200")
     for sock in held:
         sock.close()
+
+
+@pytest.mark.parametrize(
+    ("address", "uncapped"),
+    [("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True), ("203.0.113.9", False),
+     ("::ffff:203.0.113.9", False), ("2001:db8::1", False)],  # fmt: skip
+)
+def test_loopback_is_loopback_on_a_dual_stack_socket_too(address: str, uncapped: bool) -> None:
+    # linkback serve --host :: sees a proxy on 127.0.0.1 as ::ffff:127.0.0.1.
+    assert _conn._uncapped(address) is uncapped

@@ -7,10 +7,10 @@ sha256=`` HMAC-SHA256 of the body with the rule's secret). Emails due together f
 go as one message. A failure counts an attempt, keeps its reason in ``last_error`` and is tried
 again 10 s, 30 s, 90 s... later (at most an hour apart), :data:`ATTEMPTS` times in all.
 
-Webhooks to different addresses are called at once (:data:`WEBHOOK_CONNECTIONS`), those to one
-address one after the other; an address that timed out or could not be reached is not called
-again in the same pass: its other alerts fail at once, saying so, and are retried later with
-theirs. One hanging receiver holds a pass for one timeout, not one per alert.
+Webhooks to different hosts are called at once (:data:`WEBHOOK_CONNECTIONS`), those to one host
+one after the other; a host that timed out or could not be reached is not called again in the
+same pass: its other alerts (whatever their path) fail at once, saying so, and are retried later
+with theirs. One hanging receiver holds a pass for one timeout, not one per alert.
 
 The network calls happen outside any write; their outcomes are then stored in one write. One
 delivery runs at a time per database in a process, so the server's runner and an ``alerts_run``
@@ -25,6 +25,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from linkback.alerts._mail import AlertSettings, compose, send_mail
 from linkback.errors import FetchError, LinkbackError
@@ -43,7 +44,7 @@ RETRY_SECONDS = 10.0
 PASS_LIMIT = 500
 #: Webhook addresses called at once in a pass.
 WEBHOOK_CONNECTIONS = 8
-#: FetchError reasons after which an address is not called again in the same pass.
+#: FetchError reasons after which a host is not called again in the same pass.
 _ADDRESS_DOWN = {"timeout": "timed out", "connect": "could not be reached"}
 
 _LOCKS: dict[str, threading.Lock] = {}
@@ -125,13 +126,13 @@ def _call(fetcher: Fetcher, alert: dict[str, Any], settings: AlertSettings) -> t
     return ("" if 200 <= result.status < 300 else f"HTTP {result.status}"), ""
 
 
-def _post_to_address(fetcher: Fetcher, alerts: list[dict[str, Any]], settings: AlertSettings) -> dict[int, str]:
-    """The alerts of one address, in order, until it is found down: the rest fail at once."""
+def _post_to_host(fetcher: Fetcher, alerts: list[dict[str, Any]], settings: AlertSettings) -> dict[int, str]:
+    """The alerts of one host, in order, until it is found down: the rest fail at once."""
     errors: dict[int, str] = {}
     down = ""
     for alert in alerts:
         if down:
-            errors[alert["alert_id"]] = f"not sent: the webhook {down} earlier in this delivery pass"
+            errors[alert["alert_id"]] = f"not sent: the webhook's host {down} earlier in this delivery pass"
             continue
         errors[alert["alert_id"]], down = _call(fetcher, alert, settings)
     return errors
@@ -192,18 +193,25 @@ def _post_all(
         raise LinkbackError(
             "this server was started without --allow-private, so its webhooks cannot reach private addresses"
         )
-    by_address: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for alert in hooks:
-        by_address[alert["address"]].append(alert)
+        by_host[_host(alert["address"])].append(alert)
     errors: dict[int, str] = {}
     try:
-        with ThreadPoolExecutor(min(WEBHOOK_CONNECTIONS, len(by_address)), thread_name_prefix="linkback-webhook") as pool:
-            for done in pool.map(lambda group: _post_to_address(fetcher, group, settings), by_address.values()):
+        with ThreadPoolExecutor(min(WEBHOOK_CONNECTIONS, len(by_host)), thread_name_prefix="linkback-webhook") as pool:
+            for done in pool.map(lambda group: _post_to_host(fetcher, group, settings), by_host.values()):
                 errors |= done
     finally:
         if own is not None:
             own.close()
     return errors
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return url  # the fetch says what is wrong with it
 
 
 def _record(store: Store, due: list[dict[str, Any]], errors: dict[int, str], now: datetime, base: float) -> None:

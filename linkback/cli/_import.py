@@ -17,8 +17,9 @@ from rich.text import Text
 
 from linkback.cli import _table
 from linkback.cli._app import app
-from linkback.cli._output import Report, WideOption, report_command, writable_store
+from linkback.cli._output import Report, WideOption, fail, report_command, writable_store
 from linkback.cli._reports import TargetArg
+from linkback.errors import LinkbackError
 from linkback.imports import (
     CHOICES,
     CLAIM_COLUMNS,
@@ -104,10 +105,13 @@ def import_command(
         def opened() -> Store:  # only once a file could be read: a list of refusals makes no store
             return stack.enter_context(writable_store(db))
 
-        if quiet or not err.is_terminal:
-            result = import_files(opened, paths, site=site, file_format=file_format.value)
-        else:
-            result = _import_with_progress(opened, paths, site, file_format.value)
+        try:
+            if quiet or not err.is_terminal:
+                result = import_files(opened, paths, site=site, file_format=file_format.value)
+            else:
+                result = _import_with_progress(opened, paths, site, file_format.value)
+        except (LinkbackError, ValueError) as exc:  # a bad --site, before any store is opened
+            fail(str(exc))
     if output == "json":
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -184,12 +184,12 @@ def import_files(
         batch, size = [], 0
 
     for done, path in enumerate(paths):
+        if batch and size + _size_of(Path(path)) > JOB_BYTES:
+            flush()  # before the next file is read: never more than one job's bytes and one file's
         data, why = _read_export(Path(path))
         if data is None:
             refused.append(_failed(str(path), why))
             continue
-        if batch and size + len(data) > JOB_BYTES:
-            flush()
         if not batch:
             first = done
         batch.append({"name": str(path), "data": base64.b64encode(data).decode("ascii")})
@@ -197,6 +197,13 @@ def import_files(
         del data
     flush()
     return merged_results([*results, {"files": refused, "failed": len(refused)}])
+
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it says why
 
 
 def _one_of(progress: ProgressFn | None, done: int, total: int) -> ProgressFn | None:

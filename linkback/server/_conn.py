@@ -89,9 +89,13 @@ class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
 
 def _uncapped(address: str) -> bool:
     try:
-        return ipaddress.ip_address(address).is_loopback
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return True  # not an IP address (a Unix socket): nothing to tell clients apart by
+    # A dual-stack socket (--host ::) sees 127.0.0.1 as ::ffff:127.0.0.1, which Python does not
+    # call loopback.
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return (mapped or ip).is_loopback
 
 
 def uvicorn_options() -> dict[str, Any]:

@@ -184,11 +184,21 @@ def http_url(text: str, field: str) -> str:
     return url
 
 
+def seconds_text(seconds: float) -> str:
+    """Seconds as a form and a command line give them back exactly: ``600``, ``0.5``, ``1234567``
+    (not ``:g``'s ``1.23457e+06``).
+
+    >>> [seconds_text(s) for s in (600.0, 0.5, 1234567.0, 1e20)]
+    ['600', '0.5', '1234567', '100000000000000000000']
+    """
+    return str(int(seconds)) if seconds.is_integer() else repr(seconds)
+
+
 def send_command(kind: str, url: str, *, all_links: bool, dry_run: bool, blog_name: str, budget: float) -> str:
     """``linkback send URL --dry-run``: the same sends from the terminal."""
     words = ["linkback", "send"] + ([url] if kind == "post" else [f"--{kind}", url])
     words += ["--all-links"] * all_links + ["--dry-run"] * dry_run + (["--blog-name", blog_name] if blog_name else [])
-    words += ["--budget", f"{budget:g}"] if budget != jobs.SEND_BUDGET else []
+    words += ["--budget", seconds_text(budget)] if budget != jobs.SEND_BUDGET else []
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -257,7 +267,7 @@ def _sends(
         form=form,
         kind=kind,
         kinds=tuple(SEND_KINDS),
-        budget=f"{budget:g}",
+        budget=seconds_text(budget),
         error=error,
         rows=rows,
         columns=SENT_COLUMNS,

@@ -51,10 +51,11 @@ def _extract_batch(pages: list[FetchedPage], brands: BrandTerms | None) -> Extra
     texts: list[tuple[int, str, frozenset[str]]] = []
     for idx, page in enumerate(pages):
         parsed = ParsedPage(page)
+        parsed.hidden = []  # found by extract()'s walk: the visible text needs no walk of its own
         facts, links = extract(parsed)
         extracted.append((facts, links))
         if not facts.skipped:
-            texts.append((idx, visible_text(parsed.tree), frozenset(link.target_domain for link in links)))
+            texts.append((idx, visible_text(parsed.tree, parsed.hidden), frozenset(link.target_domain for link in links)))
     # The texts scanned one after another, not each between two extractions: the automaton then
     # stays in the CPU's caches (the scan costs ~40 % less).
     for idx, text, linked in texts:

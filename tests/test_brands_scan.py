@@ -87,6 +87,28 @@ def page_texts() -> list[str]:
     return texts
 
 
+def test_the_visible_text_is_the_same_from_extracts_walk_as_from_its_own() -> None:
+    # Ingest has extract()'s walk find the menus, noscripts and templates (ParsedPage.hidden),
+    # saving the text a second walk over every page; the links and the text must not change.
+    compared = 0
+    for page in iter_archive(str(SAMPLE), stats=ReadStats()):
+        walked, given = ParsedPage(page), ParsedPage(page)
+        given.hidden = []
+        found = extract(walked)
+        assert extract(given) == found
+        if found[0].skipped:
+            continue
+        assert visible_text(given.tree, given.hidden) == visible_text(walked.tree)
+        compared += 1
+    html = "<body><nav>menu<nav>inner</nav></nav><a href=/x>X<noscript>no</noscript></a><template>t</template>b</body>"
+    page = ParsedPage.from_text(html, "https://a.example/")
+    page.hidden = []
+    extract(page)
+    assert [n.tag for n in page.hidden] == ["nav", "nav", "noscript", "template"]
+    assert visible_text(page.tree, page.hidden) == "X b"
+    assert compared > 20
+
+
 #: Words and phrases that occur on the sample's pages (and some that do not), with a term that
 #: is also the trigger of a phrase, one whose trigger occurs without the phrase, and one ending
 #: in a non-word character.

@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Callable, KeysView
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 from selectolax.lexbor import LexborHTMLParser
@@ -378,15 +378,17 @@ def _flat_after(text: str, b: int) -> tuple[str, bool]:
         width *= 4
 
 
-def visible_text(tree: LexborHTMLParser) -> str:
+def visible_text(tree: LexborHTMLParser, hidden: list[Any] | None = None) -> str:
     """The body's text without menus, scripts and styles. It changes ``tree`` (those elements
-    are removed): call it last, on a tree nobody reads after."""
+    are removed): call it last, on a tree nobody reads after. ``hidden``: the body's ``nav``,
+    ``noscript`` and ``template`` elements as extract() found them (:attr:`ParsedPage.hidden`),
+    which also removed its scripts and styles; None: they are looked for here."""
     body = tree.body
     if body is None:
         return ""
-    # One walk for the five tags (strip_tags walks the document once per tag); detached, not
-    # destroyed: a nav inside a nav is met after its outer one.
-    for node in body.css(_HIDDEN_SELECTOR):
+    # Detached, not destroyed: a nav inside a nav is met after its outer one. One walk for the
+    # five tags (strip_tags walks the document once per tag), or none: extract()'s.
+    for node in body.css(_HIDDEN_SELECTOR) if hidden is None else hidden:
         node.decompose(recursive=False)
     # Text nodes of ASCII whitespace alone (the markup's indentation, mostly) are left out: they
     # would become one space between their neighbours anyway, as the separator does.

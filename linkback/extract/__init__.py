@@ -228,6 +228,7 @@ def extract(page: FetchedPage | ParsedPage, *, limits: ExtractLimits = DEFAULT_L
         ),
         nofollow,
         noindex,
+        parsed.hidden,
     )
     n_internal = n_external = 0
     for link in links:

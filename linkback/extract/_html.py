@@ -23,7 +23,7 @@ the page URL, in the document's encoding. Hrefs that give no URL are counted by 
 from __future__ import annotations
 
 from collections import Counter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -38,6 +38,11 @@ _SELECT = (
     "base[href],iframe[src],frame[src],form[action],title,"
     "meta[name=robots i],meta[name=googlebot i],meta[http-equiv=refresh i]"
 )
+#: Elements of the body whose text a reader of the page does not read as its content (menus, and
+#: what a browser shows only without scripts): not removed here (their links are links), but
+#: found by the same walk for the visible text's reader, when it asks (``hidden``).
+_HIDDEN = frozenset({"nav", "noscript", "template"})
+_SELECT_HIDDEN = _SELECT + ",body nav,body noscript,body template"
 _FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
 #: Elements of the body whose text nobody reading the page sees (a browser renders none of it).
 #: The walk removes them before it reads any text, so that no anchor or context holds a
@@ -236,9 +241,16 @@ def extract_html(
     limits: Limits,
     page_nofollow: bool,
     page_noindex: bool,
+    hidden: list[Any] | None = None,
 ) -> tuple[HeadFacts, list[Link], Counter[str]]:
-    """The head facts, the links and the skip counts of a parsed page (``size`` bytes of HTML)."""
-    nodes = tree.css(_SELECT)
+    """The head facts, the links and the skip counts of a parsed page (``size`` bytes of HTML);
+    with ``hidden``, the body's ``nav``, ``noscript`` and ``template`` elements are added to it."""
+    if hidden is None:
+        nodes = tree.css(_SELECT)
+    else:
+        nodes = []
+        for node in tree.css(_SELECT_HIDDEN):
+            (hidden if node.tag in _HIDDEN else nodes).append(node)
     tags = [n.tag for n in nodes]
 
     base = doc_url

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -75,7 +76,9 @@ class ParsedPage:
     (the fetcher's parsed charset parameter, a caller's override); usually None.
     """
 
-    __slots__ = ("page", "limits", "charset", "content_type_header", "_decoded", "_tree", "_text", "_scripted")
+    __slots__ = (
+        "page", "limits", "charset", "content_type_header", "_decoded", "_tree", "_text", "_scripted", "hidden",
+    )  # fmt: skip
 
     def __init__(self, page: FetchedPage, *, limits: ExtractLimits = DEFAULT_LIMITS, charset: str | None = None):
         self.page = page
@@ -86,6 +89,10 @@ class ParsedPage:
         self._tree: LexborHTMLParser | None = None
         self._text: str | None = None
         self._scripted: LexborHTMLParser | None = None
+        #: A list to have extract() put the body's ``nav``, ``noscript`` and ``template`` elements
+        #: in, found by its own walk, for a reader of the visible text that comes after it
+        #: (:func:`linkback.brands.visible_text`); None: not wanted (extract() does not look).
+        self.hidden: list[Any] | None = None
 
     @classmethod
     def from_text(

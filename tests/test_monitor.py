@@ -214,6 +214,11 @@ def test_a_page_larger_than_a_check_reads_is_unknown_truncated_not_a_removal(
     assert (row["verdict"], row["reason"]) == ("unknown", "truncated"), row
     run(store, tmp_path)  # read whole, the link is there
     assert ledger(store)[0]["verdict"] == "live"
+    indexed = "SELECT count(*), count(lost_at) FROM links WHERE target_url = ?"
+    assert store.con.execute(indexed, [TARGET]).fetchall() == [(1, 0)]
+    # Cut again: the index is not told the page lost its link (the cut body is not indexed).
+    run(store, tmp_path, max_bytes=100_000)
+    assert store.con.execute(indexed, [TARGET]).fetchall() == [(1, 0)]
 
 
 def test_every_response_is_kept_in_a_warc_record_the_check_points_to(

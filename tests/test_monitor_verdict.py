@@ -252,7 +252,8 @@ def test_robots_guard_and_unfetchable_urls_are_unknown() -> None:
     assert (step(live_state(), failed(1, "robots")).state.reason) == "robots"
     assert (step(live_state(), failed(1, "blocked")).state.reason) == "blocked"
     assert (step(live_state(), failed(1, "url")).state.reason) == "crawl_error"
-    assert step(live_state(), failed(1, "robots_unavailable")).state.failures == 1
+    unavailable = step(live_state(), failed(1, "robots_unavailable")).state  # robots.txt 5xx: nothing fetched
+    assert (unavailable.verdict, unavailable.reason, unavailable.failures) == ("unknown", "robots", 0)
 
 
 def test_found_in_follows_the_newest_check_and_is_kept_through_failures() -> None:
@@ -273,3 +274,35 @@ def test_the_helpers() -> None:
         "https://a.example/x", "https://a.example/y"
     )
     assert followed(False, "noopener") and not followed(False, "UGC".lower()) and not followed(True, "")
+
+
+def test_robots_txt_unavailable_never_adds_up_to_a_loss() -> None:
+    # RFC 9309: a robots.txt answering 5xx means fetch nothing; the page was never seen.
+    state = live_state()
+    for day in (1, 2, 3, 4):
+        state = step(state, failed(day, "robots_unavailable")).state
+        assert (state.verdict, state.reason, state.failures) == ("unknown", "robots", 0)
+
+
+def test_a_page_that_is_not_html_settles_nothing() -> None:
+    state = live_state()
+    after = step(state, page(1, found=False, not_html=True)).state
+    assert (after.verdict, after.reason, after.pending) == ("live", "", "")
+    first = step(LinkState(), page(1, found=False, not_html=True)).state
+    assert (first.verdict, first.reason, first.pending) == ("unknown", "crawl_error", "")
+
+
+def test_a_failed_render_settles_nothing_and_a_raw_page_cannot_lose_a_rendered_link() -> None:
+    seen = Observation(checked_at=at(0), source_url=SOURCE, status=200, final_url=SOURCE, found=True,
+                       found_in="rendered", rendered=True, anchor="Example", section="content")  # fmt: skip
+    rendered = step(LinkState(), seen).state
+    assert (rendered.verdict, rendered.found_in) == ("live", "rendered")
+    failed_render = step(rendered, page(1, found=False, render_note="rendering failed: took longer than 20 s"))
+    assert (failed_render.state.verdict, failed_render.state.pending) == ("live", "")
+    raw_only = step(rendered, page(2, found=False))  # not rendered: the link cannot be in it
+    assert (raw_only.state.verdict, raw_only.state.pending, raw_only.state.found_in) == ("live", "", "rendered")
+    gone = step(rendered, page(3, found=False, rendered=True))  # rendered, and not there: a removal to confirm
+    assert gone.state.pending == "removed"
+    # A pending removal waits through an observation that settles nothing.
+    waiting = step(gone.state, page(4, found=False, not_html=True)).state
+    assert waiting.pending == "removed" and waiting.verdict == "live"

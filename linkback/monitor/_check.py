@@ -8,7 +8,7 @@ fetcher so that each one's status, robots.txt and WARC record are kept. robots.t
 per origin and run (Protego, our token ``linkback``), as the crawler reads it
 (:mod:`linkback.robotstxt`): its first 500 KiB only, and no more downloaded; a disallowed page
 is not fetched (``robots``); a robots.txt that answers 4xx allows everything; one that answers
-5xx or 429, or cannot be fetched, makes the check a failure (``robots_unavailable``) rather than
+5xx or 429, or cannot be fetched, makes the check ``unknown/robots`` (``robots_unavailable``) rather than
 a guess.
 """
 
@@ -290,6 +290,7 @@ class PageChecker:
             nofollow=bool(found and found.nofollow), section=found.section if found else "",
             warc_path=view.warc_path, warc_offset=view.warc_offset,
             truncated=bool(view.result is not None and view.result.truncated),
+            not_html=bool(facts and facts.skipped == "not_html"),
         )  # fmt: skip
 
     # --- fetching ------------------------------------------------------------------------------------
@@ -317,9 +318,10 @@ class PageChecker:
                 return replace(view, error=reason, detail=_detail(exc), final_url=current, redirects=tuple(hops))
             ip = self.resolver.address(current)
             path, offset = self._keep(result, ip)
-            if self.fetched is not None:
+            if self.fetched is not None and not result.truncated:
                 # The index learns each answer as its WARC record has it: a hop's redirect, a gone
-                # page, the page itself (so ingesting the evidence later adds the same pages).
+                # page, the page itself (so ingesting the evidence later adds the same pages). Not
+                # a body cut at the size limit: the links past the cut would be taken as removed.
                 self.fetched.put(
                     FetchedPage(
                         url=current, final_url=current, status=result.status, headers=result.headers,

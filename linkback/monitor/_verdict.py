@@ -8,7 +8,9 @@ here reads a clock, the store or the network, so every rule below has a unit tes
 
 What one observation says, in order:
 
-* no page came: ``robots`` (robots.txt disallows us) is ``unknown/robots``; ``blocked`` (the SSRF
+* no page came: ``robots`` (robots.txt disallows us) or ``robots_unavailable`` (robots.txt
+  answered 5xx or 429, or nothing: RFC 9309 says to fetch nothing) is ``unknown/robots``, never a
+  failure that adds up to a loss; ``blocked`` (the SSRF
   guard refused the address or port) is ``unknown/blocked``; ``no_such_domain`` (NXDOMAIN) is
   ``lost/page_gone``; ``url`` (a source that cannot be fetched at all) is ``unknown/crawl_error``;
   anything else (timeout, connection, TLS, DNS failure that may pass...) is a *failure*;
@@ -16,7 +18,11 @@ What one observation says, in order:
   408, 429, any other 4xx and every 5xx: a *failure*;
 * otherwise the page was read. Without the link: ``lost/redirected`` when the source now
   redirects to another page; ``unknown/truncated`` when the page was cut at the fetch's size
-  limit (the link may be in the part not read); else ``removed``, which needs a second
+  limit (the link may be in the part not read); ``unknown/crawl_error`` when the page is not
+  HTML (``not_html``: nothing was read), or when the link can only be seen rendered and this
+  observation has no rendered page — the render failed, or the link was last found in the
+  rendered page alone and this fetch is raw (such an observation settles nothing: the verdict
+  before it stays, and a pending removal waits); else ``removed``, which needs a second
   observation to be reported (``pending``). With it: ``lost/noindex`` (meta robots or X-Robots-Tag), ``lost/canonicalized``
   (rel=canonical names another page), ``lost/nofollowed`` (it was followed — when last seen, or
   as the user expects — and is now nofollow, ugc or sponsored), ``changed`` (anchor, rel or
@@ -54,6 +60,7 @@ MAX_INTERVAL_DAYS = 30.0
 #: Errors that say something final without a page (the rest are failures that may pass).
 _ERROR_VERDICTS = {
     "robots": ("unknown", "robots"),
+    "robots_unavailable": ("unknown", "robots"),
     "blocked": ("unknown", "blocked"),
     "no_such_domain": ("lost", "page_gone"),
     "url": ("unknown", "crawl_error"),
@@ -115,6 +122,8 @@ class Observation:
     warc_offset: int | None = None
     #: The body was cut at the fetcher's size limit: a link not found may be in the rest.
     truncated: bool = False
+    #: The page is no HTML (by its Content-Type): its links were not read.
+    not_html: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,7 @@ def _was_followed(state: LinkState) -> bool | None:
 
 def _classify(obs: Observation) -> tuple[str, str, str]:
     """What the observation says on its own: ``(kind, verdict, reason)`` where kind is
-    ``final`` (verdict and reason hold), ``failure``, ``missing`` or ``found``."""
+    ``final`` (verdict and reason hold), ``failure``, ``inconclusive``, ``missing`` or ``found``."""
     if obs.error:
         if obs.error in _ERROR_VERDICTS:
             verdict, reason = _ERROR_VERDICTS[obs.error]
@@ -174,6 +183,8 @@ def _classify(obs: Observation) -> tuple[str, str, str]:
             return "final", "lost", "redirected"
         if obs.truncated:
             return "final", "unknown", "truncated"
+        if obs.not_html or obs.render_note.startswith("rendering failed"):
+            return "inconclusive", "", ""
         return "missing", "lost", "removed"
     return "found", "", ""
 
@@ -227,9 +238,14 @@ def next_interval(state: LinkState, news: bool) -> float:
 def step(state: LinkState, obs: Observation) -> Step:
     """The link's state after one more observation of its page (see the module docstring)."""
     kind, verdict, reason = _classify(obs)
+    if kind == "missing" and state.found_in == "rendered" and not obs.rendered:
+        kind = "inconclusive"  # last seen only rendered: a raw page cannot say it is gone
     failures, pending = 0, ""
     link_changes: dict[str, list[Any]] = {}
-    if kind == "failure":
+    if kind == "inconclusive":
+        failures, pending = state.failures, state.pending
+        verdict, reason = _carried(state, "crawl_error")
+    elif kind == "failure":
         failures, pending = state.failures + 1, state.pending
         verdict, reason = ("lost", "page_gone") if failures >= FAILURES_TO_LOSE else _carried(state, "crawl_error")
     elif kind == "missing" and state.pending != "removed":
@@ -257,7 +273,7 @@ def step(state: LinkState, obs: Observation) -> Step:
     )
     if kind == "found":
         new = replace(new, anchor=obs.anchor, rel=obs.rel, nofollow=obs.nofollow, section=obs.section)
-    if kind != "failure":
+    if kind not in ("failure", "inconclusive"):
         new = replace(new, found_in=obs.found_in if obs.found else "")
     if (verdict, reason) != (state.verdict, state.reason):
         new = replace(new, changed_at=obs.checked_at)

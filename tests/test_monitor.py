@@ -443,3 +443,40 @@ def test_what_the_checks_fetch_reaches_the_index_and_its_link_state(web: HostWeb
     before = store.con.execute("SELECT count(*) FROM observations").fetchall()
     assert run(store, tmp_path, index=False)["pages_indexed"] == 0
     assert store.con.execute("SELECT count(*) FROM observations").fetchall() == before
+
+
+def test_a_host_that_asks_to_wait_an_hour_is_left_for_the_next_run(web: HostWeb, store: Store, tmp_path: Path) -> None:
+    for i in range(4):
+        web.pages["busy.test", f"/p{i}"] = Page("slow down", 429, {"Retry-After": "3600"})
+        monitor_add(store, web.url("busy.test", f"/p{i}"), TARGET)
+    web.pages["ok.test", "/p"] = Page(html())
+    monitor_add(store, web.url("ok.test", "/p"), TARGET)
+    summary = run(store, tmp_path)
+    assert len([r for r in web.requests_to("busy.test") if r.path.startswith("/p")]) == 1  # not one a second
+    assert summary["deferred"] == {"busy.test": 3} and summary["checked"] == 2
+    rows = by_source(store)
+    assert rows[web.url("ok.test", "/p")]["verdict"] == "live"
+    unchecked = [r for r in rows.values() if r["checked_at"] is None]
+    assert len(unchecked) == 3  # still due: the next run checks them
+
+
+def test_a_short_retry_after_is_waited_for(web: HostWeb, store: Store, tmp_path: Path) -> None:
+    from linkback.monitor import _run
+
+    waits: list[float] = []
+    real = _run._delay_after
+
+    def recorded(task, checker, delay):  # noqa: ANN001, ANN202
+        waits.append(real(task, checker, delay))
+        return 0.0  # the test does not sleep it
+
+    _run._delay_after, saved = recorded, real
+    try:
+        web.pages["busy.test", "/p0"] = Page("slow down", 503, {"Retry-After": "7"})
+        web.pages["busy.test", "/p1"] = Page(html())
+        for i in range(2):
+            monitor_add(store, web.url("busy.test", f"/p{i}"), TARGET)
+        summary = run(store, tmp_path)
+    finally:
+        _run._delay_after = saved
+    assert waits[0] == 7.0 and summary["deferred"] == {} and summary["checked"] == 2

@@ -212,6 +212,8 @@ def _print_run(result: dict[str, Any]) -> None:
         ("rendered", f"{result['rendered']:,}" + (f" ({result['render_note']})" if result["render_note"] else "")),
         ("seconds", f"{result['seconds']:.1f}"),
     ]
+    if result.get("deferred"):
+        rows.append(("left for later", _counts(result["deferred"]) + " pages (their host asked to wait, Retry-After)"))
     rows += [("WARC file", path) for path in result["warc_files"]]
     _pairs("Monitor run", rows)
     if result["links"] == 0:

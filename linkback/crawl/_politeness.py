@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy import Request, signals
@@ -28,26 +27,9 @@ from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
 
+from linkback.fetch._retry import retry_after_seconds
 
-def retry_after_seconds(value: str, now: datetime, cap: float) -> float | None:
-    """How long ``Retry-After: value`` asks to wait, between 0 and ``cap``; None if unreadable.
-
-    >>> now = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> retry_after_seconds("2", now, 60), retry_after_seconds("Thu, 01 Jan 2026 00:01:30 GMT", now, 60)
-    (2.0, 60.0)
-    >>> retry_after_seconds("soon", now, 60) is None
-    True
-    """
-    value, cap = value.strip(), float(cap)
-    if value.isdigit():
-        return min(float(value), cap)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(max((when - now).total_seconds(), 0.0), cap)
+__all__ = ["PolitenessThrottle", "held_delay", "retry_after_seconds"]
 
 
 def held_delay(adaptive: float, crawl_delay: float, retry_wait: float) -> tuple[float, bool]:

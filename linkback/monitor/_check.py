@@ -26,14 +26,19 @@ from typing import Any
 from linkback.errors import BlockedAddress, FetchError, LinkbackError
 from linkback.extract import extract
 from linkback.fetch import Fetcher, FetchLimits, FetchResult, Resolver
+from linkback.fetch._retry import retry_after_seconds
 from linkback.monitor._ledger import LinkResult, LinkTask
 from linkback.monitor._verdict import Observation, needs_confirmation, same_page, step
 from linkback.monitor._warc import CheckWarc
 from linkback.records import FetchedPage, Link, PageFacts
 from linkback.robotstxt import ROBOTS_MAX_BYTES, robots_body, unavailable_status
-from linkback.urls import resolve
+from linkback.urls import host_of, resolve
 
 log = logging.getLogger("linkback.monitor")
+#: The longest Retry-After read (seconds): "come back tomorrow" is a day, not a number to overflow.
+RETRY_AFTER_CAP = 86_400.0
+#: A 429 without Retry-After: how long its host is left alone.
+RETRY_AFTER_429 = 60.0
 
 #: The robots.txt token linkback obeys (and its User-Agent starts with).
 ROBOTS_TOKEN = "linkback"
@@ -134,6 +139,8 @@ class Robots:
         self._rules: dict[str, tuple[str, Any]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        #: Seconds each host (by name) asked us to wait with a 429 or 503 (its Retry-After).
+        self.retry_after: dict[str, float] = {}
         #: Each page fetched to its end, for the index (see run_checks' ``index``); None: not kept.
         self.fetched: queue.SimpleQueue[FetchedPage] | None = None
         self.fetches = 0
@@ -236,6 +243,8 @@ class PageChecker:
         self._renderer: Any = None
         self.render_note = ""  # why rendering is off for this run, once it is known
         self._lock = threading.Lock()
+        #: Seconds each host (by name) asked us to wait with a 429 or 503 (its Retry-After).
+        self.retry_after: dict[str, float] = {}
         #: Each page fetched to its end, for the index (see run_checks' ``index``); None: not kept.
         self.fetched: queue.SimpleQueue[FetchedPage] | None = None
         self.fetches = 0
@@ -316,6 +325,7 @@ class PageChecker:
                 if reason == "dns" and self.resolver.no_such_domain(current):
                     reason = "no_such_domain"
                 return replace(view, error=reason, detail=_detail(exc), final_url=current, redirects=tuple(hops))
+            self._note_retry_after(current, result)
             ip = self.resolver.address(current)
             path, offset = self._keep(result, ip)
             if self.fetched is not None and not result.truncated:
@@ -341,6 +351,20 @@ class PageChecker:
             view = replace(view, status=result.status, final_url=current, redirects=tuple(hops), result=result)
             return self._extracted(view, url)
         return replace(view, error="redirects", detail=f"more than {MAX_REDIRECTS} redirects", redirects=tuple(hops))
+
+    def _note_retry_after(self, url: str, result: FetchResult) -> None:
+        """A 429 or 503 asks the host's next request to wait its Retry-After (a 429 without one:
+        :data:`RETRY_AFTER_429` seconds); the run's scheduler reads it (``retry_after``)."""
+        if result.status not in (429, 503):
+            return
+        value = result.header("retry-after")
+        wait = retry_after_seconds(value, datetime.now(UTC), RETRY_AFTER_CAP) if value else None
+        if wait is None and result.status == 429:
+            wait = RETRY_AFTER_429
+        if wait:
+            host = host_of(url)
+            with self._lock:
+                self.retry_after[host] = max(self.retry_after.get(host, 0.0), wait)
 
     def _extracted(self, view: PageView, url: str) -> PageView:
         result = view.result

@@ -48,9 +48,16 @@ BATCH_LINKS = 500
 BATCH_SECONDS = 2.0
 
 
+#: A host that asks (Retry-After) for a longer wait than this is left for the rest of the run:
+#: its pages not checked yet stay due, and the next run checks them.
+MAX_WAIT = 120.0
+
+
 class HostScheduler:
     """Hands out page tasks so that each host has one at a time, ``delay_of(task)`` apart (the
-    delay after a task, which may depend on what its check learnt: a robots.txt Crawl-delay)."""
+    delay after a task, which may depend on what its check learnt: a robots.txt Crawl-delay, a
+    Retry-After). A delay over :data:`MAX_WAIT` leaves the host's other tasks undone
+    (``deferred``)."""
 
     def __init__(self, tasks: Sequence[PageTask], delay_of: Callable[[PageTask], float], stop: threading.Event) -> None:
         self._queues: dict[str, deque[PageTask]] = {}
@@ -63,6 +70,8 @@ class HostScheduler:
         self._delay_of = delay_of
         self._stop = stop
         self._cond = threading.Condition()
+        #: Tasks left undone, by host: their host asked for a longer wait than MAX_WAIT.
+        self.deferred: dict[str, int] = {}
 
     def take(self) -> PageTask | None:
         """The next task whose host is free and rested; None when every task is done (or the
@@ -92,6 +101,9 @@ class HostScheduler:
             pending = self._queues[task.host]
             if follow_up is not None:
                 pending.appendleft(follow_up)
+            if pending and delay > MAX_WAIT:
+                self.deferred[task.host] = self.deferred.get(task.host, 0) + len(pending)
+                pending.clear()
             if pending:
                 heapq.heappush(self._ready, (time.monotonic() + delay, next(self._seq), task.host))
             self._cond.notify_all()
@@ -189,6 +201,7 @@ class _Tally:
     def __init__(self, links: int, pages: int) -> None:
         self.links, self.pages = links, pages
         self.done = self.confirmations = self.changed = self.stored = self.indexed = 0
+        self.deferred: dict[str, int] = {}
         self.verdicts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
@@ -220,6 +233,8 @@ class _Tally:
             "reasons": dict(sorted(self.reasons.items())),
             "errors": dict(sorted(self.errors.items())),
             "with_changes": self.changed,
+            # Pages left for the next run: their host asked (Retry-After) for a longer wait.
+            "deferred": dict(sorted(self.deferred.items())),
             "rendered": checker.rendered,
             "render_note": checker.render_note,
             "warc_files": list(warc.files) if warc is not None else [],
@@ -238,7 +253,8 @@ def _check_all(
     progress: ProgressFn | None,
 ) -> None:
     stop = threading.Event()
-    scheduler = HostScheduler(tasks, lambda task: max(delay, checker.robots.crawl_delay(task.source_url)), stop)
+    scheduler = HostScheduler(tasks, lambda task: _delay_after(task, checker, delay), stop)
+    tally.deferred = scheduler.deferred
     results: queue.SimpleQueue[list[LinkResult] | None] = queue.SimpleQueue()
 
     def work() -> None:
@@ -294,6 +310,12 @@ def _check_all(
         raise
     tally.indexed += _index_fetched(store, checker)
     _report(progress, tally, checker, stage="done")
+
+
+def _delay_after(task: PageTask, checker: PageChecker, delay: float) -> float:
+    """The wait before the host's next page: the run's delay, its robots.txt Crawl-delay, or what
+    it asked with Retry-After, whichever is longest."""
+    return max(delay, checker.robots.crawl_delay(task.source_url), checker.retry_after.get(task.host, 0.0))
 
 
 def _index_fetched(store: Store, checker: PageChecker) -> int:

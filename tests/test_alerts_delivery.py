@@ -11,7 +11,8 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -424,3 +425,90 @@ def test_webhooks_on_different_hosts_are_called_at_once(store: Store) -> None:
         with Fetcher(policy=LOOPBACK, limits=FetchLimits(timeout=2, connect_timeout=2)) as fetcher:
             done = al.deliver_alerts(store, fetcher=fetcher, settings=al.AlertSettings(), now=T0)
     assert done == {"due": 2, "delivered": 2, "failed": 0, "emails": 0}
+
+
+# --- outcomes stored as they come -----------------------------------------------------------------
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``condition`` every 20 ms until it holds (True) or ``timeout`` s have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _delivered(reader: Any, rule: dict[str, Any]) -> bool:
+    """Is the rule's alert stored as delivered? Read through ``reader``, a second connection."""
+    row = reader.execute("SELECT delivered_at IS NOT NULL FROM alerts WHERE rule_id = ?", [rule["rule_id"]]).fetchone()
+    return bool(row[0])
+
+
+def test_an_outcome_is_stored_at_once_and_a_pass_cut_short_keeps_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Host A answers at once; calling host B, the process dies (KeyboardInterrupt in the POST),
+    # but only once A's alert is stored as delivered: the pass stores outcomes as they come.
+    reader = store.con.cursor()  # read from the sending thread while the pass runs
+    seen: list[bool] = []
+    try:
+        with PageServer() as first, PageServer() as second:
+            first.pages["/hook"] = second.pages["/hook"] = Page(b"", 204)
+            rule_a = al.alert_rule_add(store, SITE, "new_link", channel="webhook", address=first.url("/hook"))
+            al.alert_rule_add(store, SITE, "new_link", channel="webhook", address=second.url("/hook"))
+            observe(store, page("https://blog.org/post", [("https://example.com/a", "A", "")], T0))
+            al.evaluate_alerts(store, now=T0)
+            with Fetcher(policy=LOOPBACK, limits=FetchLimits(timeout=5, connect_timeout=5)) as fetcher:
+                real = fetcher.fetch
+
+                def dying(url: str, **kwargs: Any) -> Any:
+                    if url == second.url("/hook"):
+                        seen.append(_wait_until(lambda: _delivered(reader, rule_a)))
+                        raise KeyboardInterrupt  # kill -9 while calling B
+                    return real(url, **kwargs)
+
+                monkeypatch.setattr(fetcher, "fetch", dying)
+                with pytest.raises(KeyboardInterrupt):
+                    al.deliver_alerts(store, fetcher=fetcher, settings=al.AlertSettings(), now=T0)
+                assert seen == [True]  # A's outcome was stored while B was still being called
+                a, b = alert_rows(store)
+                assert (a["attempts"], a["delivered_at"], a["next_attempt_at"]) == (1, T0, None)
+                # B's was never recorded: not an attempt, due as it was.
+                assert (b["attempts"], b["delivered_at"], b["next_attempt_at"]) == (0, None, T0)
+                monkeypatch.undo()
+                again = al.deliver_alerts(store, fetcher=fetcher, settings=al.AlertSettings(), now=T0)
+            assert again == {"due": 1, "delivered": 1, "failed": 0, "emails": 0}
+            assert (len(first.hits), len(second.hits)) == (1, 1)  # A's alert was not sent again
+            assert {h.headers["x-linkback-delivery"] for h in first.hits + second.hits} == {
+                f"alert-{a['alert_id']}", f"alert-{b['alert_id']}",
+            }  # fmt: skip
+    finally:
+        reader.close()
+
+
+def test_an_email_goes_and_is_stored_while_a_webhook_host_hangs(store: Store, smtp: tuple[Inbox, Any]) -> None:
+    # The webhook's receiver holds its answer until the email has gone and been stored (or 5 s).
+    inbox, settings = smtp
+    reader = store.con.cursor()
+    seen: list[tuple[int, bool]] = []
+    try:
+        with PageServer() as slow:
+            mail = al.alert_rule_add(store, SITE, "new_link", channel="email", address="me@example.org")
+
+            def hanging(hit: Hit) -> Page:
+                stored = _wait_until(lambda: _delivered(reader, mail))
+                seen.append((len(inbox.messages), stored))
+                return Page(b"", 204)
+
+            slow.pages["/hook"] = hanging
+            al.alert_rule_add(store, SITE, "new_link", channel="webhook", address=slow.url("/hook"))
+            observe(store, page("https://blog.org/post", [("https://example.com/a", "A", "")], T0))
+            al.evaluate_alerts(store, now=T0)
+            with Fetcher(policy=LOOPBACK, limits=FetchLimits(timeout=10, connect_timeout=5)) as fetcher:
+                done = al.deliver_alerts(store, fetcher=fetcher, settings=settings, now=T0)
+        assert done == {"due": 2, "delivered": 2, "failed": 0, "emails": 1}
+        assert seen == [(1, True)]  # while the webhook hung: the email sent, its outcome stored
+    finally:
+        reader.close()

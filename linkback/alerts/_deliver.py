@@ -12,18 +12,28 @@ one after the other; a host that timed out or could not be reached is not called
 same pass: its other alerts (whatever their path) fail at once, saying so, and are retried later
 with theirs. One hanging receiver holds a pass for one timeout, not one per alert.
 
-The network calls happen outside any write; their outcomes are then stored in one write. One
-delivery runs at a time per database in a process, so the server's runner and an ``alerts_run``
-job never send the same alert twice.
+The network calls happen outside any write, in their own threads: the webhooks in a pool, the
+emails in a thread of their own, so an email never waits for a slow webhook host. Each outcome
+is handed back to the calling thread, which stores it at once, with whatever else has come
+meanwhile, in a small write: a pass cut short (a crash, a kill) keeps what it delivered, and the
+next pass sends only what was not recorded. A crash between a call and its record can still send
+that one alert again (one per host being called, and the email being sent), so a receiver may
+deduplicate on ``X-Linkback-Delivery`` (``alert-ALERT_ID``, the same on every attempt). If the
+pass fails (an exception), nothing more is sent in it. One delivery runs at a time per database
+in a process, so the server's runner and an ``alerts_run`` job never send the same alert twice.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -126,16 +136,57 @@ def _call(fetcher: Fetcher, alert: dict[str, Any], settings: AlertSettings) -> t
     return ("" if 200 <= result.status < 300 else f"HTTP {result.status}"), ""
 
 
-def _post_to_host(fetcher: Fetcher, alerts: list[dict[str, Any]], settings: AlertSettings) -> dict[int, str]:
+#: What a sending thread hands back: outcomes (alert_id: why it failed or "") and emails sent.
+_Outcome = tuple[dict[int, str], int]
+
+
+class _Results:
+    """The sending threads' outcomes, handed to the calling thread (the only one that writes)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[_Outcome | BaseException | None] = queue.SimpleQueue()
+        self.stop = threading.Event()  # set when the pass fails: nothing more is sent
+
+    def run(self, work: Callable[[], None]) -> None:
+        """``work`` in a sending thread; the queue then gets its exception, if any, and None."""
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, which raises it
+            self.queue.put(exc)
+        finally:
+            self.queue.put(None)
+
+    def put(self, outcomes: dict[int, str], emails: int = 0) -> None:
+        self.queue.put((outcomes, emails))
+
+
+def _post_to_host(fetcher: Fetcher, alerts: list[dict[str, Any]], settings: AlertSettings, out: _Results) -> None:
     """The alerts of one host, in order, until it is found down: the rest fail at once."""
-    errors: dict[int, str] = {}
     down = ""
     for alert in alerts:
+        if out.stop.is_set():
+            return
         if down:
-            errors[alert["alert_id"]] = f"not sent: the webhook's host {down} earlier in this delivery pass"
-            continue
-        errors[alert["alert_id"]], down = _call(fetcher, alert, settings)
-    return errors
+            error = f"not sent: the webhook's host {down} earlier in this delivery pass"
+        else:
+            error, down = _call(fetcher, alert, settings)
+        out.put({alert["alert_id"]: error})
+
+
+def _send_emails(due: list[dict[str, Any]], settings: AlertSettings, moment: datetime, out: _Results) -> None:
+    """The email alerts due together for one address (and schedule) as one message each."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for alert in due:
+        groups[(alert["address"], alert["schedule"])].append(alert)
+    for (address, schedule), group in groups.items():
+        if out.stop.is_set():
+            return
+        try:
+            send_mail(compose(group, to=address, schedule=schedule, settings=settings, now=moment), settings)
+            error, sent = "", 1
+        except (LinkbackError, ValueError) as exc:
+            error, sent = str(exc), 0
+        out.put(dict.fromkeys((a["alert_id"] for a in group), error), sent)
 
 
 def deliver_alerts(
@@ -147,64 +198,101 @@ def deliver_alerts(
     retry_seconds: float = RETRY_SECONDS,
     allow_private: bool = False,
 ) -> dict[str, int]:
-    """Send what is due by ``now``: webhooks, immediate emails, digests; store each outcome.
+    """Send what is due by ``now``: webhooks, immediate emails, digests; store each outcome as it comes.
 
     ``settings`` default to the environment's (:meth:`AlertSettings.from_env`). Webhooks go
     through ``fetcher``, else the store's (a server's), else a fetcher of its own that refuses
     private addresses unless ``allow_private``. Returns counts: due, delivered, failed, emails.
+    If a sending thread raises, nothing more is sent, what was sent is stored, and the exception
+    is raised here.
     """
     moment = now or datetime.now(UTC)
     settings = settings or AlertSettings.from_env()
     with _lock_for(store.path):
         due = due_alerts(store.con, moment)
+        hooks = [a for a in due if a["channel"] == "webhook"]
+        mails = [a for a in due if a["channel"] == "email"]
         errors: dict[int, str] = {}
         emails = 0
-        hooks = [a for a in due if a["channel"] == "webhook"]
-        if hooks:
-            errors |= _post_all(store, hooks, settings, fetcher, allow_private)
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for alert in due:
-            if alert["channel"] == "email":
-                groups[(alert["address"], alert["schedule"])].append(alert)
-        for (address, schedule), group in groups.items():
-            try:
-                send_mail(compose(group, to=address, schedule=schedule, settings=settings, now=moment), settings)
-                error = ""
-                emails += 1
-            except (LinkbackError, ValueError) as exc:
-                error = str(exc)
-            errors |= dict.fromkeys((a["alert_id"] for a in group), error)
-        if due:
-            store.write(lambda store: _record(store, due, errors, moment, retry_seconds))
+        with ExitStack() as stack:
+            caller = _fetcher(store, fetcher, allow_private, stack) if hooks else None
+            out = _Results()
+            threads = 0
+            if mails:  # first, and apart: no email waits for the webhooks
+                mailer = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="linkback-alert-mail"))
+                mailer.submit(out.run, lambda: _send_emails(mails, settings, moment, out))
+                threads += 1
+            if caller is not None:
+                by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
+                for alert in hooks:
+                    by_host[_host(alert["address"])].append(alert)
+                pool = stack.enter_context(
+                    ThreadPoolExecutor(min(WEBHOOK_CONNECTIONS, len(by_host)), thread_name_prefix="linkback-webhook")
+                )
+                for group in by_host.values():
+                    pool.submit(out.run, partial(_post_to_host, caller, group, settings, out))
+                threads += len(by_host)
+            # Leaving the stack (even by an exception) waits for the threads, which send nothing
+            # more once ``out.stop`` is set, then closes a fetcher of our own.
+            stack.callback(out.stop.set)
+            emails = _store_outcomes(store, due, out, threads, errors, moment, retry_seconds)
     failed = sum(1 for e in errors.values() if e)
     return {"due": len(due), "delivered": len(due) - failed, "failed": failed, "emails": emails}
 
 
-def _post_all(
-    store: Store, hooks: list[dict[str, Any]], settings: AlertSettings, fetcher: Fetcher | None, allow_private: bool
-) -> dict[int, str]:
+def _store_outcomes(
+    store: Store, due: list[dict[str, Any]], out: _Results, threads: int, errors: dict[int, str],
+    moment: datetime, base: float,
+) -> int:  # fmt: skip
+    """Store the outcomes as the ``threads`` hand them over, until all are done; emails sent.
+
+    Each write holds what has come since the last one. ``errors`` gets every outcome stored.
+    """
+    by_id = {a["alert_id"]: a for a in due}
+    emails = 0
+    failure: BaseException | None = None
+    try:
+        while threads:
+            pending: dict[int, str] = {}
+            item = out.queue.get()
+            while True:
+                if item is None:
+                    threads -= 1
+                elif isinstance(item, BaseException):
+                    failure = failure or item
+                    out.stop.set()
+                else:
+                    pending |= item[0]
+                    emails += item[1]
+                try:
+                    item = out.queue.get_nowait()
+                except queue.Empty:
+                    break
+            if pending:
+                rows = [by_id[alert_id] for alert_id in pending]
+                store.write(partial(_record, alerts=rows, errors=pending, now=moment, base=base))
+                errors |= pending
+    except BaseException:
+        out.stop.set()
+        raise
+    if failure is not None:
+        raise failure
+    return emails
+
+
+def _fetcher(store: Store, fetcher: Fetcher | None, allow_private: bool, stack: ExitStack) -> Fetcher:
     from linkback.fetch import Fetcher, GuardPolicy  # noqa: PLC0415 - only when there are webhooks to call
 
-    own = None
     fetcher = fetcher or getattr(store, "fetcher", None)
     if fetcher is None:
-        own = fetcher = Fetcher(policy=GuardPolicy(allow_private=allow_private))
-    elif allow_private and not fetcher.policy.allow_private:
+        own = Fetcher(policy=GuardPolicy(allow_private=allow_private))
+        stack.callback(own.close)
+        return own
+    if allow_private and not fetcher.policy.allow_private:
         raise LinkbackError(
             "this server was started without --allow-private, so its webhooks cannot reach private addresses"
         )
-    by_host: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for alert in hooks:
-        by_host[_host(alert["address"])].append(alert)
-    errors: dict[int, str] = {}
-    try:
-        with ThreadPoolExecutor(min(WEBHOOK_CONNECTIONS, len(by_host)), thread_name_prefix="linkback-webhook") as pool:
-            for done in pool.map(lambda group: _post_to_host(fetcher, group, settings), by_host.values()):
-                errors |= done
-    finally:
-        if own is not None:
-            own.close()
-    return errors
+    return fetcher
 
 
 def _host(url: str) -> str:
@@ -214,11 +302,11 @@ def _host(url: str) -> str:
         return url  # the fetch says what is wrong with it
 
 
-def _record(store: Store, due: list[dict[str, Any]], errors: dict[int, str], now: datetime, base: float) -> None:
+def _record(store: Store, alerts: list[dict[str, Any]], errors: dict[int, str], now: datetime, base: float) -> None:
     rows = []
-    for alert in due:
+    for alert in alerts:
         attempts = int(alert["attempts"] or 0) + 1
-        error = errors.get(alert["alert_id"], "not sent")
+        error = errors[alert["alert_id"]]
         if not error:
             rows.append([attempts, now, None, "", alert["alert_id"]])
         else:

@@ -22,6 +22,7 @@ from linkback.faces import Face
 from linkback.records import LINK_KINDS, SECTIONS
 from linkback.reports._cursor import PAGED_REPORTS, next_cursor
 from linkback.reports._domains import DOMAIN_GROUPS, DOMAIN_SORTS
+from linkback.reports._select import check_choice
 from linkback.server.api._types import exposed, sort_asked
 
 #: Each sortable report's ``sort`` choices and their ORDER BY (which says the direction).
@@ -129,6 +130,8 @@ def read(face: Face, query: Any) -> dict[str, Any]:
             values[name] = _number(name, typ, raw[-1])
         else:
             values[name] = raw[-1]
+    if face.name in SORTS and "sort" in values:  # a hand-edited URL: the page's 400 says which sorts there are
+        check_choice("sort", values["sort"], SORTS[face.name])
     return values
 
 

@@ -90,3 +90,13 @@ def test_every_good_sort_still_opens(clients, name: str) -> None:
     for sort in ORDERS[name]:
         r = admin.get(f"/reports/{name}?{urlencode({**OPENS[name], 'sort': sort})}")
         assert r.status_code == 200 and 'role="alert"' not in r.text, (name, sort)
+
+
+def test_the_disavow_report_is_sent_to_its_own_page_and_file(clients) -> None:
+    # Its answer is a file's text, no rows: the generic report page answered 500 for any target.
+    admin, _ = clients
+    page = admin.get("/reports/disavow?target=example.com", follow_redirects=False)
+    assert (page.status_code, page.headers["location"]) == (303, "/disavow?target=example.com")
+    assert admin.get("/reports/disavow?target=example.com").status_code in (200, 400)  # 400: no rank run yet
+    download = admin.get("/reports/disavow.csv?target=example.com", follow_redirects=False)
+    assert (download.status_code, download.headers["location"]) == (303, "/disavow.txt?target=example.com")

@@ -159,6 +159,8 @@ def register(app: FastAPI) -> None:
     def report_download(name: str, fmt: str, request: Request) -> Response:
         if viewer(request) is None:
             raise HTTPException(status_code=401, detail="sign in first")
+        if name in OWN_PAGES:
+            return _elsewhere(OWN_PAGES[name][1], request)
         face = _face(name)
         if fmt not in ("csv", "json"):
             raise HTTPException(status_code=404, detail="csv or json")
@@ -187,6 +189,8 @@ def register(app: FastAPI) -> None:
         session = viewer(request)
         if session is None:
             return _to_login(request)
+        if name in OWN_PAGES:
+            return _elsewhere(OWN_PAGES[name][0], request)
         face = _face(name)
         try:
             values, bad = _forms.read(face, request.query_params), ""
@@ -250,6 +254,17 @@ def _cell_targets(records: list[Any], values: dict[str, Any]) -> list[str]:
     if records:
         return [cell["target"] for cell in records[0].get("cells") or ()]
     return [t.value for t in parse_targets(values["targets"])] if values.get("targets") else []
+
+
+#: Reports whose answer is no table (a file's text): their own page and download, where the
+#: generic report page would have rows to show.
+OWN_PAGES = {"disavow": ("/disavow", "/disavow.txt")}
+
+
+def _elsewhere(path: str, request: Request) -> Response:
+    """The same query, on the report's own page."""
+    query = request.url.query
+    return RedirectResponse(path + (f"?{query}" if query else ""), status_code=303)
 
 
 def _face(name: str) -> Face:

@@ -122,12 +122,20 @@ def read_import_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Imp
     files: list[ImportFile] = []
     refused: list[dict[str, str]] = []
     for given in paths:
-        data, why = _read_export(Path(given))
-        if data is None:
+        item, why = _read_file(given)
+        if item is None:
             refused.append({"name": str(given), "reason": why})
         else:
-            files.append({"name": str(given), "data": base64.b64encode(data).decode("ascii")})
+            files.append(item)
     return files, refused
+
+
+def _read_file(path: str | os.PathLike[str]) -> tuple[ImportFile | None, str]:
+    """The export at ``path`` as :func:`import_claims` takes it, or None and why not."""
+    data, why = _read_export(Path(path))
+    if data is None:
+        return None, why
+    return {"name": str(path), "data": base64.b64encode(data).decode("ascii")}, ""
 
 
 #: The largest export file read whole (an import parses it in memory, several times its size).
@@ -184,17 +192,17 @@ def import_files(
         batch, size = [], 0
 
     for done, path in enumerate(paths):
-        if batch and size + _size_of(Path(path)) > JOB_BYTES:
+        file_size = _size_of(Path(path))
+        if batch and size + file_size > JOB_BYTES:
             flush()  # before the next file is read: never more than one job's bytes and one file's
-        data, why = _read_export(Path(path))
-        if data is None:
+        item, why = _read_file(path)
+        if item is None:
             refused.append(_failed(str(path), why))
             continue
         if not batch:
             first = done
-        batch.append({"name": str(path), "data": base64.b64encode(data).decode("ascii")})
-        size += len(data)
-        del data
+        batch.append(item)
+        size += file_size
     flush()
     return merged_results([*results, {"files": refused, "failed": len(refused)}])
 

@@ -16,10 +16,9 @@ is read. The write then merges a batch at a time.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -61,19 +60,14 @@ def spool(parsed: ParsedFile) -> Spooled:
     # A file's columns are the same on every row: so are the attributes and metrics they give.
     out = Spooled(tuple(first.values), tuple(first.metrics))
     arrow = pa.schema([schema.CLAIMS.field(n) for n in (*_IDENTITY, *out.values, "metrics")])
-    hosts: dict[str, Any] = {}
-    rest: Iterator[Claim] = iter([first, *islice(claims, BATCH_CLAIMS - 1)])
-    while batch := list(rest):
-        out.batches.append(_to_arrow(batch, out.values, arrow, hosts))
-        rest = islice(claims, BATCH_CLAIMS)
+    claims = chain([first], claims)
+    while batch := list(islice(claims, BATCH_CLAIMS)):
+        out.batches.append(_to_arrow(batch, out.values, arrow))
     return out
 
 
-def _to_arrow(claims: list[Claim], values: tuple[str, ...], arrow: pa.Schema, hosts: dict[str, Any]) -> pa.RecordBatch:
-    for c in claims:
-        if c.target_host not in hosts:
-            hosts[c.target_host] = split_host(c.target_host)
-    targets = [hosts[c.target_host] for c in claims]
+def _to_arrow(claims: list[Claim], values: tuple[str, ...], arrow: pa.Schema) -> pa.RecordBatch:
+    targets = [split_host(c.target_host) for c in claims]  # (cached: a file has few target hosts)
     columns: dict[str, list[Any]] = {
         "claim_key": [c.key for c in claims],
         "level": [c.level for c in claims],
@@ -100,11 +94,11 @@ def store_file(
         now = datetime.now(UTC)
         import_id = _import_row(store, parsed, fingerprint, site or "", now)
         counts = {"added": 0, "changed": 0, "unchanged": 0}
-        stored = _Stored(store, spooled) if spooled.batches else None
-        for batch in spooled.batches:
-            assert stored is not None
-            for name, n in _upsert(store, batch, spooled, stored, parsed.format.via, import_id, now).items():
-                counts[name] += n
+        if spooled.batches:
+            stored = _Stored(store, spooled)
+            for batch in spooled.batches:
+                for name, n in _upsert(store, batch, spooled, stored, parsed.format.via, import_id, now).items():
+                    counts[name] += n
         store.con.execute(
             "UPDATE claim_imports SET added = ?, changed = ?, unchanged = ? WHERE import_id = ?",
             [counts["added"], counts["changed"], counts["unchanged"], import_id],

@@ -122,7 +122,15 @@ def ingest_inputs(argv: list[str]) -> list[str]:
     return inputs
 
 
+#: NumPy's OpenBLAS starts a thread per core when it loads, and they spin for a while: about
+#: 0.14 CPU-seconds in every process (the command, each ingest worker), for linear algebra
+#: that linkback never does. A user's own setting is kept.
+_QUIET_BLAS = {"OPENBLAS_NUM_THREADS": "1"}
+
+
 def main() -> None:
+    for name, value in _QUIET_BLAS.items():
+        os.environ.setdefault(name, value)  # before anything imports NumPy; workers inherit it
     argv = sys.argv[1:]
     stdout_at_start = _file_identity(sys.__stdout__)
     try:

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,8 +25,10 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from serverkit import Hit, Page, PageServer
 from test_alerts import DAY, SITE, T0, check, ledger_link, observe, page
+from typer.testing import CliRunner
 
 from linkback import alerts as al
+from linkback.cli import app
 from linkback.fetch import Fetcher, FetchLimits, GuardPolicy
 from linkback.server import Settings, create_app
 from linkback.store import Store
@@ -116,7 +119,7 @@ def test_a_webhook_is_signed_and_retried_after_a_failure(store: Store, receiver:
     settings = al.AlertSettings(public_url=PUBLIC)
     with Fetcher(policy=LOOPBACK) as fetcher:
         first = al.deliver_alerts(store, fetcher=fetcher, settings=settings, now=T0)
-        assert first == {"due": 1, "delivered": 0, "failed": 1, "emails": 0}
+        assert first == {"due": 1, "delivered": 0, "failed": 1, "emails": 0, "evidence_paths": 0}
         (alert,) = alert_rows(store)
         assert (alert["attempts"], alert["last_error"], alert["delivered_at"]) == (1, "HTTP 500", None)
         assert alert["next_attempt_at"] == T0 + timedelta(seconds=10)
@@ -174,7 +177,13 @@ def test_immediate_email_lists_the_alerts_with_their_evidence(store: Store, smtp
     al.alert_rule_add(store, SITE, "new_link", channel="email", address="me@example.org")
     two_new_links(store)
     al.evaluate_alerts(store, now=T0)
-    assert al.deliver_alerts(store, settings=settings, now=T0) == {"due": 2, "delivered": 2, "failed": 0, "emails": 1}
+    assert al.deliver_alerts(store, settings=settings, now=T0) == {
+        "due": 2,
+        "delivered": 2,
+        "failed": 0,
+        "emails": 1,
+        "evidence_paths": 0,
+    }
     (mail_from, rcpt, _), message = inbox.messages[0], inbox.parsed()
     assert (mail_from, rcpt) == ("linkback@links.example.com", ["me@example.org"])
     assert message["Subject"] == "linkback: 2 alerts for example.com"
@@ -399,7 +408,7 @@ def test_a_hanging_webhook_is_called_once_per_pass_and_other_webhooks_get_theirs
         al.evaluate_alerts(store, now=T0)
         with Fetcher(policy=LOOPBACK, limits=FetchLimits(timeout=0.5, connect_timeout=0.5)) as fetcher:
             done = al.deliver_alerts(store, fetcher=fetcher, settings=al.AlertSettings(), now=T0)
-        assert done == {"due": 4, "delivered": 2, "failed": 2, "emails": 0}
+        assert done == {"due": 4, "delivered": 2, "failed": 2, "emails": 0, "evidence_paths": 2}
         assert len(receiver.hits) == 2
         assert len(silent.accepted) == 1  # its second alert was not sent after the first timed out
         errors = sorted(a["last_error"] for a in alert_rows(store) if a["last_error"])
@@ -424,7 +433,7 @@ def test_webhooks_on_different_hosts_are_called_at_once(store: Store) -> None:
         al.evaluate_alerts(store, now=T0)
         with Fetcher(policy=LOOPBACK, limits=FetchLimits(timeout=2, connect_timeout=2)) as fetcher:
             done = al.deliver_alerts(store, fetcher=fetcher, settings=al.AlertSettings(), now=T0)
-    assert done == {"due": 2, "delivered": 2, "failed": 0, "emails": 0}
+    assert done == {"due": 2, "delivered": 2, "failed": 0, "emails": 0, "evidence_paths": 2}
 
 
 # --- outcomes stored as they come -----------------------------------------------------------------
@@ -479,7 +488,7 @@ def test_an_outcome_is_stored_at_once_and_a_pass_cut_short_keeps_it(
                 assert (b["attempts"], b["delivered_at"], b["next_attempt_at"]) == (0, None, T0)
                 monkeypatch.undo()
                 again = al.deliver_alerts(store, fetcher=fetcher, settings=al.AlertSettings(), now=T0)
-            assert again == {"due": 1, "delivered": 1, "failed": 0, "emails": 0}
+            assert again == {"due": 1, "delivered": 1, "failed": 0, "emails": 0, "evidence_paths": 1}
             assert (len(first.hits), len(second.hits)) == (1, 1)  # A's alert was not sent again
             assert {h.headers["x-linkback-delivery"] for h in first.hits + second.hits} == {
                 f"alert-{a['alert_id']}", f"alert-{b['alert_id']}",
@@ -508,7 +517,50 @@ def test_an_email_goes_and_is_stored_while_a_webhook_host_hangs(store: Store, sm
             al.evaluate_alerts(store, now=T0)
             with Fetcher(policy=LOOPBACK, limits=FetchLimits(timeout=10, connect_timeout=5)) as fetcher:
                 done = al.deliver_alerts(store, fetcher=fetcher, settings=settings, now=T0)
-        assert done == {"due": 2, "delivered": 2, "failed": 0, "emails": 1}
+        assert done == {"due": 2, "delivered": 2, "failed": 0, "emails": 1, "evidence_paths": 0}
         assert seen == [(1, True)]  # while the webhook hung: the email sent, its outcome stored
     finally:
         reader.close()
+
+
+# --- evidence without the public URL ------------------------------------------------------------
+
+
+def test_without_the_public_url_the_email_says_where_its_evidence_paths_lead(
+    store: Store, smtp: tuple[Inbox, Any]
+) -> None:
+    inbox, settings = smtp
+    al.alert_rule_add(store, SITE, "new_link", channel="email", address="me@example.org")
+    two_new_links(store)
+    al.evaluate_alerts(store, now=T0)
+    done = al.deliver_alerts(store, settings=replace(settings, public_url=""), now=T0)
+    assert done == {"due": 2, "delivered": 2, "failed": 0, "emails": 1, "evidence_paths": 2}
+    text = inbox.parsed().get_content().replace("\r\n", "\n")
+    assert "\n   evidence: /reports/backlinks?target=" in text
+    assert "Each evidence is a page of your linkback dashboard (LINKBACK_PUBLIC_URL is not set)." in text
+
+
+def test_alerts_run_says_to_set_the_public_url_when_evidence_went_out_as_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = str(tmp_path / "alerts.duckdb")
+    with PageServer() as receiver:
+        receiver.pages["/hook"] = lambda hit: Page(b"", 204)
+        with Store(db) as store:
+            al.alert_rule_add(store, SITE, "new_link", channel="webhook", address=receiver.url("/hook"))
+            two_new_links(store)
+            al.evaluate_alerts(store, now=T0)
+        monkeypatch.delenv("LINKBACK_PUBLIC_URL", raising=False)
+        bare = CliRunner().invoke(app, ["alerts", "run", "--allow-private", "--db", db])
+        assert bare.exit_code == 0, bare.output
+        assert "delivered 2 of 2 due" in bare.stdout
+        assert "2 alerts went out with their evidence as a path on the dashboard, not a link: set " \
+               "LINKBACK_PUBLIC_URL" in " ".join(bare.stderr.split())  # fmt: skip
+        with Store(db) as store:
+            observe(store, page("https://third.org/", [("https://example.com/c", "C", "")], T0 + DAY))
+            al.evaluate_alerts(store, now=T0 + DAY)
+        monkeypatch.setenv("LINKBACK_PUBLIC_URL", PUBLIC)
+        linked = CliRunner().invoke(app, ["alerts", "run", "--allow-private", "--db", db])
+        assert linked.exit_code == 0 and "delivered 1 of 1 due" in linked.stdout
+        assert "LINKBACK_PUBLIC_URL" not in linked.stderr
+        assert json.loads(receiver.hits[-1].body)["evidence"].startswith(PUBLIC + "/")

@@ -202,7 +202,9 @@ def deliver_alerts(
 
     ``settings`` default to the environment's (:meth:`AlertSettings.from_env`). Webhooks go
     through ``fetcher``, else the store's (a server's), else a fetcher of its own that refuses
-    private addresses unless ``allow_private``. Returns counts: due, delivered, failed, emails.
+    private addresses unless ``allow_private``. Returns counts: due, delivered, failed, emails,
+    and ``evidence_paths``: alerts whose evidence went out as a dashboard path, not a link
+    (no ``LINKBACK_PUBLIC_URL``).
     If a sending thread raises, nothing more is sent, what was sent is stored, and the exception
     is raised here.
     """
@@ -237,7 +239,20 @@ def deliver_alerts(
             stack.callback(out.stop.set)
             emails = _store_outcomes(store, due, out, threads, errors, moment, retry_seconds)
     failed = sum(1 for e in errors.values() if e)
-    return {"due": len(due), "delivered": len(due) - failed, "failed": failed, "emails": emails}
+    # Without the public URL an evidence link is a path on the dashboard (/monitor/12), which the
+    # recipient cannot open: counted, so that the command can say what to set.
+    paths = (
+        0
+        if settings.public_url
+        else sum(1 for a in due if not errors.get(a["alert_id"]) and str(a["evidence"] or "").startswith("/"))
+    )
+    return {
+        "due": len(due),
+        "delivered": len(due) - failed,
+        "failed": failed,
+        "emails": emails,
+        "evidence_paths": paths,
+    }
 
 
 def _store_outcomes(

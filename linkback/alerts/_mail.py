@@ -137,6 +137,8 @@ def body(alerts: list[dict[str, Any]], schedule: str, settings: AlertSettings) -
             "",
         ]
     rules = ", ".join(str(r) for r in sorted({a["rule_id"] for a in alerts}))
+    if not settings.public_url:
+        lines += ["Each evidence is a page of your linkback dashboard (LINKBACK_PUBLIC_URL is not set).", ""]
     lines += [
         "-- ",
         f"Sent by linkback for alert rule {rules}. 'linkback alerts list' shows every alert;",

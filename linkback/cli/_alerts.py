@@ -181,6 +181,11 @@ def run_cmd(
     print(f"delivered {sent['delivered']} of {sent['due']} due ({sent['emails']} emails); {sent['failed']} failed")
     if sent["failed"]:
         err.print("'linkback alerts list' shows each failure's last_error; they are retried later")
+    if sent.get("evidence_paths"):
+        err.print(
+            f"{sent['evidence_paths']} alerts went out with their evidence as a path on the dashboard, "
+            "not a link: set LINKBACK_PUBLIC_URL to where people reach your linkback"
+        )
 
 
 @alerts_app.command("feed")

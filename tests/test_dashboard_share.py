@@ -175,6 +175,23 @@ def test_the_admin_token_opens_the_api_beside_a_share_sessions_cookie(clients) -
     assert visitor.get("/reports/backlinks?target=evil.example").status_code == 403  # the pages stay the link's
 
 
+def test_an_alerts_feed_opens_with_its_token_beside_a_share_sessions_cookie(clients) -> None:
+    """A feed reader in the browser that once opened a share link sends that cookie with the
+    feed's URL: the feed's own token opens it; the cookie alone, or a wrong token, opens nothing."""
+    admin, visitor = clients
+    added = admin.post(
+        "/api/v1/actions/alert_rule_add",
+        json={"site": "example.com", "event": "new_link", "channel": "atom"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    feed = added.json()["feed"]
+    open_link(visitor, make_link(admin, "example.com"))
+    opened = visitor.get(feed)
+    assert opened.status_code == 200 and opened.headers["content-type"].startswith("application/atom+xml")
+    assert visitor.get(feed.split("?")[0]).status_code == 403  # the share's gate: not one of its pages
+    assert visitor.get(feed.split("?")[0] + "?token=wrong").status_code == 404
+
+
 def test_the_admin_opening_a_link_stays_signed_in(clients) -> None:
     """A link followed from anywhere (a page can send the admin's browser to one) must not sign
     the admin out: the admin lands on its overview, with every page still theirs."""

@@ -132,7 +132,7 @@ class ShareGate:
             if (
                 session is not None
                 and session.site is not None
-                and not _admin_api_call(request)
+                and not _own_credentials(request)
                 and await run_in_threadpool(kept, request, session)
             ):
                 verdict, detail = decide(session, request.method, request.url.path, request.query_params)
@@ -147,12 +147,15 @@ class ShareGate:
         await self.app(scope, receive, send)
 
 
-def _admin_api_call(request: Request) -> bool:
-    """Does ``request`` call the API with the admin token? Then a share session's cookie beside it
-    (a browser that once opened a share link, trying the API in /docs) takes nothing away."""
-    return request.url.path.startswith("/api/v1/") and state_of(request).bearer_ok(
-        request.headers.get("authorization", "")
-    )
+def _own_credentials(request: Request) -> bool:
+    """Does ``request`` bring credentials of its own, which its route checks: the admin token to
+    the API, or a feed's token in its URL? Then a share session's cookie beside them (a browser
+    that once opened a share link, trying the API in /docs, or reading its alerts feed) takes
+    nothing away. A feed's token is not checked here: a wrong one gets the feed's 404."""
+    path = request.url.path
+    if path.startswith("/feeds/alerts/"):
+        return bool(request.query_params.get("token"))
+    return path.startswith("/api/v1/") and state_of(request).bearer_ok(request.headers.get("authorization", ""))
 
 
 def kept(request: Request, session: Session) -> bool:

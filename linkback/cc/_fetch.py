@@ -27,6 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import ada_url
+
 from linkback.cc._http import Polite, RetryPolicy, redirected
 from linkback.cc._index import MATCH_TYPES, MAX_ERRORS, Capture, IndexStats, captures, index_endpoint, under
 from linkback.errors import FetchError, LinkbackError, SourceError
@@ -105,7 +107,7 @@ def cc_fetch(
         raise LinkbackError("the limit must be at least 1")
     concurrency = min(max(concurrency, 1), MAX_CONCURRENCY)
     endpoint = index_endpoint(index_url or cc_index_url(), crawl)
-    data = (data_url or cc_data_url()).rstrip("/") + "/"
+    data = _checked_data_url(data_url or cc_data_url())
     fetcher, own = _fetcher(store, allow_private)
     http = Polite(fetcher, RetryPolicy(backoff=max(backoff, 0.0)))
     run, stats = _Run(), IndexStats()
@@ -155,6 +157,20 @@ def _checked_hosts(hosts: Sequence[str]) -> list[str]:
     if not out:
         raise LinkbackError("name at least one host")
     return out
+
+
+def _checked_data_url(text: str) -> str:
+    """The data URL, ending in ``/``; an error saying so when it is no http(s) URL of a folder (each
+    record's URL is the filename after it: anything else would fail every record, one by one, as
+    a filename that leaves it)."""
+    data = text.strip().rstrip("/") + "/"
+    try:
+        url: ada_url.URL | None = ada_url.URL(data)
+    except ValueError:
+        url = None
+    if url is None or url.protocol not in ("http:", "https:") or url.search or url.hash:
+        raise LinkbackError(f"the data URL {text!r} is not an http(s) URL of a folder (like {DEFAULT_DATA_URL})")
+    return data
 
 
 def _fetcher(store: Store, allow_private: bool) -> tuple[Fetcher, bool]:

@@ -306,7 +306,22 @@ class _Import:
             [self.release, self.level, self.now, self.files["ranks"]],
         ).fetchall()[0]
         self._rejects(store, "ranks")
-        return int(count)
+        # DOUBLE reads "nan", "inf" and "1e400" (as inf): no rank is one, and JSON holds neither (the
+        # reports' JSON and the API would fail on them). Such lines are bad lines too.
+        dropped = store.con.execute(
+            "DELETE FROM cc_ranks WHERE release = ? AND level = ? AND NOT (isfinite(coalesce(hc_val, 0)) "
+            "AND isfinite(coalesce(pr_val, 0))) RETURNING name",
+            [self.release, self.level],
+        ).fetchall()
+        if dropped:
+            self.bad["ranks"] += len(dropped)
+            if len(self.errors) < MAX_ERRORS:
+                n = len(dropped)
+                self.errors.append(
+                    f"{', '.join(self.files['ranks'])}: {n:,} line{'s' * (n != 1)} with a value that is no finite "
+                    f"number (nan, inf, or too large), e.g. of {min(str(r[0]) for r in dropped)!r}: skipped"
+                )
+        return int(count) - len(dropped)
 
     def _targets(self, store: Store) -> int:
         """The vertices of the user's domains (at host level: each domain's hosts too)."""

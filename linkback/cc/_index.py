@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlencode
 import ada_url
 
 from linkback.cc._http import Polite, redirected
-from linkback.errors import LinkbackError
+from linkback.errors import FetchError, LinkbackError
 
 MatchType = Literal["host", "domain", "prefix", "exact"]
 MATCH_TYPES = ("host", "domain", "prefix", "exact")
@@ -117,12 +117,24 @@ def captures(
     http: Polite, endpoint: str, host: str, match_type: str, stats: IndexStats, *, first_page: int = 0
 ) -> Iterator[Capture]:
     """The status-200 HTML captures of ``host`` in the index, page by page; other lines counted in
-    ``stats.skipped`` (``not_200``, ``not_html``, ``bad_line``)."""
+    ``stats.skipped`` (``not_200``, ``not_html``, ``bad_line``), and a page that cannot be fetched
+    (after its retries: a broken answer, a timeout) as ``index_page_failed``, the pages after it
+    still read, up to :data:`MAX_MISSING_PAGES` failures in a row."""
     pages = num_pages(http, endpoint, host, match_type)
-    missing = 0
+    missing = failed = 0
     for page in range(first_page, pages):
         url = query_url(endpoint, host, match_type, page=page)
-        result = http.get(url, max_bytes=MAX_INDEX_PAGE_BYTES)
+        try:
+            result = http.get(url, max_bytes=MAX_INDEX_PAGE_BYTES)
+        except FetchError as exc:  # one page that never came (after its retries): the others still count
+            failed += 1
+            said = str(exc) if exc.url == url else f"{url}: {exc}"  # the error names where it failed
+            if failed >= MAX_MISSING_PAGES:
+                stats.error("index_page_failed", f"{said}; {failed} pages in a row failed: the rest not asked")
+                return
+            stats.error("index_page_failed", said)
+            continue
+        failed = 0
         if result.status == 404:
             missing += 1
             if missing >= MAX_MISSING_PAGES:  # an index that lied about its page count

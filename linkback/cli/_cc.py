@@ -13,11 +13,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from linkback import cc
 from linkback.cc._fetch import DEFAULT_CONCURRENCY, DEFAULT_DATA_URL, DEFAULT_INDEX_URL
 from linkback.cli._app import app
-from linkback.cli._output import Report, fail, report_command, writable_store
+from linkback.cli._output import Report, fail, report_command, terminal_safe, writable_store
 from linkback.errors import LinkbackError
 from linkback.store import Store
 
@@ -119,7 +120,7 @@ def fetch_command(
 
 
 def _print_fetch(result: dict[str, Any]) -> None:
-    table = Table(title=f"Common Crawl {result['crawl']}", show_header=False, box=None, title_justify="left")
+    table = Table(title=_text(f"Common Crawl {result['crawl']}"), show_header=False, box=None, title_justify="left")
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     index = result["index"]
@@ -135,8 +136,14 @@ def _print_fetch(result: dict[str, Any]) -> None:
     if result["retries"]:
         table.add_row("retried", ", ".join(f"{k}: {n:,}" for k, n in sorted(result["retries"].items())))
     for line in result["errors"][:10]:
-        table.add_row("error", line)
+        table.add_row("error", _text(line))
     out.print(table)
+
+
+def _text(value: str) -> Text:
+    """What a server or a file said, as a table shows it: never read as markup (``[/x]`` in a URL
+    would end the print), with what would steer the terminal shown as escapes."""
+    return Text(terminal_safe(value))
 
 
 @graph_app.command("import")
@@ -191,16 +198,16 @@ def graph_import_command(
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    table = Table(title=f"{result['release']} ({result['level']} level)", show_header=False, box=None,
+    table = Table(title=_text(f"{result['release']} ({result['level']} level)"), show_header=False, box=None,
                   title_justify="left")  # fmt: skip
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     for what, value in _import_rows(result):
-        table.add_row(what, value)
+        table.add_row(what, _text(value))
     bad = ", ".join(f"{kind} {n:,}" for kind, n in result["bad_lines"].items())
     table.add_row("bad lines", bad or "none")
     for line in result["errors"][:10]:
-        table.add_row("", line)
+        table.add_row("", _text(line))
     out.print(table)
 
 
@@ -222,6 +229,8 @@ def _import_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
         ("edges to them", f"{result['edges']:,} ({result['target_vertices']:,} vertices)"),
         ("referring", refs),
     ]
+    if result.get("unknown_sources"):
+        rows.append(("not in vertices", f"{result['unknown_sources']:,} source ids of the edges: skipped"))
     if kept["refdomains_of"]:
         rows.append(("kept", f"the referring {level}s of {', '.join(kept['refdomains_of'])}"))
     if result["other_releases"]:

@@ -19,7 +19,17 @@ from linkback import csvcells
 from linkback import traffic as tr
 from linkback.cli import _table
 from linkback.cli._app import app
-from linkback.cli._output import Format, FormatOption, Report, WideOption, fail, plain, report_command, writable_store
+from linkback.cli._output import (
+    Format,
+    FormatOption,
+    Report,
+    WideOption,
+    fail,
+    plain,
+    report_command,
+    terminal_safe,
+    writable_store,
+)
 from linkback.errors import LinkbackError
 from linkback.reports import GROWTH_PERIODS, PRESETS
 from linkback.store import Store
@@ -144,7 +154,7 @@ _COUNTS = (("lines", "lines"), ("visits", "visits"), ("new", "added"), ("refused
 def _print_summary(results: list[tr.FileResult], *, wide: bool = False) -> None:
     read = [r for r in results if r.status != "skipped"]
     columns = [
-        _table.Column("file", _table.MIDDLE, [Text(r.name) for r in read]),
+        _table.Column("file", _table.MIDDLE, [Text(terminal_safe(r.name)) for r in read]),
         _table.Column("format", _table.FIXED, [Text(r.format or r.status) for r in read]),
         *(
             _table.Column(label, _table.FIXED, [Text(f"{getattr(r, key):,}") for r in read], right=True)
@@ -155,21 +165,24 @@ def _print_summary(results: list[tr.FileResult], *, wide: bool = False) -> None:
     table = _table.build(f"Read {len(read)} file{'s' * (len(read) != 1)}: {added:,} new visits", columns, wide=wide)
     _table.console_for(table).print(table)
     out = Console(highlight=False, soft_wrap=wide, width=None if wide else _table.terminal_width())
+    # A file's name, its refused lines and an export's own channel names are anyone's text: what
+    # would steer the terminal (ESC, bidi marks) is shown as escapes.
     for r in results:
+        name, error = terminal_safe(r.name), terminal_safe(r.error)
         if r.status == "already":
-            out.print(Text(f"{r.name}: read before: nothing to add", style="dim"))
+            out.print(Text(f"{name}: read before: nothing to add", style="dim"))
         elif r.status in ("failed", "skipped"):
-            err.print(f"[red]{r.status}:[/red] {escape(r.name)}: {escape(r.error)}", soft_wrap=True)
+            err.print(f"[red]{r.status}:[/red] {escape(name)}: {escape(error)}", soft_wrap=True)
         else:
             if r.error:
-                err.print(f"[yellow]{escape(r.name)}:[/yellow] {escape(r.error)}", soft_wrap=True)
+                err.print(f"[yellow]{escape(name)}:[/yellow] {escape(error)}", soft_wrap=True)
             for e in r.errors[:3]:
-                out.print(Text(f"{r.name}: line {e['line']}: {e['reason']}", style="yellow"))
+                out.print(Text(terminal_safe(f"{name}: line {e['line']}: {e['reason']}"), style="yellow"))
             dropped = ", ".join(f"{n:,} {why}" for why, n in sorted(r.dropped.items(), key=lambda kv: -kv[1]))
             if dropped:
-                out.print(Text(f"{r.name}: not visits: {dropped}", style="dim"))
+                out.print(Text(f"{name}: not visits: {dropped}", style="dim"))
             if r.channels:
-                out.print(Text(f"{r.name}: " + ", ".join(f"{ch} {n:,}" for ch, n in r.channels.items())))
+                out.print(Text(terminal_safe(f"{name}: " + ", ".join(f"{ch} {n:,}" for ch, n in r.channels.items()))))
 
 
 @app.command("traffic")

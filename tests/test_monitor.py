@@ -152,7 +152,8 @@ def test_pages_that_change_between_checks_get_each_verdict_and_reason(
         "still": ("live", ""),
     }
     fetched = {n: len(page_hits(web, f"{n}.test")) - before[n] for n in hosts}
-    assert fetched["removed"] == 2 and all(fetched[n] == 1 for n in hosts if n != "removed")  # confirmed by a 2nd fetch
+    confirmed = ("removed", "gone", "redirect")  # each loss confirmed by a 2nd fetch
+    assert all(fetched[n] == 2 for n in confirmed) and all(fetched[n] == 1 for n in hosts if n not in confirmed)
     assert rows[url["flap"]]["failures"] == 1
 
     removed = link_timeline(store, rows[url["removed"]]["link_id"])
@@ -183,6 +184,47 @@ def test_pages_that_change_between_checks_get_each_verdict_and_reason(
     assert rows[url["flap"]]["failures"] == 0 and all(json.loads(c["changes"]) == {} for c in flap[1:])
     assert rows[url["anchor"]]["verdict"] == "live"  # "changed" was the news of one check
     assert (rows[url["removed"]]["verdict"], rows[url["nofollow"]]["reason"]) == ("lost", "nofollowed")
+
+
+def test_one_redirect_or_one_nxdomain_is_no_loss_when_the_next_fetch_finds_the_link(
+    web: HostWeb, store: Store, tmp_path: Path
+) -> None:
+    """A login or consent wall for one request, a resolver's NXDOMAIN for one lookup: each is seen
+    once and cleared by the confirming fetch. A page moved for good (308) to one that still links
+    is no loss at all: the link is reached through the redirect, and nothing is re-fetched."""
+    for name in ("wall", "blip", "moved"):
+        web.pages[f"{name}.test", "/p"] = Page(html())
+        monitor_add(store, web.url(f"{name}.test", "/p"), TARGET)
+    run(store, tmp_path)
+    walls = iter([Page("", 302, {"Location": "/login"})])
+    web.pages["wall.test", "/p"] = lambda hit: next(walls, Page(html()))
+    web.pages["wall.test", "/login"] = Page("<!doctype html><p>Sign in to read on</p>")
+    web.pages["moved.test", "/p"] = Page("", 308, {"Location": web.url("newhome.test", "/p")})
+    web.pages["newhome.test", "/p"] = Page(html())
+    blip_lookups = iter(["robots.txt", "NXDOMAIN"])  # robots.txt is looked up first, then the page
+
+    def one_nxdomain(host: str, port: int) -> list[str]:
+        if host == "blip.test" and next(blip_lookups, "") == "NXDOMAIN":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolver(host, port)
+
+    summary = run(store, tmp_path, resolver=one_nxdomain)
+    rows = by_source(store)
+    for name in ("wall", "blip", "moved"):
+        row = rows[web.url(f"{name}.test", "/p")]
+        assert (row["verdict"], row["reason"], row["pending"]) == ("live", "", ""), row
+        assert all(json.loads(c["changes"]) == {} for c in link_timeline(store, row["link_id"])[1:]), name
+    wall = link_timeline(store, rows[web.url("wall.test", "/p")]["link_id"])
+    assert [(c["final_url"], c["found"]) for c in wall[1:]] == [
+        (web.url("wall.test", "/login"), False),
+        (web.url("wall.test", "/p"), True),
+    ]
+    assert [c["error"] for c in link_timeline(store, rows[web.url("blip.test", "/p")]["link_id"])] == [
+        "",
+        "no_such_domain",
+        "",
+    ]
+    assert len(page_hits(web, "moved.test")) == 2 and summary["confirmations"] == 2  # one run each; no re-fetch
 
 
 def test_a_refused_address_is_unknown_blocked_with_why_and_nothing_is_fetched(
@@ -293,6 +335,55 @@ def test_one_connection_per_host_a_delay_between_its_requests_and_hosts_at_once(
     for host in ("one.test", "two.test"):
         hits = [h for h in web.requests_to(host) if h.path != "/robots.txt"]
         assert len(hits) == 4 and min(b.at - a.at for a, b in zip(hits, hits[1:])) >= 0.3 - 0.02
+
+
+def test_a_redirect_hop_waits_for_its_hosts_turn_and_two_hosts_redirecting_to_each_other_do_not_deadlock(
+    web: HostWeb, store: Store, tmp_path: Path
+) -> None:
+    """hub.test's pages, and its robots.txt, redirect to shop.test, which has pages of its own to
+    check: shop.test still gets one request at a time, ``delay`` apart. ping.test and pong.test
+    redirect to each other's pages at the same moment: each check gives up its host before it
+    waits for the next, so both finish."""
+    delay, serving = 0.3, 0.2
+    active: dict[str, int] = {}
+    most: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def slow(hit: Request) -> Page:
+        with lock:
+            active[hit.host] = active.get(hit.host, 0) + 1
+            most[hit.host] = max(most.get(hit.host, 0), active[hit.host])
+        try:
+            threading.Event().wait(serving)  # long enough for a second connection to overlap
+            if hit.path.endswith(".txt"):
+                return Page("User-agent: *\nAllow: /\n", 200, {"Content-Type": "text/plain"})
+            return Page(html())
+        finally:
+            with lock:
+                active[hit.host] -= 1
+
+    web.pages["hub.test", "/robots.txt"] = Page("", 301, {"Location": web.url("shop.test", "/hub-robots.txt")})
+    web.pages["shop.test", "/hub-robots.txt"] = slow
+    for n in range(3):
+        web.pages["hub.test", f"/r{n}"] = Page("", 302, {"Location": web.url("shop.test", f"/landing{n}")})
+        monitor_add(store, web.url("hub.test", f"/r{n}"), TARGET)
+        web.pages["shop.test", f"/landing{n}"] = slow
+        web.pages["shop.test", f"/p{n}"] = slow
+        monitor_add(store, web.url("shop.test", f"/p{n}"), TARGET)
+    for here, there in (("ping.test", "pong.test"), ("pong.test", "ping.test")):
+        web.pages[here, "/p"] = Page("", 301, {"Location": web.url(there, "/from-" + here)})
+        web.pages[here, "/from-" + there] = slow
+        monitor_add(store, web.url(here, "/p"), TARGET)
+
+    done: list[dict[str, Any]] = []
+    runner = threading.Thread(target=lambda: done.append(run(store, tmp_path, delay=delay)), daemon=True)
+    runner.start()
+    runner.join(timeout=60)
+    assert done, "the run did not finish: two checks wait for each other's host"
+    assert {row["verdict"] for row in ledger(store)} == {"live"} and done[0]["checked"] == 8
+    assert most == {"shop.test": 1, "ping.test": 1, "pong.test": 1}
+    shop = [h.at for h in web.requests_to("shop.test") if h.path != "/robots.txt"]
+    assert len(shop) == 7 and min(b - a for a, b in zip(shop, shop[1:])) >= serving + delay - 0.02
 
 
 def test_crawl_delay_of_robots_txt_is_honoured(web: HostWeb, store: Store, tmp_path: Path) -> None:
@@ -460,14 +551,28 @@ def test_a_host_that_asks_to_wait_an_hour_is_left_for_the_next_run(web: HostWeb,
     assert len(unchecked) == 3  # still due: the next run checks them
 
 
+def test_a_redirect_to_a_host_that_asked_to_wait_an_hour_is_left_for_the_next_run(
+    web: HostWeb, store: Store, tmp_path: Path
+) -> None:
+    web.pages["busy.test", "/p"] = Page("slow down", 429, {"Retry-After": "3600"})
+    web.pages["busy.test", "/moved-here"] = Page(html())
+    web.pages["hub.test", "/p"] = Page("", 302, {"Location": web.url("busy.test", "/moved-here")})
+    for host in ("busy.test", "hub.test"):  # one connection: busy.test is asked first, then hub.test
+        monitor_add(store, web.url(host, "/p"), TARGET)
+    summary = run(store, tmp_path, connections=1)
+    assert [r.path for r in web.requests_to("busy.test")] == ["/robots.txt", "/p"]  # not the hop
+    assert summary["deferred"] == {"busy.test": 1} and summary["checked"] == 1
+    assert by_source(store)[web.url("hub.test", "/p")]["checked_at"] is None  # still due
+
+
 def test_a_short_retry_after_is_waited_for(web: HostWeb, store: Store, tmp_path: Path) -> None:
     from linkback.monitor import _run
 
     waits: list[float] = []
     real = _run._delay_after
 
-    def recorded(task, checker, delay):  # noqa: ANN001, ANN202
-        waits.append(real(task, checker, delay))
+    def recorded(url, checker, delay):  # noqa: ANN001, ANN202
+        waits.append(real(url, checker, delay))
         return 0.0  # the test does not sleep it
 
     _run._delay_after, saved = recorded, real

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from linkback.errors import BlockedAddress, FetchError, LinkbackError
 from linkback.extract import extract
@@ -102,6 +102,59 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
+class RunStopping(Exception):
+    """The run is stopping (Ctrl-C, a failed write): the check in hand is left undone, still due."""
+
+
+class HostWaits(Exception):
+    """A redirect leads to a host that asked (Retry-After) for a longer wait than a run gives: the
+    check is left for the next run."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.host = host
+
+
+class HostSlots(Protocol):
+    """One connection per host (the run's scheduler): a redirect hop takes its host's slot."""
+
+    def hold(self, host: str) -> None:
+        """Wait until ``host`` is free and rested, and take it; RunStopping or HostWaits instead."""
+
+    def release(self, host: str, rest: float) -> None:
+        """Give ``host`` back, to be asked again no sooner than ``rest`` seconds from now."""
+
+
+class HostHold:
+    """The one host slot a check holds: its page's host when it starts, then each redirect hop's.
+    The slot held is given up before the next is taken, so a check never waits while it holds one
+    and two checks cannot wait for each other; a hop to the host held keeps it. ``rest_after``
+    gives the wait a host asks after a request to a URL (delay, Crawl-delay, Retry-After)."""
+
+    def __init__(self, slots: HostSlots, host: str, url: str, rest_after: Callable[[str], float]) -> None:
+        self._slots = slots
+        self._rest_after = rest_after
+        self.host: str | None = host
+        self._last_url = url
+
+    def move_to(self, url: str) -> None:
+        host = host_of(url)
+        if host != self.host:
+            self.give_up()
+            self._slots.hold(host)
+            self.host = host
+        self._last_url = url
+
+    def rest(self) -> float:
+        """The wait the host held asks after this check's last request to it."""
+        return self._rest_after(self._last_url) if self.host is not None else 0.0
+
+    def give_up(self) -> None:
+        if self.host is not None:
+            self._slots.release(self.host, self.rest())
+            self.host = None
+
+
 @dataclass
 class PageTask:
     """A source page to check and the ledger links on it; ``attempt`` 1 is the confirming fetch."""
@@ -137,7 +190,7 @@ class Robots:
         self.fetcher = fetcher
         self.keep = keep
         self._rules: dict[str, tuple[str, Any]] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._fetching: dict[str, threading.Event] = {}  # origins whose robots.txt a check is fetching
         self._lock = threading.Lock()
         #: Seconds each host (by name) asked us to wait with a 429 or 503 (its Retry-After).
         self.retry_after: dict[str, float] = {}
@@ -145,9 +198,10 @@ class Robots:
         self.fetched: queue.SimpleQueue[FetchedPage] | None = None
         self.fetches = 0
 
-    def verdict(self, url: str) -> tuple[str, str]:
-        """``("allow" | "deny" | "unavailable", why)`` for fetching ``url``."""
-        state, rules = self._for(_origin(url))
+    def verdict(self, url: str, hold: HostHold | None = None) -> tuple[str, str]:
+        """``("allow" | "deny" | "unavailable", why)`` for fetching ``url``; ``hold`` (the check's
+        host slot) is moved to each host robots.txt is fetched from."""
+        state, rules = self._for(_origin(url), hold)
         if state == "parsed":
             if rules.can_fetch(url, ROBOTS_TOKEN):
                 return "allow", ""
@@ -155,25 +209,40 @@ class Robots:
         return state, rules if isinstance(rules, str) else ""
 
     def crawl_delay(self, url: str) -> float:
-        state, rules = self._for(_origin(url), fetch=False)
+        state, rules = self._known(_origin(url))
         if state != "parsed":
             return 0.0
         delay = rules.crawl_delay(ROBOTS_TOKEN)
         return min(float(delay), MAX_CRAWL_DELAY) if delay else 0.0
 
-    def _for(self, origin: str, fetch: bool = True) -> tuple[str, Any]:
+    def _known(self, origin: str) -> tuple[str, Any]:
         with self._lock:
-            if origin in self._rules or not fetch:
-                return self._rules.get(origin, ("allow", ""))
-            lock = self._locks.setdefault(origin, threading.Lock())
-        with lock:
+            return self._rules.get(origin, ("allow", ""))
+
+    def _for(self, origin: str, hold: HostHold | None) -> tuple[str, Any]:
+        """The origin's rules, fetched once. A check that finds another fetching them waits for
+        it without its host slot: the other may be waiting for that slot (a robots.txt that
+        redirects back to the host), and a wait that held it would never end."""
+        while True:
             with self._lock:
                 if origin in self._rules:
                     return self._rules[origin]
-            found = self._fetch(origin)
+                fetching = self._fetching.get(origin)
+                if fetching is None:
+                    fetching = self._fetching[origin] = threading.Event()
+                    break
+            if hold is not None:
+                hold.give_up()  # taken again for the page's own fetch
+            fetching.wait()
+        try:
+            found = self._fetch(origin, hold)
             with self._lock:
                 self._rules[origin] = found
             return found
+        finally:  # fetched, or given up (the run stopping): whoever waits looks again
+            with self._lock:
+                del self._fetching[origin]
+            fetching.set()
 
     def _limits(self) -> FetchLimits:
         """The fetcher's limits, but the body read up to one byte past ROBOTS_MAX_BYTES, whatever
@@ -181,29 +250,52 @@ class Robots:
         off mid-rule, and never more (the fetcher cuts a longer body; it does not fail on it)."""
         return replace(self.fetcher.limits, max_bytes=ROBOTS_MAX_BYTES + 1)
 
-    def _fetch(self, origin: str) -> tuple[str, Any]:
+    def _fetch(self, origin: str, hold: HostHold | None) -> tuple[str, Any]:
+        """Fetch ``origin``'s robots.txt, following its redirects (RFC 9309 §2.3.1.2: across
+        hosts too) by hand, so that each hop takes its host's slot and is kept in the WARC file."""
         from protego import Protego  # noqa: PLC0415
 
-        with self._lock:
-            self.fetches += 1
-        try:
-            result = self.fetcher.fetch(origin + "/robots.txt", accept="text/plain,*/*;q=0.1", limits=self._limits())
-        except (BlockedAddress, FetchError) as exc:
-            if isinstance(exc, BlockedAddress) or exc.reason in ("dns", "url"):
-                return "allow", ""  # the page's own fetch says what is wrong with the host
-            return "unavailable", f"robots.txt could not be fetched ({exc.reason})"
-        self.keep(result)
-        if 200 <= result.status < 300:
-            return "parsed", Protego.parse(robots_body(result.body).decode("utf-8", "replace"))
-        if unavailable_status(result.status):
-            return "unavailable", f"robots.txt answered {result.status}"
-        return "allow", ""  # 4xx: no rules; a redirect left unresolved: no rules either
+        url = origin + "/robots.txt"
+        for _ in range(self.fetcher.limits.max_redirects + 1):
+            if hold is not None:
+                hold.move_to(url)
+            with self._lock:
+                self.fetches += 1
+            try:
+                result = self.fetcher.fetch(
+                    url, accept="text/plain,*/*;q=0.1", limits=self._limits(), follow_redirects=False
+                )
+            except (BlockedAddress, FetchError) as exc:
+                if isinstance(exc, BlockedAddress) or exc.reason in ("dns", "url"):
+                    return "allow", ""  # the page's own fetch says what is wrong with the host
+                return "unavailable", f"robots.txt could not be fetched ({exc.reason})"
+            self.keep(result)
+            location = (result.header("location") or "").strip()
+            if result.status in _REDIRECTS and location:
+                target, bad = resolve(location, url)
+                if bad:
+                    return "allow", ""  # a redirect to nothing fetchable: no rules
+                url = target
+                continue
+            if 200 <= result.status < 300:
+                return "parsed", Protego.parse(robots_body(result.body).decode("utf-8", "replace"))
+            if unavailable_status(result.status):
+                return "unavailable", f"robots.txt answered {result.status}"
+            return "allow", ""  # 4xx: no rules; a redirect without a Location: no rules either
+        return "unavailable", "robots.txt could not be fetched (redirects)"
 
 
 def find_link(links: list[Link], target_url: str | None, target_host: str, target_domain: str) -> Link | None:
     """The link of ``links`` to the target (a page, or any page of the site when ``target_url`` is
-    empty): the exact URL first, else the same page by another scheme or trailing slash; of
-    several, a followed one in the content, then document order."""
+    empty): the exact URL first, else the same page by another scheme or a slash ending its path
+    (:func:`~linkback.monitor._verdict.same_page`); of several, a followed one in the content,
+    then document order.
+
+    Both sides are in :mod:`linkback.urls`' stored form — ``links`` come from ``extract()``,
+    which resolves each href as ingest does (base, entities, case, default port, IDN, fragment),
+    and the ledger's target was stored by ``normalize()`` — so "the exact URL" is the link the
+    index would store under the same ``target_url``: a spelling the URL layer keeps apart (an
+    empty ``?``, ``%70`` for ``p``) is another link here as in the index."""
     if target_url:
         matches = [lk for lk in links if lk.kind in _LINK_KINDS and lk.target_url == target_url]
         if not matches:
@@ -258,10 +350,11 @@ class PageChecker:
 
     # --- one task --------------------------------------------------------------------------------
 
-    def check(self, task: PageTask) -> tuple[list[LinkResult], PageTask | None]:
+    def check(self, task: PageTask, hold: HostHold | None = None) -> tuple[list[LinkResult], PageTask | None]:
         """Check ``task``'s page: each link's observation and step; and the confirming fetch to
-        make next (after the host's delay) for the links whose removal it saw first."""
-        view = self.fetch_page(task.source_url)
+        make next (after the host's delay) for the links whose loss it saw first. ``hold``: the
+        host slot the check holds, moved to each redirect hop's host (None: no slots)."""
+        view = self.fetch_page(task.source_url, hold)
         raw = view.links
         missing = [lk for lk in task.links if find_link(raw, lk.target_url, lk.target_host, lk.target_domain) is None]
         rendered_links: list[Link] | None = None
@@ -304,13 +397,18 @@ class PageChecker:
 
     # --- fetching ------------------------------------------------------------------------------------
 
-    def fetch_page(self, url: str) -> PageView:
-        """Fetch ``url``, following redirects hop by hop (robots.txt and the guard on each)."""
+    def fetch_page(self, url: str, hold: HostHold | None = None) -> PageView:
+        """Fetch ``url``, following redirects hop by hop (robots.txt, the guard and, with
+        ``hold``, the host's slot on each)."""
         hops: list[tuple[str, int]] = []
         current = url
         view = PageView(datetime.now(UTC), final_url=url)
         for _ in range(MAX_REDIRECTS + 1):
-            allowed, why = self.robots.verdict(current)
+            if hold is not None:
+                hold.move_to(current)
+            allowed, why = self.robots.verdict(current, hold)
+            if hold is not None:
+                hold.move_to(current)  # back from the host robots.txt redirected to, if any
             if allowed != "allow":
                 error = "robots" if allowed == "deny" else "robots_unavailable"
                 return replace(view, error=error, detail=why, final_url=current, redirects=tuple(hops))

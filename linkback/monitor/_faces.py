@@ -160,8 +160,9 @@ def monitor(
     one with ``all_links``), at most ``limit``. Each source page is fetched once per check,
     politely (robots.txt, one connection per host, a delay between requests), through the SSRF
     guard; a link missing from the raw HTML is looked for in the page rendered by headless
-    Chromium (``render`` auto; always; never) and a removal is confirmed by a second fetch. Every
-    response is kept in WARC files beside the database. Returns the run's summary.
+    Chromium (``render`` auto; always; never), and a loss (removed, redirected, page gone) is
+    reported only once a second fetch agrees. Every response is kept in WARC files beside the
+    database. Returns the run's summary.
 
     A server checks with its own guard: asking it for ``allow_private`` when it was started
     without ``--allow-private`` is an error.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -457,6 +457,10 @@ def _check_row(check_id: int, link_id: int, obs: Observation, step: Step) -> dic
 
 def _state_row(result: LinkResult) -> dict[str, Any]:
     state = result.steps[-1][1].state
+    if not result.final:
+        # Its confirming fetch is still to come in this run. Should the run end first (kill -9,
+        # a crash, a host that asked to wait), the link is due at the next run, not a day later.
+        state = replace(state, next_check_at=state.checked_at)
     row = {name: getattr(state, name) for name in _STATE_COLUMNS if name not in ("expected_anchor", "expected_follow")}
     return {"link_id": result.link.link_id, "source_url": result.link.source_url, "target_url": result.link.target_url,
             "target_host": result.link.target_host, **row}  # fmt: skip

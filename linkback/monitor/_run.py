@@ -4,9 +4,12 @@ The links are grouped by source page (one fetch serves every ledger link of a pa
 pages by host. ``connections`` worker threads (32 by default) share one guarded
 :class:`~linkback.fetch.Fetcher`; the :class:`HostScheduler` gives a host to one worker at a
 time (one connection per host) and no sooner than ``delay`` seconds — or the host's robots.txt
-``Crawl-delay`` — after its previous check ended. A confirming fetch goes to the front of its
-host's queue, after the same delay. Results flow to the calling thread, which stores them
-through :meth:`~linkback.store.Store.write` in batches (the server's single writer, in a server).
+``Crawl-delay`` — after its previous check ended; a redirect to another host waits for that
+host's turn the same way. A confirming fetch goes to the front of its host's queue, after the
+same delay. Results flow to the calling thread, which stores them through
+:meth:`~linkback.store.Store.write` in batches (the server's single writer, in a server): the
+pages fetched into the index first, then the checks, so a check stored is one whose page the
+index has, and a link whose check was cut short (a crash, ``kill -9``) is due at the next run.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from linkback import __version__
 from linkback.faces import ProgressFn
 from linkback.fetch import Fetcher, FetchLimits, GuardPolicy, Resolver, system_resolver
 from linkback.ingest import record_pages
-from linkback.monitor._check import PageChecker, PageTask, RecordingResolver
+from linkback.monitor._check import HostHold, HostWaits, PageChecker, PageTask, RecordingResolver, RunStopping
 from linkback.monitor._ledger import LinkResult, LinkTask, apply_results, due_links
 from linkback.monitor._verdict import Observation, step
 from linkback.monitor._warc import CheckWarc
@@ -54,32 +57,37 @@ MAX_WAIT = 120.0
 
 
 class HostScheduler:
-    """Hands out page tasks so that each host has one at a time, ``delay_of(task)`` apart (the
-    delay after a task, which may depend on what its check learnt: a robots.txt Crawl-delay, a
-    Retry-After). A delay over :data:`MAX_WAIT` leaves the host's other tasks undone
-    (``deferred``)."""
+    """Hands out page tasks and host slots: one request at a time per host, and none sooner than
+    the rest its last one asked (the run's delay, a robots.txt Crawl-delay, a Retry-After). A
+    task holds its host's slot from :meth:`take`; a redirect hop to another host takes that
+    host's with :meth:`hold` (see :class:`~linkback.monitor._check.HostHold`), so no host gets a
+    second connection through a redirect. A host resting longer than :data:`MAX_WAIT` has its
+    tasks left undone (``deferred``), and a hop to it raises HostWaits."""
 
-    def __init__(self, tasks: Sequence[PageTask], delay_of: Callable[[PageTask], float], stop: threading.Event) -> None:
+    def __init__(self, tasks: Sequence[PageTask], stop: threading.Event) -> None:
         self._queues: dict[str, deque[PageTask]] = {}
         for task in tasks:
             self._queues.setdefault(task.host, deque()).append(task)
         self._seq = itertools.count()
-        self._ready = [(0.0, next(self._seq), host) for host in self._queues]
-        heapq.heapify(self._ready)
-        self._busy = 0
-        self._delay_of = delay_of
+        self._ready: list[tuple[float, int, str]] = []  # (free at, order, host) of hosts with tasks
+        self._offered: set[str] = set()  # the hosts on _ready
+        self._held: set[str] = set()
+        self._free_at: dict[str, float] = {}
+        self._running = 0
         self._stop = stop
         self._cond = threading.Condition()
         #: Tasks left undone, by host: their host asked for a longer wait than MAX_WAIT.
         self.deferred: dict[str, int] = {}
+        for host in self._queues:
+            self._offer(host)
 
     def take(self) -> PageTask | None:
-        """The next task whose host is free and rested; None when every task is done (or the
-        run is stopping)."""
+        """The next task whose host is free and rested, its slot held; None when every task is
+        done (or the run is stopping)."""
         with self._cond:
             while not self._stop.is_set():
                 if not self._ready:
-                    if self._busy == 0:
+                    if self._running == 0:
                         return None
                     self._cond.wait(0.5)
                     continue
@@ -89,24 +97,70 @@ class HostScheduler:
                     self._cond.wait(min(wait, 0.5))
                     continue
                 heapq.heappop(self._ready)
-                self._busy += 1
+                self._offered.discard(host)
+                if host in self._held:
+                    continue  # a redirect hop holds it: its release offers the host again
+                if self._free_at.get(host, 0.0) > ready_at:
+                    self._offer(host)  # a hop used it since it was offered: rested first
+                    continue
+                self._held.add(host)
+                self._running += 1
                 return self._queues[host].popleft()
             return None
 
-    def finish(self, task: PageTask, follow_up: PageTask | None) -> None:
-        """``task`` is done; ``follow_up`` (its confirming fetch) goes first in its host's queue."""
-        delay = self._delay_of(task)
+    def hold(self, host: str) -> None:
+        """Take ``host``'s slot for a redirect hop once it is free and rested (see HostSlots)."""
         with self._cond:
-            self._busy -= 1
-            pending = self._queues[task.host]
+            while True:
+                if self._stop.is_set():
+                    raise RunStopping
+                wait = self._free_at.get(host, 0.0) - time.monotonic()
+                if wait > MAX_WAIT:
+                    self._defer(host, 1)
+                    raise HostWaits(host)
+                if host not in self._held and wait <= 0:
+                    self._held.add(host)
+                    return
+                self._cond.wait(min(wait, 0.5) if wait > 0 else 0.5)
+
+    def release(self, host: str, rest: float) -> None:
+        with self._cond:
+            self._release(host, rest)
+
+    def finish(self, task: PageTask, follow_up: PageTask | None, held: str | None, rest: float) -> None:
+        """``task`` is done, its worker holding ``held`` (given back, to rest ``rest`` seconds);
+        ``follow_up`` (its confirming fetch) goes first in its host's queue."""
+        with self._cond:
+            self._running -= 1
             if follow_up is not None:
-                pending.appendleft(follow_up)
-            if pending and delay > MAX_WAIT:
-                self.deferred[task.host] = self.deferred.get(task.host, 0) + len(pending)
-                pending.clear()
-            if pending:
-                heapq.heappush(self._ready, (time.monotonic() + delay, next(self._seq), task.host))
+                self._queues[task.host].appendleft(follow_up)
+            if held is not None:
+                self._release(held, rest)
+            self._offer(task.host)
             self._cond.notify_all()
+
+    def _release(self, host: str, rest: float) -> None:
+        self._held.discard(host)
+        self._free_at[host] = time.monotonic() + rest
+        self._offer(host)
+        self._cond.notify_all()
+
+    def _offer(self, host: str) -> None:
+        """Put ``host`` on the ready heap when it has tasks, nobody holds it and it is not there
+        yet; a host that must rest longer than MAX_WAIT has its tasks left for the next run."""
+        queued = self._queues.get(host)
+        if not queued or host in self._held or host in self._offered:
+            return
+        free_at = self._free_at.get(host, 0.0)
+        if free_at - time.monotonic() > MAX_WAIT:
+            self._defer(host, len(queued))
+            queued.clear()
+            return
+        heapq.heappush(self._ready, (free_at, next(self._seq), host))
+        self._offered.add(host)
+
+    def _defer(self, host: str, pages: int) -> None:
+        self.deferred[host] = self.deferred.get(host, 0) + pages
 
 
 def page_tasks(links: Sequence[LinkTask]) -> list[PageTask]:
@@ -209,7 +263,7 @@ class _Tally:
     def count(self, results: list[LinkResult]) -> None:
         for result in results:
             obs, last = result.steps[-1]
-            if result.link.state.pending == "removed":
+            if result.link.state.pending:  # this fetch confirms (or clears) a loss seen once
                 self.confirmations += 1
             if result.final:  # a link waiting for its confirming fetch is not done yet
                 self.done += 1
@@ -253,20 +307,27 @@ def _check_all(
     progress: ProgressFn | None,
 ) -> None:
     stop = threading.Event()
-    scheduler = HostScheduler(tasks, lambda task: _delay_after(task, checker, delay), stop)
+    scheduler = HostScheduler(tasks, stop)
     tally.deferred = scheduler.deferred
     results: queue.SimpleQueue[list[LinkResult] | None] = queue.SimpleQueue()
+
+    def rest_after(url: str) -> float:
+        return _delay_after(url, checker, delay)
 
     def work() -> None:
         try:
             while (task := scheduler.take()) is not None:
+                hold = HostHold(scheduler, task.host, task.source_url, rest_after)
+                follow_up = None
                 try:
-                    found, follow_up = checker.check(task)
+                    found, follow_up = checker.check(task, hold)
+                    results.put(found)
+                except (RunStopping, HostWaits):
+                    pass  # left undone, so still due: the next run checks it
                 except Exception as exc:  # noqa: BLE001 - one page's bug must not stop the run
                     log.exception("monitor: checking %s failed", task.source_url)
-                    found, follow_up = _failed(task, exc), None
-                results.put(found)
-                scheduler.finish(task, follow_up)
+                    results.put(_failed(task, exc))
+                scheduler.finish(task, follow_up, hold.host, hold.rest())
         finally:
             results.put(None)
 
@@ -290,8 +351,10 @@ def _check_all(
                 batch += item
                 tally.count(item)
             if batch and (len(batch) >= BATCH_LINKS or time.monotonic() - flushed_at >= BATCH_SECONDS or not running):
-                tally.stored += apply_results(store, batch)
+                # The pages first: a run killed between the two writes has the pages in the index
+                # and its checks still due, rather than checks stored whose pages never arrive.
                 tally.indexed += _index_fetched(store, checker)
+                tally.stored += apply_results(store, batch)
                 batch, flushed_at = [], time.monotonic()
                 _report(progress, tally, checker)
     except BaseException as exc:
@@ -305,17 +368,17 @@ def _check_all(
                 except queue.Empty:
                     break
                 batch += item or []
-            apply_results(store, batch)
             _index_fetched(store, checker)
+            apply_results(store, batch)
         raise
     tally.indexed += _index_fetched(store, checker)
     _report(progress, tally, checker, stage="done")
 
 
-def _delay_after(task: PageTask, checker: PageChecker, delay: float) -> float:
-    """The wait before the host's next page: the run's delay, its robots.txt Crawl-delay, or what
-    it asked with Retry-After, whichever is longest."""
-    return max(delay, checker.robots.crawl_delay(task.source_url), checker.retry_after.get(task.host, 0.0))
+def _delay_after(url: str, checker: PageChecker, delay: float) -> float:
+    """The wait before the next request to the host of ``url``, after one to ``url``: the run's
+    delay, its robots.txt Crawl-delay, or what it asked with Retry-After, whichever is longest."""
+    return max(delay, checker.robots.crawl_delay(url), checker.retry_after.get(host_of(url), 0.0))
 
 
 def _index_fetched(store: Store, checker: PageChecker) -> int:

@@ -3,7 +3,7 @@
 :func:`step` takes the link's :class:`LinkState` (what the ledger row holds) and one
 :class:`Observation` (one fetch of the source page, and what was found on it) and returns the
 new state with the verdict after that observation and what changed. Several observations of one
-check (a first fetch, then the fetch that confirms a removal) are a fold: :func:`decide`. Nothing
+check (a first fetch, then the fetch that confirms a loss) are a fold: :func:`decide`. Nothing
 here reads a clock, the store or the network, so every rule below has a unit test.
 
 What one observation says, in order:
@@ -11,19 +11,19 @@ What one observation says, in order:
 * no page came: ``robots`` (robots.txt disallows us) or ``robots_unavailable`` (robots.txt
   answered 5xx or 429, or nothing: RFC 9309 says to fetch nothing) is ``unknown/robots``, never a
   failure that adds up to a loss; ``blocked`` (the SSRF
-  guard refused the address or port) is ``unknown/blocked``; ``no_such_domain`` (NXDOMAIN) is
-  ``lost/page_gone``; ``url`` (a source that cannot be fetched at all) is ``unknown/crawl_error``;
+  guard refused the address or port) is ``unknown/blocked``; ``no_such_domain`` (NXDOMAIN) is a
+  *loss* ``page_gone``; ``url`` (a source that cannot be fetched at all) is ``unknown/crawl_error``;
   anything else (timeout, connection, TLS, DNS failure that may pass...) is a *failure*;
-* the page answered 401, 403 or 407: ``unknown/blocked``; 404, 410 or 451: ``lost/page_gone``;
+* the page answered 401, 403 or 407: ``unknown/blocked``; 404, 410 or 451: a *loss* ``page_gone``;
   408, 429, any other 4xx and every 5xx: a *failure*;
-* otherwise the page was read. Without the link: ``lost/redirected`` when the source now
+* otherwise the page was read. Without the link: a *loss* ``redirected`` when the source now
   redirects to another page; ``unknown/truncated`` when the page was cut at the fetch's size
   limit (the link may be in the part not read); ``unknown/crawl_error`` when the page is not
   HTML (``not_html``: nothing was read), or when the link can only be seen rendered and this
   observation has no rendered page — the render failed, or the link was last found in the
   rendered page alone and this fetch is raw (such an observation settles nothing: the verdict
-  before it stays, and a pending removal waits); else ``removed``, which needs a second
-  observation to be reported (``pending``). With it: ``lost/noindex`` (meta robots or X-Robots-Tag), ``lost/canonicalized``
+  before it stays, and a pending loss waits); else a *loss* ``removed``. With it:
+  ``lost/noindex`` (meta robots or X-Robots-Tag), ``lost/canonicalized``
   (rel=canonical names another page), ``lost/nofollowed`` (it was followed — when last seen, or
   as the user expects — and is now nofollow, ugc or sponsored), ``changed`` (anchor, rel or
   section differ from the last check that found it, or the anchor from the one the user
@@ -31,12 +31,19 @@ What one observation says, in order:
 
 A *failure* is never a loss until it repeats: the link keeps its verdict (``unknown/crawl_error``
 before any), ``failures`` counts the checks in a row, and the third makes it ``lost/page_gone``.
-A removal seen once sets ``pending = "removed"`` and keeps the verdict (``unknown/unconfirmed``
-before any); the next observation that reads the page confirms it (``lost/removed``) or clears it.
+A *loss* (the link cannot be reached: removed, redirected away, page gone) is one answer, and one
+answer may be a blip — a login or consent redirect, a deploy's 404, a resolver's NXDOMAIN — so,
+as link indexes re-crawl before they call a link lost, it is reported only when the next
+observation that settles anything agrees: seen once, it sets ``pending`` to its reason and keeps
+the verdict (``unknown/unconfirmed`` before any); the next observation confirms it when it is a
+loss too (``lost`` with that observation's reason) and clears it otherwise. A link already lost
+needs no second look to stay lost. ``noindex``, ``canonicalized`` and ``nofollowed`` are read on
+a page that still carries the link — an edit of the page, not an answer that may pass — and hold
+at once.
 
 ``changed`` is the verdict of the one check that saw the change: a later check that finds the
 link as it was then is ``live`` again. The interval to the next check is 1 day after a check
-that changed anything, left a removal pending or failed, and doubles (to 30 days) while the
+that changed anything, left a loss pending or failed, and doubles (to 30 days) while the
 link holds.
 """
 
@@ -62,9 +69,10 @@ _ERROR_VERDICTS = {
     "robots": ("unknown", "robots"),
     "robots_unavailable": ("unknown", "robots"),
     "blocked": ("unknown", "blocked"),
-    "no_such_domain": ("lost", "page_gone"),
     "url": ("unknown", "crawl_error"),
 }
+#: Errors that are a loss if a second observation agrees (see the module docstring).
+_ERROR_LOSSES = {"no_such_domain": "page_gone"}
 _BLOCKED_STATUSES = frozenset({401, 403, 407})
 _GONE_STATUSES = frozenset({404, 410, 451})
 _NOT_FOLLOWED_RELS = frozenset({"nofollow", "ugc", "sponsored"})
@@ -136,17 +144,22 @@ class Step:
 
 
 def same_page(a: str, b: str) -> bool:
-    """Do two stored URLs name the same page, scheme and a trailing slash aside?
+    """Do two stored URLs (:mod:`linkback.urls` form) name the same page, the scheme and a
+    slash ending the path aside? A site moved to https, or a link written with or without the
+    slash, is still the page; anything else that differs (host, port, path, query) is another.
 
     >>> same_page("http://example.com/a/", "https://example.com/a"), same_page("https://a.example/", "https://b.example/")
     (True, False)
+    >>> same_page("https://example.com/a?next=/", "https://example.com/a?next=")
+    False
     """
     return _page_key(a) == _page_key(b)
 
 
 def _page_key(url: str) -> str:
     rest = url.split("://", 1)[-1]
-    return rest[:-1] if rest.endswith("/") else rest
+    path, question, query = rest.partition("?")  # a stored URL's first "?" starts its query
+    return path.removesuffix("/") + question + query
 
 
 def followed(nofollow: bool | None, rel: str) -> bool:
@@ -165,27 +178,30 @@ def _was_followed(state: LinkState) -> bool | None:
 
 def _classify(obs: Observation) -> tuple[str, str, str]:
     """What the observation says on its own: ``(kind, verdict, reason)`` where kind is
-    ``final`` (verdict and reason hold), ``failure``, ``inconclusive``, ``missing`` or ``found``."""
+    ``final`` (verdict and reason hold), ``failure``, ``inconclusive``, ``loss`` (lost for
+    ``reason`` if confirmed) or ``found``."""
     if obs.error:
         if obs.error in _ERROR_VERDICTS:
             verdict, reason = _ERROR_VERDICTS[obs.error]
             return "final", verdict, reason
+        if obs.error in _ERROR_LOSSES:
+            return "loss", "lost", _ERROR_LOSSES[obs.error]
         return "failure", "", ""
     status = obs.status or 0
     if status in _BLOCKED_STATUSES:
         return "final", "unknown", "blocked"
     if status in _GONE_STATUSES:
-        return "final", "lost", "page_gone"
+        return "loss", "lost", "page_gone"
     if status >= 400 or status < 200:
         return "failure", "", ""
     if not obs.found:
         if obs.final_url and obs.source_url and not same_page(obs.final_url, obs.source_url):
-            return "final", "lost", "redirected"
+            return "loss", "lost", "redirected"
         if obs.truncated:
             return "final", "unknown", "truncated"
         if obs.not_html or obs.render_note.startswith("rendering failed"):
             return "inconclusive", "", ""
-        return "missing", "lost", "removed"
+        return "loss", "lost", "removed"
     return "found", "", ""
 
 
@@ -238,7 +254,7 @@ def next_interval(state: LinkState, news: bool) -> float:
 def step(state: LinkState, obs: Observation) -> Step:
     """The link's state after one more observation of its page (see the module docstring)."""
     kind, verdict, reason = _classify(obs)
-    if kind == "missing" and state.found_in == "rendered" and not obs.rendered:
+    if reason == "removed" and state.found_in == "rendered" and not obs.rendered:
         kind = "inconclusive"  # last seen only rendered: a raw page cannot say it is gone
     failures, pending = 0, ""
     link_changes: dict[str, list[Any]] = {}
@@ -248,8 +264,10 @@ def step(state: LinkState, obs: Observation) -> Step:
     elif kind == "failure":
         failures, pending = state.failures + 1, state.pending
         verdict, reason = ("lost", "page_gone") if failures >= FAILURES_TO_LOSE else _carried(state, "crawl_error")
-    elif kind == "missing" and state.pending != "removed":
-        pending = "removed"
+        if verdict == "lost":
+            pending = ""  # lost by the failures themselves: nothing left to confirm
+    elif kind == "loss" and not state.pending and state.verdict != "lost":
+        pending = reason  # one answer: lost only if the next one agrees
         verdict, reason = _carried(state, "unconfirmed")
     elif kind == "found":
         verdict, reason, link_changes = _judge_found(state, obs)
@@ -296,5 +314,5 @@ def decide(state: LinkState, observations: Iterable[Observation]) -> list[Step]:
 
 
 def needs_confirmation(steps: Sequence[Step]) -> bool:
-    """Did the last observation leave a removal waiting for its confirming fetch?"""
-    return bool(steps) and steps[-1].state.pending == "removed"
+    """Did the last observation leave a loss waiting for its confirming fetch?"""
+    return bool(steps) and bool(steps[-1].state.pending)

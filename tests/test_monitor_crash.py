@@ -1,0 +1,95 @@
+"""A ``linkback monitor run`` killed with SIGKILL mid-run: a check it had not finished is due at
+the next run. A real subprocess checks a page of a web on 127.0.0.1 whose link is gone; the
+fetch that would confirm the removal never answers, and the run is killed once the first fetch's
+check is stored (the store's write-ahead log has grown since that fetch came, and settled).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from webkit import HostWeb, Page, Request
+
+from linkback.cli import app
+from linkback.monitor import ledger, link_timeline, monitor_add
+from linkback.store import Store
+
+TARGET = "https://example.com/pricing"
+WITHOUT_THE_LINK = Page("<!doctype html><main><p>We moved on.</p></main>")
+
+
+@pytest.fixture
+def web() -> Iterator[HostWeb]:
+    with HostWeb() as web:
+        yield web
+
+
+def wal_settled(wal: Path, since: int, seconds: float = 30) -> None:
+    """Wait until the write-ahead log has grown past ``since`` bytes and stayed still for a second:
+    a write committed after that moment (the run's batch of checks)."""
+    deadline, last, still_since = time.monotonic() + seconds, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        size = wal.stat().st_size if wal.exists() else 0
+        if size != last:
+            last, still_since = size, time.monotonic()
+        elif size > since and time.monotonic() - still_since >= 1.0:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no write reached {wal} in {seconds} s")
+
+
+def test_a_check_cut_short_by_sigkill_is_due_at_the_next_run(web: HostWeb, tmp_path: Path) -> None:
+    db = tmp_path / "monitor.duckdb"
+    source = web.url("127.0.0.1", "/post")
+    with Store(db) as store:
+        monitor_add(store, source, TARGET)
+    wal = Path(str(db) + ".wal")
+    wal_before: list[int] = []  # its size when the first fetch came: no check of it stored yet
+    confirming, never = threading.Event(), threading.Event()
+
+    def page(hit: Request) -> Page:
+        if not wal_before:
+            wal_before.append(wal.stat().st_size if wal.exists() else 0)
+        else:
+            confirming.set()
+            never.wait(60)  # the confirming fetch hangs until the run is killed
+        return WITHOUT_THE_LINK
+
+    web.pages["127.0.0.1", "/post"] = page
+    run = [sys.executable, "-m", "linkback", "monitor", "run", "--allow-private", "--render", "never",
+           "--format", "json", "--db", str(db)]  # fmt: skip
+    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert confirming.wait(30), "no confirming fetch in 30 s"
+        wal_settled(wal, since=wal_before[0])
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        never.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+
+    with Store(db) as store:
+        (row,) = ledger(store)
+        assert (row["verdict"], row["reason"], row["pending"]) == ("unknown", "unconfirmed", "removed")
+    web.pages["127.0.0.1", "/post"] = WITHOUT_THE_LINK
+    again = CliRunner().invoke(app, ["monitor", "run", "--allow-private", "--render", "never", "--format", "json",
+                                     "--db", str(db)])  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["checked"] == 1  # due now, not tomorrow
+    with Store(db) as store:
+        (row,) = ledger(store)
+        assert (row["verdict"], row["reason"], row["pending"]) == ("lost", "removed", "")
+        assert [c["found"] for c in link_timeline(store, row["link_id"])] == [False, False]

@@ -28,7 +28,9 @@ class FetchedPage:
     the source followed them (a crawler); archives record each hop as its own response, so for
     them ``final_url == url``. ``headers`` are the HTTP response headers in wire order.
     ``fetched_at`` is timezone-aware UTC. ``source``/``offset`` say where the record was read,
-    so an error about it can name the file and byte offset.
+    so an error about it can name the file and byte offset. ``truncated``: the body is known to
+    be only part of what the server sent (cut at a size limit, or ``WARC-Truncated``), so the
+    links it lacks may be in the part that is missing.
     """
 
     url: str
@@ -41,6 +43,7 @@ class FetchedPage:
     record_id: str = ""
     source: str = ""
     offset: int = -1
+    truncated: bool = False
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), or None."""
@@ -60,6 +63,8 @@ class PageFacts:
     from it once, here. ``noindex``/``nofollow`` come from ``<meta name=robots>`` and
     ``X-Robots-Tag``. ``skipped`` names why the body was not parsed as HTML ("" when it was);
     ``skipped_links`` counts the hrefs that gave no link, by reason (``non_http_scheme``, ...).
+    ``truncated``: the links are known to be only some of the page's (its body was cut before it
+    came here, or extraction stopped at a limit): a link missing from them is not lost.
     """
 
     url: str
@@ -84,6 +89,7 @@ class PageFacts:
     record_id: str = ""
     source: str = ""
     offset: int = -1
+    truncated: bool = False
 
 
 class Link(NamedTuple):

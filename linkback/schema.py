@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:
@@ -76,6 +76,13 @@ OBSERVATIONS = _schema(
     ("n_external", pa.int32(), "outlinks to other registrable domains"),
     ("skipped", pa.string(), "why the body was not parsed as HTML, empty when it was"),
     ("record_offset", pa.int64(), "byte offset of the record in its archive"),
+    # Added in schema version 13 (COLUMNS_SINCE: ALTER TABLE, so it stays the last column).
+    (
+        "truncated",
+        pa.bool_(),
+        "the capture holds only part of the page (body cut at a size limit, WARC-Truncated, or "
+        "compressed bytes that would not decompress): its links were there, the links it lacks are not lost",
+    ),
 )
 
 LINK_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
@@ -126,6 +133,8 @@ PAGES = _schema(
     ("first_seen", _TS, "first observation"),
     ("last_seen", _TS, "newest observation"),
     ("observations", pa.int32(), "number of observations"),
+    # Added in schema version 13.
+    ("truncated", pa.bool_(), "the newest observation holds only part of the page: its link counts are of that part"),
 )
 
 ARCHIVES = _schema(
@@ -681,6 +690,15 @@ COLUMNS_SINCE: dict[int, tuple[tuple[str, str], ...]] = {
     4: (("send_sources", "page_hash"), ("send_requests", "blog_name"), ("mentions", "last_hit_at")),
     5: (("links", "noindex"), ("mentions", "status_token")),
     12: (("crawl_frontier", "reason"),),
+    13: (("observations", "truncated"), ("pages", "truncated")),
+}
+
+#: What the rows stored before a column was added hold in it (SQL), where that is not NULL: the
+#: migration that adds it fills it in, and a Parquet index written before it reads so too.
+COLUMN_FILLS: dict[tuple[str, str], str] = {
+    # Nothing before schema 13 said a capture was partial: every capture stored counted as whole.
+    ("observations", "truncated"): "false",
+    ("pages", "truncated"): "false",
 }
 
 _DUCKDB_TYPES = {

@@ -2,9 +2,9 @@
 files equal, as sets, what ingest stores for them.
 
 One Spark session (``local[2]``, loopback only, no UI) serves the whole module: starting one
-costs 10-40 s on two cores. One run reads the bundled archives (tests/data/warc), two archives
+costs 10-40 s on two cores. One run reads the bundled archives (tests/data/warc), three archives
 written here with a history (pages seen again: links removed, pages gone, redirected, the same
-capture in two files), two WAT files (read by the lite WAT reader), an unreadable file, a ``file://`` URI (read through Spark's Hadoop file
+capture in two files, captures cut short that lose no link), two WAT files (read by the lite WAT reader), an unreadable file, a ``file://`` URI (read through Spark's Hadoop file
 system) and ``http://`` URLs served on 127.0.0.1; ``linkback ingest --workers 2`` stores the
 same local files for comparison. The larger archives of ../shared/data/02_warc get a run of
 their own (skipped, saying why, where absent). Skipped, saying why, without pyspark or Java.
@@ -65,6 +65,8 @@ H1 = [  # (url, WARC-Date, status, extra headers, html)
      '<nav><a href="https://x.example/">dup</a></nav><footer><a rel="sponsored" href="https://x.example/">dup</a></footer>'),
     ("https://e.example/", "2024-01-05T00:00:00Z", 200, [], '<a href="https://q.example/">first copy</a>'),
     ("https://g.example/", "2024-01-01T00:00:00Z", 200, [], '<a href="https://blog.g.example/">blog</a>'),
+    ("https://h.example/", "2024-01-01T00:00:00Z", 200, [], '<a href="https://k.example/">K</a> <a href="https://m.example/">M</a>'),
+    ("https://i.example/", "2024-01-01T00:00:00Z", 200, [], '<a href="https://k.example/">K</a> <a href="https://m.example/">M</a>'),
 ]  # fmt: skip
 H2 = [
     ("https://a.example/post", "2024-01-02T00:00:00Z", 200, [], '<a href="https://x.example/">X</a>'),
@@ -75,10 +77,18 @@ H2 = [
     ("https://e.example/", "2024-01-05T00:00:00Z", 200, [], '<a href="https://r.example/">second copy</a>'),
     ("https://f.example/", "2023-12-01T00:00:00Z", 200, [], '<a href="https://x.example/">older, in a later file</a>'),
     ("https://g.example/", "2024-01-06T00:00:00Z", 200, [], '<a href="https://blog.g.example/">blog</a>'),
+    ("https://i.example/", "2024-01-03T00:00:00Z", 200, [], '<a href="https://k.example/">K</a>'),
+]
+#: Captures their producer cut short (WARC-Truncated): M is in the part missing, not removed.
+H3 = [
+    ("https://h.example/", "2024-01-02T00:00:00Z", 200, [], '<a href="https://k.example/">K</a>'),
+    ("https://i.example/", "2024-01-02T00:00:00Z", 200, [], '<a href="https://k.example/">K</a>'),
 ]
 
 
-def write_warc(path: Path, records: list[tuple[str, str, int, list[tuple[str, str]], str]]) -> Path:
+def write_warc(
+    path: Path, records: list[tuple[str, str, int, list[tuple[str, str]], str]], *, truncated: bool = False
+) -> Path:
     with path.open("wb") as f:
         writer = WARCWriter(f, gzip=True)
         for url, date, status, extra, html in records:
@@ -86,9 +96,10 @@ def write_warc(path: Path, records: list[tuple[str, str, int, list[tuple[str, st
             headers = [("Content-Type", "text/html; charset=utf-8"), *extra]
             http = StatusAndHeaders(f"{status} {reason}", headers, protocol="HTTP/1.1")
             body = f"<!doctype html><html><head><title>{url}</title></head><body>{html}</body></html>".encode()
+            warc_headers = {"WARC-Date": date, **({"WARC-Truncated": "length"} if truncated else {})}
             writer.write_record(writer.create_warc_record(
                 url, "response", payload=io.BytesIO(body), length=len(body), http_headers=http,
-                warc_headers_dict={"WARC-Date": date}))  # fmt: skip
+                warc_headers_dict=warc_headers))  # fmt: skip
     return path
 
 
@@ -134,6 +145,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("history")
     write_warc(folder / "h1.warc.gz", H1)
     write_warc(folder / "h2.warc.gz", H2)
+    write_warc(folder / "h3.warc.gz", H3, truncated=True)
     return folder
 
 
@@ -188,9 +200,12 @@ def check_tables_equal(run: Run) -> None:
 
 def test_observations_and_links_spark_writes_equal_what_ingest_stores(run: Run) -> None:
     check_tables_equal(run)
-    # the bundled archives' 407 pages, the history's 14 captures (one of them read twice), and the
+    # the bundled archives' 407 pages, the history's 19 captures (one of them read twice), and the
     # one page of the WAT made from whirlwind (Common Crawl's own WAT describes a request: no page)
-    assert run.summary.rows["observations"] == sum(observation_rows(run, "").values()) == 407 + 13 + 1
+    assert run.summary.rows["observations"] == sum(observation_rows(run, "").values()) == 407 + 18 + 1
+    assert run.rows("SELECT url FROM p_observations WHERE truncated") == Counter(
+        {("https://h.example/",): 1, ("https://i.example/",): 1}
+    )
     wat_links = run.rows(
         "SELECT l.section, l.context FROM p_link_observations l JOIN p_observations o USING (obs_id) "
         "JOIN p_archives a USING (archive_id) WHERE a.path LIKE '%whirlwind-links.warc.wat.gz'"
@@ -209,7 +224,11 @@ def test_the_history_is_derived_as_ingest_derives_it(run: Run) -> None:
         ("https://b.example/", "https://z.example/z", "redirected", "2024-01-02"): 1,
         ("https://c.example/", "https://w.example/", "removed", "2024-01-02"): 1,
         ("https://c.example/", "https://v.example/", "removed", "2024-01-02"): 1,
+        # at the whole capture after the truncated one, not at the truncated one (h.example has none)
+        ("https://i.example/", "https://m.example/", "removed", "2024-01-03"): 1,
     })  # fmt: skip
+    truncated = run.rows("SELECT url, truncated FROM p_pages WHERE url IN ('https://h.example/', 'https://i.example/')")
+    assert truncated == Counter({("https://h.example/", True): 1, ("https://i.example/", False): 1})
     seen = run.rows("SELECT first_seen::DATE::VARCHAR, last_seen::DATE::VARCHAR FROM p_links "
                     "WHERE source_url = 'https://g.example/'")  # fmt: skip
     assert seen == Counter({("2024-01-01", "2024-01-06"): 1})

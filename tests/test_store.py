@@ -366,6 +366,9 @@ def _schema_4_store(path: str) -> None:
         row.update(source_url="https://elsewhere.example/x", lost_at=day(9), lost_reason="noindex")
         con.execute(f"INSERT INTO links VALUES ({', '.join('?' for _ in row)})", list(row.values()))
         con.execute("ALTER TABLE links DROP COLUMN noindex")
+        # Nor the columns of later versions the derivation reads (migration 5 re-derives with today's code).
+        con.execute("ALTER TABLE observations DROP COLUMN truncated")
+        con.execute("ALTER TABLE pages DROP COLUMN truncated")
         con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
 
 

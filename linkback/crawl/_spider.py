@@ -123,7 +123,9 @@ class LinkSpider(scrapy.Spider):
             return self.parse(response)
         if self.context.warc is not None:
             refers_to = response.meta.get("warc_record_id", "")
-            self.context.warc.write_rendered(rendered.final_url, rendered.status, rendered.html, refers_to)
+            self.context.warc.write_rendered(
+                rendered.final_url, rendered.status, rendered.html, refers_to, truncated=rendered.truncated
+            )
         dom = HtmlResponse(
             url=rendered.final_url,
             body=rendered.html.encode("utf-8", "surrogatepass"),

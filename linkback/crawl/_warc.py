@@ -238,9 +238,11 @@ class WarcWriterMiddleware:
         if self.file.position >= self.max_bytes:
             self.close()
 
-    def write_rendered(self, url: str, status: int, html: str, refers_to: str) -> None:
+    def write_rendered(self, url: str, status: int, html: str, refers_to: str, *, truncated: bool = False) -> None:
         """Archive a page as rendered (``--render``): a ``conversion`` record of its DOM, which
-        refers to the response it was rendered from, and hand it to ingest as a page."""
+        refers to the response it was rendered from, and hand it to ingest as a page.
+        ``truncated``: the renderer cut the DOM at its size limit; the record says so
+        (``WARC-Truncated: length``), and the page is partial whether read now or from the file."""
         writer = self._open()
         assert self.path is not None and self.file is not None
         rendered_at = datetime.now(UTC)
@@ -249,6 +251,8 @@ class WarcWriterMiddleware:
         headers = {"WARC-Record-ID": record_id(), "WARC-Date": warc_date(rendered_at), RENDERED_STATUS: str(status)}
         if refers_to:
             headers["WARC-Refers-To"] = refers_to
+        if truncated:
+            headers["WARC-Truncated"] = "length"
         record = writer.create_warc_record(
             url, "conversion", payload=io.BytesIO(body), warc_content_type=content_type, warc_headers_dict=headers
         )
@@ -262,7 +266,7 @@ class WarcWriterMiddleware:
                 FetchedPage(
                     url=url, status=status, headers=(("Content-Type", content_type),), body=body,
                     fetched_at=rendered_at, final_url=url, via="crawl", record_id=headers["WARC-Record-ID"],
-                    source=str(self.path), offset=offset,
+                    source=str(self.path), offset=offset, truncated=truncated,
                 )
             )  # fmt: skip
         if self.file.position >= self.max_bytes:
@@ -271,9 +275,13 @@ class WarcWriterMiddleware:
     def _page(
         self, response: Response, pairs: list[tuple[str, str]], fetched_at: datetime, record_id: str, offset: int
     ) -> FetchedPage:
-        """The page reading the record back gives (:func:`linkback.sources.warc.iter_archive`)."""
+        """The page reading the record back gives (:func:`linkback.sources.warc.iter_archive`).
+
+        Scrapy cancels a download past ``DOWNLOAD_MAXSIZE`` (it is never archived), so a record
+        holds all the bytes sent; only decoding them can stop at the limit, here as when the
+        record is read back: the page is then partial (``truncated``)."""
         encoding = next((v for k, v in pairs if k.lower() == "content-encoding"), None)
-        body, _notes = decode_payload(
+        body, notes = decode_payload(
             response.body, transfer_encoding=None, content_encoding=encoding, limit=self.max_body
         )
         assert self.path is not None
@@ -288,6 +296,7 @@ class WarcWriterMiddleware:
             record_id=record_id,
             source=str(self.path),
             offset=offset,
+            truncated="body_truncated" in notes,
         )
 
     def _request_record(

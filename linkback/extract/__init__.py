@@ -33,6 +33,11 @@ many bytes and ``skipped_links`` gets ``("page_truncated", 1)``; links past ``ma
 counted as ``too_many_links``; markup nested deep enough to make parsing quadratic is flattened
 first (``("deep_nesting", 1)``; its links keep their URLs and anchors but get section ``content``).
 ``skipped_links`` also counts ``non_http_scheme``, ``invalid_url`` and ``url_too_long`` hrefs.
+
+**Partial captures** (``PageFacts.truncated``): the page's body was cut before it came here
+(``FetchedPage.truncated``), or the limits left links of the body unread (``page_truncated``,
+``too_many_links``). Either way the links are only some of the page's; the store takes them as
+seen, and the links they lack as not lost.
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ class _RecordFacts(TypedDict):
     record_id: str
     source: str
     offset: int
+    truncated: bool
 
 
 class _HeaderFacts(_RecordFacts):
@@ -142,6 +148,7 @@ def extract(page: FetchedPage | ParsedPage, *, limits: ExtractLimits = DEFAULT_L
         "record_id": page.record_id,
         "source": page.source,
         "offset": page.offset,
+        "truncated": page.truncated,
     }
     try:
         url = normalize(page.url)
@@ -241,6 +248,8 @@ def extract(page: FetchedPage | ParsedPage, *, limits: ExtractLimits = DEFAULT_L
     if not lang and content_language:
         lang = content_language.split(",")[0].strip().lower()
     facts["noindex"], facts["nofollow"] = head.noindex, head.nofollow
+    if "too_many_links" in skipped or ("page_truncated", 1) in parsed.notes:
+        facts["truncated"] = True
     return PageFacts(
         title=head.title,
         lang=lang,

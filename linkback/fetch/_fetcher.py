@@ -117,6 +117,7 @@ class FetchResult:
             body=self.body,
             fetched_at=self.fetched_at,
             via=via,
+            truncated=self.truncated,
         )
 
 

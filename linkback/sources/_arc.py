@@ -256,4 +256,5 @@ def _page(
         record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
         source=source,
         offset=offset,
+        truncated="body_truncated" in notes,
     )

@@ -110,7 +110,10 @@ def wat_page(
     headers = {str(k).lower(): str(v) for k, v in _obj(http.get("Headers") or {}, "Headers").items()}
     record_id = str(warc.get("WARC-Record-ID") or "")
     where = (record_id, source, offset)
-    return _page(uri, fetched, status, headers, http.get("HTML-Metadata"), where, limits, shared or Shared())
+    # The WAT's links are those of the response record as archived: cut short if it was.
+    truncated = bool(warc.get("WARC-Truncated"))
+    html = http.get("HTML-Metadata")
+    return _page(uri, fetched, status, headers, html, where, limits, shared or Shared(), truncated=truncated)
 
 
 def _page(
@@ -122,11 +125,13 @@ def _page(
     where: tuple[str, str, int],
     limits: ExtractLimits,
     shared: Shared,
+    *,
+    truncated: bool = False,
 ) -> tuple[PageFacts, list[Link]]:
     record_id, source, offset = where
     common: dict[str, Any] = {
         "status": status, "fetched_at": fetched_at, "via": "warc", "record_id": record_id,
-        "source": source, "offset": offset,
+        "source": source, "offset": offset, "truncated": truncated,
     }  # fmt: skip
     try:
         url = normalize(uri)
@@ -222,6 +227,8 @@ def _html_page(
     n_internal = sum(1 for link in page.links if link.internal and link.kind in ("text", "image"))
     n_external = sum(1 for link in page.links if not link.internal and link.kind in ("text", "image"))
     title = " ".join(str(head.get("Title") or "").split())[: limits.max_title_chars]
+    if "too_many_links" in page.skipped:  # as extract() says of a page whose links it stopped reading
+        facts["truncated"] = True
     pf = PageFacts(
         title=title, lang=lang, canonical=canonical, n_internal=n_internal, n_external=n_external,
         skipped_links=tuple(sorted(page.skipped.items())), **facts,

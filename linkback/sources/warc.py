@@ -37,8 +37,11 @@ cut at ``max_body_bytes``), ``bad_content_encoding`` (raw body kept), ``bad_chun
 record or HTTP ``Date``), ``non_utf8_headers`` (decoded as Latin-1), ``warc_truncated`` (the
 producer set ``WARC-Truncated``).
 
-Why truncated records are dropped rather than yielded: a page observed with half its body would
-look, to the link-history logic, as if the links in the missing half had been removed.
+Why records cut short by damage are dropped rather than yielded: nothing says where their block
+ends, nor that what is there is the start of the page. A page whose body is known to be partial
+(``body_truncated``, ``warc_truncated``, and a revisit of such a response) is yielded with
+``FetchedPage.truncated`` set: its links are evidence that they were there, and the store does
+not take the links it lacks as removed (:mod:`linkback.store._write`).
 """
 
 from __future__ import annotations
@@ -91,6 +94,11 @@ YIELDED_ANYWAY = frozenset(
         "warc_truncated",
     }
 )
+#: Notes of a page whose body is known to be only part of the response, or none of it readable
+#: (compressed bytes that would not decompress, kept raw: extraction finds no link in them, and
+#: every link of the page would read as removed): ``FetchedPage.truncated``. A body that only
+#: claimed to be chunked is the whole page.
+PARTIAL_BODY = frozenset({"body_truncated", "warc_truncated", "bad_content_encoding", "unsupported_content_encoding"})
 #: Counted once in ``ReadStats.skipped`` when the reader gave up before the end of a file.
 UNREAD_REST = "unread_rest"
 #: A file gzipped as one stream is decompressed to a temporary file to resynchronise after
@@ -652,7 +660,8 @@ class _WarcReader:
             if original is None:
                 pend.reason = "revisit_unresolved"
                 return pend
-            body, more = original, list[str]()
+            # The same payload as the response it repeats: cut where that one was cut.
+            body, more = original.body, ["body_truncated"] if original.truncated else list[str]()
         else:
             body, more = decode_payload(raw, transfer_encoding=te, content_encoding=ce, limit=self.max_body)
         notes += [n for n in more if n not in notes]
@@ -674,6 +683,7 @@ class _WarcReader:
             record_id=record.record_id or "",
             source=self.source,
             offset=offset,
+            truncated=not PARTIAL_BODY.isdisjoint(notes),
         )
         pend.notes = tuple(notes)
         return pend
@@ -700,6 +710,8 @@ class _WarcReader:
         fetched_at = utc_or_none(record.record_date)
         if fetched_at is None:
             return _no_date(record, pend)
+        if record.headers.get("WARC-Truncated"):  # the DOM cut at the renderer's size limit
+            notes.append("warc_truncated")
         content_type = record.headers.get("Content-Type") or "text/html"
         pend.page = FetchedPage(
             url=uri,
@@ -712,6 +724,7 @@ class _WarcReader:
             record_id=record.record_id or "",
             source=self.source,
             offset=pend.offset,
+            truncated=not PARTIAL_BODY.isdisjoint(notes),
         )
         pend.notes = tuple(notes)
         return pend
@@ -726,8 +739,8 @@ class _WarcReader:
         lenient = parse_lenient(record.headers.get_bytes(b"WARC-Date"))
         return lenient or self.warcinfo_date or utc_or_none(record.http_date), True
 
-    def _revisited(self, refers_to: tuple[str, int, str], uri: str) -> bytes | None:
-        """The body of the record a linkback revisit refers to: in the file it names, in the
+    def _revisited(self, refers_to: tuple[str, int, str], uri: str) -> FetchedPage | None:
+        """The page of the record a linkback revisit refers to: in the file it names, in the
         same directory as this one; None if it cannot be read there."""
         name, offset, record_id = refers_to
         if not os.path.isabs(self.source) or os.sep in name or name in ("", ".", ".."):
@@ -745,7 +758,7 @@ class _WarcReader:
             return None
         if record_id and page.record_id != record_id:
             return None
-        return page.body
+        return page
 
     def _checked(self, mm, gz: bool, pend: _Pending) -> _Pending:
         """A record whose block came out short: cut off by the end of the file, or a length

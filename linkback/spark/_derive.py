@@ -7,7 +7,7 @@ observations at once instead of batch by batch:
 * ``links``: one row per (source_url, target_url, kind, anchor); first/last seen over the
   observations of its page that had it, its other columns from the newest of those; lost at the
   first *decisive* observation of the page after ``last_seen`` (2xx: ``removed``, 3xx:
-  ``redirected``, 404/410/451: ``page_gone``).
+  ``redirected``, 404/410/451: ``page_gone``); a truncated 2xx capture is not decisive.
 * ``pages``: one row per URL, its columns from its newest observation.
 * ``host_edges`` / ``domain_edges``: live links between two different hosts (domains), counted,
   and those of them that pass authority as ``linkback rank`` decides it

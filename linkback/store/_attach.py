@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,8 @@ def read_manifest(directory: str | Path) -> tuple[dict[str, Any], str]:
     """The manifest of ``directory`` and its digest; a clear error if it is missing or foreign."""
     directory = Path(directory)
     path = directory / _layout.MANIFEST
+    for own in (directory, path):
+        _not_world_writable(own)
     try:
         text = path.read_bytes()
     except FileNotFoundError:
@@ -69,7 +72,7 @@ def read_manifest(directory: str | Path) -> tuple[dict[str, Any], str]:
         raise ParquetIndexError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     try:
         doc = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ParquetIndexError(f"{path}: not JSON ({exc})") from exc
     if not isinstance(doc, dict) or doc.get("format") != _layout.FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
@@ -85,10 +88,39 @@ def read_manifest(directory: str | Path) -> tuple[dict[str, Any], str]:
     return doc, hashlib.sha256(text).hexdigest()
 
 
+def _not_world_writable(path: Path) -> None:
+    """Refuse a file or folder of the index that every user of the machine can write: anyone could
+    change (or, in a folder, add) what the reports read, after it was checked. One missing or
+    unreadable is left to the reading that follows, which says so."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, RuntimeError):
+        return
+    if mode & stat.S_IWOTH:
+        raise ParquetIndexError(
+            f"{path}: every user of this machine can write it ({stat.filemode(mode)}), so anyone could change what "
+            f"the reports say; 'chmod o-w {path}', or copy the index where only you can write"
+        )
+
+
+#: What DuckDB's glob reads as a pattern in a path: ``idx*`` would read ``idxA/`` too.
+_GLOB_CHARS = re.compile(r"([*?\[])")
+
+
+def _folder(directory: Path, manifest: Mapping[str, Any], table: str) -> Path:
+    return directory / str(manifest["tables"][table].get("path") or table)
+
+
 def _glob(directory: Path, manifest: Mapping[str, Any], table: str) -> tuple[str, list[Path]]:
-    """The read_parquet glob of one table (absolute) and the files it matches now."""
-    folder = directory / str(manifest["tables"][table].get("path") or table)
-    return str(folder.resolve() / "part-*.parquet"), sorted(folder.glob("part-*.parquet"))
+    """The read_parquet glob of one table (absolute; the folder's own ``*``, ``?`` and ``[`` stand
+    for themselves, as ``[*]``...) and the files it matches now."""
+    folder = _folder(directory, manifest, table)
+    try:
+        resolved = folder.resolve()
+        files = sorted(folder.glob("part-*.parquet"))
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Path.resolve, Python < 3.13)
+        raise ParquetIndexError(f"{folder}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    return _GLOB_CHARS.sub(r"[\1]", str(resolved)) + "/part-*.parquet", files
 
 
 def _sql_text(text: str) -> str:
@@ -99,8 +131,28 @@ def _sql_text(text: str) -> str:
 _DESCRIBED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 
 
-def _expected(table: str) -> list[tuple[str, str]]:
-    return [(f.name, _DESCRIBED.get(t, t)) for f in _layout.TABLES[table][0] for t in [schema.duckdb_type(f.type)]]
+def _expected(table: str, without: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    return [
+        (f.name, _DESCRIBED.get(t, t))
+        for f in _layout.TABLES[table][0]
+        if f.name not in without
+        for t in [schema.duckdb_type(f.type)]
+    ]
+
+
+def _filled(manifest: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Per table, the columns added since the schema version the index was written at that its
+    files lack: the views give them the value a migration gives older rows (``schema.COLUMN_FILLS``),
+    so an index keeps answering after an upgrade, as a store file does."""
+    written = manifest.get("schema_version")
+    if not isinstance(written, int) or isinstance(written, bool):
+        return {}
+    filled: dict[str, tuple[str, ...]] = {}
+    for version in range(written + 1, schema.SCHEMA_VERSION + 1):
+        for table, column in schema.COLUMNS_SINCE.get(version, ()):
+            if table in _layout.TABLES and (table, column) in schema.COLUMN_FILLS:
+                filled[table] = (*filled.get(table, ()), column)
+    return filled
 
 
 def _difference(want: list[tuple[str, str]], have: list[tuple[str, str]]) -> str:
@@ -119,14 +171,19 @@ def _difference(want: list[tuple[str, str]], have: list[tuple[str, str]]) -> str
 
 def check_tables(con: duckdb.DuckDBPyConnection, directory: Path, manifest: Mapping[str, Any]) -> dict[str, str]:
     """The glob of each table, after checking every file has exactly the schema's columns and
-    types (each file's footer: a file written by something else fails here, not in a report)."""
+    types (each file's footer: a file written by something else fails here, not in a report);
+    an index written at an older schema version has the columns of that version (:func:`_filled`)."""
     globs = {}
+    filled = _filled(manifest)
     for table in _layout.TABLES:
         pattern, files = _glob(directory, manifest, table)
+        folder = _folder(directory, manifest, table)
         if not files:
-            raise ParquetIndexError(f"{Path(pattern).parent}: no part-*.parquet files for table {table}")
-        want = _expected(table)
+            raise ParquetIndexError(f"{folder.resolve()}: no part-*.parquet files for table {table}")
+        want = _expected(table, filled.get(table, ()))
+        _not_world_writable(folder)
         for file in files:
+            _not_world_writable(file)
             try:
                 rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(file))})").fetchall()
             except duckdb.Error as exc:
@@ -185,6 +242,8 @@ def read_error(con: Any, exc: BaseException) -> ParquetIndexError | None:
 
     Reports reach the files through the views, where nothing of this module runs: their caller
     maps errors with this (``raise err from exc``)."""
+    if isinstance(exc, duckdb.BinderException):
+        return _changed_files(con)
     if not isinstance(exc, duckdb.Error) or isinstance(exc, _NOT_READS):
         return None
     message = _first_line(exc)
@@ -205,6 +264,26 @@ def read_error(con: Any, exc: BaseException) -> ParquetIndexError | None:
     return ParquetIndexError(
         f"{directory}: cannot read {where} ({message}); 'linkback attach {directory}' checks every file"
     )
+
+
+def _changed_files(con: Any) -> ParquetIndexError | None:
+    """A query that no longer binds on an attached index, because a file was replaced by one of
+    other columns since the views were made (DuckDB binds a view to the files it finds at each
+    query): the footers checked again name the file. None when they are all the schema's (the
+    query itself is wrong) or the store is no attached index."""
+    try:
+        directory = parquet_dir(con)
+        if directory is None:
+            return None
+        manifest, _digest = read_manifest(directory)
+        check_tables(con, Path(directory), manifest)
+    except ParquetIndexError as found:
+        return ParquetIndexError(
+            f"{directory}: changed since it was attached: {found}; 'linkback attach {directory}' checks every file"
+        )
+    except duckdb.Error:  # the connection's transaction is aborted: the error cannot be placed
+        return None
+    return None
 
 
 # --- the catalog -------------------------------------------------------------------------------
@@ -242,12 +321,17 @@ def _objects(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def make_views(con: duckdb.DuckDBPyConnection, directory: Path, manifest: Mapping[str, Any], digest: str) -> None:
     """Replace the index tables by views over ``directory``'s files (inside a write)."""
     globs = check_tables(con, directory, manifest)
+    filled = _filled(manifest)
     have = _objects(con)
     for table, pattern in globs.items():
         if table in have:
             con.execute(f"DROP {have[table].upper()} {table}")
+        fills = "".join(
+            f", CAST({schema.COLUMN_FILLS[table, c]} AS {schema.duckdb_type(schema.TABLES[table].field(c).type)}) AS {c}"
+            for c in filled.get(table, ())
+        )
         con.execute(
-            f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_sql_text(pattern)}, hive_partitioning = false)"
+            f"CREATE VIEW {table} AS SELECT *{fills} FROM read_parquet({_sql_text(pattern)}, hive_partitioning = false)"
         )
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_META_DIR, str(directory)])
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_META_MANIFEST, digest])
@@ -308,6 +392,7 @@ def catalog_for(directory: str | Path, catalog: str | Path | None = None) -> str
     directory = Path(directory).resolve()
     manifest, digest = read_manifest(directory)
     path = Path(catalog) if catalog is not None else directory / CATALOG
+    _not_world_writable(path)  # its views are SQL that every report runs
     state = _catalog_state(path)
     if state is None or state == (schema.SCHEMA_VERSION, str(directory), digest):
         return str(path)

@@ -215,14 +215,44 @@ def _frontier_reasons(con: duckdb.DuckDBPyConnection) -> None:
     _add_columns(con, 12)
 
 
+@migration(13)
+def _truncated_captures(con: duckdb.DuckDBPyConnection) -> None:
+    """Captures known to hold part of their page (``observations.truncated``, ``pages.truncated``).
+    Every capture stored before counts as whole, as it did: the links derived from them stay as
+    they are."""
+    _add_columns(con, 13)
+
+
 def _add_columns(con: duckdb.DuckDBPyConnection, version: int) -> None:
     for table, column in schema.COLUMNS_SINCE[version]:
-        have = con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?", [table, column]
-        ).fetchall()[0][0]
-        if not have:
-            typ = schema.duckdb_type(schema.TABLES[table].field(column).type)
-            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {typ}")
+        _add_column(con, table, column)
+
+
+def add_later_columns(con: duckdb.DuckDBPyConnection, *, after: int, tables: tuple[str, ...]) -> None:
+    """The columns the versions after ``after`` add to ``tables``, made ahead of their
+    migrations (which then find them made): for a data step of migration ``after`` that runs
+    today's code on those tables."""
+    for version in range(after + 1, schema.SCHEMA_VERSION + 1):
+        for table, column in schema.COLUMNS_SINCE.get(version, ()):
+            if table in tables:
+                _add_column(con, table, column)
+
+
+def _add_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
+    have = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?", [table, column]
+    ).fetchall()[0][0]
+    if have:
+        return
+    typ = schema.duckdb_type(schema.TABLES[table].field(column).type)
+    fill = schema.COLUMN_FILLS.get((table, column))
+    if fill is None:
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {typ}")
+        return
+    # A default fills the rows there are as the column is made (no UPDATE rewriting them); it is
+    # dropped after, so the table is declared as a new file declares it.
+    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {typ} DEFAULT {fill}")
+    con.execute(f"ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT")
 
 
 class WriteGeneration:

@@ -15,6 +15,11 @@ A link's identity is (source_url, target_url, kind, anchor). For each link:
   ``last_seen``. Decisive means the page answered 2xx (its content without the link: ``removed``),
   3xx (``redirected``) or 404/410/451 (``page_gone``). Other answers (5xx, 403, 429...) say
   nothing about the link and are not used.
+* A 2xx capture known to hold only part of the page (``observations.truncated``: its body was
+  cut at a size limit, or marked ``WARC-Truncated``) shows the links it has, which count as seen
+  in it like any other's, but says nothing of the links it lacks (they may be in the part that
+  is missing): it is not decisive, so it never makes a link ``removed`` and ends no link. A
+  truncated redirect or 404 is decisive all the same: its status says it, not its body.
 * ``noindex``: the source page was marked noindex (meta robots / X-Robots-Tag) in the newest
   observation that had the link.
 
@@ -39,10 +44,14 @@ import pyarrow.compute as pc
 from linkback import schema
 from linkback.store._arrow import column, scalar
 from linkback.store._attach import refuse_writes
-from linkback.store._db import _AFTER_5, Store, zstd_strings
+from linkback.store._db import _AFTER_5, Store, add_later_columns, zstd_strings
 
-# Statuses that say the page content was actually seen (or is really gone).
-_DECISIVE = "(o.status BETWEEN 200 AND 399 OR o.status IN (404, 410, 451))"
+# Captures that say the page content was actually seen whole (or is really gone, or elsewhere).
+# Plain SQL over an observation ``o``: the Spark aggregation (linkback.spark._derive) runs it too.
+_DECISIVE = (
+    "((o.status BETWEEN 200 AND 299 AND NOT coalesce(o.truncated, false))"
+    " OR o.status BETWEEN 300 AND 399 OR o.status IN (404, 410, 451))"
+)
 
 
 def archive_by_fingerprint(store: Store, fingerprint: str) -> tuple[int, str, datetime | None] | None:
@@ -299,14 +308,9 @@ def _insert_first_seen(store: Store) -> int:
     (``_current``); links added."""
     con = store.con
     con.execute(f"INSERT INTO links SELECT {', '.join(schema.LINKS.names)} FROM _current")
-    page_cols = [
-        "url",
-        *_PAGE_ATTRS,
-        "fetched_at AS first_seen",
-        "fetched_at AS last_seen",
-        "1::INTEGER AS observations",
-    ]
-    con.execute(f"INSERT INTO pages SELECT {', '.join(page_cols)} FROM _first_obs")
+    first = {"first_seen": "fetched_at", "last_seen": "fetched_at", "observations": "1::INTEGER"}
+    page_cols = ", ".join(f"{first.get(c, c)} AS {c}" for c in schema.PAGES.names)
+    con.execute(f"INSERT INTO pages SELECT {page_cols} FROM _first_obs")
     (added,) = con.execute("SELECT count(*) FROM _current").fetchall()[0]
     return int(added)
 
@@ -447,6 +451,8 @@ def relink_noindex_pages(con: duckdb.DuckDBPyConnection) -> None:
     that has no observation to derive it from (written by other means) and is live again, flagged
     as its page is. Every other link was on no noindex page: ``noindex`` false.
     """
+    # Today's derivation reads and writes today's columns of observations and pages.
+    add_later_columns(con, after=5, tables=("observations", "pages"))
     con.execute("CREATE OR REPLACE TEMP TABLE _batch_urls AS SELECT DISTINCT url FROM observations WHERE noindex")
     (pages,) = con.execute("SELECT count(*) FROM _batch_urls").fetchall()[0]
     if pages:

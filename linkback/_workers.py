@@ -13,7 +13,8 @@ tracker for them). So the forkserver exits once its parent, the command, has gon
 is killed by the kernel when the forkserver ends, and exits by itself once the command has gone
 (:func:`_start_worker`); and the resource tracker exits when the last of them has, as its pipe
 closes. Ctrl-C is the command's alone: the forkserver and its workers never see SIGINT
-(:func:`_start_forkserver`), and the command stops its pool.
+(:func:`_start_forkserver`), and the command stops its pool. Nor does a worker that dies
+hang the command, whenever it dies: ingest waits for results with :func:`result`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from dataclasses import dataclass, field
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import TypeVar
+
+from linkback.errors import WorkerLost
+
+T = TypeVar("T")
 
 #: Imported once by the forkserver. ``__main__`` too: run as the ``linkback`` script, each
 #: worker would otherwise import the whole command-line interface again. The forkserver imports
@@ -46,6 +52,13 @@ RANGES_PER_WORKER = 3
 PARENT_CHECK_SECONDS = 0.1
 #: The exit status of a helper that ended because the command had gone (nobody waits for it).
 EXIT_ORPHANED = 1
+#: How long a wait for a worker's result goes before it checks that the pool's workers all
+#: live (seconds)...
+WATCH_SECONDS = 0.5
+#: ...and then, one of them dead, how long more before the result is given up for lost.
+LOST_GRACE_SECONDS = 0.25
+#: How long a killed worker is waited for to end (seconds): at once, unless stuck in the kernel.
+KILLED_WAIT_SECONDS = 5.0
 #: prctl(2)'s option to name the signal the kernel sends a process when its parent ends (Linux).
 _PR_SET_PDEATHSIG = 1
 
@@ -158,6 +171,58 @@ def pool(workers: int) -> ProcessPoolExecutor:
     ctx = context()
     _start_forkserver()
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker)
+
+
+def result(fut: Future[T], pool: ProcessPoolExecutor) -> T:
+    """``fut.result()``, or :class:`WorkerLost` when a worker of ``pool`` died and the pool
+    does not say so (:func:`abandon` the pool then).
+
+    A worker killed while it writes its result back leaves part of a message in the pool's
+    result pipe: CPython's pool (3.11) then reads the rest for ever, never fails the futures,
+    and ``fut.result()`` never returns. Any death breaks the pool (its workers end only when
+    it shuts down), and the pool says so itself at once when it can: a worker seen dead is
+    given up for lost only if the result has not come LOST_GRACE_SECONDS later.
+    """
+    dead_seen = False
+    while not _done_within(fut, LOST_GRACE_SECONDS if dead_seen else WATCH_SECONDS):
+        if dead_seen:
+            raise WorkerLost()
+        dead_seen = not _all_alive(pool)
+    return fut.result()
+
+
+def _done_within(fut: Future[T], seconds: float) -> bool:
+    try:
+        fut.exception(timeout=seconds)  # not result(): a TimeoutError here is the wait's, never the worker's
+    except TimeoutError:
+        return False
+    return True
+
+
+def _all_alive(pool: ProcessPoolExecutor) -> bool:
+    # pid: Process, as the pool keeps them; None once it is shut down, or for a pool of threads.
+    processes = getattr(pool, "_processes", None)
+    return processes is None or all(process.exitcode is None for process in list(processes.values()))
+
+
+def abandon(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down without waiting on it, its workers killed: a pool that lost a worker.
+
+    After a worker died writing its result back, the pool's thread reads for ever, the other
+    workers wait for ever for the result pipe's write lock, and at exit the interpreter waits
+    for ever for that thread. The read ends once no process holds the pipe's write end: the
+    workers, killed, and this process, which closes its own. The pool then fails its futures
+    and its thread ends, as for any broken pool.
+    """
+    processes = list((pool._processes or {}).values())
+    results = pool._result_queue
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    if results is not None:
+        results._writer.close()  # type: ignore[attr-defined]
+    for process in processes:
+        process.join(KILLED_WAIT_SECONDS)
 
 
 def warm() -> None:
@@ -328,7 +393,9 @@ def drop_early() -> None:
     if early is None:
         return
     early.thread.join()
+    if early.pool is not None:
+        # Nobody wants its work, so nothing to wait for: no worker lost on the way can hang the exit.
+        abandon(early.pool)
+        return
     for _, fut in early.work.in_flight:
         fut.cancel()
-    if early.pool is not None:
-        early.pool.shutdown(wait=True, cancel_futures=True)

@@ -212,17 +212,17 @@ def _extracted(
         if isinstance(batch, Flush):
             while in_flight:  # what came before the flush is written before it returns
                 offset, source, fut = in_flight.popleft()
-                yield Extracted(offset, fut.result(), False, source)
+                yield Extracted(offset, _workers.result(fut, pool), False, source)
             yield Extracted(-1, None, False)
             continue
         in_flight.append((batch[-1].offset, batch[-1].source, pool.submit(extract_batch, batch, brands)))
         # Every worker busy and one batch queued each, no more: memory stays bounded.
         while len(in_flight) > 2 * workers:
             offset, source, fut = in_flight.popleft()
-            yield Extracted(offset, fut.result(), False, source)
+            yield Extracted(offset, _workers.result(fut, pool), False, source)
     while in_flight:
         offset, source, fut = in_flight.popleft()
-        yield Extracted(offset, fut.result(), True, source)
+        yield Extracted(offset, _workers.result(fut, pool), True, source)
 
 
 def _extracted_ranges(
@@ -251,7 +251,7 @@ def _extracted_ranges(
     def collect(draining: bool) -> tuple[int, ExtractedBatch, bool]:
         nonlocal expected
         end, fut = work.in_flight.popleft()
-        batch, part, bounds = pickle.loads(fut.result())
+        batch, part, bounds = pickle.loads(_workers.result(fut, pool))
         if bounds.first != expected:
             if expected >= 0:
                 batch, part, bounds = extract_range(str(path), expected, end, brands=brands)
@@ -387,6 +387,11 @@ def ingest_pages(
             source = pages if via is None else _with_via(pages, via)
             results = _extracted(source, pool, workers, brands)
         return _write_extracted(store, results, _archive_ids(store, archive, via), progress, bool(pool))
+    except WorkerLost:
+        if own_pool is not None:
+            _workers.abandon(own_pool)  # perhaps hung on its lost worker: shutdown() would wait for ever
+            own_pool = None
+        raise
     except BrokenProcessPool as exc:
         raise WorkerLost() from exc
     finally:
@@ -421,7 +426,7 @@ def _telling_what_was_written(results: Iterator[Extracted], written: PagesSummar
     written by then (a file resumed at once counts it as its own, not as duplicates)."""
     try:
         yield from results
-    except BrokenProcessPool as exc:
+    except (BrokenProcessPool, WorkerLost) as exc:
         raise WorkerLost(written=written) from exc
 
 
@@ -591,7 +596,7 @@ def _ingest_file_retried(
         except WorkerLost as exc:
             written = exc.written
             assert pool is not None
-            pool.shutdown(wait=False, cancel_futures=True)
+            _workers.abandon(pool)
             pool = _workers.pool(workers)
             for name in ("done_bytes", "records", "pages", "links"):
                 setattr(progress, name, getattr(before, name))

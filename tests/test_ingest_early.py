@@ -236,9 +236,9 @@ def test_a_file_resumed_after_its_worker_died_counts_what_it_wrote_before(
     def kill_once(progress) -> None:
         if len(made) == 1 and progress.pages and not getattr(made[0], "killed", False):
             made[0].killed = True
-            # Killed idle, not while one sends back its result: a worker killed mid-write leaves
-            # half a message in the pool's result pipe, and CPython's pool then waits for the
-            # rest for ever instead of calling itself broken.
+            # Killed idle, not while one sends back its result: then CPython's pool waits for the
+            # rest of the message for ever instead of calling itself broken, and it is ingest's
+            # own watch that gives the worker up, a second later (test_ingest_watchdog).
             for item in list(made[0]._pending_work_items.values()):
                 item.future.exception(timeout=60)
             for process in list(made[0]._processes.values()):

@@ -177,3 +177,37 @@ def test_garbage_right_after_the_first_member_costs_only_itself(tmp_path: Path) 
     assert pages == intact[:RESPONSES] and stats.records == KEEP and stats.read_to_end
     (error,) = stats.errors
     assert error.startswith(f"{path} at byte {len(records[0])}: 400 bytes that are not gzip")
+
+
+# --- a file cut short while it is read --------------------------------------------------------
+
+_CUT_WHILE_READ = """
+import os, sys
+from linkback.sources import ReadStats, iter_archive
+path, stats, pages = sys.argv[1], ReadStats(), 0
+for page in iter_archive(path, stats=stats):
+    pages += 1
+    if pages == 3:  # another program overwrites the file: it is cut to a quarter under the reader
+        os.truncate(path, os.path.getsize(path) // 4)
+print(pages, stats.read_to_end, sorted(stats.skipped))
+"""
+
+
+@pytest.mark.parametrize("layout", ["gzip per record", "plain"])
+def test_a_file_cut_short_while_it_is_read_is_damage_not_a_crash(tmp_path: Path, layout: str) -> None:
+    """The reader (``ingest --workers 1`` reads in its own process) sees the end of the file where
+    the cut is, counts the damage and ends; a mapped file would have been a SIGBUS there, which
+    kills the process whatever Python does."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    data = (REPO_DATA / "warc" / "real-pages" / "sample.warc.gz").read_bytes()
+    path = tmp_path / ("cut.warc.gz" if layout == "gzip per record" else "cut.warc")
+    path.write_bytes(data if layout == "gzip per record" else gzip.decompress(data))
+    whole_pages = sum(1 for _ in iter_archive(path, stats=ReadStats()))
+    done = subprocess.run(
+        [sys.executable, "-c", _CUT_WHILE_READ, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, f"{done.returncode}: {done.stderr[-2000:]}"
+    pages, read_to_end, _skipped = done.stdout.split(" ", 2)
+    assert 3 <= int(pages) < whole_pages

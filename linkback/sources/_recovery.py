@@ -2,12 +2,13 @@
 
 FastWARC stops a file at the first record whose framing is wrong (``OSError: Invalid WARC
 header``) and ends quietly when a gzip member is cut short. These helpers look at the raw bytes
-(an mmap of the file) to say what went wrong and where the next readable record starts, so the
-reader can count the damage, name the byte offset and carry on.
+(a :class:`FileBytes` of the file) to say what went wrong and where the next readable record
+starts, so the reader can count the damage, name the byte offset and carry on.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -16,6 +17,50 @@ GZIP_MAGIC = b"\x1f\x8b\x08"
 _SLICE = 1 << 20
 _OUT_STEP = 4 << 20
 _WARC_LINE = re.compile(rb"WARC/\d")
+
+
+class FileBytes:
+    """The bytes of an open file by position, read with ``pread``: what an mmap of it gives the
+    helpers here (``len``, slices, ``find``), without the mapping. A file cut short while it is
+    read (a download overwritten, a disk filling) makes a mapped page past the new end a SIGBUS,
+    which kills the process where Python cannot catch it; here it reads as the end of the file,
+    which the reader counts as damage. Its length is the file's when it was opened, or where a
+    read found it ending since."""
+
+    __slots__ = ("_fd", "_size")
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._size = os.fstat(fd).st_size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: slice) -> bytes:
+        start, stop, step = key.indices(self._size)
+        if step != 1:
+            raise ValueError("FileBytes reads contiguous slices only")
+        if stop <= start:
+            return b""
+        data = os.pread(self._fd, stop - start, start)
+        if len(data) < stop - start:
+            self._size = start + len(data)  # cut short since it was opened: it ends here now
+        return data
+
+    def find(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        """The offset of ``sub`` in ``[start, end)``, or -1: read a slice at a time, each overlapping
+        the one before by ``len(sub) - 1`` bytes so that no match is cut in two."""
+        end = self._size if end is None else min(end, self._size)
+        pos = max(start, 0)
+        while pos < end:
+            chunk = self[pos : min(pos + _SLICE, end)]
+            found = chunk.find(sub)
+            if found >= 0:
+                return pos + found
+            if len(chunk) < min(_SLICE, end - pos):  # the file ended early (cut short since)
+                return -1
+            pos += max(len(chunk) - len(sub) + 1, 1)
+        return -1
 
 
 @dataclass(slots=True)
@@ -56,6 +101,8 @@ def read_member(mm, start: int, *, sample_from: int = -1, head_len: int = 65536,
             if 0 <= stop_after < size:
                 return Member(start, None, size, bytes(head), bytes(sample), stopped=True)
             chunk = mm[pos : pos + _SLICE]
+            if not chunk:
+                break  # the file was cut short while it was read: truncated, below
             # Bounded output per step: a member made to inflate a thousandfold costs no memory.
             out = d.decompress(chunk, _OUT_STEP)
             if len(head) < head_len:
@@ -129,6 +176,8 @@ def spool_gzip(mm, out, *, max_bytes: int) -> tuple[str, str, int] | None:
         try:
             while pos < n and not d.eof:
                 chunk = mm[pos : pos + _SLICE]
+                if not chunk:
+                    break  # the file was cut short while it was read: truncated, below
                 data = d.decompress(chunk, _OUT_STEP)
                 pos += len(chunk) - len(d.unconsumed_tail) - len(d.unused_data)
                 written += len(data)

@@ -32,8 +32,6 @@ class BadWat(ValueError):
         self.key = key
 
 
-
-
 def parse_record(
     raw: bytes, source: str, offset: int, stats: ReadStats, shared: Shared, limits: ExtractLimits = DEFAULT_LIMITS
 ) -> tuple[PageFacts, list[Link]] | None:

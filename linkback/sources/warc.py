@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import mmap
 import os
 import re
 import shutil
@@ -436,23 +435,20 @@ class _WarcReader:
     # -- main loop
     def run(self) -> Iterator[FetchedPage]:
         with open(self.path, "rb") as fh:
-            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            mm = rec_.FileBytes(fh.fileno())  # not an mmap: a file cut short under it would be a SIGBUS
+            gz = mm[:2] == rec_.GZIP_MAGIC[:2]
+            pos: int = self.start
+            if self.align and pos > 0:
+                pos = rec_.next_gzip_record(mm, pos) if gz else -1
+                if pos < 0:
+                    return
+            self.first = pos
+            if pos > 0:
+                self.warcinfo_date, self.via = self._leading_warcinfo(fh)
             try:
-                gz = mm[:2] == rec_.GZIP_MAGIC[:2]
-                pos: int = self.start
-                if self.align and pos > 0:
-                    pos = rec_.next_gzip_record(mm, pos) if gz else -1
-                    if pos < 0:
-                        return
-                self.first = pos
-                if pos > 0:
-                    self.warcinfo_date, self.via = self._leading_warcinfo(fh)
-                try:
-                    yield from self._loop(fh, mm, gz, pos)
-                except _OneStreamDamaged:
-                    yield from self._read_decompressed(mm)
-            finally:
-                mm.close()
+                yield from self._loop(fh, mm, gz, pos)
+            except _OneStreamDamaged:
+                yield from self._read_decompressed(mm)
 
     def _loop(self, fh, mm, gz: bool, pos: int) -> Iterator[FetchedPage]:
         size = len(mm)
@@ -536,11 +532,7 @@ class _WarcReader:
             copy.flush()
             self.replay, self.decompressed = self.released, True
             if copy.tell():
-                plain = mmap.mmap(copy.fileno(), 0, access=mmap.ACCESS_READ)
-                try:
-                    yield from self._loop(copy, plain, False, 0)
-                finally:
-                    plain.close()
+                yield from self._loop(copy, rec_.FileBytes(copy.fileno()), False, 0)
         self.decompressed = False
         if problem is not None:
             key, message, offset = problem

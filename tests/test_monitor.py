@@ -258,9 +258,11 @@ def test_a_page_larger_than_a_check_reads_is_unknown_truncated_not_a_removal(
     assert ledger(store)[0]["verdict"] == "live"
     indexed = "SELECT count(*), count(lost_at) FROM links WHERE target_url = ?"
     assert store.con.execute(indexed, [TARGET]).fetchall() == [(1, 0)]
-    # Cut again: the index is not told the page lost its link (the cut body is not indexed).
+    # Cut again: the cut body is indexed as a partial capture, which loses no link.
     run(store, tmp_path, max_bytes=100_000)
     assert store.con.execute(indexed, [TARGET]).fetchall() == [(1, 0)]
+    partial = "SELECT truncated FROM observations WHERE url = ? ORDER BY fetched_at"
+    assert store.con.execute(partial, [web.url("long.test", "/p")]).fetchall() == [(True,), (False,), (True,)]
 
 
 def test_every_response_is_kept_in_a_warc_record_the_check_points_to(

@@ -173,8 +173,8 @@ def run_cmd(
 ) -> None:
     """Check the ledger's due links on the live web now (a running server checks them on its own
     schedule): robots.txt obeyed, one connection per host, 32 at once, every response kept in
-    WARC files beside the database; a removal is confirmed by a second fetch, and a page whose
-    raw HTML lacks the link is rendered in headless Chromium first.
+    WARC files beside the database; a loss (removed, page gone, redirected) is confirmed by a
+    second fetch, and a page whose raw HTML lacks the link is rendered in headless Chromium first.
 
     Example: linkback monitor run --all --limit 100
     """

@@ -426,14 +426,16 @@ class PageChecker:
             self._note_retry_after(current, result)
             ip = self.resolver.address(current)
             path, offset = self._keep(result, ip)
-            if self.fetched is not None and not result.truncated:
+            if self.fetched is not None:
                 # The index learns each answer as its WARC record has it: a hop's redirect, a gone
-                # page, the page itself (so ingesting the evidence later adds the same pages). Not
-                # a body cut at the size limit: the links past the cut would be taken as removed.
+                # page, the page itself (so ingesting the evidence later adds the same pages). A
+                # body cut at the size limit is a partial capture there: its links count as seen,
+                # and the links past the cut are not taken as removed.
                 self.fetched.put(
                     FetchedPage(
                         url=current, final_url=current, status=result.status, headers=result.headers,
                         body=result.body, fetched_at=result.fetched_at, via="monitor",
+                        truncated=result.truncated,
                     )  # fmt: skip
                 )
             view = replace(view, checked_at=result.fetched_at, ip=ip, warc_path=path, warc_offset=offset)

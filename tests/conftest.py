@@ -92,6 +92,7 @@ ONE_WORKER_MODULES: dict[str, str] = {
         "test_alerts_server",
         "test_api_v1",
         "test_attach",
+        "test_attach_damaged",
         "test_brands",
         "test_broken",
         "test_categories_accuracy",
@@ -100,7 +101,9 @@ ONE_WORKER_MODULES: dict[str, str] = {
         "test_compare",
         "test_crawl",
         "test_crawl_live",
+        "test_crawl_unfetched",
         "test_dashboard_tables",
+        "test_hostile_attach",
         "test_intersect",
         "test_prospects",
         "test_reports",
@@ -110,6 +113,7 @@ ONE_WORKER_MODULES: dict[str, str] = {
         "test_server_pingback",
         "test_toxicity_real_shared",
         "test_traffic_reports",
+        "test_web_csv_faces",
         "test_wat",
     )
 } | {"test_lifecycle": "repo-warc", "test_toxicity_real": "repo-warc"}

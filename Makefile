@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= auto
 # module) from source again: ~10 CPU-seconds a collection, ~0.7 s a command.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test venv browser goaccess spark test-spark bench bench-traffic bench-spark clean
+.PHONY: demo test test-slow venv browser goaccess spark test-spark bench bench-traffic bench-spark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -81,7 +81,12 @@ test: $(STAMP) browser
 	  >build/warm-kernels.log 2>&1 & warm=$$!; \
 	$(BIN)/python -m mypy linkback; mypy=$$?; \
 	wait $$warm || { cat build/warm-kernels.log; exit 1; }; exit $$mypy
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m "not slow"
+
+# The slow tests (Chromium's keyboard flows, live crawls, the benches' smoke runs: see SLOW_TESTS in
+# tests/conftest.py), apart from the fast default; CI runs them after `make test`.
+test-slow: $(STAMP) browser
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q -m slow
 
 # Debian's GoAccess, the C log analyser bench/bench_traffic.py runs beside linkback's log reading.
 # Installed when we are root on a machine with apt; otherwise that peer is skipped and says why.

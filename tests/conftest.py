@@ -130,7 +130,66 @@ LONGEST_GROUPS = (
 )
 
 
+# --- slow tests: `make test-slow`, not `make test` ------------------------------------------------
+#
+# `make test` is the fast default: the suite in under 6 minutes on 2 cores. The tests below took
+# 4.5 CPU-seconds or more each (all its parameters together) in a full run on the 2-core VM
+# (2026-12-07): Chromium's keyboard flows, live crawls and servers in subprocesses, the benches'
+# smoke runs. They are marked ``slow``; `make test-slow` runs them, and CI runs both.
+SLOW_TESTS = frozenset(
+    {
+        "test_api_v1.py::test_cli_json_api_and_cli_through_a_server_give_the_same_rows",
+        "test_bench_dashboard_smoke.py::test_bench_dashboard_quick",
+        "test_bench_hardening_smoke.py::test_bench_body_limits_tiny",
+        "test_bench_hardening_smoke.py::test_bench_slow_sources_tiny",
+        "test_bench_smoke.py::test_bench_ingest_runs_on_a_bundled_archive",
+        "test_browser_docs.py::test_the_api_docs_render_offline",
+        "test_cli_linkbacks.py::test_the_cli_hands_work_to_a_running_server_and_a_kill_loses_nothing",
+        "test_crawl.py::test_robots_disallow_and_crawl_delay_are_obeyed",
+        "test_crawl_interrupt.py::test_ctrl_c_stops_the_crawl_at_once_and_a_resume_sends_the_rest",
+        "test_crawl_live.py::test_a_crawl_killed_with_kill_9_resumes_and_fetches_only_what_was_not_done",
+        "test_crawl_live.py::test_pages_reach_the_store_while_the_crawl_runs",
+        "test_crawl_live.py::test_render_follows_and_stores_the_links_scripts_insert",
+        "test_crawl_redirect_stall.py::test_a_long_redirect_chain_does_not_stall_the_crawl",
+        "test_dashboard.py::test_in_chromium_every_page_renders_cleanly_and_nothing_hostile_runs",
+        "test_dashboard_a11y.py::test_axe_finds_no_serious_violation_on_any_page",
+        "test_dashboard_alerts.py::test_in_chromium_alerts_and_rules_by_keyboard",
+        "test_dashboard_browser_tables.py::test_filters_and_pages_in_chromium_give_the_cli_rows",
+        "test_dashboard_disavow.py::test_in_chromium_deny_and_check_by_keyboard_and_nothing_hostile_runs",
+        "test_dashboard_manage.py::test_in_chromium_a_site_and_a_rule_are_added_with_the_keyboard_alone",
+        "test_dashboard_market.py::test_in_chromium_compare_by_keyboard",
+        "test_dashboard_market.py::test_in_chromium_intersect_by_keyboard",
+        "test_dashboard_market.py::test_in_chromium_traffic_drill_down_by_keyboard",
+        "test_dashboard_monitor.py::test_in_chromium_broken_backlinks_and_prospects_by_keyboard",
+        "test_dashboard_monitor.py::test_in_chromium_the_ledger_and_a_timeline_by_keyboard",
+        "test_dashboard_overview.py::test_in_chromium_the_charts_draw_and_a_bar_opens_its_list",
+        "test_dashboard_share.py::test_in_chromium_a_link_opens_the_overview_with_only_its_menu",
+        "test_docs.py::test_the_readme_python_example_runs",
+        "test_extract_golden.py::test_real_pages_extract_cleanly",
+        "test_graph.py::test_bench_pagerank_quick_prints_its_comparison_table",
+        "test_ingest.py::test_the_command_run_as_users_run_it_ingests_with_workers",
+        "test_ingest.py::test_two_workers_give_the_same_index_as_one",
+        "test_ingest_early.py::test_a_file_resumed_after_its_worker_died_counts_what_it_wrote_before",
+        "test_ingest_pages.py::test_an_archive_as_pages_gives_what_ingest_of_the_file_gives",
+        "test_ingest_ranges.py::test_ranges_cut_blind_read_what_the_whole_file_gives",
+        "test_lifecycle.py::test_no_process_outlives_a_killed_ingest",
+        "test_monitor_bench.py::test_bench_monitor_quick",
+        "test_one_writer.py::test_interleaved_ingest_verification_moderation_and_rank_equal_a_serial_run",
+        "test_rank.py::test_a_second_link_from_the_same_domain_or_a_nofollow_link_changes_nothing",
+        "test_render.py::test_a_link_only_a_script_inserts_is_found_rendered_not_removed",
+        "test_resume_counts.py::test_counts_after_resumed_ingests_are_the_archives_whole",
+        "test_toxicity_real_shared.py::test_every_real_archive_ingests_with_counted_skips",
+        "test_web_categories_widget.py::test_in_chromium_a_category_bar_leads_to_its_page_by_keyboard",
+        "test_web_charts_one_period.py::test_in_chromium_one_period_sits_in_the_middle",
+        "test_web_unlinked.py::test_in_chromium_set_terms_rescan_and_read_the_table_by_keyboard",
+        "test_widget_create_link.py::test_in_chromium_a_reader_creates_a_link_and_the_owner_removes_one_by_keyboard",
+    }
+)
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
+    if f"{item.path.name}::{getattr(item, 'originalname', item.name)}" in SLOW_TESTS:
+        item.add_marker(pytest.mark.slow)
     # As each test is collected: the groups are read when the collection is modified, after.
     group = ONE_WORKER_MODULES.get(item.path.stem)
     if group is not None and item.get_closest_marker("xdist_group") is None:

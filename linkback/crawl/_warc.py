@@ -50,7 +50,7 @@ from warcio.warcwriter import WARCWriter
 import linkback
 from linkback.crawl._frontier import Archived
 from linkback.records import FetchedPage
-from linkback.sources._body import decode_payload
+from linkback.sources._body import decode_payload, partial_body
 from linkback.sources.warc import RENDERED_STATUS
 
 if TYPE_CHECKING:
@@ -296,7 +296,7 @@ class WarcWriterMiddleware:
             record_id=record_id,
             source=str(self.path),
             offset=offset,
-            truncated="body_truncated" in notes,
+            truncated=partial_body(notes),
         )
 
     def _request_record(

@@ -192,10 +192,6 @@ class Robots:
         self._rules: dict[str, tuple[str, Any]] = {}
         self._fetching: dict[str, threading.Event] = {}  # origins whose robots.txt a check is fetching
         self._lock = threading.Lock()
-        #: Seconds each host (by name) asked us to wait with a 429 or 503 (its Retry-After).
-        self.retry_after: dict[str, float] = {}
-        #: Each page fetched to its end, for the index (see run_checks' ``index``); None: not kept.
-        self.fetched: queue.SimpleQueue[FetchedPage] | None = None
         self.fetches = 0
 
     def verdict(self, url: str, hold: HostHold | None = None) -> tuple[str, str]:

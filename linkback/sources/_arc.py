@@ -27,7 +27,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from ..records import FetchedPage
 from . import _recovery as rec_
-from ._body import decode_payload
+from ._body import decode_payload, partial_body
 from ._dates import parse_lenient
 
 if TYPE_CHECKING:
@@ -256,5 +256,5 @@ def _page(
         record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
         source=source,
         offset=offset,
-        truncated="body_truncated" in notes,
+        truncated=partial_body(notes),
     )

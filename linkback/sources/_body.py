@@ -89,6 +89,19 @@ def _decode_one(coding: str, data: bytes, limit: int) -> tuple[bytes, bool]:
     raise LookupError(coding)
 
 
+#: Notes of a page whose body is known to be only part of the response, or none of it readable
+#: (compressed bytes that would not decompress, kept raw: extraction finds no link in them, and
+#: every link of the page would read as removed). A body that only claimed to be chunked is the
+#: whole page. ``warc_truncated`` is the WARC reader's note of a ``WARC-Truncated`` record.
+PARTIAL_BODY = frozenset({"body_truncated", "warc_truncated", "bad_content_encoding", "unsupported_content_encoding"})
+
+
+def partial_body(notes: list[str] | tuple[str, ...]) -> bool:
+    """Do a page's reading ``notes`` say its body is not the whole page (``FetchedPage.truncated``)?
+    Every reader of archived or fetched bodies asks this, so that each calls the same pages partial."""
+    return not PARTIAL_BODY.isdisjoint(notes)
+
+
 def decode_payload(
     raw: bytes,
     *,

@@ -63,7 +63,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from ..errors import NotAnArchive, SourceError
 from ..records import FetchedPage
 from . import _recovery as rec_
-from ._body import decode_payload
+from ._body import decode_payload, partial_body
 from ._dates import parse_lenient, utc_or_none
 from ._paths import ARCHIVE_SUFFIXES, iter_paths, sniff_archive
 
@@ -93,11 +93,6 @@ YIELDED_ANYWAY = frozenset(
         "warc_truncated",
     }
 )
-#: Notes of a page whose body is known to be only part of the response, or none of it readable
-#: (compressed bytes that would not decompress, kept raw: extraction finds no link in them, and
-#: every link of the page would read as removed): ``FetchedPage.truncated``. A body that only
-#: claimed to be chunked is the whole page.
-PARTIAL_BODY = frozenset({"body_truncated", "warc_truncated", "bad_content_encoding", "unsupported_content_encoding"})
 #: Counted once in ``ReadStats.skipped`` when the reader gave up before the end of a file.
 UNREAD_REST = "unread_rest"
 #: A file gzipped as one stream is decompressed to a temporary file to resynchronise after
@@ -675,7 +670,7 @@ class _WarcReader:
             record_id=record.record_id or "",
             source=self.source,
             offset=offset,
-            truncated=not PARTIAL_BODY.isdisjoint(notes),
+            truncated=partial_body(notes),
         )
         pend.notes = tuple(notes)
         return pend
@@ -716,7 +711,7 @@ class _WarcReader:
             record_id=record.record_id or "",
             source=self.source,
             offset=pend.offset,
-            truncated=not PARTIAL_BODY.isdisjoint(notes),
+            truncated=partial_body(notes),
         )
         pend.notes = tuple(notes)
         return pend

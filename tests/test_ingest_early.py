@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -251,3 +253,35 @@ def test_a_file_resumed_after_its_worker_died_counts_what_it_wrote_before(
         assert (f.pages, f.links, f.duplicates, f.html_pages) == (clean.pages, clean.links, clean.duplicates,
                                                                   clean.html_pages)  # fmt: skip
         assert snapshot(store) == reference(tmp_path, ARCHIVE)
+
+
+ALLOCATOR_PROBE = """
+import os, sys
+from linkback.cli._entry import main
+sys.argv = ["linkback", "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+import pyarrow as pa
+from linkback import _workers
+pool = _workers.pool(1)
+try:
+    worker = pool.submit(os.getenv, "ARROW_DEFAULT_MEMORY_POOL").result(timeout=60)
+finally:
+    pool.shutdown()
+print("allocators:", pa.default_memory_pool().backend_name, worker)
+"""
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "system system"), ("jemalloc", "jemalloc jemalloc")])
+def test_the_command_and_its_workers_use_the_c_librarys_allocator_unless_told_otherwise(
+    setting: str | None, expected: str
+) -> None:
+    # mimalloc, pyarrow's default, costs ingest a third more system CPU (see cli/_entry.main).
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if setting:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = setting
+    out = subprocess.run([sys.executable, "-c", ALLOCATOR_PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == f"allocators: {expected}"

@@ -387,9 +387,11 @@ def ingest_pages(
             source = pages if via is None else _with_via(pages, via)
             results = _extracted(source, pool, workers, brands)
         return _write_extracted(store, results, _archive_ids(store, archive, via), progress, bool(pool))
-    except WorkerLost:
+    except (WorkerLost, KeyboardInterrupt):
+        # Perhaps hung on a lost worker (Ctrl-C too may come while the watchdog waits on one):
+        # shutdown() would wait for ever, and so would the interpreter's exit.
         if own_pool is not None:
-            _workers.abandon(own_pool)  # perhaps hung on its lost worker: shutdown() would wait for ever
+            _workers.abandon(own_pool)
             own_pool = None
         raise
     except BrokenProcessPool as exc:
@@ -561,8 +563,13 @@ def ingest(
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
-            if pool is not None:
-                pool.shutdown(wait=not summary.interrupted, cancel_futures=True)
+            if pool is not None and summary.interrupted:
+                # Its workers killed, not left to finish: one may lie dead in the middle of
+                # sending its result, which the pool's thread, and the interpreter's exit after
+                # it, would wait for ever.
+                _workers.abandon(pool)
+            elif pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             summary.reclustered = write.cluster_links(store)
     _checkpoint(store)
     return summary

@@ -11,6 +11,9 @@ Run as ``python dying_worker.py MODE ARGS...``:
 * ``once`` or ``always`` — ``linkback ARGS...`` (an ingest), where the first worker to read a
   range past the start of an archive dies so (``once``: after that the archive reads as usual),
   or every such worker does (``always``);
+* ``once-unwatched`` or ``pages-unwatched`` — as ``once`` or ``pages``, with the watchdog's grace
+  an hour long: the command is stuck on its lost worker as before the watchdog, and only Ctrl-C
+  (SIGINT to the process group) ends it;
 * ``pages ARCHIVE DB`` — :func:`linkback.ingest.ingest_pages` on the pages of ARCHIVE read as a
   stream, batches extracted by workers that all die so; exit status EXIT_WORKER_LOST once it
   gives up with WorkerLost.
@@ -35,6 +38,8 @@ CLAIMED_BYTES = 4 * 2**20
 WRITTEN_BYTES = 100_000
 #: Archives are cut in ranges this small: several are in flight when one's worker dies.
 SPLIT_BYTES = 32 * 1024
+#: The environment variable naming a file each dying worker creates once its half message is sent.
+DEATH_MARK = "DYING_WORKER_MARK"
 #: The exit status of ``pages`` when ingest_pages raised WorkerLost.
 EXIT_WORKER_LOST = 3
 
@@ -46,6 +51,8 @@ def die_sending_result() -> NoReturn:
     result_queue = multiprocessing.current_process()._args[1]  # type: ignore[attr-defined]
     with result_queue._wlock:  # as SimpleQueue.put does; then Connection.send_bytes: length, bytes
         os.write(result_queue._writer.fileno(), struct.pack("!i", CLAIMED_BYTES) + bytes(WRITTEN_BYTES))
+        if os.environ.get(DEATH_MARK):  # for a test waiting for the moment
+            open(os.environ[DEATH_MARK], "a").close()  # noqa: SIM115
         os.kill(os.getpid(), signal.SIGKILL)
     raise AssertionError("unreachable")
 
@@ -95,6 +102,9 @@ def ingest_pages_losing_workers(archive: str, db: str) -> int:
 
 def main() -> None:
     mode, *args = sys.argv[1:]
+    if mode.endswith("-unwatched"):
+        mode = mode.removesuffix("-unwatched")
+        _workers.LOST_GRACE_SECONDS = 3600.0
     if mode == "pages":
         sys.exit(ingest_pages_losing_workers(*args))
     _workers.extract_range = RANGE_READERS[mode]  # what RangeWork hands the workers, early start too

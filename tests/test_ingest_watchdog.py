@@ -10,7 +10,9 @@ has ended, none of the processes it started may be left.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_DATA
-from dying_worker import EXIT_WORKER_LOST
+from dying_worker import DEATH_MARK, EXIT_WORKER_LOST
 from test_ingest import snapshot
 from test_lifecycle import kill_group, wait_until_gone
 
@@ -112,3 +114,42 @@ def test_a_result_slower_than_the_watch_is_waited_for(
         assert _workers.result(pool.submit(time.sleep, 0.2), pool) is None  # type: ignore[arg-type]
     finally:
         pool.shutdown()
+
+
+@pytest.mark.parametrize("mode", ["once-unwatched", "pages-unwatched"])
+def test_ctrl_c_while_a_worker_lies_dead_mid_message_ends_the_command(tmp_path: Path, mode: str) -> None:
+    # The watchdog's grace made an hour long: Ctrl-C comes while the command still waits on the
+    # lost worker's result. Before, the pool was shut down without its workers being killed,
+    # and the interpreter's exit waited for ever on the pool's thread, reading the half message.
+    mark, archive = tmp_path / "died", tmp_path / "crawl.warc.gz"
+    shutil.copy(ARCHIVE, archive)  # "once" marks the death beside it
+    if mode == "pages-unwatched":
+        args: list[object] = [mode, archive, tmp_path / "db.duckdb"]
+    else:
+        args = [mode, "ingest", archive, "--workers", "2", "--db", tmp_path / "db.duckdb", "-q"]
+    command = [sys.executable, str(DYING_WORKER), *map(str, args)]
+    env = {**os.environ, DEATH_MARK: str(mark)}
+    with subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as proc:
+        try:
+            deadline = time.monotonic() + HUNG_SECONDS
+            while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert mark.exists(), "no worker died"
+            time.sleep(0.3)  # the command is in its wait on the lost result
+            assert proc.poll() is None
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                _out, err = proc.communicate(timeout=HUNG_SECONDS)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"hung: still running {HUNG_SECONDS} s after Ctrl-C")
+            left = wait_until_gone(proc.pid)
+        finally:
+            kill_group(proc.pid)
+    assert not left, f"left running: {list(left.values())}"
+    if mode == "once-unwatched":
+        assert proc.returncode == 130, err.decode()
+        assert " ".join(err.decode().split()).startswith("interrupted: the committed batches are kept")
+    else:
+        assert proc.returncode in (130, -signal.SIGINT), err.decode()

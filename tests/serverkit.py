@@ -119,7 +119,7 @@ def loopback_resolver(host: str, port: int) -> list[str]:
 
 def start_linkback(
     tmp_path: Path,
-    sites: dict[str, str] | list[str] = ("blog.test",),
+    sites: dict[str, str] | list[str] | tuple[str, ...] = ("blog.test",),
     *,
     webhook: tuple[str, str] | None = None,
     prepare: Callable[[Store], None] | None = None,

@@ -36,7 +36,7 @@ class HostWeb(PageServer):
     def page_for(self, hit: Hit) -> Page | Callable[[Hit], Page] | None:
         return self.pages.get((hit.host, hit.path))
 
-    def url(self, host: str, path: str = "/") -> str:
+    def url(self, host: str, path: str = "/") -> str:  # type: ignore[override]  # keyed by host first, as its pages are
         return f"http://{host}:{self.port}{path}"
 
     def html(self, host: str, path: str, *hrefs: str, status: int = 200, **headers: str) -> None:

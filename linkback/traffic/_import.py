@@ -13,9 +13,9 @@ from typing import Any
 from linkback.faces import ProgressFn, iso
 from linkback.traffic._exports import MAX_VISITS, ExportRow, read_export
 from linkback.traffic._fast import read_combined_visits
-from linkback.traffic._files import MAX_LINE_BYTES, STREAM_ERRORS, LogStats, open_file
+from linkback.traffic._files import MAX_LINE_BYTES, STREAM_ERRORS, LogStats, describe_damage, open_file
 from linkback.traffic._formats import LineFormat, W3CFormat
-from linkback.traffic._read import iter_traffic_paths, read_hits, sniff_file
+from linkback.traffic._read import iter_traffic_paths, read_hits, sniff_file_or_damage
 from linkback.traffic._store import VisitFile, begin_visit_import, finish_visit_import, record_visits
 from linkback.traffic._visits import VisitBuilder, line_key, referrer_of
 from linkback.urls import split_host
@@ -36,7 +36,7 @@ class FileResult:
     """What reading one file did."""
 
     name: str
-    status: str = "read"  # read, already (read before: skipped), failed
+    status: str = "read"  # read, partial (read up to damage), already (read before: skipped), failed, skipped
     format: str = ""
     lines: int = 0
     parsed: int = 0
@@ -94,13 +94,13 @@ def _problems(stats: LogStats) -> list[tuple[str, str]]:
 def _read_file(store: Any, path: str, site: str, scheme: str, cap: int, progress: ProgressFn | None) -> FileResult:
     result = FileResult(path)
     try:
-        kind = sniff_file(path)
+        kind, damage = sniff_file_or_damage(path)
         digest, size = fingerprint(path)
     except (OSError, ValueError, *STREAM_ERRORS) as exc:
         result.status, result.error = "failed", getattr(exc, "strerror", None) or str(exc)
         return result
     if kind is None:
-        result.status, result.error = "failed", "not an access log or analytics export linkback reads"
+        result.status, result.error = "failed", damage or "not an access log or analytics export linkback reads"
         return result
     result.format = kind if isinstance(kind, str) else kind.name
     if isinstance(kind, str) and not site:
@@ -131,13 +131,19 @@ def _read_file(store: Any, path: str, site: str, scheme: str, cap: int, progress
     result.visits = builder.rows
     result.dropped = dict(builder.drops)
     if builder.drops["no_host"]:
-        result.error = f"{builder.drops['no_host']:,} requests name no host: give --host to read them"
+        no_host = f"{builder.drops['no_host']:,} requests name no host: give --host to read them"
+        result.error = f"{result.error}; {no_host}" if result.error else no_host
     result.channels = dict(builder.channels.most_common())
     to_time = lambda ts: None if ts is None else datetime.fromtimestamp(ts, UTC)  # noqa: E731
     result.first_visit, result.last_visit = to_time(builder.first), to_time(builder.last)
+    errors = result.errors
+    if result.status == "partial":
+        # First, so that the stored list's cut never drops it: begin_visit_import reads it to read
+        # the file again (a repaired copy can have the same size and first 64 KiB).
+        errors = [{"line": result.lines, "reason": result.error, "rest_unread": True}, *errors]
     summary = {
         "name": path, "lines": result.lines, "parsed": result.parsed, "visits": result.visits, "added": result.added,
-        "skipped": result.skipped, "dropped": result.dropped, "errors": result.errors,
+        "skipped": result.skipped, "dropped": result.dropped, "errors": errors,
         "first_visit": iso(result.first_visit) if result.first_visit else None,
         "last_visit": iso(result.last_visit) if result.last_visit else None,
     }  # fmt: skip
@@ -183,7 +189,8 @@ def _read_export(path: str, kind: str, site: str, builder: VisitBuilder, result:
                 if _add_total(totals, key, [ts, page, referrer, tagged, row.visits], row, refused):
                     result.lines += 1
     except STREAM_ERRORS as exc:  # a compressed export cut short: its rows before the cut count, as a log's do
-        result.status, result.error = "partial", f"after {result.lines + len(refused):,} rows: {exc}"
+        result.status = "partial"
+        result.error = f"after {result.lines + len(refused):,} rows: {describe_damage(path, exc)}"
     result.lines += len(refused)
     result.parsed = result.lines - len(refused)
     result.skipped = len(refused)

@@ -17,6 +17,7 @@ from linkback.traffic._files import (
     MAX_LINE_BYTES,
     STREAM_ERRORS,
     LogStats,
+    describe_damage,
     iter_lines,
     open_counted,
     open_file,
@@ -24,7 +25,7 @@ from linkback.traffic._files import (
 )
 from linkback.traffic._formats import Hit, LineFormat, W3CFormat, sniff
 
-__all__ = ["FileKind", "iter_traffic_paths", "read_hits", "sniff_file"]
+__all__ = ["FileKind", "iter_traffic_paths", "read_hits", "sniff_file", "sniff_file_or_damage"]
 
 #: Lines looked at to tell a file's format.
 PROBE_LINES = 20
@@ -37,25 +38,44 @@ FileKind = LineFormat | W3CFormat | Literal["plausible", "ga4"] | None
 
 def sniff_file(path: str, *, probe_lines: int = PROBE_LINES, exports: bool = True) -> FileKind:
     """What the file at ``path`` holds (see :data:`FileKind`). Raises OSError or ValueError (zstd)."""
+    return sniff_file_or_damage(path, probe_lines=probe_lines, exports=exports)[0]
+
+
+def sniff_file_or_damage(path: str, *, probe_lines: int = PROBE_LINES, exports: bool = True) -> tuple[FileKind, str]:
+    """:func:`sniff_file`, and when it finds nothing because the compressed data breaks off before
+    a line tells the format, what broke, where, and what came before it (else ``""``): such a file
+    is a damaged one, not a file of another kind."""
     with open_file(path) as fh:
-        head = _head(fh)
+        head, broke = _head(fh)
     if exports:
         kind = sniff_export(decode_head(head, whole=len(head) < PROBE_BYTES))
         if kind is not None:
-            return kind  # type: ignore[return-value]
+            return kind, ""  # type: ignore[return-value]
     text = head.decode("latin-1")
     if len(head) == PROBE_BYTES:
         text = text[: text.rfind("\n") + 1] or text  # the last line may be cut
     lines = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()][:probe_lines]
     found = sniff(lines)
-    return found.fresh() if found is not None else None
+    if found is not None:
+        return found.fresh(), ""
+    if broke is None:
+        return None, ""
+    whole = head.count(b"\n")  # the line the damage cuts is not read
+    before = (
+        "no whole line comes before it"
+        if not whole
+        else f"the {whole:,} line{'s' * (whole != 1)} before it {'are' if whole != 1 else 'is'} in no format linkback reads"
+    )
+    return None, f"{describe_damage(path, broke)}; {before}"
 
 
-def _head(fh: Any) -> bytes:
-    """Up to :data:`PROBE_BYTES` of the file; of a compressed stream cut short, what came before the cut."""
+def _head(fh: Any) -> tuple[bytes, BaseException | None]:
+    """Up to :data:`PROBE_BYTES` of the file; of a compressed stream cut short, what came before the
+    cut, and what cut it."""
     read = getattr(fh, "read1", fh.read)
     parts: list[bytes] = []
     size = 0
+    broke = None
     try:
         while size < PROBE_BYTES:
             piece = read(PROBE_BYTES - size)
@@ -63,9 +83,9 @@ def _head(fh: Any) -> bytes:
                 break
             parts.append(piece)
             size += len(piece)
-    except STREAM_ERRORS:
-        pass  # reading it says so, after the lines before the cut
-    return b"".join(parts)
+    except STREAM_ERRORS as exc:
+        broke = exc  # when the lines before tell the format, reading says so after them
+    return b"".join(parts), broke
 
 
 def read_hits(
@@ -109,11 +129,13 @@ def _walk(top: Path) -> Iterator[Path]:
                 yield q
 
 
-def _readable_kind(path: Path, exports: bool) -> bool:
+def _readable_kind(path: Path, exports: bool) -> tuple[bool, str]:
+    """Whether a directory's or pattern's file is read, and if not for damage, the damage."""
     try:
-        return sniff_file(os.fspath(path), probe_lines=5, exports=exports) is not None
+        kind, damage = sniff_file_or_damage(os.fspath(path), probe_lines=5, exports=exports)
     except (ValueError, *STREAM_ERRORS):
-        return False
+        return False, ""
+    return kind is not None, damage
 
 
 def iter_traffic_paths(
@@ -149,12 +171,12 @@ def iter_traffic_paths(
             raise SourceError(f"{text!r} does not exist")
         hits = []
         for q in candidates:
-            if _readable_kind(q, exports):
+            readable, damage = _readable_kind(q, exports)
+            if readable:
                 hits.append(q)
             elif stats is not None:
-                stats.file_problem(
-                    "not_an_access_log", os.fspath(q), "skipped: no log line or export header at its start"
-                )
+                why = damage or "no log line or export header at its start"
+                stats.file_problem("not_an_access_log", os.fspath(q), f"skipped: {why}")
         if not hits:
             raise SourceError(f"{text!r} holds no access logs in a format linkback reads")
         found.update(hits)

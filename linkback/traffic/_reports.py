@@ -246,7 +246,8 @@ def silent_backlinks(
 def visit_imports(store: Store, *, limit: int | None = None) -> list[dict[str, Any]]:
     """The traffic files read (``linkback visits``), newest first: format, lines, visits kept and
     new at the latest read, lines refused, requests dropped by reason (``dropped``, JSON) and the
-    first refused lines (``errors``, JSON list of ``{line, reason}``)."""
+    first refused lines (``errors``, JSON list of ``{line, reason}``; of a file read only up to
+    damage, the first entry is the damage, after its last line read, marked ``rest_unread``)."""
     limit_sql, limit_params = check_limit(limit)
     return fetch_rows(
         store.con,

@@ -4,8 +4,10 @@ them) and :func:`read_visits`, which reads files on this side and hands the visi
 A file is one row of ``visit_imports``, found again by the SHA-256 of its first 64 KiB, its size
 and the site it was read for: a file read to its end before is not read again. Any other file is
 read and each visit stored unless its ``visit_key`` is (the same line in a rotated copy, or a log
-that grew). An export's row replaces the stored row of the same key (a newer export of the same
-days has the final counts).
+that grew). A read that stopped at damage did not reach the end: its stored ``errors`` begin with
+an entry marked ``rest_unread``, and the file is read again (a repaired copy may have the same size
+and first 64 KiB; what was stored from the damaged one adds nothing). An export's row replaces the
+stored row of the same key (a newer export of the same days has the final counts).
 """
 
 from __future__ import annotations
@@ -46,11 +48,13 @@ class VisitFile(TypedDict):
 def begin_visit_import(store: Store, *, file: VisitFile) -> dict[str, Any]:
     """The ``visit_imports`` row of a traffic file about to be read: ``{"import_id", "already"}``.
     ``already`` is true when the same file (first 64 KiB, size, site) was read to its end
-    before: reading it again would add nothing."""
+    before: reading it again would add nothing. A read that stopped at damage (``errors`` begin
+    with ``rest_unread``) did not get there."""
 
     def write(store: Store) -> dict[str, Any]:
         found = store.con.execute(
-            "SELECT import_id, read_at IS NOT NULL AND size = ? FROM visit_imports "
+            "SELECT import_id, read_at IS NOT NULL AND size = ? "
+            "AND NOT coalesce(json_extract(errors, '$[0].rest_unread')::BOOLEAN, false) FROM visit_imports "
             "WHERE fingerprint = ? AND site = ? AND format = ? ORDER BY import_id DESC LIMIT 1",
             [int(file["size"]), file["fingerprint"], file["site"], file["format"]],
         ).fetchall()

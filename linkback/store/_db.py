@@ -29,6 +29,38 @@ def private_files() -> None:
     os.umask(os.umask(0o077) | 0o077)
 
 
+def refuse_question_mark(path: str) -> None:
+    """Raise StoreError for a database path DuckDB would misplace the files of.
+
+    DuckDB names a database's write-ahead log and temporary directory by inserting ``.wal`` or
+    ``.tmp`` before the first ``?`` of its path, made absolute with symbolic links resolved (what
+    follows is taken for connection parameters, ``file.db?param=value``), and nothing quotes a
+    ``?`` (``Path::AddSuffixToPath``, DuckDB 1.x and 2.0). With ``what?.duckdb`` the log is
+    ``what.wal?.duckdb``, which another database may be (it is overwritten, then deleted at the
+    checkpoint), and which a copy of ``what?.duckdb*`` leaves behind; with a ``?`` in a directory
+    (the working directory's too, or a linked one's) it goes to another directory, or nowhere and
+    the first write fails."""
+    if path == ":memory:":
+        return
+    full = os.path.realpath(path)
+    if "?" not in full or full.startswith("\\\\?\\"):  # a Windows long path's prefix is not split
+        return
+    cut = full.index("?")
+    wal = full[:cut] + ".wal" + full[cut:]
+    where = f"character {cut + 1}" + ("" if full == path else f" of {full}")
+    message = (
+        f"{path}: a database path cannot hold '?' ({where}): DuckDB takes what follows it for connection "
+        f"parameters and would keep the write-ahead log at {wal}, not {full}.wal, over any file of that name; "
+        "rename the file or directory"
+    )
+    if os.path.lexists(wal):
+        message += (
+            f" ({wal} exists: unless it is a database of its own it holds this one's last writes, and is renamed"
+            " with it: NEW.duckdb and NEW.duckdb.wal)"
+        )
+    raise StoreError(message)
+
+
 def default_db_path() -> Path:
     """``$LINKBACK_DB``, else ``./linkback.duckdb``."""
     return Path(os.environ.get("LINKBACK_DB") or DEFAULT_DB)
@@ -383,6 +415,7 @@ class Store:
             from linkback.store._attach import catalog_for  # noqa: PLC0415
 
             self.path = catalog_for(self.path)
+        refuse_question_mark(self.path)  # before any file is made or changed
         self.read_only = read_only
         self._generation = write_generation(self.path)
         self._writer: WriteHandler | None = None

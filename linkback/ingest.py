@@ -612,7 +612,7 @@ def _ingest_file_retried(
             except OSError:
                 changed = True
             if changed:
-                # A worker maps the file into memory: one cut short under it dies reading past the end.
+                # Not resumed: the ranges and the captures already stored are of other bytes.
                 message = "the file changed while it was read (a worker process reading it ended abruptly); run again to read it afresh"
             elif attempt == 2:
                 message = f"{exc}, twice; what was stored before stays: run again to resume the file where it stopped"

@@ -9,6 +9,14 @@ skipped as ``bad_content_length`` and reading goes on at the next line that pars
 header, as the WARC reader does with the next ``WARC/`` line. warcio then parses each record
 that frames right from its own offset.
 
+An uncompressed file is read by position (``pread``, through
+:class:`~linkback.sources._recovery.FileBytes`) a chunk at a time, not mapped: a file cut short
+while it is read (a download overwritten, a disk filling) makes a mapped page past its new end a
+SIGBUS, which kills the process where Python cannot catch it. Read by position, the cut is the
+end of the file: the record it falls in is counted as damage and reading ends there. A line
+longer than :data:`_LINE_SPAN` is never taken for a header line, so that finding one never needs
+more of the file than that at a time.
+
 A file gzipped record by record is read by warcio's iterator: each record ends with its gzip
 member, so a wrong length cannot run into the next; damage there stops the file
 (``arc_unreadable``, the rest counted as :data:`~linkback.sources.warc.UNREAD_REST`).
@@ -16,10 +24,9 @@ member, so a wrong length cannot run into the next; damage there stops the file
 
 from __future__ import annotations
 
-import mmap
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING
 
 from warcio.archiveiterator import ArchiveIterator
@@ -42,21 +49,113 @@ MAX_HEADER_LINE = 64 * 1024
 _HEADER = rb"[A-Za-z][A-Za-z0-9+.\-]*:[^\n]{0,%d} \S+ \d{8,17} \S+ (\d{1,18})\r?\n" % MAX_HEADER_LINE
 _HEADER_HERE = re.compile(_HEADER)
 _HEADER_LINE = re.compile(rb"(?m)^" + _HEADER)
+#: A longer line (its newline counted) is not taken for a header line: room for the URL's
+#: MAX_HEADER_LINE and as much again for the scheme and the other four fields, which writers
+#: keep to a few dozen bytes. The regexes above do not bound those fields; this does, so that a
+#: line is judged from a bounded piece of the file.
+_LINE_SPAN = 2 * MAX_HEADER_LINE
+#: Bytes read from the file at a time. From 16 KiB to 1 MiB the framing is as fast: its time goes
+#: to Python, not to reading.
+_CHUNK = 64 * 1024
 _BLANK = b"\r\n"
+_NOT_BLANK = re.compile(rb"[^\r\n]")
 _PADDING = b"\r\n\t \x00"
 
 
-def next_header(mm, after: int) -> int:
-    """Offset of the next line at or after ``after`` that parses as an ARC header line, or -1."""
-    m = _HEADER_LINE.search(mm, after)
-    return m.start() if m else -1
+class _Window:
+    """The bytes of a plain ARC file near one position: a chunk read with one ``pread`` through
+    :class:`~linkback.sources._recovery.FileBytes`, which the framing looks at byte by byte and
+    runs its regexes over (on the file itself each byte would be a system call). Its length is
+    the file's; a chunk read before the file was cut short is cut at the new end once a read has
+    found it."""
+
+    __slots__ = ("_file", "_size", "_buf", "_base")
+
+    def __init__(self, file: rec_.FileBytes) -> None:
+        self._file = file
+        self._size = len(file)  # changes only with a read, and the reads are all here
+        self._buf = b""
+        self._base = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: slice) -> bytes:
+        buf, i = self.at(key.start, key.stop - key.start)
+        return buf[i : i + key.stop - key.start]
+
+    def at(self, pos: int, need: int) -> tuple[bytes, int]:
+        """A chunk and the index of ``pos`` in it. The chunk holds the byte before ``pos``, so
+        that ``(?m)^`` matches at ``pos`` only where a line really starts, and ``need`` bytes
+        from ``pos`` on, fewer only where the file ends first."""
+        i = pos - self._base
+        buf = self._buf
+        if i < 0 or (i == 0 and pos > 0) or (i + need > len(buf) and self._base + len(buf) < self._size):
+            start = max(pos - 1, 0)
+            self._buf = self._file[start : start + max(need + 1, _CHUNK)]
+            self._base = start
+            if len(self._file) < self._size:  # cut short since it was opened: older chunks end here too
+                self._size = len(self._file)
+            return self._buf, pos - start
+        if self._base + len(buf) > self._size:
+            self._buf = buf = buf[: max(self._size - self._base, 0)]
+        return buf, i
+
+    def reaches_end(self) -> bool:
+        """Whether the chunk :meth:`at` gave last holds the end of the file."""
+        return self._base + len(self._buf) >= self._size
 
 
-def _skip_blank(mm, pos: int) -> int:
-    size = len(mm)
-    while pos < size and mm[pos] in _BLANK:
-        pos += 1
-    return pos
+def next_header(w: _Window, after: int) -> int:
+    """Offset of the next line at or after ``after`` that parses as an ARC header line, or -1;
+    the file is searched a chunk at a time."""
+    pos, need = after, 1  # the chunk at hand first: the next header is most often in it
+    while True:
+        buf, i = w.at(pos, need)
+        # A match ends at its line's newline, so it is whole, and so are the lines before it.
+        for m in _HEADER_LINE.finditer(buf, i):
+            if m.end() - m.start() <= _LINE_SPAN:
+                return pos - i + m.start()
+        if w.reaches_end():
+            return -1
+        # The chunk's last line may run on past it: searched again with the next chunk, from its
+        # start, unless it is already too long to be a header.
+        nl = buf.rfind(b"\n", max(i - 1, 0))
+        if nl >= 0:
+            last = nl + 1
+        else:
+            last = 0 if pos == 0 else len(buf)  # no line starts in the chunk, but for the file's first
+        if len(buf) - last >= _LINE_SPAN:
+            last = len(buf)
+        pos += last - i
+        # Enough that the line left over starts past ``pos``: each chunk gets further.
+        need = _CHUNK + _LINE_SPAN
+
+
+def _header_at(w: _Window, pos: int) -> tuple[int, int] | None:
+    """(offset just past it, the length it declares) if an ARC header line starts at ``pos``."""
+    buf, i = w.at(pos, 1)
+    # The regex stops at the line's newline: the chunk need hold no more of the file than that.
+    if buf.find(b"\n", i, i + _LINE_SPAN) < 0:
+        buf, i = w.at(pos, _LINE_SPAN)
+    m = _HEADER_HERE.match(buf, i, i + _LINE_SPAN)
+    return None if m is None else (pos - i + m.end(), int(m.group(1)))
+
+
+def _is_blank(w: _Window, pos: int) -> bool:
+    buf, i = w.at(pos, 1)
+    return i < len(buf) and buf[i] in _BLANK
+
+
+def _skip_blank(w: _Window, pos: int) -> int:
+    while True:
+        buf, i = w.at(pos, 1)
+        if i >= len(buf):
+            return pos
+        m = _NOT_BLANK.search(buf, i)
+        if m is not None:
+            return pos + m.start() - i
+        pos += len(buf) - i
 
 
 def iter_arc(source: str, *, stats: ReadStats, max_body_bytes: int) -> Iterator[FetchedPage]:
@@ -67,38 +166,33 @@ def iter_arc(source: str, *, stats: ReadStats, max_body_bytes: int) -> Iterator[
             fh.seek(0)
             yield from _iter_gzipped(fh, source, stats, max_body_bytes)
             return
-        if fh.seek(0, 2) == 0:
-            return
-        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
-            yield from _iter_plain(fh, mm, source, stats, max_body_bytes)
-        finally:
-            mm.close()
+        yield from _iter_plain(fh, _Window(rec_.FileBytes(fh.fileno())), source, stats, max_body_bytes)
 
 
-def _iter_plain(fh, mm, source: str, stats: ReadStats, max_body_bytes: int) -> Iterator[FetchedPage]:
-    size = len(mm)
-    pos = _skip_blank(mm, 0)
-    while pos < size:
-        m = _HEADER_HERE.match(mm, pos)
-        if m is None:
-            nxt = next_header(mm, pos + 1)
-            _count_garbage(mm, pos, nxt, stats, source, "that are not an ARC record")
+def _iter_plain(fh, w: _Window, source: str, stats: ReadStats, max_body_bytes: int) -> Iterator[FetchedPage]:
+    pos = _skip_blank(w, 0)
+    while pos < len(w):
+        size = len(w)  # now: a read may have found the file cut short since the last record
+        head = _header_at(w, pos)
+        if head is None:
+            nxt = next_header(w, pos + 1)
+            _count_garbage(w, pos, nxt, stats, source, "that are not an ARC record")
             if nxt < 0:
                 return
             pos = nxt
             continue
         stats.records += 1
-        length = int(m.group(1))
-        end = m.end() + length
-        after = _skip_blank(mm, end)
-        ends_well = end <= size and (end == size or mm[end] in _BLANK)
-        framed = _framed_end(mm, end, after, ends_well)
+        line_end, length = head
+        end = line_end + length
+        after = _skip_blank(w, end)
+        ends_well = end <= size and (end == size or _is_blank(w, end))
+        framed = _framed_end(w, end, after, ends_well)
         if framed >= 0:
-            yield from _read_one(fh, pos, source, stats, max_body_bytes)
+            if not (yield from _read_one(fh, pos, source, stats, max_body_bytes)):
+                return
             pos = framed
             continue
-        nxt = next_header(mm, m.end())
+        nxt = next_header(w, line_end)
         if nxt < 0 and end > size:
             pass  # the file ends inside the record: warcio's short read says how much is missing
         elif nxt < 0 and not ends_well:
@@ -108,8 +202,9 @@ def _iter_plain(fh, mm, source: str, stats: ReadStats, max_body_bytes: int) -> I
             return
         elif nxt < 0 or (ends_well and nxt >= after):
             # Its length holds: what follows it is not a record.
-            yield from _read_one(fh, pos, source, stats, max_body_bytes)
-            _count_garbage(mm, after, nxt, stats, source, "after an ARC record")
+            if not (yield from _read_one(fh, pos, source, stats, max_body_bytes)):
+                return
+            _count_garbage(w, after, nxt, stats, source, "after an ARC record")
             if nxt < 0:
                 return
             pos = nxt
@@ -121,47 +216,54 @@ def _iter_plain(fh, mm, source: str, stats: ReadStats, max_body_bytes: int) -> I
                         f"reading goes on at byte {nxt}", path=source, offset=pos)  # fmt: skip
             pos = nxt
             continue
-        yield from _read_one(fh, pos, source, stats, max_body_bytes)
+        if not (yield from _read_one(fh, pos, source, stats, max_body_bytes)):
+            return
         pos = after
 
 
-def _framed_end(mm, end: int, after: int, ends_well: bool) -> int:  # noqa: ANN001
+def _framed_end(w: _Window, end: int, after: int, ends_well: bool) -> int:
     """Where the next record starts when a record's length frames it exactly, else -1: its body
     ends with a newline and the next header (or the end of the file) follows the blank lines; or
     the next header starts right at its end (the length counted the newline after the body, or
     the writer put none there: warcio reads both)."""
-    size = len(mm)
-    if ends_well and (after >= size or _HEADER_HERE.match(mm, after)):
+    size = len(w)
+    if ends_well and (after >= size or _header_at(w, after)):
         return after
-    if end < size and _HEADER_HERE.match(mm, end):
+    if end < size and _header_at(w, end):
         return end
     return -1
 
 
-def _count_garbage(mm, start: int, nxt: int, stats: ReadStats, source: str, what: str) -> None:  # noqa: ANN001
+def _count_garbage(w: _Window, start: int, nxt: int, stats: ReadStats, source: str, what: str) -> None:
     """Count the bytes from ``start`` to the next header ``nxt`` (-1: the end) as garbage, unless
     they are padding only (looked at in their first 64 KiB: the rest of a huge file is not copied)."""
-    upto = nxt if nxt >= 0 else len(mm)
-    if upto - start > 65536 or bytes(mm[start:upto]).strip(_PADDING):
+    upto = nxt if nxt >= 0 else len(w)
+    if upto - start > 65536 or w[start:upto].strip(_PADDING):
         stats.error("garbage_bytes", f"{upto - start} bytes {what} skipped", path=source, offset=start)
 
 
-def _read_one(fh, offset: int, source: str, stats: ReadStats, max_body_bytes: int) -> Iterator[FetchedPage]:
-    """The record at ``offset`` of a plain ARC file, which warcio parses from there."""
+def _read_one(
+    fh, offset: int, source: str, stats: ReadStats, max_body_bytes: int
+) -> Generator[FetchedPage, None, bool]:
+    """The record at ``offset`` of a plain ARC file, which warcio parses from there. False if
+    the file ends before it: it was cut short after the framing read that part of it (from a
+    chunk read before the cut), and it ends there now."""
     fh.seek(offset)
     it = ArchiveIterator(fh, arc2warc=True)
     try:
         record = next(iter(it))
         page = _page(record, source, lambda: offset, stats, max_body_bytes)
     except StopIteration:
-        return
+        stats.records -= 1  # counted when its header line was framed, but it is not in the file now
+        return False
     except _READ_ERRORS as exc:
         stats.error("arc_unreadable", f"ARC record unreadable ({exc}); record skipped", path=source, offset=offset)
-        return
+        return True
     finally:
         it.close()
     if page is not None:
         yield page
+    return True
 
 
 def _iter_gzipped(fh, source: str, stats: ReadStats, max_body_bytes: int) -> Iterator[FetchedPage]:

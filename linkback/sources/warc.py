@@ -185,7 +185,7 @@ def iter_archive(
 
     ``path`` may also be a binary file object (an open file, a download, a ``BytesIO``): a real
     file is read through its descriptor, anything else from a temporary copy (the reader needs
-    to seek and map the bytes); its ``name``, if it has one, names it in messages.
+    to seek and read the bytes by position); its ``name``, if it has one, names it in messages.
     """
     if not isinstance(path, (str, os.PathLike)):
         with _file_path(path) as (opened, name):

@@ -35,7 +35,8 @@ SEND_COLUMNS = (
 #: of every command (tests/test_send_cli.py checks the two agree).
 PRIVATE_HINT = (
     "addresses on loopback or private networks (and ports other than 80, 443, 8080 and 8443) are refused; "
-    "if this is your intranet, use --allow-private (or LINKBACK_ALLOW_PRIVATE=1)"
+    "if this is your intranet, allow its hosts with --allow-private-host HOST (or LINKBACK_ALLOW_PRIVATE_HOSTS), "
+    "or every private address with --allow-private (or LINKBACK_ALLOW_PRIVATE=1)"
 )
 
 
@@ -117,6 +118,7 @@ def crawl(
     contact: str = "",
     agent: str = "",
     allow_private: bool = False,
+    allow_private_hosts: Sequence[str] = (),
     resume: bool = False,
     render: bool = False,
     progress: ProgressFn | None = None,
@@ -124,17 +126,16 @@ def crawl(
     """Crawl politely from the seeds into WARC files under ``out`` (an absolute path), indexing
     the pages as they come (``linkback crawl``); the crawl's summary. The crawling runs in a
     process of its own; the frontier is kept in the store, so the same ``out`` resumes a crawl
-    that was stopped. A server crawls through its own guard: ``allow_private`` needs a server
-    started with ``--allow-private``."""
+    that was stopped. ``allow_private_hosts``: the private hosts, addresses and networks the
+    crawl may reach (``--allow-private-host``). A server crawls through its own guard: it
+    refuses ``allow_private``, or an entry, that it was not started with."""
     from linkback.crawl._job import crawl_job  # noqa: PLC0415 - heavy
     from linkback.crawl._run import CrawlOptions, user_agent  # noqa: PLC0415
+    from linkback.fetch import refuse_widening  # noqa: PLC0415
 
     fetcher = getattr(store, "fetcher", None)
-    if fetcher is not None and allow_private and not fetcher.policy.allow_private:
-        raise LinkbackError(
-            "this server was started without --allow-private, so it refuses private addresses; restart it "
-            "with 'linkback serve --allow-private', or crawl without --allow-private"
-        )
+    if fetcher is not None:
+        refuse_widening(fetcher.policy, allow_private, allow_private_hosts, "crawl")
     options = CrawlOptions(
         scope=cast("ScopeKind", scope),  # checked by crawl_job
         depth=depth,
@@ -142,6 +143,7 @@ def crawl(
         delay=delay,
         agent=user_agent(contact, agent or None),
         allow_private=allow_private,
+        allow_private_hosts=list(allow_private_hosts),
         render=render,
     )
     return crawl_job(store, seeds=list(seeds), out=out, options=options, resume=resume, progress=progress)
@@ -188,21 +190,24 @@ def send(
     dry_run: bool = False,
     blog_name: str = "",
     allow_private: bool = False,
+    allow_private_hosts: Sequence[str] = (),
     budget: float = SEND_BUDGET,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Send Webmentions (else Pingbacks, else TrackBacks) for posts, and for the new or changed
     entries of feeds and sitemaps; every notification is kept in ``sends``.
 
-    A server sends with its own fetcher and guard: asking it for ``allow_private`` when it was
-    started without ``--allow-private`` is an error, and so a dry run fetches nothing private either.
+    ``allow_private_hosts``: the private hosts, addresses and networks it may reach
+    (``--allow-private-host``). A server sends with its own fetcher and guard: asking it for
+    ``allow_private``, or an entry, it was not started with is an error, and so a dry run fetches
+    nothing private either.
     ``budget`` is the seconds the run may take (above 0): once they are spent nothing more is
     fetched, and each target left is a ``failed`` row whose reason says so, for the next run.
     Returns the ``sends`` rows, messages for people, the number of failures, and what the budget
     left: ``not_tried`` targets and ``not_fetched_count`` URLs (posts, feeds, sitemaps), the first
     :data:`NOT_FETCHED_LISTED` of them in ``not_fetched``.
     """
-    from linkback.fetch import Fetcher, GuardPolicy  # noqa: PLC0415
+    from linkback.fetch import Fetcher, GuardPolicy, private_hosts, refuse_widening  # noqa: PLC0415
     from linkback.send import Sender, SendOptions, send_feed  # noqa: PLC0415
 
     # Made first: it refuses a bad budget before anything is opened.
@@ -210,12 +215,10 @@ def send(
     fetcher = getattr(store, "fetcher", None)
     own = None
     if fetcher is None:
-        own = fetcher = Fetcher(policy=GuardPolicy(allow_private=allow_private))
-    elif allow_private and not fetcher.policy.allow_private:
-        raise LinkbackError(
-            "this server was started without --allow-private, so it refuses private addresses; restart it "
-            "with 'linkback serve --allow-private', or send without --allow-private"
-        )
+        policy = GuardPolicy(allow_private=allow_private, allow_private_hosts=private_hosts(allow_private_hosts))
+        own = fetcher = Fetcher(policy=policy)
+    else:
+        refuse_widening(fetcher.policy, allow_private, allow_private_hosts, "send")
     sender = Sender(
         fetcher,
         read=lambda fn: fn(store.con),
@@ -324,7 +327,8 @@ _GUARD_WORDS = re.compile(
 
 
 def _with_hint(error: str) -> str:
-    return f"{error}; {PRIVATE_HINT}" if _GUARD_WORDS.search(error) else error
+    # A refused address names the entry that allows it; a refused port gets the general hint.
+    return f"{error}; {PRIVATE_HINT}" if _GUARD_WORDS.search(error) and "to allow it:" not in error else error
 
 
 @report(columns=("send_id", *SEND_COLUMNS))

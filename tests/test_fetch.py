@@ -241,6 +241,7 @@ REFUSED = {
     "169.254.169.254": "metadata",
     "169.254.1.1": "link-local",
     "100.64.0.1": "shared",
+    "100.100.100.200": "metadata",  # Alibaba Cloud, inside the shared range
     "0.0.0.0": "unspecified",
     "0.1.2.3": "reserved",
     "224.0.0.1": "multicast",

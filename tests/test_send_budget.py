@@ -391,7 +391,7 @@ def test_the_budget_has_one_name_and_one_default_on_every_face() -> None:
     lists = {"posts", "feeds", "sitemaps"}
     assert set(api_fields) == names
     assert names - lists <= set(cli_params)
-    assert set(form) - lists == names - lists - {"allow_private"}
+    assert set(form) - lists == names - lists - {"allow_private", "allow_private_hosts"}
 
 
 def test_the_cli_line_the_dashboard_shows_asks_for_the_same_budget() -> None:

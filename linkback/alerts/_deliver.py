@@ -29,7 +29,7 @@ import json
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -197,12 +197,14 @@ def deliver_alerts(
     now: datetime | None = None,
     retry_seconds: float = RETRY_SECONDS,
     allow_private: bool = False,
+    allow_private_hosts: Sequence[str] = (),
 ) -> dict[str, int]:
     """Send what is due by ``now``: webhooks, immediate emails, digests; store each outcome as it comes.
 
     ``settings`` default to the environment's (:meth:`AlertSettings.from_env`). Webhooks go
     through ``fetcher``, else the store's (a server's), else a fetcher of its own that refuses
-    private addresses unless ``allow_private``. Returns counts: due, delivered, failed, emails,
+    private addresses unless ``allow_private`` (or ``allow_private_hosts``, for those entries);
+    a server's fetcher refuses both when it was not started with them. Returns counts: due, delivered, failed, emails,
     and ``evidence_paths``: alerts whose evidence went out as a dashboard path, not a link
     (no ``LINKBACK_PUBLIC_URL``).
     If a sending thread raises, nothing more is sent, what was sent is stored, and the exception
@@ -217,7 +219,7 @@ def deliver_alerts(
         errors: dict[int, str] = {}
         emails = 0
         with ExitStack() as stack:
-            caller = _fetcher(store, fetcher, allow_private, stack) if hooks else None
+            caller = _fetcher(store, fetcher, allow_private, allow_private_hosts, stack) if hooks else None
             out = _Results()
             threads = 0
             if mails:  # first, and apart: no email waits for the webhooks
@@ -295,18 +297,20 @@ def _store_outcomes(
     return emails
 
 
-def _fetcher(store: Store, fetcher: Fetcher | None, allow_private: bool, stack: ExitStack) -> Fetcher:
-    from linkback.fetch import Fetcher, GuardPolicy  # noqa: PLC0415 - only when there are webhooks to call
+def _fetcher(
+    store: Store, fetcher: Fetcher | None, allow_private: bool, allow_private_hosts: Sequence[str], stack: ExitStack
+) -> Fetcher:
+    # Only when there are webhooks to call:
+    from linkback.fetch import Fetcher, GuardPolicy, private_hosts, refuse_widening  # noqa: PLC0415
 
     fetcher = fetcher or getattr(store, "fetcher", None)
     if fetcher is None:
-        own = Fetcher(policy=GuardPolicy(allow_private=allow_private))
+        own = Fetcher(
+            policy=GuardPolicy(allow_private=allow_private, allow_private_hosts=private_hosts(allow_private_hosts))
+        )
         stack.callback(own.close)
         return own
-    if allow_private and not fetcher.policy.allow_private:
-        raise LinkbackError(
-            "this server was started without --allow-private, so its webhooks cannot reach private addresses"
-        )
+    refuse_widening(fetcher.policy, allow_private, allow_private_hosts, "run")
     return fetcher
 
 

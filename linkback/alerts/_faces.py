@@ -3,6 +3,7 @@ alerts``, the ``/api/v1`` routes and the dashboard call."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from linkback.alerts._deliver import deliver_alerts
@@ -110,16 +111,24 @@ def alert_feed(store: Store, site: str) -> dict[str, Any]:
 
 
 @job("alerts_run")
-def alerts_run(store: Store, *, allow_private: bool = False, progress: ProgressFn | None = None) -> dict[str, Any]:
+def alerts_run(
+    store: Store,
+    *,
+    allow_private: bool = False,
+    allow_private_hosts: Sequence[str] = (),
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
     """Let every rule look for changes now, then deliver what is due (webhooks, immediate emails,
     digests whose time has come). Email settings come from the ``LINKBACK_SMTP_*`` variables of
-    whoever runs it (the server's, through a server). Returns the alerts made and the deliveries."""
+    whoever runs it (the server's, through a server). ``allow_private`` and
+    ``allow_private_hosts`` let webhooks reach private addresses (all, or those entries). Returns
+    the alerts made and the deliveries."""
     if progress is not None:
         progress({"done": 0, "total": 2, "stage": "evaluating"})
     made = evaluate_alerts(store)
     if progress is not None:
         progress({"done": 1, "total": 2, "stage": "delivering"})
-    sent = deliver_alerts(store, allow_private=allow_private)
+    sent = deliver_alerts(store, allow_private=allow_private, allow_private_hosts=allow_private_hosts)
     if progress is not None:
         progress({"done": 2, "total": 2, "stage": "done"})
     return {**made, "delivery": sent}

@@ -33,7 +33,7 @@ from linkback.cc._http import Polite, RetryPolicy, redirected
 from linkback.cc._index import MATCH_TYPES, MAX_ERRORS, Capture, IndexStats, captures, index_endpoint, under
 from linkback.errors import FetchError, LinkbackError, SourceError
 from linkback.faces import ProgressFn, job
-from linkback.fetch import Fetcher, GuardPolicy, allow_private_from_env
+from linkback.fetch import Fetcher, policy_from_env, refuse_widening
 from linkback.records import FetchedPage
 from linkback.sources.warc import ReadStats, iter_archive
 from linkback.store import Store
@@ -89,6 +89,7 @@ def cc_fetch(
     concurrency: int = DEFAULT_CONCURRENCY,
     backoff: float = 1.0,
     allow_private: bool = False,
+    allow_private_hosts: Sequence[str] = (),
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Look up the status-200 HTML captures of ``hosts`` in the URL index of ``crawl``
@@ -96,7 +97,9 @@ def cc_fetch(
     counts (captures found, fetched, pages stored, skipped by reason). ``limit`` caps the captures
     fetched; ``match_type`` is ``host``, ``domain`` (with subdomains), ``prefix`` or ``exact``;
     ``index_url`` and ``data_url`` default to ``$LINKBACK_CC_INDEX_URL`` / ``$LINKBACK_CC_DATA_URL``
-    or Common Crawl's servers. ``backoff``: seconds before the first retry of a throttled request."""
+    or Common Crawl's servers. ``backoff``: seconds before the first retry of a throttled request.
+    ``allow_private`` and ``allow_private_hosts`` (``--allow-private-host`` entries) let it reach
+    private addresses (a local mirror), all or those; a server refuses what it was not started with."""
     from linkback.ingest import ingest_pages  # noqa: PLC0415 - heavy
     from linkback.store import _write as write  # noqa: PLC0415
 
@@ -108,7 +111,7 @@ def cc_fetch(
     concurrency = min(max(concurrency, 1), MAX_CONCURRENCY)
     endpoint = index_endpoint(index_url or cc_index_url(), crawl)
     data = _checked_data_url(data_url or cc_data_url())
-    fetcher, own = _fetcher(store, allow_private)
+    fetcher, own = _fetcher(store, allow_private, allow_private_hosts)
     http = Polite(fetcher, RetryPolicy(backoff=max(backoff, 0.0)))
     run, stats = _Run(), IndexStats()
     try:
@@ -173,17 +176,13 @@ def _checked_data_url(text: str) -> str:
     return data
 
 
-def _fetcher(store: Store, allow_private: bool) -> tuple[Fetcher, bool]:
+def _fetcher(store: Store, allow_private: bool, allow_private_hosts: Sequence[str]) -> tuple[Fetcher, bool]:
     """The server's fetcher (its guard) when a server runs the job, else one of our own."""
     fetcher = getattr(store, "fetcher", None)
     if fetcher is not None:
-        if allow_private and not fetcher.policy.allow_private:
-            raise LinkbackError(
-                "this server was started without --allow-private, so it refuses private addresses; restart it "
-                "with 'linkback serve --allow-private', or fetch without --allow-private"
-            )
+        refuse_widening(fetcher.policy, allow_private, allow_private_hosts, "fetch")
         return fetcher, False
-    return Fetcher(policy=GuardPolicy(allow_private=allow_private or allow_private_from_env())), True
+    return Fetcher(policy=policy_from_env(allow_private, allow_private_hosts)), True
 
 
 def _captures(

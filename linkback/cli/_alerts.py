@@ -14,7 +14,7 @@ from rich.console import Console
 
 from linkback import alerts as al
 from linkback.cli._app import app
-from linkback.cli._output import Report, fail, report_command, writable_store
+from linkback.cli._output import PrivateHostOption, Report, fail, private_host_entries, report_command, writable_store
 from linkback.store import Store
 from linkback.urls import public_url
 
@@ -159,6 +159,7 @@ def run_cmd(
             "--allow-private", help="Let webhooks reach loopback/private addresses (also LINKBACK_ALLOW_PRIVATE=1)."
         ),
     ] = False,
+    allow_private_hosts: PrivateHostOption = None,
     output: Annotated[str, typer.Option("--format", help="Summary as 'table' or 'json'.")] = "table",
     db: WriteDb = None,
 ) -> None:
@@ -170,7 +171,11 @@ def run_cmd(
     Example: linkback alerts run
     """
     with writable_store(db, create=False) as store:
-        result = al.alerts_run(store, allow_private=allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE")))
+        result = al.alerts_run(
+            store,
+            allow_private=allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE")),
+            allow_private_hosts=private_host_entries(allow_private_hosts),
+        )
     if output == "json":
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -18,7 +18,7 @@ from rich.text import Text
 from linkback import cc
 from linkback.cc._fetch import DEFAULT_CONCURRENCY, DEFAULT_DATA_URL, DEFAULT_INDEX_URL
 from linkback.cli._app import app
-from linkback.cli._output import Report, fail, report_command, terminal_safe, writable_store
+from linkback.cli._output import PrivateHostOption, Report, fail, report_command, terminal_safe, writable_store
 from linkback.errors import LinkbackError
 from linkback.store import Store
 
@@ -89,6 +89,7 @@ def fetch_command(
     allow_private: Annotated[
         bool, typer.Option("--allow-private", help="Allow loopback/private addresses (a local mirror; tests).")
     ] = False,
+    allow_private_hosts: PrivateHostOption = None,
     db: DbOption = None,
     output: FormatOption = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -104,6 +105,7 @@ def fetch_command(
     params: dict[str, Any] = {
         "hosts": hosts, "crawl": crawl, "limit": limit, "match_type": match_type.value, "index_url": index_url,
         "data_url": data_url, "concurrency": concurrency, "allow_private": allow_private,
+        "allow_private_hosts": allow_private_hosts or [],
     }  # fmt: skip
     with writable_store(db) as store:
         try:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from linkback.cli._app import app
-from linkback.cli._output import fail
+from linkback.cli._output import PrivateHostOption, fail, private_host_entries
 from linkback.crawl import CrawlSummary, run_crawl
 from linkback.errors import LinkbackError
 from linkback.store import default_db_path
@@ -56,6 +56,7 @@ def crawl_command(
             "--allow-private", help="Allow loopback/private addresses and any port (also LINKBACK_ALLOW_PRIVATE=1)."
         ),
     ] = False,
+    allow_private_hosts: PrivateHostOption = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Go on with the stopped crawl of --out (also done by itself).")
     ] = False,
@@ -73,9 +74,9 @@ def crawl_command(
 
     Obeys robots.txt and its Crawl-delay, one connection per host, waits --delay between requests
     (and what Retry-After asks on 429/503), caps responses at 10 MB, and refuses loopback, private
-    and metadata addresses. Unchanged pages are archived as revisit records. The frontier is kept in
-    the database: a crawl stopped by Ctrl-C, a crash or kill -9 goes on where it stopped when run again
-    with the same --out. With a server running on the database, the crawl is its job. The summary
+    and metadata addresses (--allow-private-host opens them for one host, --allow-private for all).
+    Unchanged pages are archived as revisit records. The frontier is kept in the database: a crawl
+    stopped by Ctrl-C, a crash or kill -9 goes on where it stopped when run again with the same --out. With a server running on the database, the crawl is its job. The summary
     counts the URLs not fetched by reason; --format json lists them.
 
     Example: linkback crawl https://example.com/ --contact https://example.com/about --out crawl/
@@ -88,7 +89,7 @@ def crawl_command(
     params: dict[str, Any] = {
         "seeds": list(seeds or []), "out": str(out_dir.resolve()), "scope": scope.value, "depth": depth,
         "max_pages": max_pages, "delay": delay, "contact": contact, "agent": agent, "allow_private": allow,
-        "resume": resume, "render": render,
+        "allow_private_hosts": private_host_entries(allow_private_hosts), "resume": resume, "render": render,
     }  # fmt: skip
     try:
         remote = connect(path)

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from linkback.cli._app import app
-from linkback.cli._output import Report, report_command, writable_store
+from linkback.cli._output import PrivateHostOption, Report, report_command, writable_store
 from linkback.monitor import (
     LEDGER_COLUMNS,
     ORIGINS,
@@ -167,6 +167,7 @@ def run_cmd(
             "--allow-private", help="Allow loopback/private addresses and any port (also LINKBACK_ALLOW_PRIVATE=1)."
         ),
     ] = False,
+    allow_private_hosts: PrivateHostOption = None,
     output: OutputOption = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
     db: WriteDb = None,
@@ -180,7 +181,12 @@ def run_cmd(
     """
     with writable_store(db, create=False) as store:
         kwargs: dict[str, Any] = dict(
-            ids=ids or [], all_links=all_links, limit=limit, render=render.value, allow_private=allow_private
+            ids=ids or [],
+            all_links=all_links,
+            limit=limit,
+            render=render.value,
+            allow_private=allow_private,
+            allow_private_hosts=allow_private_hosts or [],
         )
         if quiet or output == "json" or not err.is_terminal:
             result = monitor(store, **kwargs)

@@ -99,6 +99,27 @@ WideOption = Annotated[
         help="Tables: every column and whole values, however wide (default: fit the terminal, or 80 columns).",
     ),
 ]
+#: ``--allow-private-host``, the same on every command that fetches (crawl, send, monitor run,
+#: alerts run, cc fetch, serve).
+PrivateHostOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-private-host",
+        metavar="ENTRY",
+        help=(
+            "Allow this private host, address or network only (wiki.internal, 10.0.0.5:8080, 10.0.0.0/8), "
+            "on any port unless one is given; repeatable. Also LINKBACK_ALLOW_PRIVATE_HOSTS (comma-separated)."
+        ),
+        show_default=False,
+    ),
+]
+
+
+def private_host_entries(given: Sequence[str] | None) -> list[str]:
+    """The ``--allow-private-host`` entries given, then those of ``LINKBACK_ALLOW_PRIVATE_HOSTS``."""
+    from linkback.fetch import allow_private_hosts_from_env  # noqa: PLC0415 - httpx: only for a command that fetches
+
+    return [*(given or []), *allow_private_hosts_from_env()]
 
 
 def fail(message: str) -> NoReturn:

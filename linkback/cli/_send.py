@@ -10,7 +10,17 @@ from rich.markup import escape
 
 from linkback import jobs
 from linkback.cli._app import app
-from linkback.cli._output import Format, FormatOption, Report, WideOption, fail, render, writable_store
+from linkback.cli._output import (
+    Format,
+    FormatOption,
+    PrivateHostOption,
+    Report,
+    WideOption,
+    fail,
+    private_host_entries,
+    render,
+    writable_store,
+)
 
 err = Console(stderr=True, highlight=False)
 
@@ -47,6 +57,7 @@ def send_cmd(
             "--allow-private", help="Allow endpoints on loopback/private addresses (also LINKBACK_ALLOW_PRIVATE=1)."
         ),
     ] = False,
+    allow_private_hosts: PrivateHostOption = None,
     blog_name: Annotated[str, typer.Option("--blog-name", help="Your blog's name, for TrackBack.")] = "",
     budget: Annotated[
         float,
@@ -81,6 +92,7 @@ def send_cmd(
             dry_run=dry_run,
             blog_name=blog_name,
             allow_private=allow,
+            allow_private_hosts=private_host_entries(allow_private_hosts),
             budget=budget,
         )
     for message in result["messages"]:

@@ -9,10 +9,21 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from linkback import jobs
 from linkback.cli._app import app
-from linkback.cli._output import Format, FormatOption, Report, WideOption, fail, render, writable_store
+from linkback.cli._output import (
+    Format,
+    FormatOption,
+    PrivateHostOption,
+    Report,
+    WideOption,
+    fail,
+    private_host_entries,
+    render,
+    writable_store,
+)
 from linkback.errors import LinkbackError
 from linkback.mentions import _actions as actions
 from linkback.secrets import new_token, token_hash
@@ -47,6 +58,7 @@ def serve_cmd(
             help="Let the fetcher reach loopback and private addresses (intranets, tests). Also LINKBACK_ALLOW_PRIVATE=1.",
         ),
     ] = False,
+    allow_private_hosts: PrivateHostOption = None,
     generic_faults: Annotated[
         bool,
         typer.Option(
@@ -71,6 +83,7 @@ def serve_cmd(
     import uvicorn
 
     from linkback.client import server_for
+    from linkback.fetch import private_hosts
     from linkback.server import Settings, create_app
     from linkback.server._conn import uvicorn_options
 
@@ -78,6 +91,10 @@ def serve_cmd(
     if server_for(path) is not None:
         fail(f"a linkback server already owns {path}")
     allow_private = allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE"))
+    try:
+        opened = sorted(map(str, private_hosts(private_host_entries(allow_private_hosts))))
+    except LinkbackError as exc:
+        fail(str(exc))
     token = os.environ.get("LINKBACK_ADMIN_TOKEN", "")
     stored_hash = ""
     try:
@@ -103,10 +120,13 @@ def serve_cmd(
             "[bold red]WARNING: the private-address guard is OFF[/bold red]: sources and endpoints on loopback "
             "and private networks will be fetched. Use this only on an intranet or for tests."
         )
+    elif opened:
+        err.print(f"the private-address guard is open for {escape(', '.join(opened))} only")
     shown = f"[{host}]" if ":" in host else host
     settings = Settings(
         db=str(path),
         allow_private=allow_private,
+        allow_private_hosts=tuple(opened),
         admin_token=token,
         admin_token_hash=stored_hash,
         generic_pingback_faults=generic_faults,

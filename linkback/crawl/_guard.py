@@ -10,8 +10,9 @@
   that passed the check and then resolves elsewhere (DNS rebinding) is still not reached.
 
 ``LINKBACK_ALLOW_PRIVATE`` switches the address and port checks off (as the fetcher's
-``allow_private``); ``LINKBACK_RESOLVE`` (name → address) exists for tests, which map their
-host names to 127.0.0.1.
+``allow_private``); ``LINKBACK_ALLOW_PRIVATE_HOSTS`` (a list of ``--allow-private-host``
+entries) opens them for those hosts only, in both places; ``LINKBACK_RESOLVE`` (name → address)
+exists for tests, which map their host names to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from twisted.internet.threads import deferToThread
 
 from linkback.crawl._reasons import REFUSED, NotFetched
 from linkback.errors import FetchError
-from linkback.fetch import GuardPolicy, Resolver, address_refusal, check_url, system_resolver
+from linkback.fetch import GuardPolicy, Resolver, check_url, connect_refusal, private_hosts, system_resolver
 
 REFUSED_HOSTS = "guard/refused_hosts"
 
@@ -47,12 +48,20 @@ def mapped_resolver(names: Mapping[str, str]) -> Resolver:
     return resolve
 
 
+def policy_of(settings: Any) -> GuardPolicy:
+    """The guard the crawl's settings ask for."""
+    return GuardPolicy(
+        allow_private=settings.getbool("LINKBACK_ALLOW_PRIVATE"),
+        allow_private_hosts=private_hosts(settings.getlist("LINKBACK_ALLOW_PRIVATE_HOSTS")),
+    )
+
+
 class GuardMiddleware:
     """Refuses requests the fetcher would refuse, before anything (robots.txt too) is sent."""
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
-        self.policy = GuardPolicy(allow_private=settings.getbool("LINKBACK_ALLOW_PRIVATE"))
+        self.policy = policy_of(settings)
         self.resolver = mapped_resolver(settings.getdict("LINKBACK_RESOLVE"))
         self.stats = crawler.stats
         self.verdicts: dict[tuple[str, str, int | None], str | None] = {}
@@ -96,10 +105,10 @@ class GuardMiddleware:
 class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver, refusing the addresses the fetcher refuses."""
 
-    def __init__(self, reactor: Any, cache_size: int, timeout: float, names: Mapping[str, str], allow: bool):
+    def __init__(self, reactor: Any, cache_size: int, timeout: float, names: Mapping[str, str], policy: GuardPolicy):
         super().__init__(reactor, cache_size, timeout)
         self.names = dict(names)
-        self.allow_private = allow
+        self.policy = policy
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> GuardedResolver:
@@ -110,7 +119,7 @@ class GuardedResolver(CachingThreadedResolver):
             cache_size,
             settings.getfloat("DNS_TIMEOUT"),
             settings.getdict("LINKBACK_RESOLVE"),
-            settings.getbool("LINKBACK_ALLOW_PRIVATE"),
+            policy_of(settings),
         )
 
     def getHostByName(self, name: str, timeout: Any = ()) -> defer.Deferred[str]:  # noqa: N802 - Twisted's name
@@ -121,8 +130,7 @@ class GuardedResolver(CachingThreadedResolver):
         return answer.addCallback(self._checked, name)
 
     def _checked(self, address: str, name: str) -> str:
-        if not self.allow_private:
-            reason = address_refusal(ipaddress.ip_address(address))
-            if reason is not None:
-                raise DNSLookupError(f"{name} is {address}, a {reason} address: refused by the SSRF guard")
+        reason = connect_refusal(self.policy, name, ipaddress.ip_address(address))
+        if reason is not None:
+            raise DNSLookupError(f"{name} is {address}, a {reason} address: refused by the SSRF guard")
         return address

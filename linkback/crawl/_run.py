@@ -118,10 +118,12 @@ def crawl_settings(
     max_bytes: int = DEFAULT_MAX_BYTES,
     resolve: Mapping[str, str] | None = None,
     context: str = "",
+    allow_private_hosts: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Scrapy settings: polite (robots, one connection per host, delay with jitter, AutoThrottle
     with our floors), guarded (resolver, middleware, no proxies) and archived (WARC).
-    ``context`` is the key of the crawl's :class:`~linkback.crawl._live.CrawlContext`."""
+    ``context`` is the key of the crawl's :class:`~linkback.crawl._live.CrawlContext`;
+    ``allow_private_hosts`` the ``--allow-private-host`` entries, as written."""
     here = "linkback.crawl"
     return {
         "USER_AGENT": agent,
@@ -165,6 +167,7 @@ def crawl_settings(
         },
         "LINKBACK_CONTEXT": context,
         "LINKBACK_ALLOW_PRIVATE": allow_private,
+        "LINKBACK_ALLOW_PRIVATE_HOSTS": list(allow_private_hosts),
         "LINKBACK_RESOLVE": dict(resolve or {}),
         "LINKBACK_WARC_DIR": str(out),
         "LINKBACK_WARC_MAX_BYTES": warc_max_bytes,
@@ -191,6 +194,8 @@ class CrawlOptions:
     delay: float = DEFAULT_DELAY
     agent: str = ""
     allow_private: bool = False
+    #: ``--allow-private-host`` entries as written (plain data: they go to the crawling process as JSON).
+    allow_private_hosts: list[str] = field(default_factory=list)
     warc_max_bytes: int = DEFAULT_WARC_BYTES
     resolve: dict[str, str] = field(default_factory=dict)
     polite: bool = True
@@ -203,6 +208,9 @@ class CrawlOptions:
             raise CrawlError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
         if self.depth < 0 or self.max_pages < 1 or self.delay < 0:
             raise CrawlError("depth must be ≥ 0, max pages ≥ 1 and the delay ≥ 0")
+        from linkback.fetch import private_hosts  # noqa: PLC0415
+
+        private_hosts(self.allow_private_hosts)  # a bad entry is said here, not by Scrapy's middleware
 
 
 def run_crawl(
@@ -216,6 +224,7 @@ def run_crawl(
     contact: str = "",
     agent: str | None = None,
     allow_private: bool = False,
+    allow_private_hosts: Sequence[str] = (),
     warc_max_bytes: int = DEFAULT_WARC_BYTES,
     resolve: Mapping[str, str] | None = None,
     on_page: Callable[[dict[str, Any]], None] | None = None,
@@ -236,7 +245,8 @@ def run_crawl(
     on with what it had queued (``resume`` insists on that; seeds may then be left out), and
     first ingests what the stopped one archived but had not stored. ``db=None``: a throw-away
     store in memory (no resuming). ``resolve`` maps host names to addresses (tests: to
-    127.0.0.1, with ``allow_private``). ``polite=False`` (benchmarks only: no delay, robots.txt
+    127.0.0.1, with ``allow_private`` or ``allow_private_hosts``, the ``--allow-private-host``
+    entries). ``polite=False`` (benchmarks only: no delay, robots.txt
     or AutoThrottle) and ``concurrency`` requests per host. ``render``: every HTML page is also
     rendered in headless Chromium (:mod:`linkback.render`, through the same SSRF guard), its DOM
     archived as a ``conversion`` record and ingested, and its links followed. Pages reach the
@@ -246,8 +256,9 @@ def run_crawl(
 
     options = CrawlOptions(
         scope=scope, depth=depth, max_pages=max_pages, delay=delay, agent=user_agent(contact, agent),
-        allow_private=allow_private, warc_max_bytes=warc_max_bytes, resolve=dict(resolve or {}), polite=polite,
-        concurrency=concurrency, render=render, render_timeout=render_timeout,
+        allow_private=allow_private, allow_private_hosts=list(allow_private_hosts), warc_max_bytes=warc_max_bytes,
+        resolve=dict(resolve or {}), polite=polite, concurrency=concurrency, render=render,
+        render_timeout=render_timeout,
     )  # fmt: skip
     seeds = check_seeds(seeds, resume=resume)
     options.check()
@@ -336,11 +347,12 @@ def scrape(
 
     seeds = seeds or context.start.seeds  # resumed: the scope is the stopped run's
     if options.render:
-        context.renderer = _renderer(options.allow_private, options.resolve, options.render_timeout, options.agent)
+        context.renderer = _renderer(options)
     key = _live.register(context)
     settings = crawl_settings(
         out=directory, delay=options.delay, agent=options.agent, allow_private=options.allow_private,
         warc_max_bytes=options.warc_max_bytes, resolve=options.resolve, context=key,
+        allow_private_hosts=options.allow_private_hosts,
     )  # fmt: skip
     if not options.polite:
         settings.update({"ROBOTSTXT_OBEY": False, "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False})
@@ -415,19 +427,22 @@ def _stop_now(process: Any, context: Any) -> None:
         reactor.callLater(0, reactor.stop)  # type: ignore[attr-defined,misc,arg-type]
 
 
-def _renderer(allow_private: bool, resolve: Mapping[str, str] | None, timeout: float, agent: str) -> Any:
+def _renderer(options: CrawlOptions) -> Any:
     """One headless Chromium for the crawl's pages, behind the fetcher's guard."""
     from linkback.crawl._guard import mapped_resolver  # noqa: PLC0415
-    from linkback.fetch import GuardPolicy  # noqa: PLC0415
+    from linkback.fetch import GuardPolicy, private_hosts  # noqa: PLC0415
     from linkback.render import Renderer, RenderUnavailable  # noqa: PLC0415
 
+    policy = GuardPolicy(
+        allow_private=options.allow_private, allow_private_hosts=private_hosts(options.allow_private_hosts)
+    )
     try:
         return Renderer(
-            policy=GuardPolicy(allow_private=allow_private),
-            resolver=mapped_resolver(resolve or {}),
-            timeout=timeout,
+            policy=policy,
+            resolver=mapped_resolver(options.resolve),
+            timeout=options.render_timeout,
             max_bytes=DEFAULT_MAX_BYTES,
-            user_agent=agent,
+            user_agent=options.agent,
         )
     except RenderUnavailable as exc:
         raise CrawlError(f"--render needs a browser: {exc}") from None

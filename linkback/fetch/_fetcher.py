@@ -45,8 +45,8 @@ from linkback.fetch._guard import (
     CheckedURL,
     GuardPolicy,
     Resolver,
-    allow_private_from_env,
     check_url,
+    policy_from_env,
     system_resolver,
 )
 from linkback.records import FetchedPage
@@ -406,7 +406,8 @@ def _fetch_error(exc: Exception, url: str, deadline: float, timeout: float) -> F
 class Fetcher:
     """Fetches URLs strangers chose, safely. One instance serves many threads; close it at the end.
 
-    ``policy`` defaults to the guard on, unless ``LINKBACK_ALLOW_PRIVATE`` says otherwise.
+    ``policy`` defaults to the guard on, unless ``LINKBACK_ALLOW_PRIVATE`` says otherwise, open
+    for the hosts of ``LINKBACK_ALLOW_PRIVATE_HOSTS``.
     ``transport`` replaces the pinned transport (tests); it receives URLs whose host is already
     the checked IP, with the name in ``Host`` and ``sni_hostname``. ``ssl_context`` replaces the
     default certificate store (certifi, as httpx uses) of the pinned transport.
@@ -422,7 +423,7 @@ class Fetcher:
         transport: httpx.BaseTransport | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.policy = policy if policy is not None else GuardPolicy(allow_private=allow_private_from_env())
+        self.policy = policy if policy is not None else policy_from_env()
         self.limits = limits
         self.resolver = resolver
         self.user_agent = user_agent

@@ -12,6 +12,10 @@ The rules, as the reference implementations apply them and a bit stricter:
 * the caller then connects to an address returned here, never to the name again, so a second
   DNS answer (DNS rebinding) cannot move the connection somewhere else.
 
+An operator opens the guard for their own private hosts one by one (``--allow-private-host``,
+:class:`PrivateHost`), not only all at once (``--allow-private``): every other URL, a link a crawl
+found or a source a stranger sent, is still held to the rules above.
+
 :func:`address_refusal` is the address table: the webmention.rocks ``isPublicAddress`` and
 WordPress ranges, the IANA special-purpose registries, cloud metadata addresses, and IPv6 by
 the same rules (ULA, link-local, site-local, loopback; IPv4 embedded in mapped, 6to4 and NAT64
@@ -23,28 +27,41 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import ada_url
 
-from linkback.errors import BlockedAddress, FetchError
+from linkback.errors import BlockedAddress, FetchError, LinkbackError, URLError
 
 __all__ = [
     "DEFAULT_PORTS",
     "CheckedURL",
     "GuardPolicy",
     "IPAddress",
+    "PRIVATE_HOSTS_ENV",
+    "PrivateHost",
     "Resolver",
     "address_refusal",
     "allow_private_from_env",
+    "allow_private_hosts_from_env",
     "check_url",
+    "connect_refusal",
+    "parse_private_host",
+    "policy_from_env",
+    "private_hosts",
+    "refuse_widening",
     "system_resolver",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Private hosts to allow, comma- or space-separated, as ``--allow-private-host`` takes them.
+PRIVATE_HOSTS_ENV = "LINKBACK_ALLOW_PRIVATE_HOSTS"
 
 DEFAULT_PORTS = frozenset({80, 443, 8080, 8443})
 
@@ -56,7 +73,9 @@ _V4: tuple[tuple[ipaddress.IPv4Network, str], ...] = (
     (_N4("0.0.0.0/32"), "unspecified"),  # Linux connects 0.0.0.0 to the local host
     (_N4("0.0.0.0/8"), "reserved"),  # "this network"
     (_N4("10.0.0.0/8"), "private"),
-    (_N4("100.64.0.0/10"), "shared"),  # carrier-grade NAT; also Alibaba's metadata 100.100.100.200
+    # Alibaba Cloud's instance metadata, named so that allowing the shared range does not open it.
+    (_N4("100.100.100.200/32"), "metadata"),
+    (_N4("100.64.0.0/10"), "shared"),  # carrier-grade NAT
     (_N4("127.0.0.0/8"), "loopback"),
     (_N4("169.254.169.254/32"), "metadata"),  # AWS, GCP, Azure, OpenStack instance metadata
     (_N4("169.254.0.0/16"), "link-local"),
@@ -147,17 +166,155 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 @dataclass(frozen=True)
+class PrivateHost:
+    """One private host, address or network the guard lets a fetch reach (``--allow-private-host``).
+
+    Either ``host``, compared with a URL's host as ada writes it (a name in lower-case ASCII, an
+    IP address without brackets), on ``port`` only when one is given; or ``network``, which every
+    address a URL's host resolves to may be in, on any port. ``str()`` writes the entry the way
+    :func:`parse_private_host` reads it.
+    """
+
+    host: str = ""
+    port: int | None = None
+    network: IPNetwork | None = None
+
+    def __str__(self) -> str:
+        if self.network is not None:
+            one = self.network.num_addresses == 1
+            return str(self.network.network_address) if one else str(self.network)
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return shown if self.port is None else f"{shown}:{self.port}"
+
+    @property
+    def address(self) -> IPAddress | None:
+        """The one address the entry is (``10.0.0.5``, ``10.0.0.5:8080``); None for a name or a network."""
+        if self.network is not None:
+            return self.network.network_address if self.network.num_addresses == 1 else None
+        return _ip_or_none(self.host)
+
+
+_ENTRY_FORMS = (
+    "give a host name (wiki.internal) or an address (10.0.0.5, fd00::1), either with :PORT or not, "
+    "or a network (10.0.0.0/8)"
+)
+
+
+def parse_private_host(text: str) -> PrivateHost:
+    """One ``--allow-private-host`` entry, its host read as a URL's is (ada: an IDNA name in its
+    ASCII form, lower case, ``0x7f.1`` as ``127.0.0.1``).
+
+    ``wiki.internal``, ``10.0.0.5``, ``fd00::1`` or ``[fd00::1]`` allow that host on any port;
+    ``wiki.internal:8080``, ``10.0.0.5:8080`` or ``[fd00::1]:8080`` on that port only;
+    ``10.0.0.0/8`` or ``fd00::/8`` every address in the network, on any port. A name, and an
+    address with a port, are compared with the URL's host; an address without a port, and a
+    network, with every address the URL's host resolves to. Raises
+    :class:`~linkback.errors.URLError` naming the entry and what is wrong with it.
+
+    >>> str(parse_private_host("Wiki.Internal:8080")), str(parse_private_host("[FD00::1]"))
+    ('wiki.internal:8080', 'fd00::1')
+    """
+    entry = text.strip()
+    try:
+        return _private_host(entry)
+    except ValueError as exc:
+        raise URLError(f"cannot allow private host {entry!r}: {exc}", url=entry) from None
+
+
+def _private_host(entry: str) -> PrivateHost:
+    if not entry:
+        raise ValueError(_ENTRY_FORMS)
+    if "://" in entry or any(c in entry for c in "?#@"):
+        raise ValueError("give the host alone, not a URL (wiki.internal, not http://wiki.internal/)")
+    if any(c.isspace() for c in entry):
+        raise ValueError("one entry at a time (repeat --allow-private-host for each)")
+    if "/" in entry:
+        return PrivateHost(network=_network(entry))
+    host, port = _split_port(entry)
+    ip = _ip_or_none(host)
+    if ip is None:
+        host = _ascii_host(host)
+        ip = _ip_or_none(host)  # ada wrote 0x7f.1 as 127.0.0.1
+    if ip is None:
+        return PrivateHost(host=host, port=port)
+    if ip.is_unspecified:
+        raise ValueError(f"{ip} is the unspecified address, which is never fetched")
+    if port is None:
+        return PrivateHost(network=ipaddress.ip_network(ip))
+    return PrivateHost(host=str(ip), port=port)
+
+
+def _ip_or_none(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text[1:-1] if text.startswith("[") and text.endswith("]") else text)
+    except ValueError:
+        return None
+
+
+def _network(entry: str) -> IPNetwork:
+    try:
+        network = ipaddress.ip_network(entry)
+    except ValueError:
+        pass
+    else:
+        if network.num_addresses == 1 and network.network_address.is_unspecified:
+            raise ValueError(f"{network.network_address} is the unspecified address, which is never fetched")
+        return network
+    try:
+        wider = ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        raise ValueError("not a network in CIDR form (10.0.0.0/8, fd00::/8; a network takes no port)") from None
+    raise ValueError(f"the address has bits set past the prefix: the network is {wider}")
+
+
+def _split_port(entry: str) -> tuple[str, int | None]:
+    """``entry``'s host and its port, None when it has none; an IPv6 address takes a port only in
+    brackets (``[fd00::1]:8080``): ``fd00::1:8080`` is an address."""
+    if entry.startswith("["):
+        inside, bracket, rest = entry[1:].partition("]")
+        if not bracket or not isinstance(_ip_or_none(inside), ipaddress.IPv6Address):
+            raise ValueError("only an IPv6 address goes in brackets ([fd00::1], [fd00::1]:8080)")
+        if not rest:
+            return inside, None
+        if not rest.startswith(":"):
+            raise ValueError("after the brackets comes :PORT or nothing ([fd00::1]:8080)")
+        host, digits = inside, rest[1:]
+    elif entry.count(":") == 1:
+        host, digits = entry.split(":")
+    else:
+        return entry, None  # a name, or an IPv6 address without brackets
+    if not (digits.isascii() and digits.isdigit() and 0 < int(digits) < 65536):
+        raise ValueError("the port must be a number from 1 to 65535")
+    return host, int(digits)
+
+
+def _ascii_host(host: str) -> str:
+    try:
+        return ada_url.URL(f"http://{host}/").hostname
+    except ValueError:
+        raise ValueError("not a host name or an IP address") from None
+
+
+def private_hosts(entries: Iterable[str]) -> frozenset[PrivateHost]:
+    """The entries, each read by :func:`parse_private_host` (the first bad one raises)."""
+    return frozenset(parse_private_host(entry) for entry in entries)
+
+
+@dataclass(frozen=True)
 class GuardPolicy:
     """What the guard allows.
 
     ``allow_private`` switches the address and port checks off (tests, and an operator who
-    verifies mentions between machines on one private network). ``ports`` is the port
-    allow-list, None for any port. ``refuse_address`` is the address table, replaceable so a
-    test can declare its loopback server "public" for one name and prove every other private
-    address is still refused.
+    verifies mentions between machines on one private network). ``allow_private_hosts`` opens
+    them for those hosts only (:class:`PrivateHost`): any port, and the private addresses an
+    entry names or holds, but never the unspecified address, nor a metadata address unless an
+    entry is that very address. ``ports`` is the port allow-list, None for any port.
+    ``refuse_address`` is the address table, replaceable so a test can declare its loopback
+    server "public" for one name and prove every other private address is still refused.
     """
 
     allow_private: bool = False
+    allow_private_hosts: frozenset[PrivateHost] = frozenset()
     ports: frozenset[int] | None = DEFAULT_PORTS
     refuse_address: Callable[[IPAddress], str | None] = field(default=address_refusal, repr=False)
 
@@ -165,6 +322,59 @@ class GuardPolicy:
 def allow_private_from_env() -> bool:
     """Whether ``LINKBACK_ALLOW_PRIVATE`` (``1``, ``true`` or ``yes``) switches the guard off."""
     return os.environ.get("LINKBACK_ALLOW_PRIVATE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def allow_private_hosts_from_env() -> list[str]:
+    """The entries of ``LINKBACK_ALLOW_PRIVATE_HOSTS`` (comma- or space-separated), as written:
+    :func:`private_hosts` reads them."""
+    return [entry for entry in re.split(r"[,\s]+", os.environ.get(PRIVATE_HOSTS_ENV, "")) if entry]
+
+
+def policy_from_env(allow_private: bool = False, hosts: Iterable[str] = ()) -> GuardPolicy:
+    """The guard of a process that fetches for its own user: off with ``allow_private`` or
+    ``LINKBACK_ALLOW_PRIVATE``, open for ``hosts`` and those of ``LINKBACK_ALLOW_PRIVATE_HOSTS``."""
+    return GuardPolicy(
+        allow_private=allow_private or allow_private_from_env(),
+        allow_private_hosts=private_hosts([*hosts, *allow_private_hosts_from_env()]),
+    )
+
+
+def refuse_widening(policy: GuardPolicy, allow_private: bool, hosts: Iterable[str], doing: str) -> None:
+    """Raise :class:`~linkback.errors.LinkbackError` when ``allow_private`` or the ``hosts``
+    entries ask ``policy``, a server's guard, for more than it allows. The operator opens a
+    server's guard on its command line; no caller (CLI, API, dashboard) widens it. ``doing`` is
+    the verb of the way out the message gives ("crawl")."""
+    if policy.allow_private:
+        return
+    if allow_private:
+        wanted = ["--allow-private"]
+    else:
+        extra = sorted((entry for entry in private_hosts(hosts) if not _within(policy, entry)), key=str)
+        wanted = [f"--allow-private-host {entry}" for entry in extra]
+    if wanted:
+        options = " ".join(wanted)
+        raise LinkbackError(
+            f"this server was started without {options}, so it refuses private addresses; restart it with "
+            f"'linkback serve {options}', or {doing} without {options}"
+        )
+
+
+def _within(policy: GuardPolicy, entry: PrivateHost) -> bool:
+    """Whether ``policy``'s entries already allow everything ``entry`` does."""
+    ip = entry.address
+    metadata = ip is not None and policy.refuse_address(ip) == "metadata"
+    # A network around a metadata address does not open it (see _opens): only the address itself.
+    return any(_covers(own, entry) and (not metadata or own.address == ip) for own in policy.allow_private_hosts)
+
+
+def _covers(own: PrivateHost, entry: PrivateHost) -> bool:
+    """Whether every URL and address ``entry`` matches, ``own`` matches too."""
+    if own.network is None:
+        return entry.network is None and own.host == entry.host and own.port in (None, entry.port)
+    if entry.network is not None:
+        return entry.network.network_address in own.network and entry.network.broadcast_address in own.network
+    ip = entry.address
+    return ip is not None and ip in own.network
 
 
 @dataclass(frozen=True)
@@ -202,14 +412,18 @@ def check_url(url: str, policy: GuardPolicy, resolver: Resolver) -> tuple[Checke
     ``reason="dns"`` when the host does not resolve; :class:`BlockedAddress` with
     ``reason="port"`` for a port outside the allow-list, or the :func:`address_refusal` reason
     when **any** resolved address is refused. With ``policy.allow_private`` only the URL checks
-    apply. The returned address is the first one the resolver gave; ``CheckedURL.addresses``
-    holds them all (all checked) for a caller that falls back when a connection fails.
+    apply. An address ``policy.allow_private_hosts`` opens for this host is not refused, and
+    when it opens every address of the host, any port goes (with entries, the port is checked
+    after the addresses, which decide it). The returned address is the first one the resolver
+    gave; ``CheckedURL.addresses`` holds them all (all checked) for a caller that falls back when
+    a connection fails.
     """
     parsed = _parse(url)
     scheme = parsed.protocol[:-1]
     port = int(parsed.port) if parsed.port else (443 if scheme == "https" else 80)
     guarded = not policy.allow_private
-    if guarded and policy.ports is not None and port not in policy.ports:
+    port_refused = guarded and policy.ports is not None and port not in policy.ports
+    if port_refused and not policy.allow_private_hosts:
         raise BlockedAddress(f"port {port} is not allowed", url=url, reason="port")
 
     hostname = parsed.hostname
@@ -217,14 +431,23 @@ def check_url(url: str, policy: GuardPolicy, resolver: Resolver) -> tuple[Checke
     try:
         # ada has already turned 0x7f.1, 2130706433 and friends into dotted quads.
         addresses = [str(ipaddress.ip_address(literal))]
+        host = addresses[0]  # as an entry writes it
     except ValueError:
         addresses = _resolve(resolver, literal, port, url)
+        host = literal
 
     if guarded:
+        opened = True
         for address in addresses:
-            reason = policy.refuse_address(ipaddress.ip_address(address))
-            if reason is not None:
-                raise BlockedAddress(f"{literal} is {address}, a {reason} address", url=url, reason=reason)
+            ip = ipaddress.ip_address(address)
+            reason = policy.refuse_address(ip)
+            allowed = _opens(policy, host, port, ip, reason)
+            if reason is not None and not allowed:
+                raise BlockedAddress(_refusal_message(literal, host, ip, reason), url=url, reason=reason)
+            opened = opened and allowed
+        # Internal services run on odd ports; a public address a host also has does not.
+        if port_refused and not opened:
+            raise BlockedAddress(f"port {port} is not allowed", url=url, reason="port")
 
     href = parsed.href
     if parsed.hash:
@@ -239,6 +462,47 @@ def check_url(url: str, policy: GuardPolicy, resolver: Resolver) -> tuple[Checke
         addresses=tuple(addresses),
     )
     return checked, addresses[0]
+
+
+def connect_refusal(policy: GuardPolicy, host: str, ip: IPAddress) -> str | None:
+    """None when ``policy`` lets a connection made for ``host`` go to ``ip``, else the address
+    table's reason: for a resolver that judges each answer again as it connects (the crawler's,
+    against DNS rebinding). It sees no port, so an entry with a port counts here for every port
+    of its host; :func:`check_url` held the URL, port and all, to the entry before."""
+    if policy.allow_private:
+        return None
+    reason = policy.refuse_address(ip)
+    named = _ip_or_none(host)
+    if reason is None or _opens(policy, str(named) if named is not None else host.lower(), None, ip, reason):
+        return None
+    return reason
+
+
+def _opens(policy: GuardPolicy, host: str, port: int | None, ip: IPAddress, reason: str | None) -> bool:
+    """Whether an entry of ``policy.allow_private_hosts`` lets a fetch of ``host`` on ``port``
+    (None: any) connect to ``ip``, which the address table refuses for ``reason`` (or not)."""
+    if reason == "unspecified":
+        return False  # 0.0.0.0 reaches the machine itself, whatever the entry meant
+    for entry in policy.allow_private_hosts:
+        if entry.network is not None:
+            matches = ip in entry.network
+        else:
+            matches = entry.host == host and (port is None or entry.port in (None, port))
+        # An entry for a link-local network or an internal name must not open the cloud's
+        # credentials by accident: a metadata address needs an entry that is that address.
+        if matches and (reason != "metadata" or entry.address == ip):
+            return True
+    return False
+
+
+def _refusal_message(literal: str, host: str, ip: IPAddress, reason: str) -> str:
+    """Why ``ip`` is refused, and the entry that would allow it when one may."""
+    said = f"{literal} is {ip}, a {reason} address"
+    if reason in ("unspecified", "metadata"):
+        # No entry opens the first; only one that is the very address opens the second, and no
+        # message should talk anyone into opening the cloud's credentials.
+        return said
+    return f"{said}; to allow it: --allow-private-host {host} (or {PRIVATE_HOSTS_ENV})"
 
 
 def _resolve(resolver: Resolver, host: str, port: int, url: str) -> list[str]:

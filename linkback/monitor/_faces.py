@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from linkback.errors import LinkbackError
 from linkback.faces import ProgressFn, action, job, report
 from linkback.monitor._ledger import ORIGINS, NoSuchLink, add_link, set_paused, sync
 from linkback.monitor._verdict import LOST_REASONS, UNKNOWN_REASONS, VERDICTS
@@ -154,6 +153,7 @@ def monitor(
     limit: int | None = None,
     render: str = "auto",
     allow_private: bool = False,
+    allow_private_hosts: Sequence[str] = (),
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Check ledger links on the live web: those due (or ``ids``, paused or not, or every unpaused
@@ -164,22 +164,20 @@ def monitor(
     reported only once a second fetch agrees. Every response is kept in WARC files beside the
     database. Returns the run's summary.
 
-    A server checks with its own guard: asking it for ``allow_private`` when it was started
-    without ``--allow-private`` is an error.
+    ``allow_private_hosts``: the private hosts, addresses and networks the checks may reach
+    (``--allow-private-host``), besides those of ``LINKBACK_ALLOW_PRIVATE_HOSTS``. A server
+    checks with its own guard: asking it for ``allow_private``, or an entry, it was not started
+    with is an error.
     """
-    from linkback.fetch import GuardPolicy, allow_private_from_env, system_resolver  # noqa: PLC0415
+    from linkback.fetch import policy_from_env, refuse_widening, system_resolver  # noqa: PLC0415
     from linkback.monitor._run import default_warc_dir, run_checks  # noqa: PLC0415
 
     fetcher = getattr(store, "fetcher", None)
     if fetcher is not None:
-        if allow_private and not fetcher.policy.allow_private:
-            raise LinkbackError(
-                "this server was started without --allow-private, so it refuses private addresses; restart it "
-                "with 'linkback serve --allow-private', or run without --allow-private"
-            )
+        refuse_widening(fetcher.policy, allow_private, allow_private_hosts, "run")
         policy, resolver = fetcher.policy, fetcher.resolver
     else:
-        policy = GuardPolicy(allow_private=allow_private or allow_private_from_env())
+        policy = policy_from_env(allow_private, allow_private_hosts)
         resolver = system_resolver
     return run_checks(
         store,

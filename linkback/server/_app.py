@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from linkback import mentions
 from linkback.client import Advert
 from linkback.errors import ProtocolError
-from linkback.fetch import Fetcher, FetchLimits, GuardPolicy, system_resolver
+from linkback.fetch import Fetcher, FetchLimits, GuardPolicy, private_hosts, system_resolver
 from linkback.secrets import new_token, token_hash, token_matches
 from linkback.server._cache import WriteCache
 from linkback.server._jobs import JobLanes
@@ -41,6 +41,9 @@ log = logging.getLogger("linkback.server")
 class Settings:
     db: str
     allow_private: bool = False
+    #: ``--allow-private-host`` entries: the private hosts, addresses and networks its fetcher may
+    #: reach. Only the operator's command line and environment set them: a caller never widens them.
+    allow_private_hosts: Sequence[str] = ()
     #: The admin token; or only its hash (``admin_token_hash``), as ``linkback serve`` keeps it.
     admin_token: str = ""
     admin_token_hash: str = ""
@@ -81,7 +84,9 @@ class ServerState:
         self._token_hashes = [h for h in (settings.admin_token_hash, token_hash(settings.admin_token)
                                           if settings.admin_token else "") if h]  # fmt: skip
         self._advert: Advert | None = None
-        policy = GuardPolicy(allow_private=settings.allow_private)
+        policy = GuardPolicy(
+            allow_private=settings.allow_private, allow_private_hosts=private_hosts(settings.allow_private_hosts)
+        )
         self.fetcher = Fetcher(policy=policy, limits=settings.fetch_limits, resolver=settings.resolver)
         self.pair_limiter = RateLimiter(settings.pair_rate)
         self.host_limiter = RateLimiter(settings.host_rate)

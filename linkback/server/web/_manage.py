@@ -142,7 +142,8 @@ def send_params(form: dict[str, str]) -> dict[str, Any]:
     """The ``send`` job's parameters from the form; ValueError naming the field that is wrong.
 
     Only http(s) URLs are sent for (the job would fail on anything else, later and out of sight);
-    ``allow_private`` is never among them, whatever the form carries."""
+    ``allow_private`` and ``allow_private_hosts`` are never among them, whatever the form carries:
+    only the operator's command line opens the server's guard."""
     kind = form.get("kind", "post")
     if kind not in SEND_KINDS:
         raise ValueError(f"kind must be one of {', '.join(SEND_KINDS)}, not {kind!r}")

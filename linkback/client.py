@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import io
 import json
 import os
 import re
 import stat
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -171,10 +173,20 @@ class Client:
             return decode(self._request("GET", face.path, params=query(params)))
         if face.kind == "action":
             return decode(self._request("POST", face.path, json=plain(params)))
-        return self.run_job(face.name, params, progress)
+        return self.run_job(face.name, params, progress, payload=face.payload)
 
-    def run_job(self, kind: str, params: dict[str, Any], progress: ProgressFn | None = None) -> Any:
-        job = self._request("POST", f"/api/v1/jobs/{kind}", json=plain(params))
+    def run_job(
+        self, kind: str, params: dict[str, Any], progress: ProgressFn | None = None, *, payload: Sequence[str] = ()
+    ) -> Any:
+        """Queue the job ``kind`` and follow it to its end; its result. Files among the ``payload``
+        parameters given as bytes (``{"name", "data"}``) go as a multipart upload, which the
+        server writes to disk as it arrives, not as base64 in JSON."""
+        files = _files_of(params, payload)
+        if files:
+            fields = {k: str(plain(v)) for k, v in params.items() if k not in payload and v is not None}
+            job = self._request("POST", f"/api/v1/jobs/{kind}", data=fields, files=files)
+        else:
+            job = self._request("POST", f"/api/v1/jobs/{kind}", json=plain(params))
         job_id = job["job_id"]
         last: Any = None
         try:
@@ -227,6 +239,20 @@ class Client:
                 detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail)
             raise ServerError(str(detail)[:2000])
         return resp.json()
+
+
+def _files_of(params: dict[str, Any], payload: Sequence[str]) -> list[tuple[str, tuple[str, Any, str]]]:
+    """The multipart file parts of ``payload`` items whose data is bytes; none when any is not
+    (base64 text goes in JSON, as it came)."""
+    parts = []
+    for name in payload:
+        for item in params.get(name) or ():
+            data = item.get("data") if isinstance(item, Mapping) else None
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                return []
+            # A file object, read by httpx a chunk at a time: the body is never built whole.
+            parts.append((name, (str(item.get("name") or ""), io.BytesIO(data), "application/octet-stream")))
+    return parts
 
 
 def query(params: dict[str, Any]) -> list[tuple[str, str]]:

@@ -571,3 +571,156 @@ def test_a_bad_site_is_an_error_line_not_a_traceback(tmp_path: Path) -> None:
     result = cli("import", str(DATA / "ahrefs-backlinks.csv"), "--site", "bad host!", "--db", str(tmp_path / "x.duckdb"))
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.exception
     assert "--site 'bad host!'" in result.stderr and not (tmp_path / "x.duckdb").exists()
+
+
+# --- the files' bytes: as they are in one process, uploaded to a server ------------------------------
+
+
+def test_an_import_in_one_process_never_base64_encodes_and_json_still_takes_base64(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_base64(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("base64 in one process")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(base64, "b64encode", no_base64)
+        patched.setattr(base64, "b64decode", no_base64)
+        result = cli("import", str(DATA / "bing-backlinks.csv"), "--db", str(tmp_path / "c.duckdb"), "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["added"] == 2
+        with Store(":memory:") as store:
+            given = import_claims(store, files=[{"name": "b.csv", "data": (DATA / "bing-backlinks.csv").read_bytes()}])
+            assert given["added"] == 2
+    with Store(":memory:") as store:  # text is base64, as JSON carries it; bad base64 says so
+        ok = base64.b64encode((DATA / "bing-backlinks.csv").read_bytes()).decode()
+        result = import_claims(store, files=[{"name": "b.csv", "data": ok}, {"name": "x", "data": "%%%"}])
+        assert [f["status"] for f in result["files"]] == ["imported", "failed"]
+        assert result["files"][1]["error"] == "its data is not base64"
+
+
+def _uploads_dir(db: str) -> Path:
+    return Path(f"{db}.uploads")
+
+
+def _ended(client: TestClient, location: str) -> dict[str, Any]:
+    from serverkit import wait_for
+
+    def ended() -> Any:
+        job = client.get(location, headers={"Authorization": f"Bearer {TOKEN}"}).json()
+        return job["state"] not in ("queued", "running") and job
+
+    return wait_for(ended)  # type: ignore[return-value]
+
+
+def test_a_multipart_upload_is_the_cli_import_and_its_file_is_gone_after_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["ahrefs-backlinks.csv", "gsc-latest-links.csv"]
+    monkeypatch.chdir(DATA)  # the CLI names a file as it was given: here, as the upload does
+    local = cli("import", *names, "--site", SITE, "--format", "json", "--db", str(tmp_path / "cli.duckdb"))
+    assert local.exit_code == 0, local.output
+    db = str(tmp_path / "served.duckdb")
+    Store(db).close()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with TestClient(_app(db)) as client:
+        files = [("files", (n, (DATA / n).read_bytes(), "text/csv")) for n in names]
+        queued = client.post("/api/v1/jobs/import", data={"site": SITE}, files=files, headers=auth)
+        assert queued.status_code == 202, queued.text
+        job = _ended(client, queued.headers["location"])
+        assert job["state"] == "done" and job["result"] == json.loads(local.stdout)
+        assert list(_uploads_dir(db).iterdir()) == []  # read, then deleted
+        kept = client.get(queued.headers["location"], params={"params": "true"}, headers=auth).json()["params"]
+        assert kept["files"] == [{"name": n} for n in names]
+        served = client.get("/api/v1/reports/claims", params={"target": SITE}, headers=auth).json()
+        # JSON is still taken, its data base64: text that is not is the job's failure, as it was.
+        body = {"files": [{"name": "x.csv", "data": "%%%"}]}
+        failed = _ended(client, client.post("/api/v1/jobs/import", json=body, headers=auth).headers["location"])
+        assert failed["result"]["files"][0]["error"] == "its data is not base64"
+    assert list(_uploads_dir(db).iterdir()) == []
+    claims_cli = cli("claims", SITE, "--format", "json", "--limit", "0", "--db", str(tmp_path / "cli.duckdb"))
+    def rows(claims: list[dict[str, Any]]) -> list[tuple[str, ...]]:  # (a source's claims tie in the sort)
+        return sorted(tuple(json.dumps(c[k]) for k in ("via", "source", "target", "anchor", "metrics")) for c in claims)
+
+    assert served and rows(served) == rows(json.loads(claims_cli.stdout))
+
+
+def test_an_oversized_upload_is_413_and_nothing_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkback.server import api
+    from linkback.server._bodylimit import BodyLimit
+
+    small = tuple(
+        BodyLimit(lim.path, 2**20, lim.answer, stream=True) if lim.path == "/api/v1/jobs/import" else lim
+        for lim in api.BODY_LIMITS
+    )
+    monkeypatch.setattr(api, "BODY_LIMITS", small)
+    db = str(tmp_path / "o.duckdb")
+    Store(db).close()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    big = b"https://example.net/a\n" * 100_000  # 2.2 MB
+    with TestClient(_app(db)) as client:
+        declared = client.post("/api/v1/jobs/import", files=[("files", ("big.txt", big))], headers=auth)
+        assert declared.status_code == 413 and "too large" in declared.json()["detail"]
+
+        def chunks() -> Any:  # no Content-Length: counted as it comes, cut past the limit
+            boundary = b'--x\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n\r\n'
+            yield boundary
+            for i in range(0, len(big), 65536):
+                yield big[i : i + 65536]
+            yield b"\r\n--x--\r\n"
+
+        streamed = client.post(
+            "/api/v1/jobs/import", content=chunks(), headers={**auth, "Content-Type": "multipart/form-data; boundary=x"}
+        )
+        assert streamed.status_code == 413
+        small_json = client.post("/api/v1/jobs/import", json={"files": []}, headers=auth)
+        assert small_json.status_code == 202  # JSON is held to the jobs' own limit, not the upload's
+        assert [j["kind"] for j in client.get("/api/v1/jobs", headers=auth).json()] == ["import"]
+    assert not _uploads_dir(db).exists() or list(_uploads_dir(db).iterdir()) == []
+
+
+def test_a_queued_upload_survives_a_restart_and_a_lost_one_fails_saying_so(tmp_path: Path) -> None:
+    from linkback.server._jobs import queue_job
+    from linkback.server._uploads import Uploads
+
+    db = str(tmp_path / "r.duckdb")
+    uploads = Uploads(db)
+    with (DATA / "bing-backlinks.csv").open("rb") as f:
+        kept = uploads.save(f)
+    with (DATA / "bing-backlinks.csv").open("rb") as f:
+        lost = uploads.save(f)
+    orphan = uploads.save(__import__("io").BytesIO(b"left by a server killed before it queued the job"))
+    with Store(db) as store:  # queued by a server that stopped before running them
+        ok = queue_job(store, "import", {"files": [{"name": "b.csv", "upload": kept}]})
+        gone = queue_job(store, "import", {"files": [{"name": "lost.csv", "upload": lost}]})
+    uploads.path(lost).unlink()
+    with TestClient(_app(db)) as client:
+        assert not uploads.path(orphan).exists()  # no queued job names it: swept at start
+        done = _ended(client, f"/api/v1/jobs/{ok}")
+        assert done["state"] == "done" and done["result"]["added"] == 2
+        failed = _ended(client, f"/api/v1/jobs/{gone}")
+        assert failed["state"] == "failed" and "'lost.csv' is no longer on the server" in failed["error"]
+        assert "upload it again" in failed["error"]
+    assert list(_uploads_dir(db).iterdir()) == []
+
+
+def test_the_cli_through_a_server_uploads_the_bytes_without_base64(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = start_linkback(tmp_path, sites=[], advertise=True)
+    try:
+        db = server.state.settings.db
+
+        def no_base64(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("base64 on the way")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(base64, "b64encode", no_base64)
+            patched.setattr(base64, "b64decode", no_base64)
+            served = cli("import", str(DATA / "bing-backlinks.csv"), "--format", "json", "--db", db)
+        assert served.exit_code == 0, served.output
+        assert json.loads(served.stdout)["added"] == 2
+        jobs = httpx.get(server.url + "/api/v1/jobs", headers=ADMIN).json()
+        assert [(j["kind"], j["state"]) for j in jobs] == [("import", "done")]
+        assert list(_uploads_dir(db).iterdir()) == []
+    finally:
+        server.stop()

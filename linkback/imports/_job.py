@@ -1,9 +1,12 @@
 """``import``: export files into claims, as a job (one function, three faces; see :mod:`linkback.faces`).
 
-The caller reads the files and hands over their bytes (base64 in JSON), as the refbacks job is
-handed the referers its caller read: a server never opens a path a client names, an upload from
-the dashboard or a remote API client works the same way, and a refused row may be quoted back
-because the file is the caller's own.
+The caller reads the files and hands over their bytes, as the refbacks job is handed the
+referers its caller read: a server never opens a path a client names, an upload from the
+dashboard or a remote API client works the same way, and a refused row may be quoted back
+because the file is the caller's own. In one process the bytes are handed over as they are;
+only a JSON body carries them as base64, decoded by the job that JSON queued. A server that
+receives them as a multipart upload keeps them in a file of its own until the job has read them
+(:mod:`linkback.server._uploads`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,16 @@ SUMMARY_REJECTS = 20
 
 
 class ImportFile(TypedDict):
-    """An export as its caller read it: a name to report it by, and its bytes in base64."""
+    """An export as its caller read it: a name to report it by, and its bytes (base64 text where
+    they came as JSON: :class:`Base64File`)."""
+
+    name: str
+    data: bytes | str
+
+
+class Base64File(TypedDict):
+    """An export as a JSON body carries it: its name, and its bytes in base64. (The route's model
+    is this one: bytes are no JSON value, and a string is never taken for the file itself.)"""
 
     name: str
     data: str
@@ -47,7 +59,7 @@ def _report(progress: ProgressFn | None, **counters: Any) -> None:
 def import_claims(
     store: Store,
     *,
-    files: Sequence[ImportFile],
+    files: Sequence[Base64File | ImportFile],
     site: str | None = None,
     file_format: str = "auto",
     progress: ProgressFn | None = None,
@@ -73,16 +85,15 @@ def import_claims(
 
 
 def _import_one(
-    store: Store, item: ImportFile, site: str | None, file_format: str, progress: ProgressFn | None, done: int,
-    total: int,
+    store: Store, item: Base64File | ImportFile, site: str | None, file_format: str, progress: ProgressFn | None,
+    done: int, total: int,
 ) -> dict[str, Any]:  # fmt: skip
     from linkback.imports._store import spool, store_file  # noqa: PLC0415 - pyarrow, only when writing
 
     name = str(item.get("name") or "")
     summary = _failed(name, "")
-    try:
-        data = base64.b64decode(item.get("data") or "", validate=True)
-    except (binascii.Error, ValueError):
+    data = _bytes_of(item.get("data"))
+    if data is None:
         summary["error"] = "its data is not base64"
         return summary
 
@@ -95,7 +106,7 @@ def _import_one(
         summary["error"] = str(exc)
         return summary
     fingerprint = hashlib.sha256(data).hexdigest()
-    del data  # the claims, read, hold what the file said: its bytes go before the write
+    del data  # the claims, read, hold what the file said: its bytes go before the write (if the caller's did)
     counts = store_file(store, parsed, spool(parsed), fingerprint=fingerprint, site=site)
     summary.update(
         status="imported",
@@ -114,6 +125,19 @@ def _import_one(
         preamble=parsed.preamble,
     )
     return summary
+
+
+def _bytes_of(data: bytes | str | None) -> bytes | None:
+    """A file's bytes as the job was given them: as they are from a caller in this process, from
+    base64 where they came as JSON text; None when that text is not base64."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    try:
+        return base64.b64decode(data or "", validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def read_import_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ImportFile], list[dict[str, str]]]:
@@ -135,7 +159,7 @@ def _read_file(path: str | os.PathLike[str]) -> tuple[ImportFile | None, str]:
     data, why = _read_export(Path(path))
     if data is None:
         return None, why
-    return {"name": str(path), "data": base64.b64encode(data).decode("ascii")}, ""
+    return {"name": str(path), "data": data}, ""
 
 
 #: The largest export file read whole (an import parses it in memory, several times its size).

@@ -12,6 +12,11 @@ A body within its limit (kilobytes) is read here and handed to the route as one 
 the route's own ``request.body()`` stays as it is. It must arrive in time (:attr:`BodyLimit.seconds`):
 a client that declares 100 bytes and sends one a minute would otherwise hold its connection, and
 a few thousand of them every socket the server may open; it is answered 408 and let go.
+
+An upload route (:attr:`BodyLimit.stream`: an import's exports, up to hundreds of MB) gets its
+body as it arrives instead, counted: read whole here it would be held twice over before the
+route had spooled a byte of it to disk. Past the limit (or the time), the 413 (408) is sent from
+here, the route is told the client left, and whatever it then answers is dropped.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class BodyLimit:
     #: How long the whole body may take; None: 10 s and a second per 16 KiB of the limit (the
     #: public endpoints' few kilobytes: ~10 s; an upload of 64 MB: about an hour).
     max_seconds: float | None = None
+    #: Hand the body to the route as it arrives (counted, timed) rather than read whole first.
+    stream: bool = False
 
     @property
     def seconds(self) -> float:
@@ -69,6 +76,9 @@ class LimitBodies:
         if declared is not None and declared > limit.max_bytes:
             await self._refuse(limit, send)
             return
+        if limit.stream:
+            await self._stream(limit, scope, receive, send)
+            return
         body = bytearray()
         with anyio.move_on_after(limit.seconds) as deadline:
             while True:
@@ -82,9 +92,48 @@ class LimitBodies:
                 if not message.get("more_body", False):
                     break
         if deadline.cancelled_caught:
-            await self._refuse(limit, send, status=408, answer=(b"the request body did not arrive in time", "text/plain"))
+            await self._refuse(
+                limit, send, status=408, answer=(b"the request body did not arrive in time", "text/plain")
+            )
             return
         await self.app(scope, _replay(bytes(body), receive), send)
+
+    async def _stream(self, limit: BodyLimit, scope: Scope, receive: Receive, send: Send) -> None:
+        received = 0
+        deadline = anyio.current_time() + limit.seconds
+        started = answered = cut = False
+
+        async def counted() -> Message:
+            nonlocal received, answered, cut
+            if cut:
+                return {"type": "http.disconnect"}
+            message: Message | None = None
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+                message = await receive()
+            if message is not None and message["type"] != "http.request":
+                return message
+            received += len(message.get("body", b"")) if message is not None else 0
+            if message is not None and received <= limit.max_bytes:
+                return message
+            cut = True
+            if not started:
+                answered = True
+                late = (408, (b"the request body did not arrive in time", "text/plain")) if message is None else ()
+                await self._refuse(limit, send, *late)
+            return {"type": "http.disconnect"}
+
+        async def sent(message: Message) -> None:
+            nonlocal started
+            if answered:
+                return  # answered here: what the route says about the body it lost is dropped
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, sent)
+        except Exception:
+            if not cut:
+                raise
 
     def _limit_for(self, scope: Scope) -> BodyLimit | None:
         if scope["type"] != "http":

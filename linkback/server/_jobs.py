@@ -7,7 +7,8 @@ one at a time per lane — ``heavy`` for ingest and rank, which want the cores a
 ``light`` for sends and refbacks, so that a long ingest does not hold up a blog's notifications.
 Each job reads through a cursor of its own and writes through the server's single writer
 (:meth:`Store.write` on the store it is given). Progress is kept in memory while it runs (and
-saved now and then), so following a job costs no query.
+saved now and then), so following a job costs no query. Files uploaded for a job (an import's
+exports) wait on disk until it runs, and go when it ends (:mod:`linkback.server._uploads`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from linkback.alerts._server import after_job
 from linkback.faces import FACES, Face, load_all, plain
+from linkback.server._uploads import Uploads, uploads_named
 from linkback.store import Store
 
 log = logging.getLogger("linkback.server")
@@ -111,6 +113,7 @@ class JobLanes:
         # A store whose writes go to the server's writer; each job gets one of its own.
         self.store = job_store()
         self._job_store = job_store
+        self.uploads = Uploads(self.store.path)
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -131,8 +134,19 @@ class JobLanes:
                 [datetime.now(UTC)],
             )
         )
+        self.uploads.sweep(self._queued_uploads())
         for thread in self._threads:
             thread.start()
+
+    def _queued_uploads(self) -> list[str]:
+        """The uploaded files queued jobs will read (those of an ended job are not needed)."""
+        payloads = {name: face.payload for name, face in job_faces().items() if face.payload}
+        if not payloads:
+            return []
+        rows = self.store.con.execute(
+            "SELECT kind, params FROM jobs WHERE state = 'queued' AND list_contains(?, kind)", [sorted(payloads)]
+        ).fetchall()
+        return [upload for kind, params in rows for upload in uploads_named(params, payloads[kind])]
 
     def wake(self) -> None:
         self._wake.set()
@@ -142,6 +156,7 @@ class JobLanes:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
+        self.uploads.close()
 
     def live_progress(self, job_id: int) -> dict[str, Any] | None:
         with self._lock:
@@ -201,17 +216,22 @@ class JobLanes:
         threads = store.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
         if kind == "rank":
             store.con.execute("RESET threads")
+        face = FACES.get(kind) or job_faces().get(kind)
+        files = face.payload if face is not None else ()
         try:
-            face = FACES.get(kind) or job_faces().get(kind)
             if face is None or face.kind != "job":
                 raise ValueError(f"no job kind {kind!r}")
-            result = face.fn(store, progress=progress, **json.loads(params_json or "{}"))
+            params = json.loads(params_json or "{}")
+            self.uploads.bind(files, params)
+            result = face.fn(store, progress=progress, **params)
         except Exception as exc:  # noqa: BLE001 - a failed job is recorded; the lane goes on
             log.warning("job %s (%s) failed: %s", job_id, kind, exc)
             state, error = "failed", f"{exc}" if _expected(exc) else f"{type(exc).__name__}: {exc}"
         finally:
             store.con.execute(f"SET threads = {int(threads)}")
             store.close()
+            # Read or not, the job's uploads are done with (all it named, even past one missing).
+            self.uploads.discard(uploads_named(params_json, files))
         # Before the job shows as ended: whoever sees it done finds the alerts it caused.
         after_job(self._job_store, kind, state)
         final = json.dumps(self.live_progress(job_id) or {})

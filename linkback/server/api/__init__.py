@@ -42,10 +42,13 @@ def _too_large(limit: int) -> tuple[bytes, str]:
 
 
 #: Bodies are limited while they stream (413 at once), as on the public endpoints: an action is a
-#: few fields; a job may carry many paths or refback candidates.
+#: few fields; a job may carry many paths or refback candidates; an import's files, uploaded as
+#: multipart, may be as large as ``linkback import`` reads one (its JSON body is held to the
+#: other jobs' limit by the route, :data:`~linkback.server.api._jobs.JSON_MAX_BYTES`).
 BODY_LIMITS = (
     BodyLimit("/api/v1/actions/", 1 * 2**20, _too_large),
-    BodyLimit("/api/v1/jobs/", 64 * 2**20, _too_large),
+    BodyLimit("/api/v1/jobs/", _jobs.JSON_MAX_BYTES, _too_large),
+    BodyLimit(_jobs.UPLOAD_PATH, _jobs.UPLOAD_MAX_BYTES, _too_large, stream=True),
 )
 
 

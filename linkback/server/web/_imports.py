@@ -1,16 +1,16 @@
 """The Imports page: upload backlink exports, follow the ``import`` job, list the files imported.
 
-The form POSTs the files (multipart) to ``/do/import`` with the session's CSRF token; their bytes
-go into an ``import`` job exactly as ``POST /api/v1/jobs/import`` queues one (the same parameter
-model, :func:`queue_job`), so the job, its result and the claims are those of ``linkback
-import``. The upload is limited while it streams (:data:`BODY_LIMITS`): larger than the other
-``/do/`` forms, as large as an API job's body. Below the form: the import's result once it has
-run, the recent files (the ``imports`` report) and links to the claims they gave.
+The form POSTs the files (multipart) to ``/do/import`` with the session's CSRF token; they go
+to disk as they arrive (:mod:`linkback.server._uploads`) and into an ``import`` job exactly as a
+multipart ``POST /api/v1/jobs/import`` queues one (the same parameter model, :func:`queue_job`),
+so the job, its result and the claims are those of ``linkback import``. The upload is limited
+while it streams (:data:`BODY_LIMITS`): larger than the other ``/do/`` forms, as large as an
+upload to the API. Below the form: the import's result once it has run, the recent files (the
+``imports`` report) and links to the claims they gave.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import shlex
 from typing import Any
@@ -18,25 +18,28 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from linkback.errors import LinkbackError
 from linkback.faces import FACES, load_all
 from linkback.imports._claims import site_host
 from linkback.imports._formats import FORMATS, VIAS, candidates
+from linkback.imports._job import MAX_IMPORT_BYTES
 from linkback.imports._report import imports
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server._jobs import queue_job
-from linkback.server.api import BODY_LIMITS as API_BODY_LIMITS
+from linkback.server._uploads import UPLOAD_KEY
+from linkback.server.api._jobs import UPLOAD_MAX_BYTES as API_UPLOAD_MAX_BYTES
 from linkback.server.api._types import body_model, given
 from linkback.server.web._jobview import job_view
 from linkback.server.web._render import page
 from linkback.server.web._session import Session, check_csrf, current
 
 UPLOAD_PATH = "/do/import"
-#: As large as a job's body through the API (``/api/v1/jobs/``), where the same files would go.
-UPLOAD_MAX_BYTES = next(limit.max_bytes for limit in API_BODY_LIMITS if limit.path == "/api/v1/jobs/")
+#: As large as an upload to the API (``POST /api/v1/jobs/import``), where the same files would go.
+UPLOAD_MAX_BYTES = API_UPLOAD_MAX_BYTES
 #: Files one upload takes (each becomes a summary of the job's result).
 MAX_FILES = 100
 BODY_LIMITS = (
@@ -44,10 +47,11 @@ BODY_LIMITS = (
         UPLOAD_PATH,
         UPLOAD_MAX_BYTES,
         lambda n: (
-            f"upload too large: an import takes at most {n // 2**20} MB of files at once; "
-            "send fewer files per import, or use 'linkback import FILE...'".encode(),
+            f"upload too large: an import takes at most {MAX_IMPORT_BYTES // 2**20} MB of files at once; "
+            "send fewer files per import, or split the export (each part with its header row)".encode(),
             "text/plain; charset=utf-8",
         ),
+        stream=True,
     ),
 )
 #: Recent imported files the page lists.
@@ -72,39 +76,47 @@ def register(app: FastAPI) -> None:
         session = current(request)
         if session is None:
             return RedirectResponse("/login?next=/imports", status_code=303)
+        server = state_of(request)
+        uploads, saved = server.jobs.uploads, []
         form = await request.form(max_files=MAX_FILES, max_fields=20)
         try:
             check_csrf(session, _text(form.get("csrf")))
             site = _text(form.get("site")).strip()
             file_format = _text(form.get("file_format")).strip() or "auto"
-            uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-            files = [
-                {"name": str(f.filename), "data": base64.b64encode(await f.read()).decode("ascii")} for f in uploads
-            ]
+            chosen = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+            try:
+                params = import_params([str(f.filename) for f in chosen], site, file_format)
+            except (LinkbackError, ValueError) as exc:
+                shown = {"site": site, "file_format": file_format}
+                return _page(request, session, form=shown, error=str(exc), http_status=400)
+            for f in chosen:  # copied in a thread: hundreds of MB of disk work would stall other requests
+                saved.append(await run_in_threadpool(uploads.save, f.file))
+        except BaseException:
+            uploads.discard(saved)
+            raise
         finally:
             await form.close()
+        params["files"] = [{"name": str(f.filename), UPLOAD_KEY: upload} for f, upload in zip(chosen, saved)]
         try:
-            params = import_params(files, site, file_format)
-        except (LinkbackError, ValueError) as exc:
-            shown = {"site": site, "file_format": file_format}
-            return _page(request, session, form=shown, error=str(exc), http_status=400)
-        server = state_of(request)
-        job_id = queue_job(server.request_store(), "import", params)
+            job_id = await run_in_threadpool(queue_job, server.request_store(), "import", params)
+        except BaseException:
+            uploads.discard(saved)
+            raise
         server.jobs.wake()
         return RedirectResponse(f"/imports?job={job_id}", status_code=303)
 
 
-def import_params(files: list[dict[str, str]], site: str, file_format: str) -> dict[str, Any]:
-    """The ``import`` job's parameters as ``POST /api/v1/jobs/import`` reads them from its body;
-    what the job would refuse at once (no file, an unknown format, a bad site) is refused here,
-    where the form can say so."""
-    if not files:
+def import_params(names: list[str], site: str, file_format: str) -> dict[str, Any]:
+    """The ``import`` job's parameters but its files (which the caller adds) as ``POST
+    /api/v1/jobs/import`` reads them from its body; what the job would refuse at once (no file,
+    an unknown format, a bad site) is refused here, where the form can say so."""
+    if not names:
         raise ValueError("choose one or more export files to import")
     candidates(file_format)
     site_host(site or None)
     face = FACES.get("import") or load_all()["import"]
     try:
-        body = body_model(face)(files=files, site=site or None, file_format=file_format)
+        body = body_model(face)(files=[], site=site or None, file_format=file_format)
     except ValidationError as exc:
         raise ValueError(exc.errors()[0]["msg"]) from exc
     return given(face, body.model_dump())

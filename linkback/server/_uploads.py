@@ -1,0 +1,151 @@
+"""Files uploaded for a job: an import's exports, kept on the server's disk until the job has read them.
+
+A multipart upload (``POST /api/v1/jobs/import``, the dashboard's Imports form) is streamed by
+Starlette into a temporary file, then copied into a directory the server owns, beside the
+database (``<db>.uploads``, mode 0700). The job is queued with each file as ``{"name": NAME,
+"upload": ID}``, never its bytes: the ``jobs`` table stays small and no body is held whole in
+memory, base64 or not. When the job runs, each such file is read from its ID only when the job
+asks for its ``data``, and the files are deleted when the job ends.
+
+An ID is 32 hex digits the server made, resolved only inside that directory, and a JSON body
+cannot give one (the job's parameter model has no ``upload`` key): a client never names a path.
+
+The files outlive a restart, as the queued job does: it runs once the server is back. Files no
+queued job names (the job ran, was cancelled or interrupted, or the server died between the
+upload and the queueing) are deleted when the job lanes start. A queued job whose file is gone
+all the same fails, saying so, rather than hanging or importing nothing quietly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+#: The key of a payload item that is a file the server received (an ID), not its bytes.
+UPLOAD_KEY = "upload"
+_ID = re.compile(r"[0-9a-f]{32}")
+_COPY_CHUNK = 1 << 20
+
+
+class UploadGone(ValueError):
+    """A queued job's uploaded file is no longer on the server's disk."""
+
+
+class Uploads:
+    """The directory of one server's uploads."""
+
+    def __init__(self, db_path: str) -> None:
+        # Beside the database, which is on a disk with room for it (the system's temporary
+        # directory may be memory); a database in memory has nothing to outlive.
+        self._beside = db_path not in ("", ":memory:")
+        self._dir: Path | None = Path(f"{db_path}.uploads") if self._beside else None
+
+    @property
+    def directory(self) -> Path:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="linkback-uploads-"))
+        self._dir.mkdir(mode=0o700, exist_ok=True)
+        return self._dir
+
+    def save(self, source: BinaryIO) -> str:
+        """Copy ``source`` (from its start) into a new file of the directory; its ID."""
+        upload_id = secrets.token_hex(16)
+        source.seek(0)
+        fd = os.open(self.directory / upload_id, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(source, out, _COPY_CHUNK)
+        except BaseException:
+            self.discard([upload_id])
+            raise
+        return upload_id
+
+    def path(self, upload_id: str) -> Path:
+        if not isinstance(upload_id, str) or not _ID.fullmatch(upload_id):
+            raise UploadGone(f"{upload_id!r} is no upload of this server's")
+        return self.directory / upload_id
+
+    def discard(self, upload_ids: Iterable[str]) -> None:
+        for upload_id in upload_ids:
+            try:
+                self.path(upload_id).unlink(missing_ok=True)
+            except (UploadGone, OSError):
+                continue
+
+    def sweep(self, keep: Iterable[str]) -> None:
+        """Delete every upload but those of ``keep`` (the ones queued jobs name)."""
+        if self._dir is None or not self._dir.is_dir():
+            return
+        kept = set(keep)
+        self.discard(p.name for p in self._dir.iterdir() if p.name not in kept and _ID.fullmatch(p.name))
+
+    def close(self) -> None:
+        """A directory made for a database in memory goes with the server."""
+        if not self._beside and self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def bind(self, payload: Iterable[str], params: dict[str, Any]) -> list[str]:
+        """Replace in ``params`` each payload item that names an upload by one whose ``data`` is
+        read from it when asked for; the IDs bound. Raises :class:`UploadGone` (naming the file)
+        when one is missing."""
+        bound: list[str] = []
+        for name in payload:
+            items = params.get(name)
+            if not isinstance(items, list):
+                continue
+            for i, item in enumerate(items):
+                if isinstance(item, dict) and UPLOAD_KEY in item:
+                    path = self.path(item[UPLOAD_KEY])
+                    if not path.is_file():
+                        raise UploadGone(
+                            f"the uploaded file {item.get('name') or ''!r} is no longer on the server "
+                            "(removed since it was uploaded): upload it again"
+                        )
+                    items[i] = UploadedFile(str(item.get("name") or ""), path)
+                    bound.append(item[UPLOAD_KEY])
+        return bound
+
+
+class UploadedFile(Mapping[str, Any]):
+    """A payload item ``{"name", "data"}`` whose data is read from its file each time it is asked
+    for: the job holds the bytes only while it uses them."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self._path = path
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "name":
+            return self.name
+        if key == "data":
+            return self._path.read_bytes()
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("name", "data"))
+
+    def __len__(self) -> int:
+        return 2
+
+
+def uploads_named(params: str | dict[str, Any] | None, payload: Iterable[str]) -> list[str]:
+    """The upload IDs a job's parameters (stored as JSON, or read) name."""
+    if not isinstance(params, dict):
+        try:
+            params = json.loads(params or "{}")
+        except ValueError:
+            return []
+    return [
+        item[UPLOAD_KEY]
+        for name in payload
+        for item in (params.get(name) or [] if isinstance(params, dict) else [])
+        if isinstance(item, dict) and isinstance(item.get(UPLOAD_KEY), str)
+    ]

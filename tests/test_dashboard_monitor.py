@@ -17,7 +17,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -138,7 +138,13 @@ def build_world(path: Path, web: HostWeb) -> dict[str, int]:
         web.pages["nofollow.test", "/p"] = Page(html(rel="nofollow"))
         web.pages["redirect.test", "/p"] = Page("", 301, {"Location": web.url("elsewhere.test", "/landing")})
         web.pages["elsewhere.test", "/landing"] = Page(html(target="https://example.com/"))
-        run_checks(store, warc_dir=path.parent / "warc", **options)
+        run_checks(store, warc_dir=path.parent / "warc", confirm_after=0, **options)  # each loss confirmed now
+        # A site mid-deploy: its 404 seen once, the link pending and re-checked by a run an hour later.
+        web.pages["deploy.test", "/p"] = Page(html(anchor="Pricing"))
+        ids["deploy"] = monitor_add(store, web.url("deploy.test", "/p"), TARGET)["link_id"]
+        run_checks(store, warc_dir=path.parent / "warc", **{**options, "all_links": False, "ids": [ids["deploy"]]})
+        web.pages["deploy.test", "/p"] = Page("deploying", 404, {"Content-Type": "text/plain"})
+        run_checks(store, warc_dir=path.parent / "warc", **{**options, "all_links": False, "ids": [ids["deploy"]]})
         _hostile_check(store, ids["hostile"])
         # Links the index knows (origin "index"), never checked; paused, so a server finds nothing due.
         monitor_sync(store, "mysite.test")
@@ -298,6 +304,21 @@ def test_a_verdict_is_words_and_a_mark_not_colour_alone(client: TestClient, worl
     assert said["gone"] == "✗ Lost the page is gone"
     assert said["anchor"] == "~ Changed anchor changed"
     assert said["never"] == "· Not checked yet"
+
+
+def test_a_loss_seen_once_says_it_waits_and_when_it_is_checked_again(client: TestClient, world: Any) -> None:
+    sign_in(client)
+    store = served(client)
+    deploy = world[1]["deploy"]
+    row = next(r for r in ledger(store) if r["link_id"] == deploy)
+    assert (row["verdict"], row["pending"]) == ("live", "page_gone")
+    cells = {int(r[1][0].split(":")[0]): r for r in table(client.get("/monitor").text, "ledger")}[deploy]
+    due = row["next_check_at"].astimezone(UTC)
+    said = " ".join(cells[2][0].split())
+    assert said == f"✓ Live page_gone: waiting for a second fetch, from {due:%Y-%m-%d %H:%M} UTC"
+    assert due - row["checked_at"] == timedelta(hours=1)
+    page = client.get(f"/monitor/{deploy}").text
+    assert "a second fetch confirms or clears it" in page and "404" in page
 
 
 def test_the_ledger_pages_through_the_links_by_their_number(client: TestClient) -> None:

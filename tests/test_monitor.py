@@ -99,7 +99,7 @@ def test_pages_that_change_between_checks_get_each_verdict_and_reason(
         monitor_add(store, source, TARGET)
     url = {name: web.url(f"{name}.test", "/p") for name in hosts}
 
-    first = run(store, tmp_path)
+    first = run(store, tmp_path, confirm_after=0)  # each loss confirmed in the run that sees it
     rows = by_source(store)
     assert {url[n]: rows[url[n]]["verdict"] for n in hosts} == {url[n]: "live" for n in hosts}
     assert (rows[web.url("robots.test", "/p")]["verdict"], rows[web.url("robots.test", "/p")]["reason"]) == (
@@ -136,7 +136,7 @@ def test_pages_that_change_between_checks_get_each_verdict_and_reason(
 
     web.pages["flap.test", "/p"] = flapping
     before = {n: len(page_hits(web, f"{n}.test")) for n in hosts}
-    run(store, tmp_path)
+    run(store, tmp_path, confirm_after=0)
     rows = by_source(store)
     got = {n: (rows[url[n]]["verdict"], rows[url[n]]["reason"]) for n in hosts}
     assert got == {
@@ -177,7 +177,7 @@ def test_pages_that_change_between_checks_get_each_verdict_and_reason(
     )
 
     for _ in range(2):  # the flapping page: 502, then 200 again
-        run(store, tmp_path)
+        run(store, tmp_path, confirm_after=0)
     rows = by_source(store)
     flap = link_timeline(store, rows[url["flap"]]["link_id"])
     assert [(c["status"], c["verdict"]) for c in flap] == [(200, "live"), (503, "live"), (502, "live"), (200, "live")]
@@ -208,7 +208,7 @@ def test_one_redirect_or_one_nxdomain_is_no_loss_when_the_next_fetch_finds_the_l
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return resolver(host, port)
 
-    summary = run(store, tmp_path, resolver=one_nxdomain)
+    summary = run(store, tmp_path, resolver=one_nxdomain, confirm_after=0)
     rows = by_source(store)
     for name in ("wall", "blip", "moved"):
         row = rows[web.url(f"{name}.test", "/p")]
@@ -405,7 +405,7 @@ def test_links_of_one_page_share_its_fetch_and_a_site_target_matches_any_page(
     monitor_add(store, web.url("multi.test", "/p"), TARGET)
     monitor_add(store, web.url("multi.test", "/p"), "example.com", anchor="blog")
     monitor_add(store, web.url("multi.test", "/p"), "https://example.com/missing")
-    run(store, tmp_path)
+    run(store, tmp_path, confirm_after=0)
     rows = {row["target"]: row for row in ledger(store)}
     assert (rows[TARGET]["verdict"], rows["example.com"]["verdict"]) == ("live", "changed")
     assert rows["example.com"]["anchor"] == "Pricing"  # the followed link in the content wins

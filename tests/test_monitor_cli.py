@@ -7,13 +7,16 @@ as a user on an intranet would); the server resolves ``*.test`` to 127.0.0.1 (te
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import typer
 from fastapi.testclient import TestClient
 from serverkit import ADMIN, ServerThread, Settings, start_linkback, wait_for
 from test_api_v1 import AUTH, _advertise, _app, cli_json, comparable
@@ -21,9 +24,11 @@ from typer.testing import CliRunner
 from webkit import HostWeb, Page
 
 from linkback.cli import app
+from linkback.cli._monitor import parse_duration
 from linkback.client import advert_path
-from linkback.faces import FACES
-from linkback.monitor import monitor_add
+from linkback.faces import FACES, load_all
+from linkback.monitor import monitor, monitor_add
+from linkback.server.api._types import body_model
 from linkback.store import Store
 
 TARGET = "https://example.com/pricing"
@@ -172,9 +177,11 @@ def test_the_server_checks_due_links_on_its_own_and_on_request(web: HostWeb, tmp
         )
         # Checked a moment ago: nothing is due, so the runner queues nothing more.
         assert len(httpx.get(f"{base}/api/v1/jobs", headers=ADMIN).json()) == 1
-        # "Check now": a job for the link, whatever its schedule.
+        # "Check now": a job for the link, whatever its schedule; the removal confirmed in that run.
         web.pages["src.test", "/post"] = post(target="https://example.com/elsewhere")
-        queued = httpx.post(f"{base}/api/v1/jobs/monitor", json={"ids": [row["link_id"]]}, headers=ADMIN)
+        queued = httpx.post(
+            f"{base}/api/v1/jobs/monitor", json={"ids": [row["link_id"]], "confirm_after": 0}, headers=ADMIN
+        )
         assert queued.status_code == 202
         job = wait_for(
             lambda: (
@@ -189,5 +196,60 @@ def test_the_server_checks_due_links_on_its_own_and_on_request(web: HostWeb, tmp
             lambda: (j := httpx.get(refused.headers["location"], headers=ADMIN).json())["state"] == "failed" and j
         )
         assert "render must be one of" in failed["error"]  # type: ignore[index]
+        refused = httpx.post(f"{base}/api/v1/jobs/monitor", json={"confirm_after": -1}, headers=ADMIN)
+        failed = wait_for(
+            lambda: (j := httpx.get(refused.headers["location"], headers=ADMIN).json())["state"] == "failed" and j
+        )
+        assert "confirm_after must be a number of seconds from 0" in failed["error"]  # type: ignore[index]
     finally:
         server.stop()
+
+
+def test_a_loss_waits_for_a_later_run_unless_confirm_after_is_0(web: HostWeb, tmp_path: Path) -> None:
+    db = str(tmp_path / "confirm.duckdb")
+    for path in ("/a", "/b"):
+        web.pages["127.0.0.1", path] = post()
+        cli("monitor", "add", web.url("127.0.0.1", path), TARGET, "--db", db)
+    cli("monitor", "run", "--allow-private", "--db", db)
+    for path in ("/a", "/b"):
+        web.pages["127.0.0.1", path] = post(target="https://example.com/elsewhere")
+    hits = {path: len([h for h in web.log if h.path == path]) for path in ("/a", "/b")}
+
+    table = cli("monitor", "run", "1", "--allow-private", "--db", db).stdout
+    (row, _) = cli_json(["monitor", "list"], db)
+    due = datetime.fromisoformat(row["next_check_at"].replace("Z", "+00:00")).astimezone(UTC)
+    said = " ".join(table.split())
+    assert f"1 loss seen once: re-checked from {due:%H:%M} UTC" in said or f"{due:%Y-%m-%d %H:%M} UTC" in said
+    assert "(--confirm-after 0 confirms a loss in the run that sees it)" in said
+    assert (row["verdict"], row["pending"]) == ("live", "removed")
+
+    summary = json.loads(
+        cli("monitor", "run", "2", "--confirm-after", "0", "--allow-private", "--format", "json", "--db", db).stdout
+    )
+    assert (summary["reasons"], summary["confirmations"], summary["pending"]) == ({"lost/removed": 1}, 1, 0)
+    assert [len([h for h in web.log if h.path == p]) - hits[p] for p in ("/a", "/b")] == [1, 2]  # 2nd: in-run
+    assert cli_json(["monitor", "list", "--verdict", "lost"], db)[0]["link_id"] == 2
+
+    bad = cli("monitor", "run", "--confirm-after", "soon", "--db", db, code=2)
+    assert "'soon' is no duration: give e.g. 0, 90s, 30m, 1h or 2d" in " ".join(bad.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("0", 0.0), ("90", 90.0), ("90s", 90.0), ("30m", 1800.0), ("1h", 3600.0), ("2d", 172800.0)]
+)
+def test_durations_read_as_seconds(text: str, seconds: float) -> None:
+    assert parse_duration(text, "--confirm-after") == seconds
+
+
+def test_confirm_after_has_one_name_and_one_default_on_every_face() -> None:
+    function = inspect.signature(monitor).parameters
+    command = typer.main.get_command(app).commands["monitor"].commands["run"]  # type: ignore[attr-defined]
+    cli_params = {p.name: p for p in command.params}
+    api_fields = body_model(load_all()["monitor"]).model_fields
+    assert cli_params["confirm_after"].opts == ["--confirm-after"]
+    cli_default = parse_duration(str(cli_params["confirm_after"].default), "--confirm-after")
+    defaults = {function["confirm_after"].default, api_fields["confirm_after"].default, cli_default}
+    assert defaults == {3600.0}
+    names = set(function) - {"store", "progress"}
+    assert set(api_fields) == names
+    assert names <= set(cli_params)

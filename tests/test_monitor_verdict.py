@@ -13,6 +13,7 @@ from linkback.monitor._verdict import (
     MAX_INTERVAL_DAYS,
     LinkState,
     Observation,
+    confirm_delay,
     decide,
     followed,
     same_page,
@@ -150,6 +151,60 @@ def test_a_removal_pending_survives_a_failure_and_is_confirmed_by_the_next_page_
 def test_failures_that_lose_the_link_leave_no_loss_pending() -> None:
     steps = decide(live_state(), [page(1, found=False)] + [failed(1.001 + n) for n in range(FAILURES_TO_LOSE)])
     assert (steps[-1].state.verdict, steps[-1].state.reason, steps[-1].state.pending) == ("lost", "page_gone", "")
+
+
+# --- when a loss seen once is checked again ---------------------------------------------------
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "seen",
+    [page(1, found=False), page(1, status=404), page(1, found=False, final_url="https://login.example.org/"),
+     failed(1, "no_such_domain")],
+    ids=["removed", "404", "redirected", "nxdomain"],
+)  # fmt: skip
+def test_a_loss_seen_once_is_due_confirm_after_later_not_a_day(seen: Observation) -> None:
+    first = step(live_state(), seen, HOUR)
+    assert first.state.pending and first.state.verdict == "live" and first.changes == {}
+    assert first.state.next_check_at == at(1) + HOUR and first.state.interval_days == 1
+    # Without confirm_after the caller confirms it in the same run: the due time is the interval's.
+    assert step(live_state(), seen).state.next_check_at == at(2)
+
+
+def test_a_later_check_confirms_or_clears_the_loss_and_the_interval_rule_resumes() -> None:
+    first = step(live_state(), page(1, status=404), HOUR)
+    confirmed = step(first.state, page(1 + 1 / 24, status=404), HOUR)
+    assert (confirmed.state.verdict, confirmed.state.reason, confirmed.state.pending) == ("lost", "page_gone", "")
+    assert confirmed.state.next_check_at == at(1 + 1 / 24) + timedelta(days=1)  # news: a day
+    back = step(first.state, page(1 + 1 / 24), HOUR)
+    assert (back.state.verdict, back.state.pending, back.changes) == ("live", "", {})
+    assert back.state.interval_days == 2 and back.state.next_check_at == at(1 + 1 / 24 + 2)
+
+
+def test_a_pending_loss_that_meets_a_failure_waits_the_interval_not_another_hour() -> None:
+    first = step(live_state(), page(1, found=False), HOUR)
+    down = step(first.state, failed(1 + 1 / 24), HOUR)
+    assert (down.state.pending, down.state.failures) == ("removed", 1)
+    assert down.state.next_check_at == at(1 + 1 / 24) + timedelta(days=1)
+
+
+def test_confirm_after_changes_nothing_but_a_loss_seen_once() -> None:
+    for obs in (page(1), page(1, anchor="Other"), page(1, noindex=True), failed(1), page(1, status=403)):
+        assert step(live_state(), obs, HOUR) == step(live_state(), obs), obs
+    lost = step(live_state(), page(1, noindex=True), HOUR).state
+    assert step(lost, page(2, found=False), HOUR).state.next_check_at == at(3)  # lost: no second look
+
+
+@pytest.mark.parametrize(("given", "delay"), [(0, None), (0.0, None), (90, timedelta(seconds=90)), (3600.0, HOUR)])
+def test_confirm_after_is_seconds(given: float, delay: timedelta | None) -> None:
+    assert confirm_delay(given) == delay
+
+
+@pytest.mark.parametrize("given", [-1, float("nan"), float("inf"), 31 * 86400, True, "1h"])
+def test_confirm_after_outside_0_to_30_days_is_refused(given: Any) -> None:
+    with pytest.raises(ValueError, match="confirm_after must be a number of seconds from 0 to 2592000"):
+        confirm_delay(given)
 
 
 def test_a_first_check_that_misses_the_link_is_unconfirmed_then_removed() -> None:

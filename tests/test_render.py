@@ -99,7 +99,7 @@ def test_a_link_only_a_script_inserts_is_found_rendered_not_removed(web: HostWeb
         monitor_add(store, web.url("js.test", "/post"), "https://example.com/gone")
         monitor_add(store, web.url("static.test", "/post"), TARGET)
         before = len(web.log)
-        run_checks(store, policy=POLICY, resolver=resolver, all_links=True, delay=0.05, warc_dir=None)
+        run_checks(store, policy=POLICY, resolver=resolver, all_links=True, delay=0.05, warc_dir=None, confirm_after=0)
         rows = {(r["source"], r["target"]): r for r in ledger(store)}
         js = rows[web.url("js.test", "/post"), TARGET]
         assert (js["verdict"], js["found_in"]) == ("live", "rendered")
@@ -129,7 +129,7 @@ def test_without_a_browser_the_check_says_so_and_a_second_raw_fetch_confirms_a_r
         web.pages["js.test", "/post"] = Page('<main><script>document.write("<a href=\\"x\\">x</a>")</script></main>')
         monitor_add(store, web.url("js.test", "/post"), TARGET)
         summary = run_checks(store, policy=POLICY, resolver=resolver, all_links=True, delay=0.05, warc_dir=None,
-                             renderer_factory=no_browser)  # fmt: skip
+                             renderer_factory=no_browser, confirm_after=0)  # fmt: skip
         (row,) = ledger(store)
         assert (row["verdict"], row["reason"]) == ("lost", "removed")
         checks = link_timeline(store, row["link_id"])

@@ -4,7 +4,10 @@ calls one function of :mod:`linkback.monitor` (its faces), so the same call runs
 that owns the database."""
 
 import json
+import math
+import re
 import sys
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,6 +33,7 @@ from linkback.monitor import (
     monitor_sync,
 )
 from linkback.monitor._run import RENDER_MODES
+from linkback.monitor._verdict import DEFAULT_CONFIRM_AFTER
 from linkback.store import Store
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -67,6 +71,28 @@ monitor_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(monitor_app, name="monitor")
+
+
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", re.IGNORECASE)
+
+
+def parse_duration(text: str, option: str) -> float:
+    """Seconds of a duration as typed: a number and a unit, ``s``, ``m``, ``h`` or ``d`` (``90s``,
+    ``30m``, ``1h``, ``2d``; a bare number is seconds). A usage error naming ``option`` otherwise."""
+    match = _DURATION.fullmatch(text)
+    seconds = float(match[1]) * _UNITS[match[2].lower()] if match else math.nan
+    if not math.isfinite(seconds):
+        raise typer.BadParameter(f"{text!r} is no duration: give e.g. 0, 90s, 30m, 1h or 2d", param_hint=option)
+    return seconds
+
+
+def _duration(seconds: float) -> str:
+    """Seconds the way ``--confirm-after`` takes them (3600 -> 1h)."""
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{seconds / _UNITS[unit]:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def _print_json(value: Any) -> None:
@@ -161,6 +187,15 @@ def run_cmd(
         RenderMode,
         typer.Option("--render", help="auto: render a page in Chromium when the raw HTML lacks a link; always; never."),
     ] = RenderMode("auto"),
+    confirm_after: Annotated[
+        str,
+        typer.Option(
+            "--confirm-after",
+            metavar="DURATION",
+            help="A loss seen once (removed, page gone, redirected) is re-checked by a run this long after "
+            "(e.g. 90s, 30m, 2d), so an outage shorter than that is no loss; 0 confirms it in this run.",
+        ),
+    ] = _duration(DEFAULT_CONFIRM_AFTER),
     allow_private: Annotated[
         bool,
         typer.Option(
@@ -174,17 +209,22 @@ def run_cmd(
 ) -> None:
     """Check the ledger's due links on the live web now (a running server checks them on its own
     schedule): robots.txt obeyed, one connection per host, 32 at once, every response kept in
-    WARC files beside the database; a loss (removed, page gone, redirected) is confirmed by a
-    second fetch, and a page whose raw HTML lacks the link is rendered in headless Chromium first.
+    WARC files beside the database; a page whose raw HTML lacks the link is rendered in headless
+    Chromium first. A loss (removed, page gone, redirected) is reported only once a second fetch
+    agrees: one made by a run at least --confirm-after later (an hour by default), so a site down
+    or mid-deploy for less than that is no loss and sends no alert; --confirm-after 0 makes that
+    fetch in this run, seconds later.
 
     Example: linkback monitor run --all --limit 100
     """
+    seconds = parse_duration(confirm_after, "--confirm-after")
     with writable_store(db, create=False) as store:
         kwargs: dict[str, Any] = dict(
             ids=ids or [],
             all_links=all_links,
             limit=limit,
             render=render.value,
+            confirm_after=seconds,
             allow_private=allow_private,
             allow_private_hosts=allow_private_hosts or [],
         )
@@ -218,12 +258,30 @@ def _print_run(result: dict[str, Any]) -> None:
         ("rendered", f"{result['rendered']:,}" + (f" ({result['render_note']})" if result["render_note"] else "")),
         ("seconds", f"{result['seconds']:.1f}"),
     ]
+    if result.get("pending"):
+        rows.append(("unconfirmed", _pending_note(result)))
     if result.get("deferred"):
         rows.append(("left for later", _counts(result["deferred"]) + " pages (their host asked to wait, Retry-After)"))
     rows += [("WARC file", path) for path in result["warc_files"]]
     _pairs("Monitor run", rows)
     if result["links"] == 0:
         err.print("nothing was due: 'linkback monitor run --all' checks every link now")
+
+
+def _pending_note(result: dict[str, Any]) -> str:
+    """What the run left to confirm: "3 losses seen once: re-checked from 15:40 UTC (...)"."""
+    n = result["pending"]
+    note = f"{n:,} loss{'es' if n != 1 else ''} seen once"
+    due = result.get("pending_from")
+    if isinstance(due, str):  # a summary that came as JSON, through a server
+        due = datetime.fromisoformat(due.replace("Z", "+00:00"))
+    if isinstance(due, datetime):
+        due = due.astimezone(UTC)
+        when = due.strftime("%H:%M UTC" if due.date() == datetime.now(UTC).date() else "%Y-%m-%d %H:%M UTC")
+        note += f": re-checked from {when}"
+    if result.get("confirm_after"):
+        note += " (--confirm-after 0 confirms a loss in the run that sees it)"
+    return note
 
 
 @monitor_app.command("list")

@@ -20,7 +20,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from linkback.errors import BlockedAddress, FetchError, LinkbackError
@@ -321,8 +321,11 @@ class PageChecker:
         warc: CheckWarc | None = None,
         render: str = "auto",
         renderer_factory: Callable[[], Any] | None = None,
+        confirm_after: timedelta | None = None,
     ) -> None:
         self.fetcher = fetcher
+        #: How long after a loss seen once it is checked again; None: a fetch in this run confirms it.
+        self.confirm_after = confirm_after or None
         self.resolver = resolver
         self.warc = warc
         self.render_mode = render
@@ -347,9 +350,10 @@ class PageChecker:
     # --- one task --------------------------------------------------------------------------------
 
     def check(self, task: PageTask, hold: HostHold | None = None) -> tuple[list[LinkResult], PageTask | None]:
-        """Check ``task``'s page: each link's observation and step; and the confirming fetch to
-        make next (after the host's delay) for the links whose loss it saw first. ``hold``: the
-        host slot the check holds, moved to each redirect hop's host (None: no slots)."""
+        """Check ``task``'s page: each link's observation and step; and, without ``confirm_after``,
+        the confirming fetch to make next (after the host's delay) for the links whose loss it saw
+        first (with it, they are due again that long after, for a later run). ``hold``: the host
+        slot the check holds, moved to each redirect hop's host (None: no slots)."""
         view = self.fetch_page(task.source_url, hold)
         raw = view.links
         missing = [lk for lk in task.links if find_link(raw, lk.target_url, lk.target_host, lk.target_domain) is None]
@@ -361,8 +365,8 @@ class PageChecker:
         results, confirm = [], []
         for link in task.links:
             obs = self._observe(view, link, rendered_links, note, task.source_url)
-            done = step(link.state, obs)
-            again = task.attempt == 0 and needs_confirmation([done])
+            done = step(link.state, obs, self.confirm_after)
+            again = task.attempt == 0 and self.confirm_after is None and needs_confirmation([done])
             results.append(LinkResult(link, [(obs, done)], final=not again))
             if again:
                 confirm.append(replace(link, state=done.state))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from linkback.faces import ProgressFn, action, job, report
 from linkback.monitor._ledger import ORIGINS, NoSuchLink, add_link, set_paused, sync
-from linkback.monitor._verdict import LOST_REASONS, UNKNOWN_REASONS, VERDICTS
+from linkback.monitor._verdict import DEFAULT_CONFIRM_AFTER, LOST_REASONS, UNKNOWN_REASONS, VERDICTS
 
 if TYPE_CHECKING:
     from linkback.store import Store
@@ -152,6 +152,7 @@ def monitor(
     all_links: bool = False,
     limit: int | None = None,
     render: str = "auto",
+    confirm_after: float = DEFAULT_CONFIRM_AFTER,
     allow_private: bool = False,
     allow_private_hosts: Sequence[str] = (),
     progress: ProgressFn | None = None,
@@ -161,8 +162,11 @@ def monitor(
     politely (robots.txt, one connection per host, a delay between requests), through the SSRF
     guard; a link missing from the raw HTML is looked for in the page rendered by headless
     Chromium (``render`` auto; always; never), and a loss (removed, redirected, page gone) is
-    reported only once a second fetch agrees. Every response is kept in WARC files beside the
-    database. Returns the run's summary.
+    reported only once a second fetch agrees. That fetch is made by a later run, ``confirm_after``
+    seconds (an hour) or more after the first, so an outage or a deploy shorter than that is no
+    loss; with ``confirm_after`` 0 it is made in this run, seconds later. Every response is kept
+    in WARC files beside the database. Returns the run's summary: ``pending`` counts the losses
+    seen once and left to confirm, ``pending_from`` is when the first of them is due.
 
     ``allow_private_hosts``: the private hosts, addresses and networks the checks may reach
     (``--allow-private-host``), besides those of ``LINKBACK_ALLOW_PRIVATE_HOSTS``. A server
@@ -187,6 +191,7 @@ def monitor(
         all_links=all_links,
         limit=limit,
         render=render,
+        confirm_after=confirm_after,
         warc_dir=default_warc_dir(store),
         progress=progress,
     )

@@ -5,11 +5,19 @@ pages by host. ``connections`` worker threads (32 by default) share one guarded
 :class:`~linkback.fetch.Fetcher`; the :class:`HostScheduler` gives a host to one worker at a
 time (one connection per host) and no sooner than ``delay`` seconds — or the host's robots.txt
 ``Crawl-delay`` — after its previous check ended; a redirect to another host waits for that
-host's turn the same way. A confirming fetch goes to the front of its host's queue, after the
-same delay. Results flow to the calling thread, which stores them through
+host's turn the same way. Results flow to the calling thread, which stores them through
 :meth:`~linkback.store.Store.write` in batches (the server's single writer, in a server): the
 pages fetched into the index first, then the checks, so a check stored is one whose page the
 index has, and a link whose check was cut short (a crash, ``kill -9``) is due at the next run.
+
+A loss seen once (removed, redirected away, page gone) waits for a second fetch. With
+``confirm_after`` (an hour by default) the run does not wait for it: the link is stored
+``pending`` and due ``confirm_after`` after that fetch, and the first run that starts once it is
+due (the server's schedule, or ``linkback monitor run``) confirms or clears it, so a site down or
+mid-deploy for less than that is no loss and sends no alert. The summary counts the links left
+pending (``pending``) and says from when they are due (``pending_from``). With ``confirm_after``
+0 the confirming fetch is made in the same run: it goes to the front of its host's queue, after
+the same delay, and a run killed before it leaves the link due at once.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from linkback.fetch import Fetcher, FetchLimits, GuardPolicy, Resolver, system_r
 from linkback.ingest import record_pages
 from linkback.monitor._check import HostHold, HostWaits, PageChecker, PageTask, RecordingResolver, RunStopping
 from linkback.monitor._ledger import LinkResult, LinkTask, apply_results, due_links
-from linkback.monitor._verdict import Observation, step
+from linkback.monitor._verdict import DEFAULT_CONFIRM_AFTER, Observation, confirm_delay, step
 from linkback.monitor._warc import CheckWarc
 from linkback.records import FetchedPage
 from linkback.urls import host_of
@@ -194,6 +202,7 @@ def run_checks(
     limit: int | None = None,
     connections: int = DEFAULT_CONNECTIONS,
     delay: float = DEFAULT_DELAY,
+    confirm_after: float = DEFAULT_CONFIRM_AFTER,
     timeout: float = 20.0,
     max_bytes: int = 5_000_000,
     render: str = "auto",
@@ -208,7 +217,10 @@ def run_checks(
     run's summary. ``renderer_factory`` makes the renderer (default: a :class:`linkback.render.Renderer`
     with the same guard); ``warc_dir`` None keeps no WARC files. ``index``: the pages fetched
     also go into the index (``via`` monitor, through :func:`linkback.ingest.ingest_pages`), so
-    its links, the pages' status and the reports follow what the checks saw."""
+    its links, the pages' status and the reports follow what the checks saw. ``confirm_after``:
+    seconds after a loss seen once that it is checked again, by a later run (0: a confirming fetch
+    in this run; see the module docstring)."""
+    confirm = confirm_delay(confirm_after)
     if render not in RENDER_MODES:
         raise ValueError(f"render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
     if connections < 1:
@@ -226,10 +238,12 @@ def run_checks(
     warc = CheckWarc(warc_dir, user_agent=user_agent) if warc_dir is not None else None
     if renderer_factory is None:
         renderer_factory = _renderer_factory(policy, resolver, timeout, max_bytes, user_agent)
-    checker = PageChecker(fetcher, recording, warc=warc, render=render, renderer_factory=renderer_factory)
+    checker = PageChecker(
+        fetcher, recording, warc=warc, render=render, renderer_factory=renderer_factory, confirm_after=confirm
+    )
     if index:
         checker.fetched = queue.SimpleQueue()
-    tally = _Tally(len(links), len(tasks))
+    tally = _Tally(len(links), len(tasks), confirm_after)
     try:
         _check_all(store, tasks, checker, connections, delay, tally, progress)
     finally:
@@ -252,9 +266,10 @@ def _renderer_factory(
 
 
 class _Tally:
-    def __init__(self, links: int, pages: int) -> None:
-        self.links, self.pages = links, pages
-        self.done = self.confirmations = self.changed = self.stored = self.indexed = 0
+    def __init__(self, links: int, pages: int, confirm_after: float) -> None:
+        self.links, self.pages, self.confirm_after = links, pages, confirm_after
+        self.done = self.confirmations = self.changed = self.stored = self.indexed = self.pending = 0
+        self.pending_from: datetime | None = None
         self.deferred: dict[str, int] = {}
         self.verdicts: Counter[str] = Counter()
         self.reasons: Counter[str] = Counter()
@@ -270,6 +285,11 @@ class _Tally:
                 self.verdicts[last.state.verdict or ""] += 1
                 if last.state.verdict in ("lost", "unknown", "changed"):
                     self.reasons[f"{last.state.verdict}/{last.state.reason}"] += 1
+                if last.state.pending:  # a loss seen once, for a later run to confirm or clear
+                    self.pending += 1
+                    due = last.state.next_check_at
+                    if due is not None and (self.pending_from is None or due < self.pending_from):
+                        self.pending_from = due
             self.changed += any(bool(s.changes) for _, s in result.steps)
             if obs.error:
                 self.errors[obs.error] += 1
@@ -281,6 +301,10 @@ class _Tally:
             "pages": self.pages,
             "fetches": checker.fetches + checker.robots.fetches,
             "confirmations": self.confirmations,
+            # Losses seen once and not confirmed yet, and the earliest moment a run re-checks one.
+            "pending": self.pending,
+            "pending_from": self.pending_from,
+            "confirm_after": self.confirm_after,
             "checks_stored": self.stored,
             "pages_indexed": self.indexed,
             "verdicts": dict(sorted(self.verdicts.items())),

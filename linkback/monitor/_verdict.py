@@ -41,10 +41,18 @@ needs no second look to stay lost. ``noindex``, ``canonicalized`` and ``nofollow
 a page that still carries the link — an edit of the page, not an answer that may pass — and hold
 at once.
 
+When the next observation comes is the caller's choice, given to :func:`step` as
+``confirm_after``. None (or zero) means a confirming fetch follows in the same run, seconds later:
+that catches a blip, but a site down for an hour answers 404 twice and is called lost. A duration
+(the monitor's default is an hour) makes the observation that sees a loss first due again that
+long after it, so a later run confirms or clears it: an outage or a deploy shorter than that is no
+loss. The failures rule is the same either way.
+
 ``changed`` is the verdict of the one check that saw the change: a later check that finds the
-link as it was then is ``live`` again. The interval to the next check is 1 day after a check
-that changed anything, left a loss pending or failed, and doubles (to 30 days) while the
-link holds.
+link as it was then is ``live`` again. The next check is due ``confirm_after`` after the
+observation that saw a loss first (when given), else after an interval: 1 day after a check that
+changed anything, left a loss pending or failed, doubling (to 30 days) while the link holds.
+:func:`next_check` is that rule.
 """
 
 from __future__ import annotations
@@ -63,6 +71,10 @@ CHANGED_FIELDS = ("anchor", "rel", "section")
 FAILURES_TO_LOSE = 3
 MIN_INTERVAL_DAYS = 1.0
 MAX_INTERVAL_DAYS = 30.0
+#: Seconds after a loss seen once that the link is checked again, by a later run (0: in the same run).
+DEFAULT_CONFIRM_AFTER = 3600.0
+#: The longest ``confirm_after``: a loss waits no longer than the longest interval between checks.
+MAX_CONFIRM_AFTER = MAX_INTERVAL_DAYS * 86400
 
 #: Errors that say something final without a page (the rest are failures that may pass).
 _ERROR_VERDICTS = {
@@ -251,12 +263,44 @@ def next_interval(state: LinkState, news: bool) -> float:
     return min(MAX_INTERVAL_DAYS, max(MIN_INTERVAL_DAYS, state.interval_days) * 2)
 
 
-def step(state: LinkState, obs: Observation) -> Step:
-    """The link's state after one more observation of its page (see the module docstring)."""
+def confirm_delay(confirm_after: float) -> timedelta | None:
+    """``confirm_after`` seconds as the verdict takes them (None: confirmed in the same run); a
+    ValueError that says what is allowed when it is not a number of seconds from 0 to 30 days."""
+    if (
+        isinstance(confirm_after, bool)
+        or not isinstance(confirm_after, (int, float))
+        or not 0 <= confirm_after <= MAX_CONFIRM_AFTER  # NaN fails this too
+    ):
+        most = f"{MAX_CONFIRM_AFTER:.0f} (30 days)"
+        raise ValueError(f"confirm_after must be a number of seconds from 0 to {most}, not {confirm_after!r}")
+    return timedelta(seconds=confirm_after) if confirm_after else None
+
+
+def next_check(
+    checked_at: datetime, interval_days: float, confirm_after: timedelta | None, seen_once: bool
+) -> datetime:
+    """When a link checked at ``checked_at`` is due again: ``confirm_after`` later when that check
+    saw a loss first (``seen_once``) and the loss is to be confirmed by a later run, else
+    ``interval_days`` later. A loss still pending after a check that settled nothing (a failure, a
+    page not read) waits the interval: the outage it may be is not re-checked every hour.
+
+    >>> t = datetime(2026, 5, 1, 12, 0)
+    >>> next_check(t, 1.0, timedelta(hours=1), True), next_check(t, 1.0, None, True)
+    (datetime.datetime(2026, 5, 1, 13, 0), datetime.datetime(2026, 5, 2, 12, 0))
+    """
+    if seen_once and confirm_after:
+        return checked_at + confirm_after
+    return checked_at + timedelta(days=interval_days)
+
+
+def step(state: LinkState, obs: Observation, confirm_after: timedelta | None = None) -> Step:
+    """The link's state after one more observation of its page (see the module docstring).
+    ``confirm_after``: how long after this observation a loss it sees first is checked again
+    (None: the caller confirms it in the same run, and the state's due time is the interval's)."""
     kind, verdict, reason = _classify(obs)
     if reason == "removed" and state.found_in == "rendered" and not obs.rendered:
         kind = "inconclusive"  # last seen only rendered: a raw page cannot say it is gone
-    failures, pending = 0, ""
+    failures, pending, seen_once = 0, "", False
     link_changes: dict[str, list[Any]] = {}
     if kind == "inconclusive":
         failures, pending = state.failures, state.pending
@@ -269,6 +313,7 @@ def step(state: LinkState, obs: Observation) -> Step:
     elif kind == "loss" and not state.pending and state.verdict != "lost":
         pending = reason  # one answer: lost only if the next one agrees
         verdict, reason = _carried(state, "unconfirmed")
+        seen_once = True
     elif kind == "found":
         verdict, reason, link_changes = _judge_found(state, obs)
 
@@ -299,16 +344,17 @@ def step(state: LinkState, obs: Observation) -> Step:
     was_live = state.verdict in ("live", "changed") and state.live_since is not None
     new = replace(new, live_since=(state.live_since if was_live else obs.checked_at) if is_live else None)
     interval = next_interval(state, bool(changes) or bool(pending) or failures > 0)
-    new = replace(new, interval_days=interval, next_check_at=obs.checked_at + timedelta(days=interval))
+    due = next_check(obs.checked_at, interval, confirm_after, seen_once)
+    new = replace(new, interval_days=interval, next_check_at=due)
     return Step(new, changes)
 
 
-def decide(state: LinkState, observations: Iterable[Observation]) -> list[Step]:
+def decide(state: LinkState, observations: Iterable[Observation], confirm_after: timedelta | None = None) -> list[Step]:
     """:func:`step` over several observations in order; one :class:`Step` per observation (the
     last one's state is the link's)."""
     steps: list[Step] = []
     for obs in observations:
-        steps.append(step(state, obs))
+        steps.append(step(state, obs, confirm_after))
         state = steps[-1].state
     return steps
 

@@ -45,14 +45,20 @@ class BodyLimit:
     max_bytes: int
     answer: Callable[[int], tuple[bytes, str]]
     #: How long the whole body may take; None: 10 s and a second per 16 KiB of the limit (the
-    #: public endpoints' few kilobytes: ~10 s; an upload of 64 MB: about an hour).
+    #: public endpoints' few kilobytes: ~10 s; an upload of 64 MB: about an hour). A streamed
+    #: body must also keep that pace as it comes (see :meth:`LimitBodies._stream`).
     max_seconds: float | None = None
     #: Hand the body to the route as it arrives (counted, timed) rather than read whole first.
     stream: bool = False
 
     @property
     def seconds(self) -> float:
-        return self.max_seconds if self.max_seconds is not None else 10.0 + self.max_bytes / 16384
+        return self.max_seconds if self.max_seconds is not None else self.due(self.max_bytes)
+
+    @staticmethod
+    def due(received: int) -> float:
+        """Seconds a body of ``received`` bytes may take: 10 s, and a second per 16 KiB."""
+        return 10.0 + received / 16384
 
     def matches(self, path: str) -> bool:
         return path.startswith(self.path) if self.path.endswith("/") else path == self.path
@@ -100,17 +106,24 @@ class LimitBodies:
 
     async def _stream(self, limit: BodyLimit, scope: Scope, receive: Receive, send: Send) -> None:
         received = 0
-        deadline = anyio.current_time() + limit.seconds
-        started = answered = cut = False
+        begun = anyio.current_time()
+        deadline = begun + limit.seconds
+        started = answered = cut = gone = False
 
         async def counted() -> Message:
-            nonlocal received, answered, cut
+            nonlocal received, answered, cut, gone
             if cut:
                 return {"type": "http.disconnect"}
             message: Message | None = None
-            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+            # The whole body's deadline (4.5 h for a 257 MB upload) is no bound on a client that
+            # sends a byte a second: it would hold its connection for hours. So the body must
+            # also keep the pace that deadline assumes as it comes (10 s, then 16 KiB a second):
+            # what has arrived so far buys the time to wait for the next chunk.
+            paced = min(deadline, begun + BodyLimit.due(received))
+            with anyio.move_on_after(max(0.0, paced - anyio.current_time())):
                 message = await receive()
             if message is not None and message["type"] != "http.request":
+                gone = gone or message["type"] == "http.disconnect"
                 return message
             received += len(message.get("body", b"")) if message is not None else 0
             if message is not None and received <= limit.max_bytes:
@@ -132,7 +145,10 @@ class LimitBodies:
         try:
             await self.app(scope, counted, sent)
         except Exception:
-            if not cut:
+            # A client that left mid-body (or was cut here) makes the route raise (Starlette's
+            # ClientDisconnect): nobody is there to answer, and a traceback logged for each one
+            # would let any client fill the log. The route has cleaned up as it unwound.
+            if not (cut or gone):
                 raise
 
     def _limit_for(self, scope: Scope) -> BodyLimit | None:

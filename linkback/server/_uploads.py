@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -52,6 +53,13 @@ class Uploads:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="linkback-uploads-"))
         self._dir.mkdir(mode=0o700, exist_ok=True)
+        # One made before (or by someone else) is used only as a directory of its own, closed to
+        # other users: a symlink put there would send uploads, and the sweep, wherever it points.
+        st = os.lstat(self._dir)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            raise OSError(f"{self._dir} is not a directory of this user's: uploads are not kept there")
+        if stat.S_IMODE(st.st_mode) != 0o700:
+            os.chmod(self._dir, 0o700)
         return self._dir
 
     def save(self, source: BinaryIO) -> str:
@@ -104,7 +112,7 @@ class Uploads:
             for i, item in enumerate(items):
                 if isinstance(item, dict) and UPLOAD_KEY in item:
                     path = self.path(item[UPLOAD_KEY])
-                    if not path.is_file():
+                    if not _own_file(path):
                         raise UploadGone(
                             f"the uploaded file {item.get('name') or ''!r} is no longer on the server "
                             "(removed since it was uploaded): upload it again"
@@ -126,7 +134,18 @@ class UploadedFile(Mapping[str, Any]):
         if key == "name":
             return self.name
         if key == "data":
-            return self._path.read_bytes()
+            # Not through a link: what replaced the file the server wrote (a symlink to
+            # /etc/passwd, a FIFO) is no upload, and the job must not read it (or hang on it).
+            try:
+                fd = os.open(self._path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError as exc:
+                raise UploadGone(
+                    f"the uploaded file {self.name!r} is no longer on the server: {exc.strerror}"
+                ) from None
+            with os.fdopen(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    raise UploadGone(f"the uploaded file {self.name!r} is no longer on the server")
+                return f.read()
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
@@ -134,6 +153,14 @@ class UploadedFile(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return 2
+
+
+def _own_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file itself: ``is_file()`` follows a symlink put in its place."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def uploads_named(params: str | dict[str, Any] | None, payload: Iterable[str]) -> list[str]:

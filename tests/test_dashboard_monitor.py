@@ -315,7 +315,7 @@ def test_a_loss_seen_once_says_it_waits_and_when_it_is_checked_again(client: Tes
     cells = {int(r[1][0].split(":")[0]): r for r in table(client.get("/monitor").text, "ledger")}[deploy]
     due = row["next_check_at"].astimezone(UTC)
     said = " ".join(cells[2][0].split())
-    assert said == f"✓ Live page_gone: waiting for a second fetch, from {due:%Y-%m-%d %H:%M} UTC"
+    assert said == f"✓ Live seen once: the page is gone; a second fetch will tell, from {due:%Y-%m-%d %H:%M} UTC"
     assert due - row["checked_at"] == timedelta(hours=1)
     page = client.get(f"/monitor/{deploy}").text
     assert "a second fetch confirms or clears it" in page and "404" in page

@@ -382,7 +382,8 @@ def _ledger(
         row["badge"] = badge(row["verdict"], row["reason"])
         # A loss seen once is re-checked by a later run (an hour later by default): say when.
         due = when(row["next_check_at"]) if row["pending"] and not row["paused"] else ""
-        row["pending_note"] = f"{row['pending']}: waiting for a second fetch" + (f", from {due}" if due else "")
+        seen = REASON_WORDS.get(row["pending"], row["pending"]) if row["pending"] else ""
+        row["pending_note"] = f"seen once: {seen}; a second fetch will tell" + (f", from {due}" if due else "")
     here = "/monitor" + (f"?{view.query()}" if view.query() else "")
     return page(
         request,

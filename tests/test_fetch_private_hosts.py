@@ -143,10 +143,24 @@ def test_the_environment_variable_takes_commas_or_spaces(monkeypatch: pytest.Mon
 # --- check_url ------------------------------------------------------------------------------------
 
 
-def test_an_allowed_host_name_reaches_its_private_address_on_any_port() -> None:
-    for url in ("http://wiki.internal/", "https://WIKI.internal:9200/", "http://wiki.internal:22/x"):
+def test_an_allowed_host_name_reaches_its_private_address_on_the_usual_ports() -> None:
+    for url in ("http://wiki.internal/", "https://WIKI.internal/", "http://wiki.internal:8080/x"):
         assert fetched(url, "wiki.internal") == "10.0.0.5"
-    assert fetched("http://bücher.internal:81/", "BÜCHER.internal") == "10.0.0.7"  # IDNA, compared in ASCII
+    assert fetched("http://bücher.internal:8443/", "BÜCHER.internal") == "10.0.0.7"  # IDNA, compared in ASCII
+
+
+def test_an_odd_port_of_an_allowed_host_needs_an_entry_that_names_it() -> None:
+    # The wiki's web server, not its database or SSH: a stranger's URL (a Webmention source that
+    # redirects there) must not reach those because the operator allowed the wiki.
+    for url, port in (("http://wiki.internal:22/x", 22), ("http://wiki.internal:6379/", 6379)):
+        error = refused(url, "wiki.internal", "10.0.0.0/8")
+        assert error.reason == "port"
+        assert (
+            str(error) == f"{url}: port {port} is not allowed; to allow it: --allow-private-host wiki.internal:{port}"
+        )
+    assert fetched("http://wiki.internal:3000/", "wiki.internal", "wiki.internal:3000") == "10.0.0.5"
+    assert fetched("http://[fd00::1]:3000/", "fd00::/8", "[fd00::1]:3000") == "fd00::1"
+    assert "--allow-private-host [fd00::1]:3000" in str(refused("http://[fd00::1]:3000/", "fd00::/8"))
 
 
 def test_another_name_for_the_same_private_address_is_refused_and_told_the_fix() -> None:
@@ -159,15 +173,16 @@ def test_another_name_for_the_same_private_address_is_refused_and_told_the_fix()
     assert "--allow-private-host 10.0.0.6 " in str(refused("http://10.0.0.6/", "wiki.internal"))
 
 
-def test_a_network_opens_the_addresses_inside_it_on_any_port_and_no_others() -> None:
-    assert fetched("http://other.internal:9000/", "10.0.0.0/8") == "10.0.0.5"
-    assert fetched("http://10.200.0.1:5000/", "10.0.0.0/8") == "10.200.0.1"
-    assert fetched("http://[fd00::1]:5000/", "fd00::/8") == "fd00::1"
+def test_a_network_opens_the_addresses_inside_it_on_the_usual_ports_and_no_others() -> None:
+    assert fetched("http://other.internal:8080/", "10.0.0.0/8") == "10.0.0.5"
+    assert fetched("http://10.200.0.1/", "10.0.0.0/8") == "10.200.0.1"
+    assert fetched("http://[fd00::1]:8443/", "fd00::/8") == "fd00::1"
+    assert refused("http://10.200.0.1:5000/", "10.0.0.0/8").reason == "port"
     assert refused("http://home.lan/", "10.0.0.0/8").reason == "private"
     assert refused("http://127.0.0.1:8080/", "10.0.0.0/8").reason == "loopback"
     assert refused("http://[fe80::1]/", "fd00::/8").reason == "link-local"
     # An address entry is a one-address network: any name resolving to it goes.
-    assert fetched("http://other.internal:7000/", "10.0.0.5") == "10.0.0.5"
+    assert fetched("http://other.internal:8080/", "10.0.0.5") == "10.0.0.5"
     assert refused("http://next.internal/", "10.0.0.5").reason == "private"
 
 
@@ -175,7 +190,7 @@ def test_a_metadata_address_needs_an_entry_that_is_that_address() -> None:
     for url in ("http://169.254.169.254/latest/meta-data/", "http://meta.internal/"):
         error = refused(url, "169.254.0.0/16", "meta.internal")
         assert error.reason == "metadata" and "--allow-private-host" not in str(error)  # no advice to open it
-    assert fetched("http://169.254.10.20:8000/", "169.254.0.0/16") == "169.254.10.20"  # the link-local device
+    assert fetched("http://169.254.10.20:8080/", "169.254.0.0/16") == "169.254.10.20"  # the link-local device
     assert refused("http://[fd00:ec2::254]/", "fd00::/8").reason == "metadata"
     assert refused("http://100.100.100.200/", "100.64.0.0/10").reason == "metadata"  # Alibaba's, in the CGNAT range
     assert fetched("http://100.100.100.201/", "100.64.0.0/10") == "100.100.100.201"
@@ -198,7 +213,8 @@ def test_every_address_must_be_public_or_allowed() -> None:
     # opened goes past the port allow-list.
     assert refused("http://split.test:9000/", "192.168.0.0/16").reason == "port"
     assert refused("http://public.test:6379/", "10.0.0.0/8").reason == "port"
-    assert fetched("http://partly.test:9000/", "partly.test") == "93.184.215.14"  # the name itself is allowed
+    assert refused("http://partly.test:9000/", "partly.test").reason == "port"  # not a port it names
+    assert fetched("http://partly.test:9000/", "partly.test:9000") == "93.184.215.14"  # the name and port allowed
 
 
 def test_an_entry_with_a_port_allows_that_port_only() -> None:
@@ -248,11 +264,18 @@ def test_connect_refusal_judges_each_answer_again_without_the_port() -> None:
 
 def test_a_caller_may_ask_a_server_for_what_it_allows_and_no_more() -> None:
     server = policy("wiki.internal", "10.0.0.0/8", "home.lan:8080", "169.254.0.0/16")
-    for asked in ([], ["wiki.internal"], ["10.1.0.0/16", "10.0.0.5", "10.0.0.5:8080"], ["home.lan:8080"]):
+    for asked in (
+        [],
+        ["wiki.internal", "wiki.internal:8443"],
+        ["10.1.0.0/16", "10.0.0.5", "10.0.0.5:8080"],
+        ["home.lan:8080"],
+    ):
         refuse_widening(server, False, asked, "crawl")
     for asked, said in [
         (["other.internal"], "--allow-private-host other.internal"),
-        (["home.lan"], "--allow-private-host home.lan"),  # every port, where the server opened one
+        (["home.lan"], "--allow-private-host home.lan"),  # the usual ports, where the server opened one
+        (["wiki.internal:3000"], "--allow-private-host wiki.internal:3000"),  # an odd port is named, not implied
+        (["10.0.0.5:3000"], "--allow-private-host 10.0.0.5:3000"),  # a network opens the usual ports
         (["home.lan:9000"], "--allow-private-host home.lan:9000"),
         (["10.0.0.0/7"], "--allow-private-host 10.0.0.0/7"),  # wider than the server's network
         (["192.168.1.7"], "--allow-private-host 192.168.1.7"),

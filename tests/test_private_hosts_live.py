@@ -39,11 +39,11 @@ def test_a_crawl_fetches_the_allowed_host_and_refuses_another_name_for_its_addre
         web.html(INTRANET, "/a")
         web.html(OTHER, "/secret")
         summary = crawl_in_subprocess(
-            [web.url(INTRANET)], [INTRANET, OTHER], allow_private=False, allow_private_hosts=[INTRANET],
+            [web.url(INTRANET)], [INTRANET, OTHER], allow_private=False, allow_private_hosts=[f"{INTRANET}:{web.port}"],
             out=str(tmp_path / "warc"), db=str(tmp_path / "crawl.duckdb"), delay=0, depth=2, flush_seconds=0.2,
         )  # fmt: skip
     assert web.requests_to(OTHER) == []
-    assert {hit.path for hit in web.requests_to(INTRANET)} == {"/robots.txt", "/", "/a"}  # on the server's odd port
+    assert {hit.path for hit in web.requests_to(INTRANET)} == {"/robots.txt", "/", "/a"}  # on the odd port named
     assert summary["pages"] == 2 and summary["refused"] == {"loopback": 1}
     (refusal,) = summary["refused_hosts"]
     assert refusal["url"] == web.url(OTHER, "/secret") and refusal["reason"] == "loopback"
@@ -63,15 +63,24 @@ def test_monitor_run_checks_the_allowed_address_only(tmp_path: Path) -> None:
         web.pages["127.0.0.1", "/post"] = web.pages["127.0.0.2", "/post"] = page
         cli("monitor", "add", web.url("127.0.0.1", "/post"), TARGET, "--db", db)
         cli("monitor", "add", web.url("127.0.0.2", "/post"), TARGET, "--db", db)
-        ran = cli("monitor", "run", "--allow-private-host", "127.0.0.1", "--format", "json", "--db", db)
+        # The test server's odd port is named: an entry without one opens the usual ports only.
+        ran = cli("monitor", "run", "--allow-private-host", f"127.0.0.1:{web.port}", "--format", "json", "--db", db)
         summary = json.loads(ran.stdout)
         assert summary["verdicts"] == {"live": 1, "unknown": 1} and summary["errors"] == {"blocked": 1}
         (check,) = json.loads(cli("monitor", "show", "2", "--format", "json", "--db", db).stdout)
         fix = "127.0.0.2 is 127.0.0.2, a loopback address; to allow it: --allow-private-host 127.0.0.2"
+        # Without the port, the address is opened, its odd port not: the refusal says what to add.
+        port_only = cli("monitor", "run", "1", "--allow-private-host", "127.0.0.1", "--format", "json", "--db", db)
+        assert json.loads(port_only.stdout)["errors"] == {"blocked": 1}
+        latest = json.loads(cli("monitor", "show", "1", "--format", "json", "--db", db).stdout)[-1]  # oldest first
+        assert (
+            f"port {web.port} is not allowed; to allow it: --allow-private-host 127.0.0.1:{web.port}"
+            in latest["detail"]
+        )
         assert check["error"] == "blocked" and fix in check["detail"]
         # The environment variable opens it as the option does; a bad entry ends the command.
         again = cli("monitor", "run", "1", "--format", "json", "--db", db,
-                    env={"LINKBACK_ALLOW_PRIVATE_HOSTS": "10.0.0.0/8, 127.0.0.1"})  # fmt: skip
+                    env={"LINKBACK_ALLOW_PRIVATE_HOSTS": f"10.0.0.0/8, 127.0.0.1:{web.port}"})  # fmt: skip
         assert json.loads(again.stdout)["verdicts"] == {"live": 1}
         bad = cli("monitor", "run", "--allow-private-host", "http://127.0.0.1/", "--db", db, code=2)
         assert "cannot allow private host 'http://127.0.0.1/': give the host alone" in " ".join(bad.stderr.split())
@@ -90,7 +99,8 @@ def test_a_server_sends_for_its_private_host_and_refuses_a_caller_who_asks_for_m
     web.pages["/t"] = Page('<link rel="webmention" href="/wm">')
     web.pages["/wm"] = endpoint
     web.pages["/post"] = post_page(web.url("/t", "them.test"))
-    server = start_linkback(tmp_path, advertise=True, allow_private=False, allow_private_hosts=("me.test",))
+    me = f"me.test:{web.port}"  # the test server's odd port, named as an operator would
+    server = start_linkback(tmp_path, advertise=True, allow_private=False, allow_private_hosts=(me,))
     db = str(tmp_path / "linkback.duckdb")
     try:
         wider = cli("send", web.url("/post", "me.test"), "--allow-private-host", "them.test", "--db", db, code=2)
@@ -99,7 +109,7 @@ def test_a_server_sends_for_its_private_host_and_refuses_a_caller_who_asks_for_m
         assert "or send without --allow-private-host them.test" in said
         assert not any(hit.path == "/post" for hit in web.hits)  # refused before anything was fetched
         # Asking for what the server allows is no widening; the target on another name is refused.
-        sent = cli("send", web.url("/post", "me.test"), "--allow-private-host", "me.test", "--db", db,
+        sent = cli("send", web.url("/post", "me.test"), "--allow-private-host", me, "--db", db,
                    "--format", "json", code=1)  # fmt: skip
         (row,) = json.loads(sent.stdout)
         assert (row["status"], row["reason"]) == ("refused", "target address: loopback")

@@ -108,7 +108,8 @@ PrivateHostOption = Annotated[
         metavar="ENTRY",
         help=(
             "Allow this private host, address or network only (wiki.internal, 10.0.0.5:8080, 10.0.0.0/8), "
-            "on any port unless one is given; repeatable. Also LINKBACK_ALLOW_PRIVATE_HOSTS (comma-separated)."
+            "on ports 80, 443, 8080 and 8443 unless one is given (wiki.internal:3000); repeatable. "
+            "Also LINKBACK_ALLOW_PRIVATE_HOSTS (comma-separated)."
         ),
         show_default=False,
     ),

@@ -170,9 +170,9 @@ class PrivateHost:
     """One private host, address or network the guard lets a fetch reach (``--allow-private-host``).
 
     Either ``host``, compared with a URL's host as ada writes it (a name in lower-case ASCII, an
-    IP address without brackets), on ``port`` only when one is given; or ``network``, which every
-    address a URL's host resolves to may be in, on any port. ``str()`` writes the entry the way
-    :func:`parse_private_host` reads it.
+    IP address without brackets), on the usual ports (:data:`DEFAULT_PORTS`) or on ``port`` only
+    when one is given; or ``network``, which every address a URL's host resolves to may be in, on
+    the usual ports. ``str()`` writes the entry the way :func:`parse_private_host` reads it.
     """
 
     host: str = ""
@@ -204,9 +204,9 @@ def parse_private_host(text: str) -> PrivateHost:
     """One ``--allow-private-host`` entry, its host read as a URL's is (ada: an IDNA name in its
     ASCII form, lower case, ``0x7f.1`` as ``127.0.0.1``).
 
-    ``wiki.internal``, ``10.0.0.5``, ``fd00::1`` or ``[fd00::1]`` allow that host on any port;
-    ``wiki.internal:8080``, ``10.0.0.5:8080`` or ``[fd00::1]:8080`` on that port only;
-    ``10.0.0.0/8`` or ``fd00::/8`` every address in the network, on any port. A name, and an
+    ``wiki.internal``, ``10.0.0.5``, ``fd00::1`` or ``[fd00::1]`` allow that host on the usual
+    ports; ``wiki.internal:3000``, ``10.0.0.5:3000`` or ``[fd00::1]:3000`` on that port only;
+    ``10.0.0.0/8`` or ``fd00::/8`` every address in the network, on the usual ports. A name, and an
     address with a port, are compared with the URL's host; an address without a port, and a
     network, with every address the URL's host resolves to. Raises
     :class:`~linkback.errors.URLError` naming the entry and what is wrong with it.
@@ -306,9 +306,10 @@ class GuardPolicy:
 
     ``allow_private`` switches the address and port checks off (tests, and an operator who
     verifies mentions between machines on one private network). ``allow_private_hosts`` opens
-    them for those hosts only (:class:`PrivateHost`): any port, and the private addresses an
-    entry names or holds, but never the unspecified address, nor a metadata address unless an
-    entry is that very address. ``ports`` is the port allow-list, None for any port.
+    them for those hosts only (:class:`PrivateHost`): the private addresses an entry names or
+    holds, on the usual ports or the one port the entry names, but never the unspecified address,
+    nor a metadata address unless an entry is that very address. ``ports`` is the port
+    allow-list, None for any port.
     ``refuse_address`` is the address table, replaceable so a test can declare its loopback
     server "public" for one name and prove every other private address is still refused.
     """
@@ -368,13 +369,15 @@ def _within(policy: GuardPolicy, entry: PrivateHost) -> bool:
 
 
 def _covers(own: PrivateHost, entry: PrivateHost) -> bool:
-    """Whether every URL and address ``entry`` matches, ``own`` matches too."""
+    """Whether every URL and address ``entry`` matches, on every port it opens, ``own`` matches too."""
+    # An entry without a port opens the usual ones; one with a port, that port.
+    usual = own.port is None and (entry.port is None or entry.port in DEFAULT_PORTS)
     if own.network is None:
-        return entry.network is None and own.host == entry.host and own.port in (None, entry.port)
+        return entry.network is None and own.host == entry.host and (own.port == entry.port or usual)
     if entry.network is not None:
         return entry.network.network_address in own.network and entry.network.broadcast_address in own.network
     ip = entry.address
-    return ip is not None and ip in own.network
+    return ip is not None and ip in own.network and usual
 
 
 @dataclass(frozen=True)
@@ -412,9 +415,10 @@ def check_url(url: str, policy: GuardPolicy, resolver: Resolver) -> tuple[Checke
     ``reason="dns"`` when the host does not resolve; :class:`BlockedAddress` with
     ``reason="port"`` for a port outside the allow-list, or the :func:`address_refusal` reason
     when **any** resolved address is refused. With ``policy.allow_private`` only the URL checks
-    apply. An address ``policy.allow_private_hosts`` opens for this host is not refused, and
-    when it opens every address of the host, any port goes (with entries, the port is checked
-    after the addresses, which decide it). The returned address is the first one the resolver
+    apply. An address ``policy.allow_private_hosts`` opens for this host is not refused; a port
+    outside the allow-list goes only when every address of the host is opened by an entry that
+    names that port (with entries, the port is checked after the addresses, which decide it).
+    The returned address is the first one the resolver
     gave; ``CheckedURL.addresses`` holds them all (all checked) for a caller that falls back when
     a connection fails.
     """
@@ -437,17 +441,20 @@ def check_url(url: str, policy: GuardPolicy, resolver: Resolver) -> tuple[Checke
         host = literal
 
     if guarded:
-        opened = True
+        port_named = True
         for address in addresses:
             ip = ipaddress.ip_address(address)
             reason = policy.refuse_address(ip)
-            allowed = _opens(policy, host, port, ip, reason)
-            if reason is not None and not allowed:
+            entry = _opening(policy, host, port, ip, reason)
+            if reason is not None and entry is None:
                 raise BlockedAddress(_refusal_message(literal, host, ip, reason), url=url, reason=reason)
-            opened = opened and allowed
-        # Internal services run on odd ports; a public address a host also has does not.
-        if port_refused and not opened:
-            raise BlockedAddress(f"port {port} is not allowed", url=url, reason="port")
+            port_named = port_named and entry is not None and entry.port == port
+        # An odd port only where the operator named it: an entry for a host opens its web server,
+        # not its database or SSH, which a stranger's URL (a Webmention source redirecting there)
+        # could otherwise reach; a public address the host also has opens no odd port either.
+        if port_refused and not port_named:
+            hint = "" if entry is None else f"; to allow it: --allow-private-host {_with_port(host, port)}"
+            raise BlockedAddress(f"port {port} is not allowed{hint}", url=url, reason="port")
 
     href = parsed.href
     if parsed.hash:
@@ -481,9 +488,15 @@ def connect_refusal(policy: GuardPolicy, host: str, ip: IPAddress) -> str | None
 def _opens(policy: GuardPolicy, host: str, port: int | None, ip: IPAddress, reason: str | None) -> bool:
     """Whether an entry of ``policy.allow_private_hosts`` lets a fetch of ``host`` on ``port``
     (None: any) connect to ``ip``, which the address table refuses for ``reason`` (or not)."""
+    return _opening(policy, host, port, ip, reason) is not None
+
+
+def _opening(policy: GuardPolicy, host: str, port: int | None, ip: IPAddress, reason: str | None) -> PrivateHost | None:
+    """The entry that lets a fetch of ``host`` on ``port`` (None: any) connect to ``ip``, one that
+    names the port first; None when none does."""
     if reason == "unspecified":
-        return False  # 0.0.0.0 reaches the machine itself, whatever the entry meant
-    for entry in policy.allow_private_hosts:
+        return None  # 0.0.0.0 reaches the machine itself, whatever the entry meant
+    for entry in sorted(policy.allow_private_hosts, key=lambda e: e.port != port):
         if entry.network is not None:
             matches = ip in entry.network
         else:
@@ -491,8 +504,12 @@ def _opens(policy: GuardPolicy, host: str, port: int | None, ip: IPAddress, reas
         # An entry for a link-local network or an internal name must not open the cloud's
         # credentials by accident: a metadata address needs an entry that is that address.
         if matches and (reason != "metadata" or entry.address == ip):
-            return True
-    return False
+            return entry
+    return None
+
+
+def _with_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _refusal_message(literal: str, host: str, ip: IPAddress, reason: str) -> str:

@@ -20,7 +20,10 @@ the size of those few edges. A line that does not parse (too few or many columns
 number belongs) is skipped and counted, with its file and line number (DuckDB's rejects tables).
 
 One import is one transaction (a file that cannot be read to its end — a truncated gzip — is an
-error, and nothing is written). It replaces, within its release and level, only what it brings:
+error, and nothing is written). DuckDB's gzip reader does not check a member's CRC-32, so damage
+that still inflates (a flipped bit in a stored block, a bad sector's worth of wrong bytes) would
+be imported as numbers; each file is therefore also inflated by zlib in a thread beside the import,
+which checks every member's CRC, and a file that fails it fails the import (:class:`_GzipCheck`). It replaces, within its release and level, only what it brings:
 the ranks when a ranks file is given (all of them; without one the stored ranks stay), and the
 referring hosts/domains of the domains it was run for (those of other domains stay). Importing the
 same files again gives the same rows. Each release is kept apart: importing another one adds to the
@@ -36,6 +39,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import threading
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -199,9 +203,78 @@ def cc_graph_import(
     targets = user_domains(store, domains)
     if not targets:
         raise LinkbackError("no domains to keep the links to: add a site ('linkback site add') or give --for DOMAIN")
-    job_ = _Import(release, level, vertices, edges, ranks, vertex_cols, rank_cols, targets, progress)
-    with ingest_settings(store, 1):
-        return store.write(job_.run)
+    check = _GzipCheck([*vertices, *edges, *ranks])
+    job_ = _Import(release, level, vertices, edges, ranks, vertex_cols, rank_cols, targets, progress, check)
+    try:
+        with ingest_settings(store, 1):
+            return store.write(job_.run)
+    finally:
+        check.stop()
+
+
+#: Compressed bytes read, and decompressed bytes made, at a time by the CRC check.
+_CHECK_CHUNK = 64 * 1024
+
+
+class _GzipCheck:
+    """Every gzip member of ``files`` inflated by zlib, which checks its CRC-32 and length, in a
+    thread of its own while DuckDB imports the same files (zlib lets go of the GIL); what it found
+    wrong, if anything, is :meth:`damage` once the import is done."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        self._files = list(files)
+        self._damage: SourceError | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cc-gzip-check", daemon=True)
+        self._thread.start()
+
+    def damage(self) -> SourceError | None:
+        """Wait for the check to end; the first damage it found, or None."""
+        self._thread.join()
+        return self._damage
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        for path in self._files:
+            if self._stopping.is_set():
+                return
+            try:
+                self._check(path)
+            except (OSError, EOFError, zlib.error) as exc:
+                self._damage = SourceError(f"not a readable gzip file ({exc}); nothing was imported", path=path)
+            if self._damage is not None:
+                return
+
+    def _check(self, path: str) -> None:
+        with open(path, "rb") as fh:
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            offset = 0  # of the compressed bytes fed so far
+            while not self._stopping.is_set():
+                data = fh.read(_CHECK_CHUNK)
+                if not data:
+                    break
+                while data:
+                    try:
+                        inflate.decompress(data, _CHECK_CHUNK)  # the output is not kept: bounded
+                    except zlib.error as exc:
+                        what = "fails its CRC-32 check" if "incorrect data check" in str(exc) else f"is damaged ({exc})"
+                        self._damage = SourceError(
+                            f"the gzip data {what} in the {_CHECK_CHUNK:,} bytes from byte {offset:,}; "
+                            "DuckDB's reader does not check it, so nothing was imported",
+                            path=path,
+                        )
+                        return
+                    if inflate.eof:  # a member ends: the next starts with what it did not use
+                        offset += len(data) - len(inflate.unused_data)
+                        data = inflate.unused_data.lstrip(b"\0")  # zero padding between members
+                        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    else:
+                        offset += len(data) - len(inflate.unconsumed_tail)
+                        data = inflate.unconsumed_tail
+            # A file cut short inside a member is no concern here: DuckDB says so itself.
 
 
 class _Import:
@@ -216,8 +289,10 @@ class _Import:
         rank_cols: int,
         targets: list[str],
         progress: ProgressFn | None,
+        check: _GzipCheck | None = None,
     ) -> None:
         self.release, self.level, self.targets, self.progress = release, level, targets, progress
+        self.check = check
         self.files = {"vertices": vertices, "edges": edges, "ranks": ranks}
         self.vertex_columns = {"id": "BIGINT", "rname": "VARCHAR"} | ({"n_hosts": "BIGINT"} if vertex_cols == 3 else {})
         self.rank_columns = {"hc_pos": "BIGINT", "hc_val": "DOUBLE", "pr_pos": "BIGINT", "pr_val": "DOUBLE"}
@@ -256,6 +331,9 @@ class _Import:
         kept = self._edges(store) if n_targets else 0
         self._step("sources", 3)
         refs, unknown = self._refdomains(store) if kept else (0, 0)
+        damage = self.check.damage() if self.check is not None else None
+        if damage is not None:
+            raise damage  # inside the write: the transaction is rolled back
         self._step("done", 4)
         for table in ("cc_user", "cc_target_ids", "cc_kept", "cc_sources"):
             con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -50,6 +50,7 @@ import duckdb
 import pyarrow as pa
 
 from linkback import schema
+from linkback._gzip import GzipCheckFailed, GzipCutShort, GzipReader
 from linkback.errors import LinkbackError, SourceError
 from linkback.faces import ProgressFn, job
 from linkback.store import Store
@@ -212,14 +213,14 @@ def cc_graph_import(
         check.stop()
 
 
-#: Compressed bytes read, and decompressed bytes made, at a time by the CRC check.
+#: Decompressed bytes the CRC check asks for at a time.
 _CHECK_CHUNK = 64 * 1024
 
 
 class _GzipCheck:
-    """Every gzip member of ``files`` inflated by zlib, which checks its CRC-32 and length, in a
-    thread of its own while DuckDB imports the same files (zlib lets go of the GIL); what it found
-    wrong, if anything, is :meth:`damage` once the import is done."""
+    """Every gzip member of ``files`` inflated by zlib (:class:`~linkback._gzip.GzipReader`), which
+    checks its CRC-32 and length, in a thread of its own while DuckDB imports the same files (zlib
+    lets go of the GIL); what it found wrong, if anything, is :meth:`damage` once the import is done."""
 
     def __init__(self, files: Sequence[str]) -> None:
         self._files = list(files)
@@ -241,40 +242,26 @@ class _GzipCheck:
         for path in self._files:
             if self._stopping.is_set():
                 return
-            try:
-                self._check(path)
-            except (OSError, EOFError, zlib.error) as exc:
-                self._damage = SourceError(f"not a readable gzip file ({exc}); nothing was imported", path=path)
+            self._damage = self._check(path)
             if self._damage is not None:
                 return
 
-    def _check(self, path: str) -> None:
-        with open(path, "rb") as fh:
-            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            offset = 0  # of the compressed bytes fed so far
-            while not self._stopping.is_set():
-                data = fh.read(_CHECK_CHUNK)
-                if not data:
-                    break
-                while data:
-                    try:
-                        inflate.decompress(data, _CHECK_CHUNK)  # the output is not kept: bounded
-                    except zlib.error as exc:
-                        what = "fails its CRC-32 check" if "incorrect data check" in str(exc) else f"is damaged ({exc})"
-                        self._damage = SourceError(
-                            f"the gzip data {what} in the {_CHECK_CHUNK:,} bytes from byte {offset:,}; "
-                            "DuckDB's reader does not check it, so nothing was imported",
-                            path=path,
-                        )
-                        return
-                    if inflate.eof:  # a member ends: the next starts with what it did not use
-                        offset += len(data) - len(inflate.unused_data)
-                        data = inflate.unused_data.lstrip(b"\0")  # zero padding between members
-                        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                    else:
-                        offset += len(data) - len(inflate.unconsumed_tail)
-                        data = inflate.unconsumed_tail
-            # A file cut short inside a member is no concern here: DuckDB says so itself.
+    def _check(self, path: str) -> SourceError | None:
+        try:
+            with GzipReader(path) as reader:  # the output is not kept: read in bounded steps
+                while not self._stopping.is_set() and reader.read(_CHECK_CHUNK):
+                    pass
+        except GzipCheckFailed as exc:
+            return SourceError(
+                f"the gzip data fails its CRC-32 check ({exc}); DuckDB's reader does not check it, "
+                "so nothing was imported",
+                path=path,
+            )
+        except GzipCutShort as exc:
+            return SourceError(f"truncated gzip ({exc}); nothing was imported", path=path)
+        except OSError as exc:  # GzipDamaged among them
+            return SourceError(f"not a readable gzip file ({exc}); nothing was imported", path=path)
+        return None
 
 
 class _Import:

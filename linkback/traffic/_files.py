@@ -7,7 +7,7 @@ as often as ``access.log-20240101`` (compressed or not). Lines come as Latin-1 t
 byte, so nothing in a line can fail to decode); a line longer than ``max_line_bytes`` is skipped
 as ``too_long`` and its bytes are dropped as they are read, so memory stays bounded whatever the
 file holds. A damaged gzip stream gives every line before the damage, then an error that says
-at which byte of the file the damage is (:class:`GzipDamaged`, :class:`GzipCutShort`).
+at which byte of the file the damage is (:class:`~linkback._gzip.GzipReader`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ import lzma
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import BinaryIO
+
+from linkback._gzip import GZIP_MAGIC as _GZIP
+from linkback._gzip import GzipCutShort, GzipDamaged, GzipReader
 
 __all__ = [
     "MAX_EXAMPLES_PER_KEY",
@@ -78,7 +81,6 @@ class LogStats:
         return self.lines == self.parsed + sum(self.skipped.values())
 
 
-_GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
 _ZSTD = b"\x28\xb5\x2f\xfd"
@@ -93,7 +95,7 @@ def open_file(path: str) -> BinaryIO:
     with open(path, "rb") as fh:
         head = fh.read(6)
     if head.startswith(_GZIP):
-        return io.BufferedReader(_GzipReader(path))  # type: ignore[return-value]
+        return io.BufferedReader(GzipReader(path))  # type: ignore[return-value]
     if head.startswith(_BZIP2):
         return bz2.open(path, "rb")  # type: ignore[return-value]
     if head.startswith(_XZ):
@@ -169,13 +171,6 @@ def iter_lines(fh: BinaryIO, cap: int = MAX_LINE_BYTES) -> Iterator[str | None]:
         yield from chunk
 
 
-#: zlib's words for a member whose trailer disagrees with its data, and what they mean here.
-_TRAILER_ERRORS = {
-    "incorrect data check": "its data does not match its CRC-32 (lines read from it may hold damaged bytes)",
-    "incorrect length check": "its data does not match its stored length",
-}
-
-
 def describe_damage(path: str, exc: BaseException) -> str:
     """What ``exc``, raised while the file at ``path`` was decompressed, means: for gzip, what the
     damage is and at which byte of the file; for bzip2 and xz, their decompressor's words."""
@@ -191,153 +186,3 @@ def describe_damage(path: str, exc: BaseException) -> str:
     if not head.startswith((_GZIP, _BZIP2, _XZ)):
         return str(exc)  # not compressed: the disk's error
     return f"{kind} file {'cut short' if isinstance(exc, EOFError) else 'damaged'}: {exc}"
-
-
-class GzipDamaged(OSError):
-    """Gzip data that cannot be decompressed or fails its check; the message says where."""
-
-
-class GzipCutShort(EOFError):
-    """A gzip file that ends inside a member; the message says where."""
-
-
-#: Compressed bytes read from the file at a time: their lines (~10 times as many bytes) stay in the
-#: CPU's cache while they are split (with 64 KiB pieces, splitting a 57 MB log took 45 % more CPU),
-#: and a piece with damage is fed again byte by byte.
-_GZIP_PIECE = 16 * 1024
-
-
-class _GzipReader(io.RawIOBase):
-    """The decompressed bytes of a gzip file: one member or several (zero bytes between them
-    skipped, as the gzip module does). At damage, every byte that came out before it is handed
-    over, then :class:`GzipDamaged` or :class:`GzipCutShort` raised with the byte offset: the gzip
-    module drops what the piece holding the damage gave (up to 8 KiB of compressed lines, 128 KiB
-    from Python 3.12) and cannot say where the damage is."""
-
-    def __init__(self, path: str) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115 (closed by close())
-        self._rewind()
-
-    def _rewind(self) -> None:
-        self._file.seek(0)
-        self._in = b""  # compressed bytes read but not yet decompressed
-        self._in_at = 0  # the file offset of _in[0]
-        self._inflate: Any = None  # None between members
-        self._member = 0  # the file offset where the member being read starts
-        self._held = b""  # what came out before the damage, not yet handed over
-        self._error: BaseException | None = None
-        self._out = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-    def readinto(self, b: Any) -> int:
-        if not len(b):
-            return 0  # zlib reads a max_length of 0 as no limit
-        data = self._decompress(len(b))
-        b[: len(data)] = data
-        self._out += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._out
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_CUR:
-            offset += self._out
-        elif whence == io.SEEK_END:
-            while piece := self._decompress(CHUNK_BYTES):
-                self._out += len(piece)
-            offset += self._out
-        if offset < self._out:
-            self._rewind()
-        while self._out < offset and (piece := self._decompress(min(offset - self._out, CHUNK_BYTES))):
-            self._out += len(piece)
-        return self._out
-
-    def _decompress(self, size: int) -> bytes:
-        """Up to ``size`` bytes; ``b""`` at the end of the file."""
-        while True:
-            if self._held:
-                out, self._held = self._held[:size], self._held[size:]
-                return out
-            if self._error is not None:
-                raise self._error
-            if not self._in or (self._inflate is None and len(self._in) < 2):
-                more = self._file.read(_GZIP_PIECE)
-                if more:
-                    self._in += more
-                    continue
-                if self._inflate is not None:
-                    # What zlib still holds (a call stopped at size) comes out before the end is told.
-                    self._held = self._inflate.decompress(b"", size)
-                    if not self._held:
-                        self._error = GzipCutShort(
-                            f"gzip file cut short at byte {self._in_at:,}: it ends inside the member that starts "
-                            f"at byte {self._member:,} (a copy or download that did not finish?)"
-                        )
-                    continue
-                if not self._in:
-                    return b""
-            if self._inflate is None and not self._start_member():
-                continue
-            before = self._inflate.copy()
-            data = self._in
-            try:
-                out = self._inflate.decompress(data, size)
-            except zlib.error as exc:
-                self._held, at = _up_to_damage(before, data)
-                self._error = self._damage(self._in_at + at, str(exc).rpartition(": ")[2])
-                continue
-            rest = self._inflate.unused_data if self._inflate.eof else self._inflate.unconsumed_tail
-            if self._inflate.eof:
-                self._inflate = None
-            self._in_at += len(data) - len(rest)
-            self._in = rest
-            if out:
-                return out
-
-    def _start_member(self) -> bool:
-        """Begin the member at ``_in``; False with zero padding skipped (look again) or the error set."""
-        if self._in_at:
-            rest = self._in.lstrip(b"\x00")
-            self._in_at, self._in = self._in_at + len(self._in) - len(rest), rest
-            if not rest:
-                return False
-        if not self._in.startswith(_GZIP):
-            self._error = GzipDamaged(
-                f"gzip file damaged: the bytes from byte {self._in_at:,} on are not gzip data (a whole member ends there)"
-            )
-            return False
-        self._inflate, self._member = zlib.decompressobj(16 + zlib.MAX_WBITS), self._in_at
-        return True
-
-    def _damage(self, at: int, what: str) -> GzipDamaged:
-        if what in _TRAILER_ERRORS:
-            return GzipDamaged(
-                f"gzip file damaged: the member that starts at byte {self._member:,} fails its check at byte "
-                f"{at:,}: {_TRAILER_ERRORS[what]}"
-            )
-        return GzipDamaged(
-            f"gzip file damaged at byte {at:,} (in the member that starts at byte {self._member:,}): {what}"
-        )
-
-
-def _up_to_damage(inflate: Any, data: bytes) -> tuple[bytes, int]:
-    """What ``inflate`` (its state before ``data``) gives before it fails on ``data``, and the index
-    of the byte it fails at: zlib fails at the byte that completes what it cannot decode, however
-    the input is split, and gives every byte before it."""
-    out = []
-    for i in range(len(data)):
-        try:
-            out.append(inflate.decompress(data[i : i + 1]))
-        except zlib.error:
-            return b"".join(out), i
-    return b"".join(out), len(data) - 1

@@ -50,6 +50,27 @@ def wal_settled(wal: Path, since: int, seconds: float = 30) -> None:
     raise AssertionError(f"no write reached {wal} in {seconds} s")
 
 
+def killed_monitor_run(
+    db: Path, args: list[str], ready: threading.Event, late: str, never: threading.Event, wal: Path, before: list[int]
+) -> None:
+    """``linkback monitor run ARGS`` in a process of its own, SIGKILLed once ``ready`` is set and
+    the log has settled past its size when the run began (``before[0]``); ``never`` then set."""
+    run = [sys.executable, "-m", "linkback", "monitor", "run", "--allow-private", "--render", "never",
+           *args, "--format", "json", "--db", str(db)]  # fmt: skip
+    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert ready.wait(30), late
+        wal_settled(wal, since=before[0])
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        never.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+
+
 def test_a_check_cut_short_by_sigkill_is_due_at_the_next_run(web: HostWeb, tmp_path: Path) -> None:
     db = tmp_path / "monitor.duckdb"
     source = web.url("127.0.0.1", "/post")
@@ -68,20 +89,7 @@ def test_a_check_cut_short_by_sigkill_is_due_at_the_next_run(web: HostWeb, tmp_p
         return WITHOUT_THE_LINK
 
     web.pages["127.0.0.1", "/post"] = page
-    run = [sys.executable, "-m", "linkback", "monitor", "run", "--allow-private", "--render", "never",
-           "--confirm-after", "0", "--format", "json", "--db", str(db)]  # fmt: skip
-    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert confirming.wait(30), "no confirming fetch in 30 s"
-        wal_settled(wal, since=wal_before[0])
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        never.set()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == -signal.SIGKILL
+    killed_monitor_run(db, ["--confirm-after", "0"], confirming, "no confirming fetch in 30 s", never, wal, wal_before)
 
     with Store(db) as store:
         (row,) = ledger(store)
@@ -120,20 +128,7 @@ def test_a_loss_left_for_a_later_run_survives_sigkill_and_is_not_due_before_its_
 
     web.pages["127.0.0.1", "/post"] = post
     web.pages["127.0.0.1", "/slow"] = slow
-    run = [sys.executable, "-m", "linkback", "monitor", "run", "--allow-private", "--render", "never",
-           "--format", "json", "--db", str(db)]  # fmt: skip
-    proc = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert hanging.wait(30), "the second page was not asked for in 30 s"
-        wal_settled(wal, since=wal_before[0])
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        never.set()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == -signal.SIGKILL
+    killed_monitor_run(db, [], hanging, "the second page was not asked for in 30 s", never, wal, wal_before)
     assert len([h for h in web.log if h.path == "/post"]) == 1  # no confirming fetch in that run
 
     with Store(db) as store:

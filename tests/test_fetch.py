@@ -286,9 +286,13 @@ def test_address_allowed(address: str) -> None:
 
 
 def test_allow_private_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for value, expected in [("1", True), ("TRUE", True), ("yes", True), ("0", False), ("", False), ("no", False)]:
+    from linkback.cli._output import allow_private_env  # noqa: PLC0415 - what send, serve and alerts read
+
+    values = [("1", True), ("TRUE", True), ("yes", True), (" On ", True), ("0", False), ("", False), ("no", False)]
+    for value, expected in values:
         monkeypatch.setenv("LINKBACK_ALLOW_PRIVATE", value)
         assert allow_private_from_env() is expected
+        assert allow_private_env() is expected  # one reading for every command, the crawler's included
         with Fetcher(resolver=stub()) as f:
             assert f.policy.allow_private is expected
     monkeypatch.delenv("LINKBACK_ALLOW_PRIVATE")

@@ -3,7 +3,6 @@ them, and the site's Atom feed. Each command calls one function of :mod:`linkbac
 a server owns the database the same call runs in the server (:mod:`linkback.faces`)."""
 
 import json
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -14,7 +13,15 @@ from rich.console import Console
 
 from linkback import alerts as al
 from linkback.cli._app import app
-from linkback.cli._output import PrivateHostOption, Report, fail, private_host_entries, report_command, writable_store
+from linkback.cli._output import (
+    PrivateHostOption,
+    Report,
+    allow_private_env,
+    fail,
+    private_host_entries,
+    report_command,
+    writable_store,
+)
 from linkback.store import Store
 from linkback.urls import public_url
 
@@ -57,10 +64,6 @@ RULE_TABLE = [
     "pending",
 ]
 ALERT_TABLE = ["alert_id", "event", "title", "created_at", "delivered_at"]
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @alerts_app.command("rules")
@@ -173,7 +176,7 @@ def run_cmd(
     with writable_store(db, create=False) as store:
         result = al.alerts_run(
             store,
-            allow_private=allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE")),
+            allow_private=allow_private or allow_private_env(),
             allow_private_hosts=private_host_entries(allow_private_hosts),
         )
     if output == "json":

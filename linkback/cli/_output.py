@@ -123,6 +123,14 @@ def private_host_entries(given: Sequence[str] | None) -> list[str]:
     return [*(given or []), *allow_private_hosts_from_env()]
 
 
+def allow_private_env() -> bool:
+    """Whether ``LINKBACK_ALLOW_PRIVATE`` switches the SSRF guard off, read as every command and
+    the crawler read it (:func:`linkback.fetch.allow_private_from_env`)."""
+    from linkback.fetch import allow_private_from_env  # noqa: PLC0415 - httpx: only for a command that fetches
+
+    return allow_private_from_env()
+
+
 def fail(message: str) -> NoReturn:
     """One red line on stderr, then exit code 2."""
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {escape(message)}")

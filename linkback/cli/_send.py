@@ -1,6 +1,5 @@
 """``linkback send`` and ``linkback sent``: notify the pages your posts link to, and the history."""
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from linkback.cli._output import (
     PrivateHostOption,
     Report,
     WideOption,
+    allow_private_env,
     fail,
     private_host_entries,
     render,
@@ -32,10 +32,6 @@ WriteDb = Annotated[
 SEND_COLUMNS = list(jobs.SEND_COLUMNS)
 SEND_TABLE = ["source", "target", "protocol", "status", "reason"]
 _COLOURS = {"error": "red", "warning": "yellow", "info": "default"}
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @app.command("send")
@@ -81,7 +77,7 @@ def send_cmd(
     """
     if not urls and not feed and not sitemap:
         fail("give post URLs, --feed or --sitemap")
-    allow = allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE"))
+    allow = allow_private or allow_private_env()
     with writable_store(db) as store:
         result = jobs.send(
             store,

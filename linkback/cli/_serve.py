@@ -19,6 +19,7 @@ from linkback.cli._output import (
     PrivateHostOption,
     Report,
     WideOption,
+    allow_private_env,
     fail,
     private_host_entries,
     render,
@@ -38,10 +39,6 @@ WriteDb = Annotated[
 
 #: The admin token's SHA-256 in ``meta`` (the token itself is never stored).
 TOKEN_HASH_KEY = "admin_token_sha256"
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -90,7 +87,7 @@ def serve_cmd(
     path = db or default_db_path()
     if server_for(path) is not None:
         fail(f"a linkback server already owns {path}")
-    allow_private = allow_private or _truthy(os.environ.get("LINKBACK_ALLOW_PRIVATE"))
+    allow_private = allow_private or allow_private_env()
     try:
         opened = sorted(map(str, private_hosts(private_host_entries(allow_private_hosts))))
     except LinkbackError as exc:

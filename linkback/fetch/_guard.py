@@ -321,8 +321,9 @@ class GuardPolicy:
 
 
 def allow_private_from_env() -> bool:
-    """Whether ``LINKBACK_ALLOW_PRIVATE`` (``1``, ``true`` or ``yes``) switches the guard off."""
-    return os.environ.get("LINKBACK_ALLOW_PRIVATE", "").strip().lower() in {"1", "true", "yes"}
+    """Whether ``LINKBACK_ALLOW_PRIVATE`` (``1``, ``true``, ``yes`` or ``on``, any case) switches
+    the guard off: the one reading of it, for every command and the server."""
+    return os.environ.get("LINKBACK_ALLOW_PRIVATE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def allow_private_hosts_from_env() -> list[str]:

@@ -1,9 +1,10 @@
 """Hostile uploads to ``POST /api/v1/jobs/import`` and the dashboard's ``/do/import``: bodies over
-the limit, cut short or sent a byte a second; thousands of parts, huge part headers, hostile
-filenames, fields that are not what they claim; a JSON body naming an upload; an upload replaced
-by a symlink before its job ran. Each time: nothing is left in ``<db>.uploads``, no job reads
-outside it, and the server answers the next request. In-process with Starlette's TestClient; on a
-real socket (uvicorn on 127.0.0.1) where a slow or abandoned body matters.
+the limit, cut short (the HTTP body, or the multipart one before its closing boundary) or sent a
+byte a second; thousands of parts, huge part headers, hostile filenames, fields that are not what
+they claim; a JSON body naming an upload; an upload replaced by a symlink before its job ran. Each
+time: nothing is left in ``<db>.uploads``, no job reads outside it, and the server answers the next
+request. In-process with Starlette's TestClient; on a real socket (uvicorn on 127.0.0.1) where a
+slow or abandoned body matters.
 """
 
 from __future__ import annotations
@@ -219,6 +220,85 @@ def test_a_json_body_cannot_name_an_upload_or_a_path(client: TestClient, db: str
     assert _left(db) == [upload_id]  # the job neither read nor deleted the file it was not given
     claims = client.get("/api/v1/reports/claims", params={"target": SITE}, headers=AUTH).json()
     assert claims == []
+
+
+# --- a body cut short: no closing boundary ----------------------------------------------------------
+
+SECOND = b"https://b.example/one\nhttps://b.example/two\nhttps://b.example/three\n"
+#: Where a two-file body is cut: in the second file's data, just after the first file's data,
+#: just after the delimiter that ends the first part (the first file whole, as a parser sees it:
+#: it used to be imported alone), in the second part's headers.
+CUTS = {
+    "mid-data-of-2nd": lambda body: body.index(b"b.example/two"),
+    "after-1st-data": lambda body: body.index(LIST) + len(LIST),
+    "after-1st-delimiter": lambda body: body.index(LIST) + len(LIST) + len(b"\r\n--x\r\n"),
+    "in-2nd-headers": lambda body: body.index(b'filename="b.txt"'),
+}
+
+
+def _two_files(**fields: str) -> bytes:
+    """A whole multipart body: ``fields``, then files a.txt (:data:`LIST`) and b.txt (:data:`SECOND`)."""
+    text = b"".join(
+        b'--x\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (k.encode(), v.encode())
+        for k, v in fields.items()
+    )
+    files = b"".join(
+        b'--x\r\nContent-Disposition: form-data; name="files"; filename="%s"\r\n\r\n%s\r\n' % (name, data)
+        for name, data in ((b"a.txt", LIST), (b"b.txt", SECOND))
+    )
+    return text + files + b"--x--\r\n"
+
+
+def _claims(client: TestClient) -> list[Any]:
+    return client.get("/api/v1/reports/claims", params={"target": SITE}, headers=AUTH).json()
+
+
+@pytest.mark.parametrize("cut", list(CUTS))
+def test_an_api_upload_cut_short_is_refused_and_nothing_is_kept(client: TestClient, db: str, cut: str) -> None:
+    whole = _two_files(site=SITE)
+    answer = _post_raw(client, whole[: CUTS[cut](whole)])
+    assert answer.status_code == 400, answer.text
+    assert "cut short" in answer.json()["detail"] and "nothing was kept" in answer.json()["detail"]
+    assert _jobs(client) == [] and _left(db) == [] and _claims(client) == []
+
+
+@pytest.mark.parametrize("cut", list(CUTS))
+def test_a_dashboard_upload_cut_short_is_the_page_with_the_error(db: str, cut: str) -> None:
+    with TestClient(create_app(Settings(db=db, admin_token=DASH_TOKEN, poll_seconds=0.1))) as client:
+        whole = _two_files(csrf=sign_in(client), site=SITE)
+        answer = client.post(
+            "/do/import", content=whole[: CUTS[cut](whole)],
+            headers={"Content-Type": "multipart/form-data; boundary=x"}, follow_redirects=False,
+        )  # fmt: skip
+        assert answer.status_code == 400, answer.text[:500]
+        assert 'class="error" role="alert">the upload was cut short' in answer.text
+        auth = {"Authorization": f"Bearer {DASH_TOKEN}"}
+        assert client.get("/api/v1/jobs", headers=auth).json() == [] and _left(db) == []
+
+
+def test_a_disavow_file_cut_short_is_not_checked_in_part(db: str) -> None:
+    with TestClient(create_app(Settings(db=db, admin_token=DASH_TOKEN))) as client:
+        head = _raw(b'name="csrf"', sign_in(client).encode(), close=False) + b"\r\n"
+        head += _raw(b'name="text"', b"domain:pasted.example", close=False) + b"\r\n"
+        body = head + _raw(b'name="file"; filename="disavow.txt"', b"domain:a.example\ndomain:b.exa", close=False)
+        answer = client.post(
+            "/disavow/check", content=body, headers={"Content-Type": "multipart/form-data; boundary=x"}
+        )
+        assert answer.status_code == 400, answer.text[:500]
+        assert 'class="error" role="alert">the upload was cut short' in answer.text
+        assert "pasted text" not in answer.text  # the text field before the cut was not checked instead
+
+
+def test_an_empty_body_is_refused_and_bytes_after_the_closing_boundary_are_ignored(client: TestClient, db: str) -> None:
+    empty = _post_raw(client, b"")
+    assert empty.status_code == 400 and "empty" in empty.json()["detail"]
+    assert _jobs(client) == []
+    # RFC 2046 allows an epilogue after the closing boundary: the body was whole, it is imported.
+    epilogue = _post_raw(client, _two_files(site=SITE) + b"\r\nan epilogue, not a part\r\n--x\r\n")
+    assert epilogue.status_code == 202, epilogue.text
+    job = _ended(client, epilogue.json()["job_id"])
+    assert [(f["name"], f["status"]) for f in job["result"]["files"]] == [("a.txt", "imported"), ("b.txt", "imported")]
+    assert _left(db) == []
 
 
 # --- a queued job's upload: cancelled, deleted, replaced by a symlink ---------------------------------

@@ -14,6 +14,13 @@ The files outlive a restart, as the queued job does: it runs once the server is 
 queued job names (the job ran, was cancelled or interrupted, or the server died between the
 upload and the queueing) are deleted when the job lanes start. A queued job whose file is gone
 all the same fails, saying so, rather than hanging or importing nothing quietly.
+
+Every multipart form the server takes (these two, and the disavow check) is read by
+:func:`read_form`, which refuses a body that ends before its closing boundary (``--BOUNDARY--``):
+a client or proxy that stopped mid-upload. python-multipart, under Starlette, says nothing at
+such an end and hands over the parts that were complete, so an import of two files cut in the
+second ran with the first alone, as if it were all. Bytes after the closing boundary (an
+epilogue, which RFC 2046 allows) are ignored, as python-multipart does.
 """
 
 from __future__ import annotations
@@ -25,9 +32,14 @@ import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from fastapi import HTTPException, Request
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 #: The key of a payload item that is a file the server received (an ID), not its bytes.
 UPLOAD_KEY = "upload"
@@ -37,6 +49,10 @@ _COPY_CHUNK = 1 << 20
 
 class UploadGone(ValueError):
     """A queued job's uploaded file is no longer on the server's disk."""
+
+
+class MultipartCutShort(ValueError):
+    """A multipart body that ended before its closing boundary: its parts are not to be used."""
 
 
 class Uploads:
@@ -176,3 +192,48 @@ def uploads_named(params: str | dict[str, Any] | None, payload: Iterable[str]) -
         for item in (params.get(name) or [] if isinstance(params, dict) else [])
         if isinstance(item, dict) and isinstance(item.get(UPLOAD_KEY), str)
     ]
+
+
+async def read_form(request: Request, *, max_files: int, max_fields: int, max_part_size: int = 1024 * 1024) -> FormData:
+    """The request's form, as ``request.form(...)`` reads it (a malformed multipart body is a 400),
+    but a multipart body that never reached its closing boundary raises
+    :class:`MultipartCutShort`, its files closed: the caller answers in its own way."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+        return await request.form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
+    received = 0
+
+    async def body_then_checked(stream: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+        nonlocal received
+        async for chunk in stream:
+            received += len(chunk)
+            yield chunk
+        # Raised inside the parser's read: Starlette closes every file it opened, the one cut too.
+        if not parser.ended:
+            raise MultipartCutShort(_cut_short(received))
+
+    async with aclosing(request.stream()) as stream, aclosing(body_then_checked(stream)) as checked:
+        parser = _EndSeen(
+            request.headers, checked, max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
+        )
+        try:
+            return await parser.parse()
+        except MultiPartException as exc:
+            raise HTTPException(status_code=400, detail=exc.message) from None
+
+
+class _EndSeen(MultiPartParser):
+    """Starlette's parser, noting python-multipart's ``end``: it comes at the closing boundary only."""
+
+    ended = False
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+def _cut_short(received: int) -> str:
+    if received == 0:
+        return "the multipart body is empty: no parts, not even the closing boundary; nothing was kept"
+    return (
+        f"the upload was cut short: its multipart body ended after {received:,} bytes without the "
+        "closing boundary (--BOUNDARY--); nothing was kept: send it again"
+    )

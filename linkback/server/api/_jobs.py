@@ -25,7 +25,7 @@ from linkback.faces import Face, plain
 from linkback.imports._job import MAX_IMPORT_BYTES
 from linkback.server._app import state_of
 from linkback.server._jobs import cancel_job, job_faces, list_jobs, queue_job, read_job
-from linkback.server._uploads import UPLOAD_KEY, Uploads, uploads_named
+from linkback.server._uploads import UPLOAD_KEY, MultipartCutShort, Uploads, read_form, uploads_named
 from linkback.server.api._types import body_model, body_signature, given
 
 #: A job's JSON body, at most.
@@ -179,7 +179,10 @@ async def _upload_params(
 ) -> tuple[dict[str, Any], list[str]]:
     """The job's parameters from a multipart body: its files saved as uploads (their IDs), the
     other fields checked by the route's model."""
-    form = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS)
+    try:
+        form = await read_form(request, max_files=MAX_FILES, max_fields=MAX_FIELDS)
+    except MultipartCutShort as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
     saved: list[str] = []
     try:
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str) and k not in face.payload}

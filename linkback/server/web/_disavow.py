@@ -2,9 +2,9 @@
 its row, the allow and deny lists, the disavow file to download, and a check of a disavow file
 line by line (``linkback toxic``, ``allow``/``deny``, ``disavow`` and ``disavow --check``).
 
-The check takes a file (multipart, read with the stdlib's MIME parser) or pasted text; its path
-lies outside ``/do/`` because a disavow file may be 2 MB (Google's limit) and ``/do/`` bodies are
-capped at 64 KB. It still needs the session and the form's CSRF token.
+The check takes a file (multipart, read by :func:`~linkback.server._uploads.read_form`) or pasted
+text; its path lies outside ``/do/`` because a disavow file may be 2 MB (Google's limit) and
+``/do/`` bodies are capped at 64 KB. It still needs the session and the form's CSRF token.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from linkback.errors import LinkbackError
 from linkback.quality._signals import ALLOWED, DENIED, SIGNALS
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
+from linkback.server._uploads import MultipartCutShort, read_form
 from linkback.server.web._render import page
 from linkback.server.web._session import SECURITY_HEADERS, Session, check_csrf, current, posted
 
@@ -102,7 +103,10 @@ def register(app: FastAPI) -> None:
         session = current(request)
         if session is None:
             return RedirectResponse("/login?next=/disavow", status_code=303)
-        fields, upload = await _check_form(request)
+        try:
+            fields, upload = await _check_form(request)
+        except MultipartCutShort as exc:
+            return _page(request, session, _context(request, "", ""), check_error=str(exc), http_status=400)
         check_csrf(session, fields.get("csrf", ""))
         context = _context(request, fields.get("target", ""), fields.get("min_score", ""))
         if upload is None and not fields.get("text", "").strip():
@@ -179,11 +183,11 @@ async def _check_form(request: Request) -> tuple[dict[str, str], tuple[str, byte
     """The check form's text fields and its uploaded file (name, bytes), if one was chosen.
 
     A browser sends the form as multipart (it has a file input); the text alone may come
-    URL-encoded. Starlette reads either (python-multipart; a malformed body is a 400); the body
-    was already capped by :data:`BODY_LIMITS`.
+    URL-encoded. Starlette reads either (python-multipart; a malformed body is a 400, one cut
+    short :class:`MultipartCutShort`); the body was already capped by :data:`BODY_LIMITS`.
     """
     # A pasted file is a text field: as large as an uploaded one may be.
-    form = await request.form(max_files=1, max_fields=50, max_part_size=CHECK_MAX_BYTES)
+    form = await read_form(request, max_files=1, max_fields=50, max_part_size=CHECK_MAX_BYTES)
     try:
         fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
         chosen = form.get("file")

@@ -30,7 +30,7 @@ from linkback.imports._report import imports
 from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server._jobs import queue_job
-from linkback.server._uploads import UPLOAD_KEY
+from linkback.server._uploads import UPLOAD_KEY, MultipartCutShort, read_form
 from linkback.server.api._jobs import UPLOAD_MAX_BYTES as API_UPLOAD_MAX_BYTES
 from linkback.server.api._types import body_model, given
 from linkback.server.web._jobview import job_view
@@ -78,7 +78,10 @@ def register(app: FastAPI) -> None:
             return RedirectResponse("/login?next=/imports", status_code=303)
         server = state_of(request)
         uploads, saved = server.jobs.uploads, []
-        form = await request.form(max_files=MAX_FILES, max_fields=20)
+        try:
+            form = await read_form(request, max_files=MAX_FILES, max_fields=20)
+        except MultipartCutShort as exc:
+            return _page(request, session, error=str(exc), http_status=400)
         try:
             check_csrf(session, _text(form.get("csrf")))
             site = _text(form.get("site")).strip()

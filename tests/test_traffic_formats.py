@@ -265,7 +265,7 @@ def test_iis_w3c_and_a_fields_change_midfile(tmp_path: Path) -> None:
     [
         ("access.csv", combined() + "\n", "combined"),
         ("export.log", "date,source,referrer,visitors,visits\n2024-01-01,Google,,3,4\n", "plausible"),
-        ("caddy.log.gz", gzip.compress((json.dumps(CADDY) + "\n").encode()), "caddy"),
+        ("caddy.log.gz", gzip.compress((json.dumps(CADDY) + "\n").encode(), mtime=0), "caddy"),
         ("plain.log.gz", json.dumps(CADDY) + "\n", "caddy"),
         ("access.log", IIS, "w3c"),
         ("access.log", "hello\nworld\n", None),

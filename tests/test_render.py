@@ -17,7 +17,7 @@ from webkit import HostWeb, Page
 
 from linkback.conformance.browser_links import browser_missing
 from linkback.errors import BlockedAddress
-from linkback.fetch import GuardPolicy, address_refusal
+from linkback.fetch import Fetcher, GuardPolicy, address_refusal
 from linkback.monitor import ledger, link_timeline, monitor_add
 from linkback.monitor._run import run_checks
 from linkback.render import RenderedPage, Renderer, RenderUnavailable, render_page
@@ -122,7 +122,7 @@ def test_without_a_browser_the_check_says_so_and_a_second_raw_fetch_confirms_a_r
     """Rendering unavailable (a renderer that cannot start, as without chromium): the removal is
     confirmed by the second raw fetch, and each check records that it was not rendered, and why."""
 
-    def no_browser() -> Renderer:
+    def no_browser(fetcher: Fetcher) -> Renderer:
         raise RenderUnavailable("/usr/bin/chromium is absent: install Debian's chromium (apt-get install chromium)")
 
     with HostWeb() as web, Store(tmp_path / "n.duckdb") as store:

@@ -19,6 +19,7 @@ import queue
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -116,13 +117,18 @@ class HostWaits(Exception):
 
 
 class HostSlots(Protocol):
-    """One connection per host (the run's scheduler): a redirect hop takes its host's slot."""
+    """One connection per host (the run's scheduler): a redirect hop takes its host's slot, and a
+    rendering counts as a request to the host whose slot the check holds."""
 
     def hold(self, host: str) -> None:
         """Wait until ``host`` is free and rested, and take it; RunStopping or HostWaits instead."""
 
     def release(self, host: str, rest: float) -> None:
         """Give ``host`` back, to be asked again no sooner than ``rest`` seconds from now."""
+
+    def rendering(self, host: str) -> AbstractContextManager[None]:
+        """While the holder of ``host`` renders a page of it: the renderer's requests to ``host``
+        go under that slot, and the rendering ends only when the last of them has."""
 
 
 class HostHold:
@@ -153,6 +159,10 @@ class HostHold:
         if self.host is not None:
             self._slots.release(self.host, self.rest())
             self.host = None
+
+    def rendering(self) -> AbstractContextManager[None]:
+        """Around the rendering of the page just fetched, whose host this check holds."""
+        return self._slots.rendering(self.host) if self.host is not None else nullcontext()
 
 
 @dataclass
@@ -361,7 +371,7 @@ class PageChecker:
         note = ""
         readable = view.facts is not None and not view.facts.skipped and view.result is not None
         if readable and task.attempt == 0 and (missing or self.render_mode == "always") and self.render_mode != "never":
-            rendered_links, note = self._render(view)
+            rendered_links, note = self._render(view, hold)
         results, confirm = [], []
         for link in task.links:
             obs = self._observe(view, link, rendered_links, note, task.source_url)
@@ -423,7 +433,7 @@ class PageChecker:
                 if reason == "dns" and self.resolver.no_such_domain(current):
                     reason = "no_such_domain"
                 return replace(view, error=reason, detail=_detail(exc), final_url=current, redirects=tuple(hops))
-            self._note_retry_after(current, result)
+            self.note_retry_after(current, result)
             ip = self.resolver.address(current)
             path, offset = self._keep(result, ip)
             if self.fetched is not None:
@@ -452,9 +462,10 @@ class PageChecker:
             return self._extracted(view, url)
         return replace(view, error="redirects", detail=f"more than {MAX_REDIRECTS} redirects", redirects=tuple(hops))
 
-    def _note_retry_after(self, url: str, result: FetchResult) -> None:
+    def note_retry_after(self, url: str, result: FetchResult) -> None:
         """A 429 or 503 asks the host's next request to wait its Retry-After (a 429 without one:
-        :data:`RETRY_AFTER_429` seconds); the run's scheduler reads it (``retry_after``)."""
+        :data:`RETRY_AFTER_429` seconds), whether the page's fetch or a rendering got it; the run's
+        scheduler reads it (``retry_after``)."""
         if result.status not in (429, 503):
             return
         value = result.header("retry-after")
@@ -491,14 +502,18 @@ class PageChecker:
 
     # --- rendering -----------------------------------------------------------------------------------
 
-    def _render(self, view: PageView) -> tuple[list[Link] | None, str]:
-        """The links of the rendered page (None when it could not be rendered) and a note why not."""
+    def _render(self, view: PageView, hold: HostHold | None) -> tuple[list[Link] | None, str]:
+        """The links of the rendered page (None when it could not be rendered) and a note why not.
+        A rendering is a request to the page's host: made in the slot ``hold`` has kept since the
+        page's fetch, and over when its last request to that host is (a script's request may
+        outlive ``render()``), so the host's rest counts from then."""
         renderer = self._renderer_now()
         if renderer is None:
             return None, self.render_note
         assert view.result is not None
         try:
-            page = renderer.render(view.final_url, document=view.result)
+            with hold.rendering() if hold is not None else nullcontext():
+                page = renderer.render(view.final_url, document=view.result)
         except Exception as exc:  # noqa: BLE001 - a page the browser cannot show is checked on its raw HTML
             return None, f"rendering failed: {exc}"[:500]
         with self._lock:

@@ -19,7 +19,6 @@ import queue
 import socket
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -117,18 +116,13 @@ class HostWaits(Exception):
 
 
 class HostSlots(Protocol):
-    """One connection per host (the run's scheduler): a redirect hop takes its host's slot, and a
-    rendering counts as a request to the host whose slot the check holds."""
+    """One connection per host (the run's scheduler): a redirect hop takes its host's slot."""
 
     def hold(self, host: str) -> None:
         """Wait until ``host`` is free and rested, and take it; RunStopping or HostWaits instead."""
 
     def release(self, host: str, rest: float) -> None:
         """Give ``host`` back, to be asked again no sooner than ``rest`` seconds from now."""
-
-    def rendering(self, host: str) -> AbstractContextManager[None]:
-        """While the holder of ``host`` renders a page of it: the renderer's requests to ``host``
-        go under that slot, and the rendering ends only when the last of them has."""
 
 
 class HostHold:
@@ -159,10 +153,6 @@ class HostHold:
         if self.host is not None:
             self._slots.release(self.host, self.rest())
             self.host = None
-
-    def rendering(self) -> AbstractContextManager[None]:
-        """Around the rendering of the page just fetched, whose host this check holds."""
-        return self._slots.rendering(self.host) if self.host is not None else nullcontext()
 
 
 @dataclass
@@ -343,6 +333,9 @@ class PageChecker:
         self._renderer_factory = renderer_factory
         self._renderer: Any = None
         self.render_note = ""  # why rendering is off for this run, once it is known
+        #: Called with a rendered page's URL once render() has returned, in the check's host slot
+        #: (the run waits there for the rendering's requests still out to that host).
+        self.after_render: Callable[[str], None] | None = None
         self._lock = threading.Lock()
         #: Seconds each host (by name) asked us to wait with a 429 or 503 (its Retry-After).
         self.retry_after: dict[str, float] = {}
@@ -371,7 +364,7 @@ class PageChecker:
         note = ""
         readable = view.facts is not None and not view.facts.skipped and view.result is not None
         if readable and task.attempt == 0 and (missing or self.render_mode == "always") and self.render_mode != "never":
-            rendered_links, note = self._render(view, hold)
+            rendered_links, note = self._render(view)
         results, confirm = [], []
         for link in task.links:
             obs = self._observe(view, link, rendered_links, note, task.source_url)
@@ -464,7 +457,7 @@ class PageChecker:
 
     def note_retry_after(self, url: str, result: FetchResult) -> None:
         """A 429 or 503 asks the host's next request to wait its Retry-After (a 429 without one:
-        :data:`RETRY_AFTER_429` seconds), whether the page's fetch or a rendering got it; the run's
+        :data:`RETRY_AFTER_429` seconds), whether a page's fetch or a rendering got it; the run's
         scheduler reads it (``retry_after``)."""
         if result.status not in (429, 503):
             return
@@ -502,20 +495,21 @@ class PageChecker:
 
     # --- rendering -----------------------------------------------------------------------------------
 
-    def _render(self, view: PageView, hold: HostHold | None) -> tuple[list[Link] | None, str]:
-        """The links of the rendered page (None when it could not be rendered) and a note why not.
-        A rendering is a request to the page's host: made in the slot ``hold`` has kept since the
-        page's fetch, and over when its last request to that host is (a script's request may
-        outlive ``render()``), so the host's rest counts from then."""
+    def _render(self, view: PageView) -> tuple[list[Link] | None, str]:
+        """The links of the rendered page (None when it could not be rendered) and a note why not."""
         renderer = self._renderer_now()
         if renderer is None:
             return None, self.render_note
         assert view.result is not None
         try:
-            with hold.rendering() if hold is not None else nullcontext():
-                page = renderer.render(view.final_url, document=view.result)
+            page = renderer.render(view.final_url, document=view.result)
         except Exception as exc:  # noqa: BLE001 - a page the browser cannot show is checked on its raw HTML
             return None, f"rendering failed: {exc}"[:500]
+        finally:
+            # Still in the page's host slot: the host rests from when the rendering's last request
+            # to it ended, not from when render() returned (a script's may outlive the settle time).
+            if self.after_render is not None:
+                self.after_render(view.final_url)
         with self._lock:
             self.rendered += 1
         shown = FetchedPage(

@@ -19,11 +19,11 @@ pending (``pending``) and says from when they are due (``pending_from``). With `
 0 the confirming fetch is made in the same run: it goes to the front of its host's queue, after
 the same delay, and a run killed before it leaves the link due at once.
 
-A page rendered in headless Chromium (``render``) counts as a request to its host: the check
-renders in the host's slot it fetched the page in, the browser's requests to that host go one at
-a time in that slot, and the host rests from when the last of them ended (a script's request may
-outlive the rendering it came from). A rendering's request to another host with pages in the run
-takes that host's slot as a redirect hop does (see :class:`RenderFetcher`).
+A page rendered in headless Chromium (``render``) is rendered in the host slot its check fetched
+it in, and the slot is given back once the rendering's last request to that host has ended (a
+script's request may outlive ``render()``), so the host rests from then; a 429 or 503 a rendering
+gets delays its host as a page fetch's does (:class:`RenderFetcher`). Within a rendering the
+browser's requests go in parallel, as any browser's visit does.
 """
 
 from __future__ import annotations
@@ -35,41 +35,21 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from linkback import __version__
-from linkback.errors import FetchError, FetchLimit
 from linkback.faces import ProgressFn
-from linkback.fetch import (
-    DEFAULT_ACCEPT,
-    Fetcher,
-    FetchLimits,
-    FetchResult,
-    GuardPolicy,
-    Resolver,
-    redirect_method,
-    system_resolver,
-)
+from linkback.fetch import Fetcher, FetchLimits, FetchResult, GuardPolicy, Resolver, system_resolver
 from linkback.ingest import record_pages
-from linkback.monitor._check import (
-    _REDIRECTS,
-    HostHold,
-    HostWaits,
-    PageChecker,
-    PageTask,
-    RecordingResolver,
-    RunStopping,
-)
+from linkback.monitor._check import HostHold, HostWaits, PageChecker, PageTask, RecordingResolver, RunStopping
 from linkback.monitor._ledger import LinkResult, LinkTask, apply_results, due_links
 from linkback.monitor._verdict import DEFAULT_CONFIRM_AFTER, Observation, confirm_delay, step
 from linkback.monitor._warc import CheckWarc
 from linkback.records import FetchedPage
-from linkback.urls import host_of, resolve
+from linkback.urls import host_of
 
 if TYPE_CHECKING:
     from linkback.store import Store
@@ -95,9 +75,8 @@ class HostScheduler:
     the rest its last one asked (the run's delay, a robots.txt Crawl-delay, a Retry-After). A
     task holds its host's slot from :meth:`take`; a redirect hop to another host takes that
     host's with :meth:`hold` (see :class:`~linkback.monitor._check.HostHold`), so no host gets a
-    second connection through a redirect. A page's rendering is a request to its host, made in the
-    slot its check holds (:meth:`rendering`, :meth:`render_request`). A host resting longer than
-    :data:`MAX_WAIT` has its tasks left undone (``deferred``), and a hop to it raises HostWaits."""
+    second connection through a redirect. A host resting longer than :data:`MAX_WAIT` has its
+    tasks left undone (``deferred``), and a hop to it raises HostWaits."""
 
     def __init__(self, tasks: Sequence[PageTask], stop: threading.Event) -> None:
         self._queues: dict[str, deque[PageTask]] = {}
@@ -107,8 +86,6 @@ class HostScheduler:
         self._ready: list[tuple[float, int, str]] = []  # (free at, order, host) of hosts with tasks
         self._offered: set[str] = set()  # the hosts on _ready
         self._held: set[str] = set()
-        #: Hosts whose holder is rendering a page of theirs: whether one of its requests is out.
-        self._rendering: dict[str, bool] = {}
         self._free_at: dict[str, float] = {}
         self._running = 0
         self._stop = stop
@@ -117,11 +94,6 @@ class HostScheduler:
         self.deferred: dict[str, int] = {}
         for host in self._queues:
             self._offer(host)
-
-    @property
-    def hosts(self) -> int:
-        """How many hosts the run has pages of."""
-        return len(self._queues)
 
     def take(self) -> PageTask | None:
         """The next task whose host is free and rested, its slot held; None when every task is
@@ -181,74 +153,6 @@ class HostScheduler:
             self._offer(task.host)
             self._cond.notify_all()
 
-    @contextmanager
-    def rendering(self, host: str) -> Iterator[None]:
-        """The holder of ``host`` renders a page of it: the renderer's requests to ``host`` go in
-        that slot one at a time (:meth:`render_request`), and this waits, at the end, for the one
-        still out, so that the host's rest counts from when the rendering really ended."""
-        with self._cond:
-            self._rendering[host] = False
-            self._cond.notify_all()
-        try:
-            yield
-        finally:
-            with self._cond:
-                while self._rendering[host]:
-                    self._cond.wait(0.5)
-                del self._rendering[host]
-                self._cond.notify_all()
-
-    @contextmanager
-    def render_request(self, url: str, deadline: float, rest_after: Callable[[str], float]) -> Iterator[None]:
-        """Around one request a rendering makes (one redirect hop). To a host being rendered, it
-        waits for that rendering's request before it; to another host with pages in this run, it
-        takes the host's slot as a redirect hop does and gives it back to rest ``rest_after(url)``.
-        Hosts the run has no page of are not waited for. FetchLimit when the host's turn would
-        come after ``deadline`` (time.monotonic()), FetchError when the run is stopping.
-
-        Such a wait happens while the rendering's check holds its own host, yet two checks cannot
-        wait for each other: a host being rendered lets any rendering's request in, and every
-        other holder gives its slot up before it waits (HostHold)."""
-        host = host_of(url)
-        if host not in self._queues:
-            yield
-            return
-        joined = self._render_turn(host, url, deadline)
-        try:
-            yield
-        finally:
-            if joined:
-                with self._cond:
-                    self._rendering[host] = False
-                    self._cond.notify_all()
-            else:
-                self.release(host, rest_after(url))  # the rest read first: it takes the robots' lock
-
-    def _render_turn(self, host: str, url: str, deadline: float) -> bool:
-        """Wait for a rendering's request to ``host`` to be sent: True when it joins the rendering
-        that holds the host, False when it took the host's slot itself."""
-        with self._cond:
-            while True:
-                if self._stop.is_set():
-                    raise FetchError("the monitor run is stopping", url=url, reason="stopped")
-                now = time.monotonic()
-                free_at = self._free_at.get(host, 0.0)
-                if host in self._rendering:
-                    if not self._rendering[host]:
-                        self._rendering[host] = True
-                        return True
-                elif host not in self._held and free_at <= now:
-                    self._held.add(host)
-                    return False
-                if now >= deadline or (host not in self._rendering and free_at > deadline):
-                    raise FetchLimit(
-                        f"{host} was not free for a request of the rendering in time (one request at a time "
-                        "per host, and its rest between them)",
-                        url=url,
-                        reason="timeout",
-                    )
-                self._cond.wait(min(deadline - now, max(free_at - now, 0.0) or 0.5, 0.5))
-
     def _release(self, host: str, rest: float) -> None:
         self._held.discard(host)
         self._free_at[host] = time.monotonic() + rest
@@ -271,62 +175,6 @@ class HostScheduler:
 
     def _defer(self, host: str, pages: int) -> None:
         self.deferred[host] = self.deferred.get(host, 0) + pages
-
-
-class RenderFetcher(Fetcher):
-    """The renderer's fetcher in a run: the guarded :class:`~linkback.fetch.Fetcher`, but each
-    request, each redirect hop on its own, goes through :meth:`HostScheduler.render_request`, and
-    a 429 or 503 it gets is noted (``seen``) as the page fetches' are. It follows redirects as the
-    renderer's requests need (GET or HEAD, no credentials, no body: rendering sends nothing)."""
-
-    def __init__(
-        self,
-        slots: HostScheduler,
-        rest_after: Callable[[str], float],
-        seen: Callable[[str, FetchResult], None],
-        **fetcher: Any,
-    ) -> None:
-        super().__init__(**fetcher)
-        self.slots = slots
-        self._rest_after = rest_after
-        self._seen = seen
-
-    def fetch(
-        self,
-        url: str,
-        *,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        data: Mapping[str, str] | bytes | None = None,
-        follow_redirects: bool = True,
-        accept: str = DEFAULT_ACCEPT,
-        limits: FetchLimits | None = None,
-    ) -> FetchResult:
-        lim = limits if limits is not None else self.limits
-        deadline = time.monotonic() + lim.timeout
-        hops: list[str] = []
-        current = url
-        while True:
-            with self.slots.render_request(current, deadline, self._rest_after):
-                left = replace(lim, timeout=max(deadline - time.monotonic(), 0.001))
-                result = super().fetch(
-                    current, method=method, headers=headers, data=data, follow_redirects=False, accept=accept,
-                    limits=left,
-                )  # fmt: skip
-                self._seen(current, result)
-            location = (result.header("location") or "").strip()
-            if not (follow_redirects and result.status in _REDIRECTS and location):
-                return replace(result, url=url, redirects=tuple(hops))
-            if len(hops) >= lim.max_redirects:
-                raise FetchLimit(f"more than {lim.max_redirects} redirects", url=url, reason="redirects")
-            target, bad = resolve(location, current)
-            if bad:
-                raise FetchError(f"redirect to {location!r}, not a URL linkback can fetch ({bad})", url=current,
-                                 reason="url")  # fmt: skip
-            hops.append(target)
-            current, after = target, redirect_method(result.status, method)
-            if after != method:
-                method, data = after, None
 
 
 def page_tasks(links: Sequence[LinkTask]) -> list[PageTask]:
@@ -373,9 +221,9 @@ def run_checks(
 ) -> dict[str, Any]:
     """Check the due ledger links (or ``ids``, or ``all_links``) and store what was found; the
     run's summary. ``renderer_factory`` makes the renderer from the fetcher its requests must go
-    through (a :class:`RenderFetcher`: the run's host slots, the same guard; default: a
-    :class:`linkback.render.Renderer`); ``warc_dir`` None keeps no WARC files. ``index``: the
-    pages fetched also go into the index (``via`` monitor, through :func:`linkback.ingest.ingest_pages`), so
+    through (a :class:`RenderFetcher` with the run's guard; default: a
+    :class:`linkback.render.Renderer`); ``warc_dir`` None keeps no WARC files. ``index``: the pages fetched
+    also go into the index (``via`` monitor, through :func:`linkback.ingest.ingest_pages`), so
     its links, the pages' status and the reports follow what the checks saw. ``confirm_after``:
     seconds after a loss seen once that it is checked again, by a later run (0: a confirming fetch
     in this run; see the module docstring)."""
@@ -395,28 +243,22 @@ def run_checks(
         user_agent=user_agent,
     )
     warc = CheckWarc(warc_dir, user_agent=user_agent) if warc_dir is not None else None
-    stop = threading.Event()
-    scheduler = HostScheduler(tasks, stop)
-
-    def rest_after(url: str) -> float:
-        return _delay_after(url, checker, delay)
-
+    make_renderer = renderer_factory or _renderer_factory(timeout, max_bytes)
     render_fetcher = RenderFetcher(
-        scheduler, rest_after, lambda url, result: checker.note_retry_after(url, result),
+        lambda url, result: checker.note_retry_after(url, result),
         policy=policy, limits=FetchLimits(max_bytes=max_bytes, timeout=min(timeout, 15.0)), resolver=resolver,
         user_agent=user_agent,
     )  # fmt: skip
-    make_renderer = renderer_factory or _renderer_factory(policy, resolver, timeout, max_bytes)
     checker = PageChecker(
         fetcher, recording, warc=warc, render=render, renderer_factory=lambda: make_renderer(render_fetcher),
         confirm_after=confirm,
     )  # fmt: skip
+    checker.after_render = lambda url: render_fetcher.settle(host_of(url), timeout)
     if index:
         checker.fetched = queue.SimpleQueue()
     tally = _Tally(len(links), len(tasks), confirm_after)
-    tally.deferred = scheduler.deferred
     try:
-        _check_all(store, scheduler, stop, checker, rest_after, connections, tally, progress)
+        _check_all(store, tasks, checker, connections, delay, tally, progress)
     finally:
         checker.close()
         render_fetcher.close()
@@ -426,15 +268,56 @@ def run_checks(
     return tally.summary(checker, warc, time.monotonic() - started)
 
 
-def _renderer_factory(
-    policy: GuardPolicy, resolver: Resolver, timeout: float, max_bytes: int
-) -> Callable[[Fetcher], Any]:
+def _renderer_factory(timeout: float, max_bytes: int) -> Callable[[Fetcher], Any]:
     def make(fetcher: Fetcher) -> Any:
         from linkback.render import Renderer  # noqa: PLC0415 - playwright only when a page needs it
 
-        return Renderer(policy=policy, resolver=resolver, timeout=timeout, max_bytes=max_bytes, fetcher=fetcher)
+        return Renderer(policy=fetcher.policy, resolver=fetcher.resolver, timeout=timeout, max_bytes=max_bytes,
+                        fetcher=fetcher)  # fmt: skip
 
     return make
+
+
+class RenderFetcher(Fetcher):
+    """The renderer's fetcher in a run: the run's guard, and what the run's politeness needs of a
+    rendering. A 429 or 503 it gets is noted as a page fetch's is (``noted``: the host's next
+    request waits its Retry-After), and it counts the requests out per host, so that a check can
+    wait (:meth:`settle`) for its rendering's last request to the page's host before it gives the
+    host back: a script's request may outlive ``render()`` (the browser's settle time), and the
+    host rests from when the rendering really ended. Within one rendering the browser's requests
+    go in parallel, as a browser's do: one at a time, a page of many scripts would not render
+    before its deadline, and its links would be read from half a page."""
+
+    def __init__(self, noted: Callable[[str, FetchResult], None], **fetcher: Any) -> None:
+        super().__init__(**fetcher)
+        self._noted = noted
+        self._out: Counter[str] = Counter()
+        self._changed = threading.Condition()
+
+    def fetch(self, url: str, **options: Any) -> FetchResult:
+        host = host_of(url)
+        with self._changed:
+            self._out[host] += 1
+        try:
+            result = super().fetch(url, **options)
+        finally:
+            with self._changed:
+                self._out[host] -= 1
+                if self._out[host] <= 0:
+                    del self._out[host]
+                self._changed.notify_all()
+        self._noted(result.final_url, result)
+        return result
+
+    def settle(self, host: str, timeout: float) -> None:
+        """Wait, ``timeout`` seconds at the most, until no request to ``host`` is out."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._out.get(host, 0) > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._changed.wait(left)
 
 
 class _Tally:
@@ -495,15 +378,20 @@ class _Tally:
 
 def _check_all(
     store: Store,
-    scheduler: HostScheduler,
-    stop: threading.Event,
+    tasks: list[PageTask],
     checker: PageChecker,
-    rest_after: Callable[[str], float],
     connections: int,
+    delay: float,
     tally: _Tally,
     progress: ProgressFn | None,
 ) -> None:
+    stop = threading.Event()
+    scheduler = HostScheduler(tasks, stop)
+    tally.deferred = scheduler.deferred
     results: queue.SimpleQueue[list[LinkResult] | None] = queue.SimpleQueue()
+
+    def rest_after(url: str) -> float:
+        return _delay_after(url, checker, delay)
 
     def work() -> None:
         try:
@@ -524,7 +412,7 @@ def _check_all(
 
     workers = [
         threading.Thread(target=work, name=f"linkback-monitor-{i}", daemon=True)
-        for i in range(min(connections, max(scheduler.hosts, 1)))
+        for i in range(min(connections, max(len({t.host for t in tasks}), 1)))
     ]
     for worker in workers:
         worker.start()

@@ -518,7 +518,8 @@ def parse_target(text: str) -> Target:
     * a bare ``"example.com/blog"`` -> ``Target("url_prefix", "example.com/blog", ...)``,
       matching both ``http://`` and ``https://``.
 
-    Hosts are lower-cased and IDNs given as punycode. Raises
+    Hosts are lower-cased and IDNs given as punycode; a domain's or host's trailing dot is dropped
+    (``"example.com."`` is ``"example.com"``). Raises
     :class:`~linkback.errors.TargetError` for anything else, a public suffix (``co.uk``) included.
     """
     raw = text.strip() if isinstance(text, str) else ""
@@ -550,6 +551,9 @@ def parse_target(text: str) -> Target:
     parts = split_host(host)
     if slash >= 0:
         return Target("url_prefix", url[len("http://") :], parts.domain, parts.rhost)
+    # "example.com." names the same host as "example.com" (DNS's fully qualified spelling): one
+    # value for both, so a report given both counts one target and reads it as a domain alike.
+    host = host.removesuffix(".")
     if _is_ip(host):
         return Target("host", host, parts.domain, parts.rhost)
     if is_public_suffix(host):

@@ -133,6 +133,8 @@ def _host_problem(text: str) -> tuple[str, str]:
             return "", "whitespace in the host"
         if "/" in text:
             return "", "a path after the host; Google cannot disavow a subpath: list its URLs, or disavow the domain"
+        if text.startswith("[") or text.count(":") > 1:
+            return "", "an IPv6 address; domain: takes a domain name: list the address's URLs instead"
         if any(c in text for c in ":@?#\\"):
             return "", "not a bare host (a port, user, query or fragment)"
     url, reason = resolve("http://" + text, "")
@@ -171,7 +173,9 @@ def _comment(text: str) -> list[str]:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def disavow_entries(domains: Iterable[tuple[str, str]], urls: Iterable[tuple[str, str]]) -> list[DisavowEntry]:
+def disavow_entries(
+    domains: Iterable[tuple[str, str]], urls: Iterable[tuple[str, str]], *, skipped: list[str] | None = None
+) -> list[DisavowEntry]:
     """The entries :func:`write_disavow` writes, in its order.
 
     Hosts and URLs are normalised (lower case, punycode; :func:`linkback.urls.normalize`) and
@@ -180,9 +184,15 @@ def disavow_entries(domains: Iterable[tuple[str, str]], urls: Iterable[tuple[str
     come first, each group sorted by (reason, value) so one comment heads each reason.
 
     Raises :class:`DisavowError` for a domain that is not a bare host or a URL that is not an
-    absolute http(s) URL of at most :data:`MAX_URL_CHARS` characters.
+    absolute http(s) URL of at most :data:`MAX_URL_CHARS` characters; given a ``skipped`` list,
+    appends why to it instead and leaves that entry out.
     """
     reasons: dict[tuple[str, str], list[str]] = {}
+
+    def refuse(error: DisavowError, reason: str) -> None:
+        if skipped is None:
+            raise error
+        skipped.append(f"{error}" + (f" ({' '.join(str(reason).split())})" if reason else ""))
 
     def add(kind: str, value: str, reason: str) -> None:
         seen = reasons.setdefault((kind, value), [])
@@ -198,21 +208,25 @@ def disavow_entries(domains: Iterable[tuple[str, str]], urls: Iterable[tuple[str
         if not why and not _IPV4.match(host) and registrable_domain_or_none(host) is None:
             why = "a public suffix, not a site: that would disavow every site under it"
         if why:
-            raise DisavowError(f"cannot disavow domain {raw!r}: {why}")
+            refuse(DisavowError(f"cannot disavow domain {raw!r}: {why}"), reason)
+            continue
         add("domain", host, reason)
     for raw, reason in urls:
         try:
             url = normalize(str(raw))
         except URLError as e:
-            raise DisavowError(f"cannot disavow URL {raw!r}: {e}") from None
+            refuse(DisavowError(f"cannot disavow URL {raw!r}: {e}"), reason)
+            continue
         if len(url) > MAX_URL_CHARS:
-            raise DisavowError(
+            too_long = DisavowError(
                 f"cannot disavow URL {url[:80]!r}...: {len(url):,} characters, {len(url) - MAX_URL_CHARS:,} over "
                 f"Google's {MAX_URL_CHARS:,}-character limit; disavow its domain instead",
                 limit="url_chars",
                 size=len(url),
                 maximum=MAX_URL_CHARS,
             )
+            refuse(too_long, reason)
+            continue
         add("url", url, reason)
 
     domain_set = {value for kind, value in reasons if kind == "domain"}
@@ -230,7 +244,11 @@ def disavow_entries(domains: Iterable[tuple[str, str]], urls: Iterable[tuple[str
 
 
 def write_disavow(
-    domains: Iterable[tuple[str, str]], urls: Iterable[tuple[str, str]], *, header: Sequence[str] = ()
+    domains: Iterable[tuple[str, str]],
+    urls: Iterable[tuple[str, str]],
+    *,
+    header: Sequence[str] = (),
+    skip_unusable: bool = False,
 ) -> str:
     """A disavow file in Google's syntax, as text to write UTF-8 encoded.
 
@@ -245,15 +263,23 @@ def write_disavow(
     # link farm
     domain:spam.example
 
-    Raises :class:`DisavowError` for an unusable entry, or when the file would have more than
-    :data:`MAX_LINES` lines or :data:`MAX_BYTES` bytes (``limit``, ``size`` and ``maximum`` say
-    which and by how much).
+    Raises :class:`DisavowError` for an unusable entry (with ``skip_unusable``, leaves it out and
+    says so in comments under the header, with a count, instead), or when the file would have
+    more than :data:`MAX_LINES` lines or :data:`MAX_BYTES` bytes (``limit``, ``size`` and
+    ``maximum`` say which and by how much).
     """
     lines: list[str] = []
     for text in header:
         lines.extend(_comment(text))
+    skipped: list[str] | None = [] if skip_unusable else None
+    entries = disavow_entries(domains, urls, skipped=skipped)
+    if skipped:
+        count = f"{len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'}"
+        lines.extend(_comment(f"skipped {count} not writable in Google's syntax:"))
+        for why in skipped:
+            lines.extend(_comment(f"- {why}"))
     last = None
-    for entry in disavow_entries(domains, urls):
+    for entry in entries:
         if (entry.kind, entry.reason) != last:
             # Blank lines only where a comment would otherwise seem to cover the wrong entries
             # (after the header, before entries without a reason): blank lines count towards

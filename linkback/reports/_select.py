@@ -15,6 +15,7 @@ Every value reaches DuckDB as a parameter; the SQL text is built only from const
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -23,7 +24,7 @@ from typing import Any
 import duckdb
 
 from linkback.records import LINK_KINDS, SECTIONS
-from linkback.urls import Target, parse_target
+from linkback.urls import Target, host_of, parse_target, resolve
 
 #: A link is followed (passes authority) when none of these is set: a link on a noindex page is
 #: shown to readers but passes no authority, like a nofollow one.
@@ -94,10 +95,28 @@ def _choices(name: str, given: str | Sequence[str] | None, allowed: Sequence[str
 
 
 def _source_site(text: str) -> str:
+    """``text`` as the referring domains and hosts are stored: lower case, no trailing dot; an
+    IPv6 address in brackets in its shortest form (``[::1]``), as the refdomains report shows it."""
     site = text.strip().lower().rstrip(".")
+    if site.count(":") > 1 and "/" not in site:
+        return _source_ipv6(text, site)
     if not site or any(c.isspace() or c in "/:@?#" for c in site):
         raise ValueError(f"--from {text!r}: give a referring domain or host, like blog.example.org")
     return site
+
+
+def _source_ipv6(text: str, site: str) -> str:
+    bracketed = site if site.startswith("[") else f"[{site}]"
+    try:
+        address = ipaddress.IPv6Address(bracketed.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        raise ValueError(
+            f"--from {text!r}: not an IPv6 address; give it as refdomains shows it, like [2001:db8::1]"
+        ) from None
+    # The stored host is the URL parser's serialisation, which is the RFC 5952 form compressed
+    # prints, save for an IPv4-mapped tail (::ffff:1.2.3.4), which it writes in hex.
+    url, reason = resolve(f"http://[{address.compressed}]/", "")
+    return host_of(url) if not reason else f"[{address.compressed}]"
 
 
 def link_where(

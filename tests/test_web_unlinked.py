@@ -164,12 +164,10 @@ def test_a_snippet_is_escaped_before_its_terms_are_marked() -> None:
     assert str(marked_snippet(None, ["Acme"])) == "<bdi></bdi>"
 
 
-def test_brand_terms_are_one_a_line_and_bounded() -> None:
+def test_brand_terms_are_one_a_line() -> None:
+    # The limits are set_profile's, on every face: tests/test_brand_profile_hostile.py.
     assert split_terms("Acme, Inc.\n\n  Acme  \nAcme, Inc.") == ["Acme, Inc.", "Acme"]
-    with pytest.raises(ValueError, match="at most 50"):
-        split_terms("\n".join(f"t{i}" for i in range(51)))
-    with pytest.raises(ValueError, match="at most 200"):
-        split_terms("x" * 201)
+    assert split_terms("Acme\r\nBig Co\u2028Zed") == ["Acme", "Big Co", "Zed"]  # a line as a profile reads one
 
 
 # --- the page -------------------------------------------------------------------------------------

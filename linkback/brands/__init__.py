@@ -6,7 +6,8 @@ words, case-folded), in ingest's worker processes, on the tree extraction alread
 is kept in ``brand_mentions`` with a snippet and whether the page links to the site
 (:mod:`._store`); the page text itself is not kept. ``unlinked`` lists the pages that mention a
 site but do not link to it, best domains first; ``rescan`` reads the archives already ingested
-again to find terms added later (:mod:`._reports`).
+again to find terms added later (:mod:`._reports`). What a term may be (one line, the limits)
+is :mod:`._terms`'s, for every face that sets a profile.
 
 Example::
 

@@ -32,22 +32,24 @@ def unlinked(store: Store, site: str, *, limit: int | None = None) -> list[dict[
     removed, or a link since added, drops the page); the site's own pages are left out.
     """
     from linkback.brands._scan import site_domain  # noqa: PLC0415
-    from linkback.quality._lists import normalize_entry  # noqa: PLC0415
+    from linkback.quality._lists import read_profile  # noqa: PLC0415
     from linkback.reports._ranks import latest_run  # noqa: PLC0415
     from linkback.reports._select import check_limit, fetch_rows  # noqa: PLC0415
 
-    site = normalize_entry(site)
-    has = store.con.execute("SELECT brands FROM site_profiles WHERE site = ?", [site]).fetchall()
-    if not has or not (has[0][0] or "").strip():
+    profile, keys = read_profile(store.con, site)
+    site = profile["site"]
+    if not profile["brands"]:
         raise LinkbackError(f"{site} has no brand terms: add them with 'linkback profile {site} --brand NAME'")
     run = latest_run(store.con)
     limit_sql, limit_params = check_limit(limit)
+    # Only the profile's terms as they are now: hits of a term since removed may still be stored
+    # (found by an ingest that ran with the earlier terms) until the next rescan drops them.
     sql = f"""
         WITH m AS (
           SELECT b.url, any_value(b.domain) AS domain, list(DISTINCT b.term ORDER BY b.term) AS terms,
             arg_min(b.snippet, b.term) AS snippet, min(b.first_seen) AS first_seen, max(b.last_seen) AS last_seen
           FROM brand_mentions b JOIN pages p ON p.url = b.url AND b.last_seen >= p.last_seen
-          WHERE b.site = ? AND b.domain <> ?
+          WHERE list_contains(?, b.site) AND list_contains(?, b.term) AND b.domain <> ?
           GROUP BY b.url
           HAVING NOT bool_or(b.linked)
         )
@@ -55,7 +57,7 @@ def unlinked(store: Store, site: str, *, limit: int | None = None) -> list[dict[
         FROM m LEFT JOIN (SELECT domain, dr FROM domain_ranks WHERE run_id = ?) d USING (domain)
         ORDER BY d.dr DESC NULLS LAST, m.url{limit_sql}
     """
-    params = [site, site_domain(site), run[0] if run else -1, *limit_params]
+    params = [keys, profile["brands"], site_domain(site), run[0] if run else -1, *limit_params]
     return fetch_rows(store.con, sql, params, utc_columns=("first_seen", "last_seen"))
 
 
@@ -63,15 +65,19 @@ def unlinked(store: Store, site: str, *, limit: int | None = None) -> list[dict[
 def rescan(store: Store, *, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Look for the site profiles' brand terms again in every archive already ingested (their
     paths in ``archives``), so that a brand added after ingest is found: only the text is read
-    again, nothing else of the index changes. Files no longer there are skipped and named.
+    again, nothing else of the index changes. Files no longer there are skipped and named. The
+    hits of terms no longer in a profile are deleted first (``set_profile`` deletes them too; a
+    store from before it did, or an ingest that ran with the earlier terms, may hold some).
 
     The result has ``archives`` (read), ``pages`` (HTML pages scanned), ``hits`` (page, term
-    and site found), ``missing`` (the paths not found) and ``terms``.
+    and site found), ``missing`` (the paths not found), ``terms`` and ``dropped`` (the hits of
+    terms no longer in a profile).
     """
     from linkback.batches import extract_batch  # noqa: PLC0415
-    from linkback.brands._store import load_terms  # noqa: PLC0415
+    from linkback.brands._store import drop_stale_mentions, load_terms  # noqa: PLC0415
     from linkback.sources.warc import ReadStats, iter_archive  # noqa: PLC0415
 
+    dropped = store.write(lambda store: drop_stale_mentions(store.con))
     brands = load_terms(store.con)
     rows = store.con.execute(
         "SELECT path FROM archives WHERE path NOT LIKE 'live:%' GROUP BY path ORDER BY min(archive_id)"
@@ -83,6 +89,7 @@ def rescan(store: Store, *, progress: ProgressFn | None = None) -> dict[str, Any
         "hits": 0,
         "missing": [],
         "terms": len(brands.terms) if brands else 0,
+        "dropped": dropped,
     }
     if not brands:
         return result

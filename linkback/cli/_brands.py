@@ -73,5 +73,7 @@ def rescan_cmd(
                 f"Rescanned {result['archives']:,} archives ({result['pages']:,} pages) for {result['terms']:,} "
                 f"brand terms: {result['hits']:,} mentions found"
             )
+        if result["dropped"]:
+            out.print(f"Dropped {result['dropped']:,} mentions of terms no longer in a profile")
         for path in result["missing"]:
             err.print(Text(f"missing: {path} (not read: the file is no longer there)", style="yellow"))

@@ -8,7 +8,7 @@ signals say. Domain entries of the deny list are also anti-trust seeds for ``lin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from linkback.errors import URLError
 from linkback.faces import action, report
 from linkback.store import Store
-from linkback.urls import normalize, split_host
+from linkback.urls import host_of, normalize, resolve, split_host
 
 LISTS = ("allow", "deny")
 
@@ -38,7 +38,9 @@ def entry_kind(entry: str) -> str:
 
 
 def normalize_entry(entry: str) -> str:
-    """A list entry as stored: a URL normalised as links are, a domain or host lower-cased.
+    """A list entry or profile site as stored: a URL normalised as links are, a domain or host
+    as a stored URL's host is (lower case, IDN as punycode, no trailing dot), so every spelling
+    of one host (``Bücher.de``, ``xn--bcher-kva.de``) is one key.
 
     Raises :class:`~linkback.errors.URLError` for something that is neither.
     """
@@ -50,10 +52,37 @@ def normalize_entry(entry: str) -> str:
         if not url.startswith(("http://", "https://")):
             raise URLError(f"{entry!r} is not an http(s) URL", url=entry)
         return url
-    host = text.lower().rstrip(".")
-    if not host or any(c in host for c in " /?#@:") or "." not in host:
+    host = _stored_host(text) if text and not any(c in text for c in " /?#@:") else ""
+    if not host or "." not in host:
         raise URLError(f"{entry!r} is not a domain, host or URL", url=entry)
     return host
+
+
+def _stored_host(text: str) -> str:
+    """``text`` as the host of a stored URL (the URL parser's IDNA: what report targets get), or
+    "" when it is not a host alone."""
+    url, reason = resolve(f"http://{text}/", "")
+    host = host_of(url) if not reason else ""
+    if not host or url != f"http://{host}/":  # a backslash made a path, say
+        return ""
+    host = host.rstrip(".")
+    if host.replace(".", "").isdigit() and host != text.rstrip(".").lower():
+        return ""  # the parser reads "3.14" as the IPv4 address 3.0.0.14: only a dotted quad is an IP
+    return host
+
+
+def _other_spellings(con: Any, table: str, column: str, key: str) -> list[str]:
+    """The keys of ``table`` other than ``key`` that are spellings of it: a store written before
+    hosts were kept as punycode holds an IDN as it was typed (``bücher.de``)."""
+    rows = con.execute(f"SELECT DISTINCT {column} FROM {table} WHERE strlen({column}) <> length({column})").fetchall()
+    return [stored for (stored,) in rows if stored != key and _entry_or_none(stored) == key]
+
+
+def _entry_or_none(stored: str) -> str | None:
+    try:
+        return normalize_entry(stored)
+    except URLError:
+        return None
 
 
 @action()
@@ -65,7 +94,8 @@ def add_to_list(store: Store, which: str, entries: Sequence[str], *, note: str =
 
     def add(store: Store) -> None:
         for entry in normalised:
-            store.con.execute("DELETE FROM quality_lists WHERE entry = ?", [entry])
+            spellings = [entry, *_other_spellings(store.con, "quality_lists", "entry", entry)]
+            store.con.execute("DELETE FROM quality_lists WHERE list_contains(?, entry)", [spellings])
             store.con.execute("INSERT INTO quality_lists VALUES (?, ?, ?, ?)", [which, entry, note, now])
 
     store.write(add)
@@ -81,8 +111,10 @@ def remove_from_list(store: Store, which: str, entries: Sequence[str]) -> int:
     def remove(store: Store) -> int:
         removed = 0
         for entry in normalised:
+            spellings = [entry, *_other_spellings(store.con, "quality_lists", "entry", entry)]
             rows = store.con.execute(
-                "DELETE FROM quality_lists WHERE list = ? AND entry = ? RETURNING entry", [which, entry]
+                "DELETE FROM quality_lists WHERE list = ? AND list_contains(?, entry) RETURNING entry",
+                [which, spellings],
             ).fetchall()
             removed += len(rows)
         return removed
@@ -119,17 +151,32 @@ def _check_list(which: str) -> None:
 
 @action()
 def set_profile(store: Store, site: str, *, brands: Sequence[str] = (), keywords: Sequence[str] = ()) -> dict[str, Any]:
-    """Set the brand and keyword terms of ``site`` (a domain or host), replacing earlier ones."""
-    site = normalize_entry(site)
-    if "://" in site:
-        raise URLError(f"a profile is for a domain or host, not a URL: {site}", url=site)
-    clean = [sorted({t.strip() for t in terms if t.strip()}) for terms in (brands, keywords)]
+    """Set the brand and keyword terms of ``site`` (a domain or host), replacing earlier ones.
+
+    Brands are at most 50 terms, keywords 1,000, each of at most 200 characters, none with a line break of any
+    kind (ValueError naming the term: :func:`linkback.brands._terms.check_terms`, the rule of the
+    CLI, the API and the dashboard alike). The pages found naming a brand term no longer in the
+    profile stop being its mentions; a term added is looked for by the next ingest, or in the
+    archives already ingested by ``rescan``.
+    """
+    # Imported here: linkback.brands loads the scanner's libraries, which the other commands of
+    # linkback.quality do not need.
+    from linkback.brands._store import drop_stale_mentions, rekey_mentions  # noqa: PLC0415
+    from linkback.brands._terms import MAX_KEYWORDS, check_terms, join_terms  # noqa: PLC0415
+
+    site = _profile_site(site)
+    brand_terms, keyword_terms = check_terms("brands", brands), check_terms("keywords", keywords, MAX_KEYWORDS)
 
     def put(store: Store) -> None:
-        store.con.execute("DELETE FROM site_profiles WHERE site = ?", [site])
+        # Another spelling of the site (a store from before IDNs were punycode) is the same profile.
+        others = _other_spellings(store.con, "site_profiles", "site", site)
+        if others:
+            rekey_mentions(store.con, others, site)
+        store.con.execute("DELETE FROM site_profiles WHERE list_contains(?, site)", [[site, *others]])
         store.con.execute(
-            "INSERT INTO site_profiles VALUES (?, ?, ?)", [site, "\n".join(clean[0]), "\n".join(clean[1])]
+            "INSERT INTO site_profiles VALUES (?, ?, ?)", [site, join_terms(brand_terms), join_terms(keyword_terms)]
         )
+        drop_stale_mentions(store.con)
 
     store.write(put)
     return get_profile(store, site)
@@ -138,11 +185,39 @@ def set_profile(store: Store, site: str, *, brands: Sequence[str] = (), keywords
 @report(columns=("site", "brands", "keywords"))
 def get_profile(store: Store, site: str) -> dict[str, Any]:
     """``{"site", "brands", "keywords"}`` of ``site``; empty term lists when none is set."""
+    return read_profile(store.con, site)[0]
+
+
+def read_profile(con: Any, site: str) -> tuple[dict[str, Any], list[str]]:
+    """:func:`get_profile` of ``site``, and the keys its profile is stored under (a store from
+    before IDNs were kept as punycode may hold one under the spelling typed)."""
+    from linkback.brands._terms import split_terms  # noqa: PLC0415
+
+    site = normalize_entry(site)  # a URL has none: empty lists, as for a site without one
+    spellings = [site, *_other_spellings(con, "site_profiles", "site", site)]
+    rows = con.execute(
+        "SELECT site, brands, keywords FROM site_profiles WHERE list_contains(?, site)", [spellings]
+    ).fetchall()
+    keys, (brands, keywords) = by_stored_host(rows).get(site, ([site], ("", "")))
+    return {"site": site, "brands": split_terms(brands), "keywords": split_terms(keywords)}, keys
+
+
+def by_stored_host(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[list[str], tuple[Any, ...]]]:
+    """``site_profiles`` rows (the site first) by their site as :func:`normalize_entry` gives it:
+    ``site -> (the keys it is stored under, the rest of its row)``. Of two spellings of one site
+    (a store from before IDNs were punycode), the row under the punycode is the profile: the
+    one anchors and toxicity read; else the first other."""
+    found: dict[str, tuple[list[str], tuple[Any, ...]]] = {}
+    for stored, *rest in sorted(rows, key=lambda row: row[0]):
+        site = _entry_or_none(stored) or stored
+        keys, kept = found.get(site, ([], tuple(rest)))
+        keys.append(stored)
+        found[site] = (keys, tuple(rest) if stored == site else kept)
+    return found
+
+
+def _profile_site(site: str) -> str:
     site = normalize_entry(site)
-    rows = store.con.execute("SELECT brands, keywords FROM site_profiles WHERE site = ?", [site]).fetchall()
-    brands, keywords = rows[0] if rows else ("", "")
-    return {
-        "site": site,
-        "brands": [b for b in brands.split("\n") if b],
-        "keywords": [k for k in keywords.split("\n") if k],
-    }
+    if "://" in site:
+        raise URLError(f"a profile is for a domain or host, not a URL: {site}", url=site)
+    return site

@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 from linkback.brands import unlinked
 from linkback.brands._scan import _wordy
 from linkback.brands._store import load_terms
+from linkback.brands._terms import split_terms
 from linkback.errors import LinkbackError
 from linkback.mentions import _actions
 from linkback.quality import get_profile, set_profile
@@ -43,8 +44,6 @@ PAGE_ROWS, MAX_ROWS = 100, 1000
 COLUMNS = ("url", "domain", "dr", "terms", "snippet", "first_seen", "last_seen")
 #: Characters that change the direction of the text after them: a snippet's would reach past it.
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-#: Brand terms one form saves, and the characters of each.
-MAX_TERMS, MAX_TERM_CHARS = 50, 200
 
 
 # --- the snippet ----------------------------------------------------------------------------------
@@ -94,18 +93,6 @@ def marked_snippet(snippet: str | None, terms: Sequence[str]) -> Markup:
 
 
 # --- reading the forms ----------------------------------------------------------------------------
-
-
-def split_terms(text: str) -> list[str]:
-    """Brand terms typed one per line (a brand may hold commas: "Acme, Inc."); ValueError naming
-    the field when there are too many or one is too long."""
-    terms = list(dict.fromkeys(t.strip() for t in text.splitlines() if t.strip()))
-    if len(terms) > MAX_TERMS:
-        raise ValueError(f"brands: {len(terms)} terms given; at most {MAX_TERMS}")
-    for term in terms:
-        if len(term) > MAX_TERM_CHARS:
-            raise ValueError(f"brands: a term has {len(term)} characters; at most {MAX_TERM_CHARS}: {term[:40]!r}…")
-    return terms
 
 
 def read_limit(text: str) -> int:

@@ -38,6 +38,8 @@ HOSTILE_COMBINED = [
     combined(),
     combined(vhost="Blog.Example.com:443"),
     combined(vhost="-"),
+    combined(vhost=r"b\xC3\xBCcher.de:443"),  # Apache's escapes of UTF-8 bytes: bücher.de
+    combined(vhost=r"b\xFCcher.de:443"),  # not UTF-8: bad_host
     combined(ref="https://a.example/x?q=1#f"),
     combined(ref=r"https://ex.org/?q=\"hi\""),  # an escaped quote: the regex path
     combined(ref=r"http://caf\xe9.example/"),  # \xHH, not UTF-8

@@ -4,6 +4,9 @@ referrers longer than a URL may be. Each is refused, read or cut with a reason, 
 from __future__ import annotations
 
 import gzip
+import io
+import json
+import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ import pytest
 from linkback import schema
 from linkback.store import Store
 from linkback.traffic import read_visits, traffic, traffic_trend
-from linkback.traffic._exports import MAX_VISITS, decode_head, read_export, sniff_export
+from linkback.traffic._exports import MAX_LINE_CHARS, MAX_VISITS, decode_head, read_export, sniff_export
 from linkback.traffic._read import PROBE_BYTES, sniff_file
 from linkback.traffic._reports import link_visits, refdomain_visits
 from linkback.traffic._store import begin_visit_import, record_visits
@@ -258,3 +261,112 @@ def test_an_export_keeps_the_referring_domain_of_an_over_long_referrer(tmp_path:
         assert stored(store, "SELECT source_domain, channel, visits FROM visits") == [
             ("evil-one.example", "Referral", 4)
         ]
+
+
+# --------------------------------------------------------------------------- cells past the field limit
+
+BIG_CELL = "x" * (MAX_LINE_CHARS + 10)  # over the limit: refused
+WIDE_CELL = "w" * 200_000  # over csv's default 128 KiB, under the limit: read
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "line"),
+    [
+        ("ga4.csv", "# Start date: 20261001\nSession source / medium,Date,Sessions\n"
+                    f'"{BIG_CELL} / referral",20261005,3\n"{WIDE_CELL} / referral",20261005,2\n'
+                    '"a.example / referral",20261006,4\n', 3),
+        ("plausible.csv", f'{PLAUSIBLE_HEAD}2026-10-05,"{BIG_CELL}",,1,3\n2026-10-05,{WIDE_CELL},,1,2\n'
+                          "2026-10-06,a.example,,1,4\n", 2),
+        ("crlf.csv", f"{PLAUSIBLE_HEAD}2026-10-05,{BIG_CELL},,1,3\r\n2026-10-05,{WIDE_CELL},,1,2\r\n"
+                     "2026-10-06,a.example,,1,4\r\n", 2),
+    ],
+)  # fmt: skip
+def test_a_cell_past_the_field_limit_costs_its_row_only(tmp_path: Path, name: str, data: str, line: int) -> None:
+    with Store(":memory:") as store:
+        (r,) = read_visits(store, [write(tmp_path, name, data)], host=SITE)
+        assert (r.status, r.skipped) == ("read", 1)
+        assert r.errors == [{"line": line, "reason": f"line longer than {MAX_LINE_CHARS:,} characters: not read"}]
+        assert sorted(stored(store, "SELECT length(source), visits FROM visits")) == [(9, 4), (200_000, 2)]
+
+
+def test_a_huge_cell_is_dropped_as_it_is_read_never_held_whole() -> None:
+    data = (PLAUSIBLE_HEAD + "2026-10-05,").encode() + b"x" * (40 * MAX_LINE_CHARS) + b",,1,3\n2026-10-06,a,,1,4\n"
+    refused: list[tuple[int, str]] = []
+    tracemalloc.start()
+    try:
+        rows = list(read_export(io.BytesIO(data), "plausible", refused))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(row.source, row.line_no) for row in rows] == [("a", 3)] and [line for line, _ in refused] == [2]
+    assert peak < 8 * MAX_LINE_CHARS < len(data) / 4
+
+
+def test_a_stray_quote_costs_its_row_not_the_rows_after_it(tmp_path: Path) -> None:
+    data = (PLAUSIBLE_HEAD + '2026-10-04,"two\nlines",,1,3\n2026-10-05,"stray,,1,1\n'
+            "2026-10-05,b.example,,1,2\n2026-10-06,c.example,,1,5\n")  # fmt: skip
+    with Store(":memory:") as store:
+        (r,) = read_visits(store, [write(tmp_path, "stray.csv", data)], host=SITE)
+        assert [e["line"] for e in r.errors] == [4]
+        assert sorted(stored(store, "SELECT source, visits FROM visits")) == [
+            ("b.example", 2), ("c.example", 5), ("two\nlines", 3),
+        ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- hosts logged escaped or in UTF-8
+
+IDN_HOST = "xn--bcher-kva.de"  # bücher.de
+W3C_WHEN = "2026-10-10 10:00:00"
+
+
+def _clf(vhost: str, ref: str = r"https://r\xC3\xA9f.example/\x22q\x22") -> str:  # réf.example, as Apache logs it
+    return f'{vhost} 192.0.2.7 - - [10/Oct/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 10 "{ref}" "{UA}"'
+
+
+HOST_LOGS = {
+    "apache_escaped": _clf(r"b\xC3\xBCcher.de:443"),
+    "apache_upper_case": _clf(r"B\xC3\x9CCHER.DE:443"),
+    "raw_utf8": _clf("bücher.de:443", ref="https://réf.example/"),
+    "raw_utf8_upper_case": _clf("BÜCHER.DE:443"),
+    "caddy": json.dumps({"ts": 1791626400, "status": 200, "request": {
+        "remote_ip": "192.0.2.7", "method": "GET", "host": "BÜCHER.de", "uri": "/x", "tls": {"version": 772},
+        "headers": {"Referer": ["https://réf.example/\"q\""], "User-Agent": [UA]}}}, ensure_ascii=False),
+    "cloudfront": "#Fields: date time x-edge-location c-ip cs-method cs-uri-stem sc-status cs(Referer) "
+                  "cs(User-Agent) x-host-header cs-protocol\n"
+                  + "\t".join([*W3C_WHEN.split(), "FRA", "192.0.2.7", "GET", "/x", "200",
+                               "https://r%C3%A9f.example/%22q%22", "Mozilla/5.0", "BÜCHER.de", "https"]),
+    "iis": "#Fields: date time c-ip cs-method cs-uri-stem s-port cs(User-Agent) cs(Referer) cs-host sc-status\n"
+           f"{W3C_WHEN} 192.0.2.7 GET /x 443 Mozilla/5.0 https://réf.example/%22q%22 BÜCHER.de 200",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", HOST_LOGS)
+def test_a_host_logged_escaped_or_in_utf8_is_the_real_host(tmp_path: Path, name: str) -> None:
+    with Store(":memory:") as store:
+        (r,) = read_visits(store, [write(tmp_path, f"{name}.log", HOST_LOGS[name] + "\n")])
+        assert (r.skipped, r.dropped, r.visits) == (0, {}, 1)
+        assert stored(store, "SELECT target_url, target_host, source_host FROM visits") == [
+            (f"https://{IDN_HOST}/x", IDN_HOST, "xn--rf-bja.example")
+        ]
+
+
+@pytest.mark.parametrize(
+    ("name", "host", "not_utf8"),
+    [
+        ("apache_escaped", r"b\xC3\xBCcher", r"b\xFCcher"),  # Latin-1's ü, escaped
+        ("raw_utf8", "bücher", "b\udcfccher"),  # the same byte unescaped
+        ("iis", "BÜCHER", "B\udcdcCHER"),
+        ("caddy", "BÜCHER", "B\udcdcCHER"),
+    ],
+)
+def test_a_host_whose_bytes_are_not_utf8_is_refused_not_guessed(
+    tmp_path: Path, name: str, host: str, not_utf8: str
+) -> None:
+    good = HOST_LOGS[name]
+    bad = good.splitlines()[-1].replace(host, not_utf8)
+    p = tmp_path / f"{name}.log"
+    p.write_bytes(f"{good}\n{bad}\n".encode("utf-8", "surrogateescape"))
+    with Store(":memory:") as store:
+        (r,) = read_visits(store, [p])
+        assert (r.skipped, r.visits, r.dropped) == (1, 1, {})
+        assert r.errors[0]["reason"].startswith("bad_host: ")

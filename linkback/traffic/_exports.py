@@ -14,7 +14,11 @@ so each row becomes one :class:`ExportRow` whose ``visits`` is its count.
 
 Headers are matched case-insensitively, never by position. A row that cannot be read is refused
 with its line number and reason; the rest are read. A count over :data:`MAX_VISITS` (what the
-``visits`` column holds) is refused, not stored cut or wrapped.
+``visits`` column holds) is refused, not stored cut or wrapped. Rows are read as the CSV imports
+read theirs (:mod:`linkback.imports._csvread`): strictly, a cell up to
+:data:`~linkback.imports._csvread.MAX_FIELD_CHARS` characters, a row with a stray quote costing
+that row only; a line longer than :data:`MAX_LINE_CHARS` is refused and dropped as it is read, so
+memory stays bounded whatever a cell holds.
 
 An export is UTF-8 (with or without a byte-order mark) when all of it is, else Windows-1252, as an
 older Excel saves a CSV; sniffing its first bytes and reading it decide by the same rule
@@ -33,6 +37,7 @@ from datetime import date
 from typing import BinaryIO
 
 from linkback import schema
+from linkback.imports._csvread import MAX_FIELD_CHARS, records, split_line
 from linkback.traffic._files import STREAM_ERRORS
 from linkback.traffic._formats import in_window
 
@@ -46,6 +51,10 @@ MAX_VISITS = 2 ** (schema.VISITS.field("visits").type.bit_width - 1) - 1
 _MAX_DIGITS = len(str(MAX_VISITS))
 #: Bytes read at a time when an export is checked for UTF-8.
 _CHUNK_BYTES = 1 << 20
+#: A line (its line end included) longer than this is refused unread. csv's field limit bounds a
+#: cell only once its line is held, so the line is bounded first, to the same size.
+MAX_LINE_CHARS = MAX_FIELD_CHARS
+_TOO_LONG = f"line longer than {MAX_LINE_CHARS:,} characters: not read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,39 +202,99 @@ def read_export(fh: BinaryIO, kind: str, refuse: list[tuple[int, str]]) -> Itera
         text.detach()  # the caller closes its file
 
 
+def _lines(text: io.TextIOWrapper) -> Iterator[str | None]:
+    """The physical lines of ``text``, line ends kept; None for one longer than
+    :data:`MAX_LINE_CHARS`, whose characters are dropped as they are read, never held whole."""
+    limit = MAX_LINE_CHARS + 1
+    lf_may_follow = False  # a too-long line cut right after a CR: a LF next is the rest of its "\r\n"
+    while piece := text.readline(limit):
+        if lf_may_follow:
+            lf_may_follow = False
+            if piece == "\n":
+                continue
+        if len(piece) < limit:
+            yield piece
+            continue
+        while len(piece) == limit and piece[-1] not in "\r\n":
+            piece = text.readline(limit)
+        lf_may_follow = len(piece) == limit and piece.endswith("\r")
+        yield None
+
+
+class _UpToLongLine:
+    """The lines of :func:`_lines` up to the next one too long, or the end: ``taken`` counts them,
+    ``cut`` says a too-long line ended them (it is consumed, not counted). The csv reader stops
+    there, so a row never runs on past a line that was not read."""
+
+    def __init__(self, lines: Iterator[str | None]) -> None:
+        self._lines = lines
+        self._done = False
+        self.taken = 0
+        self.cut = False
+
+    def __iter__(self) -> _UpToLongLine:
+        return self
+
+    def __next__(self) -> str:
+        if self._done:
+            raise StopIteration
+        line = next(self._lines, "")
+        if not line:  # the end (""), or a line too long (None)
+            self._done, self.cut = True, line is None
+            raise StopIteration
+        self.taken += 1
+        return line
+
+
 def _plausible(text: io.TextIOWrapper, refuse: list[tuple[int, str]]) -> Iterator[ExportRow]:
-    reader = csv.reader(text)
-    header = [h.strip().lower() for h in next(reader, [])]
+    lines = _lines(text)
+    first = next(lines, "")
+    names = None if first is None else split_line(first, ",")
+    if names is None:
+        refuse.append((1, f"header: {_TOO_LONG if first is None else 'not valid CSV (unbalanced quotes)'}"))
+        return
+    header = [h.strip().lower() for h in names]
     at = {name: i for i, name in enumerate(header)}
     count_at = at.get("visits", at.get("visitors"))
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
+    line_no = 1
+    while True:
+        segment = _UpToLongLine(lines)
+        for record in records(segment, line_no + 1, ",", len(header)):
+            got = record.error or _plausible_row(at, count_at, record.fields, record.line)
+            if isinstance(got, str):
+                refuse.append((record.line, got))
+            else:
+                yield got
+        line_no += segment.taken
+        if not segment.cut:
+            return
+        line_no += 1
+        refuse.append((line_no, _TOO_LONG))
 
-        def cell(name: str, row: list[str] = row) -> str:
-            i = at.get(name)
-            return row[i].strip() if i is not None and i < len(row) else ""
 
-        day = _day(cell("date"))
-        visits = _count(row[count_at] if count_at is not None and count_at < len(row) else "", "visit")
-        if day is None:
-            refuse.append((line, f"date {cell('date')!r} is not a date"))
-            continue
-        if isinstance(visits, str):
-            refuse.append((line, visits))
-            continue
-        source = cell("utm_source") or cell("source")
-        yield ExportRow(day, source, cell("utm_medium"), cell("utm_campaign"), cell("referrer"), cell("channel"),
-                        visits, line)  # fmt: skip
+def _plausible_row(at: dict[str, int], count_at: int | None, row: list[str], line: int) -> ExportRow | str:
+    def cell(name: str) -> str:
+        i = at.get(name)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    day = _day(cell("date"))
+    visits = _count(row[count_at] if count_at is not None and count_at < len(row) else "", "visit")
+    if day is None:
+        return f"date {cell('date')!r} is not a date"
+    if isinstance(visits, str):
+        return visits
+    source = cell("utm_source") or cell("source")
+    return ExportRow(day, source, cell("utm_medium"), cell("utm_campaign"), cell("referrer"), cell("channel"),
+                     visits, line)  # fmt: skip
 
 
 def _ga4(text: io.TextIOWrapper, refuse: list[tuple[int, str]]) -> Iterator[ExportRow]:
     start: date | None = None
     header: list[str] | None = None
-    line = 0
-    for raw in text:
-        line += 1
+    for line, raw in enumerate(_lines(text), 1):
+        if raw is None:
+            refuse.append((line, _TOO_LONG))
+            continue
         stripped = raw.strip()
         if stripped.startswith("#"):
             m = _GA4_DAY.match(stripped)
@@ -236,7 +305,13 @@ def _ga4(text: io.TextIOWrapper, refuse: list[tuple[int, str]]) -> Iterator[Expo
         if not stripped:
             header = None
             continue
-        row = next(csv.reader([raw]), [])
+        # One line at a time, as GA4 writes its rows: a stray quote costs its own line, never the
+        # lines after it.
+        row = split_line(raw, ",")
+        if row is None:
+            refuse.append((line, "not valid CSV (unbalanced quotes)"))
+            header = [] if header is None else header  # a broken header: its section is not read
+            continue
         if header is None:
             names = [h.strip().lower() for h in row]
             header = names if any(n in _GA4_DIMENSIONS for n in names) else []

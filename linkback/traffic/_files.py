@@ -53,9 +53,9 @@ class LogStats:
 
     ``lines`` counts every line read; each is either ``parsed`` or counted under one key of
     ``skipped`` (``blank``, ``malformed``, ``common_format`` — a ``common`` log line, which has no
-    Referer —, ``bad_time``, ``too_long``, ``bad_json``, ``comment``...). ``errors`` holds the first
-    :data:`MAX_EXAMPLES_PER_KEY` examples per key, ``"<path>:<line>: <key>: <excerpt>"``, and one
-    line per file problem. ``formats`` counts the files read per format.
+    Referer —, ``bad_time``, ``bad_host``, ``too_long``, ``bad_json``, ``comment``...). ``errors``
+    holds the first :data:`MAX_EXAMPLES_PER_KEY` examples per key, ``"<path>:<line>: <key>:
+    <excerpt>"``, and one line per file problem. ``formats`` counts the files read per format.
     """
 
     files: int = 0

@@ -9,6 +9,7 @@ the skip key that says why it is none:
   allowed and ignored. Apache escapes ``"`` and ``\\`` in quoted fields as ``\\"`` and ``\\\\``,
   control and non-ASCII bytes as ``\\xHH`` (nginx all three as ``\\xHH``): fields are unescaped
   to bytes, then decoded as UTF-8, or as Latin-1 when they are not UTF-8 (the hit says so).
+  The vhost is unescaped the same way, but read as UTF-8 only (below).
 * ``caddy`` — Caddy's JSON access log (one object per line: ``ts``, ``status``, ``request``
   with ``remote_ip``/``client_ip``, ``method``, ``host``, ``uri``, ``headers``, ``tls``).
 * ``cloudfront`` and ``w3c`` — W3C extended logs: CloudFront's standard logs (tab-separated,
@@ -16,7 +17,9 @@ the skip key that says why it is none:
   directive names the columns and may change mid-file.
 
 A line of the common format (no Referer) is ``common_format``: it cannot tell where a visit came
-from. Damage never raises: a line is a hit or a skip key.
+from. A host (vhost, Host header) whose bytes are not UTF-8 is ``bad_host`` in every format: no
+name is guessed at (:func:`_host`); a UTF-8 one (``bücher.de``) becomes its punycode form where the
+visit's URL is made. Damage never raises: a line is a hit or a skip key.
 """
 
 from __future__ import annotations
@@ -93,6 +96,28 @@ def _field(text: str) -> tuple[str, bool]:
         return raw.decode("utf-8"), False
     except UnicodeDecodeError:
         return raw.decode("latin-1"), True
+
+
+def _host(raw: bytes) -> str | None:
+    """A logged host's bytes (``%v:%p``, a Host header) as text in lower case, or None when they
+    are not UTF-8. Lower-cased only once decoded: lowering the Latin-1 reading of UTF-8 bytes
+    changes them (``Ã`` of ``ü``'s first byte would become ``ã``). A host is a name, not prose:
+    bytes that are not UTF-8 are damage or a forged Host header, and a guess at them would invent
+    a site, so the line is skipped as ``bad_host``."""
+    try:
+        return raw.decode("utf-8").lower()
+    except UnicodeDecodeError:
+        return None
+
+
+def _logged_host(text: str) -> str | None:
+    """A combined line's vhost (Latin-1 text, ``\\xHH`` escapes as Apache and nginx write non-ASCII
+    bytes) as :func:`_host` gives it; ``""`` for ``-``."""
+    if text == "-":
+        return ""
+    if text.isascii() and "\\" not in text:
+        return text.lower()
+    return _host(_ESCAPE.sub(_unescape_one, text.encode("latin-1")))
 
 
 def clf_time(text: str) -> datetime | None:
@@ -200,14 +225,17 @@ def _slow(line: str) -> Hit | str:
             return "blank"
         return "common_format" if _COMMON.match(line) else "malformed"
     first, second, third, fourth, when, request, status, referer, agent = m.groups()
-    if fourth is None:
-        vhost, remote = "", first
-    else:
-        # Four tokens before [time]: vhost_combined's leading %v:%p.
-        vhost, remote = ("" if first == "-" else first.lower()), second
     ts = _clf_epoch(when)
     if ts is None:
         return "bad_time"
+    if fourth is None:
+        vhost, remote = "", first
+    else:
+        # Four tokens before [time]: vhost_combined's leading %v:%p, escaped as the quoted fields are.
+        logged, remote = _logged_host(first), second
+        if logged is None:
+            return "bad_host"
+        vhost = logged
     request, bad_r = _field(request)
     referer, bad_ref = ("", False) if referer == "-" else _field(referer)
     agent, bad_ua = ("", False) if agent == "-" else _field(agent)
@@ -271,6 +299,8 @@ def parse_caddy(line: str) -> Hit | str:
     headers = request.get("headers")
     texts = [request.get(k) for k in ("client_ip", "remote_ip", "method", "uri", "host")]
     remote, fallback, method, uri, host = (v if isinstance(v, str) else "" for v in texts)
+    if "\ufffd" in host:
+        return "bad_host"  # bytes that were not UTF-8 (Caddy's JSON encoder writes them as U+FFFD too)
     scheme = "https" if request.get("tls") else "http"
     return (remote or fallback, ts, method, uri, status, _header(headers, "Referer"), _header(headers, "User-Agent"),
             host.lower(), scheme, False)  # fmt: skip
@@ -330,11 +360,13 @@ class W3CFormat:
         agent = get("cs(user-agent)")
         # CloudFront percent-encodes the User-Agent (twice for some characters); IIS writes its spaces as '+'.
         agent = unquote(unquote(agent)) if cloudfront else agent.replace("+", " ")
-        host = get("x-host-header") or get("cs(host)") or get("cs-host")
+        host = _host((get("x-host-header") or get("cs(host)") or get("cs-host")).encode("latin-1"))
+        if host is None:
+            return "bad_host"
         scheme = get("cs-protocol").lower() if cloudfront else ("https" if get("s-port") == "443" else "")
         scheme = {"wss": "https", "ws": "http"}.get(scheme, scheme)
-        text = [_utf8(v) for v in (get("c-ip"), get("cs-method"), target, get("cs(referer)"), agent, host.lower())]
-        remote, method, target, referer, agent, host = text
+        text = [_utf8(v) for v in (get("c-ip"), get("cs-method"), target, get("cs(referer)"), agent)]
+        remote, method, target, referer, agent = text
         return remote, (when - _EPOCH).total_seconds(), method, target, int(status), referer, agent, host, scheme, False
 
 

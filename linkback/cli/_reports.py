@@ -83,6 +83,10 @@ SectionOpt = Annotated[
 FromOpt = Annotated[
     str | None, typer.Option("--from", metavar="DOMAIN", help="Only links from this referring domain or host.")
 ]
+FromUrlOpt = Annotated[
+    str | None,
+    typer.Option("--from-url", metavar="URL", help="Only links on this referring page (its URL exactly, as listed)."),
+]
 AnchorOpt = Annotated[
     str | None, typer.Option("--anchor", metavar="TEXT", help="Only links whose anchor contains TEXT (any case).")
 ]
@@ -199,6 +203,7 @@ def backlinks_cmd(
     kind: KindOpt = None,
     section: SectionOpt = None,
     from_domain: FromOpt = None,
+    from_url: FromUrlOpt = None,
     anchor: AnchorOpt = None,
     internal: Internal = False,
     include_lost: IncludeLost = False,
@@ -221,6 +226,7 @@ def backlinks_cmd(
         store,
         target,
         **_filters(locals()),
+        from_url=from_url,  # backlinks' own: the other reports count pages, not links on one
         sort=sort.value,
         limit=limit,
         after=after,

@@ -22,7 +22,18 @@ from linkback.quality._anchors import ANCHOR_CLASSES
 from linkback.reports._changes import _columns, _domain_events
 from linkback.reports._domains import require_links
 from linkback.reports._overview import _DR_BAND
-from linkback.reports._periods import day_number, day_sql, from_number, parse_day, resolve, today
+from linkback.reports._periods import (
+    MAX_PERIODS,
+    Period,
+    count_cut,
+    cut_start,
+    day_number,
+    day_sql,
+    from_number,
+    parse_day,
+    resolve,
+    today,
+)
 from linkback.reports._ranks import DR_BUCKETS, _string_literal
 from linkback.reports._select import DOFOLLOW, as_target, check_limit, link_where, target_clauses
 from linkback.reports._trend import _run_at, _runs, growth
@@ -354,7 +365,9 @@ def compare_trend(
     target has the same periods), with :data:`COMPARE_TREND_COLUMNS`: the target, the period, its
     referring domains at the period's end and the new and lost ones in it. Each target's rows are
     :func:`~linkback.reports.growth`'s, in the order the targets were given, oldest period
-    first; ``limit`` keeps the latest periods of each."""
+    first; ``limit`` keeps the latest periods of each. More than
+    :data:`~linkback.reports._periods.MAX_PERIODS` rows in all (targets × periods) is a clear
+    error, given before their links are read."""
     tgts = parse_targets(targets)
     check_limit(limit)
     if since is None:
@@ -362,11 +375,26 @@ def compare_trend(
         start = min(firsts) if firsts else None
     else:
         start = parse_day("since", since)
+    _check_rows(len(tgts), resolve(start, until, None), by, limit)
     rows = []
     for tgt in tgts:
         for row in growth(store, tgt, since=start.isoformat() if start else None, until=until, by=by, limit=limit):
             rows.append({"target": tgt.value, **{k: row[k] for k in COMPARE_TREND_COLUMNS[1:]}})
     return rows
+
+
+def _check_rows(targets: int, period: Period, by: str, limit: int | None) -> None:
+    """ValueError, before any target's growth is read, when the targets' periods together come to
+    more than :data:`~linkback.reports._periods.MAX_PERIODS` rows: growth's cap holds for one
+    target, and a hundred of them by day since 1970 would be millions of rows."""
+    each = count_cut(period, by, limit)
+    each = min(each, limit) if limit is not None else each
+    if targets * each > MAX_PERIODS:
+        raise ValueError(
+            f"by {by} from {cut_start(period, by, limit)} to {period.until} for {targets} targets makes "
+            f"{targets * each:,} rows ({each:,} periods each), more than {MAX_PERIODS:,} periods in all: "
+            "choose a later since, longer periods (week, month), fewer targets, or a limit"
+        )
 
 
 def _first_day(store: Store, tgt: Target) -> date | None:

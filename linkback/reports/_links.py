@@ -75,6 +75,7 @@ def backlinks(
     kind: str | Sequence[str] | None = None,
     section: str | Sequence[str] | None = None,
     from_domain: str | None = None,
+    from_url: str | None = None,
     anchor: str | None = None,
     internal: bool = False,
     include_lost: bool = False,
@@ -91,11 +92,12 @@ def backlinks(
     it, search engines give it no weight. ``follow`` True keeps followed links (none of
     nofollow, ugc, sponsored, noindex), False the others; ``nofollow``/``ugc``/``sponsored``/
     ``noindex`` True keep links with the flag, False without; ``kind``/``section`` take one
-    value or several; ``from_domain`` is a referring domain or host; ``anchor`` a
-    case-insensitive substring. ``sort`` is one of :data:`BACKLINK_SORTS` (dates newest first,
-    ``source_dr``/``source_ur`` highest first); ``limit=None`` returns every row. ``after`` is
-    the cursor of the previous page (:func:`~linkback.reports._cursor.next_cursor` of its last
-    row): the rows that follow it in this sort. A target the index has no link to at all raises
+    value or several; ``from_domain`` is a referring domain or host, ``from_url`` one referring
+    page (its URL exactly as ``source_url`` shows it); ``anchor`` a case-insensitive substring.
+    ``sort`` is one of :data:`BACKLINK_SORTS` (dates newest first, ``source_dr``/``source_ur``
+    highest first); ``limit=None`` returns every row. ``after`` is the cursor of the previous
+    page (:func:`~linkback.reports._cursor.next_cursor` of its last row): the rows that follow
+    it in this sort. A target the index has no link to at all raises
     :class:`~linkback.errors.TargetNotFound`.
     """
     filters = {k: v for k, v in locals().items() if k not in ("store", "target", "sort", "limit", "after")}

@@ -141,15 +141,32 @@ def buckets(period: Period, by: str, last: int | None = None) -> list[Period]:
 def check_cut(period: Period, by: str, last: int | None = None) -> date:
     """The first day :func:`buckets` cuts from; ValueError when that makes more than
     :data:`MAX_PERIODS` periods."""
-    check_choice("by", by, GROWTH_PERIODS)
-    start = period.since if last is None else max(period.since, _start_of_last(period.until, by, last))
-    shortest = {"day": 1, "week": 7, "month": 28}[by]
-    if (period.until - start).days // shortest + 1 > MAX_PERIODS:
+    start = cut_start(period, by, last)
+    if count_cut(period, by, last) > MAX_PERIODS:
         raise ValueError(
             f"by {by} from {start} to {period.until} makes more than {MAX_PERIODS:,} periods: "
             "choose longer periods (week, month), fewer days, or a limit"
         )
     return start
+
+
+def cut_start(period: Period, by: str, last: int | None = None) -> date:
+    """The first day :func:`buckets` cuts from: ``period``'s, or with ``last`` the first of the
+    last so many ``by`` periods."""
+    check_choice("by", by, GROWTH_PERIODS)
+    return period.since if last is None else max(period.since, _start_of_last(period.until, by, last))
+
+
+def count_cut(period: Period, by: str, last: int | None = None) -> int:
+    """How many periods :func:`buckets` cuts ``period`` into, counted without cutting: the days,
+    the Monday-to-Sunday weeks or the calendar months that the days from :func:`cut_start` to
+    ``period.until`` touch."""
+    start, until = cut_start(period, by, last), period.until
+    if by == "day":
+        return (until - start).days + 1
+    if by == "week":
+        return ((until - timedelta(days=until.weekday())) - (start - timedelta(days=start.weekday()))).days // 7 + 1
+    return (until.year * 12 + until.month) - (start.year * 12 + start.month) + 1
 
 
 def _start_of_last(until: date, by: str, last: int) -> date:

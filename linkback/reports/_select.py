@@ -119,6 +119,14 @@ def _source_ipv6(text: str, site: str) -> str:
     return host_of(url) if not reason else f"[{address.compressed}]"
 
 
+def _source_url(text: str) -> str:
+    """``text`` as a source page's URL is stored, which the reports show as it is: the one page."""
+    url = text.strip()
+    if "://" not in url:
+        raise ValueError(f"--from-url {text!r}: give a referring page's whole URL, like https://blog.example.org/post")
+    return url
+
+
 def link_where(
     target: str | Target,
     *,
@@ -132,6 +140,7 @@ def link_where(
     kind: str | Sequence[str] | None = None,
     section: str | Sequence[str] | None = None,
     from_domain: str | None = None,
+    from_url: str | None = None,
     anchor: str | None = None,
 ) -> tuple[str, Params]:
     """The WHERE condition and its parameters for the links a report reads.
@@ -140,7 +149,8 @@ def link_where(
     page), False the others; ``nofollow``/``ugc``/``sponsored`` True keep links with that flag,
     False those without it; ``noindex`` True keeps the links on noindex pages, False the others;
     None does not filter. ``kind``/``section`` take one value or several (any of them).
-    ``from_domain`` matches the source's registrable domain or its exact host; ``anchor`` is
+    ``from_domain`` matches the source's registrable domain or its exact host, ``from_url`` the
+    source page's URL exactly (as the reports show it); ``anchor`` is
     a case-insensitive substring. ``internal`` False (the default) keeps links from other
     sites, True keeps links inside the target's site. Lost links only with ``include_lost``.
     """
@@ -166,6 +176,9 @@ def link_where(
         site = _source_site(from_domain)
         clauses.append("(source_domain = ? OR source_host = ?)")
         params.extend([site, site])
+    if from_url is not None:
+        clauses.append("source_url = ?")
+        params.append(_source_url(from_url))
     if anchor:
         clauses.append("contains(lower(anchor), lower(?))")
         params.append(anchor)

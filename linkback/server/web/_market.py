@@ -178,9 +178,11 @@ def intersect_context(store: Any, params: Any) -> dict[str, Any]:
     return context
 
 
-def backlinks_href(target: str, domain: str | None) -> str:
-    """The backlinks page of ``target`` from ``domain``'s pages: the links behind an intersect cell."""
-    return "/reports/backlinks?" + urlencode({"target": target, "from_domain": domain or ""})
+def backlinks_href(target: str, domain: str | None, page: str | None = None, follow: bool | None = None) -> str:
+    """The backlinks page of ``target`` from ``domain``'s pages, or from the one ``page``: the
+    links behind an intersect cell (the followed ones only with ``follow``, as the cell counts)."""
+    source = {"from_url": page} if page else {"from_domain": domain or ""}
+    return "/reports/backlinks?" + urlencode({"target": target, **source, **({"follow": "yes"} if follow else {})})
 
 
 # --- traffic ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -263,7 +263,11 @@ def test_traffic_drills_down_channel_source_referrer(client: TestClient, store: 
     html = client.get(news).text
     pages = traffic(store, RIVAL, by="referrer", channel="Referral", source="news.example")
     assert pages[0]["backlinks"] == 1 and 'href="https://news.example/post-0"' in html
-    assert f'href="/reports/backlinks?target={RIVAL}&amp;from_domain=news.example">1<' in html
+    # The count links to exactly the links on that page (not all of news.example's).
+    behind = f"/reports/backlinks?{urlencode({'target': RIVAL, 'from_url': 'https://news.example/post-0'})}"
+    assert f'href="{escape(behind)}">1<' in html
+    listed = client.get(behind).text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert len(re.findall(r"<tr>", listed)) == pages[0]["backlinks"]
     # Visits over time: traffic_trend's, a line per referring domain.
     data = json.loads(
         re.search(r'id="lines-data">(.*?)</script>', client.get(f"/traffic?target={RIVAL}").text).group(1)

@@ -16,7 +16,8 @@ bytes, then decoded as UTF-8, or as Latin-1 when they are not UTF-8 (counted in
 
 Damage policy. Nothing in a log file raises. A line that is not a log line is skipped and
 counted under a stable key in ``LogStats.skipped`` (``blank``, ``malformed``, ``common_format``
-— a ``common`` log line, which has no Referer field —, ``bad_time``, ``too_long``, ``bad_json``),
+— a ``common`` log line, which has no Referer field —, ``bad_time``, ``too_long``, ``bad_json``,
+``bad_host`` — a virtual host whose bytes are not UTF-8, read by :mod:`linkback.traffic`),
 with the first few examples per key kept as ``"<path>:<line>: <what>"``; so ``lines == parsed +
 sum(skipped)`` always. A file that cannot be read, or whose compressed data breaks off, is
 counted in ``LogStats.file_problems`` and reading moves on; the lines before the break are kept.

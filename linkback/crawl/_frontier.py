@@ -29,7 +29,8 @@ from linkback.crawl._errors import CrawlError
 from linkback.store import Store
 
 #: A URL ended: (url, state, reason), the state ``done`` or ``failed``, the reason None for a
-#: URL that ended with a page of its own.
+#: URL that ended with a page of its own (``too-big`` for one ``done`` whose page was cut at the
+#: size cap as it was decompressed: archived whole, stored and parsed partial).
 Ending = tuple[str, str, str | None]
 
 

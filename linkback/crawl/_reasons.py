@@ -26,6 +26,8 @@ REDIRECT_LIMIT = "redirect-limit"
 DUPLICATE = "duplicate"
 #: The response is larger than the crawl's size cap (``DOWNLOAD_MAXSIZE``).
 TOO_BIG = "too-big"
+#: The URL is longer than ``URLLENGTH_LIMIT`` (2,083 characters): the crawl does not fetch it.
+URL_TOO_LONG = "url-too-long"
 #: Dropped by a part of Scrapy that says no more.
 IGNORED = "ignored"
 
@@ -45,7 +47,10 @@ def failure_reason(failure: Failure) -> str:
     if isinstance(value, NotFetched):
         return value.reason
     if isinstance(value, IgnoreRequest):
-        return REDIRECT_LIMIT if "max redirections" in str(value) else IGNORED
+        if "max redirections" in str(value):
+            return REDIRECT_LIMIT
+        # Scrapy's HttpCompressionMiddleware, were it enabled (the crawl cuts such a body instead)
+        return TOO_BIG if "exceeded DOWNLOAD_MAXSIZE" in str(value) else IGNORED
     if "SSRF guard" in str(value):  # the guarded resolver: a name that now points somewhere refused
         return f"{REFUSED}/resolver"
     return error_name(failure)

@@ -159,6 +159,15 @@ def crawl_settings(
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             f"{here}._robots.RobotsMiddleware": 100,
             f"{here}._warc.WarcWriterMiddleware": 950,  # sees responses as downloaded
+            # a body that decompresses past DOWNLOAD_MAXSIZE is cut there, as archived and stored
+            "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+            f"{here}._decompress.CappedDecompressionMiddleware": 590,
+        },
+        # The spider decides which links it queues (depth, URLLENGTH_LIMIT) and ends those it will
+        # not fetch with their reason: these would drop a URL the frontier holds queued, unsaid.
+        "SPIDER_MIDDLEWARES": {
+            "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+            "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
         },
         # Nothing is sent before what came before it is kept (the frontier, for resuming).
         "DOWNLOAD_HANDLERS": {

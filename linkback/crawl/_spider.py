@@ -19,7 +19,18 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
-from linkback.crawl._reasons import DUPLICATE, REDIRECT_LIMIT, REDIRECT_LOOP, REFUSED, error_name, failure_reason
+from linkback.crawl._decompress import TRUNCATED
+from linkback.crawl._frontier import Ending
+from linkback.crawl._reasons import (
+    DUPLICATE,
+    REDIRECT_LIMIT,
+    REDIRECT_LOOP,
+    REFUSED,
+    TOO_BIG,
+    URL_TOO_LONG,
+    error_name,
+    failure_reason,
+)
 from linkback.crawl._scope import Scope, ScopeKind
 
 if TYPE_CHECKING:
@@ -28,6 +39,8 @@ if TYPE_CHECKING:
 
 class LinkSpider(scrapy.Spider):
     name = "linkback"
+    #: URLLENGTH_LIMIT: longer URLs are ended ``url-too-long``, never requested (0: no limit).
+    max_url_length = 2083
 
     def __init__(
         self,
@@ -52,6 +65,7 @@ class LinkSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> LinkSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_url_length = crawler.settings.getint("URLLENGTH_LIMIT", cls.max_url_length)
         crawler.signals.connect(spider._scheduled, signal=scrapy.signals.request_scheduled)
         crawler.signals.connect(spider._dropped, signal=scrapy.signals.request_dropped)
         return spider
@@ -83,7 +97,12 @@ class LinkSpider(scrapy.Spider):
         for url, depth in todo:
             url = url.split("#", 1)[0]
             self.scheduled.add(url)
-            yield self._make(url, depth)
+            request = self._make(url, depth)
+            if self._too_long(request):  # queued by a crawl that knew no limit: it would never end
+                self._count(f"crawl/errors/{URL_TOO_LONG}")
+                self._ended(request.meta, "failed", [], URL_TOO_LONG)
+                continue
+            yield request
 
     def _make(self, url: str, depth: int) -> scrapy.Request:
         rendering = self.context is not None and self.context.renderer is not None
@@ -148,8 +167,22 @@ class LinkSpider(scrapy.Spider):
                     request = self._request(link.url, depth + 1)
                     if request is not None:
                         requests.append(request)
-        self._ended(response.meta, "done", [(r.meta["frontier_url"], depth + 1) for r in requests])
-        return requests
+        found = [(r.meta["frontier_url"], depth + 1) for r in requests]
+        too_long = [r for r in requests if self._too_long(r)]
+        for _request in too_long:
+            self._count(f"crawl/errors/{URL_TOO_LONG}")
+        # Cut at the size cap while decompressed: a page, as archived and stored, but partial.
+        partial = TRUNCATED in response.flags
+        if partial:
+            self._count(f"crawl/errors/{TOO_BIG}")
+        refused: list[Ending] = [(r.meta["frontier_url"], "failed", URL_TOO_LONG) for r in too_long]
+        self._ended(response.meta, "done", found, TOO_BIG if partial else None, refused)
+        return [r for r in requests if not self._too_long(r)]
+
+    def _too_long(self, request: scrapy.Request) -> bool:
+        """Is the request's URL past URLLENGTH_LIMIT? Checked here, before it is queued: Scrapy's
+        UrlLengthMiddleware would drop it unsaid, and the frontier would hold it queued for ever."""
+        return bool(self.max_url_length) and len(request.url) > self.max_url_length
 
     def failed(self, failure: Failure) -> None:
         from scrapy.spidermiddlewares.httperror import HttpError  # noqa: PLC0415
@@ -171,19 +204,27 @@ class LinkSpider(scrapy.Spider):
         from scrapy.exceptions import IgnoreRequest  # noqa: PLC0415
 
         if failure.check(IgnoreRequest):
-            if reason == REDIRECT_LIMIT:
-                self._count(f"crawl/errors/{REDIRECT_LIMIT}")
+            if reason in (REDIRECT_LIMIT, TOO_BIG):
+                self._count(f"crawl/errors/{reason}")
             return
         self._count(f"crawl/errors/{error_name(failure)}")
         if reason == f"{REFUSED}/resolver":
             self._count("guard/refused/resolver")
 
-    def _ended(self, meta: dict[str, Any], state: str, found: list[tuple[str, int]], reason: str | None = None) -> None:
-        """The page of ``meta`` ends (``reason``: why, when it ended without a page of its own),
-        with the links ``found`` on it, in one frontier change."""
+    def _ended(
+        self,
+        meta: dict[str, Any],
+        state: str,
+        found: list[tuple[str, int]],
+        reason: str | None = None,
+        refused: list[Ending] | None = None,
+    ) -> None:
+        """The page of ``meta`` ends (``reason``: why, when it ended without a whole page of its
+        own), with the links ``found`` on it and those of them ``refused`` (never to be
+        requested, ended at once), in one frontier change."""
         url = meta.get("frontier_url")
         if self.context is not None and url:
-            self.context.frontier.change(queued=found, done=[(url, state, reason)])
+            self.context.frontier.change(queued=found, done=[(url, state, reason), *(refused or [])])
             self.context.ended(url)
 
     def _count(self, key: str) -> None:

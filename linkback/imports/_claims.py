@@ -31,6 +31,7 @@ from linkback.imports._formats import (
 )
 from linkback.imports._values import (
     MAX_ANCHOR_CHARS,
+    SLASHED_DATE,
     BadValue,
     clean_text,
     parse_bool,
@@ -39,7 +40,9 @@ from linkback.imports._values import (
     parse_float,
     parse_host,
     parse_int,
+    parse_rating,
     parse_url,
+    slashed_date_order,
 )
 from linkback.urls import host_of, split_host
 
@@ -192,10 +195,23 @@ def read_export(
     width = len(matched.header) if header_line is not None else 1
     first = index + 1 if header_line is None else index + 2  # the 1-based number of the first row's line
     lines = (m.group() for m in _csvread.line_matches(text, rest))
+    reader = _RowReader(matched, host, _date_order(matched, text, rest, delimiter, width))
     return ParsedFile(
         name, fmt, encoding, [], ignored=matched.ignored, preamble=index,
-        _rows=_csvread.records(lines, first, delimiter, width), _reader=_RowReader(matched, host), _progress=progress,
+        _rows=_csvread.records(lines, first, delimiter, width), _reader=reader, _progress=progress,
     )  # fmt: skip
+
+
+def _date_order(matched: Match, text: str, rest: int, delimiter: str, width: int) -> tuple[bool | None, str]:
+    """Whether the file writes ``a/b/yyyy`` dates day or month first, from all its date cells:
+    a first pass over the rows, when the text after the header has such a date at all."""
+    dates = [i for name, i in matched.columns.items() if matched.format.field(name).kind == "date"]
+    cells: list[str] | Iterator[str] = []
+    if dates and SLASHED_DATE.search(text, rest):
+        lines = (m.group() for m in _csvread.line_matches(text, rest))
+        records = (r for r in _csvread.records(lines, 1, delimiter, width) if not r.error)
+        cells = (r.fields[i] for r in records for i in dates)
+    return slashed_date_order(cells, day_first_headers=matched.day_first)
 
 
 def _find_header(text: str, formats: Sequence[Format]) -> _Header:
@@ -264,6 +280,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "host": parse_host,
     "int": parse_int,
     "float": parse_float,
+    "rating": parse_rating,
     "bool": parse_bool,
     "flag": parse_flag,
     "follow": lambda cell, header: _follow(cell, header),
@@ -278,13 +295,13 @@ _IDENTITY = frozenset({"source_url", "source_host", "target_url"})
 class _RowReader:
     """One format's rows into claims."""
 
-    def __init__(self, matched: Match, site: str | None) -> None:
+    def __init__(self, matched: Match, site: str | None, date_order: tuple[bool | None, str] = (False, "")) -> None:
         self.fmt = matched.format
         self.site = site
-        day_first = matched.day_first
+        day_first, undecided = date_order
 
         def date(cell: str, header: str) -> Any:
-            return parse_date(cell, header, day_first=day_first)
+            return parse_date(cell, header, day_first=day_first, undecided=undecided)
 
         # (field name, column index, header as the file spells it, parser, where it goes), once.
         self.cells = []

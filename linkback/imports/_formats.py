@@ -81,7 +81,7 @@ class Format:
 _FIRST_SEEN = F("first_seen", "date", "First seen", "First Seen Date", "First found", "Date first seen")
 _LAST_SEEN = F("last_seen", "date", "Last seen", "Last check", "Last checked", "Date last seen")
 _LOST = F("lost_at", "date", "Lost", "Day lost", "Date lost", "Lost date")
-_DR = F("dr", "float", "Domain rating", "DR", "Domain Rating (DR)")
+_DR = F("dr", "rating", "Domain rating", "DR", "Domain Rating (DR)")
 
 # Search Console's Links export, by UI language. English from the spec; the others assumed
 # from the UI's wording (see tests/data/imports/README.md), Hebrew from a public importer.
@@ -113,7 +113,7 @@ FORMATS: tuple[Format, ...] = (
             F("anchor", "anchor", "Anchor", "Link Anchor", "Anchor text"),
             F("title", "text", "Referring page title", "Referring Page Title"),
             _DR,
-            F("ur", "float", "UR", "URL rating", "URL Rating (UR)"),
+            F("ur", "rating", "UR", "URL rating", "URL Rating (UR)"),
             F("http_code", "int", "Referring page HTTP code"),
             F("domain_traffic", "int", "Domain traffic"),
             F("page_traffic", "int", "Page traffic", "Traffic"),

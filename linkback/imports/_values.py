@@ -4,13 +4,15 @@ Exports are written by spreadsheets and by vendors in many locales: ``"1,240"`` 
 and ``1 240`` are the same count; ``2026-09-15``, ``Sep 15, 2026``, ``15.09.2026`` and
 ``15/09/2026`` the same day. Each parser returns the value, ``None`` for an empty cell (or a
 vendor's "-", "n/a"), or raises :class:`BadValue` saying what it could not read, which becomes
-the row's rejection reason.
+the row's rejection reason. Whether ``05/01/2024`` is the 5th of January or May 1st is decided
+once for a whole file (:func:`slashed_date_order`), never cell by cell.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
@@ -26,6 +28,10 @@ MAX_TEXT_CHARS = 1000
 #: Values repeat down a column (dates, DRs, the site's own pages): parsers remember this many.
 _CACHE = 1 << 14
 
+#: The largest count kept: the largest integer a JSON reader (metrics are stored as JSON) keeps
+#: exactly. No tool counts more of anything; a larger cell is a broken one.
+MAX_COUNT = 2**53 - 1
+
 #: What vendors write in a cell that has no value.
 _EMPTY = frozenset({"", "-", "--", "—", "–", "n/a", "na", "null", "none", "(none)", "(not set)"})
 
@@ -38,11 +44,16 @@ def empty(text: str | None) -> bool:
     return text is None or text.strip().casefold() in _EMPTY
 
 
+#: Control characters that are not whitespace (NUL...): no text a page shows holds them.
+_CONTROLS = dict.fromkeys(c for c in range(0x20) if not chr(c).isspace()) | {0x7F: None}
+
+
 def clean_text(text: str | None, limit: int = MAX_TEXT_CHARS) -> str | None:
-    """Whitespace collapsed (as extraction does to anchors), cut to ``limit``; None when empty."""
+    """Control characters dropped and whitespace collapsed (as extraction does to anchors), cut to
+    ``limit``; None when empty."""
     if text is None:
         return None
-    out = " ".join(text.split())[:limit]
+    out = " ".join(text.translate(_CONTROLS).split())[:limit]
     return out or None
 
 
@@ -60,17 +71,26 @@ def parse_int(text: str | None, column: str = "") -> int | None:
         return None
     assert text is not None
     t = text.strip().removesuffix("%").strip()
-    if _PLAIN_INT.fullmatch(t):
-        return int(t)
-    if _GROUPED.fullmatch(t):
-        return int(re.sub(r"\D", "", t))
-    try:
-        value = parse_float(t, column)
-    except BadValue:
-        value = None
-    if value is not None and value == int(value):
-        return int(value)
-    raise BadValue(f"unparseable number {text.strip()!r}" + (f" in {column!r}" if column else ""))
+    where = f" in {column!r}" if column else ""
+    number: int | None = None
+    if len(t) > 40:  # no count has 40 digits: don't turn a megabyte of them into an int
+        pass
+    elif _PLAIN_INT.fullmatch(t):
+        number = int(t)
+    elif _GROUPED.fullmatch(t):
+        number = int(re.sub(r"\D", "", t))
+    else:
+        try:
+            value = parse_float(t, column)
+        except BadValue:
+            value = None
+        if value is not None and value == int(value):
+            number = int(value)
+    if number is None:
+        raise BadValue(f"unparseable number {text.strip()[:40]!r}{where}")
+    if number > MAX_COUNT:
+        raise BadValue(f"number out of range {text.strip()[:40]!r}{where}: no count is over {MAX_COUNT:,}")
+    return number
 
 
 @lru_cache(maxsize=_CACHE)
@@ -90,6 +110,16 @@ def parse_float(text: str | None, column: str = "") -> float | None:
         t = t.replace(",", ".")
     if not _DECIMAL.fullmatch(t) or not math.isfinite(value := float(t)):  # 5,000 digits: inf
         raise BadValue(f"unparseable number {text.strip()[:40]!r}" + (f" in {column!r}" if column else ""))
+    return value
+
+
+@lru_cache(maxsize=_CACHE)
+def parse_rating(text: str | None, column: str = "") -> float | None:
+    """A 0-100 rating (Ahrefs' DR and UR) as :func:`parse_float` reads it; None when empty."""
+    value = parse_float(text, column)
+    if value is not None and not 0 <= value <= 100:
+        assert text is not None
+        raise BadValue(f"rating out of range {text.strip()!r}" + (f" in {column!r}" if column else "") + ": not 0-100")
     return value
 
 
@@ -151,31 +181,77 @@ _MONTH_FIRST = re.compile(r"([A-Za-z]+)\.? (\d{1,2}),? (\d{4})")  # Sep 15, 2026
 _DAY_FIRST = re.compile(r"(\d{1,2})\.? ([A-Za-z]+)\.?,? (\d{4})")  # 15 Sep 2026
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")  # 15.09.2026: always day first
 _SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")  # 09/15/2026 or 15/09/2026
+#: Somewhere in a file's text: whether its dates need :func:`slashed_date_order` at all.
+SLASHED_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
+
+
+def slashed_date_order(cells: Iterable[str], *, day_first_headers: bool = False) -> tuple[bool | None, str]:
+    """How a file writes its ``a/b/yyyy`` dates, from all its date cells: ``(True, "")`` day
+    first, ``(False, "")`` month first, or ``(None, why)`` when it cannot be told.
+
+    One date with a first part over 12 (``25/01/2024``) makes the file day first, one with a
+    second part over 12 month first; both is a file that mixes them. With neither, a localised
+    header (``day_first_headers``: languages that write the day first) decides; else nothing
+    does. Decided per file, not per cell: read per cell, ``05/01`` beside ``25/01`` in one
+    column would be May 1st and January 25th.
+    """
+    day_first_seen = month_first_seen = ""
+    for cell in cells:
+        m = _SLASHED.fullmatch(cell.strip())
+        if m is None:
+            continue
+        a, b = int(m[1]), int(m[2])
+        if a > 12 >= b:
+            day_first_seen = day_first_seen or m[0]
+        elif b > 12 >= a:
+            month_first_seen = month_first_seen or m[0]
+        if day_first_seen and month_first_seen:
+            return None, f"the file writes dates both day first ({day_first_seen}) and month first ({month_first_seen})"
+    if day_first_seen or month_first_seen:
+        return bool(day_first_seen), ""
+    if day_first_headers:
+        return True, ""
+    return None, "no date in the file has a part over 12 to tell whether it writes the day or the month first"
 
 
 @lru_cache(maxsize=_CACHE)
-def parse_date(text: str | None, column: str = "", *, day_first: bool = False) -> datetime | None:
+def parse_date(
+    text: str | None, column: str = "", *, day_first: bool | None = False, undecided: str = ""
+) -> datetime | None:
     """A day or a moment as an aware UTC datetime (a day is its midnight UTC); None when empty.
 
     ISO (``2026-09-15``, ``2026-09-15 08:02:11``, ``...T08:02:11Z``, ``+02:00``), English month
     names (``Sep 15, 2026``, ``15 Sep 2026``), ``15.09.2026``; ``a/b/yyyy`` is read day first when
-    a part says so (``15/09``) or ``day_first`` (exports in languages that write it so), else
-    month first.
+    a part says so (``15/09``) or ``day_first``, else month first. ``day_first`` None is a file
+    whose order is not known (:func:`slashed_date_order`, which says why: ``undecided``): a date
+    that reads as two different days (``05/01/2024``) is refused.
     """
     if empty(text):
         return None
     assert text is not None
     t = " ".join(text.split())
+    where = f" in {column!r}" if column else ""
+    if day_first is None and _reads_two_ways(t):
+        raise BadValue(
+            f"ambiguous date {t!r}{where} (day or month first?): {undecided or 'the file does not say'}; "
+            "save the export with dates as YYYY-MM-DD and import it again"
+        )
     try:
         moment = _date(t, day_first)
     except (ValueError, OverflowError):  # OverflowError: a zone that moves the moment past year 1 or 9999
         moment = None
     if moment is None:
-        raise BadValue(f"unparseable date {t!r}" + (f" in {column!r}" if column else ""))
+        raise BadValue(f"unparseable date {t[:100]!r}{where}")
     return moment
 
 
-def _date(t: str, day_first: bool) -> datetime | None:
+def _reads_two_ways(t: str) -> bool:
+    """``05/01/2024``: the 5th of January or May 1st (``05/05`` or ``25/01`` only one day)."""
+    m = _SLASHED.fullmatch(t)
+    return m is not None and int(m[1]) != int(m[2]) and int(m[1]) <= 12 and int(m[2]) <= 12
+
+
+def _date(t: str, day_first: bool | None) -> datetime | None:
     if m := _ISO.fullmatch(t):
         year, month, day = int(m[1]), int(m[2]), int(m[3])
         hour, minute, second = int(m[4] or 0), int(m[5] or 0), int(m[6] or 0)
@@ -194,7 +270,7 @@ def _date(t: str, day_first: bool) -> datetime | None:
         return _day(int(m[3]), int(m[2]), int(m[1]))
     if m := _SLASHED.fullmatch(t):
         a, b = int(m[1]), int(m[2])
-        first_is_day = a > 12 or (b <= 12 and day_first)
+        first_is_day = a > 12 or (b <= 12 and bool(day_first))
         return _day(int(m[3]), b if first_is_day else a, a if first_is_day else b)
     return None
 
@@ -208,24 +284,62 @@ def _day(year: int, month: int | None, day: int) -> datetime | None:
 # --- URLs and hosts --------------------------------------------------------------------------
 
 
+#: ``mailto:``, ``sms:``, ``vbscript:``: a scheme, and after its colon no port. ``example.com:8080/x``
+#: and ``localhost:80`` are hosts with a port (read as https URLs), not schemes.
+_OTHER_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(?!\d*(?:[/?#]|\Z))")
+#: A DNS name's label: letters, digits, hyphens (not first or last), at most 63; underscores as
+#: some real hosts have them. WHATWG URL parsing accepts more (``*.example.org``, ``-x-.com``).
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
 @lru_cache(maxsize=_CACHE)
 def parse_url(text: str | None, column: str = "") -> str | None:
     """An absolute http(s) URL in linkback's stored form (:func:`linkback.urls.normalize`), so a
     claim joins with ``links``; None when empty. A URL without a scheme (older Moz exports,
-    hand-made lists) is read as ``https://``."""
+    hand-made lists) is read as ``https://``; any scheme but http(s) (``mailto:``) is refused.
+    A user and password in a URL are dropped: they are not what links (the page is) and, stored
+    in claims and shown in reports, they would leak a secret."""
     if empty(text):
         return None
     assert text is not None
     t = text.strip().strip("<>\"'")
+    where = f" in {column!r}" if column else ""
+    if t.startswith("//"):
+        raise BadValue(f"bad URL{where}: no scheme: {t[:300]!r}; did you mean 'https:{t[:300]}'?")
+    url: str | None = None
     try:
-        return normalize(t)
+        url = normalize(t)
     except URLError as exc:
-        if "://" not in t and not t.startswith("/") and "." in t.split("/", 1)[0]:
+        if "://" not in t and not t.startswith("/") and "." in t.split("/", 1)[0] and not _OTHER_SCHEME.match(t):
             try:
-                return normalize("https://" + t)
+                url = normalize("https://" + t)
             except URLError:
                 pass
-        raise BadValue("bad URL" + (f" in {column!r}" if column else "") + f": {str(exc)[:300]}") from None
+        if url is None:
+            raise BadValue(f"bad URL{where}: {str(exc)[:300]}") from None
+    assert url is not None
+    url = _without_userinfo(url)
+    _check_host(host_of(url), t, where)
+    return url
+
+
+def _without_userinfo(url: str) -> str:
+    # In a stored URL an "@" of the user or password is percent-encoded: the last "@" before
+    # the path ends the userinfo.
+    start = url.index("://") + 3
+    at = url.rfind("@", start, url.index("/", start))
+    return url if at < 0 else url[:start] + url[at + 1 :]
+
+
+def _check_host(host: str, text: str, where: str) -> None:
+    """Refuse a host no DNS name or IP address can be (``*.example.org``, ``a..b.net``, ``-x-.com``)."""
+    name = host.removesuffix(".")
+    if host.startswith("[") or _IPV4.fullmatch(name):
+        return
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        given = f" (given {text[:200]!r})" if text.rstrip(".").casefold() != name else ""
+        raise BadValue(f"not a valid host name {host[:100]!r}{where}{given}")
 
 
 @lru_cache(maxsize=_CACHE)
@@ -245,6 +359,7 @@ def parse_host(text: str | None, column: str = "") -> str | None:
     host = host_of(url) if not reason else ""
     if reason or url != f"http://{host}/" or not host:
         raise BadValue(f"not a domain or host: {t[:200]!r}{where}")
+    _check_host(host, t, where)
     if is_public_suffix(host):
         raise BadValue(f"{t!r} is a public suffix, not a site{where}")
     return host

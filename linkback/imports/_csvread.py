@@ -3,19 +3,27 @@
 **Encoding** is sniffed from the bytes, as the exports are written: ``FF FE`` is UTF-16 LE
 (Ahrefs' default export, tab-separated), ``FE FF`` UTF-16 BE, ``EF BB BF`` UTF-8 with a BOM
 (Bing, Excel); text whose every other byte is zero is UTF-16 that lost its BOM (the zeros
-first: big-endian); otherwise UTF-8 if it decodes, else Windows-1252 (older tools and spreadsheets on
-Windows), else Latin-1, which decodes anything.
+first: big-endian); otherwise UTF-8 if it decodes, or if it would but for a few bytes (a file cut
+mid-character, a row pasted in from another encoding): then the rows holding those bytes are
+refused, each with its line, since a guessed character in an anchor would make a different claim
+than the repaired file's. Else Windows-1252 (older tools and spreadsheets on Windows), else
+Latin-1, which decodes anything.
 
 **Records** come from Python's :mod:`csv` module, strictly: a row it cannot parse is "not valid
 CSV". Some exports (Majestic's, notably) hold rows with a stray quote, which makes a CSV reader
-swallow the lines after it into one field. A record that spans several lines and does not have
-the header's number of fields is therefore split back into its lines, and each line that parses
-on its own into the right number of fields is kept: one broken row costs one row.
+swallow the lines after it into one field. A record that spans several lines is therefore split
+back into its lines, and each line that parses on its own into the right number of fields kept
+(one broken row costs one row), when its lines look like rows with a stray quote: each of them,
+its quotes taken as text, has the header's number of fields, with URLs where the first line has
+them. A record whose quotes open and close as CSV's do (a cell with a line break in it) is never
+split so: it is kept whole when it has the header's number of fields, else refused whole. So is a
+field over :data:`MAX_FIELD_CHARS` characters, its lines skipped unheld: one refused row.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -41,12 +49,34 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-16-le", errors="replace"), "utf-16-le"  # UTF-16 that lost its BOM
     if len(data) >= 4 and data[0] == 0 and data[2] == 0 and data[1] != 0:
         return data.decode("utf-16-be", errors="replace"), "utf-16-be"  # the same, big-endian
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "latin-1"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    text = _mostly_utf8(data)
+    if text is not None:
+        return text, "utf-8"
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+#: A byte that is not UTF-8, as the ``surrogateescape`` error handler keeps it: a lone surrogate,
+#: which no decoded text holds otherwise, so :func:`records` can tell and refuse its row.
+_UNDECODED = re.compile("[\udc80-\udcff]")
+#: UTF-8 with bad bytes is still read as UTF-8 while it has this many multi-byte characters per bad byte.
+_UTF8_CHARS_PER_BAD_BYTE = 10
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """``data`` as UTF-8, its bad bytes kept as lone surrogates, when it is UTF-8 but for a few
+    bytes; None when it has too many of them (Windows-1252 text has as many as high bytes)."""
+    text = data.decode("utf-8", "surrogateescape")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    most_bad = non_ascii // (_UTF8_CHARS_PER_BAD_BYTE + 1)
+    bad = sum(1 for _ in itertools.islice(_UNDECODED.finditer(text), most_bad + 1))
+    return text if 0 < bad <= most_bad else None
 
 
 #: A line end as CSV has them. Not str.splitlines(), which also ends a line at U+2028, U+0085,
@@ -91,7 +121,20 @@ class Record:
 def records(lines: Iterable[str], first: int, delimiter: str, width: int) -> Iterator[Record]:
     """The records of ``lines`` (those after the header), each with the number of its first
     line (``first`` is the first's); ``width`` is the header's number of fields. Blank lines
-    are skipped."""
+    are skipped. A row holding bytes that were not UTF-8 (see :func:`decode`) is refused."""
+    for record in _records(lines, first, delimiter, width):
+        if all(map(str.isascii, record.fields)):
+            yield record
+            continue
+        bad = next((m for f in record.fields if (m := _UNDECODED.search(f))), None)
+        if bad is None:
+            yield record
+        else:
+            byte = ord(bad.group()) - 0xDC00
+            yield Record(record.line, [], f"not UTF-8: byte 0x{byte:02X} is no UTF-8 character (the rest of the file is UTF-8)")
+
+
+def _records(lines: Iterable[str], first: int, delimiter: str, width: int) -> Iterator[Record]:
     feed = _Feed(iter(lines))
     reader = csv.reader(feed, delimiter=delimiter, strict=True)
     while True:
@@ -104,17 +147,69 @@ def records(lines: Iterable[str], first: int, delimiter: str, width: int) -> Ite
         except csv.Error as exc:
             fields, error = [], f"not valid CSV ({exc})"
         span, line = feed.taken, first
-        first += len(span)
         if not span:
             return  # (an error that read nothing: nothing is left to read)
+        if error and len(span) > 1 and not _row_shaped(_first_lines(span, 2), delimiter, width):
+            # Not a stray quote's swallowed rows but one record, a cell over the field limit or
+            # one cut short: its lines are one refused row, whatever the cell held.
+            span_end = first + len(span) - 1 + _skip_quoted(span, feed.lines)
+            first = span_end + 1
+            yield Record(line, [], f"{error} (lines {line}-{span_end}, one record)")
+            continue
+        first += len(span)
         if not error and not any(f.strip() for f in fields):
             continue  # a blank line, or a row of empty cells
+        if len(span) > 1 and not error and _row_shaped(span, delimiter, width):
+            yield from _salvage(span, line, delimiter, width, "not valid CSV (unbalanced quotes)")
+            continue
         if not error and _fits(fields, width):
             yield Record(line, _trimmed(fields, width))
             continue
-        if not error:
-            error = _width_error(fields, width)
-        yield from _salvage(span, line, delimiter, width, error)
+        if error:
+            yield from _salvage(span, line, delimiter, width, error)
+        elif len(span) > 1:
+            yield Record(line, [], f"{_width_error(fields, width)} (lines {line}-{first - 1}, one record)")
+        else:
+            yield Record(line, [], _width_error(fields, width))
+
+
+def _first_lines(span: list[str], count: int) -> list[str]:
+    return [line for line in span if line.strip()][:count]
+
+
+#: A cell that is a URL (its scheme), as the URL columns of every row hold one.
+_URL_CELL = re.compile(r"\s*[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def _row_shaped(span: list[str], delimiter: str, width: int) -> bool:
+    """Whether each line of ``span`` is a row with a stray quote: taken as text, its quotes
+    leave it the header's number of fields, and the columns holding URLs on the first line hold
+    URLs on each. A cell with a line break in it (the first line ends inside it) does not, unless
+    what it holds was written to look like rows."""
+    url_columns: list[int] | None = None
+    for line in span:
+        if not line.strip():
+            continue
+        fields = next(csv.reader([line], delimiter=delimiter, quoting=csv.QUOTE_NONE), [])
+        if not _fits(fields, width):
+            return False
+        if url_columns is None:
+            url_columns = [i for i, f in enumerate(fields[:width]) if _URL_CELL.match(f)]
+        elif not all(_URL_CELL.match(fields[i]) for i in url_columns):
+            return False
+    return True
+
+
+def _skip_quoted(span: list[str], rest: Iterator[str]) -> int:
+    """When ``span`` ends inside a quoted cell, the lines of ``rest`` up to the one that closes
+    it are read and dropped (never held: the cell may be any size); how many."""
+    open_quote = sum(line.count('"') for line in span) % 2 == 1
+    skipped = 0
+    for line in rest if open_quote else ():
+        skipped += 1
+        if line.count('"') % 2 == 1:
+            break
+    return skipped
 
 
 def _fits(fields: list[str], width: int) -> bool:

@@ -380,7 +380,7 @@ CLAIMS = _schema(
     ),
     ("notes", pa.string(), "your notes on a link you track"),
     ("tags", pa.string(), "your tags on a link you track"),
-    ("import_id", pa.int64(), "the newest import that listed it (claim_imports.import_id)"),
+    ("import_id", pa.int64(), "the import whose row of it is the newest by its dates (claim_imports.import_id)"),
     ("imported_at", _TS, "when it was first imported"),
     ("updated_at", _TS, "when an import last changed it"),
     ("checked_at", _TS, "when linkback last checked it on the live web; empty while it is unverified"),

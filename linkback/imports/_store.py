@@ -134,6 +134,8 @@ def _import_row(store: Store, parsed: ParsedFile, fingerprint: str, site: str, n
 
 
 _STORED = (*ATTRIBUTES, "metrics")
+#: The attributes merged by their dates rather than taken from the newer row.
+_DATES = ("first_seen", "last_seen", "lost_at")
 
 
 def _upsert(
@@ -142,25 +144,21 @@ def _upsert(
     at = pa.array([stored.row.get(key, -1) for key in batch.column("claim_key").to_pylist()], pa.int64())
     known = pc.not_equal(at, -1)
     _insert(store, batch.filter(pc.invert(known)), via, import_id, now)
-    new, old = batch.filter(known), stored.table.take(at.filter(known))
+    new, old = batch.filter(known), stored.table.take(at.filter(known)).combine_chunks()
     if not new.num_rows:
         return {"added": batch.num_rows, "changed": 0, "unchanged": 0}
-    # Column by column: the attributes the file gives equal the stored ones, or not. Only the
-    # metrics, JSON, are merged claim by claim, and only where their text differs.
-    same_values = _same_values(new, old, spooled.values)
-    given, kept = new.column("metrics").to_pylist(), old.column("metrics").to_pylist()
-    merged_metrics: list[str | None] = []
-    changes: list[bool] = []
-    for equal, metrics, before in zip(same_values.to_pylist(), given, kept, strict=True):
-        before = before or "{}"
-        merged = before if metrics == before else _merged_metrics(before, metrics, spooled.metrics)
-        merged_metrics.append(merged)
-        changes.append(not equal or merged != before)
-    changed = pa.array(changes, pa.bool_())
-    _update(store, _changed_rows(new.filter(changed), old.filter(changed), spooled.values,
-                                 pa.array(merged_metrics, pa.string()).filter(changed)), import_id, now)  # fmt: skip
-    same = old.filter(pc.invert(changed))
-    touched = same.filter(pc.not_equal(same.column("import_id"), import_id)).column("claim_id")
+    merged = _merged(new, old, spooled, import_id)
+    changed = pa.array([True] * new.num_rows, pa.bool_())
+    for k in _STORED:
+        changed = pc.and_(changed, _equal(merged.column(k), old.column(k).cast(merged.schema.field(k).type)))
+    changed = pc.invert(changed)
+    _update(store, merged.filter(changed), now)
+    # A claim the file lists as stored is the file's when its row is the newer: so the file
+    # imported first is the older one (the tie-break of :func:`_newer_rows`) however often each
+    # is imported again.
+    unchanged = pc.invert(changed)
+    taken = pc.and_(pc.equal(merged.column("import_id"), import_id), pc.not_equal(old.column("import_id"), import_id))
+    touched = merged.filter(pc.and_(unchanged, pc.fill_null(taken, True))).column("claim_id")
     if len(touched):
         store.con.register("_touched", pa.table({"claim_id": touched}))
         try:
@@ -173,19 +171,89 @@ def _upsert(
     return {"added": batch.num_rows - new.num_rows, "changed": n_changed, "unchanged": new.num_rows - n_changed}
 
 
-def _same_values(new: pa.RecordBatch, old: pa.Table, values: tuple[str, ...]) -> pa.Array:
-    """Which claims of ``new`` give the attributes the stored ``old`` claims have (nulls alike)."""
-    same = pa.array([True] * new.num_rows, pa.bool_())
-    for k in values:
-        given, kept = new.column(k), old.column(k).cast(new.schema.field(k).type)
-        equal = pc.or_kleene(pc.equal(given, kept), pc.and_(pc.is_null(given), pc.is_null(kept)))
-        same = pc.and_kleene(same, equal)
-    return pc.fill_null(same, False)
+def _newer_rows(new: pa.RecordBatch, old: pa.Table, values: tuple[str, ...], import_id: int) -> pa.Array:
+    """Which claims of ``new`` come from a newer row than the stored ``old`` ones: the row whose
+    latest date (last seen or lost) is later, an undated row older than a dated one. Where the
+    dates cannot tell (the same, or none), the file first imported is the older (its import id is
+    lower): no export says when it was made, and this way importing a file again changes nothing.
+
+    This, and :func:`_merged_dates`, are the whole merge rule: the order files are imported in
+    decides only what no date in them does."""
+    stored_dates = _latest(old.column("last_seen"), old.column("lost_at")).to_pylist()
+    given = [new.column(k) for k in ("last_seen", "lost_at") if k in values]
+    given_dates = _latest(*given).to_pylist() if given else [None] * new.num_rows
+    newer = []
+    for given_date, stored_date, stored_import in zip(given_dates, stored_dates,
+                                                      old.column("import_id").to_pylist(), strict=True):  # fmt: skip
+        if given_date == stored_date:
+            newer.append(import_id >= (stored_import or 0))
+        else:
+            newer.append(stored_date is None or (given_date is not None and given_date > stored_date))
+    return pa.array(newer, pa.bool_())
+
+
+def _merged_dates(new: pa.RecordBatch, old: pa.Table, values: tuple[str, ...]) -> dict[str, pa.Array]:
+    """The dates of a claim two rows give, whichever is imported first: first seen the earliest,
+    last seen the latest, and lost at the latest loss unless the link was seen after it (a link
+    lost in an older export and seen in a newer one is live; one seen in an older export and lost
+    in a newer one is lost). A file without a date's column leaves it as stored."""
+
+    def given(k: str) -> list[pa.Array]:
+        return [new.column(k)] if k in values else []
+
+    first_seen = _element_wise(pc.min_element_wise, (old.column("first_seen"), *given("first_seen")))
+    last_seen = _latest(old.column("last_seen"), *given("last_seen"))
+    latest_lost = _latest(old.column("lost_at"), *given("lost_at"))
+    lost_after_seen = pc.fill_null(pc.or_kleene(pc.is_null(last_seen), pc.greater_equal(latest_lost, last_seen)), False)
+    lost_at = pc.if_else(lost_after_seen, latest_lost, pa.nulls(len(latest_lost), latest_lost.type))
+    return {"first_seen": first_seen, "last_seen": last_seen, "lost_at": lost_at}
+
+
+def _latest(*dates: pa.Array) -> pa.Array:
+    return _element_wise(pc.max_element_wise, dates)
+
+
+def _element_wise(function: Any, dates: tuple[pa.Array, ...]) -> pa.Array:
+    """``function`` (Arrow's min or max element-wise) of timestamps: it has no kernel for one
+    with a time zone, so it compares their microseconds."""
+    if len(dates) == 1:
+        return dates[0]
+    found = function(*(d.cast(pa.int64()) for d in dates), skip_nulls=True)
+    return found.cast(dates[0].type)
+
+
+def _merged(new: pa.RecordBatch, old: pa.Table, spooled: Spooled, import_id: int) -> pa.Table:
+    """The stored claims ``old`` merged with the file's ``new`` rows: their id, dates, the
+    attributes and metrics of the newer row (those the file has no column for as stored) and the
+    import that row came from."""
+    newer = _newer_rows(new, old, spooled.values, import_id)
+    columns: dict[str, Any] = {"claim_id": old.column("claim_id"), **_merged_dates(new, old, spooled.values)}
+    for k in ATTRIBUTES:
+        kept = old.column(k).cast(schema.CLAIMS.field(k).type)
+        if k not in _DATES:
+            columns[k] = pc.if_else(newer, new.column(k), kept) if k in spooled.values else kept
+    given, kept_metrics = new.column("metrics").to_pylist(), old.column("metrics").to_pylist()
+    columns["metrics"] = pa.array(
+        [_merged_metrics(before or "{}", metrics, spooled.metrics) if is_newer else before
+         for is_newer, metrics, before in zip(newer.to_pylist(), given, kept_metrics, strict=True)],
+        pa.string(),
+    )  # fmt: skip
+    columns["import_id"] = pc.if_else(newer, pa.scalar(import_id, pa.int64()), old.column("import_id"))
+    fields = [schema.CLAIMS.field(k) for k in ("claim_id", *_STORED, "import_id")]
+    return pa.Table.from_arrays([_chunked(columns[f.name]) for f in fields], schema=pa.schema(fields))
+
+
+def _equal(given: Any, kept: Any) -> pa.Array:
+    """Element by element, ``given`` equals ``kept`` (nulls alike)."""
+    equal = pc.or_kleene(pc.equal(given, kept), pc.and_(pc.is_null(given), pc.is_null(kept)))
+    return pc.fill_null(equal, False)
 
 
 def _merged_metrics(stored_json: str, given_json: str, names: tuple[str, ...]) -> str:
     """The stored metrics with those the file has columns for (``names``) replaced by the
     ``given`` ones, or removed where it gives none; the stored text when that changes nothing."""
+    if given_json == stored_json:
+        return stored_json
     stored, given = json.loads(stored_json), json.loads(given_json)
     merged = dict(stored)
     for name in names:
@@ -194,18 +262,6 @@ def _merged_metrics(stored_json: str, given_json: str, names: tuple[str, ...]) -
         else:
             merged.pop(name, None)
     return stored_json if merged == stored else _metrics_json(merged)
-
-
-def _changed_rows(new: pa.RecordBatch, old: pa.Table, values: tuple[str, ...], metrics: pa.Array) -> pa.Table:
-    """The claims to update: their id, the attributes the file gives (the others as stored) and
-    their merged metrics."""
-    columns = {"claim_id": old.column("claim_id")}
-    for k in ATTRIBUTES:
-        typ = schema.CLAIMS.field(k).type
-        columns[k] = new.column(k) if k in values else old.column(k).cast(typ)
-    columns["metrics"] = metrics
-    fields = [schema.CLAIMS.field(k) for k in ("claim_id", *_STORED)]
-    return pa.Table.from_arrays([_chunked(columns[f.name]) for f in fields], schema=pa.schema(fields))
 
 
 def _chunked(column: Any) -> pa.ChunkedArray:
@@ -256,16 +312,16 @@ def _insert(store: Store, batch: pa.RecordBatch, via: str, import_id: int, now: 
         store.con.unregister("_new_claims")
 
 
-def _update(store: Store, rows: pa.Table, import_id: int, now: datetime) -> None:
+def _update(store: Store, rows: pa.Table, now: datetime) -> None:
+    """Write merged claims (:func:`_merged`): their attributes, metrics and import."""
     if not rows.num_rows:
         return
-    sets = ", ".join(f"{k} = u.{k}" for k in _STORED)
+    sets = ", ".join(f"{k} = u.{k}" for k in (*_STORED, "import_id"))
     store.con.register("_changed_claims", rows)
     try:
         store.con.execute(
-            f"UPDATE claims SET {sets}, import_id = ?, updated_at = ? FROM _changed_claims u "
-            "WHERE claims.claim_id = u.claim_id",
-            [import_id, now],
+            f"UPDATE claims SET {sets}, updated_at = ? FROM _changed_claims u WHERE claims.claim_id = u.claim_id",
+            [now],
         )
     finally:
         store.con.unregister("_changed_claims")

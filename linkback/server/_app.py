@@ -14,12 +14,14 @@ import hmac
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.middleware import Middleware
 
 from linkback import mentions
 from linkback.client import Advert
@@ -28,13 +30,22 @@ from linkback.fetch import Fetcher, FetchLimits, GuardPolicy, private_hosts, sys
 from linkback.secrets import new_token, token_hash, token_matches
 from linkback.server._cache import WriteCache
 from linkback.server._jobs import JobLanes
-from linkback.server._limits import Rate, RateLimiter
+from linkback.server._limits import Rate, RateLimiter, address_group, is_loopback
 from linkback.server._runner import JobRunner
 from linkback.server._writer import DbWriter
 from linkback.store import Store
 from linkback.urls import host_of, split_host
 
 log = logging.getLogger("linkback.server")
+
+#: Verifications waiting for their first attempt, all sites together, beyond which a new
+#: Webmention, Pingback or TrackBack is refused for now: a flood (sources on many hosts, so no
+#: per-host bucket fills) must not make a real mention wait behind tens of thousands.
+MAX_QUEUED_VERIFICATIONS = 1000
+#: How long the count of queued verifications is trusted before it is counted again (seconds).
+QUEUE_RECOUNT_SECONDS = 2.0
+#: What a sender refused for a full queue is told to wait (seconds).
+QUEUE_RETRY_AFTER = 60
 
 
 @dataclass
@@ -51,6 +62,11 @@ class Settings:
     generic_pingback_faults: bool = False
     pair_rate: Rate = field(default_factory=lambda: Rate(5, 30.0))
     host_rate: Rate = field(default_factory=lambda: Rate(300, 0.05))
+    #: Linkbacks from one client address (its /24 or /64), whatever their sources. Loopback
+    #: clients are not limited: behind a reverse proxy on the same machine every sender is one.
+    client_rate: Rate = field(default_factory=lambda: Rate(100, 3.0))
+    #: Linkbacks waiting for their first verification beyond which new ones are refused (429).
+    max_queued: int = MAX_QUEUED_VERIFICATIONS
     verify_workers: int = 4
     poll_seconds: float = 1.0
     fetch_limits: FetchLimits = field(default_factory=FetchLimits)
@@ -90,6 +106,10 @@ class ServerState:
         self.fetcher = Fetcher(policy=policy, limits=settings.fetch_limits, resolver=settings.resolver)
         self.pair_limiter = RateLimiter(settings.pair_rate)
         self.host_limiter = RateLimiter(settings.host_rate)
+        self.client_limiter = RateLimiter(settings.client_rate)
+        # (count, monotonic time counted): recounted now and then, raised by each one taken in.
+        self._queued: tuple[int, float] | None = None
+        self._queued_lock = threading.Lock()
         self._local = threading.local()
         self._sites: list[str] | None = None
         self._rules: list[tuple[str, str, str]] | None = None
@@ -166,15 +186,38 @@ class ServerState:
         """:func:`linkback.mentions.check_pair` against the cached sites and rules."""
         return mentions.check_pair(source, target, self.sites(), self.rules())
 
-    def rate_limited(self, source: str, target: str) -> int:
-        """0 when the request may go on, else the seconds to wait, from the limit that refused it."""
+    def rate_limited(self, source: str, target: str, client: str = "") -> int:
+        """0 when the request may go on, else the seconds to wait, from the limit that refused it.
+
+        Every linkback intake (Webmention, Pingback, TrackBack) asks, so they share the buckets."""
+        if client and not is_loopback(client) and not self.client_limiter.allow(address_group(client)):
+            return self.client_limiter.retry_after()
         if not self.pair_limiter.allow(f"{source} {target}"):
             return self.pair_limiter.retry_after()
         # By registrable domain: with wildcard DNS, every s1.evil.test, s2.evil.test... would
-        # otherwise have a bucket of its own.
-        if not self.host_limiter.allow(split_host(host_of(source)).domain):
+        # otherwise have a bucket of its own; an IP address by its /24 or /64, for the same reason.
+        if not self.host_limiter.allow(address_group(split_host(host_of(source)).domain)):
             return self.host_limiter.retry_after()
         return 0
+
+    def queue_full(self) -> int:
+        """0 when another verification may be queued, else the seconds to wait (:data:`MAX_QUEUED_VERIFICATIONS`)."""
+        if self.settings.max_queued <= 0:
+            return 0
+        now = time.monotonic()
+        with self._queued_lock:
+            if self._queued is None or now - self._queued[1] > QUEUE_RECOUNT_SECONDS:
+                (count,) = self.reader().execute(
+                    "SELECT count(*) FROM mentions WHERE status = 'queued' AND attempts = 0"
+                ).fetchone() or (0,)
+                self._queued = (int(count), now)
+            return QUEUE_RETRY_AFTER if self._queued[0] >= self.settings.max_queued else 0
+
+    def note_queued(self) -> None:
+        """One more verification queued: counted at once, so a burst between recounts is bounded too."""
+        with self._queued_lock:
+            if self._queued is not None:
+                self._queued = (self._queued[0] + 1, self._queued[1])
 
     def start(self) -> None:
         self.runner.start()
@@ -195,6 +238,54 @@ class ServerState:
 
 def error_response(exc: ProtocolError, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": str(exc.code), "error_description": str(exc)}, status_code=status)
+
+
+#: Pages whose scripts are inline (Swagger UI's): the dashboard's CSP would leave them blank.
+_INLINE_SCRIPT_PAGES = frozenset({"/docs", "/docs/oauth2-redirect"})
+
+
+class SecurityHeaders:
+    """Every answer gets the dashboard's security headers that its route did not set itself.
+
+    Here rather than in each route, so no answer goes without: the framework's 404 and 405, a
+    route's JSON error, the CSRF 403, the body limit's 413. An answer with a CSP of its own (the
+    embeddable widget's ``frame-ancestors *``) keeps it and gets no ``X-Frame-Options`` either;
+    ``no-store`` is added to errors only, so what a route lets be cached stays cacheable.
+    """
+
+    def __init__(self, app: Callable) -> None:
+        from linkback.server.web._session import SECURITY_HEADERS  # noqa: PLC0415 - web needs the app
+
+        self.app = app
+        self._added = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        inline_scripts = scope.get("path") in _INLINE_SCRIPT_PAGES
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = self._with_headers(message, inline_scripts)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _with_headers(self, message: dict, inline_scripts: bool) -> list[tuple[bytes, bytes]]:
+        headers = list(message.get("headers", ()))
+        present = {name.lower() for name, _ in headers}
+        error = message["status"] >= 400
+        own_csp = b"content-security-policy" in present or (inline_scripts and not error)
+        for name, value in self._added:
+            if name in present:
+                continue
+            if own_csp and name in (b"content-security-policy", b"x-frame-options"):
+                continue
+            if name == b"cache-control" and not error:
+                continue
+            headers.append((name, value))
+        return headers
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -257,6 +348,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes[0:0] = shared.router.routes
     app.user_middleware[0:0] = shared.user_middleware  # added last: they run first, as when registered here
     app.exception_handlers.update(shared.exception_handlers)
+    # Outermost of all, so every answer passes through it, those of other middleware included.
+    app.user_middleware.insert(0, Middleware(SecurityHeaders))
     return app
 
 

@@ -86,10 +86,12 @@ def checked_pair(state: ServerState, source: str, target: str) -> tuple[str, str
     return source_n, target_n, site
 
 
-def _refusal(state: ServerState, source: str, target: str) -> tuple[int, str] | None:
+def _refusal(state: ServerState, source: str, target: str, client: str) -> tuple[int, str] | None:
     """The fault a checked ping gets before anything is stored, if any (quick reads)."""
-    if state.rate_limited(source, target):
+    if state.rate_limited(source, target, client):
         return (pb.FAULTS["access_denied"], "too many pingbacks from this source; try later")
+    if state.queue_full():
+        return (pb.FAULTS["access_denied"], "too many pings are waiting to be verified; try later")
     # 0x20 only "when it definitely doesn't" exist: the index's newest look at the page said so.
     if state.reader().execute("SELECT 1 FROM pages WHERE url = ? AND status IN (404, 410)", [target]).fetchall():
         return (pb.FAULTS["target_not_found"], "The target URI does not exist.")
@@ -127,7 +129,7 @@ async def _ping(
     except ProtocolError as exc:
         return (_PINGBACK_FAULT_OF.get(str(exc.code), 0), str(exc))
     # The store's answers take milliseconds, which 200 pings at once must not add to the loop's.
-    refusal = await run_in_threadpool(_refusal, state, source, target)
+    refusal = await run_in_threadpool(_refusal, state, source, target, client)
     if refusal is not None:
         return refusal
     slot = state.pingback_pool.reserve(host_of(source))
@@ -135,11 +137,13 @@ async def _ping(
     # while (the lease), without one the runner takes it at once.
     receipt = mentions.Receipt("pingback", source, target, site, sender_ip=client, delay=PINGBACK_LEASE if slot else 0)
     try:
-        mention_id, _ = await state.writer.receive_async(receipt)
+        mention_id, new = await state.writer.receive_async(receipt)
     except BaseException:
         if slot is not None:
             slot.cancel()
         raise
+    if new:
+        state.note_queued()
     if slot is None:
         state.runner.wake()
         return _upstream("the server is busy verifying other pings")
@@ -162,10 +166,15 @@ def _answer(outcome: mentions.Outcome, source: str, target: str, state: ServerSt
         # attempt), so the job runner still verifies it even if the sender never pings again;
         # a ping that comes back re-verifies the same entry.
         state.runner.wake()
-        return _upstream(f"the source URI could not be fetched right now ({outcome.reason})")
+        log.info("pingback %s -> %s: will retry (%s)", source, target, outcome.reason)
+        return _upstream("the source URI could not be fetched right now")
     if outcome.reason in ("no_link_found", "only_in_comment", "unsupported_type", "empty"):
         return (pb.FAULTS["no_link"], "The source URI does not contain a link to the target URI.")
-    return (pb.FAULTS["source_not_found"], f"The source URI cannot be used ({outcome.reason}).")
+    # The reason (source_dns, source_blocked_address:private...) would tell a stranger how this
+    # server resolves hosts and what its network holds: it goes to the log and the moderation
+    # view (stored with the mention), the sender gets what the Webmention status page says.
+    log.info("pingback %s -> %s rejected: %s", source, target, outcome.reason)
+    return (pb.FAULTS["source_not_found"], "The source URI does not exist.")
 
 
 def _upstream(why: str) -> tuple[int, str]:
@@ -214,18 +223,22 @@ def register(app: FastAPI) -> None:
             if exc.code == "target_not_supported":
                 message = "Sorry, trackbacks are closed for this item."
             return Response(tb.response_error(message), media_type=XML)
-        if state.rate_limited(source, target):
+        client = request.client.host if request.client else ""
+        if state.rate_limited(source, target, client):
             return Response(tb.response_error("Too many pings from this URL; try later."), media_type=XML)
+        if state.queue_full():
+            return Response(tb.response_error("Too many pings are waiting to be verified; try later."), media_type=XML)
         existing = mentions.get_pair(state.reader(), source, target)
         if existing and existing["status"] in ("queued", "verified") and existing["state"] != "deleted":
             return Response(tb.response_error("There is already a ping from that URL for this post."), media_type=XML)
-        client = request.client.host if request.client else ""
-        await state.writer.receive_async(
+        _, new = await state.writer.receive_async(
             mentions.Receipt(
                 "trackback", source, target, site, sender_ip=client,
                 name=ping.title, summary=ping.excerpt, author_name=ping.blog_name,
             )
         )  # fmt: skip
+        if new:
+            state.note_queued()
         state.runner.wake()
         return Response(tb.response_ok(), media_type=XML)
 

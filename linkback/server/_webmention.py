@@ -130,22 +130,32 @@ async def receive(request: Request, source: str, target: str) -> Received:
 
     Checked synchronously (:func:`~linkback.server._linkbacks.checked_pair`: URLs, a site this
     server receives for, rules; :class:`~linkback.errors.ProtocolError`), rate limited per
-    source+target and per source host (:class:`Refused`, 429), stored durably through the
+    source+target, per source host and per client, and refused while too many wait (:class:`Refused`, 429), stored durably through the
     writer, and queued: the job runner fetches the source through the SSRF guard and verifies it.
     """
     state = state_of(request)
     source, target, site = checked_pair(state, source, target)
-    retry = state.rate_limited(source, target)
+    client = request.client.host if request.client else ""
+    retry = state.rate_limited(source, target, client)
     if retry:
         raise Refused(
             "too many requests for this source", code="rate_limit_exceeded", http_status=429, retry_after=retry
         )
-    client = request.client.host if request.client else ""
+    # Webmention names no status for this; 429 with Retry-After (RFC 6585) is what a sender
+    # already retries on, as for the rate limits.
+    retry = state.queue_full()
+    if retry:
+        raise Refused(
+            "too many Webmentions are waiting to be verified; try later",
+            code="rate_limit_exceeded", http_status=429, retry_after=retry,
+        )  # fmt: skip
     token = new_status_token()
     mention_id, new = await state.writer.receive_async(
         mentions.Receipt("webmention", source, target, site, sender_ip=client, status_token=token)
     )
-    if not new:  # a pair stored before keeps its first token (and the sender its status URL)
+    if new:
+        state.note_queued()
+    else:  # a pair stored before keeps its first token (and the sender its status URL)
         token = status_token_of(state.reader(), mention_id)
     state.runner.wake()
     return Received(source, target, status_url(request, token))

@@ -149,7 +149,12 @@ def free_port() -> int:
 
 
 def start_serve(
-    db: str, port: int, token: str | None = "tok", *, args: tuple[str, ...] = (), host: str = "127.0.0.1"
+    db: str,
+    port: int,
+    token: str | None = "test-admin-token-0123",
+    *,
+    args: tuple[str, ...] = (),
+    host: str = "127.0.0.1",
 ) -> subprocess.Popen:
     """``linkback serve`` in a subprocess; with ``args`` given, they replace the env's guard switch."""
     env = {**os.environ, "LINKBACK_ALLOW_PRIVATE": "1"}

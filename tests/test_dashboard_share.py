@@ -330,3 +330,52 @@ def test_in_chromium_a_link_opens_the_overview_with_only_its_menu(db: str) -> No
             assert page.get_by_role("heading", name="Not open to this link").is_visible()
             assert problems == [m for m in problems if "403" in m], problems  # the refusal logs itself only
             page.close()
+
+
+#: What any visitor may use (the widget, the public mention APIs, the linkback endpoints): a
+#: browser holding a share session uses them as a stranger does.
+PUBLIC = [
+    ("GET", "/widget.js", {}),
+    ("GET", "/widget.css", {}),
+    ("GET", "/widget?target=https://example.com/post", {}),
+    ("GET", "/api/mentions?target=https://example.com/post", {}),
+    ("GET", "/api/count?target=https://example.com/post", {}),
+    ("GET", "/api/feed.atom?site=example.com", {}),
+    ("GET", "/webmention", {}),
+    ("GET", "/webmention/status/nope", {}),
+    ("POST", "/webmention", {"data": {"source": "https://a.example/x", "target": "https://example.com/post"}}),
+    ("POST", "/xmlrpc", {"content": b"<methodCall><methodName>pingback.ping</methodName></methodCall>"}),
+    ("POST", "/trackback/nope", {"data": {"url": "https://a.example/x"}}),
+]
+
+
+def test_a_share_session_uses_the_public_endpoints_as_anyone(clients) -> None:
+    admin, visitor = clients
+    open_link(visitor, make_link(admin, "example.com"))
+    stranger = TestClient(admin.app)
+    for method, path, body in PUBLIC:
+        answer = visitor.request(method, path, **body)
+        assert answer.status_code != 403, (path, answer.text[:200])
+        assert answer.status_code == stranger.request(method, path, **body).status_code, path
+    assert visitor.get("/docs").status_code == 403  # public to strangers, but no display or linkback route
+
+
+def test_a_link_followed_from_another_site_is_opened_by_a_click_here(clients) -> None:
+    """From another site the browser sends no SameSite=Strict cookie, nor on the redirect after:
+    the link answers a page of ours whose button opens it again, from this site."""
+    admin, visitor = clients
+    secret = make_link(admin, "example.com")
+    for client in (admin, visitor):
+        landing = client.get(f"/share/{secret}", headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False)
+        assert landing.status_code == 200 and "set-cookie" not in landing.headers
+        assert landing.headers["content-security-policy"] and landing.headers["x-frame-options"] == "DENY"
+        assert f'href="/share/{secret}">Open the report</a>' in landing.text
+    assert admin.get("/shares").status_code == 200  # still the admin
+    # The click: a same-origin request, which carries (and may set) the cookie.
+    open_link(visitor, secret)
+    assert visitor.get("/overview?target=example.com").status_code == 200
+    bookmarked = TestClient(admin.app).get(f"/share/{secret}", headers={"Sec-Fetch-Site": "none"},
+                                           follow_redirects=False)  # fmt: skip
+    assert bookmarked.status_code == 303 and "set-cookie" in bookmarked.headers
+    unknown = visitor.get("/share/nope", headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False)
+    assert unknown.status_code == 404

@@ -39,6 +39,8 @@ WriteDb = Annotated[
 
 #: The admin token's SHA-256 in ``meta`` (the token itself is never stored).
 TOKEN_HASH_KEY = "admin_token_sha256"
+#: The shortest LINKBACK_ADMIN_TOKEN serve accepts (a generated one has 32 characters).
+MIN_TOKEN_LENGTH = 16
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -93,6 +95,12 @@ def serve_cmd(
     except LinkbackError as exc:
         fail(str(exc))
     token = os.environ.get("LINKBACK_ADMIN_TOKEN", "")
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        fail(
+            f"LINKBACK_ADMIN_TOKEN is {len(token)} characters: an admin token needs {MIN_TOKEN_LENGTH} at least. "
+            "Make one with: python -c 'from linkback.secrets import new_token; print(new_token())' "
+            "(or unset it: serve then generates one and prints it once)"
+        )
     stored_hash = ""
     try:
         with Store(path) as store:

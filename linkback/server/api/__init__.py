@@ -33,6 +33,7 @@ from linkback.server._app import state_of
 from linkback.server._bodylimit import BodyLimit
 from linkback.server.api import _export, _jobs
 from linkback.server.api._types import body_model, body_signature, exposed, given, row_model, sort_asked
+from linkback.server.web._session import client_address, sign_in_throttle
 
 __all__ = ["BODY_LIMITS", "TokenFirst", "register", "require_token"]
 
@@ -66,14 +67,31 @@ class TokenFirst:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path", "").startswith("/api/v1/"):
-            header = dict(scope.get("headers") or ()).get(b"authorization", b"").decode("latin-1")
-            if not scope["app"].state.linkback.bearer_ok(header):
-                response = JSONResponse(
-                    {"detail": "admin token required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-                )
+            response = _refusal(scope)
+            if response is not None:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _refusal(scope: Scope) -> Response | None:
+    """401 without the admin token, 429 to an address that gave too many wrong ones (before its
+    token is looked at); None when the request may go on."""
+    header = dict(scope.get("headers") or ()).get(b"authorization", b"").decode("latin-1")
+    state = scope["app"].state.linkback
+    throttle, address = sign_in_throttle(state), client_address(scope)
+    wait = throttle.wait(address) if header else 0
+    if wait:
+        return JSONResponse(
+            {"detail": f"too many wrong tokens from this address: try again in {wait} seconds"},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
+    if state.bearer_ok(header):
+        return None
+    if header:  # a token was given, and it is wrong
+        throttle.failed(address)
+    return JSONResponse({"detail": "admin token required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 def refused(exc: Exception) -> HTTPException:

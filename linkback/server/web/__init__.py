@@ -47,10 +47,12 @@ from linkback.server.web._session import (
     SessionFirst,
     any_session,
     check_csrf,
+    client_address,
     current,
     form_lists,
     sessions_of,
     set_session_cookie,
+    sign_in_throttle,
 )
 from linkback.server.web._share import SHARED_REPORTS, viewer
 
@@ -139,7 +141,15 @@ def register(app: FastAPI) -> None:
         form = await _form(request)
         state = state_of(request)
         target = _local(form.get("next", "/"))
+        throttle, address = sign_in_throttle(state), client_address(request.scope)
+        wait = throttle.wait(address)
+        if wait:
+            error = f"Too many wrong tokens from your address: try again in {wait} seconds."
+            response = page(request, "login.html", None, next=target, error=error, http_status=429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         if not state.token_ok(form.get("token", "")):
+            throttle.failed(address)
             return page(request, "login.html", None, next=target, error="That is not the admin token.", http_status=401)
         session_id, _session = sessions_of(request).create()
         return set_session_cookie(RedirectResponse(target, status_code=303), request, session_id)

@@ -1,7 +1,8 @@
 """Signing in to the dashboard: the admin token exchanged for a session cookie, CSRF on every form.
 
 A session is a random id in an ``HttpOnly``, ``SameSite=Strict`` cookie (``Secure`` under
-HTTPS); the server keeps only the id's hash, in memory: restarting the server signs everyone
+HTTPS: the request's own, or ``LINKBACK_PUBLIC_URL``'s when a proxy ends TLS in front of the
+server, which trusts no ``X-Forwarded-*`` header); the server keeps only the id's hash, in memory: restarting the server signs everyone
 out. Every form that changes something carries the session's CSRF token, which the page got
 from the server (Datasette's way, without the header variant: no script is needed). Every
 dashboard answer carries a Content-Security-Policy that allows no inline script and nothing
@@ -26,6 +27,9 @@ from urllib.parse import parse_qs
 
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
+
+from linkback.server._limits import Rate, RateLimiter, address_group
+from linkback.urls import public_url
 
 COOKIE = "linkback_session"
 #: A session ends this long after it was last used (seconds).
@@ -140,10 +144,76 @@ def current(request: Request) -> Session | None:
 
 def set_session_cookie(response: Response, request: Request, session_id: str) -> Response:
     """The session cookie, as every sign-in sets it: HttpOnly, SameSite=Strict, Secure under HTTPS."""
-    response.set_cookie(
-        COOKIE, session_id, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
-    )
+    response.set_cookie(COOKIE, session_id, httponly=True, samesite="strict", secure=behind_https(request), path="/")
     return response
+
+
+def behind_https(request: Request) -> bool:
+    """Do browsers reach this server over HTTPS? ``serve`` speaks plain HTTP and trusts no
+    forwarded headers, so behind a TLS proxy only ``LINKBACK_PUBLIC_URL`` says so."""
+    return request.url.scheme == "https" or public_url().lower().startswith("https://")
+
+
+#: Wrong tokens one client address may give at once; the one past them makes it wait
+#: ``per_seconds``, and so does each later one given sooner than that after the last.
+FAILED_SIGN_INS = Rate(burst=10, per_seconds=6.0)
+
+
+class SignInThrottle:
+    """Wrong admin tokens (the sign-in form's, the API's bearer) counted per client address: past
+    :data:`FAILED_SIGN_INS`, that address's tries are answered 429 before its token is looked
+    at, so a guess that happens to be right tells nothing either. Behind a proxy every client has
+    the proxy's address: a stranger's guesses then make the admin wait too, never let them in."""
+
+    MAX_SHUT = 100_000
+
+    def __init__(self, rate: Rate = FAILED_SIGN_INS) -> None:
+        self._failures = RateLimiter(rate)
+        self._shut_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, address: str) -> int:
+        """Seconds before ``address`` may try a token again; 0 when it may now."""
+        address = _party(address)
+        with self._lock:
+            until = self._shut_until.get(address, 0.0)
+            left = until - time.monotonic()
+            if left <= 0 and until:
+                del self._shut_until[address]
+        return max(1, int(left + 0.999)) if left > 0 else 0
+
+    def failed(self, address: str) -> None:
+        """``address`` gave a wrong token: past the limit it waits before its next try."""
+        address = _party(address)
+        if self._failures.allow(address):
+            return
+        with self._lock:
+            if len(self._shut_until) >= self.MAX_SHUT:
+                self._shut_until.clear()  # a flood of addresses must not eat the memory
+            self._shut_until[address] = time.monotonic() + self._failures.retry_after()
+
+
+def _party(address: str) -> str:
+    """Whom an address stands for: an IPv6 one its /64 (one subscriber's, with 2^64 addresses to
+    rotate through); an IPv4 one itself (its /24 may be many neighbours, one of them the admin)."""
+    return address_group(address) if ":" in address else address
+
+
+_THROTTLE_LOCK = threading.Lock()
+
+
+def sign_in_throttle(state: Any) -> SignInThrottle:
+    """The throttle of the server whose :class:`~linkback.server._app.ServerState` is ``state``."""
+    with _THROTTLE_LOCK:
+        if getattr(state, "sign_in_throttle", None) is None:
+            state.sign_in_throttle = SignInThrottle()
+        return state.sign_in_throttle
+
+
+def client_address(scope: Any) -> str:
+    """The address a request came from (the TCP peer's: forwarded headers are not trusted)."""
+    client = scope.get("client")
+    return client[0] if client else ""
 
 
 def check_csrf(session: Session, sent: str) -> None:

@@ -4,8 +4,11 @@ The admin makes and revokes links on ``/shares`` with the functions ``linkback s
 ``/api/v1`` call (:mod:`linkback.shares`, which keeps only their hashes). Opening
 ``/share/<secret>`` starts a session bound to the link's site. Such a session may GET the
 overview and the link reports whose TARGET is the site or inside it, the static assets, and sign
-in or out; :class:`ShareGate`, in front of every route, answers anything else 403 before a route
-runs — admin pages, ``/do/`` forms, other targets, the API — so no route has to remember it.
+in or out, and use what any visitor may (the widget, the linkback endpoints); :class:`ShareGate`,
+in front of every route, answers anything else 403 before a route runs — admin pages, ``/do/``
+forms, other targets, the API — so no route has to remember it. A link followed from another
+site first shows a page of ours with a button to open it (SameSite=Strict cookies need a
+same-site request).
 
 Revoking a link ends its sessions: the gate looks the link up at each request of a share
 session (one point read of ``meta``), so a link revoked by any face — this page, the API,
@@ -23,6 +26,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from linkback import reports, shares
@@ -56,6 +60,10 @@ DOMAIN_WIDE = ("domain_history",)
 #: What a share session may always ask for: the assets, other links, signing in and out.
 OPEN_PREFIXES = ("/static/", shares.PATH)
 OPEN_PATHS = ("/login", "/do/login", "/do/logout")
+#: The OpenAPI tags of the routes any visitor may use without signing in (the widget, the public
+#: mention APIs, the linkback endpoints and their status pages): a share session uses them as
+#: a stranger does, so a blog on the same site shows its widget to a browser holding one.
+PUBLIC_TAGS = frozenset({"display", "linkbacks"})
 _REPORT_PATH = re.compile(r"/reports/([a-z_]+)(?:\.(?:csv|json))?\Z")
 #: Domains the create form suggests besides the sites.
 SUGGESTIONS = 500
@@ -132,6 +140,7 @@ class ShareGate:
             if (
                 session is not None
                 and session.site is not None
+                and not _public_route(scope)
                 and not _own_credentials(request)
                 and await run_in_threadpool(kept, request, session)
             ):
@@ -145,6 +154,25 @@ class ShareGate:
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
+
+
+def _public_route(scope: Scope) -> bool:
+    """Is ``scope``'s path and method one that OpenAPI lists under :data:`PUBLIC_TAGS`? Every
+    route matching both counts (a plain Starlette route may answer ahead of the FastAPI route
+    that documents it, as ``POST /webmention``'s does); with none, the routes of the path (the
+    wrong method: the stranger's 405)."""
+    full, partial = [], []
+    for route in scope["app"].router.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            full.append(route)
+        elif match is Match.PARTIAL:
+            partial.append(route)
+    return any(_public(route) for route in full or partial)
+
+
+def _public(route: BaseRoute) -> bool:
+    return not PUBLIC_TAGS.isdisjoint(getattr(route, "tags", None) or ())
 
 
 def _own_credentials(request: Request) -> bool:
@@ -202,6 +230,12 @@ def register(app: FastAPI) -> None:
     def open_link(secret: str, request: Request) -> Response:
         found = shares.share_site(state_of(request).request_store(), secret)
         overview = "/overview?" + urlencode({"target": found[1]}) if found else ""
+        if found and request.headers.get("sec-fetch-site") == "cross-site":
+            # Followed from another site, the browser sends no SameSite=Strict cookie, on this
+            # request nor on the redirect after it: the admin would look signed out (and be, as
+            # the share's cookie replaced theirs) and a new session's cookie would not reach the
+            # overview. A click on this page of ours is a same-site request, which has them.
+            return page(request, "share_open.html", None, href=shares.PATH + secret, site=found[1])
         if found and current(request) is not None:
             # The admin opening a link (one they made, to try it): their session stays. A link
             # followed from anywhere must not sign the admin out.

@@ -1,0 +1,79 @@
+"""Signing in, from a hostile round: the session cookie is Secure behind an HTTPS proxy (which
+``serve`` learns from LINKBACK_PUBLIC_URL, never from forwarded headers), wrong admin tokens are
+throttled per client address (the sign-in form and the API's bearer), and ``serve`` refuses a
+weak LINKBACK_ADMIN_TOKEN."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from serverkit import Settings
+from test_cli_linkbacks import free_port
+
+from linkback.server import create_app
+from linkback.server.web._session import FAILED_SIGN_INS
+
+TOKEN = "signin-admin-token-0123"
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    with TestClient(create_app(Settings(db=str(tmp_path / "signin.duckdb"), admin_token=TOKEN))) as client:
+        yield client
+
+
+def sign_in_cookie(client: TestClient, **headers: str) -> str:
+    r = client.post("/do/login", data={"token": TOKEN, "next": "/"}, headers=headers, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    return r.headers["set-cookie"].lower()
+
+
+def test_the_cookie_is_secure_when_the_public_url_is_https(server, monkeypatch) -> None:
+    monkeypatch.delenv("LINKBACK_PUBLIC_URL", raising=False)
+    # Forwarded headers are not trusted: any client could send them.
+    assert "secure" not in sign_in_cookie(server, **{"X-Forwarded-Proto": "https"})
+    monkeypatch.setenv("LINKBACK_PUBLIC_URL", "https://links.example")
+    cookie = sign_in_cookie(server)
+    assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    monkeypatch.setenv("LINKBACK_PUBLIC_URL", "http://links.example")
+    assert "secure" not in sign_in_cookie(server)
+
+
+def test_wrong_tokens_at_the_sign_in_form_are_throttled_per_address(server) -> None:
+    # The burst's wrong tokens are answered, and the one past them; then the address waits.
+    for _ in range(FAILED_SIGN_INS.burst + 1):
+        assert server.post("/do/login", data={"token": "guess"}, follow_redirects=False).status_code == 401
+    refused = server.post("/do/login", data={"token": "guess"}, follow_redirects=False)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert "try again in" in refused.text and refused.headers["content-security-policy"]
+    # The right token is not looked at either: a lucky guess tells nothing.
+    assert server.post("/do/login", data={"token": TOKEN}, follow_redirects=False).status_code == 429
+    elsewhere = TestClient(server.app, client=("10.9.8.7", 50000))
+    assert sign_in_cookie(elsewhere).startswith("linkback_session=")
+
+
+def test_wrong_bearer_tokens_on_the_api_are_throttled_per_address(server) -> None:
+    path = "/api/v1/reports/sites"
+    for _ in range(FAILED_SIGN_INS.burst * 2):  # no token at all is no guess
+        assert server.get(path).status_code == 401
+    for _ in range(FAILED_SIGN_INS.burst + 1):
+        assert server.get(path, headers={"Authorization": "Bearer guess"}).status_code == 401
+    refused = server.get(path, headers={"Authorization": "Bearer " + TOKEN})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    elsewhere = TestClient(server.app, client=("10.9.8.7", 50000))
+    assert elsewhere.get(path, headers={"Authorization": "Bearer " + TOKEN}).status_code == 200
+
+
+def test_serve_refuses_a_short_admin_token(tmp_path: Path) -> None:
+    env = {**os.environ, "LINKBACK_ADMIN_TOKEN": "a"}
+    db = str(tmp_path / "weak.duckdb")
+    # A server that starts would run until the timeout: the test fails then too.
+    done = subprocess.run([sys.executable, "-m", "linkback", "serve", "--db", db, "--port", str(free_port())],
+                          env=env, capture_output=True, text=True, timeout=20)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "LINKBACK_ADMIN_TOKEN is 1 characters" in done.stderr and "new_token" in done.stderr

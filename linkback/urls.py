@@ -410,6 +410,22 @@ def _is_ip(host: str) -> bool:
     return host.startswith("[") or (host[-1:].isdigit() and _IPV4.match(host) is not None)
 
 
+#: One label of a DNS name as hosts are stored (lower case, punycode): letters, digits, hyphens
+#: inside, and the underscore some real hosts have.
+_DNS_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def is_host_name(host: str) -> bool:
+    """Whether ``host`` (as the URL parser stores it: lower case, punycode; a trailing dot
+    allowed) can be a DNS name or an IP address: the URL parser itself takes ``*.example.org``,
+    ``a..b.net`` and ``-x-.com``, which no site has. Every place that keeps a host a person typed
+    (a site's profile, a list entry, an imported referring domain) asks this."""
+    name = host.removesuffix(".")
+    if _is_ip(name):
+        return True
+    return 0 < len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
+
+
 @lru_cache(maxsize=1 << 16)
 def split_host(host: str) -> HostParts:
     """Split a host (as in a stored URL: lower-case, punycode) into :class:`HostParts`.

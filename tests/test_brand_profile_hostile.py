@@ -95,7 +95,8 @@ def test_every_spelling_of_a_host_is_one_entry() -> None:
     assert quality.normalize_entry("https://Bücher.de/x") == "https://xn--bcher-kva.de/x"
     assert quality.normalize_entry("192.0.2.1") == "192.0.2.1"
     # The URL parser reads "3.14" as the address 3.0.0.14, and a backslash as a path: not hosts.
-    for bad in ("3.14", "a.example\\b", "ex ample.com", "localhost", "a.example:8080"):
+    # Nor what no DNS name can be, which the URL parser takes (the imports refuse them alike).
+    for bad in ("3.14", "a.example\\b", "ex ample.com", "localhost", "a.example:8080", "*.example.org", "a..b.net"):
         with pytest.raises(URLError, match="is not a domain, host or URL"):
             quality.normalize_entry(bad)
 

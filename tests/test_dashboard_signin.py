@@ -16,7 +16,8 @@ from serverkit import Settings
 from test_cli_linkbacks import free_port
 
 from linkback.server import create_app
-from linkback.server.web._session import FAILED_SIGN_INS
+from linkback.server._limits import Rate
+from linkback.server.web._session import FAILED_SIGN_INS, SignInThrottle
 
 TOKEN = "signin-admin-token-0123"
 
@@ -69,6 +70,19 @@ def test_wrong_bearer_tokens_on_the_api_are_throttled_per_address(server) -> Non
     assert elsewhere.get(path, headers={"Authorization": "Bearer " + TOKEN}).status_code == 200
 
 
+def test_an_ipv4_client_on_a_dual_stack_socket_is_throttled_as_itself() -> None:
+    # Behind "--host ::" an IPv4 client is ::ffff:a.b.c.d: still one address, not its /24 (a
+    # stranger in the admin's /24 must not shut the admin out), and the same one unmapped.
+    throttle = SignInThrottle()
+    for _ in range(FAILED_SIGN_INS.burst + 1):
+        throttle.failed("::ffff:203.0.113.7")
+    assert throttle.wait("::ffff:203.0.113.7") >= 1 and throttle.wait("203.0.113.7") >= 1
+    assert throttle.wait("::ffff:203.0.113.9") == 0
+    for _ in range(FAILED_SIGN_INS.burst + 1):
+        throttle.failed("2001:db8:1:2::5")
+    assert throttle.wait("2001:db8:1:2::99") >= 1 and throttle.wait("2001:db8:1:3::5") == 0
+
+
 def test_serve_refuses_a_short_admin_token(tmp_path: Path) -> None:
     env = {**os.environ, "LINKBACK_ADMIN_TOKEN": "a"}
     db = str(tmp_path / "weak.duckdb")
@@ -77,3 +91,12 @@ def test_serve_refuses_a_short_admin_token(tmp_path: Path) -> None:
                           env=env, capture_output=True, text=True, timeout=20)  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "LINKBACK_ADMIN_TOKEN is 1 characters" in done.stderr and "new_token" in done.stderr
+
+
+def test_a_flood_of_addresses_frees_only_the_address_shut_longest_ago() -> None:
+    throttle = SignInThrottle(Rate(burst=1, per_seconds=60.0))
+    throttle.MAX_SHUT = 3
+    for n in range(4):  # the fourth address shut pushes out the first, not everyone
+        for _ in range(2):
+            throttle.failed(f"198.51.100.{n}")
+    assert [throttle.wait(f"198.51.100.{n}") > 0 for n in range(4)] == [False, True, True, True]

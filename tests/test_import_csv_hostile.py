@@ -71,6 +71,9 @@ def test_one_byte_that_is_not_utf8_refuses_its_row_not_the_files_encoding() -> N
     cut = parse(AHREFS.encode() + rows.encode() + "https://c.example.org/,https://example.com/,Caf".encode() + b"\xc3")
     assert cut.encoding == "utf-8" and (cut.rows, cut.rejected) == (31, 1)
     assert all("Café Zürich" in a for a in anchors(cut).values())
+    # However few characters not ASCII it holds (one here, where a stray byte would tip it to cp1252).
+    short = parse(AHREFS.encode() + "https://d.example.org/,https://example.com/,Café,1\n".encode() + b"https://e.example.org/,x\xc3")
+    assert short.encoding == "utf-8" and short.rejected == 1 and list(anchors(short).values()) == ["Café"]
 
 
 def test_a_windows_1252_file_is_still_read_as_windows_1252() -> None:

@@ -104,3 +104,7 @@ def test_ratings_and_counts_out_of_range_refuse_the_row() -> None:
 
 def test_a_nul_byte_is_not_kept_in_text() -> None:
     assert clean_text("an\x00chor\x07 text") == "anchor text"
+
+
+def test_a_hosts_trailing_dot_is_dropped_whether_given_bare_or_in_a_url() -> None:
+    assert parse_host("https://Rival.com./x") == parse_host("rival.com.") == "rival.com"

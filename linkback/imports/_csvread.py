@@ -51,8 +51,11 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-16-be", errors="replace"), "utf-16-be"  # the same, big-endian
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.end == len(data):
+            # Cut in the middle of its last character (an interrupted download): UTF-8 all the
+            # same, however few characters it has; the cut row is refused (see _UNDECODED).
+            return data.decode("utf-8", "surrogateescape"), "utf-8"
     text = _mostly_utf8(data)
     if text is not None:
         return text, "utf-8"

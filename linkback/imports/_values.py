@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from linkback.errors import URLError
-from linkback.urls import host_of, is_public_suffix, normalize, resolve
+from linkback.urls import host_of, is_host_name, is_public_suffix, normalize, resolve
 
 #: Anchors are cut as extraction cuts them (``ExtractLimits.max_anchor_chars``), so a claimed
 #: anchor and an extracted one compare.
@@ -289,8 +289,6 @@ def _day(year: int, month: int | None, day: int) -> datetime | None:
 _OTHER_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(?!\d*(?:[/?#]|\Z))")
 #: A DNS name's label: letters, digits, hyphens (not first or last), at most 63; underscores as
 #: some real hosts have them. WHATWG URL parsing accepts more (``*.example.org``, ``-x-.com``).
-_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
-_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
 
 @lru_cache(maxsize=_CACHE)
@@ -335,9 +333,7 @@ def _without_userinfo(url: str) -> str:
 def _check_host(host: str, text: str, where: str) -> None:
     """Refuse a host no DNS name or IP address can be (``*.example.org``, ``a..b.net``, ``-x-.com``)."""
     name = host.removesuffix(".")
-    if host.startswith("[") or _IPV4.fullmatch(name):
-        return
-    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
+    if not is_host_name(host):
         given = f" (given {text[:200]!r})" if text.rstrip(".").casefold() != name else ""
         raise BadValue(f"not a valid host name {host[:100]!r}{where}{given}")
 
@@ -354,7 +350,7 @@ def parse_host(text: str | None, column: str = "") -> str | None:
     if "://" in t:
         url = parse_url(t, column)
         assert url is not None
-        return host_of(url)
+        return host_of(url).removesuffix(".")  # as a bare host's: one key for both spellings
     url, reason = resolve(f"http://{t}/", "")
     host = host_of(url) if not reason else ""
     if reason or url != f"http://{host}/" or not host:

@@ -16,7 +16,7 @@ from typing import Any
 from linkback.errors import URLError
 from linkback.faces import action, report
 from linkback.store import Store
-from linkback.urls import host_of, normalize, resolve, split_host
+from linkback.urls import host_of, is_host_name, normalize, resolve, split_host
 
 LISTS = ("allow", "deny")
 
@@ -68,7 +68,7 @@ def _stored_host(text: str) -> str:
     host = host.rstrip(".")
     if host.replace(".", "").isdigit() and host != text.rstrip(".").lower():
         return ""  # the parser reads "3.14" as the IPv4 address 3.0.0.14: only a dotted quad is an IP
-    return host
+    return host if is_host_name(host) else ""  # the parser takes "*.example.org" and "a..b.net"
 
 
 def _other_spellings(con: Any, table: str, column: str, key: str) -> list[str]:

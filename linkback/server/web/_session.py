@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import threading
@@ -188,15 +189,25 @@ class SignInThrottle:
         if self._failures.allow(address):
             return
         with self._lock:
-            if len(self._shut_until) >= self.MAX_SHUT:
-                self._shut_until.clear()  # a flood of addresses must not eat the memory
+            self._shut_until.pop(address, None)  # to the end: the dict is in the order of shutting
+            while len(self._shut_until) >= self.MAX_SHUT:
+                # A flood of addresses must not eat the memory, nor free everyone shut at once:
+                # the one shut longest ago goes (its wait is the likeliest to be over).
+                del self._shut_until[next(iter(self._shut_until))]
             self._shut_until[address] = time.monotonic() + self._failures.retry_after()
 
 
 def _party(address: str) -> str:
     """Whom an address stands for: an IPv6 one its /64 (one subscriber's, with 2^64 addresses to
-    rotate through); an IPv4 one itself (its /24 may be many neighbours, one of them the admin)."""
-    return address_group(address) if ":" in address else address
+    rotate through); an IPv4 one itself (its /24 may be many neighbours, one of them the admin),
+    also as a dual-stack socket shows it (``::ffff:203.0.113.7``)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is None:
+        return address_group(address)
+    return str(getattr(parsed, "ipv4_mapped", None) or parsed)
 
 
 _THROTTLE_LOCK = threading.Lock()

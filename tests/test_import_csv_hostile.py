@@ -6,8 +6,11 @@ written out rather than kept as a fixture that could be "repaired" by an editor.
 
 from __future__ import annotations
 
+import pytest
+
 from linkback.imports._claims import ParsedFile, parse_file
-from linkback.imports._csvread import MAX_FIELD_CHARS
+from linkback.imports._csvread import MAX_FIELD_CHARS, decode
+from linkback.imports._formats import UnrecognisedFile
 
 MAJESTIC = "Source URL,Target URL,Anchor Text,SourceTrustFlow\n"
 AHREFS = "Referring page URL,Target URL,Anchor,Domain rating\n"
@@ -97,3 +100,58 @@ def test_a_field_over_the_limit_is_one_refused_row() -> None:
     assert (parsed.rows, parsed.rejected) == (3, 1)
     assert parsed.rejects[0]["line"] == 3 and "field larger than field limit" in parsed.rejects[0]["reason"]
     assert [c.line for c in parsed.claims] == [2, 4 + lines]
+
+
+def test_utf16_without_its_bom_is_read_whatever_letter_the_header_starts_with() -> None:
+    # A Hebrew Search Console export that lost its BOM: its first character, U+05D0, is D0 05,
+    # no zero byte; the zeros of the commas, line ends and URLs tell all the same.
+    export = "אתר,דפים מקשרים\nblog.example.org,3\nnews.example.net,12\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        parsed = parse_file("gsc.csv", export.encode(encoding), site="example.com")
+        assert (parsed.format.name, parsed.encoding, parsed.rejected) == ("gsc-linking-sites", encoding, 0)
+        assert [c.source_host for c in parsed.claims] == ["blog.example.org", "news.example.net"]
+
+
+def test_zero_bytes_in_utf8_or_windows_1252_do_not_make_it_utf16() -> None:
+    rows = "".join(f"https://a.example.org/{i},https://example.com/,Café {i},1\n" for i in range(30))
+    assert decode((AHREFS + rows).encode())[1] == "utf-8"
+    assert decode((AHREFS + rows).encode("cp1252"))[1] == "cp1252"
+    # Stray zeros (a damaged file) fall at odd and even offsets alike.
+    assert decode(b"\x00\x00" + (AHREFS + rows).encode() + b"\x00" * 7)[1] == "utf-8"
+
+
+def test_a_header_byte_that_is_not_utf8_is_shown_unreadable_and_costs_no_row() -> None:
+    rows = "".join(f"https://a.example.org/{i},https://example.com/,Café Zürich {i},1,x\n" for i in range(30))
+    header = AHREFS.rstrip("\n").encode() + b",Notes \xe9t\xe9\n"  # one column name in Latin-1
+    parsed = parse(header + rows.encode())
+    assert (parsed.encoding, parsed.rows, parsed.rejected) == ("utf-8", 30, 0)
+    assert parsed.ignored == ("Notes \ufffdt\ufffd",)
+    # A column the format needs, so damaged, cannot be matched: the error shows it unreadable.
+    with pytest.raises(UnrecognisedFile) as refused:
+        parse(b"Referring page URL,Targ\xe9t URL,Anchor,Domain rating,Notes\n" + rows.encode())
+    assert "'Targ\ufffdt URL'" in str(refused.value) and "\\udc" not in ascii(str(refused.value))
+
+
+def test_an_inch_mark_does_not_end_a_quoted_cell_that_is_skipped() -> None:
+    cell = "A" * 60 + ",\n"
+    inside = 'TV 5" wide\n' + "https://evil.example/y,https://example.com/zz,inv,1\n"
+    big = '"' + cell * (MAX_FIELD_CHARS // len(cell) + 10) + inside + 'end ""quoted"" too"'
+    parsed = parse(
+        AHREFS
+        + "https://ok.example.org/1,https://example.com/,a1,1\n"
+        + f"https://big.example.org/x,https://example.com/,{big},1\n"
+        + "https://ok.example.org/2,https://example.com/,a2,1\n"
+    )
+    assert [c.source_url for c in parsed.claims] == ["https://ok.example.org/1", "https://ok.example.org/2"]
+    assert (parsed.rows, parsed.rejected) == (3, 1)
+    assert "field larger than field limit" in parsed.rejects[0]["reason"]
+    # A small cell, its inch mark refused by CSV itself: the lines up to its end are one record.
+    small = parse(
+        AHREFS
+        + 'https://a.example.org/1,https://example.com/,"three\nTV 5" wide\n'
+        + "https://evil.example/y,https://example.com/zz,inv,1\n"
+        + 'end",20\n'
+        + "https://a.example.org/2,https://example.com/,ok,30\n"
+    )
+    assert [c.source_url for c in small.claims] == ["https://a.example.org/2"]
+    assert small.rejected == 1 and "lines 2-5, one record" in small.rejects[0]["reason"]

@@ -2,12 +2,12 @@
 
 **Encoding** is sniffed from the bytes, as the exports are written: ``FF FE`` is UTF-16 LE
 (Ahrefs' default export, tab-separated), ``FE FF`` UTF-16 BE, ``EF BB BF`` UTF-8 with a BOM
-(Bing, Excel); text whose every other byte is zero is UTF-16 that lost its BOM (the zeros
-first: big-endian); otherwise UTF-8 if it decodes, or if it would but for a few bytes (a file cut
-mid-character, a row pasted in from another encoding): then the rows holding those bytes are
-refused, each with its line, since a guessed character in an anchor would make a different claim
-than the repaired file's. Else Windows-1252 (older tools and spreadsheets on Windows), else
-Latin-1, which decodes anything.
+(Bing, Excel); text whose zero bytes fall at every other position is UTF-16 that lost its BOM
+(see :func:`_bomless_utf16`); otherwise UTF-8 if it decodes, or if it would but for a few bytes
+(a file cut mid-character, a row pasted in from another encoding): then the rows holding those
+bytes are refused, each with its line, since a guessed character in an anchor would make a
+different claim than the repaired file's. Else Windows-1252 (older tools and spreadsheets on
+Windows), else Latin-1, which decodes anything.
 
 **Records** come from Python's :mod:`csv` module, strictly: a row it cannot parse is "not valid
 CSV". Some exports (Majestic's, notably) hold rows with a stray quote, which makes a CSV reader
@@ -17,7 +17,8 @@ back into its lines, and each line that parses on its own into the right number 
 its quotes taken as text, has the header's number of fields, with URLs where the first line has
 them. A record whose quotes open and close as CSV's do (a cell with a line break in it) is never
 split so: it is kept whole when it has the header's number of fields, else refused whole. So is a
-field over :data:`MAX_FIELD_CHARS` characters, its lines skipped unheld: one refused row.
+field over :data:`MAX_FIELD_CHARS` characters, its lines skipped unheld up to the end of its
+record as CSV quotes it (an inch mark, ``5"``, does not end a quoted cell): one refused row.
 """
 
 from __future__ import annotations
@@ -45,10 +46,9 @@ def decode(data: bytes) -> tuple[str, str]:
         return data[2:].decode("utf-16-be", errors="replace"), "utf-16-be"
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    if len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
-        return data.decode("utf-16-le", errors="replace"), "utf-16-le"  # UTF-16 that lost its BOM
-    if len(data) >= 4 and data[0] == 0 and data[2] == 0 and data[1] != 0:
-        return data.decode("utf-16-be", errors="replace"), "utf-16-be"  # the same, big-endian
+    utf16 = _bomless_utf16(data)
+    if utf16 is not None:
+        return data.decode(utf16, errors="replace"), utf16
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -63,6 +63,29 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+#: How much of an export :func:`_bomless_utf16` looks at: enough rows to outweigh a header in a
+#: script other than Latin.
+_UTF16_SAMPLE_BYTES = 4096
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """``"utf-16-le"`` or ``"utf-16-be"`` when ``data`` is UTF-16 without its BOM, else None.
+
+    Text in UTF-8 or Windows-1252 holds no zero byte, while in UTF-16 every ASCII character has
+    one (its high byte): the commas, digits, line ends and URLs of every row. Those zeros fall at
+    odd offsets in little-endian, at even ones in big-endian; a letter outside Latin-1 (Hebrew
+    ``05 D0``, say) has none, so the first character alone cannot tell. Hence: at least one
+    character in eight with a zero on one side, and hardly any on the other (stray zeros in a
+    damaged UTF-8 file fall on both sides alike)."""
+    sample = data[:_UTF16_SAMPLE_BYTES]
+    units = len(sample) // 2
+    zeros_odd, zeros_even = sample[1::2].count(0), sample[0::2].count(0)
+    for zeros, others, encoding in ((zeros_odd, zeros_even, "utf-16-le"), (zeros_even, zeros_odd, "utf-16-be")):
+        if zeros > 0 and zeros * 8 >= units and others * 4 < zeros:
+            return encoding
+    return None
 
 
 #: A byte that is not UTF-8, as the ``surrogateescape`` error handler keeps it: a lone surrogate,
@@ -94,7 +117,20 @@ def line_matches(text: str, start: int = 0) -> Iterator[re.Match[str]]:
 
 
 def split_line(line: str, delimiter: str) -> list[str] | None:
-    """One physical line as fields, or None when it is not a complete CSV record by itself."""
+    """One physical line as fields, or None when it is not a complete CSV record by itself.
+
+    For a header (and GA4's one-line rows, decoded without lone surrogates): a byte that was not
+    UTF-8 (see :func:`decode`) is U+FFFD here, so that a column name holding one is shown as
+    unreadable, and ignored or not matched, rather than shown as a surrogate escape. A header's
+    names only find the columns and are never stored, so a row is not refused for them; a data row
+    holding such a byte is refused by :func:`records`, which splits its lines with :func:`_split`."""
+    fields = _split(line, delimiter)
+    if fields is None or line.isascii():
+        return fields
+    return [_UNDECODED.sub("\ufffd", field) for field in fields]
+
+
+def _split(line: str, delimiter: str) -> list[str] | None:
     try:
         rows = list(csv.reader([line], delimiter=delimiter, strict=True))
     except csv.Error:
@@ -106,7 +142,7 @@ def sniff_delimiter(line: str) -> str:
     """The delimiter a header line uses: the one that splits it into the most fields."""
     best, most = ",", 0
     for delimiter in DELIMITERS:
-        fields = split_line(line, delimiter)
+        fields = _split(line, delimiter)
         if fields is not None and len(fields) > most:
             best, most = delimiter, len(fields)
     return best
@@ -155,7 +191,7 @@ def _records(lines: Iterable[str], first: int, delimiter: str, width: int) -> It
         if error and len(span) > 1 and not _row_shaped(_first_lines(span, 2), delimiter, width):
             # Not a stray quote's swallowed rows but one record, a cell over the field limit or
             # one cut short: its lines are one refused row, whatever the cell held.
-            span_end = first + len(span) - 1 + _skip_quoted(span, feed.lines)
+            span_end = first + len(span) - 1 + _skip_quoted(span, feed.lines, delimiter)
             first = span_end + 1
             yield Record(line, [], f"{error} (lines {line}-{span_end}, one record)")
             continue
@@ -203,16 +239,51 @@ def _row_shaped(span: list[str], delimiter: str, width: int) -> bool:
     return True
 
 
-def _skip_quoted(span: list[str], rest: Iterator[str]) -> int:
-    """When ``span`` ends inside a quoted cell, the lines of ``rest`` up to the one that closes
-    it are read and dropped (never held: the cell may be any size); how many."""
-    open_quote = sum(line.count('"') for line in span) % 2 == 1
+def _skip_quoted(span: list[str], rest: Iterator[str], delimiter: str) -> int:
+    """When the record whose first lines are ``span`` is inside a quoted cell at the last of them,
+    the lines of ``rest`` up to the one that ends the record are read and dropped (a line at a
+    time, never held: the cell may be any size); how many."""
+    quoted = False
+    for line in span:
+        quoted = _ends_quoted(line, delimiter, quoted)
     skipped = 0
-    for line in rest if open_quote else ():
-        skipped += 1
-        if line.count('"') % 2 == 1:
+    while quoted:
+        dropped = next(rest, None)
+        if dropped is None:
             break
+        skipped += 1
+        quoted = _ends_quoted(dropped, delimiter, quoted)
     return skipped
+
+
+def _ends_quoted(line: str, delimiter: str, quoted: bool) -> bool:
+    """Whether a record is inside a quoted cell at the end of ``line`` (``quoted``: at its start;
+    else the line starts a field). As CSV quotes: a cell is quoted when its first character is a
+    quote, and a quote in it ends it only when it is not doubled and the separator or the line's
+    end follows it; any other quote in it (``5"``, an inch mark) is taken as text, as it is in a
+    cell not quoted."""
+    end, at = len(line.rstrip("\r\n")), 0
+    while True:
+        if quoted:
+            close = line.find('"', at, end)
+            if close < 0:
+                return True
+            after = close + 1
+            if line.startswith('"', after):
+                at = after + 1  # a doubled quote: one quote in the cell
+            elif after == end:
+                return False
+            elif line.startswith(delimiter, after):
+                quoted, at = False, after + 1
+            else:
+                at = after
+        elif line.startswith('"', at) and at < end:
+            quoted, at = True, at + 1
+        else:
+            separator = line.find(delimiter, at, end)
+            if separator < 0:
+                return False
+            at = separator + 1
 
 
 def _fits(fields: list[str], width: int) -> bool:
@@ -233,7 +304,7 @@ def _salvage(span: list[str], first: int, delimiter: str, width: int, error: str
     for offset, line in enumerate(span):
         if not line.strip():
             continue
-        fields = split_line(line, delimiter)
+        fields = _split(line, delimiter)
         if fields is not None and _fits(fields, width):
             yield Record(first + offset, _trimmed(fields, width))
         elif offset == 0 or fields is None:

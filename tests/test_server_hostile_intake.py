@@ -145,6 +145,22 @@ def test_every_answer_carries_the_security_headers(tmp_path: Path) -> None:
             assert answer.headers["x-frame-options"] == "DENY", answer.url
 
 
+def test_an_unhandled_error_carries_the_security_headers_too(tmp_path: Path) -> None:
+    """Answered by Starlette's ServerErrorMiddleware, outside every middleware of the app."""
+    application = new_app(tmp_path)
+
+    def fails() -> None:
+        raise RuntimeError("a bug")
+
+    application.add_api_route("/fails", fails)
+    with TestClient(application, raise_server_exceptions=False) as client:
+        answer = client.get("/fails")
+    assert answer.status_code == 500 and "a bug" not in answer.text
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors" in answer.headers["content-security-policy"]
+    assert answer.headers["cache-control"] == "no-store"
+
+
 def test_the_widget_keeps_its_own_headers(tmp_path: Path) -> None:
     with TestClient(new_app(tmp_path)) as client:
         widget = client.get("/widget", params={"target": TARGET})

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.middleware import Middleware
 
 from linkback import mentions
@@ -350,7 +350,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.exception_handlers.update(shared.exception_handlers)
     # Outermost of all, so every answer passes through it, those of other middleware included.
     app.user_middleware.insert(0, Middleware(SecurityHeaders))
+    # An exception no handler took is answered by Starlette's ServerErrorMiddleware, which sits
+    # outside every middleware of the app: its answer carries the headers itself.
+    app.add_exception_handler(500, _server_error)
     return app
+
+
+async def _server_error(request: Request, exc: Exception) -> PlainTextResponse:
+    from linkback.server.web._session import SECURITY_HEADERS  # noqa: PLC0415 - web needs the app
+
+    return PlainTextResponse("Internal Server Error", status_code=500, headers=SECURITY_HEADERS)
 
 
 #: The routes (and the middleware and error handlers their modules add) every app of the process

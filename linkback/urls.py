@@ -406,7 +406,8 @@ def psl_rules(text: str) -> list[str]:
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}\Z")
 
 
-def _is_ip(host: str) -> bool:
+def is_ip_host(host: str) -> bool:
+    """Whether a stored host (lower case; IPv6 in brackets) is an IP address, not a name."""
     return host.startswith("[") or (host[-1:].isdigit() and _IPV4.match(host) is not None)
 
 
@@ -421,7 +422,7 @@ def is_host_name(host: str) -> bool:
     ``a..b.net`` and ``-x-.com``, which no site has. Every place that keeps a host a person typed
     (a site's profile, a list entry, an imported referring domain) asks this."""
     name = host.removesuffix(".")
-    if _is_ip(name):
+    if is_ip_host(name):
         return True
     return 0 < len(name) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in name.split("."))
 
@@ -437,7 +438,7 @@ def split_host(host: str) -> HostParts:
       ``localhost``) has no registrable domain: its ``domain`` is the host itself.
     * A trailing dot (``example.com.``) is ignored for the domain, suffix and rhost.
     """
-    if not host or _is_ip(host):
+    if not host or is_ip_host(host):
         return HostParts(host, host, host, "")
     name = host.rstrip(".").lower()
     psl = _get_psl()
@@ -466,7 +467,7 @@ def is_public_suffix(host: str) -> bool:
     site? A name the list does not know (``localhost``, an intranet's ``nas``) is not, though
     the list's default rule ``*`` splits it like a TLD: such a host is a site of its own."""
     name = host.rstrip(".").lower()
-    return bool(name) and not _is_ip(name) and _get_psl().publicsuffix(name, accept_unknown=False) == name
+    return bool(name) and not is_ip_host(name) and _get_psl().publicsuffix(name, accept_unknown=False) == name
 
 
 def reverse_host(host: str) -> str:
@@ -562,7 +563,7 @@ def parse_target(text: str) -> Target:
             f"TARGET {text!r} is not a domain or host; "
             "for a port, user or query give a URL prefix with its scheme, like http://host:8080/"
         )
-    if not (_is_ip(host) or _HOST_CHARS.match(host)):
+    if not (is_ip_host(host) or _HOST_CHARS.match(host)):
         raise TargetError(f"TARGET {text!r}: {host!r} is not a valid host name")
     parts = split_host(host)
     if slash >= 0:
@@ -570,7 +571,7 @@ def parse_target(text: str) -> Target:
     # "example.com." names the same host as "example.com" (DNS's fully qualified spelling): one
     # value for both, so a report given both counts one target and reads it as a domain alike.
     host = host.removesuffix(".")
-    if _is_ip(host):
+    if is_ip_host(host):
         return Target("host", host, parts.domain, parts.rhost)
     if is_public_suffix(host):
         raise TargetError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime, timezone
 
 from linkback.faces import report
@@ -11,7 +10,7 @@ from linkback.quality._lists import entry_kind, list_entries
 from linkback.quality._toxicity import toxic_domains
 from linkback.reports._select import as_target, link_where
 from linkback.store import Store
-from linkback.urls import Target
+from linkback.urls import Target, is_ip_host
 
 #: Referring domains scoring at least this go into a disavow file by default.
 DISAVOW_MIN_SCORE = 50
@@ -49,8 +48,8 @@ def disavow(store: Store, target: str | Target, *, min_score: int = DISAVOW_MIN_
         for e in denied
         if entry_kind(e["entry"]) == "url"
     ]
-    addresses = [(host, reason) for host, reason in domains if _is_ip_address(host)]
-    domains = [(host, reason) for host, reason in domains if not _is_ip_address(host)]
+    addresses = [(host, reason) for host, reason in domains if is_ip_host(host)]
+    domains = [(host, reason) for host, reason in domains if not is_ip_host(host)]
     for host, reason in addresses:
         urls += [(url, f"{reason}; {_BY_URL}") for url in _linking_pages(store, tgt, host)]
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -61,12 +60,6 @@ def disavow(store: Store, target: str | Target, *, min_score: int = DISAVOW_MIN_
     return write_disavow(domains, urls, header=header, skip_unusable=True)
 
 
-def _is_ip_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _linking_pages(store: Store, target: Target, host: str) -> list[str]:

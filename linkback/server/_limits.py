@@ -21,8 +21,9 @@ class Rate:
     per_seconds: float
 
 
-def address_group(host: str) -> str:
-    """The network one party most likely holds, for an IP address: its /24 (IPv4) or /64 (IPv6).
+def address_group(host: str, ipv4_prefix: int = 24) -> str:
+    """The network one party most likely holds, for an IP address: its /24 (IPv4; ``ipv4_prefix``)
+    or /64 (IPv6), an IPv4 address as a dual-stack socket shows it (``::ffff:1.2.3.4``) as IPv4.
 
     Anyone with an IPv6 /64 (the smallest a host is given) has 2^64 addresses, and a small
     IPv4 block is cheap too, so one bucket per address would give a flooder as many buckets as
@@ -34,7 +35,7 @@ def address_group(host: str) -> str:
         return host
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    prefix = 24 if address.version == 4 else 64
+    prefix = ipv4_prefix if address.version == 4 else 64
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 import secrets
 import threading
@@ -201,13 +200,7 @@ def _party(address: str) -> str:
     """Whom an address stands for: an IPv6 one its /64 (one subscriber's, with 2^64 addresses to
     rotate through); an IPv4 one itself (its /24 may be many neighbours, one of them the admin),
     also as a dual-stack socket shows it (``::ffff:203.0.113.7``)."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is None:
-        return address_group(address)
-    return str(getattr(parsed, "ipv4_mapped", None) or parsed)
+    return address_group(address, ipv4_prefix=32)
 
 
 _THROTTLE_LOCK = threading.Lock()

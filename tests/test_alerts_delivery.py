@@ -31,6 +31,7 @@ from linkback import alerts as al
 from linkback.cli import app
 from linkback.fetch import Fetcher, FetchLimits, GuardPolicy
 from linkback.server import Settings, create_app
+from linkback.server.web._session import FAILED_SIGN_INS
 from linkback.store import Store
 
 PUBLIC = "https://links.example.com"
@@ -351,6 +352,32 @@ def test_the_atom_feed_is_valid_escaped_and_opens_only_with_its_token(
     with Store(db) as store:
         (alert,) = al.alerts(store)
         assert alert["delivered_at"] is not None  # read from the feed
+
+
+def test_wrong_feed_tokens_count_against_the_sign_in_throttle_per_address(tmp_path: Path) -> None:
+    db, feed, _ = _feed_db(tmp_path)
+    path, right = feed.split("?token=")
+    app = create_app(Settings(db=db, admin_token=TOKEN))
+    # Loopback is throttled as the sign-in throttles it: like any other address.
+    with TestClient(app, client=("127.0.0.1", 50000)) as guesser:
+        for _ in range(FAILED_SIGN_INS.burst * 2):  # no token at all is no guess
+            assert guesser.get(path).status_code == 404
+        for n in range(FAILED_SIGN_INS.burst + 1):
+            if n % 2:
+                wrong = guesser.get(path, params={"token": f"guess{n}"})
+            else:  # a bearer counts too, and so does a guess at a site without a feed
+                wrong = guesser.get("/feeds/alerts/other.example.atom", headers={"Authorization": f"Bearer guess{n}"})
+            assert wrong.status_code == 404
+        # Past the limit the token is not looked at: a right guess tells nothing.
+        refused = guesser.get(path, params={"token": right})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert "try again in" in refused.text and b"<feed" not in refused.content
+        # One counter with the sign-in form's and the API's: guessing here shuts them too.
+        signing_in = guesser.post("/do/login", data={"token": TOKEN, "next": "/"}, follow_redirects=False)
+        assert signing_in.status_code == 429
+        assert guesser.get("/api/v1/reports/sites", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 429
+    with TestClient(app, client=("10.9.8.7", 50000)) as reader:
+        assert reader.get(feed).status_code == 200
 
 
 def test_the_atom_builder_drops_what_xml_cannot_carry() -> None:

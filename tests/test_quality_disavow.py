@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from linkback.cli import app as cli
 from linkback.errors import LinkbackError
 from linkback.quality._disavow import (
     DISAVOW_RULES,
@@ -19,6 +25,7 @@ from linkback.quality._disavow import (
     disavow_entries,
     write_disavow,
 )
+from linkback.server import Settings, create_app
 
 GOOGLE_EXAMPLE = b"""\
 # Contacted owner of spamdomain1.com on 7/1/2012 to ask for link removal but got no response
@@ -240,6 +247,60 @@ def test_messages_say_what_to_write_instead() -> None:
     assert "subpath" in sub.message
     (www,) = check_disavow(b"domain:www.spam.example\n")
     assert "domain:spam.example" in www.message
+
+
+@pytest.mark.parametrize(
+    ("line", "as_in_a_url"),
+    [
+        ("domain:192.0.2.9", "192.0.2.9"),
+        ("domain:192.0.2.9.", "192.0.2.9"),
+        ("domain:[::1]", "[::1]"),
+        ("domain:2001:db8::1", "[2001:db8::1]"),
+        ("domain:[2001:DB8:0::1]", "[2001:db8::1]"),
+    ],
+)
+def test_an_ip_address_after_domain_is_an_error_saying_to_list_its_urls(line: str, as_in_a_url: str) -> None:
+    # Google's domain: takes only domain names: an address there disavows nothing, silently.
+    (problem,) = check_disavow(f"# spam\ndomain:ok.example\n{line}\n".encode())
+    assert (problem.line, problem.rule, problem.severity) == (3, "bad-domain", "error")
+    assert "takes only domain names" in problem.message and "disavows nothing" in problem.message
+    assert f"URLs of its linking pages instead, one per line (http://{as_in_a_url}/page)" in problem.message
+    # What it says to write is clean, and is what `linkback disavow` writes for such a referrer.
+    assert check_disavow(f"http://{as_in_a_url}/page\n".encode()) == []
+
+
+def test_a_bare_ip_address_line_says_to_list_its_urls_and_a_numeric_name_is_no_address() -> None:
+    (bare,) = check_disavow(b"192.0.2.9\n")
+    assert bare.rule == "bad-line" and "(http://192.0.2.9/page)" in bare.message
+    (path,) = check_disavow(b"2001:db8::1/spam\n")
+    assert path.rule == "bad-line" and "(https://[2001:db8::1]/spam)" in path.message
+    (numeric,) = check_disavow(b"domain:3.14\n")
+    assert numeric.rule == "bad-domain" and "not a valid host name" in numeric.message
+
+
+def test_write_refuses_an_ip_address_as_a_domain_and_skips_it_with_a_note() -> None:
+    with pytest.raises(DisavowError, match="IPv4 address.*takes only domain names"):
+        write_disavow([("192.0.2.9", "")], [])
+    text = write_disavow([("[2001:db8::1]", "spam")], [("http://[2001:db8::1]/p", "spam")], skip_unusable=True)
+    lines = text.splitlines()
+    assert "http://[2001:db8::1]/p" in lines and not [line for line in lines if line.startswith("domain:")]
+    assert any("cannot disavow domain '[2001:db8::1]': an IPv6 address" in line for line in lines)
+    assert errors(check_disavow(text.encode())) == []
+
+
+def test_the_cli_and_the_dashboard_report_an_ip_domain_line(tmp_path: Path) -> None:
+    data = b"domain:spam.example\ndomain:192.0.2.9\n"
+    path = tmp_path / "disavow.txt"
+    path.write_bytes(data)
+    result = CliRunner().invoke(cli, ["disavow", "--check", str(path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 1
+    assert f"{path}:2: error bad-domain: 'domain:192.0.2.9': an IPv4 address;" in result.stdout
+    with TestClient(create_app(Settings(db=str(tmp_path / "s.duckdb"), admin_token="t"))) as client:
+        assert client.post("/do/login", data={"token": "t", "next": "/"}, follow_redirects=False).status_code == 303
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/disavow").text).group(1)
+        page = client.post("/disavow/check", data={"csrf": csrf}, files={"file": ("disavow.txt", data, "text/plain")})
+    assert page.status_code == 200 and "disavow.txt: 1 error(s), 0 warning(s)" in page.text
+    assert "&#39;domain:192.0.2.9&#39;: an IPv4 address; domain: takes only domain names" in page.text
 
 
 def test_utf16_is_refused_once_for_the_file() -> None:

@@ -20,6 +20,7 @@ ASCII (valid under both encodings Google accepts), and it is the host as it appe
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -117,9 +118,31 @@ _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}\Z")
 _PLAIN = re.compile(r"[A-Za-z0-9._-]+\Z")
 
 
+def _ip_address(text: str) -> str | None:
+    """The IP address ``text`` is, as a URL writes it (``192.0.2.1``, ``[2001:db8::1]``), or None."""
+    inner = text[1:-1] if text[:1] == "[" and text[-1:] == "]" else text.removesuffix(".")
+    try:
+        address = ipaddress.ip_address(inner)
+    except ValueError:
+        return None
+    return f"[{address.compressed}]" if address.version == 6 else address.compressed
+
+
+def _ip_advice(address: str) -> str:
+    """What to write instead of ``domain:`` for the IP address ``address`` (as a URL writes it):
+    what ``linkback disavow`` itself writes for a referrer that is an IP address."""
+    return (
+        "domain: takes only domain names, so Google disavows nothing for it: "
+        f"list the URLs of its linking pages instead, one per line (http://{address}/page)"
+    )
+
+
 def _host_problem(text: str) -> tuple[str, str]:
     """``(host, "")`` for a usable ``domain:`` value (lower case, punycode, no trailing dot), or
     ``("", why)``."""
+    address = _ip_address(text)
+    if address is not None:
+        return "", f"an IPv{4 if address[0] != '[' else 6} address; {_ip_advice(address)}"
     if not _PLAIN.match(text):  # the usual ASCII host skips the checks for what went wrong
         if not text:
             return "", "nothing after 'domain:'"
@@ -134,7 +157,8 @@ def _host_problem(text: str) -> tuple[str, str]:
         if "/" in text:
             return "", "a path after the host; Google cannot disavow a subpath: list its URLs, or disavow the domain"
         if text.startswith("[") or text.count(":") > 1:
-            return "", "an IPv6 address; domain: takes a domain name: list the address's URLs instead"
+            # A bare address was caught above: this is one with a port, a typo or the like.
+            return "", "not a bare IPv6 address; domain: takes only domain names: list the address's URLs instead"
         if any(c in text for c in ":@?#\\"):
             return "", "not a bare host (a port, user, query or fragment)"
     url, reason = resolve("http://" + text, "")
@@ -142,8 +166,8 @@ def _host_problem(text: str) -> tuple[str, str]:
         return "", "not a valid host name"
     host = host_of(url).rstrip(".")
     if _IPV4.match(host):
-        # The URL parser reads "3.14" as the IPv4 address 3.0.0.14: only a dotted quad is an IP.
-        return (host, "") if text.rstrip(".") == host else ("", "not a valid host name or IPv4 address")
+        # The URL parser reads "3.14" or "0x7f.1" as an IPv4 address; a plain one was refused above.
+        return "", f"not a valid host name (a URL reads it as the IP address {host})"
     if len(host) > 253 or not all(map(_LABEL.match, host.split("."))):
         return "", "not a valid host name (each label 1-63 letters, digits or hyphens)"
     return host, ""
@@ -183,7 +207,8 @@ def disavow_entries(
     under another listed domain and a URL on a listed domain (or under it) are dropped. Domains
     come first, each group sorted by (reason, value) so one comment heads each reason.
 
-    Raises :class:`DisavowError` for a domain that is not a bare host or a URL that is not an
+    Raises :class:`DisavowError` for a domain that is not a bare host name (an IP address is not:
+    ``domain:`` takes only domain names, list its URLs instead) or a URL that is not an
     absolute http(s) URL of at most :data:`MAX_URL_CHARS` characters; given a ``skipped`` list,
     appends why to it instead and leaves that entry out.
     """
@@ -205,7 +230,7 @@ def disavow_entries(
         if text[:7].lower() == "domain:":
             text = text[7:]
         host, why = _host_problem(text)
-        if not why and not _IPV4.match(host) and registrable_domain_or_none(host) is None:
+        if not why and registrable_domain_or_none(host) is None:
             why = "a public suffix, not a site: that would disavow every site under it"
         if why:
             refuse(DisavowError(f"cannot disavow domain {raw!r}: {why}"), reason)
@@ -330,9 +355,9 @@ def check_disavow(data: bytes, *, filename: str | None = None) -> list[DisavowPr
     Errors: ``not-utf8`` (a line that is not UTF-8, or a UTF-16 file), ``too-large`` (over
     :data:`MAX_BYTES`), ``too-many-lines`` (reported on line :data:`MAX_LINES` + 1), ``not-txt``,
     ``bad-line`` (neither a ``domain:`` line nor an http(s) URL, e.g. a bare host), ``bad-domain``
-    (scheme, path, port, wildcard, space or an invalid host after ``domain:``), ``bad-url`` (not a
-    valid absolute http(s) URL), ``url-too-long`` (over :data:`MAX_URL_CHARS` characters as
-    written).
+    (scheme, path, port, wildcard, space, an IP address or an invalid host after ``domain:``),
+    ``bad-url`` (not a valid absolute http(s) URL), ``url-too-long`` (over :data:`MAX_URL_CHARS`
+    characters as written).
 
     Warnings: ``duplicate`` (the same host or URL again, after normalisation), ``covered-by-domain``
     (a URL or a subdomain already covered by a ``domain:`` line anywhere in the file),
@@ -444,7 +469,7 @@ def check_disavow(data: bytes, *, filename: str | None = None) -> list[DisavowPr
                 "covered-by-domain",
                 f"domain:{host} is already covered by domain:{cover} on line {domains[cover]}",
             )
-        elif not _IPV4.match(host) and registrable_domain_or_none(host) is None:
+        elif registrable_domain_or_none(host) is None:
             report(number, "public-suffix", f"{host} is a public suffix, not a site: this disavows every site under it")
         elif host.startswith("www.") and registrable_domain(host) != host:
             report(
@@ -467,10 +492,15 @@ def _bad_line_message(content: str) -> str:
     shown = content if len(content) <= 100 else content[:100] + "..."
     if "://" in content:
         return f"{shown!r}: only http and https URLs can be disavowed"
-    host, why = _host_problem(content.split("/", 1)[0])
-    if not why and "." in host:
-        if "/" in content.rstrip("/"):
-            return f"{shown!r} has no scheme; write the full URL (https://{content}) — a subpath cannot be disavowed"
+    head, _, path = content.partition("/")
+    host, why = _host_problem(head)
+    address = _ip_address(head)
+    if address is not None or (not why and "." in host):
+        if path.strip("/"):
+            url = f"https://{address or head}/{path}"
+            return f"{shown!r} has no scheme; write the full URL ({url}) — a subpath cannot be disavowed"
+        if address is not None:
+            return f"{shown!r} is an IP address; {_ip_advice(address)}"
         return f"{shown!r} is a bare host; write domain:{host} (the whole site) or a full http(s) URL"
     return f"{shown!r} is neither a domain: line, an http(s) URL nor a # comment"
 

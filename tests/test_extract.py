@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkback.extract import DEFAULT_LIMITS, ExtractLimits, ParsedPage, extract
+from linkback.extract import DEFAULT_LIMITS, ExtractLimits, ParsedPage, _nesting, extract
 from linkback.records import FetchedPage, Link, PageFacts
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -465,6 +465,30 @@ def test_deep_lists_too() -> None:
     body = "<ul><li><a href='/a'>a</a>" * 20_000
     facts, links = extract(page(body))
     assert len(links) == 20_000 and ("deep_nesting", 1) in facts.skipped_links
+
+
+def _full_estimate(body: bytes) -> int:
+    """The nesting estimate computed tag by tag, as the module docstring defines it."""
+    depth = total = 0
+    for i in range(len(body) - 1):
+        if body[i] == 0x3C:
+            nxt = body[i + 1] | 0x20
+            if 0x61 <= nxt <= 0x7A:
+                depth += 1
+                total += depth
+            elif body[i + 1] == 0x2F:
+                depth = max(depth - 1, 0)
+    return total
+
+
+@pytest.mark.parametrize("opens", [6000, 6324, 6325, 6400, 7000])
+def test_the_quick_tag_count_never_changes_the_nesting_answer(opens: int) -> None:
+    # Around n(n+1)/2 = MAX_COST (n = 6,324): the count decides only where it may, and a page of
+    # nothing but start tags just past it is still found deep.
+    body = b"<div>" * opens + b"x" * _nesting.SMALL
+    assert _nesting.too_deep(body) == (_full_estimate(body) > _nesting.MAX_COST) == (opens > 6324)
+    closed = b"<p>x</p>" * opens * 2  # many tags, shallow
+    assert not _nesting.too_deep(closed) and _full_estimate(closed) <= _nesting.MAX_COST
 
 
 def test_a_50_mb_page_is_cut_at_the_parse_limit() -> None:

@@ -22,8 +22,6 @@ import numpy as np
 
 #: Bodies smaller than this are never deep enough to matter (at most ~4,000 tags).
 SMALL = 12 * 1024
-#: Pages with fewer tags than this are parsed as they are.
-MIN_TAGS = 3000
 #: Estimated stack-walk steps above which a page is flattened.
 MAX_COST = 20_000_000
 
@@ -38,9 +36,12 @@ def too_deep(body: bytes) -> bool:
     if len(body) < SMALL:
         return False
     arr = np.frombuffer(body, np.uint8)
-    lt = np.flatnonzero(arr[:-1] == _LT)
-    if len(lt) < MIN_TAGS:
+    # Counting the "<" costs a third of finding them, and settles 99 % of the real pages: the
+    # k-th start tag is at most k deep, so n of them sum to at most n(n+1)/2.
+    n = int(np.count_nonzero(arr == _LT))
+    if n * (n + 1) // 2 <= MAX_COST:
         return False
+    lt = np.flatnonzero(arr[:-1] == _LT)
     nxt = arr[lt + 1]
     low = nxt | 0x20
     opens = (low >= 0x61) & (low <= 0x7A)

@@ -48,9 +48,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 import linkback
+from linkback.crawl._decompress import decoded_body
 from linkback.crawl._frontier import Archived
 from linkback.records import FetchedPage
-from linkback.sources._body import decode_payload, partial_body
+from linkback.sources._body import partial_body
 from linkback.sources.warc import RENDERED_STATUS
 
 if TYPE_CHECKING:
@@ -287,24 +288,22 @@ class WarcWriterMiddleware:
 
         Scrapy cancels a download past ``DOWNLOAD_MAXSIZE`` (it is never archived), so a record
         holds all the bytes sent; only decoding them can stop at the limit, here as when the
-        record is read back: the page is then partial (``truncated``)."""
-        encoding = next((v for k, v in pairs if k.lower() == "content-encoding"), None)
-        body, notes = decode_payload(
-            response.body, transfer_encoding=None, content_encoding=encoding, limit=self.max_body
-        )
+        record is read back: the page is then partial (``truncated``). The decoded body stays with
+        the response: the spider reads it, not a second decoding (:mod:`linkback.crawl._decompress`)."""
+        decoded = decoded_body(response, self.max_body)
         assert self.path is not None
         return FetchedPage(
             url=response.url,
             status=response.status,
             headers=tuple(pairs),
-            body=body,
+            body=decoded.body,
             fetched_at=fetched_at,
             final_url=response.url,
             via="crawl",
             record_id=record_id,
             source=str(self.path),
             offset=offset,
-            truncated=partial_body(notes),
+            truncated=partial_body(decoded.notes),
         )
 
     def _request_record(

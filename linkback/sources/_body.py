@@ -9,6 +9,7 @@ bytes, so a decompression bomb costs at most ``limit`` bytes of memory.
 
 from __future__ import annotations
 
+import sys
 import zlib
 
 try:  # brotli is optional: without it, "br" bodies are yielded raw and counted.
@@ -16,9 +17,19 @@ try:  # brotli is optional: without it, "br" bodies are yielded raw and counted.
 except ImportError:  # pragma: no cover - exercised only where brotli is absent
     _brotli = None
 
+try:  # zstd as Scrapy decodes it (Python 3.14's module, backported before): without it, like brotli.
+    if sys.version_info >= (3, 14):
+        from compression import zstd as _zstd
+    else:
+        from backports import zstd as _zstd
+except ImportError:  # pragma: no cover - exercised only where neither is installed
+    _zstd = None  # type: ignore[assignment]
+
 __all__ = ["decode_payload", "dechunk"]
 
-_DECODE_ERRORS: tuple[type[Exception], ...] = (zlib.error,) + ((_brotli.error,) if _brotli else ())
+_DECODE_ERRORS: tuple[type[Exception], ...] = (
+    (zlib.error,) + ((_brotli.error,) if _brotli else ()) + ((_zstd.ZstdError,) if _zstd else ())
+)
 
 
 def dechunk(data: bytes) -> bytes | None:
@@ -61,12 +72,47 @@ def dechunk(data: bytes) -> bytes | None:
 
 
 def _inflate(data: bytes, wbits: int, limit: int) -> tuple[bytes, bool]:
-    """Decompress with zlib, at most ``limit`` bytes out; (output, was_cut)."""
+    """Decompress with zlib, at most ``limit`` bytes out; (output, was_cut). A gzip body of
+    several members one after another (``cat a.gz b.gz``) is read to its last, as Scrapy's and
+    Python's gzip readers read it; other bytes after a member end the body."""
     d = zlib.decompressobj(wbits)
     out = d.decompress(data, limit + 1)
+    while wbits > zlib.MAX_WBITS and d.eof and d.unused_data[:2] == b"\x1f\x8b" and len(out) <= limit:
+        rest = d.unused_data
+        d = zlib.decompressobj(wbits)
+        try:
+            out += d.decompress(rest, limit + 1 - len(out))
+        except zlib.error:
+            break  # a damaged member after whole ones: what came before stands
     if len(out) > limit:
         return out[:limit], True
     return out, False
+
+
+def _unzstd(data: bytes, limit: int) -> tuple[bytes, bool]:
+    """Decompress zstd frames one after another, at most ``limit`` bytes out; (output, was_cut).
+    A frame cut short gives what it holds, as zlib gives of a cut gzip stream; bytes after a
+    frame that are no frame end the body, as they do after a gzip stream."""
+    assert _zstd is not None
+    pieces: list[bytes] = []
+    size = 0
+    rest = data
+    while rest:
+        decompressor = _zstd.ZstdDecompressor()
+        try:
+            piece = decompressor.decompress(rest, limit + 1 - size)
+        except _zstd.ZstdError:
+            if not pieces:
+                raise
+            break
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
+            return b"".join(pieces)[:limit], True
+        if not decompressor.eof:
+            break
+        rest = decompressor.unused_data
+    return b"".join(pieces), False
 
 
 def _decode_one(coding: str, data: bytes, limit: int) -> tuple[bytes, bool]:
@@ -86,6 +132,10 @@ def _decode_one(coding: str, data: bytes, limit: int) -> tuple[bytes, bool]:
         if len(out) > limit:
             return out[:limit], True
         return out, False
+    if coding == "zstd":
+        if _zstd is None:
+            raise LookupError("zstd")
+        return _unzstd(data, limit)
     raise LookupError(coding)
 
 

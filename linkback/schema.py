@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 def _schema(*columns: tuple[str, pa.DataType, str]) -> pa.Schema:

@@ -119,11 +119,13 @@ def test_an_idn_profile_and_list_entries_in_unicode_are_the_punycode_ones(tmp_pa
         assert quality.remove_from_list(store, "allow", [MUENCHEN]) == 1
 
 
-def test_a_store_with_unicode_keys_is_read_and_mended_by_the_next_write(tmp_path: Path) -> None:
-    """Stores written before hosts were punycoded hold an IDN as typed: profile, unlinked and
-    ingest's terms find it under either spelling; writing the profile or an entry again keeps
-    one row, under the punycode, with the mentions already found."""
-    with Store(str(tmp_path / "s.duckdb")) as store:
+def test_a_store_with_unicode_keys_is_read_once_opened_and_kept_so_by_the_next_write(tmp_path: Path) -> None:
+    """Stores written before hosts were punycoded hold an IDN as typed: opening one rewrites its
+    keys (schema 14: tests/test_migration_unicode_keys.py), so profile, unlinked and ingest's
+    terms find it under either spelling; writing the profile or an entry again keeps one row,
+    under the punycode, with the mentions already found."""
+    path = str(tmp_path / "s.duckdb")
+    with Store(path) as store:
         quality.set_profile(store, BUECHER_ASCII, brands=["buch"])
         ingest_pages(store, PAGES, via="warc")
         # As the earlier code stored them: the Unicode spelling, the hits under it too.
@@ -131,6 +133,8 @@ def test_a_store_with_unicode_keys_is_read_and_mended_by_the_next_write(tmp_path
         store.con.execute("INSERT INTO brand_mentions SELECT * REPLACE (? AS site) FROM brand_mentions", [BUECHER])
         store.con.execute("DELETE FROM brand_mentions WHERE site = ?", [BUECHER_ASCII])
         store.con.execute("INSERT INTO quality_lists VALUES ('deny', ?, '', now())", [MUENCHEN])
+        store.con.execute("UPDATE meta SET value = '13' WHERE key = 'schema_version'")
+    with Store(path) as store:
         assert quality.get_profile(store, BUECHER_ASCII)["brands"] == ["buch"]
         assert list(_terms_by_url(store, BUECHER_ASCII)) == ["https://mention.example/d"]
         assert load_terms(store.con).terms == (("buch", BUECHER_ASCII),)

@@ -36,7 +36,7 @@ def unlinked(store: Store, site: str, *, limit: int | None = None) -> list[dict[
     from linkback.reports._ranks import latest_run  # noqa: PLC0415
     from linkback.reports._select import check_limit, fetch_rows  # noqa: PLC0415
 
-    profile, keys = read_profile(store.con, site)
+    profile = read_profile(store.con, site)
     site = profile["site"]
     if not profile["brands"]:
         raise LinkbackError(f"{site} has no brand terms: add them with 'linkback profile {site} --brand NAME'")
@@ -49,7 +49,7 @@ def unlinked(store: Store, site: str, *, limit: int | None = None) -> list[dict[
           SELECT b.url, any_value(b.domain) AS domain, list(DISTINCT b.term ORDER BY b.term) AS terms,
             arg_min(b.snippet, b.term) AS snippet, min(b.first_seen) AS first_seen, max(b.last_seen) AS last_seen
           FROM brand_mentions b JOIN pages p ON p.url = b.url AND b.last_seen >= p.last_seen
-          WHERE list_contains(?, b.site) AND list_contains(?, b.term) AND b.domain <> ?
+          WHERE b.site = ? AND list_contains(?, b.term) AND b.domain <> ?
           GROUP BY b.url
           HAVING NOT bool_or(b.linked)
         )
@@ -57,7 +57,7 @@ def unlinked(store: Store, site: str, *, limit: int | None = None) -> list[dict[
         FROM m LEFT JOIN (SELECT domain, dr FROM domain_ranks WHERE run_id = ?) d USING (domain)
         ORDER BY d.dr DESC NULLS LAST, m.url{limit_sql}
     """
-    params = [keys, profile["brands"], site_domain(site), run[0] if run else -1, *limit_params]
+    params = [site, profile["brands"], site_domain(site), run[0] if run else -1, *limit_params]
     return fetch_rows(store.con, sql, params, utc_columns=("first_seen", "last_seen"))
 
 

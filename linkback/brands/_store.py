@@ -55,12 +55,6 @@ def load_terms(con: object) -> BrandTerms | None:
     """Every site profile's brand terms, or None when no profile has any (ingest then scans
     nothing). Each site's domain is left to the scanner (:class:`BrandTerms`)."""
     rows = con.execute("SELECT site, brands FROM site_profiles ORDER BY site").fetchall()  # type: ignore[attr-defined]
-    if not all(site.isascii() for site, _ in rows):
-        # A store from before IDNs were kept as punycode: each site as it is now looked up.
-        # Imported only then: linkback.quality costs ingest's start ~50 ms.
-        from linkback.quality._lists import by_stored_host  # noqa: PLC0415
-
-        rows = [(site, brands) for site, (_, (brands,)) in by_stored_host(rows).items()]
     terms = [(name, site) for site, brands in rows for name in split_terms(brands)]
     return BrandTerms(tuple(terms)) if terms else None
 
@@ -70,15 +64,8 @@ def drop_stale_mentions(con: duckdb.DuckDBPyConnection) -> int:
     a profile deleted; hits an ingest that ran with the earlier terms stored): the hits are
     derived from the profiles, and ``unlinked`` reads only the current terms' anyway. Returns
     how many were deleted. Call it inside a write."""
-    from linkback.quality._lists import by_stored_host  # noqa: PLC0415 - see load_terms
-
     rows = con.execute("SELECT site, brands FROM site_profiles").fetchall()
-    current = [
-        (key, term)
-        for site, (keys, (brands,)) in by_stored_host(rows).items()
-        for term in split_terms(brands)
-        for key in dict.fromkeys([site, *keys])
-    ]
+    current = [(site, term) for site, brands in rows for term in split_terms(brands)]
     table = pa.table(
         {"site": column([k for k, _ in current], pa.string()), "term": column([t for _, t in current], pa.string())}
     )
@@ -91,18 +78,6 @@ def drop_stale_mentions(con: duckdb.DuckDBPyConnection) -> int:
     finally:
         con.unregister("_profile_terms")
     return int(deleted)
-
-
-def rekey_mentions(con: duckdb.DuckDBPyConnection, spellings: list[str], site: str) -> None:
-    """Keep the hits stored under ``spellings`` (other spellings of ``site``: a store from before
-    IDNs were kept as punycode) under ``site`` as well, so that its profile, stored again under
-    ``site``, keeps them (:func:`drop_stale_mentions` then deletes the old keys' rows). A page
-    with a hit under both keeps the one under ``site``."""
-    con.execute(
-        "INSERT INTO brand_mentions SELECT * REPLACE (? AS site) FROM brand_mentions "
-        "WHERE list_contains(?, site) ON CONFLICT DO NOTHING",
-        [site, spellings],
-    )
 
 
 def read_terms(path: str) -> BrandTerms | None:

@@ -8,7 +8,7 @@ signals say. Domain entries of the deny list are also anti-trust seeds for ``lin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -40,7 +40,8 @@ def entry_kind(entry: str) -> str:
 def normalize_entry(entry: str) -> str:
     """A list entry or profile site as stored: a URL normalised as links are, a domain or host
     as a stored URL's host is (lower case, IDN as punycode, no trailing dot), so every spelling
-    of one host (``Bücher.de``, ``xn--bcher-kva.de``) is one key.
+    of one host (``Bücher.de``, ``xn--bcher-kva.de``) is one key. (Stores written before held
+    keys as typed; opening one rewrites them: migration 14 in :mod:`linkback.store._db`.)
 
     Raises :class:`~linkback.errors.URLError` for something that is neither.
     """
@@ -71,20 +72,6 @@ def _stored_host(text: str) -> str:
     return host if is_host_name(host) else ""  # the parser takes "*.example.org" and "a..b.net"
 
 
-def _other_spellings(con: Any, table: str, column: str, key: str) -> list[str]:
-    """The keys of ``table`` other than ``key`` that are spellings of it: a store written before
-    hosts were kept as punycode holds an IDN as it was typed (``bücher.de``)."""
-    rows = con.execute(f"SELECT DISTINCT {column} FROM {table} WHERE strlen({column}) <> length({column})").fetchall()
-    return [stored for (stored,) in rows if stored != key and _entry_or_none(stored) == key]
-
-
-def _entry_or_none(stored: str) -> str | None:
-    try:
-        return normalize_entry(stored)
-    except URLError:
-        return None
-
-
 @action()
 def add_to_list(store: Store, which: str, entries: Sequence[str], *, note: str = "") -> list[str]:
     """Add ``entries`` to the ``allow`` or ``deny`` list (moving them off the other one); returns them normalised."""
@@ -94,8 +81,7 @@ def add_to_list(store: Store, which: str, entries: Sequence[str], *, note: str =
 
     def add(store: Store) -> None:
         for entry in normalised:
-            spellings = [entry, *_other_spellings(store.con, "quality_lists", "entry", entry)]
-            store.con.execute("DELETE FROM quality_lists WHERE list_contains(?, entry)", [spellings])
+            store.con.execute("DELETE FROM quality_lists WHERE entry = ?", [entry])
             store.con.execute("INSERT INTO quality_lists VALUES (?, ?, ?, ?)", [which, entry, note, now])
 
     store.write(add)
@@ -111,10 +97,8 @@ def remove_from_list(store: Store, which: str, entries: Sequence[str]) -> int:
     def remove(store: Store) -> int:
         removed = 0
         for entry in normalised:
-            spellings = [entry, *_other_spellings(store.con, "quality_lists", "entry", entry)]
             rows = store.con.execute(
-                "DELETE FROM quality_lists WHERE list = ? AND list_contains(?, entry) RETURNING entry",
-                [which, spellings],
+                "DELETE FROM quality_lists WHERE list = ? AND entry = ? RETURNING entry", [which, entry]
             ).fetchall()
             removed += len(rows)
         return removed
@@ -161,18 +145,14 @@ def set_profile(store: Store, site: str, *, brands: Sequence[str] = (), keywords
     """
     # Imported here: linkback.brands loads the scanner's libraries, which the other commands of
     # linkback.quality do not need.
-    from linkback.brands._store import drop_stale_mentions, rekey_mentions  # noqa: PLC0415
+    from linkback.brands._store import drop_stale_mentions  # noqa: PLC0415
     from linkback.brands._terms import MAX_KEYWORDS, check_terms, join_terms  # noqa: PLC0415
 
     site = _profile_site(site)
     brand_terms, keyword_terms = check_terms("brands", brands), check_terms("keywords", keywords, MAX_KEYWORDS)
 
     def put(store: Store) -> None:
-        # Another spelling of the site (a store from before IDNs were punycode) is the same profile.
-        others = _other_spellings(store.con, "site_profiles", "site", site)
-        if others:
-            rekey_mentions(store.con, others, site)
-        store.con.execute("DELETE FROM site_profiles WHERE list_contains(?, site)", [[site, *others]])
+        store.con.execute("DELETE FROM site_profiles WHERE site = ?", [site])
         store.con.execute(
             "INSERT INTO site_profiles VALUES (?, ?, ?)", [site, join_terms(brand_terms), join_terms(keyword_terms)]
         )
@@ -185,35 +165,17 @@ def set_profile(store: Store, site: str, *, brands: Sequence[str] = (), keywords
 @report(columns=("site", "brands", "keywords"))
 def get_profile(store: Store, site: str) -> dict[str, Any]:
     """``{"site", "brands", "keywords"}`` of ``site``; empty term lists when none is set."""
-    return read_profile(store.con, site)[0]
+    return read_profile(store.con, site)
 
 
-def read_profile(con: Any, site: str) -> tuple[dict[str, Any], list[str]]:
-    """:func:`get_profile` of ``site``, and the keys its profile is stored under (a store from
-    before IDNs were kept as punycode may hold one under the spelling typed)."""
+def read_profile(con: Any, site: str) -> dict[str, Any]:
+    """:func:`get_profile` over a connection."""
     from linkback.brands._terms import split_terms  # noqa: PLC0415
 
     site = normalize_entry(site)  # a URL has none: empty lists, as for a site without one
-    spellings = [site, *_other_spellings(con, "site_profiles", "site", site)]
-    rows = con.execute(
-        "SELECT site, brands, keywords FROM site_profiles WHERE list_contains(?, site)", [spellings]
-    ).fetchall()
-    keys, (brands, keywords) = by_stored_host(rows).get(site, ([site], ("", "")))
-    return {"site": site, "brands": split_terms(brands), "keywords": split_terms(keywords)}, keys
-
-
-def by_stored_host(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[list[str], tuple[Any, ...]]]:
-    """``site_profiles`` rows (the site first) by their site as :func:`normalize_entry` gives it:
-    ``site -> (the keys it is stored under, the rest of its row)``. Of two spellings of one site
-    (a store from before IDNs were punycode), the row under the punycode is the profile: the
-    one anchors and toxicity read; else the first other."""
-    found: dict[str, tuple[list[str], tuple[Any, ...]]] = {}
-    for stored, *rest in sorted(rows, key=lambda row: row[0]):
-        site = _entry_or_none(stored) or stored
-        keys, kept = found.get(site, ([], tuple(rest)))
-        keys.append(stored)
-        found[site] = (keys, tuple(rest) if stored == site else kept)
-    return found
+    rows = con.execute("SELECT brands, keywords FROM site_profiles WHERE site = ?", [site]).fetchall()
+    brands, keywords = rows[0] if rows else ("", "")
+    return {"site": site, "brands": split_terms(brands), "keywords": split_terms(keywords)}
 
 
 def _profile_site(site: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from linkback import schema
 from linkback.errors import LinkbackError, SchemaTooNew, SchemaTooOld, StoreError, StoreLocked
 
 DEFAULT_DB = "linkback.duckdb"
+
+log = logging.getLogger("linkback.store")
 
 T = TypeVar("T")
 
@@ -253,6 +256,122 @@ def _truncated_captures(con: duckdb.DuckDBPyConnection) -> None:
     Every capture stored before counts as whole, as it did: the links derived from them stay as
     they are."""
     _add_columns(con, 13)
+
+
+@migration(14)
+def _site_keys_in_stored_form(con: duckdb.DuckDBPyConnection) -> None:
+    """Every site and list key in its one stored form. Stores written before it hold profile
+    sites, list entries and the sites of brand mentions as typed (``bücher.de``), and alert
+    rules' sites with a trailing dot (``example.com.``): only the profile code matched those.
+    The keys of one site merge as the live code merges them; a key its check refuses (an older
+    one let it in) is left as it is, and named in a warning."""
+    left = _rekey_sites(con)
+    if left:
+        named = "; ".join(f"{where}: {len(keys)} ({', '.join(map(repr, keys[:5]))})" for where, keys in left.items())
+        log.warning("schema 14: keys left as they were (not a domain, host or URL): %s", named)
+
+
+def _rekey_sites(con: duckdb.DuckDBPyConnection) -> dict[str, list[str | None]]:
+    """Migration 14's data step; returns the keys left as they were, by ``table.column``."""
+    from linkback.alerts._rules import rule_site  # noqa: PLC0415 - the stores' forms of today
+    from linkback.quality._lists import normalize_entry  # noqa: PLC0415
+
+    left: dict[str, list[str | None]] = {}
+    _merge_profiles(con, _stored_forms(con, "site_profiles", "site", normalize_entry, left))
+    _merge_list_entries(con, _stored_forms(con, "quality_lists", "entry", normalize_entry, left))
+    _rekey_brand_mentions(con, _stored_forms(con, "brand_mentions", "site", normalize_entry, left))
+    alert_sites = _stored_forms(con, "alert_rules", "site", rule_site, left)
+    _rekey_alert_sites(con, alert_sites | _stored_forms(con, "alerts", "site", rule_site, left))
+    return left
+
+
+def _stored_forms(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    column: str,
+    form: Callable[[str], str],
+    left: dict[str, list[str | None]],
+) -> dict[str, str]:
+    """``{key: its stored form}`` for the keys of ``table.column`` not in it; those ``form``
+    refuses (a ValueError) are added to ``left``."""
+    renamed: dict[str, str] = {}
+    for (key,) in con.execute(f"SELECT DISTINCT {column} FROM {table} ORDER BY {column}").fetchall():
+        try:
+            stored = form(key) if isinstance(key, str) else None
+        except ValueError:
+            stored = None
+        if stored is None:
+            left.setdefault(f"{table}.{column}", []).append(key)
+        elif stored != key:
+            renamed[key] = stored
+    return renamed
+
+
+def _spellings_by_form(renamed: dict[str, str]) -> dict[str, list[str]]:
+    """``{stored form: [the stored form (a key or not), then its other spellings in code-point order]}``."""
+    groups: dict[str, list[str]] = {}
+    for spelling, stored in sorted(renamed.items()):
+        groups.setdefault(stored, [stored]).append(spelling)
+    return groups
+
+
+def _merge_profiles(con: duckdb.DuckDBPyConnection, renamed: dict[str, str]) -> None:
+    """One profile per site. Of several, the one under the stored form wins (the one toxicity and
+    the anchors read), else the one under the spelling first in code-point order (the one
+    ``get_profile``, ``unlinked`` and ingest's terms read): profiles have no date to prefer the
+    newest by."""
+    for site, keys in _spellings_by_form(renamed).items():
+        rows = con.execute(
+            "SELECT site, brands, keywords FROM site_profiles WHERE list_contains(?, site)", [keys]
+        ).fetchall()
+        _, brands, keywords = min(rows, key=lambda row: (row[0] != site, row[0]))
+        con.execute("DELETE FROM site_profiles WHERE list_contains(?, site)", [keys])
+        con.execute("INSERT INTO site_profiles VALUES (?, ?, ?)", [site, brands, keywords])
+
+
+def _merge_list_entries(con: duckdb.DuckDBPyConnection, renamed: dict[str, str]) -> None:
+    """One row per entry, on one list, as ``add_to_list`` keeps them: the newest row of the
+    entry's spellings on either list wins; of two as new, the one in stored form, then the deny
+    one (an entry on both lists reads as denied: ``linkback.quality._signals``)."""
+    for entry, keys in _spellings_by_form(renamed).items():
+        (row,) = con.execute(
+            "SELECT list, note, added_at FROM quality_lists WHERE list_contains(?, entry) "
+            "ORDER BY added_at DESC NULLS LAST, entry = ? DESC, list = 'deny' DESC, entry, note LIMIT 1",
+            [keys, entry],
+        ).fetchall()
+        con.execute("DELETE FROM quality_lists WHERE list_contains(?, entry)", [keys])
+        con.execute("INSERT INTO quality_lists VALUES (?, ?, ?, ?)", [row[0], entry, row[1], row[2]])
+
+
+def _rekey_brand_mentions(con: duckdb.DuckDBPyConnection, renamed: dict[str, str]) -> None:
+    """Each hit under its site's stored form. A page with a hit for one term under several
+    spellings keeps the one under the stored form, else the first spelling's (code-point order),
+    as setting the profile again kept them (one row per page, site and term)."""
+    for spelling, site in sorted(renamed.items()):
+        con.execute(
+            "INSERT INTO brand_mentions SELECT * REPLACE (? AS site) FROM brand_mentions WHERE site = ? "
+            "ON CONFLICT DO NOTHING",
+            [site, spelling],
+        )
+        con.execute("DELETE FROM brand_mentions WHERE site = ?", [spelling])
+
+
+def _rekey_alert_sites(con: duckdb.DuckDBPyConnection, renamed: dict[str, str]) -> None:
+    """Alert rules and their alerts under their site's stored form. An atom rule moved to a site
+    with a feed of its own takes that feed's token: the feed's address (the token of the site's
+    first atom rule) stays the one its reader has."""
+    for spelling, site in sorted(renamed.items()):
+        token = con.execute(
+            "SELECT secret FROM alert_rules WHERE site = ? AND channel = 'atom' AND coalesce(secret, '') <> '' "
+            "ORDER BY rule_id LIMIT 1",
+            [site],
+        ).fetchall()
+        if token:
+            con.execute(
+                "UPDATE alert_rules SET secret = ? WHERE site = ? AND channel = 'atom'", [token[0][0], spelling]
+            )
+        con.execute("UPDATE alert_rules SET site = ? WHERE site = ?", [site, spelling])
+        con.execute("UPDATE alerts SET site = ? WHERE site = ?", [site, spelling])
 
 
 def _add_columns(con: duckdb.DuckDBPyConnection, version: int) -> None:

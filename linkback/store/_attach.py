@@ -12,15 +12,19 @@ and nothing is copied: DuckDB reads only the row groups a filter leaves (the fil
 the key each report filters on).
 
 The catalog remembers the directory and a digest of its manifest (``meta``): opening ``--db DIR``
-again after another extract into the same directory re-makes the views, once. The Parquet tables
-are read-only here: the store's writers of observations and archives refuse with
+again after another extract into the same directory re-makes the views, once. Each opening also
+compares the catalog's views with those this module makes (re-making them if they differ) and
+refuses a catalog holding macros or other views: SQL that every report would run. The Parquet
+tables are read-only here: the store's writers of observations and archives refuse with
 :class:`ParquetIndexReadOnly` (:func:`refuse_writes`), before anything is fetched or written.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import re
 import stat
 from collections.abc import Mapping
@@ -58,9 +62,10 @@ class ParquetIndexReadOnly(StoreError):
 def read_manifest(directory: str | Path) -> tuple[dict[str, Any], str]:
     """The manifest of ``directory`` and its digest; a clear error if it is missing or foreign."""
     directory = Path(directory)
+    _no_backslash(directory, "an index")
     path = directory / _layout.MANIFEST
     for own in (directory, path):
-        _not_world_writable(own)
+        _only_you_can_write(own)
     try:
         text = path.read_bytes()
     except FileNotFoundError:
@@ -88,19 +93,78 @@ def read_manifest(directory: str | Path) -> tuple[dict[str, Any], str]:
     return doc, hashlib.sha256(text).hexdigest()
 
 
-def _not_world_writable(path: Path) -> None:
-    """Refuse a file or folder of the index that every user of the machine can write: anyone could
-    change (or, in a folder, add) what the reports read, after it was checked. One missing or
-    unreadable is left to the reading that follows, which says so."""
+def _no_backslash(path: Path, what: str) -> None:
+    """Refuse a path with a backslash (POSIX): DuckDB opens a database file with each ``\\`` taken
+    for ``/``, and its glob finds no file under such a folder, so it would read other files than
+    these, or none."""
+    if os.sep == "/" and "\\" in str(path):
+        raise ParquetIndexError(
+            f"{path}: a backslash in the path of {what}: DuckDB reads '\\' in a file path as '/' (or, in "
+            "a pattern, as an escape), so it would open other files than these; rename it, or link it from "
+            "a path without one (ln -s)"
+        )
+
+
+def _only_you_can_write(path: Path) -> None:
+    """Refuse a file or folder of the index (or the catalog) that another user can change after
+    it was checked: one owned by another user than you or root, or writable by every user, or by
+    a group that is not your own private group. (As ssh with its keys: a folder someone else can
+    write lets them add or replace files too.) One missing or unreadable is left to the reading
+    that follows, which says so."""
     try:
-        mode = path.stat().st_mode
+        st = path.stat()
     except (OSError, RuntimeError):
         return
-    if mode & stat.S_IWOTH:
+    if os.name == "posix" and st.st_uid not in (os.geteuid(), 0):
+        you, owner = _user_name(os.geteuid()), _user_name(st.st_uid)
+        nor_root = "" if os.geteuid() == 0 else " or root"
         raise ParquetIndexError(
-            f"{path}: every user of this machine can write it ({stat.filemode(mode)}), so anyone could change what "
-            f"the reports say; 'chmod o-w {path}', or copy the index where only you can write"
+            f"{path}: owned by {owner}, not by you ({you}){nor_root}, so {owner} could change what the reports say; "
+            f"'chown {you} {path}' (as root), or copy the index (cp -r) so that the copy is yours"
         )
+    if st.st_mode & stat.S_IWOTH:
+        raise ParquetIndexError(
+            f"{path}: every user of this machine can write it ({stat.filemode(st.st_mode)}), so anyone could change "
+            f"what the reports say; 'chmod o-w {path}', or copy the index where only you can write"
+        )
+    if os.name == "posix" and st.st_mode & stat.S_IWGRP and not _your_private_group(st.st_gid):
+        raise ParquetIndexError(
+            f"{path}: the group {_group_name(st.st_gid)} can write it ({stat.filemode(st.st_mode)}), so its other "
+            f"members could change what the reports say; 'chmod g-w {path}', or copy the index where only you can write"
+        )
+
+
+@functools.cache
+def _your_private_group(gid: int) -> bool:
+    """True for your own group of one (a user private group: Debian, Ubuntu and Fedora make one
+    per user and a umask of 002, so every file they write is group-writable): your primary group,
+    of your name, that lists no other member."""
+    import grp  # noqa: PLC0415 - POSIX only
+    import pwd  # noqa: PLC0415
+
+    try:
+        you, group = pwd.getpwuid(os.geteuid()), grp.getgrgid(gid)
+    except KeyError:
+        return False
+    return gid == you.pw_gid and group.gr_name == you.pw_name and set(group.gr_mem) <= {you.pw_name}
+
+
+def _user_name(uid: int) -> str:
+    import pwd  # noqa: PLC0415 - POSIX only
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"user {uid}"
+
+
+def _group_name(gid: int) -> str:
+    import grp  # noqa: PLC0415 - POSIX only
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 #: What DuckDB's glob reads as a pattern in a path: ``idx*`` would read ``idxA/`` too.
@@ -108,19 +172,54 @@ _GLOB_CHARS = re.compile(r"([*?\[])")
 
 
 def _folder(directory: Path, manifest: Mapping[str, Any], table: str) -> Path:
-    return directory / str(manifest["tables"][table].get("path") or table)
+    """The folder of ``table``, symbolic links resolved, after checking it is inside ``directory``:
+    a manifest path that is absolute or climbs out with ``..``, or a folder linked to another
+    place, would have the reports read files nobody checked as this index's."""
+    named = str(manifest["tables"][table].get("path") or table)
+    folder = directory / named
+    try:
+        inside, resolved = directory.resolve(), folder.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Path.resolve, Python < 3.13)
+        raise ParquetIndexError(f"{folder}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    if resolved == inside or not resolved.is_relative_to(inside):
+        if named != table:
+            where, how = directory / _layout.MANIFEST, f"its path in the manifest is {named!r}"
+            fix = f"put its files in {directory / table} and its path in the manifest back to {table!r}"
+        else:
+            where, how, fix = folder, "a symbolic link", "put the files themselves in place of the link"
+        raise ParquetIndexError(
+            f"{where}: table {table} is read from {resolved}, outside {directory} ({how}): an index reads only "
+            f"files in its own directory; {fix}"
+        )
+    _no_backslash(resolved, "a table's folder")
+    return resolved
 
 
 def _glob(directory: Path, manifest: Mapping[str, Any], table: str) -> tuple[str, list[Path]]:
     """The read_parquet glob of one table (absolute; the folder's own ``*``, ``?`` and ``[`` stand
-    for themselves, as ``[*]``...) and the files it matches now."""
+    for themselves, as ``[*]``...) and the files it matches now, after checking that the folder
+    and each file are inside the directory and that only you can write them."""
     folder = _folder(directory, manifest, table)
+    _only_you_can_write(folder)
     try:
-        resolved = folder.resolve()
         files = sorted(folder.glob("part-*.parquet"))
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Path.resolve, Python < 3.13)
-        raise ParquetIndexError(f"{folder}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
-    return _GLOB_CHARS.sub(r"[\1]", str(resolved)) + "/part-*.parquet", files
+    except OSError as exc:
+        raise ParquetIndexError(f"{folder}: cannot read ({exc.strerror or exc})") from None
+    for file in files:
+        if file.is_symlink() and not _resolved(file).is_relative_to(folder):
+            raise ParquetIndexError(
+                f"{file}: a symbolic link to {_resolved(file)}, outside {folder}: an index reads only its own files; "
+                "put the file itself there"
+            )
+        _only_you_can_write(file)
+    return _GLOB_CHARS.sub(r"[\1]", str(folder)) + "/part-*.parquet", files
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise ParquetIndexError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def _sql_text(text: str) -> str:
@@ -171,19 +270,18 @@ def _difference(want: list[tuple[str, str]], have: list[tuple[str, str]]) -> str
 
 def check_tables(con: duckdb.DuckDBPyConnection, directory: Path, manifest: Mapping[str, Any]) -> dict[str, str]:
     """The glob of each table, after checking every file has exactly the schema's columns and
-    types (each file's footer: a file written by something else fails here, not in a report);
-    an index written at an older schema version has the columns of that version (:func:`_filled`)."""
+    types (each file's footer: a file written by something else fails here, not in a report),
+    and no timestamp its footer's statistics put outside what Python can hold (:func:`check_data`
+    reads every value); an index written at an older schema version has the columns of that
+    version (:func:`_filled`)."""
     globs = {}
     filled = _filled(manifest)
     for table in _layout.TABLES:
         pattern, files = _glob(directory, manifest, table)
-        folder = _folder(directory, manifest, table)
         if not files:
-            raise ParquetIndexError(f"{folder.resolve()}: no part-*.parquet files for table {table}")
+            raise ParquetIndexError(f"{_folder(directory, manifest, table)}: no part-*.parquet files for table {table}")
         want = _expected(table, filled.get(table, ()))
-        _not_world_writable(folder)
         for file in files:
-            _not_world_writable(file)
             try:
                 rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(file))})").fetchall()
             except duckdb.Error as exc:
@@ -191,25 +289,87 @@ def check_tables(con: duckdb.DuckDBPyConnection, directory: Path, manifest: Mapp
             have = [(str(r[0]), str(r[1])) for r in rows]
             if have != want:
                 raise ParquetIndexError(f"{file}: not the schema's {table}: {_difference(want, have)}")
+        _statistics_in_range(con, files, table, _timestamps(want))
         globs[table] = pattern
     return globs
 
 
+#: The timestamps Python's datetime can hold: DuckDB hands Python one outside them as a str,
+#: which the reports' formatting (and any date arithmetic) fails on.
+_EARLIEST = "TIMESTAMPTZ '0001-01-01 00:00:00+00'"
+_LATEST = "TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'"
+
+
+def _timestamps(columns: list[tuple[str, str]]) -> list[str]:
+    return [name for name, kind in columns if kind.startswith("TIMESTAMP")]
+
+
+def _out_of_range(file: Path, table: str, column: str, where: str, value: str) -> ParquetIndexError:
+    return ParquetIndexError(
+        f"{file}: table {table}, column {column}, row group {where}: {value} is outside the years 1 to 9999 "
+        "that Python's datetime, and so the reports, can show; write the index again with timestamps in that range"
+    )
+
+
+def _statistics_in_range(con: duckdb.DuckDBPyConnection, files: list[Path], table: str, columns: list[str]) -> None:
+    """Refuse a file whose footer's min/max statistics show a timestamp out of range (one
+    without them is left to :func:`check_data`); the footers of a table's files in one query."""
+    if not columns:
+        return
+    found = con.execute(
+        "SELECT file_name, path_in_schema, row_group_id, stats_min, stats_max FROM parquet_metadata(?) "
+        f"WHERE list_contains(?, path_in_schema) AND (TRY_CAST(stats_min AS TIMESTAMPTZ) < {_EARLIEST} "
+        f"OR TRY_CAST(stats_max AS TIMESTAMPTZ) > {_LATEST}) ORDER BY file_name, row_group_id, column_id LIMIT 1",
+        [[str(f) for f in files], columns],
+    ).fetchall()
+    if found:
+        file, column, group, low, high = found[0]
+        where = f"{group} (its statistics: min {low}, max {high})"
+        raise _out_of_range(Path(file), table, column, where, "a timestamp")
+
+
 def check_data(con: duckdb.DuckDBPyConnection, directory: Path, manifest: Mapping[str, Any]) -> None:
     """Decode every value of every file, which the footers say nothing of: a data page damaged
-    on disk or in a copy fails here, naming its file and table, not in a report later. It reads
-    all of the data (about 2 s per 20 million links on two cores), so only ``linkback attach``
-    runs it, not each opening of ``--db DIR``."""
+    on disk or in a copy fails here, naming its file and table, not in a report later; and a
+    timestamp Python cannot hold, naming its column and row group. It reads all of the data
+    (about 2 s per 20 million links on two cores), so only ``linkback attach`` runs it, not each
+    opening of ``--db DIR``."""
+    filled = _filled(manifest)
     for table in _layout.TABLES:
         _pattern, files = _glob(directory, manifest, table)
+        stamps = _timestamps(_expected(table, filled.get(table, ())))
+        # min and max cost little beside the hash of every value; the row is looked for only then
+        outside = "".join(f", min({c}) < {_EARLIEST} OR max({c}) > {_LATEST}" for c in stamps)
         for file in files:
             try:
-                con.execute(f"SELECT min(hash(COLUMNS(*))) FROM read_parquet({_sql_text(str(file))})").fetchall()
+                found = con.execute(
+                    f"SELECT min(hash(COLUMNS(*))){outside} FROM read_parquet(?)", [str(file)]
+                ).fetchall()
             except duckdb.Error as exc:
                 what = _first_line(exc).replace(f'Failed to read file "{file}": ', "")
                 raise ParquetIndexError(
                     f"{file}: damaged Parquet data in table {table} ({what}); write the index again or restore the file"
                 ) from exc
+            flags = found[0][len(found[0]) - len(stamps) :]
+            for column in (c for c, out in zip(stamps, flags, strict=True) if out):
+                raise _out_of_range(file, table, column, *_row_at(con, file, column))
+
+
+def _row_at(con: duckdb.DuckDBPyConnection, file: Path, column: str) -> tuple[str, str]:
+    """The row group of the first row of ``file`` whose ``column`` is out of range (with that
+    row, both counted from 0) and its value."""
+    row, value = con.execute(
+        f"SELECT file_row_number, CAST({column} AS VARCHAR) FROM read_parquet(?, file_row_number = true) "
+        f"WHERE {column} NOT BETWEEN {_EARLIEST} AND {_LATEST} ORDER BY file_row_number LIMIT 1",
+        [str(file)],
+    ).fetchall()[0]
+    (group,) = con.execute(
+        "SELECT row_group_id FROM (SELECT row_group_id, sum(row_group_num_rows) OVER (ORDER BY row_group_id) AS ends "
+        "FROM (SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata(?))) "
+        "WHERE ? < ends ORDER BY row_group_id LIMIT 1",
+        [str(file), row],
+    ).fetchall()[0]
+    return f"{group} (row {row} of the file, from 0)", str(value)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -318,41 +478,97 @@ def _objects(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {str(name): str(kind) for name, kind in rows}
 
 
+def _view_sql(table: str, pattern: str, filled: tuple[str, ...]) -> str:
+    """The query of ``table``'s view over the files ``pattern`` matches."""
+    fills = "".join(
+        f", CAST({schema.COLUMN_FILLS[table, c]} AS {schema.duckdb_type(schema.TABLES[table].field(c).type)}) AS {c}"
+        for c in filled
+    )
+    return f"SELECT *{fills} FROM read_parquet({_sql_text(pattern)}, hive_partitioning = false)"
+
+
+def _views(directory: Path, manifest: Mapping[str, Any], globs: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Table -> the query of its view (the folders and files checked by :func:`_glob`, the
+    footers only when ``globs`` comes from :func:`check_tables`)."""
+    filled = _filled(manifest)
+    if globs is None:
+        globs = {table: _glob(directory, manifest, table)[0] for table in _layout.TABLES}
+    return {table: _view_sql(table, pattern, filled.get(table, ())) for table, pattern in globs.items()}
+
+
 def make_views(con: duckdb.DuckDBPyConnection, directory: Path, manifest: Mapping[str, Any], digest: str) -> None:
     """Replace the index tables by views over ``directory``'s files (inside a write)."""
-    globs = check_tables(con, directory, manifest)
-    filled = _filled(manifest)
+    views = _views(directory, manifest, check_tables(con, directory, manifest))
     have = _objects(con)
-    for table, pattern in globs.items():
+    for table, query in views.items():
         if table in have:
             con.execute(f"DROP {have[table].upper()} {table}")
-        fills = "".join(
-            f", CAST({schema.COLUMN_FILLS[table, c]} AS {schema.duckdb_type(schema.TABLES[table].field(c).type)}) AS {c}"
-            for c in filled.get(table, ())
-        )
-        con.execute(
-            f"CREATE VIEW {table} AS SELECT *{fills} FROM read_parquet({_sql_text(pattern)}, hive_partitioning = false)"
-        )
+        con.execute(f"CREATE VIEW {table} AS {query}")
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_META_DIR, str(directory)])
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_META_MANIFEST, digest])
 
 
-def _catalog_state(catalog: Path) -> tuple[int, str | None, str | None] | None:
-    """(schema version, directory, manifest digest) of an existing catalog; None when there is
-    none, or when another process holds it (its opener will say so)."""
+def _refuse_foreign_sql(con: duckdb.DuckDBPyConnection, catalog: Path) -> None:
+    """Refuse a catalog holding macros, or views other than the index tables': SQL that every
+    report would run (a macro named like a function DuckDB has, ``lower``, replaces it), which
+    linkback never makes there, so someone else did."""
+    found = con.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE NOT internal "
+        "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary "
+        "AND (schema_name <> 'main' OR NOT list_contains(?, view_name)) ORDER BY 1",
+        [list(_layout.TABLES)],
+    ).fetchall()
+    if found:
+        names = ", ".join(str(r[0]) for r in found)
+        raise ParquetIndexError(
+            f"{catalog}: holds SQL linkback does not make: {names} (macros or views, which the reports would run); "
+            f"someone edited it: delete it (it is made again; runs of 'linkback rank' stored in it are lost) "
+            "or drop them with the duckdb shell"
+        )
+
+
+def _views_as_made(con: duckdb.DuckDBPyConnection, views: Mapping[str, str]) -> bool:
+    """True when the catalog's views are exactly ``views``. DuckDB keeps a view as its parsed
+    query and shows it printed again (``SELECT * FROM read_parquet('...', (hive_partitioning =
+    false))``), so each expected query is compared as DuckDB prints it, parsed but not bound:
+    no file is read."""
+    have = dict(
+        con.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND NOT temporary AND schema_name = 'main'"
+        ).fetchall()
+    )
+    try:
+        printed = dict(
+            con.execute(
+                "SELECT q, json_deserialize_sql(json_serialize_sql(q)) FROM unnest(?::VARCHAR[]) AS t(q)",
+                [list(views.values())],
+            ).fetchall()
+        )
+    except (duckdb.CatalogException, duckdb.IOException):  # no json extension: made again at each opening
+        return False
+    return all(have.get(table) == f"CREATE VIEW {table} AS {printed[query]};" for table, query in views.items())
+
+
+def _catalog_state(catalog: Path, views: Mapping[str, str]) -> tuple[int, str | None, str | None, bool] | None:
+    """(schema version, directory, manifest digest, whether its views are ``views``) of an
+    existing catalog, after refusing one with SQL of someone else's (:func:`_refuse_foreign_sql`);
+    None when there is none, or when another process holds it (its opener will say so)."""
     if not catalog.exists():
-        return (0, None, None)
+        return (0, None, None, False)
     try:
         con = duckdb.connect(str(catalog), read_only=True)
     except duckdb.Error:
         return None
     try:
-        rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
-    except duckdb.Error:
-        rows = {}
+        _refuse_foreign_sql(con, catalog)
+        try:
+            rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        except duckdb.Error:
+            rows = {}
+        as_made = _views_as_made(con, views)
     finally:
         con.close()
-    return int(rows.get("schema_version") or 0), rows.get(_META_DIR), rows.get(_META_MANIFEST)
+    return int(rows.get("schema_version") or 0), rows.get(_META_DIR), rows.get(_META_MANIFEST), as_made
 
 
 def _holds_pages(catalog: Path) -> bool:
@@ -386,15 +602,19 @@ def _views_to_tables(catalog: Path) -> None:
 
 def catalog_for(directory: str | Path, catalog: str | Path | None = None) -> str:
     """The catalog of the Parquet index ``directory``, made (or its views re-made) if it does not
-    answer from the directory's current manifest yet. ``Store(DIR)`` opens what this returns."""
+    answer from the directory's current manifest yet, or if its views are not the ones
+    :func:`make_views` makes (someone edited them): checked at each opening, as the views are SQL
+    that every report runs. ``Store(DIR)`` opens what this returns."""
     from linkback.store._db import Store  # noqa: PLC0415 - _db imports this module
 
     directory = Path(directory).resolve()
     manifest, digest = read_manifest(directory)
     path = Path(catalog) if catalog is not None else directory / CATALOG
-    _not_world_writable(path)  # its views are SQL that every report runs
-    state = _catalog_state(path)
-    if state is None or state == (schema.SCHEMA_VERSION, str(directory), digest):
+    _no_backslash(path, "a catalog")
+    for own in (path, Path(f"{path}.wal")):
+        _only_you_can_write(own)  # its views are SQL that every report runs
+    state = _catalog_state(path, _views(directory, manifest))
+    if state is None or state == (schema.SCHEMA_VERSION, str(directory), digest, True):
         return str(path)
     if state[0] > 0 and state[1] is None and _holds_pages(path):
         raise ParquetIndexError(f"{path} is a linkback store with pages of its own, not a catalog: name a new file")

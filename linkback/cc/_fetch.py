@@ -14,23 +14,43 @@ a record that is no readable response (``record/<reason>`` with the reader's key
 of an answer that came after a redirect names where it was redirected to. An index line whose
 filename would leave the data URL's path (``..``, percent-encoded or not) is never fetched
 (``unsafe_filename``). Requests run a few at a time (``concurrency``), each retried with backoff
-on 503/429 (:mod:`linkback.cc._http`).
+on 503/429 (:mod:`linkback.cc._http`); each may take ``timeout`` seconds in all (a server that drips
+its answer is cut off then), and one that timed out twice is not tried again. After
+:data:`MAX_FAILED_RECORDS` records in a row that the data server did not answer (a timeout, a
+broken connection, 5xx or 429 after the retries) the rest are not fetched (``gave_up``), as the
+index stops after as many pages in a row.
+
+The index is read as the records are fetched, never held whole: a query of millions of captures
+needs the memory of one index page and the records in flight. A record the index names twice (a
+host asked for twice, or under its domain too) is fetched once when the two lines are less than
+:data:`REMEMBERED_RECORDS` captures apart (``same_record``); further apart, the store's own check
+(a capture stored before adds nothing) keeps it once, at the cost of one more request.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import threading
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ada_url
 
-from linkback.cc._http import Polite, RetryPolicy, redirected
-from linkback.cc._index import MATCH_TYPES, MAX_ERRORS, Capture, IndexStats, captures, index_endpoint, under
+from linkback.cc._http import DEFAULT_TIMEOUT, RETRY_REASONS, RETRY_STATUSES, Polite, RetryPolicy, redirected
+from linkback.cc._index import (
+    MATCH_TYPES,
+    MAX_ERRORS,
+    Capture,
+    IndexStats,
+    captures,
+    index_endpoint,
+    num_pages,
+    under,
+)
 from linkback.errors import FetchError, LinkbackError, SourceError
 from linkback.faces import ProgressFn, job
 from linkback.fetch import Fetcher, policy_from_env, refuse_widening
@@ -49,6 +69,13 @@ MAX_CONCURRENCY = 16
 #: A WARC record longer than this is not fetched (Common Crawl cuts payloads at 1 MiB; a
 #: record's length beyond a few MB is a bad index line).
 MAX_RECORD_BYTES = 16 * 2**20
+#: Records in a row the data server did not answer before the rest are not asked for.
+MAX_FAILED_RECORDS = 10
+#: Records (filename and offset) remembered to fetch each once: the last this many to the last
+#: twice as many, as 64-bit hashes (a few tens of MB at most, whatever the number of captures).
+REMEMBERED_RECORDS = 100_000
+#: What a record's fetch ends in when the server, not the record, is at fault.
+_SERVER_TROUBLE = frozenset({f"fetch_{reason}" for reason in RETRY_REASONS} | {f"status_{s}" for s in RETRY_STATUSES})
 
 
 def cc_index_url() -> str:
@@ -69,11 +96,54 @@ class _Run:
     fetched: int = 0  # records fetched and read as a page
     skipped: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    index_read: bool = False  # every capture found: ``found`` is the total
 
     def skip(self, key: str, message: str) -> None:
         self.skipped[key] += 1
-        if len(self.errors) < MAX_ERRORS:
+        if message and len(self.errors) < MAX_ERRORS:
             self.errors.append(message)
+
+
+class _GiveUp:
+    """Records in a row the data server failed, counted as they end (in the fetching threads);
+    past :data:`MAX_FAILED_RECORDS` the records not yet started are not asked for."""
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+        self.in_a_row = 0
+        self.gave_up = threading.Event()
+        self.message = ""
+        self._lock = threading.Lock()
+
+    def ended(self, key: str) -> None:
+        """Count how a record ended (its skip key, "" when fetched)."""
+        with self._lock:
+            if key not in _SERVER_TROUBLE:
+                self.in_a_row = 0
+                return
+            self.in_a_row += 1
+            if self.in_a_row >= MAX_FAILED_RECORDS and not self.gave_up.is_set():
+                self.message = f"{self.data}: {self.in_a_row} records in a row failed ({key}); the rest not fetched"
+                self.gave_up.set()
+
+
+class _SeenRecords:
+    """Whether a record (filename, offset) was passed on before, in bounded memory: two sets of
+    hashes, the older dropped when the newer is full (see :data:`REMEMBERED_RECORDS`)."""
+
+    def __init__(self) -> None:
+        self.size = REMEMBERED_RECORDS
+        self.newer: set[int] = set()
+        self.older: set[int] = set()
+
+    def first_time(self, capture: Capture) -> bool:
+        key = hash((capture.filename, capture.offset))
+        if key in self.newer or key in self.older:
+            return False
+        self.newer.add(key)
+        if len(self.newer) >= self.size:
+            self.older, self.newer = self.newer, set()
+        return True
 
 
 @job("cc_fetch")
@@ -88,6 +158,7 @@ def cc_fetch(
     data_url: str = "",
     concurrency: int = DEFAULT_CONCURRENCY,
     backoff: float = 1.0,
+    timeout: float = DEFAULT_TIMEOUT,
     allow_private: bool = False,
     allow_private_hosts: Sequence[str] = (),
     progress: ProgressFn | None = None,
@@ -97,7 +168,8 @@ def cc_fetch(
     counts (captures found, fetched, pages stored, skipped by reason). ``limit`` caps the captures
     fetched; ``match_type`` is ``host``, ``domain`` (with subdomains), ``prefix`` or ``exact``;
     ``index_url`` and ``data_url`` default to ``$LINKBACK_CC_INDEX_URL`` / ``$LINKBACK_CC_DATA_URL``
-    or Common Crawl's servers. ``backoff``: seconds before the first retry of a throttled request.
+    or Common Crawl's servers. ``backoff``: seconds before the first retry of a throttled request;
+    ``timeout``: seconds one request may take in all, its body included.
     ``allow_private`` and ``allow_private_hosts`` (``--allow-private-host`` entries) let it reach
     private addresses (a local mirror), all or those; a server refuses what it was not started with."""
     from linkback.ingest import ingest_pages  # noqa: PLC0415 - heavy
@@ -108,16 +180,19 @@ def cc_fetch(
         raise LinkbackError(f"match type {match_type!r}: use one of {', '.join(MATCH_TYPES)}")
     if limit is not None and limit < 1:
         raise LinkbackError("the limit must be at least 1")
+    if not 0 < timeout <= 3600:  # NaN too
+        raise LinkbackError(f"timeout {timeout!r}: give seconds, more than 0 and at most 3600")
     concurrency = min(max(concurrency, 1), MAX_CONCURRENCY)
     endpoint = index_endpoint(index_url or cc_index_url(), crawl)
     data = _checked_data_url(data_url or cc_data_url())
     fetcher, own = _fetcher(store, allow_private, allow_private_hosts)
-    http = Polite(fetcher, RetryPolicy(backoff=max(backoff, 0.0)))
+    http = Polite(fetcher, RetryPolicy(backoff=max(backoff, 0.0), timeout=timeout))
     run, stats = _Run(), IndexStats()
     try:
         _report(progress, stage="index", done=0, total=None)
-        found = _captures(http, endpoint, hosts, match_type, limit, stats)
-        run.found = len(found)
+        # Every query's page count first: an index that refuses one is an error before anything is written.
+        page_counts = [num_pages(http, endpoint, host, match_type) for host in hosts]
+        found = _captures(http, endpoint, list(zip(hosts, page_counts, strict=True)), match_type, limit, stats, run)
         label = f"commoncrawl:{crawl.strip()}"
         archive = write.begin_archive(store, path=endpoint, size=0, fingerprint=label)
         pages = _pages(http, data, found, run, concurrency, label, progress)
@@ -159,7 +234,7 @@ def _checked_hosts(hosts: Sequence[str]) -> list[str]:
         out.append(name)
     if not out:
         raise LinkbackError("name at least one host")
-    return out
+    return list(dict.fromkeys(out))  # a host given twice is asked for once
 
 
 def _checked_data_url(text: str) -> str:
@@ -186,64 +261,96 @@ def _fetcher(store: Store, allow_private: bool, allow_private_hosts: Sequence[st
 
 
 def _captures(
-    http: Polite, endpoint: str, hosts: list[str], match_type: str, limit: int | None, stats: IndexStats
-) -> list[Capture]:
-    """Every capture to fetch, once each (a host may be asked for twice, or under its domain).
-
-    Kept in a list (a few hundred bytes each) so the fetching has a total to show."""
-    seen: set[tuple[str, int]] = set()
-    found: list[Capture] = []
-    for host in hosts:
-        for capture in captures(http, endpoint, host, match_type, stats):
-            key = (capture.filename, capture.offset)
-            if key in seen:
+    http: Polite,
+    endpoint: str,
+    queries: list[tuple[str, int]],
+    match_type: str,
+    limit: int | None,
+    stats: IndexStats,
+    run: _Run,
+) -> Iterator[Capture]:
+    """The captures to fetch, as the index pages come, once each (see :class:`_SeenRecords`);
+    ``queries``: each host and its page count. ``run.found`` counts them."""
+    seen = _SeenRecords()
+    for host, pages in queries:
+        for capture in captures(http, endpoint, host, match_type, stats, pages=pages):
+            if not seen.first_time(capture):
                 stats.skipped["same_record"] += 1
                 continue
-            seen.add(key)
-            found.append(capture)
-            if limit is not None and len(found) >= limit:
-                return found
-    return found
+            run.found += 1
+            yield capture
+            if limit is not None and run.found >= limit:
+                run.index_read = True
+                return
+    run.index_read = True
 
 
 def _pages(
     http: Polite,
     data: str,
-    found: list[Capture],
+    found: Iterable[Capture],
     run: _Run,
     concurrency: int,
     label: str,
     progress: ProgressFn | None,
 ) -> Iterator[FetchedPage]:
-    """The pages of ``found``, in order, fetched ``concurrency`` at a time: at most twice that
-    many records are held at once, whatever the number of captures."""
+    """The pages of ``found``, in order, fetched ``concurrency`` at a time while ``found`` reads the
+    index: at most twice that many records are held at once, whatever the number of captures.
+    Once the data server is given up (:class:`_GiveUp`), the index is read no further."""
     in_flight: deque[Future[tuple[list[FetchedPage], str, str]]] = deque()
+    give_up = _GiveUp(data)
     done = 0
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="linkback-cc") as pool:
         try:
             for capture in found:
-                in_flight.append(pool.submit(_record, http, data, capture, label))
+                if give_up.gave_up.is_set():
+                    run.skip("gave_up", "")
+                    break
+                in_flight.append(pool.submit(_ended, give_up, http, data, capture, label))
                 while len(in_flight) >= 2 * concurrency:
                     done += 1
-                    yield from _taken(in_flight.popleft(), run, progress, done, len(found))
+                    yield from _taken(in_flight.popleft(), run, progress, done)
             while in_flight:
                 done += 1
-                yield from _taken(in_flight.popleft(), run, progress, done, len(found))
+                yield from _taken(in_flight.popleft(), run, progress, done)
         finally:
             for fut in in_flight:
                 fut.cancel()
+            close = getattr(found, "close", None)
+            if close is not None:
+                close()  # a generator reading the index: its page in hand let go
+            if give_up.message:
+                run.errors[MAX_ERRORS - 1 :] = []
+                run.errors.insert(0, give_up.message)
 
 
 def _taken(
-    fut: Future[tuple[list[FetchedPage], str, str]], run: _Run, progress: ProgressFn | None, done: int, total: int
+    fut: Future[tuple[list[FetchedPage], str, str]], run: _Run, progress: ProgressFn | None, done: int
 ) -> list[FetchedPage]:
     pages, key, message = fut.result()
     if pages:
         run.fetched += 1
     else:
         run.skip(key, message)
+    total = run.found if run.index_read else None  # not known while the index is being read
     _report(progress, stage="fetch", done=done, total=total, fetched=run.fetched, skipped=sum(run.skipped.values()))
     return pages
+
+
+def _ended(
+    give_up: _GiveUp, http: Polite, data: str, capture: Capture, label: str
+) -> tuple[list[FetchedPage], str, str]:
+    """:func:`_record`, unless the data server was given up; counted towards giving it up."""
+    if give_up.gave_up.is_set():
+        return [], "gave_up", ""
+    pages, key, message = _record(http, data, capture, label)
+    give_up.ended(key)
+    return pages, key, message
+
+
+def _said_at(where: str, text: str) -> str:
+    """``where: text``, the place said once (the reader's messages name it already)."""
+    return text if text.startswith(where) else f"{where}: {text}"
 
 
 def _record(http: Polite, data: str, capture: Capture, label: str) -> tuple[list[FetchedPage], str, str]:
@@ -257,8 +364,9 @@ def _record(http: Polite, data: str, capture: Capture, label: str) -> tuple[list
     last = capture.offset + capture.length - 1
     try:
         result = http.get(url, max_bytes=capture.length, headers={"Range": f"bytes={capture.offset}-{last}"})
-    except FetchError as exc:
-        return [], f"fetch_{exc.reason}", f"{where}: {exc}"
+    except FetchError as exc:  # it names the URL it failed at: the record's, or where it was sent
+        detail = str(exc).removeprefix(f"{url}: ") if exc.url == url else str(exc)
+        return [], f"fetch_{exc.reason}", f"{where}: {detail}"
     where += redirected(result.redirects)
     if result.status == 200:
         return [], "range_ignored", f"{where}: the server sent the whole file (200), not the range"
@@ -278,10 +386,10 @@ def _record(http: Polite, data: str, capture: Capture, label: str) -> tuple[list
             for page in iter_archive(_Named(result.body, where), stats=stats, max_body_bytes=MAX_RECORD_BYTES)
         ]
     except SourceError as exc:
-        return [], "record/not_an_archive", f"{where}: {exc}"
+        return [], "record/not_an_archive", _said_at(where, str(exc))
     if not pages:
         reason = next(iter(stats.skipped), "no_response")
-        return [], f"record/{reason}", f"{where}: {stats.errors[0] if stats.errors else 'no response record in it'}"
+        return [], f"record/{reason}", _said_at(where, stats.errors[0] if stats.errors else "no response record in it")
     return pages, "", ""
 
 

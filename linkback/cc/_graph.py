@@ -15,15 +15,25 @@ tab-separated text:
 The files are many GB (2025: host graph 235.7M vertices and 9.5B edges; domain graph 100.7M and
 6.6B), so nothing here holds one: DuckDB's ``read_csv`` streams each gzip file through SQL —
 every rank into ``cc_ranks``; the edges filtered down to those pointing at the user's domains,
-whose source ids are then looked up in a second streamed pass over the vertices. Memory stays at
-the size of those few edges. A line that does not parse (too few or many columns, text where a
-number belongs) is skipped and counted, with its file and line number (DuckDB's rejects tables).
+whose source ids are then looked up in a second streamed pass over the vertices, and the referring
+rows made and stored in SQL. What is kept (the edges into the user's domains, the vertices they
+name) lives in DuckDB's temporary tables, never in Python, so memory stays within DuckDB's limit
+(``ingest_settings``; past it DuckDB spills to disk), however many referring domains there are. A
+line that does not parse (too few or many columns, text where a number belongs) is skipped and
+counted, with its file and line number (DuckDB's rejects tables); one that parses but is no value
+(a position below 1, a name that is no host name, a vertex id or ranked name given again: the
+first line wins) is skipped and counted too (:mod:`linkback.cc._graph_values`).
+
+The level is what the files say, when they say it: Common Crawl's names carry ``-host-`` or
+``-domain-``, and the domain level's vertices and ranks have a column the host level's lack.
+Files that contradict the level asked for are refused, naming the file and the ``--level`` to give.
 
 One import is one transaction (a file that cannot be read to its end — a truncated gzip — is an
 error, and nothing is written). DuckDB's gzip reader does not check a member's CRC-32, so damage
 that still inflates (a flipped bit in a stored block, a bad sector's worth of wrong bytes) would
 be imported as numbers; each file is therefore also inflated by zlib in a thread beside the import,
-which checks every member's CRC, and a file that fails it fails the import (:class:`_GzipCheck`). It replaces, within its release and level, only what it brings:
+which checks every member's CRC, and a file that fails it fails the import (:class:`_GzipCheck`).
+It replaces, within its release and level, only what it brings:
 the ranks when a ranks file is given (all of them; without one the stored ranks stay), and the
 referring hosts/domains of the domains it was run for (those of other domains stay). Importing the
 same files again gives the same rows. Each release is kept apart: importing another one adds to the
@@ -41,16 +51,18 @@ import os
 import re
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+from duckdb.func import PythonUDFType
 
-from linkback import schema
 from linkback._gzip import GzipCheckFailed, GzipCutShort, GzipReader
+from linkback.cc import _graph_values as _values
+from linkback.cc._graph_values import RANK_PROBLEM, VERTEX_PROBLEM
 from linkback.errors import LinkbackError, SourceError
 from linkback.faces import ProgressFn, job
 from linkback.store import Store
@@ -61,7 +73,7 @@ RANKS_HEADER = ("#harmonicc_pos", "#harmonicc_val", "#pr_pos", "#pr_val", "#host
 #: Bad lines kept (with their file and line) per file kind; all are counted up to REJECTS_LIMIT.
 MAX_ERRORS = 20
 REJECTS_LIMIT = 100_000
-_RELEASE = re.compile(r"^(?P<release>.+?)-(?:host|domain)-(?:vertices|edges|ranks)\b")
+_RELEASE = re.compile(r"^(?P<release>.+?)-(?P<level>host|domain)-(?:vertices|edges|ranks)\b")
 _UNREVERSE = "array_to_string(list_reverse(string_split({col}, '.')), '.')"
 
 
@@ -100,15 +112,19 @@ def _first_line(path: str) -> str:
         raise SourceError(f"not a readable gzip file ({exc})", path=path, offset=0) from None
 
 
-def _sniff(vertices: list[str], edges: list[str], ranks: list[str], level: str, quote: bool) -> tuple[int, int]:
-    """(columns of the vertices, of the ranks) after checking each kind's first line; ``quote``: the
-    message shows the line (not for a server's client: it quotes nothing of a file it refuses)."""
+def _sniff(
+    vertices: list[str], edges: list[str], ranks: list[str], level: str | None, quote: bool
+) -> tuple[str, int, int]:
+    """(the level, the columns of the vertices, of the ranks) after checking each kind's first line
+    and that the files are of ``level`` (see :func:`_level`); ``quote``: the message shows the line
+    (not for a server's client: it quotes nothing of a file it refuses)."""
     line = _first_line(vertices[0])
     cols = line.split("\t")
     named = 2 <= len(cols) <= 3 and cols[0].isdigit() and not cols[1].isdigit()  # an edge is two numbers
-    if not named or (level == "host" and len(cols) != 2):
-        want = "<id> TAB <reversed name>" + (" [TAB <hosts>]" if level == "domain" else "")
-        raise SourceError(f"line 1 is not a {level}-level vertex ({want}){_quoted(line, quote)}", path=vertices[0])
+    if not named:
+        lvl = f"{level}-level " if level else ""
+        want = "<id> TAB <reversed name>" + (" [TAB <hosts>]" if level != "host" else "")
+        raise SourceError(f"line 1 is not a {lvl}vertex ({want}){_quoted(line, quote)}", path=vertices[0])
     line = _first_line(edges[0])
     parts = line.split("\t")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
@@ -119,7 +135,64 @@ def _sniff(vertices: list[str], edges: list[str], ranks: list[str], level: str, 
         if header[:5] != RANKS_HEADER or len(header) > 6:
             raise SourceError(f"line 1 is not the ranks header {' '.join(RANKS_HEADER)} [#n_hosts]", path=ranks[0])
         rank_cols = len(header)
-    return len(cols), rank_cols
+    return _level(level, vertices, edges, ranks, len(cols), rank_cols), len(cols), rank_cols
+
+
+def level_named(path: str) -> str:
+    """``host`` or ``domain`` when the file's name (or a folder's, for part files) says it, as
+    Common Crawl names them (``...-host-vertices.txt.gz``, ``cc-main-...-domain/``); else ""."""
+    here = Path(path)
+    for name in [here.name] + [parent.name for parent in list(here.parents)[:3]]:
+        m = _RELEASE.match(name)
+        if m:
+            return m.group("level")
+        if name.startswith("cc-main-") and name.endswith(("-host", "-domain")):
+            return name.rsplit("-", 1)[1]
+    return ""
+
+
+def _level(
+    given: str | None, vertices: list[str], edges: list[str], ranks: list[str], vertex_cols: int, rank_cols: int
+) -> str:
+    """The level the files say, checked against ``given`` (the user's, or None: the files'). Their
+    names say it (``-host-``, ``-domain-``); so do their columns, one way only: the domain level's
+    vertices have a third column (its hosts) and its ranks header ``#n_hosts`` (a release before
+    those columns has two, as the host level does)."""
+    said: dict[str, tuple[str, str]] = {}  # level -> (a file saying it, how)
+    for path in [*vertices, *edges, *ranks]:
+        named = level_named(path)
+        if named:
+            said.setdefault(named, (path, f"its name says -{named}-"))
+    if len(said) > 1:
+        (host_file, _), (domain_file, _) = said["host"], said["domain"]
+        raise SourceError(f"the file is of the host level, {domain_file} of the domain level: import each level's "
+                          "files on their own", path=host_file)  # fmt: skip
+    columns = []
+    if vertex_cols == 3:
+        columns.append((vertices[0], "its lines have a third column, the domain's hosts"))
+    if rank_cols == 6:
+        columns.append((ranks[0], "its header has #n_hosts"))
+    if columns and "host" in said:
+        path, how = columns[0]
+        raise SourceError(f"the domain level's columns ({how}), but {said['host'][0]} is named as the host "
+                          "level's: import each level's files on their own", path=path)  # fmt: skip
+    if columns:
+        said["domain"] = said.get("domain") or columns[0]
+    files_level = next(iter(said), "")
+    if given == "host" and vertex_cols == 3:
+        raise SourceError("line 1 is not a host-level vertex (<id> TAB <reversed name>): it has a third column, the "
+                          "domain's hosts: give --level domain, or no --level", path=vertices[0])  # fmt: skip
+    if given and files_level and given != files_level:
+        path, how = said[files_level]
+        raise SourceError(f"the file is of the {files_level}-level graph ({how}), not the {given} level: "
+                          f"give --level {files_level}, or no --level", path=path)  # fmt: skip
+    if given:
+        return given
+    if not files_level:
+        raise SourceError("neither the names nor the columns of the files say their level (two columns: the host "
+                          "level, or a domain level before its hosts were counted): give --level host or "
+                          "--level domain", path=vertices[0])  # fmt: skip
+    return files_level
 
 
 def _quoted(line: str, quote: bool) -> str:
@@ -182,7 +255,7 @@ def cc_graph_import(
     vertices: Sequence[str],
     edges: Sequence[str],
     ranks: Sequence[str] = (),
-    level: str = "domain",
+    level: str | None = None,
     domains: Sequence[str] = (),
     release: str = "",
     progress: ProgressFn | None = None,
@@ -190,14 +263,15 @@ def cc_graph_import(
     """Import a Common Crawl web graph release (absolute paths of its gzipped files): the ranks of
     every vertex (``ranks``, optional) into ``cc_ranks``, and the hosts or domains linking to
     ``domains`` (default: the store's sites) into ``cc_refdomains``; the counts and bad lines.
-    ``level`` is ``host`` or ``domain``; ``release`` defaults to what the file names say."""
+    ``level`` is ``host`` or ``domain``, by default what the files say (their names, their columns),
+    and an error when the files say the other; ``release`` defaults to what the file names say."""
     from linkback.ingest import ingest_settings  # noqa: PLC0415 - DuckDB set for a long write
 
-    if level not in LEVELS:
+    if level is not None and level not in LEVELS:
         raise LinkbackError(f"level {level!r}: use host or domain")
     vertices, edges = _checked(vertices, "vertices"), _checked(edges, "edges")
     ranks = _checked(ranks, "ranks") if ranks else []
-    vertex_cols, rank_cols = _sniff(vertices, edges, ranks, level, quote=not store.for_client)
+    level, vertex_cols, rank_cols = _sniff(vertices, edges, ranks, level, quote=not store.for_client)
     release = release.strip() or release_of(vertices[0]) or release_of(edges[0])
     if not release:
         raise LinkbackError("the file names do not say the release: give it (--release cc-main-2024-feb-apr-may)")
@@ -367,26 +441,101 @@ class _Import:
             "ranks",
             f"INSERT INTO cc_ranks (release, level, name, rname, hc_pos, hc_val, pr_pos, pr_val, n_hosts, imported_at) "
             f"SELECT ?, ?, {_UNREVERSE.format(col='rname')}, rname, hc_pos, hc_val, pr_pos, pr_val, {n_hosts}, ? "
-            f"FROM {src} WHERE rname IS NOT NULL",
+            f"FROM {src}",
             [self.release, self.level, self.now, self.files["ranks"]],
         ).fetchall()[0]
         self._rejects(store, "ranks")
-        # DOUBLE reads "nan", "inf" and "1e400" (as inf): no rank is one, and JSON holds neither (the
-        # reports' JSON and the API would fail on them). Such lines are bad lines too.
-        dropped = store.con.execute(
-            "DELETE FROM cc_ranks WHERE release = ? AND level = ? AND NOT (isfinite(coalesce(hc_val, 0)) "
-            "AND isfinite(coalesce(pr_val, 0))) RETURNING name",
-            [self.release, self.level],
+        return int(count) - self._refuse_ranks(store)
+
+    def _refuse_ranks(self, store: Store) -> int:
+        """Take the rows that are no ranks (:data:`RANK_PROBLEM`) and the later rows of a name out
+        of what was stored; how many. Their lines are looked up only when there are some."""
+        con, key = store.con, [self.release, self.level]
+        ours = "FROM cc_ranks WHERE release = ? AND level = ?"
+        problems = con.execute(f"SELECT problem, count(*) FROM (SELECT {RANK_PROBLEM} AS problem {ours}) "
+                               "WHERE problem IS NOT NULL GROUP BY ALL ORDER BY 1", key).fetchall()  # fmt: skip
+        if problems:
+            con.execute(f"DELETE {ours} AND ({RANK_PROBLEM}) IS NOT NULL", key)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cc_rank_dups AS SELECT rname, count(*) - 1 AS later {ours} "
+                    "GROUP BY rname HAVING count(*) > 1", key)  # fmt: skip
+        (duplicates,) = con.execute("SELECT coalesce(sum(later), 0) FROM cc_rank_dups").fetchall()[0]
+        refused = sum(int(n) for _, n in problems) + int(duplicates)
+        if refused:
+            scan = self._rank_lines(store)
+            self._say(store, scan, "cc_rank_lines", [(str(p), int(n)) for p, n in problems], "rname",
+                      repr)  # fmt: skip
+            if duplicates:
+                self._first_ranks_kept(store, scan, int(duplicates))
+            self.bad["ranks"] += refused
+        con.execute("DROP TABLE IF EXISTS cc_rank_lines")
+        con.execute("DROP TABLE IF EXISTS cc_rank_dups")
+        return refused
+
+    def _rank_lines(self, store: Store) -> _values.Scan:
+        """The ranks files read again, line by line: the lines with a problem, and every line of a
+        name stored twice, into ``cc_rank_lines`` (with the file's number and the line's)."""
+        con, scan = store.con, _values.Scan("ranks", self.files["ranks"])
+        select, parses = _values.parsed(self.rank_columns)
+        if "n_hosts" not in self.rank_columns:
+            select += ", NULL::BIGINT AS n_hosts"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE cc_rank_lines (file_no INTEGER, n BIGINT, problem VARCHAR, hc_pos BIGINT, "
+            "hc_val DOUBLE, pr_pos BIGINT, pr_val DOUBLE, rname VARCHAR, n_hosts BIGINT)"
+        )
+        for file_no, path in enumerate(scan.files):
+            sql = (
+                f"INSERT INTO cc_rank_lines SELECT ?, n, {RANK_PROBLEM}, hc_pos, hc_val, pr_pos, pr_val, rname, "
+                f"n_hosts FROM (SELECT n, {select} FROM {scan.sql('cc_rej_lines', REJECTS_LIMIT)} "
+                f"WHERE n > 1 AND {parses}) "
+                f"WHERE ({RANK_PROBLEM}) IS NOT NULL OR rname IN (SELECT rname FROM cc_rank_dups)"
+            )
+            self._read_lines(store, scan, file_no, sql, [file_no, path])
+        return scan
+
+    def _first_ranks_kept(self, store: Store, scan: _values.Scan, duplicates: int) -> None:
+        """Of a name the ranks give twice, the first line's ranks stored, the later lines said."""
+        con = store.con
+        dup = "problem IS NULL AND rname IN (SELECT rname FROM cc_rank_dups)"
+        examples = con.execute(
+            f"SELECT file_no, n, rname, first_value(file_no) OVER w, first_value(n) OVER w FROM cc_rank_lines "
+            f"WHERE {dup} WINDOW w AS (PARTITION BY rname ORDER BY file_no, n) QUALIFY row_number() OVER w > 1 "
+            f"ORDER BY file_no, n LIMIT {_values.EXAMPLES}"
         ).fetchall()
-        if dropped:
-            self.bad["ranks"] += len(dropped)
-            if len(self.errors) < MAX_ERRORS:
-                n = len(dropped)
-                self.errors.append(
-                    f"{', '.join(self.files['ranks'])}: {n:,} line{'s' * (n != 1)} with a value that is no finite "
-                    f"number (nan, inf, or too large), e.g. of {min(str(r[0]) for r in dropped)!r}: skipped"
-                )
-        return int(count) - len(dropped)
+        con.execute(f"DELETE FROM cc_ranks WHERE release = ? AND level = ? AND rname IN (SELECT rname FROM "
+                    f"cc_rank_lines WHERE {dup})", [self.release, self.level])  # fmt: skip
+        con.execute(
+            f"INSERT INTO cc_ranks (release, level, name, rname, hc_pos, hc_val, pr_pos, pr_val, n_hosts, imported_at) "
+            f"SELECT ?, ?, {_UNREVERSE.format(col='rname')}, rname, hc_pos, hc_val, pr_pos, pr_val, n_hosts, ? "
+            f"FROM cc_rank_lines WHERE {dup} QUALIFY row_number() OVER (PARTITION BY rname ORDER BY file_no, n) = 1",
+            [self.release, self.level, self.now],
+        )
+        said = ", ".join(f"{scan.where(f, n)} ({name!r}, first on {scan.where(ff, fn)})"
+                         for f, n, name, ff, fn in examples)  # fmt: skip
+        self._error(f"{scan.prefix()}: {_values.plural(duplicates, 'line')} naming a {self.level} an earlier line "
+                    f"names (the first is kept), e.g. {said}: skipped")  # fmt: skip
+
+    def _say(
+        self,
+        store: Store,
+        scan: _values.Scan,
+        table: str,
+        problems: list[tuple[str, int]],
+        columns: str,
+        shown: Callable[..., str],
+    ) -> None:
+        """A message for each problem of the rows of ``table`` (read by ``scan``): how many lines,
+        the first few of them, each with ``shown(*columns)``."""
+        noun = "line" if table == "cc_rank_lines" else "vertex line"
+        for problem, count in problems:
+            rows = store.con.execute(f"SELECT file_no, n, {columns} FROM {table} WHERE problem = ? ORDER BY file_no, "
+                                     f"n LIMIT {_values.EXAMPLES}", [problem]).fetchall()  # fmt: skip
+            said = ", ".join(f"{scan.where(f, n)} ({shown(*rest)})" for f, n, *rest in rows)
+            skipped = "skipped" if noun == "line" else "skipped, and the edges from it"
+            self._error(f"{scan.prefix()}: {_values.plural(count, noun)} with {problem}, e.g. {said}: {skipped}")
+
+    def _error(self, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
 
     def _targets(self, store: Store) -> int:
         """The vertices of the user's domains (at host level: each domain's hosts too)."""
@@ -424,54 +573,109 @@ class _Import:
         return int(n)
 
     def _refdomains(self, store: Store) -> tuple[int, int]:
-        """Name the sources of the kept edges (a second pass over the vertices) and store them."""
+        """Name the vertices of the kept edges (a second pass over the vertices) and store the
+        referring hosts/domains, all in SQL: memory stays at DuckDB's, whatever their number."""
         con = store.con
-        src = _csv("?", self.vertex_columns, header=False, rejects="cc_rej_vertices2")
-        self._read(
-            store,
-            "vertices",
-            f"CREATE OR REPLACE TEMP TABLE cc_sources AS SELECT v.id, {_UNREVERSE.format(col='v.rname')} AS name "
-            f"FROM {src} v SEMI JOIN cc_kept k ON v.id = k.from_id",
-            [self.files["vertices"]],
-        )
-        con.execute("DROP TABLE IF EXISTS cc_rej_vertices2_errors")  # counted in the first pass
-        con.execute("DROP TABLE IF EXISTS cc_rej_vertices2_scans")
-        rows = con.execute(
-            f"SELECT DISTINCT t.domain, {_UNREVERSE.format(col='t.rname')}, s.name FROM cc_kept k "
-            f"JOIN cc_target_ids t ON k.to_id = t.id JOIN cc_sources s ON k.from_id = s.id ORDER BY ALL"
-        ).fetchall()
-        (unknown,) = con.execute(
-            "SELECT count(DISTINCT from_id) FROM cc_kept WHERE from_id NOT IN (SELECT id FROM cc_sources)"
-        ).fetchall()[0]
+        unknown = self._vertices_named(store)
         # A host of the user's own domain linking to another of its hosts is no referring domain.
-        named = [(t, tn, src, _domain_of(src, self.level)) for t, tn, src in rows]
-        named = [row for row in named if row[3] != row[0]]
-        self.internal = len(rows) - len(named)
-        n = len(named)
-        table = pa.table(
-            {
-                "release": pa.array([self.release] * n, pa.string()),
-                "level": pa.array([self.level] * n, pa.string()),
-                "target": [r[0] for r in named],
-                "target_name": [r[1] for r in named],
-                "source": [r[2] for r in named],
-                "source_domain": [r[3] for r in named],
-                "imported_at": pa.array([self.now] * n, pa.timestamp("us", tz="UTC")),
-            },
-            schema=schema.CC_REFDOMAINS,
+        source_domain = "s.name" if self.level == "domain" else f"{_DOMAIN_OF}(s.name)"
+        con.create_function(
+            _DOMAIN_OF, _domains_of, ["VARCHAR"], "VARCHAR", type=PythonUDFType.ARROW, side_effects=False
         )
-        con.register("cc_new_refdomains", table)
         try:
-            con.execute("INSERT INTO cc_refdomains SELECT * FROM cc_new_refdomains")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE cc_named AS SELECT DISTINCT t.domain AS target, "
+                f"{_UNREVERSE.format(col='t.rname')} AS target_name, s.name AS source, "
+                f"{source_domain} AS source_domain FROM cc_kept k JOIN cc_target_ids t ON k.to_id = t.id "
+                f"JOIN cc_sources s ON k.from_id = s.id"
+            )
         finally:
-            con.unregister("cc_new_refdomains")
-        return n, int(unknown)
+            con.remove_function(_DOMAIN_OF)
+        (self.internal,) = con.execute("SELECT count(*) FROM cc_named WHERE source_domain = target").fetchall()[0]
+        (n,) = con.execute(
+            "INSERT INTO cc_refdomains SELECT ?, ?, target, target_name, source, source_domain, ? FROM cc_named "
+            "WHERE source_domain <> target ORDER BY target, target_name, source",
+            [self.release, self.level, self.now],
+        ).fetchall()[0]
+        con.execute("DROP TABLE IF EXISTS cc_named")
+        return int(n), unknown
+
+    def _vertices_named(self, store: Store) -> int:
+        """The vertices of the kept edges, read line by line into ``cc_vertex_lines``: of an id given
+        twice the first line wins; one that is no vertex (:data:`VERTEX_PROBLEM`) is refused, with
+        its edges. Leaves ``cc_sources`` (id, name) and the targets that stand; the number of source
+        ids no vertex line has."""
+        con, scan = store.con, _values.Scan("vertices", self.files["vertices"])
+        columns = self.vertex_columns | ({} if "n_hosts" in self.vertex_columns else {"n_hosts": "BIGINT"})
+        select, parses = _values.parsed(self.vertex_columns)
+        hosts = "" if "n_hosts" in self.vertex_columns else ", NULL::BIGINT AS n_hosts"
+        con.execute("CREATE OR REPLACE TEMP TABLE cc_wanted AS SELECT from_id AS id FROM cc_kept UNION "
+                    "SELECT id FROM cc_target_ids")  # fmt: skip
+        con.execute("CREATE OR REPLACE TEMP TABLE cc_vertex_lines (file_no INTEGER, n BIGINT, "
+                    f"{', '.join(f'{name} {typ}' for name, typ in columns.items())})")  # fmt: skip
+        for file_no, path in enumerate(scan.files):
+            sql = (
+                f"INSERT INTO cc_vertex_lines SELECT ?, n, {', '.join(columns)} FROM (SELECT n, {select}{hosts} "
+                f"FROM {scan.sql('cc_rej_lines', REJECTS_LIMIT)} WHERE {parses}) WHERE id IN (SELECT id FROM cc_wanted)"
+            )
+            self._read_lines(store, scan, file_no, sql, [file_no, path])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cc_vertex_first AS SELECT *, {VERTEX_PROBLEM} AS problem FROM "
+                    "cc_vertex_lines QUALIFY row_number() OVER (PARTITION BY id ORDER BY file_no, n) = 1")  # fmt: skip
+        self._vertex_duplicates(store, scan)
+        problems = con.execute("SELECT problem, count(*) FROM cc_vertex_first WHERE problem IS NOT NULL GROUP BY ALL "
+                               "ORDER BY 1").fetchall()  # fmt: skip
+        self._say(store, scan, "cc_vertex_first", [(str(p), int(n)) for p, n in problems], "id, rname",
+                  lambda id_, rname: f"id {id_}, {rname!r}")  # fmt: skip
+        self.bad["vertices"] += sum(int(n) for _, n in problems)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cc_sources AS SELECT id, {_UNREVERSE.format(col='rname')} AS name "
+                    "FROM cc_vertex_first WHERE problem IS NULL")  # fmt: skip
+        # A target whose id an earlier line gives another name (or that is refused) is no target.
+        con.execute("DELETE FROM cc_target_ids t WHERE NOT EXISTS (SELECT 1 FROM cc_vertex_first v WHERE v.id = t.id "
+                    "AND v.rname = t.rname AND v.problem IS NULL)")  # fmt: skip
+        (unknown,) = con.execute(
+            "SELECT count(DISTINCT from_id) FROM cc_kept WHERE to_id IN (SELECT id FROM cc_target_ids) AND "
+            "from_id NOT IN (SELECT id FROM cc_vertex_lines)"
+        ).fetchall()[0]
+        for table in ("cc_wanted", "cc_vertex_lines", "cc_vertex_first"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        return int(unknown)
+
+    def _read_lines(self, store: Store, scan: _values.Scan, file_no: int, sql: str, params: list[Any]) -> None:
+        """:meth:`_values.Scan.run`, a file DuckDB cannot read to its end said as :meth:`_read` says it."""
+        try:
+            scan.run(store.con, "cc_rej_lines", file_no, sql, params)
+        except duckdb.IOException as exc:
+            raise _unreadable(exc, scan.files) from None
+
+    def _vertex_duplicates(self, store: Store, scan: _values.Scan) -> None:
+        """Count and say the vertex lines that give an id an earlier line gave."""
+        con = store.con
+        (count,) = con.execute("SELECT (SELECT count(*) FROM cc_vertex_lines) - (SELECT count(*) FROM "
+                               "cc_vertex_first)").fetchall()[0]  # fmt: skip
+        if not count:
+            return
+        examples = con.execute(
+            "SELECT file_no, n, id, rname, first_value(file_no) OVER w, first_value(n) OVER w FROM cc_vertex_lines "
+            "WINDOW w AS (PARTITION BY id ORDER BY file_no, n) QUALIFY row_number() OVER w > 1 ORDER BY file_no, n "
+            f"LIMIT {_values.EXAMPLES}"
+        ).fetchall()
+        said = ", ".join(f"{scan.where(f, n)} (id {id_}, {rname!r}, first on {scan.where(ff, fn)})"
+                         for f, n, id_, rname, ff, fn in examples)  # fmt: skip
+        self._error(f"{scan.prefix()}: {_values.plural(int(count), 'vertex line')} giving an id an earlier line "
+                    f"gives (the first is kept), e.g. {said}: skipped")  # fmt: skip
+        self.bad["vertices"] += int(count)
 
 
-def _domain_of(name: str, level: str) -> str:
-    if level == "domain":
-        return name
-    try:
-        return split_host(name).domain
-    except ValueError:
-        return name
+#: The SQL function naming a host's registrable domain (a Python one: the Public Suffix List's).
+_DOMAIN_OF = "linkback_cc_domain_of"
+
+
+def _domains_of(names: pa.Array) -> pa.Array:
+    """The registrable domains of a batch of host names (as :func:`~linkback.urls.split_host` says)."""
+    out = []
+    for name in names.to_pylist():
+        try:
+            out.append(None if name is None else split_host(name).domain)
+        except ValueError:
+            out.append(name)
+    return pa.array(out, pa.string())

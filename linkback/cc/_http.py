@@ -22,11 +22,19 @@ RETRY_REASONS = frozenset({"connect", "network", "timeout", "protocol"})
 MAX_RETRY_AFTER = 60.0
 
 
+#: Seconds one request may take in all (connecting, waiting, the body: a server that drips a byte
+#: at a time is cut off here, not only when it pauses).
+DEFAULT_TIMEOUT = 60.0
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 5  # in all, the first included
     backoff: float = 1.0  # seconds before the second attempt; doubled each time after
-    timeout: float = 60.0  # per request
+    timeout: float = DEFAULT_TIMEOUT  # the wall time of one attempt (the fetcher's deadline)
+    # Attempts of a request that keeps timing out: each costs the whole timeout, so a server that
+    # drips gets one more chance, not ``attempts`` (5 x 60 s a record).
+    timeout_attempts: int = 2
 
 
 @dataclass
@@ -43,12 +51,14 @@ class Polite:
         """GET ``url``; the last answer once it is not a throttle, or after the last attempt.
         Raises the last :class:`FetchError` when every attempt failed to connect."""
         limits = FetchLimits(max_redirects=3, max_bytes=max_bytes, timeout=self.policy.timeout)
+        timeouts = 0
         for attempt in range(1, self.policy.attempts + 1):
             last = attempt == self.policy.attempts
             try:
                 result = self.fetcher.fetch(url, headers=headers, limits=limits, accept="*/*")
             except FetchError as exc:
-                if last or exc.reason not in RETRY_REASONS:
+                timeouts += exc.reason == "timeout"
+                if last or exc.reason not in RETRY_REASONS or timeouts >= self.policy.timeout_attempts:
                     raise
                 self._count(exc.reason or "error")
                 self.sleep(self._delay(attempt, None))

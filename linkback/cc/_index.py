@@ -114,13 +114,22 @@ def num_pages(http: Polite, endpoint: str, host: str, match_type: str) -> int:
 
 
 def captures(
-    http: Polite, endpoint: str, host: str, match_type: str, stats: IndexStats, *, first_page: int = 0
+    http: Polite,
+    endpoint: str,
+    host: str,
+    match_type: str,
+    stats: IndexStats,
+    *,
+    first_page: int = 0,
+    pages: int | None = None,
 ) -> Iterator[Capture]:
     """The status-200 HTML captures of ``host`` in the index, page by page; other lines counted in
     ``stats.skipped`` (``not_200``, ``not_html``, ``bad_line``), and a page that cannot be fetched
     (after its retries: a broken answer, a timeout) as ``index_page_failed``, the pages after it
-    still read, up to :data:`MAX_MISSING_PAGES` failures in a row."""
-    pages = num_pages(http, endpoint, host, match_type)
+    still read, up to :data:`MAX_MISSING_PAGES` failures in a row. ``pages``: the query's page
+    count, when :func:`num_pages` was asked already."""
+    if pages is None:
+        pages = num_pages(http, endpoint, host, match_type)
     missing = failed = 0
     for page in range(first_page, pages):
         url = query_url(endpoint, host, match_type, page=page)

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from linkback import cc
 from linkback.cc._fetch import DEFAULT_CONCURRENCY, DEFAULT_DATA_URL, DEFAULT_INDEX_URL
+from linkback.cc._http import DEFAULT_TIMEOUT
 from linkback.cli._app import app
 from linkback.cli._output import PrivateHostOption, Report, fail, report_command, terminal_safe, writable_store
 from linkback.errors import LinkbackError
@@ -86,6 +87,12 @@ def fetch_command(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=16, help="Requests in flight at once.")
     ] = DEFAULT_CONCURRENCY,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds one request may take in all, a slow answer's body included (at most 3600)."
+        ),
+    ] = DEFAULT_TIMEOUT,
     allow_private: Annotated[
         bool, typer.Option("--allow-private", help="Allow loopback/private addresses (a local mirror; tests).")
     ] = False,
@@ -96,15 +103,16 @@ def fetch_command(
 ) -> None:
     """Fetch a host's pages from Common Crawl and index them: the status-200 HTML captures in the
     crawl's URL index, each WARC record fetched alone by HTTP range request from the data server
-    and ingested like any archived page. A few requests at a time, retried with backoff when
-    Common Crawl throttles (503, 429). Prints captures found, fetched, pages stored, and what was
-    skipped and why.
+    and ingested like any archived page, while the index is read. A few requests at a time, retried
+    with backoff when Common Crawl throttles (503, 429); a request that takes longer than --timeout
+    is tried once more, and after 10 records in a row the data server did not answer the rest are
+    not fetched. Prints captures found, fetched, pages stored, and what was skipped and why.
 
     Example: linkback cc fetch --host example.com --crawl CC-MAIN-2024-10 --limit 100
     """
     params: dict[str, Any] = {
         "hosts": hosts, "crawl": crawl, "limit": limit, "match_type": match_type.value, "index_url": index_url,
-        "data_url": data_url, "concurrency": concurrency, "allow_private": allow_private,
+        "data_url": data_url, "concurrency": concurrency, "timeout": timeout, "allow_private": allow_private,
         "allow_private_hosts": allow_private_hosts or [],
     }  # fmt: skip
     with writable_store(db) as store:
@@ -157,7 +165,10 @@ def graph_import_command(
     ranks: Annotated[
         Path | None, typer.Argument(metavar="[RANKS]", help="The ranks file (.txt.gz); without it no ranks.")
     ] = None,
-    level: Annotated[Level, typer.Option("--level", help="Which graph the files are of.")] = Level.domain,
+    level: Annotated[
+        Level | None,
+        typer.Option("--level", help="Which graph the files are of (default: what their names and columns say)."),
+    ] = None,
     domains: Annotated[
         list[str] | None,
         typer.Option("--for", help="Keep the links to this domain (repeatable); default: the store's sites."),
@@ -173,6 +184,11 @@ def graph_import_command(
     little memory. Lines that do not parse are skipped and reported with their line numbers; a
     file cut short (a truncated gzip) is an error, and nothing is imported.
 
+    The level (host or domain) is what the files say: their names (-host-, -domain-) and columns
+    (the domain level's vertices count each domain's hosts); --level that they contradict is an
+    error. Values that are no ranks or names (a position below 1, "<script>") are skipped and
+    reported with their lines; of a name or vertex id given twice the first line wins.
+
     A re-import of the same release and level replaces only what it brings: the ranks if RANKS is
     given (else the stored ranks stay), and the referring hosts/domains of the --for domains (those
     of other domains stay). Each release is kept apart; the reports read the latest imported one,
@@ -184,7 +200,7 @@ def graph_import_command(
     try:
         params: dict[str, Any] = {
             "vertices": cc.expand([vertices]), "edges": cc.expand([edges]),
-            "ranks": cc.expand([ranks]) if ranks is not None else [], "level": level.value,
+            "ranks": cc.expand([ranks]) if ranks is not None else [], "level": level.value if level else None,
             "domains": list(domains or []), "release": release,
         }  # fmt: skip
     except LinkbackError as exc:

@@ -178,3 +178,15 @@ if __name__ == "__main__":
     decodings = _count_decodings()
     summary = run_crawl(kwargs.pop("seeds"), **kwargs).as_dict()
     print(json.dumps({"summary": summary, "decodings": decodings}))
+
+
+def test_a_stopped_crawls_file_is_measured_past_a_record_over_a_mebibyte(tmp_path: Path) -> None:
+    # A member that ends inside the decompressor's unconsumed tail (a record over 1 MiB once
+    # decompressed) made the catch-up of a stopped crawl spin for ever.
+    from linkback.crawl._live import whole_members_end  # noqa: PLC0415
+
+    big = gzip.compress(b"<p>the same paragraph of a long page</p>\n" * 75_000)
+    small = gzip.compress(b"second record")
+    path = tmp_path / "stopped.warc.gz"
+    path.write_bytes(big + small + big[:100])  # the last record torn by the stop
+    assert whole_members_end(path) == len(big) + len(small)

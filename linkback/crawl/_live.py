@@ -259,7 +259,7 @@ def whole_members_end(path: Path) -> int:
             while data:
                 try:
                     decompressor.decompress(data, 1 << 20)
-                    while decompressor.unconsumed_tail:
+                    while decompressor.unconsumed_tail and not decompressor.eof:
                         decompressor.decompress(decompressor.unconsumed_tail, 1 << 20)
                 except zlib.error:
                     return end

@@ -121,7 +121,8 @@ def record_visits(store: Store, *, import_id: int, rows: dict[str, list[Any]], r
 def finish_visit_import(store: Store, *, import_id: int, summary: dict[str, Any]) -> dict[str, Any]:
     """Close a file's read: its counts (``lines``, ``parsed``, ``visits``, ``added``,
     ``skipped``, ``dropped``, ``errors``, ``first_visit``, ``last_visit`` as ISO times) and the
-    time it was read."""
+    time it was read. The file's ``added`` stored is every visit it brought: a read that resumes
+    one cut short (killed after some batches were committed) adds only the rest."""
 
     def when(key: str) -> datetime | None:
         value = summary.get(key)
@@ -129,9 +130,11 @@ def finish_visit_import(store: Store, *, import_id: int, summary: dict[str, Any]
 
     def write(store: Store) -> dict[str, Any]:
         store.con.execute(
-            "UPDATE visit_imports SET name = coalesce(?, name), lines = ?, parsed = ?, visits = ?, added = ?, "
+            "UPDATE visit_imports SET name = coalesce(?, name), lines = ?, parsed = ?, visits = ?, "
+            "added = greatest(?, (SELECT count(*) FROM visits WHERE import_id = ?)), "
             "skipped = ?, dropped = ?, errors = ?, first_visit = ?, last_visit = ?, read_at = ? WHERE import_id = ?",
-            [summary.get("name"), *(int(summary.get(k) or 0) for k in ("lines", "parsed", "visits", "added", "skipped")),
+            [summary.get("name"), *(int(summary.get(k) or 0) for k in ("lines", "parsed", "visits", "added")),
+             import_id, int(summary.get("skipped") or 0),
              json.dumps(summary.get("dropped") or {}), json.dumps(list(summary.get("errors") or [])[:STORED_ERRORS]),
              when("first_visit"), when("last_visit"), datetime.now(UTC), import_id],
         )  # fmt: skip

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import pickle
@@ -668,14 +669,15 @@ def _ingest_file(
     on_progress: Callable[[Progress], None] | None,
 ) -> FileSummary:
     fingerprint = file_fingerprint(path)
+    wat = kind == "warc" and is_wat(path)
     previous = write.archive_by_fingerprint(store, fingerprint)
-    if previous is not None and previous[2] is not None:
+    if previous is not None and previous[2] is not None and not (wat and _wat_read_as_warc(store, previous[0])):
         return FileSummary(
             str(path), "already_ingested", note=f"same bytes as {previous[1]}, ingested {previous[2]:%Y-%m-%d %H:%M}"
         )
     size = path.stat().st_size
     archive_id = write.begin_archive(store, path=str(path), size=size, fingerprint=fingerprint)
-    pages: ArchivePages | WatPages = WatPages(path) if kind == "warc" and is_wat(path) else ArchivePages(path)
+    pages: ArchivePages | WatPages = WatPages(path) if wat else ArchivePages(path)
     base_bytes, base_records, base_pages, base_links = (
         progress.done_bytes, progress.records, progress.pages, progress.links)  # fmt: skip
 
@@ -715,6 +717,22 @@ def _ingest_file(
         complete=fs.status != "partial",
     )
     return fs
+
+
+def _wat_read_as_warc(store: Store, archive_id: int) -> bool:
+    """Whether a WAT file recorded as ingested was read as a WARC, as one whose first record
+    was damaged once was (is_wat looked at that record only): nothing of it stored, its metadata
+    records counted as records that hold no page. It is read again, into the same archive: with
+    nothing of it stored, nothing can be doubled. An archive that holds a page or a link stays
+    ingested."""
+    row = store.con.execute("SELECT pages, links, skipped FROM archives WHERE archive_id = ?", [archive_id]).fetchone()
+    if row is None or row[0] or row[1]:
+        return False
+    try:
+        skipped = json.loads(row[2] or "{}")
+    except ValueError:
+        return False
+    return isinstance(skipped, dict) and bool(skipped.get("record/metadata"))
 
 
 def record_pages(store: Store, pages: list[FetchedPage], *, origin: str) -> int:

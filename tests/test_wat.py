@@ -285,7 +285,7 @@ def test_a_record_larger_than_any_wat_holds_is_skipped_unread(tmp_path: Path, mo
     members = list(make_wat.wat_records(WHIRLWIND / "whirlwind.warc.gz"))
     wat.write_bytes(b"".join(members))
     everything = list(iter_wat(wat, stats=ReadStats()))
-    monkeypatch.setattr(wat_module, "MAX_WAT_RECORD_BYTES", 2000)  # the real one: 64 MB
+    monkeypatch.setattr(wat_module, "MAX_WAT_RECORD_BYTES", 2000)  # the real one: 16 MiB
     stats = ReadStats()
     kept = list(iter_wat(wat, stats=stats))
     assert stats.skipped["record_too_large"] >= 1 and len(kept) == len(everything) - stats.skipped["record_too_large"]

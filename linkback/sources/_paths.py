@@ -14,7 +14,8 @@ from . import _recovery as rec_
 
 #: File names :func:`iter_paths` picks up from directories and globs.
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.zst", ".warc.lz4")
-#: Common Crawl's WAT files, read by ingest's WAT reader (told by their records, not their name).
+#: Common Crawl's WAT files, read by ingest's WAT reader (told by their records; by their name
+#: when damage leaves that open).
 #: A directory's are picked up when it holds no WARC/ARC file: beside the WARCs of the same
 #: crawl they are the same captures again, lite, and whichever came first would be kept. Not WET
 #: files (``.warc.wet.gz``): their plain text holds no links.
@@ -78,6 +79,12 @@ def _first_bytes(path: str, head: bytes, n: int = 64) -> bytes:
             try:
                 return d.decompress(fh.read(65536), n)
             except zlib.error as exc:
+                # A corrupt first member costs its own record, as any other does: the file is
+                # an archive if a member after it holds a WARC record (the reader skips to it).
+                data = rec_.FileBytes(fh.fileno())
+                after = rec_.next_gzip_record(data, 1)
+                if after >= 0:
+                    return rec_.read_member(data, after, head_len=n, stop_after=n).head
                 raise NotAnArchive(f"gzip data that does not decompress ({exc})", path=path, offset=0) from None
     if head.startswith((_ZSTD_MAGIC, _LZ4_MAGIC)):
         from fastwarc.stream_io import Lz4Reader, ZstdReader  # noqa: PLC0415

@@ -7,6 +7,8 @@ command runs before its heavy imports) does not load the URL layer and the extra
 from __future__ import annotations
 
 import json
+import re
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +17,15 @@ from linkback.extract import _robots
 from linkback.extract._parsed import DEFAULT_LIMITS, ExtractLimits
 from linkback.records import Link, PageFacts, rel_tokens
 from linkback.sources._dates import parse_lenient
-from linkback.sources.warc import ReadStats
-from linkback.urls import HostParts, host_of, normalize, resolve, split_host
+from linkback.sources.warc import ReadStats, http_status
+from linkback.urls import MAX_URL_LENGTH, HostParts, host_of, normalize, resolve, split_host
 
 _FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
 _TEXT_PATHS = frozenset({"A@/href", "AREA@/href"})
 _FRAME_PATHS = frozenset({"IFRAME@/src", "FRAME@/src"})
+_WORD = re.compile(r"\S+")  # what str.split() splits out: the same whitespace
+#: A text longer than this many times what is kept of it is not split whole (:func:`_collapsed`).
+_SHORT = 16
 
 
 class BadWat(ValueError):
@@ -39,7 +44,7 @@ def parse_record(
     try:
         # A lone surrogate ("\ud800") in a title or an anchor is kept as it is here: the Arrow
         # columns replace it with U+FFFD (store._arrow.utf8), where looking for one costs nothing.
-        got = wat_page(json.loads(raw), source=source, offset=offset, limits=limits, shared=shared)
+        got = wat_page(_loads(raw), source=source, offset=offset, limits=limits, shared=shared)
     except BadWat as exc:
         stats.error(exc.key, f"WAT record: {str(exc)[:200]}", path=source, offset=offset)
         return None
@@ -54,23 +59,90 @@ def parse_record(
     return got
 
 
-def _status(value: Any) -> int:
-    """A response's HTTP status, 100-999 (what the int16 column and the status rules hold), or
-    :class:`BadWat` (``bad_status``): ``Infinity``, ``1e300``, ``2**40``, ``"abc"``, missing."""
+class _LongNumber:
+    """A JSON integer longer than any number a WAT holds, kept unconverted: int() of 5,000 digits
+    raises an error that tells the user to change a Python setting."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+
+def _json_int(text: str) -> int | _LongNumber:
+    return int(text) if len(text) <= 20 else _LongNumber(text)
+
+
+def _loads(raw: bytes) -> Any:
     try:
-        status = int(value)
-        whole = isinstance(value, str) or status == value
-    except (TypeError, ValueError, OverflowError):
-        status, whole = 0, False
-    if isinstance(value, bool) or not whole or not 100 <= status <= 999:
-        raise BadWat(f"HTTP status {str(value)[:40]!r} is not a status (100-999); record skipped", "bad_status")
-    return status
+        return json.loads(raw)
+    except ValueError:
+        # Perhaps an integer of thousands of digits, which int() refuses: read again, keeping
+        # numbers unconverted (not the first time: a parse_int costs a call for every number).
+        return json.loads(raw, parse_int=_json_int)
+
+
+def _status(value: Any) -> int:
+    """A response's HTTP status: three digits, 100-999 (what the int16 column and the status rules
+    hold), as a string (Common Crawl's) or an integer; else :class:`BadWat` (``bad_status``):
+    ``Infinity``, ``200.0``, ``2**40``, 5,001 digits, ``"abc"``, missing."""
+    if isinstance(value, str) and (status := http_status(value)) is not None:
+        return status
+    if type(value) is int and 100 <= value <= 999:  # not a bool
+        return value
+    shown = f"of {value.digits:,} digits" if isinstance(value, _LongNumber) else repr(str(value)[:40])
+    raise BadWat(f"HTTP status {shown} is not a 3-digit status (100-999); record skipped", "bad_status")
 
 
 def _obj(value: Any, what: str) -> dict:
     if not isinstance(value, dict):
         raise BadWat(f"{what} is not an object")
     return value
+
+
+def _text(value: Any, what: str) -> str:
+    """A value that holds text: a string, or a list of strings (tokens, as in ``rel: ["nofollow"]``)
+    joined by spaces; missing is "". Anything else (an object, a number) is :class:`BadWat`
+    (``bad_value``): stored as Python's text of it, it would pass for what the page said."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return " ".join(value)
+    raise BadWat(f"{what} is {_json_type(value)}, not text; record skipped", "bad_value")
+
+
+def _string(value: Any, what: str) -> str | None:
+    """A value that must be one string (a URL, a path), or None when missing; anything else is
+    :class:`BadWat` (``bad_value``)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise BadWat(f"{what} is {_json_type(value)}, not a string; record skipped", "bad_value")
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float, _LongNumber)):
+        return "a number"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _collapsed(text: str, limit: int) -> str:
+    """``" ".join(text.split())[:limit]``, without splitting the whole of a text of megabytes
+    (a title of 25 million words was 25 million strings)."""
+    if len(text) <= _SHORT * limit:
+        return " ".join(text.split())[:limit]
+    words: list[str] = []
+    size = 0
+    for match in _WORD.finditer(text):
+        start = match.start()
+        words.append(text[start : min(match.end(), start + limit)])
+        size += len(words[-1]) + 1
+        if size > limit:
+            break
+    return " ".join(words)[:limit]
 
 
 def wat_page(
@@ -86,13 +158,13 @@ def wat_page(
     without the envelope of a response."""
     envelope = _obj(_obj(doc, "the document").get("Envelope"), "Envelope")
     warc = _obj(envelope.get("WARC-Header-Metadata"), "WARC-Header-Metadata")
-    wtype = str(warc.get("WARC-Type") or "unknown")
+    wtype = _text(warc.get("WARC-Type"), "WARC-Type") or "unknown"
     if wtype != "response":
         return wtype
     uri = warc.get("WARC-Target-URI")
     if not isinstance(uri, str) or not uri:
         return "no_target_uri"
-    date = str(warc.get("WARC-Date") or "")
+    date = _text(warc.get("WARC-Date"), "WARC-Date")
     fetched = parse_lenient(date)
     if fetched is None:
         if date:  # a date that is none (or none in years 1-9999 once its zone is applied): damage
@@ -105,8 +177,11 @@ def wat_page(
     http = _obj(http, "HTTP-Response-Metadata")
     message = _obj(http.get("Response-Message") or {}, "Response-Message")
     status = _status(message.get("Status"))
-    headers = {str(k).lower(): str(v) for k, v in _obj(http.get("Headers") or {}, "Headers").items()}
-    record_id = str(warc.get("WARC-Record-ID") or "")
+    headers = {
+        k.lower(): v if type(v) is str else _text(v, f"header {k[:40]!r}")
+        for k, v in _obj(http.get("Headers") or {}, "Headers").items()
+    }
+    record_id = _text(warc.get("WARC-Record-ID"), "WARC-Record-ID")
     where = (record_id, source, offset)
     # The WAT's links are those of the response record as archived: cut short if it was.
     truncated = bool(warc.get("WARC-Truncated"))
@@ -167,64 +242,28 @@ def _html_page(
     shared: Shared,
 ) -> tuple[PageFacts, list[Link]]:
     head = _obj(html.get("Head") or {}, "Head")
-    lang, refresh = "", []
-    for meta in _list(head.get("Metas")):
-        name = str(meta.get("name") or "").lower()
-        content = str(meta.get("content") or "")
-        if name in ("robots", "googlebot"):
-            ni, nf = _robots.tokens(content)
-            facts["noindex"] |= ni
-            facts["nofollow"] |= nf
-        elif name == "html@/lang" and not lang:
-            lang = content.strip().lower()
-        elif str(meta.get("http-equiv") or "").lower() == "refresh":
-            target = _robots.refresh_url(content)
-            if target is not None:
-                refresh.append(target)
+    lang, refresh = _metas(head, facts)
     base = url
-    if isinstance(head.get("Base"), str):
-        got = resolve(head["Base"], url)[0]
-        base = got or url
+    given_base = _string(head.get("Base"), "Head.Base")
+    if given_base is not None:
+        base = resolve(given_base, url)[0] or url
     page = _Links(base, hp.domain, facts["nofollow"], limits, shared)
     canonical = ""
     for link in _list(head.get("Link")):
-        rel = str(link.get("rel") or "")
-        toks = rel_tokens(rel)[0]
-        href = link.get("url")
-        if not isinstance(href, str):
+        try:
+            got = _head_link(page, link)
+        except BadWat:
+            page.refuse()
             continue
-        if "canonical" in toks:
-            got = page.add(href, "canonical", rel=rel)
-            canonical = canonical or got
-        elif "alternate" in toks and "stylesheet" not in toks:
-            kind = "feed" if str(link.get("type") or "").strip().lower() in _FEED_TYPES else "alternate"
-            page.add(href, kind, rel=rel)
-    image_alt: str | None = None  # the alt of an image just before, for an empty link after it
-    for link in _list(html.get("Links")):
-        path, href = link.get("path"), link.get("url")
-        if not isinstance(href, str):
-            continue
-        if path in _TEXT_PATHS:
-            anchor = " ".join(str(link.get("text") or "").split())[: limits.max_anchor_chars]
-            alt, kind = "", "text"
-            if not anchor and image_alt is not None and path == "A@/href":
-                anchor = alt = image_alt
-                kind = "image"
-            page.add(href, kind, anchor, alt, str(link.get("rel") or ""))
-        elif path in _FRAME_PATHS:
-            page.add(href, "frame")
-        elif path == "FORM@/action" and href.strip():
-            page.add(href, "form")
-        image_alt = (
-            " ".join(str(link.get("alt") or "").split())[: limits.max_anchor_chars] if path == "IMG@/src" else None
-        )
+        canonical = canonical or got
+    _body_links(page, html.get("Links"), limits.max_anchor_chars)
     for target in refresh:
         page.add(target, "redirect")
     if not lang:
         lang = headers.get("content-language", "").split(",")[0].strip().lower()
     n_internal = sum(1 for link in page.links if link.internal and link.kind in ("text", "image"))
     n_external = sum(1 for link in page.links if not link.internal and link.kind in ("text", "image"))
-    title = " ".join(str(head.get("Title") or "").split())[: limits.max_title_chars]
+    title = _collapsed(_text(head.get("Title"), "Head.Title"), limits.max_title_chars)
     if "too_many_links" in page.skipped:  # as extract() says of a page whose links it stopped reading
         facts["truncated"] = True
     pf = PageFacts(
@@ -234,6 +273,83 @@ def _html_page(
     return pf, page.links
 
 
+def _metas(head: dict, facts: dict[str, Any]) -> tuple[str, list[str]]:
+    """The page's language and meta refresh targets from ``Head.Metas``; meta robots set in ``facts``."""
+    lang, refresh = "", []
+    for meta in _list(head.get("Metas")):
+        name, content = meta.get("name"), meta.get("content")  # (type() first: a page has dozens)
+        name = (name if type(name) is str else _text(name, "a meta's name")).lower()
+        if type(content) is not str:
+            content = _text(content, "a meta's content")
+        if name in ("robots", "googlebot"):
+            ni, nf = _robots.tokens(content)
+            facts["noindex"] |= ni
+            facts["nofollow"] |= nf
+        elif name == "html@/lang" and not lang:
+            lang = content.strip().lower()
+        elif (equiv := meta.get("http-equiv")) is not None and _text(equiv, "a meta's http-equiv").lower() == "refresh":
+            target = _robots.refresh_url(content)
+            if target is not None:
+                refresh.append(target)
+    return lang, refresh
+
+
+def _head_link(page: _Links, link: dict) -> str:
+    """Add one of ``Head.Link`` (canonical, alternate, feed); the canonical URL it gives, or ""."""
+    href = _string(link.get("url"), "a link's url")
+    rel = _text(link.get("rel"), "a link's rel")
+    if href is None:
+        return ""
+    toks = rel_tokens(rel)[0]
+    if "canonical" in toks:
+        return page.add(href, "canonical", rel=rel)
+    if "alternate" in toks and "stylesheet" not in toks:
+        kind = "feed" if _text(link.get("type"), "a link's type").strip().lower() in _FEED_TYPES else "alternate"
+        page.add(href, kind, rel=rel)
+    return ""
+
+
+def _body_links(page: _Links, links: Any, max_chars: int) -> None:
+    """Add the links of ``HTML-Metadata.Links``; one with a value of the wrong type is refused."""
+    image_alt: str | None = None  # the alt of an image just before, for an empty link after it
+    long_text = _SHORT * max_chars
+    for link in _list(links):
+        try:
+            # (type() checks first: these run for every link of a file)
+            path, href = link.get("path"), link.get("url")
+            if type(href) is not str:
+                if href is None:
+                    continue
+                _string(href, "a link's url")
+            if type(path) is not str:
+                _string(path, "a link's path")
+            if path in _TEXT_PATHS:
+                text, rel = link.get("text"), link.get("rel")
+                if type(text) is not str:
+                    text = _text(text, "a link's text")
+                anchor = _collapsed(text, max_chars) if len(text) > long_text else " ".join(text.split())[:max_chars]
+                if type(rel) is not str:
+                    rel = _text(rel, "a link's rel")
+                alt, kind = "", "text"
+                if not anchor and image_alt is not None and path == "A@/href":
+                    anchor = alt = image_alt
+                    kind = "image"
+                page.add(href, kind, anchor, alt, rel)
+            elif path in _FRAME_PATHS:
+                page.add(href, "frame")
+            elif path == "FORM@/action" and href.strip():
+                page.add(href, "form")
+            image_alt = None
+            if path == "IMG@/src":
+                image_alt = link.get("alt")
+                if type(image_alt) is not str:
+                    image_alt = _text(image_alt, "an image's alt")
+                image_alt = _collapsed(image_alt, max_chars)
+        except BadWat:
+            page.refuse()
+            image_alt = None
+
+
 def _list(value: Any) -> list[dict]:
     """The objects of a JSON array (anything else in it, or a missing array, gives nothing)."""
     if not isinstance(value, list):
@@ -241,18 +357,54 @@ def _list(value: Any) -> list[dict]:
     return [item for item in value if isinstance(item, dict)]
 
 
-#: Absolute hrefs a file's shared cache holds before it starts afresh (memory stays bounded).
+#: Absolute hrefs a file's shared caches hold before they start afresh...
 _MAX_SHARED = 200_000
+#: ...or bytes they hold (strings and entries): an href can be 8,192 characters, and a file of
+#: long distinct ones filled 200,000 entries with gigabytes (74,000 hrefs of 1,169 real pages: 34 MB).
+_MAX_SHARED_BYTES = 64 * 2**20
+#: What an entry costs beside its strings: its dict slot, its tuple.
+_ENTRY_BYTES = 160
 
 
 class Shared:
-    """Caches that hold across the pages of one file: absolute hrefs resolved, hosts split."""
+    """Caches that hold across the pages of one file: absolute hrefs resolved, hosts split;
+    bounded by entries and by bytes (see :data:`_MAX_SHARED_BYTES`)."""
 
-    __slots__ = ("urls", "hosts")
+    __slots__ = ("urls", "hosts", "held")
 
     def __init__(self) -> None:
         self.urls: dict[str, tuple[str, str, str]] = {}
         self.hosts: dict[str, HostParts] = {}
+        self.held = 0  # bytes, roughly
+
+    def url(self, href: str, base: str) -> tuple[str, str, str]:
+        """``(url, reason, host)`` of an absolute href not in ``urls``, resolved and kept there."""
+        url, reason = resolve(href, base)
+        got = (url, reason, host_of(url) if url else "")
+        # A longer href is refused by resolve() at once, and never stored: not worth holding.
+        if len(href) <= MAX_URL_LENGTH:
+            # The URL and its host are ASCII (percent-encoded, punycode): a byte a character.
+            size = sys.getsizeof(href) + 2 * len(url) + _ENTRY_BYTES
+            if self.held + size > _MAX_SHARED_BYTES or len(self.urls) >= _MAX_SHARED:
+                self._start_afresh()
+            self.held += size
+            self.urls[href] = got
+        return got
+
+    def host(self, host: str) -> HostParts:
+        """A host not in ``hosts``, split and kept there."""
+        hp = split_host(host)
+        size = 4 * sys.getsizeof(host) + _ENTRY_BYTES  # its four parts are no longer than it
+        if self.held + size > _MAX_SHARED_BYTES:
+            self._start_afresh()
+        self.held += size
+        self.hosts[host] = hp
+        return hp
+
+    def _start_afresh(self) -> None:
+        self.urls.clear()
+        self.hosts.clear()
+        self.held = 0
 
 
 class _Links:
@@ -274,18 +426,24 @@ class _Links:
         self.shared = shared if shared is not None else Shared()
         self.resolved: dict[str, tuple[str, str, str]] = {}
 
+    def refuse(self) -> None:
+        """Count a link whose values are not what a WAT holds (an object for a text...)."""
+        self.skipped["bad_value"] = self.skipped.get("bad_value", 0) + 1
+
     def add(self, href: str, kind: str, anchor: str = "", alt: str = "", rel: str = "") -> str:
         """Resolve and keep one link; its URL, or "" (the reason counted)."""
         # An http(s) URL with "//" resolves the same against any base: such hrefs (most of a
         # WAT's) are resolved once per file, the others once per page.
-        absolute = href.startswith(("https://", "http://"))
-        cache = self.shared.urls if absolute else self.resolved
-        got = cache.get(href)
-        if got is None:
-            url, reason = resolve(href, self.base)
-            got = cache[href] = (url, reason, host_of(url) if url else "")
-            if absolute and len(cache) > _MAX_SHARED:
-                cache.clear()
+        shared = self.shared
+        if href.startswith(("https://", "http://")):
+            got = shared.urls.get(href)
+            if got is None:
+                got = shared.url(href, self.base)
+        else:
+            got = self.resolved.get(href)
+            if got is None:
+                url, reason = resolve(href, self.base)
+                got = self.resolved[href] = (url, reason, host_of(url) if url else "")
         url, reason, host = got
         if reason:
             self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -293,10 +451,9 @@ class _Links:
         if len(self.links) >= self.max_links:
             self.skipped["too_many_links"] = self.skipped.get("too_many_links", 0) + 1
             return ""
-        hosts = self.shared.hosts
-        hp = hosts.get(host)
+        hp = shared.hosts.get(host)
         if hp is None:
-            hp = hosts[host] = split_host(host)
+            hp = shared.host(host)
         toks, nofollow, ugc, sponsored = rel_tokens(rel)
         self.links.append(
             Link(

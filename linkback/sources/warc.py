@@ -73,6 +73,7 @@ __all__ = [
     "ReadStats",
     "YIELDED_ANYWAY",
     "gzip_per_record",
+    "http_status",
     "iter_archive",
     "iter_metadata_blocks",
     "iter_paths",
@@ -320,6 +321,19 @@ class _Pending:
 
     def mark(self, key: str, message: str) -> None:
         self.reason, self.message = key, message
+
+
+_THREE_DIGITS = re.compile(r"[1-9][0-9][0-9]")
+
+
+def http_status(text: str) -> int | None:
+    """An HTTP status as an archive writes it: three ASCII digits, 100-999; None for anything
+    else (``2000``, ``２00``, 5,001 digits, whose int() raises an error naming a Python setting).
+
+    >>> http_status("404"), http_status("0404"), http_status("2" * 5001)
+    (404, None, None)
+    """
+    return int(text) if _THREE_DIGITS.fullmatch(text) else None
 
 
 def _text(raw: bytes) -> tuple[str, bool]:
@@ -611,6 +625,11 @@ class _WarcReader:
         line = http.status_line if http is not None else None
         if status is None or not line or not line.startswith("HTTP/") or not 100 <= status <= 999:
             pend.reason = "bad_http_headers"
+            if line and line.startswith("HTTP/"):  # a response whose status is none (2000, 5,001 digits): say so
+                shown = f"{line[:40]!r}" + (f" (of {len(line):,} characters)" if len(line) > 40 else "")
+                pend.mark(
+                    "bad_http_headers", f"HTTP status line {shown} has no 3-digit status (100-999); record skipped"
+                )
             pend.short = self._drain(record, record.content_length, pend)
             return self._checked(mm, gz, pend)
         notes: list[str] = []
@@ -679,8 +698,13 @@ class _WarcReader:
         """A page as ``linkback crawl --render`` rendered it: its DOM, the conversion's block."""
         uri, _ = _text((record.headers.get_bytes(b"WARC-Target-URI") or b"").strip())
         status = record.headers.get(RENDERED_STATUS) or ""
-        if not uri or len(uri) > MAX_URL_CHARS or not status.isdigit() or not 100 <= int(status) <= 999:
+        code = http_status(status)
+        if not uri or len(uri) > MAX_URL_CHARS or code is None:
             pend.reason = "conversion"
+            if code is None:
+                pend.mark(
+                    "conversion", f"{RENDERED_STATUS} {status[:40]!r} is not a 3-digit HTTP status; record skipped"
+                )
             pend.short = self._drain(record, record.content_length, pend)
             return self._checked(mm, gz, pend)
         remaining = record.content_length
@@ -702,7 +726,7 @@ class _WarcReader:
         content_type = record.headers.get("Content-Type") or "text/html"
         pend.page = FetchedPage(
             url=uri,
-            status=int(status),
+            status=code,
             headers=(("Content-Type", content_type),),
             body=raw,
             fetched_at=fetched_at,

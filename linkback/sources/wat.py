@@ -33,25 +33,28 @@ and brand mentions (no page text).
 
 Records that hold no page are counted by the type of the record they describe (``warcinfo``,
 ``request``, ``metadata``, ``revisit``...); a record whose JSON does not parse, or lacks its
-envelope, is counted as ``bad_json``, one whose HTTP status is not 100-999 (``Infinity``,
-``2**40``) as ``bad_status``, one whose WARC-Date is not a date in years 1-9999 UTC as
-``no_date``: each with a message naming the file and offset, and reading goes on. A lone
-surrogate in a string (JSON ``"\\ud800"``) is replaced by U+FFFD: the page is kept. Damage to
-the file itself (a corrupt or cut gzip member, a lying Content-Length, garbage) is skipped as in
-a WARC (:func:`linkback.sources.warc.iter_metadata_blocks`): reading goes on at the next record.
+envelope, is counted as ``bad_json``, one whose HTTP status is not three digits, 100-999
+(``Infinity``, ``2**40``, 5,001 digits) as ``bad_status``, one whose WARC-Date is not a date in
+years 1-9999 UTC as ``no_date``, one with a value of another JSON type where text belongs (an
+object for a title, a number for a header) as ``bad_value``: each with a message naming the file
+and offset, and reading goes on. A link with such a value is refused alone (``link/bad_value``).
+A list of strings is read as the tokens it holds (``rel: ["nofollow"]``). A lone surrogate in a
+string (JSON ``"\\ud800"``) is replaced by U+FFFD: the page is kept. Damage to the file itself
+(a corrupt or cut gzip member, a lying Content-Length, garbage) is skipped as in a WARC
+(:func:`linkback.sources.warc.iter_metadata_blocks`): reading goes on at the next record, and a
+record larger than :data:`MAX_WAT_RECORD_BYTES` is skipped unread (``record_too_large``).
 """
 
 from __future__ import annotations
 
-import gzip
 import os
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING, Any
 
-from fastwarc.warc import ArchiveIterator, WarcRecordType
-
+from linkback.sources import _recovery as rec_
 from linkback.sources.warc import ReadStats, iter_metadata_blocks
 
 if TYPE_CHECKING:
@@ -70,25 +73,101 @@ CANNOT_KNOW = (
 #: Characters of anchor text Common Crawl's WAT keeps (the generator of bench/make_wat.py cuts there).
 WAT_ANCHOR_CHARS = 100
 
-_SNIFF_RECORDS = 4
+#: Records after the warcinfo that :func:`is_wat` looks at when the first ones say nothing...
+_SNIFF_RECORDS = 8
+#: ...in at most this many gzip members (damaged ones too), reading this much of each.
+_SNIFF_MEMBERS = 32
+_SNIFF_BYTES = 1 << 20
+#: Names of WAT files (Common Crawl's end ``.warc.wat.gz``): what decides when the records do not.
+_WAT_NAMES = (".wat.gz", ".wat")
+#: Record types of a WARC, which a WAT never holds (it holds metadata records only).
+_WARC_TYPES = frozenset({"request", "response", "resource", "revisit", "conversion", "continuation"})
 
 
 def is_wat(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a WAT file: its first record after the warcinfo is a ``metadata``
-    record of JSON with an ``Envelope``. Never raises (a file it cannot read is not a WAT)."""
+    """Whether ``path`` is a WAT file, told by its first records: a ``metadata`` record of JSON
+    with an ``Envelope`` says it is, a request, response... record says it is a WARC. A damaged
+    record (a corrupt gzip member, garbage, JSON that does not parse) says nothing: the next ones
+    are looked at, up to eight. When they leave it open, the name decides: the file's own or the
+    one its warcinfo gives (``WARC-Filename``), ending ``.wat.gz`` or ``.wat``. ``linkback
+    ingest`` and ``linkback spark`` both ask this. Never raises (a file it cannot open is not a WAT)."""
+    source = os.fspath(path)
     try:
-        with open(path, "rb") as fh:
-            for n, record in enumerate(ArchiveIterator(fh, parse_http=False, fsspec_args=False)):
-                if record.record_type == WarcRecordType.warcinfo and n < _SNIFF_RECORDS:
-                    continue
-                if record.record_type != WarcRecordType.metadata:
-                    return False
-                if not (record.headers.get("Content-Type") or "").startswith("application/json"):
-                    return False
-                return b'"Envelope"' in record.reader.read(65536)
-    except (OSError, ValueError, EOFError, gzip.BadGzipFile):
+        says, named = _sniff(source)
+    except OSError:
         return False
-    return False
+    except (ValueError, EOFError, zlib.error):
+        says, named = None, False
+    if says is not None:
+        return says
+    return named or source.lower().endswith(_WAT_NAMES)
+
+
+def _sniff(source: str) -> tuple[bool | None, bool]:
+    """(what the first records say: WAT, WARC or None, whether a warcinfo names a WAT file)."""
+    named, looked = False, 0
+    with open(source, "rb") as fh:
+        data = rec_.FileBytes(fh.fileno())
+        parts = _member_heads(data) if data[:2] == rec_.GZIP_MAGIC[:2] else iter([data])
+        for part in parts:
+            for rtype, fields, block in _records(part):
+                if rtype == "warcinfo":
+                    named = named or fields.get("warc-filename", "").lower().endswith(_WAT_NAMES)
+                    continue
+                if rtype in _WARC_TYPES:
+                    return False, named
+                json_type = fields.get("content-type", "").startswith("application/json")
+                if rtype == "metadata" and json_type and b'"Envelope"' in block:
+                    return True, named
+                looked += 1
+                if looked >= _SNIFF_RECORDS:
+                    return None, named
+    return None, named
+
+
+def _member_heads(data: rec_.FileBytes) -> Iterator[bytes]:
+    """The first bytes of each gzip member in turn; a corrupt one and garbage are skipped."""
+    pos = 0
+    for _ in range(_SNIFF_MEMBERS):
+        if not 0 <= pos < len(data):
+            return
+        if data[pos : pos + 2] != rec_.GZIP_MAGIC[:2]:
+            pos = rec_.next_gzip_record(data, pos)
+            continue
+        member = rec_.read_member(data, pos, head_len=_SNIFF_BYTES, stop_after=_SNIFF_BYTES)
+        if not member.error:
+            yield member.head
+        pos = member.end if member.end is not None else rec_.next_gzip_record(data, pos + 1)
+
+
+def _records(data: bytes | rec_.FileBytes) -> Iterator[tuple[str, dict[str, str], bytes]]:
+    """(WARC-Type, header fields by lower-case name, the block's first bytes) of the plain WARC
+    records in ``data``; what is not one is skipped to the next ``WARC/`` line."""
+    pos = rec_.next_warc_line(data, 0)
+    while pos >= 0:
+        head = data[pos : pos + 65536]
+        end = rec_.header_end(head)
+        fields = _fields(head[:end]) if end >= 0 else {}
+        length = fields.get("content-length", "")
+        if not (length.isascii() and length.isdigit() and len(length) < 19):
+            pos = rec_.next_warc_line(data, pos + 1)
+            continue
+        block_start = pos + end
+        yield (
+            fields.get("warc-type", "").lower(),
+            fields,
+            data[block_start : block_start + min(int(length), _SNIFF_BYTES)],
+        )
+        pos = rec_.next_warc_line(data, block_start + int(length))
+
+
+def _fields(header: bytes) -> dict[str, str]:
+    fields = {}
+    for line in header.decode("latin-1").splitlines()[1:]:
+        name, colon, value = line.partition(":")
+        if colon:
+            fields[name.strip().lower()] = value.strip()
+    return fields
 
 
 def iter_wat(path: str | os.PathLike[str], *, stats: ReadStats) -> Iterator[tuple[PageFacts, list[Link]]]:
@@ -103,9 +182,11 @@ def iter_wat(path: str | os.PathLike[str], *, stats: ReadStats) -> Iterator[tupl
             yield got
 
 
-#: The largest WAT metadata record read (Common Crawl's are kilobytes; a page's 20,000 links at
-#: most, ~5 MB): a record that declares more is skipped unread, as damage.
-MAX_WAT_RECORD_BYTES = 64 * 2**20
+#: The largest WAT metadata record read: one that declares more is skipped unread, as damage
+#: (``record_too_large``). Common Crawl cuts a page at 1 MiB (5 MiB planned) and its WAT record
+#: holds the page's head and links, not its text: kilobytes, a few MB for a page of links only.
+#: Parsing 16 MiB of the smallest links JSON holds takes about 100 MB more.
+MAX_WAT_RECORD_BYTES = 16 * 2**20
 
 
 def wat_records(source: str, *, stats: ReadStats) -> Iterator[tuple[int, bytes]]:
@@ -115,8 +196,11 @@ def wat_records(source: str, *, stats: ReadStats) -> Iterator[tuple[int, bytes]]
     yield from iter_metadata_blocks(source, stats=stats, max_bytes=MAX_WAT_RECORD_BYTES)
 
 
-#: Records per batch a WAT file is parsed in (here, or by one worker).
+#: Records per batch a WAT file is parsed in (here, or by one worker)...
 WAT_BATCH_PAGES = 128
+#: ...or fewer when their JSON reaches this many bytes (as ingest's BATCH_BYTES cuts a WARC's
+#: batches): 2 batches per worker are in flight, each of them pickled once more on its way.
+WAT_BATCH_BYTES = 8 * 2**20
 
 
 class WatPages:
@@ -143,7 +227,7 @@ class WatPages:
         from linkback.ingest import Extracted  # noqa: PLC0415 - ingest imports this module
         from linkback.sources._wat_links import Shared, lite_records  # noqa: PLC0415 - the URL layer
 
-        chunks = _chunks(wat_records(self.path, stats=self.stats))
+        chunks = wat_chunks(wat_records(self.path, stats=self.stats))
         if pool is None:
             shared = Shared()
             for chunk in chunks:
@@ -168,12 +252,15 @@ class WatPages:
             yield collect(True)
 
 
-def _chunks(records: Iterator[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
+def wat_chunks(records: Iterator[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
+    """``records`` in batches of :data:`WAT_BATCH_PAGES`, or fewer of :data:`WAT_BATCH_BYTES`."""
     chunk: list[tuple[int, bytes]] = []
+    size = 0
     for item in records:
         chunk.append(item)
-        if len(chunk) >= WAT_BATCH_PAGES:
+        size += len(item[1])
+        if len(chunk) >= WAT_BATCH_PAGES or size >= WAT_BATCH_BYTES:
             yield chunk
-            chunk = []
+            chunk, size = [], 0
     if chunk:
         yield chunk

@@ -40,7 +40,7 @@ from linkback.batches import ExtractedBatch, extract_batch, extract_range
 from linkback.errors import SourceError
 from linkback.sources._wat_links import Shared, lite_records
 from linkback.sources.warc import RangeBounds, ReadStats, iter_archive
-from linkback.sources.wat import WAT_BATCH_PAGES, is_wat, wat_records
+from linkback.sources.wat import is_wat, wat_chunks, wat_records
 from linkback.spark._layout import PAGE_BITS, RANGE_BITS
 
 #: Pages extracted together when a file is read whole (ingest's batch size).
@@ -159,13 +159,14 @@ def extract_item(item: dict) -> Iterator[pa.RecordBatch]:
 
 def _whole_file(item: dict, path: str, result: ItemResult) -> Iterator[pa.RecordBatch]:
     """A file read as one stream, its pages extracted BATCH_PAGES at a time (a WAT's records
-    parsed WAT_BATCH_PAGES at a time; each chunk numbered as a range: obs_ids stay in read order)."""
+    parsed in ingest's batches, cut by count and bytes: :func:`~linkback.sources.wat.wat_chunks`;
+    each chunk numbered as a range: obs_ids stay in read order)."""
     stats = ReadStats()
     try:
         if is_wat(path):
             # Common Crawl's links, parsed as `linkback ingest` parses a WAT (lite: no sections, no context).
             shared = Shared()
-            for chunk_no, records in enumerate(_chunks(wat_records(path, stats=stats), WAT_BATCH_PAGES)):
+            for chunk_no, records in enumerate(wat_chunks(wat_records(path, stats=stats))):
                 yield from _rows(item["archive_id"], chunk_no, lite_records(records, path, stats, shared)[0], result)
             return
         pages = iter_archive(path, stats=stats)

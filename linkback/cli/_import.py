@@ -36,6 +36,8 @@ err = Console(stderr=True, highlight=False)
 
 #: Refused rows quoted under the summary, per file.
 SHOWN_REJECTS = 3
+#: Kinds of reason counted under the summary when more rows were refused than are quoted.
+SHOWN_REASONS = 5
 
 if TYPE_CHECKING:
 
@@ -166,11 +168,22 @@ def _print_summary(files: list[dict[str, Any]], *, wide: bool = False) -> None:
         more = f.get("rejected", 0) - min(len(f.get("rejects", [])), SHOWN_REJECTS)
         if more > 0:
             rows = "row" if more == 1 else "rows"
-            out.print(
-                Text(f"{f['name']}: {more:,} more {rows} refused ('--format json' lists the first 20)", style="dim")
-            )
+            listed = f"'--format json' lists the first {len(f.get('rejects', [])):,}"
+            out.print(Text(f"{f['name']}: {more:,} more {rows} refused, not shown ({listed})", style="dim"))
+            _print_reasons(out, f["name"], f.get("reasons") or {})
     if any(f["status"] == "imported" for f in files):
         out.print(Text("claims stay unverified until checked: 'linkback claims SITE' lists them", style="dim"))
+
+
+def _print_reasons(out: Console, name: str, reasons: dict[str, int]) -> None:
+    """How many rows were refused for each kind of reason, the most frequent first."""
+    for reason, count in list(reasons.items())[:SHOWN_REASONS]:
+        out.print(Text(f"{name}: {count:,} refused: {reason}", style="dim"))
+    others = len(reasons) - SHOWN_REASONS
+    if others > 0:
+        rest = sum(list(reasons.values())[SHOWN_REASONS:])
+        kinds = "kind" if others == 1 else "kinds"
+        out.print(Text(f"{name}: {rest:,} refused for {others} other {kinds} of reason, not shown", style="dim"))
 
 
 @app.command("claims")

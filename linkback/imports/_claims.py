@@ -8,15 +8,18 @@ anchor — so importing the same rows again finds them, and a newer export updat
 
 Each row is read on its own: a row that cannot be read (a bad URL, a required cell left empty,
 a number or a date that does not parse, a line that is not valid CSV) is refused with its line
-number and the reason, and the others are read.
+number and the reason, and the others are read. The first refused rows are kept; all of them
+are counted, by the kind of their reason (the reason without the cell: "bad URL in 'Target URL'").
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+import io
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from linkback.imports import _csvread
 from linkback.imports._formats import (
@@ -96,7 +99,10 @@ class ParsedFile:
     rows: int = 0
     duplicates: int = 0
     rejected: int = 0
+    #: The first refused rows (:data:`KEEP_REJECTS`), each ``{line, reason}``.
     rejects: list[dict[str, Any]] = field(default_factory=list)
+    #: Every refused row, counted by the kind of its reason (:func:`reason_kind`).
+    reasons: dict[str, int] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()
     preamble: int = 0
     #: Claims read (those in ``claims``, or those :meth:`stream` gave).
@@ -104,16 +110,41 @@ class ParsedFile:
     _rows: Iterator[_csvread.Record] = field(default_factory=lambda: iter(()), repr=False)
     _reader: _RowReader | None = field(default=None, repr=False)
     _progress: Callable[[int], None] | None = field(default=None, repr=False)
+    _seen: ClaimKeys | None = field(default=None, repr=False)
 
-    def reject(self, line: int, reason: str) -> None:
+    def reject(self, line: int, reason: str, kind: str = "") -> None:
+        """Count a refused row; keep its line and reason among the first :data:`KEEP_REJECTS`."""
         self.rejected += 1
         if len(self.rejects) < KEEP_REJECTS:
             self.rejects.append({"line": line, "reason": reason})
+        kind = kind or reason_kind(reason)
+        if kind not in self.reasons and len(self.reasons) >= KEEP_REASONS:
+            kind = OTHER_REASONS
+        self.reasons[kind] = self.reasons.get(kind, 0) + 1
+
+    def reasons_by_count(self) -> dict[str, int]:
+        """:attr:`reasons`, the most frequent first (then by name)."""
+        return dict(sorted(self.reasons.items(), key=lambda item: (-item[1], item[0])))
+
+    def keys(self) -> Any:
+        """The keys of the claims :meth:`stream` gave, as a sorted NumPy array (8 bytes each)."""
+        return (self._seen or ClaimKeys()).sorted()
 
     def stream(self) -> Iterator[Claim]:
         """The file's claims, read a row at a time (once); each refused row is counted, and each
         claim a row before it already made (same key) is a duplicate."""
-        reader, seen = self._reader, set()
+        self._seen = seen = ClaimKeys()
+        claims = self._claims()
+        while batch := list(itertools.islice(claims, _DEDUPE_BATCH)):
+            for claim, first in zip(batch, seen.add(c.key for c in batch), strict=True):
+                if first:
+                    self.claimed += 1
+                    yield claim
+                else:
+                    self.duplicates += 1
+
+    def _claims(self) -> Iterator[Claim]:
+        reader = self._reader
         assert reader is not None, "stream() reads a file read_export() opened"
         self._reader = None
         for record in self._rows:
@@ -126,19 +157,76 @@ class ParsedFile:
             try:
                 claim = reader.claim(record.fields)
             except BadValue as exc:
-                self.reject(record.line, str(exc))
+                self.reject(record.line, str(exc), exc.kind)
                 continue
-            if claim.key in seen:
-                self.duplicates += 1
-                continue
-            seen.add(claim.key)
             claim.line = record.line
-            self.claimed += 1
             yield claim
 
 
+#: Refused rows are counted by at most this many kinds of reason; the rest as :data:`OTHER_REASONS`.
+KEEP_REASONS = 50
+OTHER_REASONS = "other reasons"
+#: Claims whose keys are checked against those before them at once.
+_DEDUPE_BATCH = 256
+
+
+def reason_kind(reason: str) -> str:
+    """A refused row's reason without what is particular to the row (a cell, its lines): the kind
+    of reason refused rows are counted by. (A cell's reason has its kind from :class:`BadValue`.)"""
+    if reason.startswith("not UTF-8"):
+        return "not UTF-8"
+    if "fields where the header has" in reason:
+        return "not valid CSV: not the header's number of fields"
+    if reason.startswith("not valid CSV"):
+        return "not valid CSV"
+    return reason
+
+
+class ClaimKeys:
+    """The keys of the claims a file has given so far, to tell a claim an earlier row made: 8
+    bytes a key in a sorted NumPy array, and the latest few in a set, merged into it now and then
+    (a Python set costs some 60 bytes a key: 44 MB for a 200 MB export)."""
+
+    #: Keys held in the set before they are merged into the array.
+    MERGE_AT = 1 << 16
+
+    def __init__(self) -> None:
+        import numpy as np  # noqa: PLC0415 - only once a file is read
+
+        self._np = np
+        self._sorted = np.empty(0, np.int64)
+        self._recent: set[int] = set()
+
+    def add(self, keys: Iterable[int]) -> list[bool]:
+        """Add ``keys``; for each, whether it is new (neither added before nor earlier in ``keys``)."""
+        np = self._np
+        given = np.fromiter(keys, np.int64)
+        found = [False] * len(given)
+        if len(self._sorted):
+            at = np.searchsorted(self._sorted, given).clip(max=len(self._sorted) - 1)
+            found = (self._sorted[at] == given).tolist()
+        new = []
+        for key, before in zip(given.tolist(), found, strict=True):
+            is_new = not before and key not in self._recent
+            if is_new:
+                self._recent.add(key)
+            new.append(is_new)
+        if len(self._recent) >= self.MERGE_AT:
+            self.sorted()
+        return new
+
+    def sorted(self) -> Any:
+        """Every key added, sorted."""
+        if self._recent:
+            np = self._np
+            recent = np.fromiter(self._recent, np.int64, len(self._recent))
+            self._sorted = np.sort(np.concatenate((self._sorted, recent)), kind="stable")
+            self._recent = set()
+        return self._sorted
+
+
 #: (the header line, or None for a headerless list; its index; its delimiter; the format
-#: matched; the offset in the text where the rows after it start)
+#: matched; the index of the line the rows start at)
 _Header = tuple[str | None, int, str, Match, int]
 
 
@@ -169,22 +257,26 @@ def parse_file(
 
 def read_export(
     name: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     site: str | None = None,
     file_format: str = "auto",
     progress: Callable[[int], None] | None = None,
 ) -> ParsedFile:
-    """Open one export: its format found by its header, its rows left to :meth:`ParsedFile.stream`
-    (``progress(rows)`` every 5,000); raises :class:`UnrecognisedFile` when it is no format known
-    (or asked)."""
+    """Open one export (its bytes, or a binary file open at any position, which is read from its
+    start a chunk at a time, never held whole): its format found by its header, its rows left to
+    :meth:`ParsedFile.stream` (``progress(rows)`` every 5,000); raises :class:`UnrecognisedFile`
+    when it is no format known (or asked). The file must stay open, and be read by nothing else,
+    until the stream ends."""
+    chunks = _chunks_of(io.BytesIO(data) if isinstance(data, bytes) else data)
+    start = next(chunks(), b"")
     for magic, what in _PACKED:
-        if data.startswith(magic):
+        if start.startswith(magic):
             raise UnrecognisedFile(f"this is {what}, not an export's text: unpack it and import the file inside")
-    text, encoding = _csvread.decode(data)
+    encoding = _csvread.sniff_encoding(chunks)
     formats = candidates(file_format)
-    found = _find_header(text, formats)
-    header_line, index, delimiter, matched, rest = found
+    found = _find_header(_csvread.text_lines(chunks(), encoding), formats)
+    header_line, index, delimiter, matched, rows_from = found
     fmt = matched.format
     host = site_host(site)
     if fmt.needs_site and host is None:
@@ -194,39 +286,59 @@ def read_export(
         )
     width = len(matched.header) if header_line is not None else 1
     first = index + 1 if header_line is None else index + 2  # the 1-based number of the first row's line
-    lines = (m.group() for m in _csvread.line_matches(text, rest))
-    reader = _RowReader(matched, host, _date_order(matched, text, rest, delimiter, width))
+
+    def rows() -> Iterator[str]:
+        return itertools.islice(_csvread.text_lines(chunks(), encoding), rows_from, None)
+
+    reader = _RowReader(matched, host, _date_order(matched, chunks, encoding, rows, delimiter, width))
     return ParsedFile(
-        name, fmt, encoding, [], ignored=matched.ignored, preamble=index,
-        _rows=_csvread.records(lines, first, delimiter, width), _reader=reader, _progress=progress,
+        name, fmt, encoding.name, [], ignored=matched.ignored, preamble=index,
+        _rows=_csvread.records(rows(), first, delimiter, width), _reader=reader, _progress=progress,
     )  # fmt: skip
 
 
-def _date_order(matched: Match, text: str, rest: int, delimiter: str, width: int) -> tuple[bool | None, str]:
+def _chunks_of(file: BinaryIO) -> Callable[[], Iterator[bytes]]:
+    """The bytes of ``file`` from its start, a chunk at a time, each time it is called."""
+
+    def chunks() -> Iterator[bytes]:
+        file.seek(0)
+        while chunk := file.read(_csvread.CHUNK_BYTES):
+            yield chunk
+
+    return chunks
+
+
+def _date_order(
+    matched: Match,
+    chunks: Callable[[], Iterator[bytes]],
+    encoding: _csvread.Encoding,
+    rows: Callable[[], Iterator[str]],
+    delimiter: str,
+    width: int,
+) -> tuple[bool | None, str]:
     """Whether the file writes ``a/b/yyyy`` dates day or month first, from all its date cells:
-    a first pass over the rows, when the text after the header has such a date at all."""
+    a first pass over the rows, when the file has such a date at all (its header and preamble
+    are searched too: a date there only costs the pass, which reads the rows' cells alone)."""
     dates = [i for name, i in matched.columns.items() if matched.format.field(name).kind == "date"]
     cells: list[str] | Iterator[str] = []
-    if dates and SLASHED_DATE.search(text, rest):
-        lines = (m.group() for m in _csvread.line_matches(text, rest))
-        records = (r for r in _csvread.records(lines, 1, delimiter, width) if not r.error)
+    if dates and any(SLASHED_DATE.search(block) for block in _csvread.text_blocks(chunks(), encoding)):
+        records = (r for r in _csvread.records(rows(), 1, delimiter, width) if not r.error)
         cells = (r.fields[i] for r in records for i in dates)
     return slashed_date_order(cells, day_first_headers=matched.day_first)
 
 
-def _find_header(text: str, formats: Sequence[Format]) -> _Header:
+def _find_header(lines: Iterable[str], formats: Sequence[Format]) -> _Header:
     """The line among the first HEADER_SEARCH_LINES that reads as the most columns of a format;
     else, if a list is allowed and the first line that is not blank is a URL, that line (the
     first row of a headerless list); else :class:`UnrecognisedFile`."""
     best: _Header | None = None
-    first: tuple[str, int, int] | None = None  # the first line that is not blank: (line, index, start)
-    for index, m in enumerate(_csvread.line_matches(text)):
-        line = m.group()
+    first: tuple[str, int] | None = None  # the first line that is not blank, and its index
+    for index, line in enumerate(lines):
         if index >= HEADER_SEARCH_LINES and (best is not None or first is not None):
             break
         if not line.strip():
             continue
-        first = first or (line, index, m.start())
+        first = first or (line, index)
         if index >= HEADER_SEARCH_LINES:
             break
         delimiter = _csvread.sniff_delimiter(line)
@@ -235,12 +347,12 @@ def _find_header(text: str, formats: Sequence[Format]) -> _Header:
             continue
         found = match(header, formats)
         if found is not None and (best is None or len(found.columns) > len(best[3].columns)):
-            best = (line, index, delimiter, found, m.end())
+            best = (line, index, delimiter, found, index + 1)
     if best is not None:
         return best
-    line, index, start = first or ("", 0, 0)
+    line, index = first or ("", 0)
     if "list" in {f.name for f in formats} and _is_url_line(line):
-        return (None, index, "\t", Match(BY_NAME["list"], {"source_url": 0}, ["URL"], (), False), start)
+        return (None, index, "\t", Match(BY_NAME["list"], {"source_url": 0}, ["URL"], (), False), index)
     header = _csvread.split_line(line, _csvread.sniff_delimiter(line)) if line else None
     raise unrecognised(header, formats)
 

@@ -7,7 +7,9 @@
 (a file cut mid-character, a row pasted in from another encoding): then the rows holding those
 bytes are refused, each with its line, since a guessed character in an anchor would make a
 different claim than the repaired file's. Else Windows-1252 (older tools and spreadsheets on
-Windows), else Latin-1, which decodes anything.
+Windows), else Latin-1, which decodes anything. An export is never held whole, as bytes or as
+text: the encoding is told by reading it a chunk at a time (:data:`CHUNK_BYTES`), once, or again
+for a file that is not all UTF-8, and its text is decoded a chunk at a time (:func:`text_lines`).
 
 **Records** come from Python's :mod:`csv` module, strictly: a row it cannot parse is "not valid
 CSV". Some exports (Majestic's, notably) hold rows with a stray quote, which makes a CSV reader
@@ -23,10 +25,11 @@ record as CSV quotes it (an inch mark, ``5"``, does not end a quoted cell): one 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 #: The largest field the reader accepts. csv's own default (128 KiB) is raised to this once, and
@@ -38,31 +41,83 @@ if csv.field_size_limit() < MAX_FIELD_CHARS:
 DELIMITERS = ("\t", ",", ";")
 
 
+#: Bytes read at a time: an export is never held whole, as bytes or as text.
+CHUNK_BYTES = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    """How an export's bytes are text: ``name`` as a summary reports it, the ``codec`` and
+    ``errors`` handler that decode it, and the bytes of its BOM, skipped (``bom``)."""
+
+    name: str
+    codec: str
+    errors: str = "strict"
+    bom: int = 0
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding name) of an export's bytes; see the module's docstring."""
-    if data.startswith(b"\xff\xfe"):
-        return data[2:].decode("utf-16-le", errors="replace"), "utf-16-le"
-    if data.startswith(b"\xfe\xff"):
-        return data[2:].decode("utf-16-be", errors="replace"), "utf-16-be"
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    utf16 = _bomless_utf16(data)
+    encoding = sniff_encoding(lambda: iter((data,)))
+    return data[encoding.bom :].decode(encoding.codec, encoding.errors), encoding.name
+
+
+def sniff_encoding(chunks: Callable[[], Iterator[bytes]]) -> Encoding:
+    """The encoding of the export whose bytes ``chunks()`` gives, a piece at a time, from its start
+    each time it is called (a file is read again, never held); see the module's docstring."""
+    head = _head(chunks())
+    if head.startswith(b"\xff\xfe"):
+        return Encoding("utf-16-le", "utf-16-le", "replace", 2)
+    if head.startswith(b"\xfe\xff"):
+        return Encoding("utf-16-be", "utf-16-be", "replace", 2)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return Encoding("utf-8-sig", "utf-8", "replace", 3)
+    utf16 = _bomless_utf16(head)
     if utf16 is not None:
-        return data.decode(utf16, errors="replace"), utf16
+        return Encoding(utf16, utf16, "replace")
+    # A file cut in the middle of its last character (an interrupted download) is UTF-8 all the
+    # same, however few characters it has. UTF-8 is read with its bad bytes kept as lone
+    # surrogates, which refuse their rows (see _UNDECODED).
+    if _utf8_but_for_its_end(chunks()) or _mostly_utf8(chunks()):
+        return Encoding("utf-8", "utf-8", "surrogateescape")
+    if _decodes(chunks(), "cp1252"):
+        return Encoding("cp1252", "cp1252", "replace")
+    return Encoding("latin-1", "latin-1")
+
+
+def _head(chunks: Iterator[bytes]) -> bytes:
+    head = b""
+    for chunk in chunks:
+        head += chunk[: _UTF16_SAMPLE_BYTES - len(head)]
+        if len(head) >= _UTF16_SAMPLE_BYTES:
+            break
+    return head
+
+
+def _utf8_but_for_its_end(chunks: Iterable[bytes]) -> bool:
+    """Whether the bytes are UTF-8, all of them or all but a character cut at their end."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data" and exc.end == len(data):
-            # Cut in the middle of its last character (an interrupted download): UTF-8 all the
-            # same, however few characters it has; the cut row is refused (see _UNDECODED).
-            return data.decode("utf-8", "surrogateescape"), "utf-8"
-    text = _mostly_utf8(data)
-    if text is not None:
-        return text, "utf-8"
-    try:
-        return data.decode("cp1252"), "cp1252"
+        for chunk in chunks:
+            decoder.decode(chunk)
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return exc.reason == "unexpected end of data"
+    return True
+
+
+def _decodes(chunks: Iterable[bytes], codec: str) -> bool:
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        for chunk in chunks:
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 #: How much of an export :func:`_bomless_utf16` looks at: enough rows to outweigh a header in a
@@ -95,14 +150,16 @@ _UNDECODED = re.compile("[\udc80-\udcff]")
 _UTF8_CHARS_PER_BAD_BYTE = 10
 
 
-def _mostly_utf8(data: bytes) -> str | None:
-    """``data`` as UTF-8, its bad bytes kept as lone surrogates, when it is UTF-8 but for a few
-    bytes; None when it has too many of them (Windows-1252 text has as many as high bytes)."""
-    text = data.decode("utf-8", "surrogateescape")
-    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
-    most_bad = non_ascii // (_UTF8_CHARS_PER_BAD_BYTE + 1)
-    bad = sum(1 for _ in itertools.islice(_UNDECODED.finditer(text), most_bad + 1))
-    return text if 0 < bad <= most_bad else None
+def _mostly_utf8(chunks: Iterable[bytes]) -> bool:
+    """Whether the bytes are UTF-8 but for a few bytes (kept as lone surrogates); not when they
+    have too many of them (Windows-1252 text has as many as high bytes)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    non_ascii = bad = 0
+    for text in itertools.chain((decoder.decode(c) for c in chunks), (decoder.decode(b"", final=True),)):
+        if not text.isascii():
+            non_ascii += len(text) - len(text.encode("ascii", "ignore"))
+            bad += len(_UNDECODED.findall(text))
+    return 0 < bad <= non_ascii // (_UTF8_CHARS_PER_BAD_BYTE + 1)
 
 
 #: A line end as CSV has them. Not str.splitlines(), which also ends a line at U+2028, U+0085,
@@ -110,10 +167,35 @@ def _mostly_utf8(data: bytes) -> str | None:
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
-def line_matches(text: str, start: int = 0) -> Iterator[re.Match[str]]:
-    """The physical lines of ``text`` from offset ``start``, one at a time (``.group()``, ``.end()``):
-    an export is read a line at a time, never held as a list of all its lines."""
-    return _LINE.finditer(text, start)
+def text_lines(chunks: Iterable[bytes], encoding: Encoding) -> Iterator[str]:
+    """The physical lines of an export whose bytes ``chunks`` gives (from its start), decoded as
+    ``encoding``, each with its line end: read a line at a time, never held whole."""
+    for block in text_blocks(chunks, encoding):
+        for m in _LINE.finditer(block):
+            yield m.group()
+
+
+def text_blocks(chunks: Iterable[bytes], encoding: Encoding) -> Iterator[str]:
+    """The export's text (as :func:`text_lines` splits it) in pieces that each end where a line
+    does, decoded a chunk at a time."""
+    decoder = codecs.getincrementaldecoder(encoding.codec)(encoding.errors)
+    skip = encoding.bom
+    pending: list[str] = []  # the text since the last line end (a line may span several chunks)
+    for chunk in chunks:
+        if skip:
+            chunk, skip = chunk[skip:], max(0, skip - len(chunk))
+        text = decoder.decode(chunk)
+        # A CR that ends the chunk may be the first half of a CRLF: its line ends in the next one.
+        cut = len(text) - 1 if text.endswith("\r") else len(text)
+        end = max(text.rfind("\n", 0, cut), text.rfind("\r", 0, cut)) + 1
+        if end == 0:
+            pending.append(text)
+            continue
+        yield "".join((*pending, text[:end])) if pending else text[:end]
+        pending = [text[end:]]
+    rest = "".join((*pending, decoder.decode(b"", final=True)))
+    if rest:
+        yield rest
 
 
 def split_line(line: str, delimiter: str) -> list[str] | None:
@@ -170,7 +252,9 @@ def records(lines: Iterable[str], first: int, delimiter: str, width: int) -> Ite
             yield record
         else:
             byte = ord(bad.group()) - 0xDC00
-            yield Record(record.line, [], f"not UTF-8: byte 0x{byte:02X} is no UTF-8 character (the rest of the file is UTF-8)")
+            yield Record(
+                record.line, [], f"not UTF-8: byte 0x{byte:02X} is no UTF-8 character (the rest of the file is UTF-8)"
+            )
 
 
 def _records(lines: Iterable[str], first: int, delimiter: str, width: int) -> Iterator[Record]:

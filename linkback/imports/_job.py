@@ -3,10 +3,11 @@
 The caller reads the files and hands over their bytes, as the refbacks job is handed the
 referers its caller read: a server never opens a path a client names, an upload from the
 dashboard or a remote API client works the same way, and a refused row may be quoted back
-because the file is the caller's own. In one process the bytes are handed over as they are;
-only a JSON body carries them as base64, decoded by the job that JSON queued. A server that
-receives them as a multipart upload keeps them in a file of its own until the job has read them
-(:mod:`linkback.server._uploads`).
+because the file is the caller's own. In one process the bytes are handed over as they are, or
+the file's path, which the job reads a chunk at a time (``linkback import`` on a store of its
+own: an export of any size costs the same memory); only a JSON body carries them as base64,
+decoded by the job that JSON queued. A server that receives them as a multipart upload keeps
+them in a file of its own until the job has read them (:mod:`linkback.server._uploads`).
 """
 
 from __future__ import annotations
@@ -14,32 +15,36 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import os
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from typing_extensions import TypedDict  # pydantic reads it as the API's body on Python < 3.12
 
 from linkback.errors import LinkbackError
 from linkback.faces import ProgressFn, job
 from linkback.imports._claims import read_export, site_host
+from linkback.imports._csvread import CHUNK_BYTES
 from linkback.imports._formats import candidates
 
 if TYPE_CHECKING:
     from linkback.store import Store
 
-#: Refused rows each file's summary quotes (all are counted; the store keeps the first 100).
+#: Refused rows each file's summary quotes with their line and reason (``rejects``): all are
+#: counted, by kind of reason (``reasons``), and those not quoted too (``rejects_not_shown``); the
+#: store keeps the first 100.
 SUMMARY_REJECTS = 20
 
 
 class ImportFile(TypedDict):
     """An export as its caller read it: a name to report it by, and its bytes (base64 text where
-    they came as JSON: :class:`Base64File`)."""
+    they came as JSON: :class:`Base64File`), or in one process its path (the job reads the file)."""
 
     name: str
-    data: bytes | str
+    data: bytes | str | Path
 
 
 class Base64File(TypedDict):
@@ -92,22 +97,34 @@ def _import_one(
 
     name = str(item.get("name") or "")
     summary = _failed(name, "")
-    data = _bytes_of(item.get("data"))
-    if data is None:
-        summary["error"] = "its data is not base64"
-        return summary
 
     def rows_read(rows: int) -> None:
         _report(progress, done=done, total=total, stage=name, rows=rows)
 
     try:
-        parsed = read_export(name, data, site=site, file_format=file_format, progress=rows_read)
+        export = _export_file(item.get("data"))
+    except OSError as exc:
+        summary["error"] = f"{exc.strerror or exc}: not read"
+        return summary
+    if export is None:
+        summary["error"] = "its data is not base64"
+        return summary
+    try:
+        parsed = read_export(name, export, site=site, file_format=file_format, progress=rows_read)
+        spooled = spool(parsed, _spool_directory(store))
+        try:
+            fingerprint = _fingerprint(export)
+        except BaseException:
+            spooled.close()
+            raise
     except LinkbackError as exc:
         summary["error"] = str(exc)
         return summary
-    fingerprint = hashlib.sha256(data).hexdigest()
-    del data  # the claims, read, hold what the file said: its bytes go before the write (if the caller's did)
-    counts = store_file(store, parsed, spool(parsed), fingerprint=fingerprint, site=site)
+    finally:
+        export.close()  # read: its bytes go before the write (if the caller's did)
+    with spooled:
+        counts = store_file(store, parsed, spooled, fingerprint=fingerprint, site=site)
+    rejects = parsed.rejects[:SUMMARY_REJECTS]
     summary.update(
         status="imported",
         format=parsed.format.name,
@@ -120,11 +137,38 @@ def _import_one(
         unchanged=counts["unchanged"],
         duplicates=parsed.duplicates,
         rejected=parsed.rejected,
-        rejects=parsed.rejects[:SUMMARY_REJECTS],
+        rejects=rejects,
+        rejects_not_shown=parsed.rejected - len(rejects),
+        reasons=parsed.reasons_by_count(),
         ignored=list(parsed.ignored),
         preamble=parsed.preamble,
     )
     return summary
+
+
+def _export_file(data: bytes | str | Path | None) -> BinaryIO | None:
+    """An export's bytes as a binary file: the file at a path (opened as :func:`_open_export`
+    opens it), the bytes given, or those of base64 text; None when that text is not base64.
+    Raises OSError when the file cannot be opened."""
+    if isinstance(data, Path):
+        return _open_export(data)
+    given = _bytes_of(data)
+    return None if given is None else io.BytesIO(given)
+
+
+def _fingerprint(export: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    export.seek(0)
+    while chunk := export.read(CHUNK_BYTES):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _spool_directory(store: Store) -> str | None:
+    """Beside the database, on a disk with room for an export's claims (the system's temporary
+    directory may be memory); None (the system's) for a database in memory."""
+    path = getattr(store, "path", ":memory:")
+    return None if path in ("", ":memory:") else os.path.dirname(os.path.abspath(path))
 
 
 def _bytes_of(data: bytes | str | None) -> bytes | None:
@@ -162,23 +206,59 @@ def _read_file(path: str | os.PathLike[str]) -> tuple[ImportFile | None, str]:
     return {"name": str(path), "data": data}, ""
 
 
-#: The largest export file read whole (an import parses it in memory, several times its size).
+def _local_file(path: str | os.PathLike[str]) -> tuple[ImportFile | None, str]:
+    """The export at ``path`` as :func:`import_claims` takes it in this process (its path, read by
+    the job), or None and why it cannot be read; looked at and opened here, so that it is refused
+    as unread files are."""
+    try:
+        _open_export(Path(path)).close()
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    return {"name": str(path), "data": Path(path)}, ""
+
+
+#: The largest export file read (an import through a server holds its bytes).
 MAX_IMPORT_BYTES = 256 * 2**20
 
 
-def _read_export(path: Path) -> tuple[bytes | None, str]:
-    """The bytes of the export at ``path``, or None and why not: a directory, a pipe or a device
-    (``/dev/zero`` never ends, a FIFO may never start) or a file over :data:`MAX_IMPORT_BYTES`."""
+class _NotAnExport(OSError):
+    pass
+
+
+def _open_export(path: Path) -> BinaryIO:
+    """The export at ``path``, open; OSError saying why it is none: a directory, a pipe or a
+    device (``/dev/zero`` never ends, a FIFO may never start) or a file over
+    :data:`MAX_IMPORT_BYTES`."""
+    # Looked at before it is opened (opening a FIFO waits for a writer), and what was opened
+    # looked at again: something else may have been put in its place meanwhile.
+    _check_export(path.stat().st_mode, 0)
+    file = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
     try:
-        # Looked at before it is opened: opening a FIFO waits for a writer.
-        mode = path.stat().st_mode
-        if not stat.S_ISREG(mode):
-            return None, "a directory, not an export file" if stat.S_ISDIR(mode) else "not a regular file"
-        with path.open("rb") as f:
+        st = os.fstat(file.fileno())
+        _check_export(st.st_mode, st.st_size)
+    except BaseException:
+        file.close()
+        raise
+    return file
+
+
+def _check_export(mode: int, size: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise _NotAnExport(0, "a directory, not an export file" if stat.S_ISDIR(mode) else "not a regular file")
+    if size > MAX_IMPORT_BYTES:
+        raise _NotAnExport(
+            0, f"larger than {MAX_IMPORT_BYTES // 2**20} MB: split the export (each part with its header row)"
+        )
+
+
+def _read_export(path: Path) -> tuple[bytes | None, str]:
+    """The bytes of the export at ``path``, or None and why not (:func:`_open_export`)."""
+    try:
+        with _open_export(path) as f:
             data = f.read(MAX_IMPORT_BYTES + 1)
     except OSError as exc:
         return None, exc.strerror or str(exc)
-    if len(data) > MAX_IMPORT_BYTES:
+    if len(data) > MAX_IMPORT_BYTES:  # (it grew since it was looked at)
         return None, f"larger than {MAX_IMPORT_BYTES // 2**20} MB: split the export (each part with its header row)"
     return data, ""
 
@@ -196,10 +276,11 @@ def import_files(
     file_format: str = "auto",
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """:func:`import_claims` for files on this machine, read here and imported (in the server that
-    owns the store, if one does) a few at a time, :data:`JOB_BYTES` of them at most or one larger
-    file; those that could not be read are in the summary as failed. ``store`` may be a callable
-    that opens it, called once a file could be read (none could: none is opened)."""
+    """:func:`import_claims` for files on this machine, imported a few at a time, :data:`JOB_BYTES`
+    of them at most or one larger file: read a chunk at a time by the job, or here when a server
+    owns the store (it is sent their bytes); those that could not be read are in the summary as
+    failed. ``store`` may be a callable that opens it, called once a file could be read (none
+    could: none is opened)."""
     candidates(file_format)  # an unknown format or site is the caller's mistake: before any file is read
     site_host(site)
     results: list[dict[str, Any]] = []
@@ -211,6 +292,8 @@ def import_files(
         nonlocal store, batch, size
         if batch:
             store = store() if callable(store) else store
+            if getattr(store, "remote", None) is not None:
+                batch = _with_bytes(batch, refused)  # a server is sent the bytes, never a path
             report = _one_of(progress, first, len(paths))
             results.append(import_claims(store, files=batch, site=site, file_format=file_format, progress=report))
         batch, size = [], 0
@@ -219,7 +302,7 @@ def import_files(
         file_size = _size_of(Path(path))
         if batch and size + file_size > JOB_BYTES:
             flush()  # before the next file is read: never more than one job's bytes and one file's
-        item, why = _read_file(path)
+        item, why = _local_file(path)
         if item is None:
             refused.append(_failed(str(path), why))
             continue
@@ -229,6 +312,20 @@ def import_files(
         size += file_size
     flush()
     return merged_results([*results, {"files": refused, "failed": len(refused)}])
+
+
+def _with_bytes(files: list[ImportFile], refused: list[dict[str, Any]]) -> list[ImportFile]:
+    """``files`` with the bytes of those given by their path; those that cannot be read now, in
+    ``refused``."""
+    out: list[ImportFile] = []
+    for item in files:
+        data = item["data"]
+        read, why = _read_file(data) if isinstance(data, Path) else (item, "")
+        if read is None:
+            refused.append(_failed(item["name"], why))
+        else:
+            out.append({"name": item["name"], "data": read["data"]})
+    return out
 
 
 def _size_of(path: Path) -> int:
@@ -263,5 +360,5 @@ def merged_results(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def _failed(name: str, reason: str) -> dict[str, Any]:
     """A file's summary before (or instead of) its import: nothing read, ``reason`` why."""
     return {"name": name, "status": "failed", "format": "", "via": "", "encoding": "", "rows": 0, "claims": 0,
-            "added": 0, "changed": 0, "unchanged": 0, "duplicates": 0, "rejected": 0, "rejects": [], "ignored": [],
-            "preamble": 0, "error": reason}  # fmt: skip
+            "added": 0, "changed": 0, "unchanged": 0, "duplicates": 0, "rejected": 0, "rejects": [],
+            "rejects_not_shown": 0, "reasons": {}, "ignored": [], "preamble": 0, "error": reason}  # fmt: skip

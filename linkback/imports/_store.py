@@ -7,20 +7,27 @@ dates, does not wipe the dates a "Latest links" export gave). A claim whose merg
 nothing is unchanged: importing the same file twice adds and changes nothing. The file itself
 is one row of ``claim_imports``, found again by its bytes, format and site.
 
-An export is first read into Arrow batches (:func:`spool`), outside the write: a claim as Arrow
-columns costs about what its cells did in the file, where a Python object cost a kilobyte and
-more (a 220 MB export took 10.8 GB), and the server's one writer is not held while a large file
-is read. The write then merges a batch at a time.
+An export is first read into Arrow batches (:func:`spool`), outside the write, and the batches
+kept in a temporary file (in memory while small, then on disk beside the database): a claim as
+a Python object costs a kilobyte and more (a 220 MB export took 10.8 GB), as Arrow columns about
+what its cells did in the file, and on disk nothing. The server's one writer is not held while a
+large file is read. The write then reads the batches back and merges one at a time, looking up
+the stored claims of each batch's keys: memory stays the same whatever the file's size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,6 +42,15 @@ if TYPE_CHECKING:
 STORED_REJECTS = 100
 #: Claims per Arrow batch: read, and merged, this many at a time.
 BATCH_CLAIMS = 10_000
+#: DuckDB's memory limit while an import writes (it spills to disk beyond it). Not much lower:
+#: at 96 MB and less, DuckDB 2.0 failed a 200 MB export's write (merging it into a store of 180k
+#: of its claims) with "Invalid unicode ... in segment statistics update", the code before this
+#: limit too when given one; at 128 MB it passed that and a newer export changing half of them.
+IMPORT_MEMORY_LIMIT = "256MB"
+#: Claims made Arrow at a time (as Python objects, a batch of them costs some 3 KB a claim).
+_ARROW_CLAIMS = 2_000
+#: Spooled batches are kept in memory up to this many bytes (as Arrow), then in a file on disk.
+SPOOL_MEMORY_BYTES = 8 * 2**20
 
 #: Where a claim is and what it is, as stored.
 _IDENTITY = ("claim_key", "level", "source_url", "source_host", "source_domain", "target_url", "target_host",
@@ -43,27 +59,103 @@ _IDENTITY = ("claim_key", "level", "source_url", "source_host", "source_domain",
 
 @dataclass
 class Spooled:
-    """An export's claims as Arrow batches: identity columns, the attributes the file has columns
-    for (``values``), and the metrics it gives as JSON (``metrics``, of those it has columns for)."""
+    """An export's claims as Arrow batches (:attr:`batches`): identity columns, the attributes the
+    file has columns for (``values``), and the metrics it gives as JSON (``metrics``, of those it
+    has columns for); ``keys``, every claim's key, sorted. The batches are kept in memory up to
+    :data:`SPOOL_MEMORY_BYTES`, then all in a temporary file (:meth:`add`)."""
 
     values: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
-    batches: list[pa.RecordBatch] = field(default_factory=list)
+    keys: Any = None
+    claims: int = 0
+    directory: str | None = None
+    _kept: list[pa.RecordBatch] = field(default_factory=list)
+    _kept_bytes: int = 0
+    _file: IO[bytes] | None = None
+    _writer: Any = None
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Keep ``batch``: in memory, or in the file once those kept would outgrow the limit."""
+        self.claims += batch.num_rows
+        if self._file is None and self._kept_bytes + batch.nbytes <= SPOOL_MEMORY_BYTES:
+            self._kept.append(batch)
+            self._kept_bytes += batch.nbytes
+            return
+        if self._file is None:
+            # No name (deleted at once, or when closed): a process killed meanwhile leaves nothing.
+            self._file = tempfile.TemporaryFile(prefix="linkback-import-", dir=self.directory)
+            self._writer = pa.ipc.new_stream(self._file, batch.schema)
+            for kept in self._kept:
+                self._writer.write_batch(kept)
+            self._kept, self._kept_bytes = [], 0
+        self._writer.write_batch(batch)
+
+    @property
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The claims in batches of :data:`BATCH_CLAIMS`, read back one at a time (each time this
+        is asked for, from the first)."""
+        if self._file is None:
+            return _regrouped(iter(self._kept))
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._file.seek(0)
+        return _regrouped(iter(pa.ipc.open_stream(self._file)))
+
+    def close(self) -> None:
+        self._kept = []
+        if self._file is not None:
+            self._file.close()
+            self._file = self._writer = None
+
+    def __enter__(self) -> Spooled:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def spool(parsed: ParsedFile) -> Spooled:
-    """Read ``parsed``'s claims (:meth:`ParsedFile.stream`) into Arrow batches."""
+def spool(parsed: ParsedFile, directory: str | None = None) -> Spooled:
+    """Read ``parsed``'s claims (:meth:`ParsedFile.stream`) into Arrow batches, kept in a
+    temporary file in ``directory`` (the system's by default) once they outgrow
+    :data:`SPOOL_MEMORY_BYTES`."""
     claims = parsed.stream()
     first = next(claims, None)
     if first is None:
-        return Spooled()
+        return Spooled(keys=parsed.keys())
     # A file's columns are the same on every row: so are the attributes and metrics they give.
-    out = Spooled(tuple(first.values), tuple(first.metrics))
+    out = Spooled(tuple(first.values), tuple(first.metrics), directory=directory)
     arrow = pa.schema([schema.CLAIMS.field(n) for n in (*_IDENTITY, *out.values, "metrics")])
     claims = chain([first], claims)
-    while batch := list(islice(claims, BATCH_CLAIMS)):
-        out.batches.append(_to_arrow(batch, out.values, arrow))
+    try:
+        while batch := list(islice(claims, min(BATCH_CLAIMS, _ARROW_CLAIMS))):
+            out.add(_to_arrow(batch, out.values, arrow))
+    except BaseException:
+        out.close()
+        raise
+    out.keys = parsed.keys()
     return out
+
+
+def _regrouped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``batches`` as batches of :data:`BATCH_CLAIMS` claims (the last one fewer)."""
+    group: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        while batch.num_rows:
+            taken = batch.slice(0, BATCH_CLAIMS - rows)
+            group.append(taken)
+            rows += taken.num_rows
+            batch = batch.slice(taken.num_rows)
+            if rows == BATCH_CLAIMS:
+                yield _one_batch(group)
+                group, rows = [], 0
+    if group:
+        yield _one_batch(group)
+
+
+def _one_batch(group: list[pa.RecordBatch]) -> pa.RecordBatch:
+    return group[0] if len(group) == 1 else pa.Table.from_batches(group).combine_chunks().to_batches()[0]
 
 
 def _to_arrow(claims: list[Claim], values: tuple[str, ...], arrow: pa.Schema) -> pa.RecordBatch:
@@ -94,18 +186,32 @@ def store_file(
         now = datetime.now(UTC)
         import_id = _import_row(store, parsed, fingerprint, site or "", now)
         counts = {"added": 0, "changed": 0, "unchanged": 0}
-        if spooled.batches:
-            stored = _Stored(store, spooled)
-            for batch in spooled.batches:
-                for name, n in _upsert(store, batch, spooled, stored, parsed.format.via, import_id, now).items():
-                    counts[name] += n
+        stored = _Stored(store, spooled.keys)
+        for batch in spooled.batches:
+            for name, n in _upsert(store, batch, spooled, stored, parsed.format.via, import_id, now).items():
+                counts[name] += n
         store.con.execute(
             "UPDATE claim_imports SET added = ?, changed = ?, unchanged = ? WHERE import_id = ?",
             [counts["added"], counts["changed"], counts["unchanged"], import_id],
         )
         return {**counts, "import_id": import_id}
 
-    return store.write(write)
+    with _write_settings(store):
+        return store.write(write)
+
+
+@contextlib.contextmanager
+def _write_settings(store: Store) -> Iterator[None]:
+    """DuckDB's memory limit lowered for the write, and set back after it (its commit included).
+    A file's claims are one transaction, whose rows DuckDB holds in memory until the commit unless
+    its limit has it write them out first: 80 % of RAM by default (a 200 MB export's write took
+    500 MB more without this one)."""
+    (previous,) = store.con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    store.con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
+        store.con.execute(f"SET memory_limit = '{previous}'")
 
 
 def _import_row(store: Store, parsed: ParsedFile, fingerprint: str, site: str, now: datetime) -> int:
@@ -141,12 +247,12 @@ _DATES = ("first_seen", "last_seen", "lost_at")
 def _upsert(
     store: Store, batch: pa.RecordBatch, spooled: Spooled, stored: _Stored, via: str, import_id: int, now: datetime
 ) -> dict[str, int]:
-    at = pa.array([stored.row.get(key, -1) for key in batch.column("claim_key").to_pylist()], pa.int64())
-    known = pc.not_equal(at, -1)
+    known = stored.known(batch.column("claim_key"))
     _insert(store, batch.filter(pc.invert(known)), via, import_id, now)
-    new, old = batch.filter(known), stored.table.take(at.filter(known)).combine_chunks()
+    new = batch.filter(known)
     if not new.num_rows:
         return {"added": batch.num_rows, "changed": 0, "unchanged": 0}
+    old = stored.rows(new.column("claim_key"))
     merged = _merged(new, old, spooled, import_id)
     changed = pa.array([True] * new.num_rows, pa.bool_())
     for k in _STORED:
@@ -160,13 +266,10 @@ def _upsert(
     taken = pc.and_(pc.equal(merged.column("import_id"), import_id), pc.not_equal(old.column("import_id"), import_id))
     touched = merged.filter(pc.and_(unchanged, pc.fill_null(taken, True))).column("claim_id")
     if len(touched):
-        store.con.register("_touched", pa.table({"claim_id": touched}))
-        try:
+        with _registered(store, "_touched", pa.table({"claim_id": touched})):
             store.con.execute(
                 "UPDATE claims SET import_id = ? WHERE claim_id IN (SELECT claim_id FROM _touched)", [import_id]
             )
-        finally:
-            store.con.unregister("_touched")
     n_changed = pc.sum(changed).as_py() or 0
     return {"added": batch.num_rows - new.num_rows, "changed": n_changed, "unchanged": new.num_rows - n_changed}
 
@@ -269,23 +372,45 @@ def _chunked(column: Any) -> pa.ChunkedArray:
 
 
 class _Stored:
-    """The stored claims that have an export's keys: found by one join, then taken a batch at a
-    time (``row``: where each key's claim is). A query per batch would scan the claims once per
-    batch."""
+    """Which of an export's claims are stored: their keys and ids, found by one join on the keys
+    alone (16 bytes a claim); then, a batch at a time, the stored claims of a batch's keys, by
+    their ids. A file that adds all its claims asks nothing more; one imported again asks once a
+    batch, for that batch's claims alone, so nothing the size of the file is held. Asked by id, a
+    batch's claims are found in the few row groups their ids span (claims are stored in the order
+    of their ids, and an export lists them in about the order it did before), not in every one."""
 
-    def __init__(self, store: Store, spooled: Spooled) -> None:
-        keys = pa.chunked_array([b.column("claim_key") for b in spooled.batches], pa.int64())
-        store.con.register("_claim_keys", pa.table({"claim_key": keys}))
-        try:
-            found: pa.Table = store.con.sql(
-                f"SELECT claim_key, claim_id, import_id, {', '.join(ATTRIBUTES)}, metrics FROM claims c "
-                "SEMI JOIN _claim_keys k ON c.claim_key = k.claim_key"
+    def __init__(self, store: Store, keys: Any) -> None:
+        self.store = store
+        self.keys = self.ids = np.empty(0, np.int64)
+        if keys is not None and len(keys):
+            with _registered(store, "_claim_keys", pa.table({"claim_key": pa.array(keys, pa.int64())})):
+                found = store.con.sql(
+                    "SELECT claim_key, claim_id FROM claims c SEMI JOIN _claim_keys k ON c.claim_key = k.claim_key"
+                ).to_arrow_table()
+            order = np.argsort(found.column("claim_key").to_numpy())
+            self.keys = found.column("claim_key").to_numpy()[order]
+            self.ids = found.column("claim_id").to_numpy()[order]
+
+    def known(self, keys: pa.Array) -> pa.Array:
+        """For each of ``keys``, whether its claim is stored."""
+        if not len(self.keys):
+            return pa.array(np.zeros(len(keys), bool))
+        given = keys.to_numpy()
+        at = np.searchsorted(self.keys, given).clip(max=len(self.keys) - 1)
+        return pa.array(self.keys[at] == given)
+
+    def rows(self, keys: pa.Array) -> pa.Table:
+        """The stored claims of ``keys`` (each stored), in their order."""
+        ids = self.ids[np.searchsorted(self.keys, keys.to_numpy())]
+        columns = f"claim_key, claim_id, import_id, {', '.join(ATTRIBUTES)}, metrics"
+        with _registered(self.store, "_claim_ids", pa.table({"claim_id": ids})):
+            found = self.store.con.sql(
+                f"SELECT {columns} FROM claims c SEMI JOIN _claim_ids k ON c.claim_id = k.claim_id "
+                "WHERE c.claim_id BETWEEN ? AND ?",
+                params=[int(ids.min()), int(ids.max())],
             ).to_arrow_table()
-            # One chunk: take() from many would gather them again on every call.
-            self.table = found.combine_chunks()
-        finally:
-            store.con.unregister("_claim_keys")
-        self.row = dict(zip(self.table.column("claim_key").to_pylist(), range(self.table.num_rows), strict=True))
+        at = pc.index_in(keys, value_set=found.column("claim_key").combine_chunks())
+        return found.take(at).combine_chunks()
 
 
 def _metrics_json(metrics: dict[str, Any]) -> str:
@@ -305,11 +430,8 @@ def _insert(store: Store, batch: pa.RecordBatch, via: str, import_id: int, now: 
         else pa.repeat(pa.scalar(constant.get(f.name), f.type), n)
         for f in schema.CLAIMS
     ]  # fmt: skip
-    store.con.register("_new_claims", pa.Table.from_arrays(columns, schema=schema.CLAIMS))
-    try:
+    with _registered(store, "_new_claims", pa.Table.from_arrays(columns, schema=schema.CLAIMS)):
         store.con.execute(f"INSERT INTO claims SELECT {', '.join(schema.CLAIMS.names)} FROM _new_claims")
-    finally:
-        store.con.unregister("_new_claims")
 
 
 def _update(store: Store, rows: pa.Table, now: datetime) -> None:
@@ -317,11 +439,26 @@ def _update(store: Store, rows: pa.Table, now: datetime) -> None:
     if not rows.num_rows:
         return
     sets = ", ".join(f"{k} = u.{k}" for k in (*_STORED, "import_id"))
-    store.con.register("_changed_claims", rows)
-    try:
+    with _registered(store, "_changed_claims", rows):
         store.con.execute(
             f"UPDATE claims SET {sets}, updated_at = ? FROM _changed_claims u WHERE claims.claim_id = u.claim_id",
             [now],
         )
-    finally:
-        store.con.unregister("_changed_claims")
+
+
+@contextlib.contextmanager
+def _registered(store: Store, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` known to the store's connection as ``name``, for one statement, which reads it
+    once. Registered as a reader of its batches, which lets them go as they are read: a table
+    registered in a transaction is held until the transaction ends, unregistered or not, and a
+    file's claims are one transaction (a 200 MB export held all its claims until the commit)."""
+    store.con.register(name, pa.RecordBatchReader.from_batches(table.schema, iter(table.to_batches())))
+    try:
+        yield
+    except BaseException:
+        # A statement that failed (or was interrupted: Ctrl-C) aborted the transaction, which
+        # refuses even this: its own error, not this one, says what happened.
+        with contextlib.suppress(duckdb.Error):
+            store.con.unregister(name)
+        raise
+    store.con.unregister(name)

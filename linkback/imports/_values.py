@@ -37,7 +37,12 @@ _EMPTY = frozenset({"", "-", "--", "—", "–", "n/a", "na", "null", "none", "(
 
 
 class BadValue(ValueError):
-    """A cell that does not hold what its column says; the message is the rejection reason."""
+    """A cell that does not hold what its column says; the message is the rejection reason, and
+    ``kind`` that reason without the cell's text (refused rows are counted by it)."""
+
+    def __init__(self, reason: str, kind: str = "") -> None:
+        super().__init__(reason)
+        self.kind = kind or reason
 
 
 def empty(text: str | None) -> bool:
@@ -87,9 +92,12 @@ def parse_int(text: str | None, column: str = "") -> int | None:
         if value is not None and value == int(value):
             number = int(value)
     if number is None:
-        raise BadValue(f"unparseable number {text.strip()[:40]!r}{where}")
+        raise BadValue(f"unparseable number {text.strip()[:40]!r}{where}", f"unparseable number{where}")
     if number > MAX_COUNT:
-        raise BadValue(f"number out of range {text.strip()[:40]!r}{where}: no count is over {MAX_COUNT:,}")
+        raise BadValue(
+            f"number out of range {text.strip()[:40]!r}{where}: no count is over {MAX_COUNT:,}",
+            f"number out of range{where}",
+        )
     return number
 
 
@@ -109,7 +117,8 @@ def parse_float(text: str | None, column: str = "") -> float | None:
     else:
         t = t.replace(",", ".")
     if not _DECIMAL.fullmatch(t) or not math.isfinite(value := float(t)):  # 5,000 digits: inf
-        raise BadValue(f"unparseable number {text.strip()[:40]!r}" + (f" in {column!r}" if column else ""))
+        where = f" in {column!r}" if column else ""
+        raise BadValue(f"unparseable number {text.strip()[:40]!r}{where}", f"unparseable number{where}")
     return value
 
 
@@ -119,7 +128,8 @@ def parse_rating(text: str | None, column: str = "") -> float | None:
     value = parse_float(text, column)
     if value is not None and not 0 <= value <= 100:
         assert text is not None
-        raise BadValue(f"rating out of range {text.strip()!r}" + (f" in {column!r}" if column else "") + ": not 0-100")
+        where = f" in {column!r}" if column else ""
+        raise BadValue(f"rating out of range {text.strip()!r}{where}: not 0-100", f"rating out of range{where}")
     return value
 
 
@@ -140,7 +150,8 @@ def parse_bool(text: str | None, column: str = "") -> bool | None:
         return False
     if empty(t):
         return None
-    raise BadValue(f"not a yes/no value: {text.strip()!r}" + (f" in {column!r}" if column else ""))
+    where = f" in {column!r}" if column else ""
+    raise BadValue(f"not a yes/no value: {text.strip()!r}{where}", f"not a yes/no value{where}")
 
 
 def parse_flag(text: str | None, column: str = "") -> bool:
@@ -234,14 +245,15 @@ def parse_date(
     if day_first is None and _reads_two_ways(t):
         raise BadValue(
             f"ambiguous date {t!r}{where} (day or month first?): {undecided or 'the file does not say'}; "
-            "save the export with dates as YYYY-MM-DD and import it again"
+            "save the export with dates as YYYY-MM-DD and import it again",
+            f"ambiguous date{where} (day or month first?)",
         )
     try:
         moment = _date(t, day_first)
     except (ValueError, OverflowError):  # OverflowError: a zone that moves the moment past year 1 or 9999
         moment = None
     if moment is None:
-        raise BadValue(f"unparseable date {t[:100]!r}{where}")
+        raise BadValue(f"unparseable date {t[:100]!r}{where}", f"unparseable date{where}")
     return moment
 
 
@@ -304,7 +316,7 @@ def parse_url(text: str | None, column: str = "") -> str | None:
     t = text.strip().strip("<>\"'")
     where = f" in {column!r}" if column else ""
     if t.startswith("//"):
-        raise BadValue(f"bad URL{where}: no scheme: {t[:300]!r}; did you mean 'https:{t[:300]}'?")
+        raise BadValue(f"bad URL{where}: no scheme: {t[:300]!r}; did you mean 'https:{t[:300]}'?", f"bad URL{where}")
     url: str | None = None
     try:
         url = normalize(t)
@@ -315,7 +327,7 @@ def parse_url(text: str | None, column: str = "") -> str | None:
             except URLError:
                 pass
         if url is None:
-            raise BadValue(f"bad URL{where}: {str(exc)[:300]}") from None
+            raise BadValue(f"bad URL{where}: {str(exc)[:300]}", f"bad URL{where}") from None
     assert url is not None
     url = _without_userinfo(url)
     _check_host(host_of(url), t, where)
@@ -335,7 +347,7 @@ def _check_host(host: str, text: str, where: str) -> None:
     name = host.removesuffix(".")
     if not is_host_name(host):
         given = f" (given {text[:200]!r})" if text.rstrip(".").casefold() != name else ""
-        raise BadValue(f"not a valid host name {host[:100]!r}{where}{given}")
+        raise BadValue(f"not a valid host name {host[:100]!r}{where}{given}", f"not a valid host name{where}")
 
 
 @lru_cache(maxsize=_CACHE)
@@ -354,8 +366,8 @@ def parse_host(text: str | None, column: str = "") -> str | None:
     url, reason = resolve(f"http://{t}/", "")
     host = host_of(url) if not reason else ""
     if reason or url != f"http://{host}/" or not host:
-        raise BadValue(f"not a domain or host: {t[:200]!r}{where}")
+        raise BadValue(f"not a domain or host: {t[:200]!r}{where}", f"not a domain or host{where}")
     _check_host(host, t, where)
     if is_public_suffix(host):
-        raise BadValue(f"{t!r} is a public suffix, not a site{where}")
+        raise BadValue(f"{t!r} is a public suffix, not a site{where}", f"a public suffix, not a site{where}")
     return host
